@@ -1,0 +1,258 @@
+"""The `i2v` command line: batch renders on the same core and engines as the window."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Sequence, TextIO
+
+from . import __version__
+from .core.cancel import CancelToken
+from .core.errors import I2VError
+from .core.events import (
+    Cancelled,
+    DownloadProgress,
+    Event,
+    Failed,
+    Finished,
+    StageChanged,
+    StepProgress,
+)
+from .core.presets import load_presets
+from .core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
+from .engine.device import OFFLOAD_MODES
+from .engine.registry import load_registry
+from .storage.paths import user_presets_dir
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="i2v", description="Turn still photos into short video clips.")
+    parser.add_argument("--version", action="version", version=f"i2v_desktop {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    render = sub.add_parser("render", help="render photos into MP4 clips")
+    render.add_argument("images", nargs="+", metavar="IMAGE", help="photos to animate (JPEG, PNG, WebP, TIFF, BMP, GIF)")
+    render.add_argument("--preset", default="push-in", help="motion preset id (see `i2v presets`; default push-in)")
+    render.add_argument("--intensity", type=float, default=0.5, help="how strong the motion is, 0–1 (default 0.5)")
+    render.add_argument("--duration", type=float, default=3.0, help="clip length in seconds (default 3)")
+    render.add_argument("--fps", type=float, default=None, help="frame rate (default: the model's own)")
+    render.add_argument("--aspect", choices=list(ASPECTS), default="source", help="frame shape (default: the photo's)")
+    render.add_argument("--quality", choices=QUALITIES, default="standard", help="draft, standard or final")
+    render.add_argument("--prompt", default="", help="describe the subject; the preset adds the motion")
+    render.add_argument("--negative-prompt", default="", help="what to avoid (default: the model's own)")
+    render.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
+    render.add_argument("--variants", type=int, default=1, help="clips per photo, seeds seed, seed+1, …")
+    render.add_argument("--model", default=None, help="model id (see `i2v models`) or a local diffusers folder")
+    render.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
+    render.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's)")
+    render.add_argument("--loop", action="store_true", help="ask for a clip that loops")
+    render.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
+    render.add_argument("--crf", type=int, default=18, help="H.264 quality, lower is better (default 18)")
+    render.add_argument("--device", choices=("cuda", "mps", "cpu"), default=None, help="default: best available")
+    render.add_argument("--offload", choices=OFFLOAD_MODES, default="auto", help="memory saving (default auto)")
+
+    sub.add_parser("models", help="list the models, their size, licence and whether they are downloaded")
+    sub.add_parser("presets", help="list the motion presets")
+    download = sub.add_parser("download", help="download a model's weights into the Hugging Face cache")
+    download.add_argument("model", help="model id (see `i2v models`)")
+
+    bench = sub.add_parser("bench", help="measure step time, preview overhead and memory on this machine")
+    bench.add_argument("--family", choices=("wan", "ltx", "svd", "all"), default="all")
+    bench.add_argument("--steps", type=int, default=8)
+    bench.add_argument("--real", action="store_true", help="real model architectures (random weights; needs a GPU)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "render":
+            return cmd_render(args)
+        if args.command == "models":
+            return cmd_models()
+        if args.command == "presets":
+            return cmd_presets()
+        if args.command == "download":
+            return cmd_download(args.model)
+        if args.command == "bench":
+            from .engine.bench import run_bench
+
+            return run_bench(args.family, args.steps, args.real)
+    except I2VError as exc:
+        print(f"i2v: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ni2v: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+# -- render -----------------------------------------------------------------------------------
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .engine.diffusion import DiffusionEngine
+    from .jobs import render_to_files
+
+    registry = load_registry()
+    library = load_presets(user_presets_dir())
+    for problem in library.problems:
+        print(f"i2v: skipped preset {problem}", file=sys.stderr)
+    model = args.model or registry.default
+    entry = registry.resolve(model)
+    library.get(args.preset)
+    out: Path = args.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise I2VError(f"{out}: cannot create output folder ({exc.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise I2VError(f"{out}: folder is not writable")
+    seed = random_seed() if args.seed is None else args.seed
+    base = dict(
+        preset=args.preset, intensity=args.intensity, prompt=args.prompt, negative_prompt=args.negative_prompt,
+        duration=args.duration, fps=args.fps, aspect=args.aspect, quality=args.quality, seed=seed,
+        variants=args.variants, model=entry.local_path or entry.id, steps=args.steps, guidance=args.guidance,
+        loop=args.loop,
+    )
+    requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
+    print(f"i2v: {len(requests)} photo(s) × {args.variants} variant(s) with {entry.name}, seed {seed}", file=sys.stderr)
+
+    engine = DiffusionEngine(registry, library, device=args.device, offload=args.offload)
+    cancel = CancelToken()
+    written, failed = [], []
+    started = time.perf_counter()
+    try:
+        for request in requests:
+            display = _Progress(Path(request.image).name, request.variants, sys.stderr)
+            outputs = render_to_files(engine, request, out, display, cancel, crf=args.crf)
+            written += outputs
+            failed += display.failures
+    except KeyboardInterrupt:
+        cancel.cancel()
+        raise
+    elapsed = time.perf_counter() - started
+    print(f"\ni2v: {len(written)} clip(s) written to {out} in {elapsed:.1f} s", file=sys.stderr)
+    for output in written:
+        info = output.clip.info
+        print(f"  {output.mp4}  {info.width}×{info.height}, {info.num_frames} frames, {info.duration:.2f} s @ {info.fps:g} fps")
+    if failed:
+        print(f"i2v: {len(failed)} failed:", file=sys.stderr)
+        for reason in failed:
+            print(f"  {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+class _Progress:
+    """One progress line per clip on a terminal; plain stage lines when output is redirected."""
+
+    def __init__(self, name: str, variants: int, stream: TextIO) -> None:
+        self.name, self.variants, self.stream = name, variants, stream
+        self.tty = stream.isatty()
+        self.variant = 1
+        self.stage = ""
+        self.failures: list[str] = []
+
+    def _label(self) -> str:
+        return f"{self.name}" + (f" [{self.variant}/{self.variants}]" if self.variants > 1 else "")
+
+    def _line(self, text: str, final: bool = False) -> None:
+        if self.tty:
+            width = shutil.get_terminal_size((100, 20)).columns - 1
+            self.stream.write("\r" + text[:width].ljust(width) + ("\n" if final else ""))
+        elif final or not text.startswith(" "):
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def __call__(self, event: Event) -> None:
+        match event:
+            case StageChanged(stage=stage, detail=detail):
+                self.stage = stage.value
+                text = f"{self._label()}: {stage.value}" + (f" ({detail})" if detail else "")
+                self._line(text, final=not self.tty)
+            case DownloadProgress(done_bytes=done, total_bytes=total):
+                bar = _bar(done / total if total else 0)
+                self._line(f"{self._label()}: downloading {bar} {done / 1e9:.2f}/{total / 1e9:.2f} GB")
+            case StepProgress(step=step, total=total, elapsed_s=elapsed, eta_s=eta):
+                if self.tty:
+                    self._line(
+                        f"{self._label()}: {self.stage} {_bar(step / total)} {step}/{total}"
+                        f"  {_clock(elapsed)} elapsed, {_clock(eta)} left"
+                    )
+            case Finished(clip=clip):
+                self._line(f"{self._label()}: done in {clip.info.elapsed_s:.1f} s", final=True)
+                self.variant += 1
+            case Failed(reason=reason):
+                self._line(f"{self._label()}: failed: {reason}", final=True)
+                self.failures.append(reason)
+                self.variant += 1
+            case Cancelled():
+                self._line(f"{self._label()}: cancelled", final=True)
+
+
+def _bar(fraction: float, width: int = 24) -> str:
+    filled = int(round(max(0.0, min(1.0, fraction)) * width))
+    return "█" * filled + "░" * (width - filled)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+# -- listings ---------------------------------------------------------------------------------
+
+
+def cmd_models() -> int:
+    from .engine.weights import is_downloaded
+
+    registry = load_registry()
+    rows = [("id", "size", "VRAM (offload/full)", "licence", "downloaded")]
+    for entry in registry.entries.values():
+        mark = "yes" if is_downloaded(entry) else "no"
+        vram = f"{entry.vram_gb['model_offload']:g}/{entry.vram_gb['full']:g} GB"
+        default = " (default)" if entry.id == registry.default else ""
+        rows.append((entry.id + default, f"{entry.download_gb:g} GB", vram, entry.licence, mark))
+    _table(rows)
+    print()
+    for entry in registry.entries.values():
+        print(f"{entry.id}: {entry.name}. {entry.commercial}")
+    return 0
+
+
+def cmd_presets() -> int:
+    library = load_presets(user_presets_dir())
+    rows = [("id", "name", "loops", "description")]
+    for preset in library.presets.values():
+        rows.append((preset.id, preset.name, "yes" if preset.loops else "", preset.description))
+    _table(rows)
+    for problem in library.problems:
+        print(f"i2v: skipped preset {problem}", file=sys.stderr)
+    return 0
+
+
+def cmd_download(model: str) -> int:
+    from .engine.weights import ensure_weights
+
+    entry = load_registry().get(model)
+    display = _Progress(entry.id, 1, sys.stderr)
+    folder = ensure_weights(entry, display, CancelToken())
+    print(f"\n{entry.name} is ready in {folder}")
+    return 0
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

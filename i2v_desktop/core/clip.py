@@ -1,0 +1,78 @@
+"""A rendered clip: frames in memory plus what produced them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .request import GenerationRequest
+
+
+def frozen_frames(frames: np.ndarray) -> np.ndarray:
+    """Validate a (T, H, W, 3) uint8 array and make it read-only, so it can be shared across threads.
+
+    The array is taken over, not copied (a 720p clip is hundreds of MB): the caller must not keep
+    writing to it.
+    """
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
+        raise ValueError(f"frames must be a (T, H, W, 3) uint8 array, got {frames.dtype} {frames.shape}")
+    if frames.flags.writeable:
+        frames.setflags(write=False)
+    return frames
+
+
+@dataclass(frozen=True)
+class RenderInfo:
+    """What the engine actually did for a request, after snapping and defaults."""
+
+    engine: str
+    model: str
+    width: int
+    height: int
+    num_frames: int
+    fps: float
+    steps: int
+    guidance: float | None
+    seed: int
+    prompt: str
+    negative_prompt: str
+    device: str = ""
+    elapsed_s: float = 0.0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["notes"] = list(self.notes)
+        data["duration"] = round(self.duration, 4)
+        return data
+
+
+@dataclass(frozen=True)
+class Clip:
+    frames: np.ndarray  # (T, H, W, 3) uint8, read-only
+    fps: float
+    request: GenerationRequest
+    info: RenderInfo
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "frames", frozen_frames(self.frames))
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels."""
+        return int(self.frames.shape[2]), int(self.frames.shape[1])
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps

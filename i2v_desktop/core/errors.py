@@ -1,0 +1,42 @@
+"""User-facing errors: each carries one line a person can act on."""
+
+from __future__ import annotations
+
+
+class I2VError(Exception):
+    """Base of every error we show to the user as-is (one line, says what to do)."""
+
+
+class InputError(I2VError):
+    """A bad input file or value (the message names the file and the reason)."""
+
+
+class RequestError(InputError):
+    """A GenerationRequest that is incomplete, out of range or from an unknown schema version."""
+
+
+class PresetError(InputError):
+    """A motion preset file that does not validate."""
+
+
+class ModelError(I2VError):
+    """A model that cannot be used: unknown id, broken folder, or weights missing."""
+
+
+class WeightsMissingError(ModelError):
+    """Weights are not on disk and cannot be downloaded now (offline)."""
+
+
+class OutOfMemoryError(I2VError):
+    """The device ran out of memory for this job."""
+
+
+class ExportError(I2VError):
+    """The video could not be written (disk full, folder not writable, encoder failure)."""
+
+
+class Cancelled(I2VError):
+    """The job was cancelled by the user; raised out of an engine, never shown as an error."""
+
+    def __init__(self, message: str = "cancelled") -> None:
+        super().__init__(message)

@@ -1,0 +1,76 @@
+"""The closed set of events an engine emits while it works.
+
+Every event is immutable and picklable, so the stream can cross a thread (or later a process)
+unchanged. A consumer handles them in one place with `match event:`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable, Union
+
+import numpy as np
+
+from .clip import Clip, frozen_frames
+
+
+class Stage(str, Enum):
+    DOWNLOADING = "downloading"
+    LOADING = "loading"
+    ENCODING_PROMPT = "encoding prompt"
+    DENOISING = "denoising"
+    DECODING = "decoding"
+    ENCODING_VIDEO = "encoding video"
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A cheap, low-resolution look at the whole clip as it is now."""
+
+    frames: np.ndarray  # (T, h, w, 3) uint8, read-only
+    fps: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "frames", frozen_frames(self.frames))
+
+
+@dataclass(frozen=True)
+class StageChanged:
+    stage: Stage
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    done_bytes: int
+    total_bytes: int
+    what: str
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    step: int  # 1-based: step `step` of `total` is done
+    total: int
+    elapsed_s: float
+    eta_s: float
+    preview: Preview | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    clip: Clip
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str  # one line for the user
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    pass
+
+
+Event = Union[StageChanged, DownloadProgress, StepProgress, Finished, Failed, Cancelled]
+EventSink = Callable[[Event], None]

@@ -1,0 +1,161 @@
+"""Fitting a photo into a model's frame: output size, subject-aware crop, and frame counts.
+
+Pure numpy/OpenCV so both engines and the window's crop overlay share one answer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .image import SourceImage
+from .request import ASPECTS
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in source pixels (floats, so the crop keeps sub-pixel precision)."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return self.x + self.w / 2, self.y + self.h / 2
+
+
+# -- frame counts --------------------------------------------------------------------------------
+
+
+def snap_frames(rule: str, wanted: float, max_frames: int) -> int:
+    """The valid frame count nearest to `wanted` under a model's rule.
+
+    Rules: "4k+1" (Wan: the VAE packs 4 frames per latent after the first), "8k+1" (LTX-Video),
+    "fixed:N" (SVD always makes N frames).
+    """
+    if rule.startswith("fixed:"):
+        return int(rule.split(":", 1)[1])
+    step = {"4k+1": 4, "8k+1": 8}.get(rule)
+    if step is None:
+        raise ValueError(f"unknown frame-count rule {rule!r}")
+    k = max(1, round((wanted - 1) / step))
+    k = min(k, (max_frames - 1) // step)
+    return step * k + 1
+
+
+# -- output size ---------------------------------------------------------------------------------
+
+
+def output_size(source_size: tuple[int, int], aspect: str, area: int, multiple: int) -> tuple[int, int]:
+    """(width, height) near `area` pixels at the requested aspect, each a multiple of `multiple`."""
+    ratio = ASPECTS[aspect]
+    if ratio is None:
+        ratio = source_size[0] / source_size[1]
+    ratio = min(max(ratio, 1 / 3), 3.0)  # panoramas and slivers are cropped to 3:1 at most
+    w = math.sqrt(area * ratio)
+    h = w / ratio
+    width = max(multiple, round(w / multiple) * multiple)
+    height = max(multiple, round(h / multiple) * multiple)
+    return int(width), int(height)
+
+
+# -- subject -------------------------------------------------------------------------------------
+
+
+def subject_box(image: SourceImage) -> Box:
+    """Where the subject is: the alpha cut-out if there is one, else a saliency estimate.
+
+    The saliency here is deliberately cheap (a fraction of a frame's encode time): how far each
+    pixel's colour is from the colours along the border, which is where backgrounds live in
+    product shots and portraits, weighted toward the centre.
+    """
+    w, h = image.size
+    if image.alpha is not None:
+        weight = image.alpha.astype(np.float32) / 255.0
+        scale = 1.0
+    else:
+        scale = min(1.0, 160.0 / max(w, h))
+        small = cv2.resize(image.rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+        sides = [lab[0], lab[-1], lab[:, 0], lab[:, -1]]
+        border = np.ascontiguousarray(np.concatenate(sides))
+        # Distance to the nearest of a few border colour clusters: a plain mean would be fooled
+        # by a two-tone background (a table below a wall). The clusters start from the four
+        # sides, not from OpenCV's random seeding, so the same photo always frames the same way.
+        labels = np.repeat(np.arange(4, dtype=np.int32), [len(side) for side in sides]).reshape(-1, 1)
+        _, _, centers = cv2.kmeans(
+            border, 4, labels, (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0), 1,
+            cv2.KMEANS_USE_INITIAL_LABELS,
+        )
+        dist = np.min(np.linalg.norm(lab[:, :, None, :] - centers[None, None], axis=-1), axis=-1)
+        sh, sw = dist.shape
+        yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
+        prior = np.exp(-(((xx / sw - 0.5) / 0.35) ** 2 + ((yy / sh - 0.5) / 0.35) ** 2))
+        weight = cv2.GaussianBlur(dist * prior, (0, 0), max(1.0, min(sh, sw) / 40))
+        weight = np.clip(weight - np.percentile(weight, 60), 0, None)
+    total = float(weight.sum())
+    if total <= 1e-6:
+        return Box(0, 0, w, h)
+    # Bounds from the weight's 5th..95th percentiles along each axis: robust to stray pixels.
+    xs = np.cumsum(weight.sum(axis=0)) / total
+    ys = np.cumsum(weight.sum(axis=1)) / total
+    x0, x1 = np.searchsorted(xs, 0.05), np.searchsorted(xs, 0.95) + 1
+    y0, y1 = np.searchsorted(ys, 0.05), np.searchsorted(ys, 0.95) + 1
+    return Box(x0 / scale, y0 / scale, (x1 - x0) / scale, (y1 - y0) / scale)
+
+
+def crop_box(
+    source_size: tuple[int, int], ratio: float, subject: Box, center: tuple[float, float] | None = None
+) -> Box:
+    """The largest box of `ratio` (w/h) inside the source, framed on the subject.
+
+    With `center` (0..1, the user's own framing) the box is centred there instead. Either way it
+    is clamped inside the photo: no borders, no stretching.
+    """
+    sw, sh = source_size
+    cw, ch = (sw, sw / ratio) if sw / sh <= ratio else (sh * ratio, sh)
+    if center is not None:
+        cx, cy = center[0] * sw, center[1] * sh
+    else:
+        cx, cy = subject.center
+        # Keep the whole subject in frame when it fits: slide toward whichever edge it crosses.
+        if subject.w <= cw:
+            cx = min(max(cx, subject.x + subject.w - cw / 2), subject.x + cw / 2)
+        if subject.h <= ch:
+            cy = min(max(cy, subject.y + subject.h - ch / 2), subject.y + ch / 2)
+    x = min(max(cx - cw / 2, 0.0), sw - cw)
+    y = min(max(cy - ch / 2, 0.0), sh - ch)
+    return Box(x, y, cw, ch)
+
+
+def fit_image(
+    image: SourceImage, size: tuple[int, int], center: tuple[float, float] | None = None
+) -> tuple[np.ndarray, np.ndarray | None, Box]:
+    """Crop the photo to `size`'s aspect around its subject and resize it to exactly `size`.
+
+    Returns the RGB frame, the alpha mask fitted the same way (or None), and the crop used.
+    """
+    width, height = size
+    box = crop_box(image.size, width / height, subject_box(image), center)
+    # One affine warp does crop + resize with sub-pixel accuracy.
+    sx, sy = width / box.w, height / box.h
+    matrix = np.array([[sx, 0, -box.x * sx], [0, sy, -box.y * sy]], dtype=np.float64)
+    shrink = sx < 1 or sy < 1
+    src = image.rgb
+    if shrink and min(sx, sy) < 0.5:
+        # INTER_AREA is the right filter for shrinking but warpAffine lacks it: pre-shrink with resize.
+        pre = min(sx, sy) * 2
+        src = cv2.resize(src, None, fx=pre, fy=pre, interpolation=cv2.INTER_AREA)
+        matrix[:, :2] /= pre
+    interp = cv2.INTER_LINEAR if shrink else cv2.INTER_LANCZOS4
+    rgb = cv2.warpAffine(src, matrix, (width, height), flags=interp, borderMode=cv2.BORDER_REFLECT)
+    alpha = None
+    if image.alpha is not None:
+        m = np.array([[sx, 0, -box.x * sx], [0, sy, -box.y * sy]], dtype=np.float64)
+        alpha = cv2.warpAffine(image.alpha, m, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return rgb, alpha, box

@@ -1,0 +1,181 @@
+"""Motion presets: data files validated into frozen dataclasses.
+
+Built-ins live in resources/presets/*.json; a user's own presets (same format) live in the
+config folder and override a built-in with the same id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .errors import PresetError
+
+FAMILIES = ("wan", "ltx", "svd")
+# Model-native controls a preset may set, per family, with their valid ranges.
+CONTROLS: Mapping[str, Mapping[str, tuple[float, float]]] = {
+    "wan": {},
+    "ltx": {},
+    "svd": {"motion_bucket_id": (1, 255), "noise_aug_strength": (0.0, 1.0)},
+}
+INTEGER_CONTROLS = frozenset({"motion_bucket_id"})
+# Words a prompt template can use; the intensity picks one.
+WORDS = {
+    "speed": ("slowly", "steadily", "swiftly"),
+    "amount": ("gently", "clearly", "strongly"),
+}
+
+
+def _word(kind: str, intensity: float) -> str:
+    words = WORDS[kind]
+    return words[min(int(intensity * len(words)), len(words) - 1)]
+
+
+@dataclass(frozen=True)
+class FamilyMotion:
+    """How one model family renders a preset: prompt text it adds and native controls it sets."""
+
+    prompt: str = ""
+    negative_prompt: str = ""
+    controls: Mapping[str, tuple[float, float]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def prompt_for(self, intensity: float) -> str:
+        return self.prompt.format(speed=_word("speed", intensity), amount=_word("amount", intensity))
+
+    def controls_for(self, intensity: float) -> dict[str, float | int]:
+        """Each control is a (at intensity 0, at intensity 1) pair, interpolated linearly."""
+        values: dict[str, float | int] = {}
+        for name, (low, high) in self.controls.items():
+            value = low + (high - low) * intensity
+            values[name] = int(round(value)) if name in INTEGER_CONTROLS else round(value, 4)
+        return values
+
+
+@dataclass(frozen=True)
+class MotionPreset:
+    id: str
+    name: str
+    description: str
+    loops: bool  # the motion is periodic by nature (breathing, wind), so a loop is seamless
+    families: Mapping[str, FamilyMotion]
+    source: str = ""  # the file it came from
+
+    def for_family(self, family: str) -> FamilyMotion:
+        return self.families[family]
+
+
+def parse_preset(data: Any, source: str) -> MotionPreset:
+    def fail(why: str) -> PresetError:
+        return PresetError(f"{source}: {why}")
+
+    if not isinstance(data, dict):
+        raise fail("a preset must be a JSON object")
+    allowed = {"id", "name", "description", "loops", "families"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise fail(f"unknown key(s) {', '.join(unknown)}")
+    pid = data.get("id")
+    if not isinstance(pid, str) or not pid or not all(c.isalnum() or c == "-" for c in pid) or pid != pid.lower():
+        raise fail("id must be lowercase letters, digits and dashes")
+    for key in ("name", "description"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise fail(f"{key} must be non-empty text")
+    if not isinstance(data.get("loops", False), bool):
+        raise fail("loops must be true or false")
+    fams = data.get("families")
+    if not isinstance(fams, dict) or set(fams) != set(FAMILIES):
+        raise fail(f"families must describe exactly {', '.join(FAMILIES)}")
+    families = {}
+    for fam, spec in fams.items():
+        if not isinstance(spec, dict) or set(spec) - {"prompt", "negative_prompt", "controls"}:
+            raise fail(f"families.{fam} may only have prompt, negative_prompt and controls")
+        texts = {k: spec.get(k, "") for k in ("prompt", "negative_prompt")}
+        for k, text in texts.items():
+            if not isinstance(text, str):
+                raise fail(f"families.{fam}.{k} must be text")
+            try:
+                text.format(speed="", amount="")
+            except (KeyError, IndexError, ValueError):
+                raise fail(f"families.{fam}.{k}: only {{speed}} and {{amount}} may be used") from None
+        controls = {}
+        raw = spec.get("controls", {})
+        if not isinstance(raw, dict):
+            raise fail(f"families.{fam}.controls must be an object")
+        for name, pair in raw.items():
+            if name not in CONTROLS[fam]:
+                raise fail(f"families.{fam}.controls: {name!r} is not a {fam} control")
+            if (
+                not isinstance(pair, list)
+                or len(pair) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair)
+            ):
+                raise fail(f"families.{fam}.controls.{name} must be [value at intensity 0, value at 1]")
+            lo, hi = CONTROLS[fam][name]
+            if not all(lo <= v <= hi for v in pair):
+                raise fail(f"families.{fam}.controls.{name} must stay within {lo}..{hi}")
+            controls[name] = (float(pair[0]), float(pair[1]))
+        families[fam] = FamilyMotion(texts["prompt"], texts["negative_prompt"], MappingProxyType(controls))
+    return MotionPreset(
+        id=pid,
+        name=data["name"].strip(),
+        description=data["description"].strip(),
+        loops=data.get("loops", False),
+        families=MappingProxyType(families),
+        source=source,
+    )
+
+
+def load_preset_file(path: Path) -> MotionPreset:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PresetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PresetError(f"{path}: not valid JSON ({exc})") from None
+    preset = parse_preset(data, str(path))
+    if preset.id != path.stem:
+        raise PresetError(f"{path}: id {preset.id!r} must match the file name")
+    return preset
+
+
+def builtin_preset_dir() -> Path:
+    return Path(str(resources.files("i2v_desktop") / "resources" / "presets"))
+
+
+@dataclass(frozen=True)
+class PresetLibrary:
+    presets: Mapping[str, MotionPreset]
+    problems: tuple[str, ...] = ()  # one line per user preset that was skipped
+
+    def get(self, preset_id: str) -> MotionPreset:
+        try:
+            return self.presets[preset_id]
+        except KeyError:
+            raise PresetError(
+                f"unknown motion preset {preset_id!r} (choose from {', '.join(sorted(self.presets))})"
+            ) from None
+
+    def ids(self) -> list[str]:
+        return list(self.presets)
+
+
+def load_presets(user_dir: Path | None = None) -> PresetLibrary:
+    """Built-in presets (a broken one is a bug: raise) then user presets (a broken one is skipped)."""
+    presets: dict[str, MotionPreset] = {}
+    for path in sorted(builtin_preset_dir().glob("*.json")):
+        preset = load_preset_file(path)
+        presets[preset.id] = preset
+    problems = []
+    if user_dir is not None and user_dir.is_dir():
+        for path in sorted(user_dir.glob("*.json")):
+            try:
+                preset = load_preset_file(path)
+            except PresetError as exc:
+                problems.append(str(exc))
+                continue
+            presets[preset.id] = preset
+    return PresetLibrary(MappingProxyType(presets), tuple(problems))

@@ -1,0 +1,149 @@
+"""GenerationRequest: everything a render needs, and nothing else the engine may read.
+
+Frozen so it can cross threads and processes; versioned so that a request saved in an MP4's
+metadata, a sidecar or the history still loads after the schema grows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from .errors import RequestError
+
+SCHEMA = "i2v_desktop.request"
+SCHEMA_VERSION = 1
+
+ASPECTS: dict[str, float | None] = {"source": None, "9:16": 9 / 16, "4:5": 4 / 5, "1:1": 1.0, "16:9": 16 / 9}
+QUALITIES = ("draft", "standard", "final")
+DEFAULT_MODEL = "wan2.2-ti2v-5b"
+MAX_VARIANTS = 16
+MAX_SEED = 2**32 - 1
+
+
+def random_seed() -> int:
+    return random.SystemRandom().randrange(MAX_SEED + 1)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One render job. `variants` > 1 asks for that many clips seeded seed, seed+1, …"""
+
+    image: str
+    preset: str = "push-in"
+    intensity: float = 0.5
+    prompt: str = ""
+    negative_prompt: str = ""
+    duration: float = 3.0
+    fps: float | None = None  # None: the model's native rate
+    aspect: str = "source"
+    quality: str = "standard"
+    seed: int = 0
+    variants: int = 1
+    model: str = DEFAULT_MODEL  # registry id, or a local diffusers-format folder
+    steps: int | None = None  # None: the model's default for the quality tier
+    guidance: float | None = None  # None: the model's default
+    loop: bool = False
+    crop_center: tuple[float, float] | None = None  # framing override, 0..1 in source coordinates
+
+    def __post_init__(self) -> None:
+        def bad(field: str, why: str) -> RequestError:
+            return RequestError(f"request: {field} {why}")
+
+        if not isinstance(self.image, str) or not self.image:
+            raise bad("image", "must be a file path")
+        if not isinstance(self.preset, str) or not self.preset:
+            raise bad("preset", "must be a preset id")
+        if not _is_number(self.intensity) or not 0.0 <= self.intensity <= 1.0:
+            raise bad("intensity", f"must be between 0 and 1, got {self.intensity!r}")
+        for name in ("prompt", "negative_prompt", "model"):
+            if not isinstance(getattr(self, name), str):
+                raise bad(name, "must be text")
+        if not self.model:
+            raise bad("model", "must name a model id or folder")
+        if not _is_number(self.duration) or not 0.2 <= self.duration <= 60.0:
+            raise bad("duration", f"must be between 0.2 and 60 seconds, got {self.duration!r}")
+        if self.fps is not None and (not _is_number(self.fps) or not 1.0 <= self.fps <= 120.0):
+            raise bad("fps", f"must be between 1 and 120, got {self.fps!r}")
+        if self.aspect not in ASPECTS:
+            raise bad("aspect", f"must be one of {', '.join(ASPECTS)}, got {self.aspect!r}")
+        if self.quality not in QUALITIES:
+            raise bad("quality", f"must be one of {', '.join(QUALITIES)}, got {self.quality!r}")
+        if not _is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
+            raise bad("seed", f"must be an integer from 0 to {MAX_SEED}, got {self.seed!r}")
+        if not _is_int(self.variants) or not 1 <= self.variants <= MAX_VARIANTS:
+            raise bad("variants", f"must be from 1 to {MAX_VARIANTS}, got {self.variants!r}")
+        if self.steps is not None and (not _is_int(self.steps) or not 1 <= self.steps <= 200):
+            raise bad("steps", f"must be from 1 to 200, got {self.steps!r}")
+        if self.guidance is not None and (not _is_number(self.guidance) or not 0.0 <= self.guidance <= 30.0):
+            raise bad("guidance", f"must be between 0 and 30, got {self.guidance!r}")
+        if not isinstance(self.loop, bool):
+            raise bad("loop", "must be true or false")
+        if self.crop_center is not None:
+            c = tuple(self.crop_center)
+            if len(c) != 2 or not all(_is_number(v) and 0.0 <= v <= 1.0 for v in c):
+                raise bad("crop_center", "must be two numbers between 0 and 1")
+            object.__setattr__(self, "crop_center", (float(c[0]), float(c[1])))
+
+    # -- variants ---------------------------------------------------------------------------
+
+    def variant_requests(self) -> list[GenerationRequest]:
+        """One single-clip request per variant, each with its own reproducible seed."""
+        return [replace(self, seed=(self.seed + i) % (MAX_SEED + 1), variants=1) for i in range(self.variants)]
+
+    # -- JSON -------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.crop_center is not None:
+            data["crop_center"] = list(self.crop_center)
+        return {"schema": SCHEMA, "version": SCHEMA_VERSION, **data}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> GenerationRequest:
+        if not isinstance(data, dict):
+            raise RequestError("request: expected a JSON object")
+        data = dict(data)
+        if data.pop("schema", SCHEMA) != SCHEMA:
+            raise RequestError("request: this JSON is not an i2v_desktop request")
+        version = data.pop("version", None)
+        if not _is_int(version):
+            raise RequestError("request: missing schema version")
+        if version > SCHEMA_VERSION:
+            raise RequestError(
+                f"request: made by a newer i2v_desktop (schema {version}, this one reads {SCHEMA_VERSION})"
+            )
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise RequestError(f"request: unknown field(s) {', '.join(unknown)}")
+        if "image" not in data:
+            raise RequestError("request: image is missing")
+        if isinstance(data.get("crop_center"), list):
+            data["crop_center"] = tuple(data["crop_center"])
+        try:
+            return cls(**data)
+        except TypeError as exc:  # wrong value types that __post_init__ could not describe
+            raise RequestError(f"request: {exc}") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> GenerationRequest:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RequestError(f"request: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return cls.from_dict(data)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)

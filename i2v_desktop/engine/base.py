@@ -1,0 +1,61 @@
+"""The one interface every engine implements, and the one place outcomes become terminal events."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from typing import Callable
+
+from ..core.cancel import CancelToken
+from ..core.clip import Clip
+from ..core.errors import Cancelled as CancelledError
+from ..core.errors import I2VError, RequestError
+from ..core.events import Cancelled, EventSink, Failed, Finished
+from ..core.request import GenerationRequest
+
+log = logging.getLogger(__name__)
+
+
+class Engine(ABC):
+    """Turns one single-clip request into a Clip.
+
+    `generate` reports progress through `on_event` and raises on failure or cancel; `run` wraps
+    it so that every job ends with exactly one Finished, Failed or Cancelled event.
+    """
+
+    name: str = "engine"
+
+    @abstractmethod
+    def generate(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken) -> Clip: ...
+
+    def close(self) -> None:
+        """Release memory held between jobs (loaded pipelines). The engine stays usable."""
+
+    def run(
+        self,
+        request: GenerationRequest,
+        on_event: EventSink,
+        cancel: CancelToken,
+        deliver: Callable[[Clip], object] | None = None,
+    ) -> Clip | None:
+        """Generate, then `deliver` the clip (write it out, say), then report exactly one outcome."""
+        if request.variants != 1:
+            raise RequestError("request: an engine renders one variant at a time (use variant_requests())")
+        try:
+            cancel.raise_if_cancelled()
+            clip = self.generate(request, on_event, cancel)
+            if deliver is not None:
+                cancel.raise_if_cancelled()
+                deliver(clip)
+        except CancelledError:
+            on_event(Cancelled())
+            return None
+        except I2VError as exc:
+            on_event(Failed(str(exc)))
+            return None
+        except Exception as exc:  # a bug or a library failure: the user still gets one line
+            log.exception("engine %s failed on %s", self.name, request.image)
+            on_event(Failed(f"{request.image}: internal error ({type(exc).__name__}: {exc})"))
+            return None
+        on_event(Finished(clip))
+        return clip

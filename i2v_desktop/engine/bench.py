@@ -1,0 +1,274 @@
+"""`i2v bench`: what this machine does per denoising step, our engine against plain diffusers.
+
+Both sides use the very same components in the same run: the baseline is the pipeline called
+the way the diffusers docs show (no callback), ours is DiffusionEngine.generate with its step
+events, previews and cancel checks. On the CPU the components are tiny random-weight pipelines
+(fast enough to run anywhere). With --real on a GPU, the denoisers are built at their published
+architectures with random weights (speed does not depend on the weights) and the step time is
+turned into model FLOP utilisation against a matrix-multiply peak measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable
+
+import numpy as np
+
+from ..core.cancel import CancelToken
+from ..core.presets import load_presets
+from ..core.request import GenerationRequest
+from .device import DevicePlan
+from .diffusion import DiffusionEngine, load_pipeline
+from .registry import ModelEntry, Registry, Tier, load_registry
+
+# Tiny pipeline kind → the registry entry whose rules (frames, fps, family) it follows.
+TINY_ENTRY = {
+    "wan2.2-ti2v": "wan2.2-ti2v-5b",
+    "wan2.1-i2v": "wan2.1-i2v-14b-480p",
+    "wan2.2-i2v-a14b": "wan2.2-i2v-a14b",
+    "ltx": "ltx-video-2b-distilled",
+    "svd": "svd-xt",
+}
+FAMILY_KINDS = {"wan": ("wan2.2-ti2v", "wan2.1-i2v", "wan2.2-i2v-a14b"), "ltx": ("ltx",), "svd": ("svd",)}
+FAKE_REVISION = "0123456789abcdef0123456789abcdef01234567"
+
+
+def tiny_registry(folders: dict[str, Path], size: tuple[int, int] = (64, 64), max_frames: int = 9) -> Registry:
+    """The real registry's rules with tiny sizes, each entry pointing at a tiny pipeline folder."""
+    real = load_registry()
+    entries = {}
+    for kind, folder in folders.items():
+        base = real.get(TINY_ENTRY[kind])
+        entries[base.id] = replace(
+            base,
+            resolutions=MappingProxyType({"tiny": size}),
+            tiers=MappingProxyType({q: Tier("tiny", 2) for q in ("draft", "standard", "final")}),
+            max_frames=max_frames if not base.frame_rule.startswith("fixed:") else base.max_frames,
+            frame_rule=base.frame_rule if not base.frame_rule.startswith("fixed:") else f"fixed:{max_frames}",
+            multiple=max(base.multiple, 16),
+            local_path=str(folder),
+            variant=None,
+        )
+    default = next(iter(entries))
+    return Registry(MappingProxyType(entries), default)
+
+
+class PeakMemory:
+    """Peak resident memory (CPU, sampled from /proc) or peak allocated GPU memory during a block."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def __enter__(self) -> PeakMemory:
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        else:
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _rss(self) -> int:
+        try:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            import resource
+
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._rss())
+            time.sleep(0.002)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+            self.peak = torch.cuda.max_memory_allocated()
+        else:
+            self._stop.set()
+            self._thread.join()
+            self.peak = max(self.peak, self._rss())
+
+
+def _median_time(fn: Callable[[], Any], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def bench_tiny(kinds: tuple[str, ...], steps: int, repeats: int = 5) -> list[dict[str, Any]]:
+    from PIL import Image
+
+    from .tiny import save_tiny_pipeline
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = {k: save_tiny_pipeline(k, Path(tmp) / k) for k in kinds}
+        registry = tiny_registry(folders)
+        photo = Path(tmp) / "photo.png"
+        Image.fromarray(np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8)).save(photo)
+        presets = load_presets()
+        for kind in kinds:
+            entry = registry.get(TINY_ENTRY[kind])
+            engine = DiffusionEngine(registry, presets, device="cpu", preview_share=0.05)
+            request = GenerationRequest(image=str(photo), model=entry.id, steps=steps, preset="orbit", duration=1.0)
+            events: list[Any] = []
+            engine.generate(request, events.append, CancelToken())  # warm-up: loads the pipeline
+
+            def ours() -> None:
+                engine.generate(request, events.append, CancelToken())
+
+            with PeakMemory("cpu") as ours_mem:
+                ours_s = _median_time(ours, repeats)
+            step_ms = 1000 * float(np.median(engine.stats.step_s[1:] or engine.stats.step_s))
+            preview_share = engine.stats.preview_s / max(sum(engine.stats.step_s), 1e-9)
+            previews = engine.stats.previews
+            pipe = engine._pipe
+            plain_args = _plain_args(engine, entry, request)
+
+            def plain() -> None:
+                pipe(**plain_args)
+
+            plain()
+            with PeakMemory("cpu") as plain_mem:
+                plain_s = _median_time(plain, repeats)
+            rows.append(
+                dict(kind=kind, steps=steps, ours_s=ours_s, plain_s=plain_s, ratio=ours_s / plain_s,
+                     step_ms=step_ms, previews=previews, preview_share=preview_share,
+                     ours_peak_mb=ours_mem.peak / 2**20, plain_peak_mb=plain_mem.peak / 2**20)
+            )
+            engine.close()
+    return rows
+
+
+def _plain_args(engine: DiffusionEngine, entry: ModelEntry, request: GenerationRequest) -> dict[str, Any]:
+    """The same call our engine makes, as a user of diffusers would write it: prompt text, no callback."""
+    import torch
+
+    from ..core.framing import fit_image
+    from ..core.image import load_image
+    from .families import FAMILIES
+    from .plan import plan_render
+
+    source = load_image(request.image)
+    plan = plan_render(entry, request, source.size, engine.presets.get(request.preset))
+    frame, _, _ = fit_image(source, (plan.width, plan.height))
+    from PIL import Image
+
+    family = FAMILIES[entry.family]
+    args = family.call_args(engine._pipe, entry, plan, Image.fromarray(frame))
+    if family.uses_prompt:
+        args.update(prompt=plan.prompt, negative_prompt=plan.negative_prompt)
+    args.update(output_type="np", generator=torch.Generator("cpu").manual_seed(plan.seed))
+    return args
+
+
+# -- real architectures on a GPU ------------------------------------------------------------------
+
+
+def architectures() -> dict[str, Any]:
+    path = Path(str(resources.files("i2v_desktop") / "resources" / "architectures.json"))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def bench_real(steps: int) -> list[dict[str, Any]]:
+    """Denoiser step time at published sizes (random bf16 weights), and MFU against a measured peak."""
+    import torch
+
+    if not torch.cuda.is_available():
+        raise SystemExit("i2v bench --real needs a CUDA GPU")
+    peak = _matmul_peak()
+    rows = []
+    for name, spec in architectures().items():
+        rows.append(_bench_denoiser(name, spec, steps, peak))
+        torch.cuda.empty_cache()
+    return rows
+
+
+def _matmul_peak() -> float:
+    """Achieved bf16 TFLOP/s of a large matrix product on this GPU, the ceiling MFU is measured against."""
+    import torch
+
+    n = 8192
+    a = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    for _ in range(3):
+        a @ b
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(20):
+        a @ b
+    end.record()
+    torch.cuda.synchronize()
+    seconds = start.elapsed_time(end) / 1000 / 20
+    return 2 * n**3 / seconds / 1e12
+
+
+def _bench_denoiser(name: str, spec: dict[str, Any], steps: int, peak_tflops: float) -> dict[str, Any]:
+    import diffusers
+    import torch
+
+    cls = getattr(diffusers, spec["class"])
+    with torch.device("cuda"):
+        model = cls.from_config(spec["config"]).to(torch.bfloat16).eval()
+    params = sum(p.numel() for p in model.parameters())
+    inputs = {k: torch.randn(*v, device="cuda", dtype=torch.bfloat16) for k, v in spec["inputs"].items()}
+    inputs.update({k: torch.tensor(v, device="cuda") for k, v in spec.get("scalars", {}).items()})
+    flops = spec["flops_per_call"]
+
+    def call() -> None:
+        with torch.no_grad():
+            model(**inputs, return_dict=False)
+
+    call()
+    torch.cuda.synchronize()
+    with PeakMemory("cuda") as mem:
+        start = time.perf_counter()
+        for _ in range(steps):
+            call()
+        torch.cuda.synchronize()
+        per_call = (time.perf_counter() - start) / steps
+    achieved = flops / per_call / 1e12
+    return dict(name=name, params_b=params / 1e9, call_ms=per_call * 1000, tflops=achieved,
+                mfu=achieved / peak_tflops, peak_tflops=peak_tflops, peak_gb=mem.peak / 2**30)
+
+
+def run_bench(family: str, steps: int, real: bool) -> int:
+    if real:
+        rows = bench_real(steps)
+        print(f"{'denoiser':28} {'params':>7} {'ms/call':>9} {'TFLOP/s':>8} {'MFU':>6} {'peak GB':>8}")
+        for r in rows:
+            print(f"{r['name']:28} {r['params_b']:6.2f}B {r['call_ms']:9.1f} {r['tflops']:8.1f} "
+                  f"{r['mfu']:6.1%} {r['peak_gb']:8.1f}")
+        print(f"MFU is against {rows[0]['peak_tflops']:.0f} TFLOP/s, a bf16 8192³ matrix product measured in this run.")
+        return 0
+    kinds = sum((FAMILY_KINDS[f] for f in FAMILY_KINDS if family in (f, "all")), ())
+    rows = bench_tiny(kinds, steps)
+    print(f"{'pipeline':18} {'ours s':>8} {'plain s':>8} {'ratio':>6} {'ms/step':>8} {'previews':>8} "
+          f"{'prev %':>6} {'ours MB':>8} {'plain MB':>9}")
+    for r in rows:
+        print(f"{r['kind']:18} {r['ours_s']:8.3f} {r['plain_s']:8.3f} {r['ratio']:6.2f} {r['step_ms']:8.1f} "
+              f"{r['previews']:8d} {r['preview_share']:6.1%} {r['ours_peak_mb']:8.0f} {r['plain_peak_mb']:9.0f}")
+    print("Tiny random-weight pipelines on the CPU, median of 5 runs each; ratio = ours / plain diffusers call.")
+    return 0

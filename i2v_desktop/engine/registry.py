@@ -1,0 +1,251 @@
+"""The model registry: what each supported model is, as data (resources/models.json).
+
+Every figure there names its source. Loading validates the file into frozen ModelEntry objects;
+no torch needed, so the CLI and the window can list models instantly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from ..core.errors import ModelError
+from ..core.request import QUALITIES
+
+FAMILIES = ("wan", "ltx", "svd")
+# The diffusers pipeline class we drive for each model_index.json class name of a local folder.
+PIPELINE_FOR_CLASS = {
+    "WanImageToVideoPipeline": ("wan", "WanImageToVideoPipeline"),
+    "WanPipeline": ("wan", "WanImageToVideoPipeline"),  # Wan2.2 TI2V-5B ships as WanPipeline
+    "LTXConditionPipeline": ("ltx", "LTXConditionPipeline"),
+    "LTXImageToVideoPipeline": ("ltx", "LTXConditionPipeline"),
+    "LTXPipeline": ("ltx", "LTXConditionPipeline"),
+    "StableVideoDiffusionPipeline": ("svd", "StableVideoDiffusionPipeline"),
+}
+
+
+@dataclass(frozen=True)
+class Tier:
+    resolution: str  # key into ModelEntry.resolutions
+    steps: int
+
+
+@dataclass(frozen=True)
+class SingleFile:
+    """Components whose weights come from one original-format checkpoint instead of the repo.
+
+    Some checkpoints (LTX-Video's 2B distilled) are published only as a single file; diffusers
+    converts them, using the diffusers repo's component configs.
+    """
+
+    repo: str
+    revision: str | None
+    file: str
+    components: tuple[str, ...]
+    download_gb: float
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    id: str
+    name: str
+    family: str
+    pipeline: str  # diffusers class name
+    repo: str | None  # Hugging Face repo id; None for a local folder
+    revision: str | None  # pinned commit
+    licence: str
+    commercial: str  # one line on commercial use
+    download_gb: float
+    vram_gb: Mapping[str, float]  # "full" (all on the GPU), "model_offload", "group_offload"
+    fps: float  # native frame rate
+    fps_range: tuple[float, float]  # what the model can be asked for (conditioning or native only)
+    frame_rule: str  # "4k+1", "8k+1", "fixed:N"
+    max_frames: int
+    multiple: int  # width and height must be multiples of this (VAE factor × patch size)
+    resolutions: Mapping[str, tuple[int, int]]  # name -> (width, height) in landscape; area matters
+    tiers: Mapping[str, Tier]
+    guidance: float
+    guidance_2: float | None = None  # Wan2.2 A14B: low-noise expert's guidance
+    flow_shift: float | None = None
+    negative_prompt: str = ""
+    call: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # fixed extra kwargs
+    variant: str | None = None  # weights variant to load, e.g. "fp16"
+    single_file: SingleFile | None = None
+    preview: str = ""  # key into resources/latent_rgb.json
+    temporal_ratio: int = 1  # frames per latent frame (after the first)
+    spatial_ratio: int = 8  # pixels per latent pixel
+    sources: tuple[str, ...] = ()
+    local_path: str | None = None  # set when the user points at a folder
+
+    @property
+    def installed_hint(self) -> str:
+        return f"{self.name} ({self.download_gb:g} GB from huggingface.co/{self.repo})" if self.repo else self.name
+
+    def tier(self, quality: str) -> Tier:
+        return self.tiers[quality]
+
+    def area(self, quality: str) -> int:
+        w, h = self.resolutions[self.tiers[quality].resolution]
+        return w * h
+
+
+def _single_file(data: dict[str, Any] | None) -> SingleFile | None:
+    if data is None:
+        return None
+    return SingleFile(
+        repo=data["repo"],
+        revision=data["revision"],
+        file=data["file"],
+        components=tuple(data["components"]),
+        download_gb=float(data["download_gb"]),
+    )
+
+
+def _entry(data: dict[str, Any], source: str) -> ModelEntry:
+    def fail(why: str) -> ModelError:
+        return ModelError(f"{source}: model {data.get('id', '?')!r}: {why}")
+
+    try:
+        tiers = {q: Tier(**data["tiers"][q]) for q in QUALITIES}
+        entry = ModelEntry(
+            id=data["id"],
+            name=data["name"],
+            family=data["family"],
+            pipeline=data["pipeline"],
+            repo=data["repo"],
+            revision=data["revision"],
+            licence=data["licence"],
+            commercial=data["commercial"],
+            download_gb=float(data["download_gb"]),
+            vram_gb=MappingProxyType({k: float(v) for k, v in data["vram_gb"].items()}),
+            fps=float(data["fps"]),
+            fps_range=(float(data["fps_range"][0]), float(data["fps_range"][1])),
+            frame_rule=data["frame_rule"],
+            max_frames=int(data["max_frames"]),
+            multiple=int(data["multiple"]),
+            resolutions=MappingProxyType({k: (int(v[0]), int(v[1])) for k, v in data["resolutions"].items()}),
+            tiers=MappingProxyType(tiers),
+            guidance=float(data["guidance"]),
+            guidance_2=None if data.get("guidance_2") is None else float(data["guidance_2"]),
+            flow_shift=None if data.get("flow_shift") is None else float(data["flow_shift"]),
+            negative_prompt=data.get("negative_prompt", ""),
+            call=MappingProxyType(dict(data.get("call", {}))),
+            variant=data.get("variant"),
+            single_file=_single_file(data.get("single_file")),
+            preview=data["preview"],
+            temporal_ratio=int(data["temporal_ratio"]),
+            spatial_ratio=int(data["spatial_ratio"]),
+            sources=tuple(data.get("sources", ())),
+        )
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise fail(f"missing or bad field ({exc})") from None
+    if entry.family not in FAMILIES:
+        raise fail(f"family must be one of {', '.join(FAMILIES)}")
+    if entry.frame_rule not in ("4k+1", "8k+1") and not entry.frame_rule.startswith("fixed:"):
+        raise fail(f"unknown frame rule {entry.frame_rule!r}")
+    if not {"full", "model_offload", "group_offload"} <= set(entry.vram_gb):
+        raise fail("vram_gb needs full, model_offload and group_offload")
+    for q, t in tiers.items():
+        if t.resolution not in entry.resolutions:
+            raise fail(f"tier {q} names unknown resolution {t.resolution!r}")
+    for w, h in entry.resolutions.values():
+        if w % entry.multiple or h % entry.multiple:
+            raise fail(f"resolution {w}x{h} is not a multiple of {entry.multiple}")
+    if not entry.fps_range[0] <= entry.fps <= entry.fps_range[1]:
+        raise fail("native fps lies outside fps_range")
+    return entry
+
+
+@dataclass(frozen=True)
+class Registry:
+    entries: Mapping[str, ModelEntry]
+    default: str
+
+    def get(self, model_id: str) -> ModelEntry:
+        try:
+            return self.entries[model_id]
+        except KeyError:
+            raise ModelError(
+                f"unknown model {model_id!r} (choose from {', '.join(self.entries)}, or give a model folder)"
+            ) from None
+
+    def resolve(self, model: str) -> ModelEntry:
+        """A registry id, or a path to a local diffusers-format folder."""
+        if model in self.entries:
+            return self.entries[model]
+        path = Path(model).expanduser()
+        if path.is_dir() or any(sep in model for sep in ("/", "\\")) or model.startswith("."):
+            return self.entry_for_folder(path)
+        return self.get(model)
+
+    def entry_for_folder(self, path: Path) -> ModelEntry:
+        """Describe a local diffusers folder by its model_index.json and the closest registry entry."""
+        index = path / "model_index.json"
+        if not path.is_dir():
+            raise ModelError(f"{path}: no such model folder")
+        try:
+            meta = json.loads(index.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelError(f"{path}: not a diffusers model folder (no model_index.json)") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{path}: model_index.json is unreadable ({exc})") from None
+        cls = meta.get("_class_name")
+        if cls not in PIPELINE_FOR_CLASS:
+            raise ModelError(f"{path}: {cls} is not an image-to-video pipeline this app can drive")
+        family, pipeline = PIPELINE_FOR_CLASS[cls]
+        base = self.entries[self._closest(family, meta)]
+        return replace(
+            base,
+            id=str(path),
+            name=f"{path.name} (local {base.family.upper()} model)",
+            pipeline=pipeline,
+            repo=None,
+            revision=None,
+            licence="see the model's own licence",
+            commercial="see the model's own licence",
+            download_gb=0.0,
+            local_path=str(path.resolve()),
+        )
+
+    def _closest(self, family: str, meta: dict[str, Any]) -> str:
+        """Which built-in entry's defaults (fps, buckets, steps) suit a local folder best."""
+        candidates = [e for e in self.entries.values() if e.family == family]
+        if family == "wan":
+            if meta.get("expand_timesteps"):
+                want = "wan2.2-ti2v-5b"
+            elif meta.get("boundary_ratio") is not None or meta.get("transformer_2", [None])[0]:
+                want = "wan2.2-i2v-a14b"
+            else:
+                want = "wan2.1-i2v-14b-480p"
+            if want in self.entries:
+                return want
+        return candidates[0].id
+
+
+def registry_file() -> Path:
+    return Path(str(resources.files("i2v_desktop") / "resources" / "models.json"))
+
+
+def load_registry(path: Path | None = None) -> Registry:
+    path = path or registry_file()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    entries = {}
+    for item in data["models"]:
+        entry = _entry(item, str(path))
+        if entry.id in entries:
+            raise ModelError(f"{path}: model id {entry.id!r} appears twice")
+        entries[entry.id] = entry
+    if data["default"] not in entries:
+        raise ModelError(f"{path}: default model {data['default']!r} is not listed")
+    return Registry(MappingProxyType(entries), data["default"])
+
+
+def load_latent_rgb(key: str) -> tuple[list[list[float]], list[float]]:
+    """(factors[C][3], bias[3]) for projecting a latent to RGB for previews."""
+    path = Path(str(resources.files("i2v_desktop") / "resources" / "latent_rgb.json"))
+    table = json.loads(path.read_text(encoding="utf-8"))[key]
+    return table["factors"], table["bias"]

@@ -1,0 +1,165 @@
+"""Weights on disk: a registry id resolves to a pinned revision in the Hugging Face cache.
+
+Downloads go through huggingface_hub into the standard cache (HF_HOME and HF_HUB_CACHE are
+honoured), so weights are shared with every other tool on the machine. Only the diffusers-format
+component folders are fetched, and only safetensors: root-level single-file checkpoints (unless
+the entry names one) and pickled .bin weights are never downloaded or loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.cancel import CancelToken
+from ..core.errors import Cancelled, ModelError, WeightsMissingError
+from ..core.events import DownloadProgress, EventSink, Stage, StageChanged
+from .registry import ModelEntry
+
+
+@dataclass(frozen=True)
+class Weights:
+    folder: Path  # the diffusers-format folder (model_index.json and component configs)
+    single_file: Path | None = None  # original-format checkpoint for entry.single_file.components
+
+
+def _snapshot_kwargs(entry: ModelEntry) -> dict[str, Any]:
+    weights = f"*/*.{entry.variant}.safetensors" if entry.variant else "*/*.safetensors"
+    # Without a variant, skip the variant copies (e.g. *.fp16.safetensors next to full precision).
+    ignore = [] if entry.variant else ["*/*.fp16.safetensors", "*/*.bf16.safetensors"]
+    if entry.single_file:
+        ignore += [f"{c}/*.safetensors" for c in entry.single_file.components]
+    return dict(
+        repo_id=entry.repo,
+        revision=entry.revision,
+        allow_patterns=["model_index.json", "*/*.json", "*/*.txt", "*/*.model", weights],
+        ignore_patterns=ignore,
+    )
+
+
+def _file_kwargs(entry: ModelEntry) -> dict[str, Any]:
+    assert entry.single_file is not None
+    return dict(repo_id=entry.single_file.repo, revision=entry.single_file.revision, filename=entry.single_file.file)
+
+
+def _cached(entry: ModelEntry) -> Weights:
+    """The complete local copy, or LocalEntryNotFoundError/ModelError (never touches the network)."""
+    from huggingface_hub import hf_hub_download, snapshot_download
+
+    folder = Path(snapshot_download(local_files_only=True, **_snapshot_kwargs(entry)))
+    single = Path(hf_hub_download(local_files_only=True, **_file_kwargs(entry))) if entry.single_file else None
+    return Weights(check_folder(folder, _provided(entry)), single)
+
+
+def _provided(entry: ModelEntry) -> tuple[str, ...]:
+    return entry.single_file.components if entry.single_file else ()
+
+
+def is_downloaded(entry: ModelEntry) -> bool:
+    """Whether the pinned revision is complete in the local cache (no network)."""
+    if entry.local_path:
+        return True
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        _cached(entry)
+    except (LocalEntryNotFoundError, ModelError):
+        return False
+    return True
+
+
+def ensure_weights(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) -> Weights:
+    """The entry's weights on disk, downloading them first if needed."""
+    if entry.local_path:
+        return Weights(check_folder(Path(entry.local_path)))
+    from huggingface_hub import hf_hub_download, snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return _cached(entry)
+    except (LocalEntryNotFoundError, ModelError):
+        pass  # not there, or an incomplete earlier download: fetch the rest
+    if _offline():
+        raise WeightsMissingError(
+            f"{entry.name} is not downloaded: it needs {entry.download_gb:g} GB from huggingface.co/{entry.repo}"
+            f" (run `i2v download {entry.id}` while online, or pass --model FOLDER)"
+        )
+    on_event(StageChanged(Stage.DOWNLOADING, f"{entry.name}, {entry.download_gb:g} GB"))
+    progress = _progress_class(entry.name, on_event, cancel)
+    try:
+        snapshot_download(tqdm_class=progress, **_snapshot_kwargs(entry))
+        if entry.single_file:
+            hf_hub_download(tqdm_class=progress, **_file_kwargs(entry))
+    except Cancelled:
+        raise
+    except Exception as exc:  # network, disk or HTTP errors: say what failed in one line
+        raise ModelError(f"{entry.name}: download from huggingface.co/{entry.repo} failed ({exc})") from None
+    return _cached(entry)
+
+
+def check_folder(path: Path, provided: tuple[str, ...] = ()) -> Path:
+    """A diffusers folder whose every component has safetensors weights (and no pickles to fall back on).
+
+    `provided` components get their weights from a single-file checkpoint instead.
+    """
+    try:
+        meta = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: not a diffusers model folder (no model_index.json)") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: model_index.json is unreadable ({exc})") from None
+    for name, spec in meta.items():
+        if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+            continue
+        sub = path / name
+        if not sub.is_dir():
+            raise ModelError(f"{path}: component folder {name}/ is missing")
+        # Tokenizers, schedulers and image processors have JSON but no weights (and no config.json).
+        if name in provided or not (sub / "config.json").exists():
+            continue
+        if not any(sub.glob("*.safetensors")):
+            pickled = any(sub.glob("*.bin")) or any(sub.glob("*.pt*")) or any(sub.glob("*.ckpt"))
+            why = "only pickled weights, which are not loaded for safety" if pickled else "no weights"
+            raise ModelError(f"{path}: {name}/ has {why}; it needs .safetensors files")
+    return path
+
+
+def _offline() -> bool:
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE) or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false")
+
+
+def _progress_class(what: str, on_event: EventSink, cancel: CancelToken) -> type:
+    """A tqdm stand-in that turns huggingface_hub's byte counters into DownloadProgress events.
+
+    huggingface_hub updates it from its download threads, so it only reads its own counters and
+    calls the event sink (which must be thread-safe); raising Cancelled aborts the download, and
+    the partial files are resumed next time.
+    """
+    from tqdm.auto import tqdm
+
+    class Progress(tqdm):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.pop("name", None)
+            kwargs["disable"] = False
+            kwargs["file"] = open(os.devnull, "w")  # noqa: SIM115 - closed in close()
+            super().__init__(*args, **kwargs)
+
+        def update(self, n: float | None = 1) -> bool | None:
+            cancel.raise_if_cancelled()
+            out = super().update(n)
+            if self.unit == "B" and self.total:
+                on_event(DownloadProgress(int(self.n), int(self.total), what))
+            return out
+
+        def close(self) -> None:
+            fp = self.fp
+            super().close()
+            if not fp.closed:
+                fp.close()
+
+    return Progress

@@ -1,0 +1,474 @@
+"""MP4 export through the ffmpeg binary that imageio-ffmpeg ships, plus JSON sidecars.
+
+Every file appears atomically: it is written under a hidden temporary name in the destination
+folder and renamed into place only when complete, so a failure never leaves a half-written file
+where the user looks (and never damages a file that was already there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import math
+import os
+import re
+import secrets
+import signal
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import ExportError, InputError
+
+Frames = np.ndarray | Iterable[np.ndarray]
+
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
+MAX_FPS = 240
+
+# RGB -> YUV with the BT.709 matrix into limited ("tv") range: the same matrix the file is tagged
+# with, so players convert back exactly. setparams tags the frames themselves: recent ffmpeg takes
+# the stream's colour tags from the frames and ignores -color_primaries/-color_trc otherwise. The
+# explicit format= makes this scale filter do the conversion, not an auto-inserted BT.601 one.
+_VIDEO_FILTER = (
+    "scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd+full_chroma_int,"
+    "format=yuv420p,"
+    "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
+)
+
+# Causes that ffmpeg reports in its own words, as the user should read them.
+_FFMPEG_CAUSES = (
+    ("no space left on device", "no space left on device"),
+    ("disk quota exceeded", "disk quota exceeded"),
+    ("file too large", "the file is too large for this disk's file system"),
+    ("read-only file system", "the disk is read-only"),
+    ("permission denied", "permission denied"),
+)
+# ffmpeg lines that only repeat that something failed earlier.
+_FFMPEG_NOISE = re.compile(
+    r"^(conversion failed|nothing was written|task finished with error|terminating thread with"
+    r"|could not open encoder before eof|error sending frames to consumers|error opening output files?"
+    r"|error while filtering|error closing)",
+    re.IGNORECASE,
+)
+_FFMPEG_PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*)+|^x264 \[\w+\]:\s*")
+
+_NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window flashing up on Windows
+
+
+def write_mp4(
+    frames: Frames,
+    fps: float | Fraction,
+    path: Path,
+    *,
+    crf: int = 18,
+    metadata: Mapping[str, str] | None = None,
+    encoder_preset: str = "medium",
+) -> Path:
+    """Encode RGB frames as an H.264 MP4 at `path` and return `path`.
+
+    `frames` is a (T, H, W, 3) uint8 array or any iterable of (H, W, 3) uint8 arrays; an iterable
+    is streamed to the encoder one frame at a time. Width and height must be even (4:2:0 video).
+    `metadata` becomes container tags (any key without "=", any text value) that
+    `read_mp4_metadata` reads back unchanged.
+
+    Raises ValueError for arguments no user could have chosen, ExportError for everything else.
+    An exception raised by the frame source itself (a cancel, a bug, Ctrl+C) is re-raised as is,
+    after the partial file is removed.
+    """
+    path = Path(path)
+    rate = _frame_rate(fps, path)
+    if isinstance(crf, bool) or not isinstance(crf, int) or not 1 <= crf <= 51:
+        raise ValueError(f"{path}: crf must be a whole number from 1 to 51, got {crf!r}")
+    if encoder_preset not in X264_PRESETS:
+        raise ValueError(f"{path}: encoder preset must be one of {', '.join(X264_PRESETS)}")
+    tags = _checked_tags(metadata or {}, path)
+    _check_destination(path)
+
+    (width, height), stream = _frame_stream(frames, path)
+    if width % 2 or height % 2:
+        raise ExportError(f"{path}: width and height must be even for H.264 video, got {width}x{height}")
+
+    tmp = _create_temp(path)
+    try:
+        _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp)
+        _commit(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return path
+
+
+def encode_command(
+    ffmpeg: str,
+    width: int,
+    height: int,
+    rate: Fraction,
+    crf: int,
+    encoder_preset: str,
+    tags: Mapping[str, str],
+    target: Path,
+) -> list[str]:
+    """The ffmpeg command line that reads raw RGB frames on stdin and writes `target`."""
+    command = [
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel", "error",
+        "-y",  # the (empty) temporary file already exists: it is created first to claim its name
+        "-f", "rawvideo",
+        "-pix_fmt", "rgb24",
+        "-video_size", f"{width}x{height}",
+        "-framerate", f"{rate.numerator}/{rate.denominator}",
+        "-i", "pipe:0",
+        "-an", "-sn", "-dn",
+        "-vf", _VIDEO_FILTER,
+        "-c:v", "libx264",
+        "-preset", encoder_preset,
+        "-crf", str(crf),
+        "-profile:v", "high",
+        "-pix_fmt", "yuv420p",
+        "-color_primaries", "bt709",
+        "-color_trc", "bt709",
+        "-colorspace", "bt709",
+        "-color_range", "tv",
+        # use_metadata_tags stores every tag under its own name (mdta keys), so custom keys survive.
+        "-movflags", "+faststart+use_metadata_tags",
+    ]  # fmt: skip
+    for key, value in tags.items():
+        command += ["-metadata", f"{key}={value}"]
+    command += ["-f", "mp4", _ffmpeg_url(target)]
+    return command
+
+
+def read_mp4_metadata(path: Path) -> dict[str, str]:
+    """The container tags of a video file, as ffmpeg reads them (keys and values unchanged)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a video file")
+    command = [
+        _ffmpeg_exe(path), "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-i", _ffmpeg_url(path), "-f", "ffmetadata", "pipe:1",
+    ]  # fmt: skip
+    try:
+        result = subprocess.run(
+            command, stdin=subprocess.DEVNULL, capture_output=True, check=False, creationflags=_NO_WINDOW
+        )
+    except OSError as exc:
+        raise InputError(f"{path}: cannot run ffmpeg ({_os_reason(exc)})") from None
+    if result.returncode != 0:
+        lines = result.stderr.decode("utf-8", errors="replace").splitlines()
+        raise InputError(f"{path}: {_known_cause(lines) or 'not a readable video file'}")
+    return _parse_ffmetadata(result.stdout.decode("utf-8", errors="replace"))
+
+
+def write_sidecar(path: Path, data: Mapping[str, Any]) -> Path:
+    """Write `data` as UTF-8 JSON (indent 2) to `path`, atomically, and return `path`."""
+    path = Path(path)
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ExportError(f"{path}: cannot be written as JSON ({exc})") from None
+    _check_destination(path)
+    tmp = _create_temp(path)
+    try:
+        try:
+            with open(tmp, "wb") as file:
+                file.write((text + "\n").encode("utf-8"))
+        except OSError as exc:
+            raise ExportError(f"{path}: {_os_reason(exc)}") from None
+        _commit(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return path
+
+
+# -- encoding ------------------------------------------------------------------------------
+
+
+def _encode(
+    stream: Iterator[np.ndarray],
+    width: int,
+    height: int,
+    rate: Fraction,
+    crf: int,
+    encoder_preset: str,
+    tags: Mapping[str, str],
+    path: Path,
+    tmp: Path,
+) -> None:
+    command = encode_command(_ffmpeg_exe(path), width, height, rate, crf, encoder_preset, tags, tmp)
+    try:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            creationflags=_NO_WINDOW,
+        )
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot run ffmpeg ({_os_reason(exc)})") from None
+    assert proc.stdin is not None and proc.stderr is not None
+    # Drained on a thread: a chatty ffmpeg would otherwise fill the pipe and stall while we write.
+    stderr: deque[str] = deque(maxlen=200)
+    drain = threading.Thread(target=_drain, args=(proc.stderr, stderr), daemon=True)
+    drain.start()
+    stopped_reading = False
+    try:
+        for frame in stream:  # an exception from the caller's frame source propagates unchanged
+            try:
+                proc.stdin.write(frame.data)
+            except OSError:  # ffmpeg stopped reading: it has exited, and its stderr says why
+                stopped_reading = True
+                break
+        _close_quietly(proc.stdin)
+        returncode = proc.wait()
+    except BaseException:
+        proc.kill()
+        raise
+    finally:
+        _close_quietly(proc.stdin)
+        proc.wait()
+        drain.join()
+        proc.stderr.close()
+    if returncode != 0 or stopped_reading:
+        raise ExportError(f"{path}: {_ffmpeg_reason(list(stderr), returncode)}")
+
+
+def _frame_stream(frames: Frames, path: Path) -> tuple[tuple[int, int], Iterator[np.ndarray]]:
+    """((width, height), every frame validated and C-contiguous), reading the first frame now."""
+    if isinstance(frames, np.ndarray) and frames.ndim != 4:
+        raise ValueError(f"{path}: frames must be a (T, H, W, 3) uint8 array, got shape {frames.shape}")
+    items = iter(frames)
+    first = next(items, None)
+    if first is None:
+        raise ValueError(f"{path}: there are no frames to write")
+    first = _checked_frame(first, 0, None, path)
+    size = first.shape[:2]
+
+    def stream() -> Iterator[np.ndarray]:
+        yield first
+        for index, frame in enumerate(items, start=1):
+            yield _checked_frame(frame, index, size, path)
+
+    return (size[1], size[0]), stream()
+
+
+def _checked_frame(frame: Any, index: int, size: tuple[int, int] | None, path: Path) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(
+            f"{path}: frame {index} must be an (H, W, 3) uint8 array, got {frame.dtype} {frame.shape}"
+        )
+    if size is not None and frame.shape[:2] != size:
+        raise ValueError(
+            f"{path}: frame {index} is {frame.shape[1]}x{frame.shape[0]}, the first was {size[1]}x{size[0]}"
+        )
+    return np.ascontiguousarray(frame)  # a no-op for frames sliced from a C-contiguous clip
+
+
+def _frame_rate(fps: float | Fraction, path: Path) -> Fraction:
+    """fps as an exact fraction: 23.976 is 24000/1001, 12.5 is 25/2."""
+    if isinstance(fps, Fraction):
+        rate = fps
+    elif isinstance(fps, (int, float)) and not isinstance(fps, bool) and math.isfinite(fps):
+        rate = _exact_rate(float(fps))
+    else:
+        raise ValueError(f"{path}: fps must be a number, got {fps!r}")
+    if not 0 < rate <= MAX_FPS:
+        raise ValueError(f"{path}: fps must be above 0 and at most {MAX_FPS}, got {fps!r}")
+    return rate
+
+
+def _exact_rate(fps: float) -> Fraction:
+    whole = round(fps)
+    if abs(fps - whole) < 1e-6:
+        return Fraction(whole)
+    # NTSC rates (k * 1000/1001) are usually written rounded: 23.976, 23.98, 29.97, 59.94.
+    ntsc = round(fps * 1.001)
+    if ntsc > 0 and abs(fps - ntsc * 1000 / 1001) < 0.005:
+        return Fraction(ntsc * 1000, 1001)
+    return Fraction(fps).limit_denominator(1001)
+
+
+def _checked_tags(metadata: Mapping[str, str], path: Path) -> dict[str, str]:
+    tags = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key or "=" in key or not key.isprintable():
+            raise ValueError(f"{path}: metadata key {key!r} must be printable text without '='")
+        if not isinstance(value, str) or "\0" in value:
+            raise ValueError(f"{path}: metadata {key!r} must be text without NUL characters")
+        tags[key] = value
+    return tags
+
+
+def _drain(pipe: Any, lines: deque[str]) -> None:
+    for raw in pipe:
+        lines.append(raw.decode("utf-8", errors="replace").rstrip())
+
+
+def _known_cause(lines: list[str]) -> str | None:
+    text = "\n".join(lines).lower()
+    for needle, reason in _FFMPEG_CAUSES:
+        if needle in text:
+            return reason
+    return None
+
+
+def _ffmpeg_reason(lines: list[str], returncode: int) -> str:
+    """One line for the user: a cause we recognise, else ffmpeg's first real error line."""
+    cause = _known_cause(lines)
+    if cause:
+        return cause
+    for line in lines:
+        line = _FFMPEG_PREFIX.sub("", line).strip()
+        if line and not _FFMPEG_NOISE.match(line):
+            return f"ffmpeg failed: {line}"
+    if returncode < 0:  # POSIX: killed by a signal, e.g. SIGKILL from the out-of-memory killer
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"ffmpeg was killed ({name})"
+    return "ffmpeg failed without saying why"
+
+
+def _parse_ffmetadata(text: str) -> dict[str, str]:
+    """The global tags of ffmpeg's FFMETADATA1 text ('=', ';', '#', '\\' and newline are escaped)."""
+    tags: dict[str, str] = {}
+    key: str | None = None
+    chars: list[str] = []
+    line_start, comment = True, False
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if line_start:
+            line_start = False
+            if char == "[":  # a [STREAM] or [CHAPTER] section: the global tags are over
+                break
+            comment = char in ";#"
+        if char == "\\" and i + 1 < len(text):
+            chars.append(text[i + 1])
+            i += 2
+            continue
+        if char == "\n":
+            if key is not None and not comment:
+                tags[key] = "".join(chars)
+            key, chars, line_start = None, [], True
+        elif char == "=" and key is None:
+            key, chars = "".join(chars), []
+        else:
+            chars.append(char)
+        i += 1
+    if key is not None and not comment:
+        tags[key] = "".join(chars)
+    return tags
+
+
+def _ffmpeg_exe(path: Path) -> str:
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError) as exc:
+        raise ExportError(f"{path}: ffmpeg is not available ({exc})") from None
+
+
+def _ffmpeg_url(path: Path) -> str:
+    # The file: prefix stops ffmpeg from reading "name:..." as a protocol or "-name" as an option.
+    return "file:" + os.path.abspath(path)
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+def _check_destination(path: Path) -> None:
+    folder = path.parent
+    if path.is_dir():
+        raise ExportError(f"{path}: is a folder")
+    if not folder.exists():
+        raise ExportError(f"{folder}: folder does not exist")
+    if not folder.is_dir():
+        raise ExportError(f"{folder}: is not a folder")
+
+
+def _create_temp(path: Path) -> Path:
+    """Claim a fresh hidden file next to `path` (so the final rename stays on one disk)."""
+    name = path.name if len(path.name) <= 100 else "i2v"
+    folder = path.parent
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = folder / f".{name}.part-{secrets.token_hex(4)}{path.suffix}"
+        try:
+            os.close(os.open(tmp, flags, 0o666))  # 0o666 minus the umask, like any new file
+            return tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise ExportError(f"{folder}: folder is not writable") from None
+            if exc.errno == errno.ENOENT:
+                raise ExportError(f"{folder}: folder does not exist") from None
+            raise ExportError(f"{folder}: {_os_reason(exc)}") from None
+
+
+def _commit(tmp: Path, path: Path) -> None:
+    """Move the finished temporary file into place."""
+    try:
+        # Flushed to disk before the rename, so a crash cannot leave the final name over no data.
+        fd = os.open(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ExportError(f"{path}: {_os_reason(exc)}") from None
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _close_quietly(pipe: Any) -> None:
+    with contextlib.suppress(OSError):  # flushing into a pipe whose reader has gone
+        pipe.close()
+
+
+_ERRNO_REASONS = {
+    errno.ENOSPC: "no space left on device",
+    getattr(errno, "EDQUOT", -1): "disk quota exceeded",
+    errno.EFBIG: "the file is too large for this disk's file system",
+    errno.EROFS: "the disk is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "no such file or folder",
+}
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno in _ERRNO_REASONS:
+        return _ERRNO_REASONS[exc.errno]
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return reason[:1].lower() + reason[1:]

@@ -1,0 +1,22 @@
+"""Per-user folders, from platformdirs (XDG on Linux, ~/Library on macOS, AppData on Windows)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+
+APP = "i2v_desktop"
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP, appauthor=False))
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP, appauthor=False))
+
+
+def user_presets_dir() -> Path:
+    """User motion presets (same JSON format as the built-ins; same id overrides a built-in)."""
+    return config_dir() / "presets"

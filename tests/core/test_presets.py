@@ -1,0 +1,82 @@
+import json
+
+import pytest
+
+from i2v_desktop.core.errors import PresetError
+from i2v_desktop.core.presets import FAMILIES, load_presets, parse_preset
+
+REQUIRED = {"orbit", "push-in", "pull-out", "pan-left", "pan-right", "tilt-up", "wind", "turntable", "subtle", "static"}
+
+
+def test_builtins_cover_every_required_motion_for_every_family():
+    library = load_presets()
+    assert REQUIRED <= set(library.ids())
+    for preset in library.presets.values():
+        assert set(preset.families) == set(FAMILIES)
+        for family in ("wan", "ltx"):
+            assert preset.for_family(family).prompt_for(0.5).strip(), (preset.id, family)
+
+
+def test_intensity_scales_prompt_words_and_native_controls():
+    orbit = load_presets().get("orbit")
+    assert "slowly" in orbit.for_family("wan").prompt_for(0.0)
+    assert "swiftly" in orbit.for_family("wan").prompt_for(1.0)
+    low = orbit.for_family("svd").controls_for(0.0)
+    high = orbit.for_family("svd").controls_for(1.0)
+    mid = orbit.for_family("svd").controls_for(0.5)
+    assert low["motion_bucket_id"] < mid["motion_bucket_id"] < high["motion_bucket_id"]
+    assert isinstance(mid["motion_bucket_id"], int)
+    assert low["noise_aug_strength"] <= high["noise_aug_strength"]
+
+
+def test_static_moves_less_than_orbit_on_svd():
+    library = load_presets()
+    still = library.get("static").for_family("svd").controls_for(1.0)["motion_bucket_id"]
+    orbit = library.get("orbit").for_family("svd").controls_for(0.0)["motion_bucket_id"]
+    assert still < orbit
+
+
+def _valid(**over):
+    data = {
+        "id": "spin", "name": "Spin", "description": "Spins.",
+        "families": {"wan": {"prompt": "spins {speed}"}, "ltx": {"prompt": "spins"}, "svd": {}},
+    }
+    data.update(over)
+    return data
+
+
+def test_user_presets_override_builtins_and_broken_ones_are_reported(tmp_path):
+    (tmp_path / "spin.json").write_text(json.dumps(_valid()))
+    (tmp_path / "orbit.json").write_text(json.dumps(_valid(id="orbit", name="My orbit")))
+    (tmp_path / "broken.json").write_text("{not json")
+    (tmp_path / "misnamed.json").write_text(json.dumps(_valid(id="other")))
+    library = load_presets(tmp_path)
+    assert library.get("spin").name == "Spin"
+    assert library.get("orbit").name == "My orbit"
+    assert len(library.problems) == 2
+    assert any("broken.json" in p and "not valid JSON" in p for p in library.problems)
+    assert any("misnamed.json" in p and "file name" in p for p in library.problems)
+
+
+@pytest.mark.parametrize(
+    "over, words",
+    [
+        ({"id": "Bad Id"}, "id"),
+        ({"name": ""}, "name"),
+        ({"colour": 1}, "unknown key"),
+        ({"families": {"wan": {}, "ltx": {}}}, "families"),
+        ({"families": {"wan": {"prompt": "{size}"}, "ltx": {}, "svd": {}}}, "speed"),
+        ({"families": {"wan": {}, "ltx": {}, "svd": {"controls": {"motion_bucket_id": [1, 999]}}}}, "within"),
+        ({"families": {"wan": {"controls": {"motion_bucket_id": [1, 2]}}, "ltx": {}, "svd": {}}}, "not a wan control"),
+        ({"families": {"wan": {}, "ltx": {}, "svd": {"controls": {"motion_bucket_id": 5}}}}, "intensity 0"),
+    ],
+)
+def test_invalid_presets_name_the_file_and_the_problem(over, words):
+    with pytest.raises(PresetError, match=words) as info:
+        parse_preset(_valid(**over), "my.json")
+    assert str(info.value).startswith("my.json: ")
+
+
+def test_unknown_preset_lists_the_choices():
+    with pytest.raises(PresetError, match="orbit"):
+        load_presets().get("moonwalk")

@@ -1,0 +1,85 @@
+import pickle
+
+import pytest
+
+from i2v_desktop.core.errors import RequestError
+from i2v_desktop.core.request import SCHEMA_VERSION, GenerationRequest
+
+
+def full_request() -> GenerationRequest:
+    return GenerationRequest(
+        image="/photos/bottle.jpg", preset="orbit", intensity=0.7, prompt="a glass bottle", negative_prompt="blur",
+        duration=4.0, fps=24, aspect="9:16", quality="final", seed=1234, variants=3, model="ltx-video-2b-distilled",
+        steps=30, guidance=4.5, loop=True, crop_center=(0.4, 0.6),
+    )
+
+
+def test_json_round_trip_keeps_every_field():
+    request = full_request()
+    again = GenerationRequest.from_json(request.to_json())
+    assert again == request
+    assert request.to_dict()["version"] == SCHEMA_VERSION
+
+
+def test_is_frozen_and_picklable():
+    request = full_request()
+    with pytest.raises(AttributeError):
+        request.seed = 5  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(request)) == request
+
+
+def test_defaults_mean_model_defaults():
+    request = GenerationRequest(image="a.png")
+    assert request.steps is None and request.guidance is None and request.fps is None
+    assert GenerationRequest.from_dict(request.to_dict()) == request
+
+
+def test_variants_get_consecutive_seeds_and_one_clip_each():
+    singles = full_request().variant_requests()
+    assert [r.seed for r in singles] == [1234, 1235, 1236]
+    assert all(r.variants == 1 for r in singles)
+
+
+def test_seed_wraps_at_the_top_of_the_range():
+    singles = GenerationRequest(image="a.png", seed=2**32 - 1, variants=2).variant_requests()
+    assert [r.seed for r in singles] == [2**32 - 1, 0]
+
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("intensity", 1.5, "intensity"),
+        ("duration", 0.0, "duration"),
+        ("fps", 0, "fps"),
+        ("aspect", "3:2", "aspect"),
+        ("quality", "ultra", "quality"),
+        ("seed", -1, "seed"),
+        ("seed", 1.5, "seed"),
+        ("variants", 0, "variants"),
+        ("steps", 0, "steps"),
+        ("guidance", -1.0, "guidance"),
+        ("loop", "yes", "loop"),
+        ("crop_center", (0.5, 2.0), "crop_center"),
+        ("image", "", "image"),
+        ("intensity", float("nan"), "intensity"),
+    ],
+)
+def test_bad_values_are_refused_with_the_field_named(field, value, words):
+    with pytest.raises(RequestError, match=words):
+        GenerationRequest(**{"image": "a.png", field: value})
+
+
+def test_from_json_refuses_newer_versions_unknown_fields_and_junk():
+    data = full_request().to_dict()
+    with pytest.raises(RequestError, match="newer"):
+        GenerationRequest.from_dict({**data, "version": SCHEMA_VERSION + 1})
+    with pytest.raises(RequestError, match="unknown field"):
+        GenerationRequest.from_dict({**data, "colour": "red"})
+    with pytest.raises(RequestError, match="not valid JSON"):
+        GenerationRequest.from_json("{nope")
+    with pytest.raises(RequestError, match="not an i2v_desktop request"):
+        GenerationRequest.from_dict({**data, "schema": "other"})
+    without_version = dict(data)
+    del without_version["version"]
+    with pytest.raises(RequestError, match="version"):
+        GenerationRequest.from_dict(without_version)

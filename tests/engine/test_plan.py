@@ -1,0 +1,80 @@
+import pytest
+
+from i2v_desktop.core.presets import load_presets
+from i2v_desktop.core.request import GenerationRequest
+from i2v_desktop.engine.plan import plan_render
+from i2v_desktop.engine.registry import load_registry
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return load_registry()
+
+
+@pytest.fixture(scope="module")
+def presets():
+    return load_presets()
+
+
+def test_wan_default_snaps_to_4k_plus_1_and_reports_real_duration(registry, presets):
+    entry = registry.get("wan2.2-ti2v-5b")
+    plan = plan_render(entry, GenerationRequest(image="a.jpg", duration=3.0), (1280, 720), presets.get("orbit"))
+    assert plan.fps == 24 and plan.num_frames == 73 and (plan.num_frames - 1) % 4 == 0
+    assert plan.duration == pytest.approx(73 / 24)
+    assert (plan.width, plan.height) == (1280, 704)
+    assert "orbit" in plan.prompt
+
+
+def test_portrait_on_wan_5b_is_its_native_portrait_bucket(registry, presets):
+    entry = registry.get("wan2.2-ti2v-5b")
+    plan = plan_render(entry, GenerationRequest(image="a.jpg", aspect="9:16"), (600, 400), presets.get("push-in"))
+    assert (plan.width, plan.height) == (704, 1280)
+
+
+def test_ltx_uses_8k_plus_1_and_svd_is_fixed(registry, presets):
+    ltx = next(e for e in registry.entries.values() if e.family == "ltx")
+    plan = plan_render(ltx, GenerationRequest(image="a.jpg", duration=4.0, fps=24), (768, 512), presets.get("wind"))
+    assert (plan.num_frames - 1) % 8 == 0 and plan.fps == 24
+    svd = registry.get("svd-xt")
+    plan = plan_render(svd, GenerationRequest(image="a.jpg", duration=5.0), (1024, 576), presets.get("wind"))
+    assert plan.num_frames == 25
+    assert "snapped" in " ".join(plan.notes)
+    assert 1 <= plan.controls["motion_bucket_id"] <= 255
+
+
+def test_fps_outside_what_the_model_can_do_is_clamped_and_said(registry, presets):
+    entry = registry.get("wan2.1-i2v-14b-480p")
+    plan = plan_render(entry, GenerationRequest(image="a.jpg", fps=30), (832, 480), presets.get("orbit"))
+    assert plan.fps == entry.fps
+    assert any("fps" in note for note in plan.notes)
+
+
+def test_user_prompt_comes_first_and_preset_negatives_are_added(registry, presets):
+    entry = registry.get("wan2.2-ti2v-5b")
+    request = GenerationRequest(image="a.jpg", prompt="A perfume bottle on marble", preset="static")
+    plan = plan_render(entry, request, (800, 800), presets.get("static"))
+    assert plan.prompt.startswith("A perfume bottle on marble. ")
+    assert "camera movement" in plan.negative_prompt
+    assert entry.negative_prompt[:20] in plan.negative_prompt
+
+
+def test_quality_tier_and_overrides(registry, presets):
+    entry = registry.get("wan2.2-i2v-a14b")
+    draft = plan_render(entry, GenerationRequest(image="a.jpg", quality="draft"), (1280, 720), presets.get("orbit"))
+    final = plan_render(entry, GenerationRequest(image="a.jpg", quality="final"), (1280, 720), presets.get("orbit"))
+    assert draft.width * draft.height < final.width * final.height
+    assert draft.steps <= final.steps
+    custom = plan_render(entry, GenerationRequest(image="a.jpg", steps=7, guidance=2.0), (1280, 720), presets.get("orbit"))
+    assert custom.steps == 7 and custom.guidance == 2.0
+
+
+def test_every_registry_entry_names_sources_and_valid_buckets(registry):
+    assert registry.default == "wan2.2-ti2v-5b"
+    assert {"wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "wan2.1-i2v-14b-720p", "wan2.2-i2v-a14b", "svd-xt"} <= set(
+        registry.entries
+    )
+    assert any(e.family == "ltx" for e in registry.entries.values())
+    for entry in registry.entries.values():
+        assert entry.sources, entry.id
+        assert entry.repo and entry.licence and entry.commercial
+        assert entry.revision is None or len(entry.revision) == 40
