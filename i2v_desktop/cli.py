@@ -27,7 +27,7 @@ from .core.presets import load_presets
 from .core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
 from .engine.device import OFFLOAD_MODES
 from .engine.registry import load_registry
-from .storage.paths import user_presets_dir
+from .storage.paths import user_models_file, user_presets_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +100,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .engine.diffusion import DiffusionEngine
     from .jobs import render_to_files
 
-    registry = load_registry()
+    registry = _registry()
     library = load_presets(user_presets_dir())
     for problem in library.problems:
         print(f"i2v: skipped preset {problem}", file=sys.stderr)
@@ -118,7 +118,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     base = dict(
         preset=args.preset, intensity=args.intensity, prompt=args.prompt, negative_prompt=args.negative_prompt,
         duration=args.duration, fps=args.fps, aspect=args.aspect, quality=args.quality, seed=seed,
-        variants=args.variants, model=entry.local_path or entry.id, steps=args.steps, guidance=args.guidance,
+        variants=args.variants, model=entry.id if entry.id in registry.entries else entry.local_path, steps=args.steps, guidance=args.guidance,
         loop=args.loop,
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
@@ -213,7 +213,7 @@ def _clock(seconds: float) -> str:
 def cmd_models() -> int:
     from .engine.weights import is_downloaded
 
-    registry = load_registry()
+    registry = _registry()
     rows = [("id", "size", "VRAM (offload/full)", "licence", "downloaded")]
     for entry in registry.entries.values():
         mark = "yes" if is_downloaded(entry) else "no"
@@ -241,11 +241,18 @@ def cmd_presets() -> int:
 def cmd_download(model: str) -> int:
     from .engine.weights import ensure_weights
 
-    entry = load_registry().get(model)
+    entry = _registry().get(model)
     display = _Progress(entry.id, 1, sys.stderr)
     folder = ensure_weights(entry, display, CancelToken())
     print(f"\n{entry.name} is ready in {folder}")
     return 0
+
+
+def _registry():
+    registry = load_registry(user_file=user_models_file())
+    for problem in registry.problems:
+        print(f"i2v: skipped model {problem}", file=sys.stderr)
+    return registry
 
 
 def _table(rows: list[tuple[str, ...]]) -> None:

@@ -110,15 +110,17 @@ class DiffusionEngine(Engine):
         self.stats = RunStats()
         entry = self.registry.resolve(request.model)
         preset = self.presets.get(request.preset)
-        source = load_image(request.image)
+        # Decode no more than the render can use (JPEGs then decode at reduced scale): four times
+        # the output area leaves room for cropping to another aspect.
+        source = load_image(request.image, max_pixels=max(4 * entry.area(request.quality), 2_000_000))
         plan = plan_render(entry, request, source.size, preset)
         frame, _alpha, _box = fit_image(source, (plan.width, plan.height), request.crop_center)
         family = FAMILIES[entry.family]
 
+        started = time.perf_counter()
         pipe = self._ensure_pipeline(entry, on_event, cancel)
         cancel.raise_if_cancelled()
         assert self._device_plan is not None
-        started = time.perf_counter()
         try:
             args = family.call_args(pipe, entry, plan, _to_pil(frame))
             if family.uses_prompt:

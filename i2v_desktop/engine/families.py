@@ -7,6 +7,7 @@ arguments its pipeline call takes, and how to read the latents its step callback
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from .plan import RenderPlan
@@ -62,6 +63,8 @@ class WanFamily(Family):
         )
         if plan.guidance_2 is not None and pipe.config.boundary_ratio is not None:
             args["guidance_scale_2"] = plan.guidance_2
+        if plan.loop:
+            args["last_image"] = image  # first and last frame both the photo: the clip loops
         return args
 
     def latent_cthw(self, pipe: Any, latents: Any, plan: RenderPlan, entry: ModelEntry) -> Any:
@@ -70,6 +73,14 @@ class WanFamily(Family):
 
 class LTXFamily(Family):
     name = "ltx"
+
+    def configure(self, pipe: Any, entry: ModelEntry) -> None:
+        config = pipe.scheduler.config
+        if config.get("shift", 1.0) == 1.0 and not config.get("use_dynamic_shifting", False):
+            # The condition pipeline always hands the scheduler explicit timesteps, and the
+            # scheduler then warns on every call that its shift may disagree with them. With no
+            # shift at all they agree exactly, so the warning would only be noise in our output.
+            logging.getLogger(type(pipe.scheduler).__module__).setLevel(logging.ERROR)
 
     def encode_prompt(self, pipe: Any, plan: RenderPlan, device: Any) -> dict[str, Any]:
         positive, mask, negative, negative_mask = pipe.encode_prompt(
@@ -95,8 +106,11 @@ class LTXFamily(Family):
         timesteps = extra.pop("timesteps", None)
         if timesteps is not None and len(timesteps) == plan.steps:
             extra["timesteps"] = list(timesteps)
+        conditions = [LTXVideoCondition(image=image, frame_index=0)]
+        if plan.loop:
+            conditions.append(LTXVideoCondition(image=image, frame_index=plan.num_frames - 1))
         return dict(
-            conditions=[LTXVideoCondition(image=image, frame_index=0)],
+            conditions=conditions,
             height=plan.height,
             width=plan.width,
             num_frames=plan.num_frames,

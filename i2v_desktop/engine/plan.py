@@ -28,6 +28,7 @@ class RenderPlan:
     negative_prompt: str
     controls: Mapping[str, Any]  # family-native pipeline arguments set by the preset
     seed: int
+    loop: bool = False  # condition the last frame on the photo too, so the clip loops
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -57,6 +58,8 @@ def plan_render(
     guidance_2 = None
     if entry.guidance_2 is not None:
         guidance_2 = entry.guidance_2 if request.guidance is None else request.guidance
+    if request.loop and not entry.loops:
+        notes.append(f"{entry.name} cannot end on its first frame: this clip will not loop seamlessly")
     motion = preset.for_family(entry.family)
     prompt = ". ".join(p.strip().rstrip(".") for p in (request.prompt, motion.prompt_for(request.intensity)) if p.strip())
     prompt = prompt + "." if prompt else ""
@@ -75,5 +78,6 @@ def plan_render(
         negative_prompt=negative,
         controls=motion.controls_for(request.intensity),
         seed=request.seed,
+        loop=request.loop and entry.loops,
         notes=tuple(notes),
     )

@@ -66,6 +66,7 @@ class ModelEntry:
     frame_rule: str  # "4k+1", "8k+1", "fixed:N"
     max_frames: int
     multiple: int  # width and height must be multiples of this (VAE factor × patch size)
+    loops: bool  # can be conditioned on a last frame, so a clip can end where it began
     resolutions: Mapping[str, tuple[int, int]]  # name -> (width, height) in landscape; area matters
     tiers: Mapping[str, Tier]
     guidance: float
@@ -127,6 +128,7 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
             frame_rule=data["frame_rule"],
             max_frames=int(data["max_frames"]),
             multiple=int(data["multiple"]),
+            loops=bool(data["loops"]),
             resolutions=MappingProxyType({k: (int(v[0]), int(v[1])) for k, v in data["resolutions"].items()}),
             tiers=MappingProxyType(tiers),
             guidance=float(data["guidance"]),
@@ -164,6 +166,7 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
 class Registry:
     entries: Mapping[str, ModelEntry]
     default: str
+    problems: tuple[str, ...] = ()  # one line per user entry that was skipped
 
     def get(self, model_id: str) -> ModelEntry:
         try:
@@ -230,10 +233,17 @@ def registry_file() -> Path:
     return Path(str(resources.files("i2v_desktop") / "resources" / "models.json"))
 
 
-def load_registry(path: Path | None = None) -> Registry:
+def load_registry(path: Path | None = None, user_file: Path | None = None) -> Registry:
+    """The built-in models, then the user's own file (same format) if there is one.
+
+    A user entry may start from a built-in (`"base": "wan2.1-i2v-14b-480p"`) and change only what
+    differs, and may point at a local diffusers folder (`"path"`) instead of a Hub repo. A broken
+    user entry is skipped and reported; a broken built-in is a bug and raises.
+    """
     path = path or registry_file()
     data = json.loads(path.read_text(encoding="utf-8"))
-    entries = {}
+    raw = {item["id"]: item for item in data["models"]}
+    entries: dict[str, ModelEntry] = {}
     for item in data["models"]:
         entry = _entry(item, str(path))
         if entry.id in entries:
@@ -241,7 +251,45 @@ def load_registry(path: Path | None = None) -> Registry:
         entries[entry.id] = entry
     if data["default"] not in entries:
         raise ModelError(f"{path}: default model {data['default']!r} is not listed")
-    return Registry(MappingProxyType(entries), data["default"])
+    problems = []
+    if user_file is not None and user_file.is_file():
+        try:
+            user = json.loads(user_file.read_text(encoding="utf-8"))
+            items = user["models"]
+            if not isinstance(items, list):
+                raise TypeError("models must be a list")
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            problems.append(f"{user_file}: not a valid models file ({exc})")
+            items = []
+        for item in items:
+            try:
+                entry = _user_entry(item, raw, str(user_file))
+            except ModelError as exc:
+                problems.append(str(exc))
+                continue
+            entries[entry.id] = entry
+    return Registry(MappingProxyType(entries), data["default"], tuple(problems))
+
+
+def _user_entry(item: Any, builtins: Mapping[str, dict[str, Any]], source: str) -> ModelEntry:
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+        raise ModelError(f"{source}: every model needs an id")
+    data = dict(item)
+    base = data.pop("base", None)
+    if base is not None:
+        if base not in builtins:
+            raise ModelError(f"{source}: model {data['id']!r}: unknown base {base!r}")
+        data = {**builtins[base], "sources": [], **data}
+    folder = data.pop("path", None)
+    if folder is not None:
+        data.setdefault("repo", None)
+        data.setdefault("revision", None)
+    entry = _entry(data, source)
+    if folder is not None:
+        entry = replace(entry, local_path=str(Path(folder).expanduser()))
+    elif not entry.repo:
+        raise ModelError(f"{source}: model {entry.id!r} needs a repo or a path")
+    return entry
 
 
 def load_latent_rgb(key: str) -> tuple[list[list[float]], list[float]]:

@@ -20,3 +20,8 @@ def data_dir() -> Path:
 def user_presets_dir() -> Path:
     """User motion presets (same JSON format as the built-ins; same id overrides a built-in)."""
     return config_dir() / "presets"
+
+
+def user_models_file() -> Path:
+    """User model entries (same format as the built-in registry; may point at local folders)."""
+    return config_dir() / "models.json"

@@ -244,3 +244,20 @@ def test_model_index_class_names_map_to_families(tiny_folders, registry):
         meta = json.loads((folder / "model_index.json").read_text())
         entry = registry.entry_for_folder(folder)
         assert entry.family == registry.get(TINY_ENTRY[kind]).family, meta["_class_name"]
+
+
+@pytest.mark.parametrize("kind", ["wan2.2-i2v-a14b", "ltx"])
+def test_loop_conditions_the_last_frame_on_the_photo(kind, engines, photo):
+    engine = engines[kind]
+    plain, _ = run(engine, request_for(kind, photo, steps=2))
+    looped, events = run(engine, request_for(kind, photo, steps=2, loop=True))
+    assert looped is not None, events[-1]
+    assert looped.num_frames == plain.num_frames
+    assert not np.array_equal(plain.frames, looped.frames)  # the end condition reached the model
+    assert not any("loop" in note for note in looped.info.notes)
+
+
+@pytest.mark.parametrize("kind", ["wan2.1-i2v", "wan2.2-ti2v", "svd"])
+def test_models_that_cannot_loop_say_so(kind, engines, photo):
+    clip, _ = run(engines[kind], request_for(kind, photo, steps=2, loop=True))
+    assert any("will not loop" in note for note in clip.info.notes)

@@ -1,0 +1,142 @@
+"""The `i2v` command line on real engines: tiny pipelines registered as a user's own models."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+
+from i2v_desktop.cli import main
+from i2v_desktop.core.request import GenerationRequest
+from i2v_desktop.engine.tiny import save_tiny_pipeline
+from i2v_desktop.export.mp4 import read_mp4_metadata
+from i2v_desktop.jobs import METADATA_KEY
+
+
+@pytest.fixture(scope="module")
+def tiny_wan(tmp_path_factory) -> Path:
+    return save_tiny_pipeline("wan2.2-ti2v", tmp_path_factory.mktemp("models") / "tiny-wan")
+
+
+@pytest.fixture
+def user_models(tiny_wan, isolated_home) -> Path:
+    """A user models.json (in the isolated config folder) with a tiny local model."""
+    folder = isolated_home / "config" / "i2v_desktop"
+    folder.mkdir(parents=True, exist_ok=True)
+    entry = {
+        "id": "tiny-wan", "base": "wan2.2-ti2v-5b", "name": "Tiny Wan", "path": str(tiny_wan),
+        "resolutions": {"tiny": [64, 64]}, "max_frames": 9,
+        "tiers": {q: {"resolution": "tiny", "steps": 2} for q in ("draft", "standard", "final")},
+    }
+    path = folder / "models.json"
+    path.write_text(json.dumps({"models": [entry, {"id": "broken"}]}))
+    return path
+
+
+def render(args, capsys):
+    code = main(["render", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_batch_renders_good_photos_reports_bad_ones_and_exits_non_zero(user_models, samples, tmp_path, capsys):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes((samples / "coffee.jpg").read_bytes()[:2000])
+    out_dir = tmp_path / "out"
+    code, out, err = render(
+        [str(samples / "coffee.jpg"), str(broken), str(samples / "astronaut.jpg"),
+         "--model", "tiny-wan", "--preset", "orbit", "--seed", "5", "--duration", "0.3", "--out", str(out_dir)],
+        capsys,
+    )
+    assert code == 1
+    assert sorted(p.name for p in out_dir.iterdir()) == ["astronaut.json", "astronaut.mp4", "coffee.json", "coffee.mp4"]
+    failures = [line for line in err.splitlines() if "broken.jpg" in line and "failed" in line]
+    assert failures and "truncated" in failures[0]
+    assert "skipped model" in err and "broken" in err  # the bad user entry is named, the rest works
+    assert "2 clip(s) written" in err and "1 failed" in err
+    assert "coffee.mp4" in out
+
+    mp4 = out_dir / "coffee.mp4"
+    with av.open(str(mp4)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (64, 64)
+        assert stream.codec_context.profile == "High"
+        frames = sum(1 for _ in container.decode(video=0))
+    sidecar = json.loads((out_dir / "coffee.json").read_text())
+    assert frames == sidecar["render"]["num_frames"] == 9
+    embedded = json.loads(read_mp4_metadata(mp4)[METADATA_KEY])
+    assert embedded == sidecar
+    request = GenerationRequest.from_dict(sidecar["request"])
+    assert request.preset == "orbit" and request.seed == 5 and request.model == "tiny-wan"
+    assert Path(request.image) == (samples / "coffee.jpg").resolve()
+
+
+def test_variants_get_their_own_files_and_seeds_and_nothing_is_overwritten(user_models, samples, tmp_path, capsys):
+    args = [str(samples / "chelsea.jpg"), "--model", "tiny-wan", "--variants", "2", "--seed", "41",
+            "--duration", "0.2", "--out", str(tmp_path)]
+    assert render(args, capsys)[0] == 0
+    seeds = [json.loads((tmp_path / f"chelsea_v{i}.json").read_text())["request"]["seed"] for i in (1, 2)]
+    assert seeds == [41, 42]
+    assert render(args, capsys)[0] == 0
+    assert (tmp_path / "chelsea_v1-2.mp4").exists() and (tmp_path / "chelsea_v1.mp4").exists()
+
+
+def test_default_model_without_weights_says_what_to_download(samples, tmp_path, capsys):
+    code, _, err = render([str(samples / "coffee.jpg"), "--out", str(tmp_path)], capsys)
+    assert code == 1
+    assert "Wan2.2 TI2V-5B is not downloaded" in err and "34.2 GB" in err and "i2v download" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--preset", "moonwalk"], "unknown motion preset 'moonwalk'"),
+        (["--model", "nope"], "unknown model 'nope'"),
+        (["--intensity", "3"], "intensity must be between 0 and 1"),
+        (["--model", "./no/such/folder"], "no such model folder"),
+    ],
+)
+def test_bad_options_give_one_line_and_exit_2(args, words, samples, tmp_path, capsys):
+    code, _, err = render([str(samples / "coffee.jpg"), "--out", str(tmp_path), *args], capsys)
+    assert code == 2
+    assert words in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_output_path_that_is_a_file_is_refused(samples, tmp_path, capsys):
+    blocker = tmp_path / "out"
+    blocker.write_text("")
+    code, _, err = render([str(samples / "coffee.jpg"), "--out", str(blocker)], capsys)
+    assert code == 2 and str(blocker) in err
+
+
+def test_models_lists_size_licence_vram_and_download_state(user_models, capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for model in ("wan2.2-ti2v-5b (default)", "wan2.1-i2v-14b-480p", "wan2.1-i2v-14b-720p", "wan2.2-i2v-a14b",
+                  "ltx-video-2b-distilled", "svd-xt", "tiny-wan"):
+        assert model in out
+    wan = next(line for line in out.splitlines() if line.startswith("wan2.2-ti2v-5b"))
+    assert "34.2 GB" in wan and "Apache-2.0" in wan and wan.rstrip().endswith("no")
+    tiny = next(line for line in out.splitlines() if line.startswith("tiny-wan"))
+    assert tiny.rstrip().endswith("yes")
+
+
+def test_presets_lists_every_motion(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    for preset in ("orbit", "push-in", "pull-out", "pan-left", "pan-right", "tilt-up", "wind", "turntable",
+                   "subtle", "static"):
+        assert f"\n{preset} " in out
+
+
+def test_the_installed_entry_points_run():
+    bindir = Path(sys.executable).parent
+    result = subprocess.run([str(bindir / "i2v"), "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "i2v_desktop" in result.stdout
+    result = subprocess.run([str(bindir / "i2v-desktop")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "command line" in result.stderr
