@@ -15,11 +15,12 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from ..core.request import GenerationRequest
 from .device import DevicePlan
 from .diffusion import DiffusionEngine, load_pipeline
 from .registry import ModelEntry, Registry, Tier, load_registry
+
+if TYPE_CHECKING:
+    import torch
 
 # Tiny pipeline kind → the registry entry whose rules (frames, fps, family) it follows.
 TINY_ENTRY = {
@@ -184,11 +188,73 @@ def _plain_args(engine: DiffusionEngine, entry: ModelEntry, request: GenerationR
 
 
 # -- real architectures on a GPU ------------------------------------------------------------------
+#
+# resources/architectures.json holds each registry family's denoiser at its published config, with
+# the inputs its pipeline passes it at a real render size. An input given as a shape is random data
+# in the model's dtype; {"shape", "fill"} is a float32 constant (timesteps, masks, coordinates).
 
 
 def architectures() -> dict[str, Any]:
     path = Path(str(resources.files("i2v_desktop") / "resources" / "architectures.json"))
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def build_denoiser(spec: Mapping[str, Any], device: torch.device) -> torch.nn.Module:
+    """The denoiser at its published architecture with random bf16 weights (no memory on meta)."""
+    import diffusers
+    import torch
+
+    cls = getattr(diffusers, spec["class"])
+    # Built straight in bf16: built in float32 and then cast, a 16B-parameter model would need
+    # 65 GB for a moment. The default dtype is process-wide, so it is put back at once.
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        with torch.device(device):
+            model = cls.from_config(spec["config"])
+    finally:
+        torch.set_default_dtype(previous)
+    # SVD's AlphaBlender makes its mix factor with the legacy torch.Tensor constructor, which
+    # ignores the default device and leaves it on the CPU.
+    return model.to(device).eval()
+
+
+def denoiser_inputs(spec: Mapping[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
+    """The forward's keyword arguments for one call, as the spec describes them."""
+    import torch
+
+    inputs = {}
+    for name, value in spec["inputs"].items():
+        if isinstance(value, dict):
+            inputs[name] = torch.full(value["shape"], float(value["fill"]), dtype=torch.float32, device=device)
+        else:
+            inputs[name] = torch.randn(*value, dtype=torch.bfloat16, device=device)
+    return inputs
+
+
+def run_denoiser(model: torch.nn.Module, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    import torch
+
+    with torch.no_grad():
+        return model(**inputs, return_dict=False)[0]
+
+
+def count_flops(spec: Mapping[str, Any]) -> float:
+    """FLOPs of one denoiser call, counted by torch on the meta device (shapes only: no memory).
+
+    On meta, scaled_dot_product_attention falls back to its math form, so attention is counted as
+    the two batched matrix products it is. On a real CPU it would run a fused kernel that
+    FlopCounterMode has no formula for and counts as zero, hence meta rather than a tiny CPU run.
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    meta = torch.device("meta")
+    model = build_denoiser(spec, meta)
+    inputs = denoiser_inputs(spec, meta)
+    with FlopCounterMode(display=False) as counter:
+        run_denoiser(model, inputs)
+    return float(counter.get_total_flops())
 
 
 def bench_real(steps: int) -> list[dict[str, Any]]:
@@ -225,43 +291,41 @@ def _matmul_peak() -> float:
     return 2 * n**3 / seconds / 1e12
 
 
-def _bench_denoiser(name: str, spec: dict[str, Any], steps: int, peak_tflops: float) -> dict[str, Any]:
-    import diffusers
+def _bench_denoiser(name: str, spec: Mapping[str, Any], steps: int, peak_tflops: float) -> dict[str, Any]:
     import torch
 
-    cls = getattr(diffusers, spec["class"])
-    with torch.device("cuda"):
-        model = cls.from_config(spec["config"]).to(torch.bfloat16).eval()
+    flops = count_flops(spec)
+    cuda = torch.device("cuda")
+    model = build_denoiser(spec, cuda)
     params = sum(p.numel() for p in model.parameters())
-    inputs = {k: torch.randn(*v, device="cuda", dtype=torch.bfloat16) for k, v in spec["inputs"].items()}
-    inputs.update({k: torch.tensor(v, device="cuda") for k, v in spec.get("scalars", {}).items()})
-    flops = spec["flops_per_call"]
+    inputs = denoiser_inputs(spec, cuda)
 
-    def call() -> None:
-        with torch.no_grad():
-            model(**inputs, return_dict=False)
-
-    call()
+    run_denoiser(model, inputs)  # warm-up: kernel selection, allocator
     torch.cuda.synchronize()
     with PeakMemory("cuda") as mem:
         start = time.perf_counter()
         for _ in range(steps):
-            call()
+            run_denoiser(model, inputs)
         torch.cuda.synchronize()
         per_call = (time.perf_counter() - start) / steps
+    calls = int(spec["calls_per_step"])
     achieved = flops / per_call / 1e12
-    return dict(name=name, params_b=params / 1e9, call_ms=per_call * 1000, tflops=achieved,
+    return dict(name=name, params_b=params / 1e9, tflop_per_call=flops / 1e12, calls_per_step=calls,
+                call_ms=per_call * 1000, step_ms=per_call * calls * 1000, tflops=achieved,
                 mfu=achieved / peak_tflops, peak_tflops=peak_tflops, peak_gb=mem.peak / 2**30)
 
 
 def run_bench(family: str, steps: int, real: bool) -> int:
     if real:
         rows = bench_real(steps)
-        print(f"{'denoiser':28} {'params':>7} {'ms/call':>9} {'TFLOP/s':>8} {'MFU':>6} {'peak GB':>8}")
+        print(f"{'denoiser':28} {'params':>7} {'TFLOP':>7} {'ms/call':>9} {'calls':>5} {'ms/step':>9} "
+              f"{'TFLOP/s':>8} {'MFU':>6} {'peak GB':>8}")
         for r in rows:
-            print(f"{r['name']:28} {r['params_b']:6.2f}B {r['call_ms']:9.1f} {r['tflops']:8.1f} "
-                  f"{r['mfu']:6.1%} {r['peak_gb']:8.1f}")
-        print(f"MFU is against {rows[0]['peak_tflops']:.0f} TFLOP/s, a bf16 8192³ matrix product measured in this run.")
+            print(f"{r['name']:28} {r['params_b']:6.2f}B {r['tflop_per_call']:7.1f} {r['call_ms']:9.1f} "
+                  f"{r['calls_per_step']:5d} {r['step_ms']:9.1f} {r['tflops']:8.1f} {r['mfu']:6.1%} {r['peak_gb']:8.1f}")
+        print(f"TFLOP per call counted by torch's FlopCounterMode; a step is calls × call (Wan runs its "
+              f"unconditional pass as a second call). MFU is against {rows[0]['peak_tflops']:.0f} TFLOP/s, "
+              f"a bf16 8192³ matrix product measured in this run.")
         return 0
     kinds = sum((FAMILY_KINDS[f] for f in FAMILY_KINDS if family in (f, "all")), ())
     rows = bench_tiny(kinds, steps)

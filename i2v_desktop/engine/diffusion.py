@@ -87,6 +87,12 @@ class DiffusionEngine(Engine):
 
     def _ensure_pipeline(self, entry: ModelEntry, on_event: EventSink, cancel: CancelToken) -> Any:
         device_plan = plan_device(entry, self.device, self.offload, self.vae_tiling)
+        if device_plan.device == "cpu" and self.device is None and not entry.local_path:
+            # Billions of parameters on a CPU take hours per clip: say so before a large download.
+            raise ModelError(
+                f"{entry.name} needs a GPU (CUDA, or Apple silicon with MPS) and this machine has none; "
+                f"pass --device cpu to run it on the processor anyway (hours per clip)"
+            )
         key = (entry.id, entry.local_path, entry.revision, device_plan.device, device_plan.dtype,
                device_plan.offload, device_plan.vae_tiling)
         if self._pipe is not None and self._key == key:

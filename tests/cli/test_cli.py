@@ -85,8 +85,22 @@ def test_variants_get_their_own_files_and_seeds_and_nothing_is_overwritten(user_
     assert (tmp_path / "chelsea_v1-2.mp4").exists() and (tmp_path / "chelsea_v1.mp4").exists()
 
 
-def test_default_model_without_weights_says_what_to_download(samples, tmp_path, capsys):
+def _has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available() or torch.backends.mps.is_available()
+
+
+@pytest.mark.skipif(_has_gpu(), reason="checks the message on a machine without a GPU")
+def test_a_large_model_on_a_machine_without_gpu_says_so_before_downloading(samples, tmp_path, capsys):
     code, _, err = render([str(samples / "coffee.jpg"), "--out", str(tmp_path)], capsys)
+    assert code == 1
+    assert "Wan2.2 TI2V-5B needs a GPU" in err and "--device cpu" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_default_model_without_weights_says_what_to_download(samples, tmp_path, capsys):
+    code, _, err = render([str(samples / "coffee.jpg"), "--out", str(tmp_path), "--device", "cpu"], capsys)
     assert code == 1
     assert "Wan2.2 TI2V-5B is not downloaded" in err and "34.2 GB" in err and "i2v download" in err
     assert list(tmp_path.iterdir()) == []
