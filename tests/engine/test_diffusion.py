@@ -261,3 +261,47 @@ def test_loop_conditions_the_last_frame_on_the_photo(kind, engines, photo):
 def test_models_that_cannot_loop_say_so(kind, engines, photo):
     clip, _ = run(engines[kind], request_for(kind, photo, steps=2, loop=True))
     assert any("will not loop" in note for note in clip.info.notes)
+
+
+def _original_ltx_checkpoint(transformer_dir: Path, path: Path) -> None:
+    """Write a diffusers LTX transformer back in Lightricks' original single-file key layout."""
+    from safetensors.torch import load_file, save_file
+
+    renames = {"proj_in": "patchify_proj", "time_embed": "adaln_single", "norm_q": "q_norm", "norm_k": "k_norm"}
+    state = {}
+    for file in transformer_dir.glob("*.safetensors"):
+        for key, value in load_file(file).items():
+            for new, old in renames.items():
+                key = key.replace(new, old)
+            state[f"model.diffusion_model.{key}"] = value
+    save_file(state, path)
+
+
+def test_a_single_file_checkpoint_replaces_a_component_of_the_repo(tiny_folders, registry, photo, hub_cache):
+    """LTX-Video 2B distilled ships as one original-format file over the 0.9.5 diffusers repo."""
+    from i2v_desktop.engine.registry import SingleFile
+
+    base_repo = hub_cache / "models--tiny-org--ltx-base" / "snapshots" / FAKE_REVISION
+    shutil.copytree(tiny_folders["ltx"], base_repo, ignore=shutil.ignore_patterns("diffusion_pytorch_model*"))
+    single_repo = hub_cache / "models--tiny-org--ltx-single" / "snapshots" / FAKE_REVISION
+    single_repo.mkdir(parents=True)
+    _original_ltx_checkpoint(tiny_folders["ltx"] / "transformer", single_repo / "ltxv-tiny-distilled.safetensors")
+    # The base repo lacks the transformer's weights: only the single file can provide them.
+    shutil.copytree(tiny_folders["ltx"] / "vae", base_repo / "vae", dirs_exist_ok=True)
+    assert not any((base_repo / "transformer").glob("*.safetensors"))
+
+    local = registry.get(TINY_ENTRY["ltx"])
+    entry = replace(
+        local, id="tiny-ltx-single", local_path=None, repo="tiny-org/ltx-base", revision=FAKE_REVISION,
+        single_file=SingleFile("tiny-org/ltx-single", FAKE_REVISION, "ltxv-tiny-distilled.safetensors",
+                               ("transformer",), 0.1),
+    )
+    engine = DiffusionEngine(Registry({entry.id: entry}, entry.id), load_presets(), device="cpu")
+    clip, events = run(engine, replace(request_for("ltx", photo, steps=2), model=entry.id))
+    assert clip is not None, events[-1]
+    engine.close()
+    # Same weights through either route, same clip.
+    reference, _ = run(DiffusionEngine(registry, load_presets(), device="cpu"), request_for("ltx", photo, steps=2))
+    np.testing.assert_array_equal(clip.frames, reference.frames)
+    shutil.rmtree(base_repo.parent.parent)
+    shutil.rmtree(single_repo.parent.parent)
