@@ -34,6 +34,8 @@ from .registry import ModelEntry, Registry, load_registry
 from .weights import Weights, ensure_weights
 
 log = logging.getLogger(__name__)
+# Previews may take at most this share of the render time (see PreviewThrottle).
+PREVIEW_SHARE = 0.05
 
 
 @dataclass
@@ -59,7 +61,7 @@ class DiffusionEngine(Engine):
         device: str | None = None,
         offload: str = "auto",
         vae_tiling: bool | None = None,
-        preview_share: float = 0.05,
+        preview_share: float = PREVIEW_SHARE,
     ) -> None:
         self.registry = registry or load_registry()
         self.presets = presets or load_presets()

@@ -93,12 +93,12 @@ def test_parameter_count_is_the_published_size(name):
 
 def test_attention_is_counted_on_meta():
     # count_flops relies on scaled_dot_product_attention being counted on meta (as its math form).
-    b, heads, s, l, d = 2, 4, 96, 40, 16
+    b, heads, s, kv_len, d = 2, 4, 96, 40, 16
     q = torch.empty(b, heads, s, d, device=META)
-    kv = torch.empty(b, heads, l, d, device=META)
+    kv = torch.empty(b, heads, kv_len, d, device=META)
     with FlopCounterMode(display=False) as counter:
         F.scaled_dot_product_attention(q, kv, kv)
-    assert counter.get_total_flops() == 4 * b * heads * s * l * d
+    assert counter.get_total_flops() == 4 * b * heads * s * kv_len * d
 
 
 def test_count_flops_is_the_meta_calls_count():
@@ -181,3 +181,13 @@ def test_counted_flops_agree_with_the_estimate(name):
     assert counted > 0
     why = f"{counted / 1e12:.1f} TFLOP counted, {estimate / 1e12:.1f} estimated"
     assert 0.5 < counted / estimate < 2.0, why
+
+
+def test_engine_overhead_is_measured_at_the_real_latent_size():
+    """The GPU bench's per-step engine cost, run on the CPU at SVD-XT's real latent size."""
+    import torch
+
+    from i2v_desktop.engine.bench import architectures, engine_overhead
+
+    callback_s, preview_s = engine_overhead(architectures()["svd-xt unet"], torch.device("cpu"))
+    assert 0 < callback_s < 1 and 0 < preview_s < 5
