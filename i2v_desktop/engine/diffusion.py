@@ -176,7 +176,7 @@ class DiffusionEngine(Engine):
 
     def _encoded_prompt(self, pipe: Any, family: Any, plan: RenderPlan, on_event: EventSink) -> dict[str, Any]:
         """Prompt embeddings, reused while the prompt and pipeline are unchanged (variants)."""
-        key = (self._key, plan.prompt, plan.negative_prompt, plan.guidance > 1.0)
+        key = (self._key, plan.prompt, plan.negative_prompt, plan.guidance > 1.0, (plan.guidance_2 or 0.0) > 1.0)
         if self._embeds is None or self._embeds[0] != key:
             on_event(StageChanged(Stage.ENCODING_PROMPT))
             start = time.perf_counter()
