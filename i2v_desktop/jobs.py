@@ -12,6 +12,9 @@ from .core.clip import Clip
 from .core.events import EventSink, Stage, StageChanged
 from .core.request import GenerationRequest
 from .engine.base import Engine
+from .engine.instant import INSTANT, InstantEngine
+from .engine.registry import Registry
+from .core.presets import PresetLibrary
 from .export.mp4 import write_mp4, write_sidecar
 
 METADATA_KEY = "i2v_desktop"
@@ -50,7 +53,7 @@ def free_path(folder: Path, stem: str) -> Path:
     return candidate
 
 
-def save_clip(clip: Clip, path: Path, crf: int = 18) -> Output:
+def save_clip(clip: Clip, path: Path, crf: int = 18, encoder_preset: str = "medium") -> Output:
     record = clip_record(clip)
     summary = (
         f"i2v_desktop {__version__}: {clip.request.preset} ({clip.request.intensity:g}), "
@@ -61,6 +64,7 @@ def save_clip(clip: Clip, path: Path, crf: int = 18) -> Output:
         clip.fps,
         path,
         crf=crf,
+        encoder_preset=encoder_preset,
         metadata={METADATA_KEY: json.dumps(record, ensure_ascii=False, sort_keys=True), "comment": summary},
     )
     sidecar = write_sidecar(path.with_suffix(".json"), record)
@@ -84,7 +88,44 @@ def render_to_files(
 
         def deliver(clip: Clip, path: Path = path) -> None:
             on_event(StageChanged(Stage.ENCODING_VIDEO, path.name))
-            outputs.append(save_clip(clip, path, crf))
+            outputs.append(save_clip(clip, path, crf, engine.encoder_preset))
 
         engine.run(single, on_event, cancel, deliver)
     return outputs
+
+
+class Engines:
+    """The engines a session uses, made on first use and kept: a loaded pipeline is worth keeping."""
+
+    def __init__(self, registry: Registry, presets: PresetLibrary, device: str | None = None,
+                 offload: str = "auto") -> None:
+        self.registry, self.presets = registry, presets
+        self.device, self.offload = device, offload
+        self._made: dict[str, Engine] = {}
+
+    def for_model(self, model: str) -> Engine:
+        kind = INSTANT if model == INSTANT else "diffusion"
+        if kind not in self._made:
+            if kind == INSTANT:
+                self._made[kind] = InstantEngine(self.presets)
+            else:
+                from .engine.diffusion import DiffusionEngine  # torch comes with it: only when needed
+
+                self._made[kind] = DiffusionEngine(self.registry, self.presets, device=self.device,
+                                                   offload=self.offload)
+        return self._made[kind]
+
+    def default_model(self) -> str:
+        """The registry's default where it can run (weights here, and a GPU), else the instant engine."""
+        from .engine.weights import is_downloaded
+
+        entry = self.registry.get(self.registry.default)
+        if not is_downloaded(entry):
+            return INSTANT
+        from .engine.device import pick_device
+
+        return entry.id if pick_device(self.device) != "cpu" or self.device == "cpu" else INSTANT
+
+    def close(self) -> None:
+        for engine in self._made.values():
+            engine.close()

@@ -20,6 +20,7 @@ class Stage(str, Enum):
     LOADING = "loading"
     ENCODING_PROMPT = "encoding prompt"
     DENOISING = "denoising"
+    RENDERING = "rendering"  # the instant engine draws frames instead of denoising
     DECODING = "decoding"
     ENCODING_VIDEO = "encoding video"
 

@@ -64,6 +64,31 @@ def output_size(source_size: tuple[int, int], aspect: str, area: int, multiple: 
     return int(width), int(height)
 
 
+# -- backdrop -------------------------------------------------------------------------------------
+
+
+def backdrop(width: int, height: int) -> np.ndarray:
+    """A soft light-grey studio sweep: what a cut-out product stands on when its photo has none.
+
+    (A transparent pixel's stored colour is arbitrary, usually black: showing it would frame the
+    product in a void.)
+    """
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    sweep = 236.0 - 34.0 * (yy / max(1, height - 1)) ** 1.5
+    falloff = ((xx / max(1, width - 1) - 0.5) ** 2 + (yy / max(1, height - 1) - 0.45) ** 2) * 30.0
+    grey = np.clip(sweep - falloff, 0, 255)
+    return np.repeat(grey[..., None], 3, axis=2).astype(np.uint8)
+
+
+def flatten(image: SourceImage) -> np.ndarray:
+    """The photo's RGB, composited over the studio backdrop where it is transparent."""
+    if image.alpha is None:
+        return image.rgb
+    height, width = image.alpha.shape
+    a = image.alpha.astype(np.float32)[..., None] / 255.0
+    return (image.rgb * a + backdrop(width, height) * (1.0 - a) + 0.5).astype(np.uint8)
+
+
 # -- subject -------------------------------------------------------------------------------------
 
 
@@ -146,7 +171,7 @@ def fit_image(
     sx, sy = width / box.w, height / box.h
     matrix = np.array([[sx, 0, -box.x * sx], [0, sy, -box.y * sy]], dtype=np.float64)
     shrink = sx < 1 or sy < 1
-    src = image.rgb
+    src = flatten(image)
     if shrink and min(sx, sy) < 0.5:
         # INTER_AREA is the right filter for shrinking but warpAffine lacks it: pre-shrink with resize.
         pre = min(sx, sy) * 2

@@ -15,12 +15,21 @@ from typing import Any, Mapping
 
 from .errors import PresetError
 
-FAMILIES = ("wan", "ltx", "svd")
+FAMILIES = ("wan", "ltx", "svd", "instant")
 # Model-native controls a preset may set, per family, with their valid ranges.
 CONTROLS: Mapping[str, Mapping[str, tuple[float, float]]] = {
     "wan": {},
     "ltx": {},
     "svd": {"motion_bucket_id": (1, 255), "noise_aug_strength": (0.0, 1.0)},
+    # The instant engine's virtual camera. Distances are fractions of the frame, angles degrees:
+    # zoom (dolly toward the subject, negative away), pan_x / pan_y (how far the scene travels:
+    # negative x is leftward, positive y downward), orbit (arc around the subject), spin (the
+    # subject turns on the spot), wind (sway of soft regions), breathe (slow scale pulse),
+    # highlight (specular sweep across the subject, 0..1).
+    "instant": {
+        "zoom": (-0.3, 0.3), "pan_x": (-0.3, 0.3), "pan_y": (-0.3, 0.3), "orbit": (0.0, 25.0),
+        "spin": (0.0, 30.0), "wind": (0.0, 0.02), "breathe": (0.0, 0.03), "highlight": (0.0, 1.0),
+    },
 }
 INTEGER_CONTROLS = frozenset({"motion_bucket_id"})
 # Words a prompt template can use; the intensity picks one.

@@ -24,6 +24,8 @@ class Engine(ABC):
     """
 
     name: str = "engine"
+    # x264 preset for this engine's clips: a fast engine wants a fast encode to stay fast.
+    encoder_preset: str = "medium"
 
     @abstractmethod
     def generate(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken) -> Clip: ...

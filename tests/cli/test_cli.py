@@ -93,14 +93,16 @@ def _has_gpu() -> bool:
 
 @pytest.mark.skipif(_has_gpu(), reason="checks the message on a machine without a GPU")
 def test_a_large_model_on_a_machine_without_gpu_says_so_before_downloading(samples, tmp_path, capsys):
-    code, _, err = render([str(samples / "coffee.jpg"), "--out", str(tmp_path)], capsys)
+    code, _, err = render([str(samples / "coffee.jpg"), "--model", "wan2.2-ti2v-5b", "--out", str(tmp_path)], capsys)
     assert code == 1
     assert "Wan2.2 TI2V-5B needs a GPU" in err and "--device cpu" in err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_default_model_without_weights_says_what_to_download(samples, tmp_path, capsys):
-    code, _, err = render([str(samples / "coffee.jpg"), "--out", str(tmp_path), "--device", "cpu"], capsys)
+    code, _, err = render(
+        [str(samples / "coffee.jpg"), "--model", "wan2.2-ti2v-5b", "--out", str(tmp_path), "--device", "cpu"], capsys
+    )
     assert code == 1
     assert "Wan2.2 TI2V-5B is not downloaded" in err and "34.2 GB" in err and "i2v download" in err
     assert list(tmp_path.iterdir()) == []
@@ -154,3 +156,27 @@ def test_the_installed_entry_points_run():
     assert result.returncode == 0 and "i2v_desktop" in result.stdout
     result = subprocess.run([str(bindir / "i2v-desktop")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "command line" in result.stderr
+
+
+def test_without_gpu_or_weights_the_default_is_the_instant_engine(samples, tmp_path, capsys):
+    """The README's main command: a real clip on a machine with no GPU and nothing downloaded."""
+    code, out, err = render([str(samples / "coffee.jpg"), "--preset", "orbit", "--duration", "1",
+                             "--quality", "draft", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert "the instant engine" in err
+    sidecar = json.loads((tmp_path / "coffee.json").read_text())
+    assert sidecar["render"]["engine"] == "instant" and sidecar["request"]["model"] == "instant"
+    with av.open(str(tmp_path / "coffee.mp4")) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.profile == "High" and stream.frames == 24
+        assert (stream.codec_context.width, stream.codec_context.height) == (1176, 784)
+
+
+def test_instant_engine_by_name_with_variants_and_aspect(samples, tmp_path, capsys):
+    code, _, err = render([str(samples / "astronaut.jpg"), "--model", "instant", "--preset", "wind", "--variants", "2",
+                           "--aspect", "9:16", "--duration", "0.5", "--quality", "draft", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    first, second = (tmp_path / "astronaut_v1.mp4"), (tmp_path / "astronaut_v2.mp4")
+    assert first.exists() and second.exists()
+    with av.open(str(first)) as container:
+        assert (container.streams.video[0].codec_context.width, container.streams.video[0].codec_context.height) == (720, 1280)

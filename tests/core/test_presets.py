@@ -39,7 +39,7 @@ def test_static_moves_less_than_orbit_on_svd():
 def _valid(**over):
     data = {
         "id": "spin", "name": "Spin", "description": "Spins.",
-        "families": {"wan": {"prompt": "spins {speed}"}, "ltx": {"prompt": "spins"}, "svd": {}},
+        "families": {"wan": {"prompt": "spins {speed}"}, "ltx": {"prompt": "spins"}, "svd": {}, "instant": {}},
     }
     data.update(over)
     return data
@@ -65,10 +65,14 @@ def test_user_presets_override_builtins_and_broken_ones_are_reported(tmp_path):
         ({"name": ""}, "name"),
         ({"colour": 1}, "unknown key"),
         ({"families": {"wan": {}, "ltx": {}}}, "families"),
-        ({"families": {"wan": {"prompt": "{size}"}, "ltx": {}, "svd": {}}}, "speed"),
-        ({"families": {"wan": {}, "ltx": {}, "svd": {"controls": {"motion_bucket_id": [1, 999]}}}}, "within"),
-        ({"families": {"wan": {"controls": {"motion_bucket_id": [1, 2]}}, "ltx": {}, "svd": {}}}, "not a wan control"),
-        ({"families": {"wan": {}, "ltx": {}, "svd": {"controls": {"motion_bucket_id": 5}}}}, "intensity 0"),
+        ({"families": {"wan": {"prompt": "{size}"}, "ltx": {}, "svd": {}, "instant": {}}}, "speed"),
+        ({"families": {"wan": {}, "ltx": {}, "svd": {"controls": {"motion_bucket_id": [1, 999]}}, "instant": {}}},
+         "within"),
+        ({"families": {"wan": {"controls": {"motion_bucket_id": [1, 2]}}, "ltx": {}, "svd": {}, "instant": {}}},
+         "not a wan control"),
+        ({"families": {"wan": {}, "ltx": {}, "svd": {"controls": {"motion_bucket_id": 5}}, "instant": {}}},
+         "intensity 0"),
+        ({"families": {"wan": {}, "ltx": {}, "svd": {}, "instant": {"controls": {"zoom": [0, 0.9]}}}}, "within"),
     ],
 )
 def test_invalid_presets_name_the_file_and_the_problem(over, words):

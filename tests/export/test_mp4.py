@@ -397,3 +397,11 @@ def test_sidecar_that_cannot_be_serialised_leaves_the_old_file(tmp_path: Path) -
 def test_sidecar_in_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="folder does not exist"):
         write_sidecar(tmp_path / "missing" / "clip.json", {})
+
+
+@pytest.mark.parametrize("preset", ["ultrafast", "superfast", "veryfast"])
+def test_fast_presets_still_give_high_profile(tmp_path: Path, clip: np.ndarray, preset: str) -> None:
+    """x264's fastest presets drop to Constrained Baseline unless its High tools are kept on."""
+    path = write_mp4(clip, 24, tmp_path / "fast.mp4", encoder_preset=preset)
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].codec_context.profile == "High"

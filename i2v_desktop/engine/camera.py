@@ -1,0 +1,185 @@
+"""The instant engine's virtual camera: a preset's controls become per-frame layer transforms.
+
+The scene is two layers, the subject and the background behind it at a greater depth, so every
+camera move gives parallax: dollying in grows the subject faster than the background, tracking
+slides the background less than the subject (and its nearer, lower part more than its top), an
+orbit turns the subject in perspective while the background slides the other way.
+
+All transforms are 3×3 matrices in output pixel coordinates, relative to the rest view (frame at
+t=0 without motion). Paths are smooth in time; with `loop` they are periodic over the clip, so
+the frame after the last is the first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+# Depth of the background in units of the subject's distance: the parallax between the layers.
+BACKGROUND_DEPTH = 1.6
+# How much nearer the bottom of the background is than its top (a floor or table recedes upward).
+GROUND_RAMP = 0.35
+
+
+@dataclass(frozen=True)
+class FrameMotion:
+    """Where the camera is at one frame, in the controls' own units."""
+
+    zoom: float = 0.0  # dolly toward the subject, fraction of its distance
+    pan_x: float = 0.0  # scene travel, fraction of the frame width (negative: leftward)
+    pan_y: float = 0.0  # scene travel, fraction of the frame height (positive: downward)
+    orbit: float = 0.0  # degrees around the subject
+    spin: float = 0.0  # degrees the subject turns on the spot
+    breathe: float = 0.0  # relative scale pulse
+    wind_phase: float = 0.0  # 0..1 through the wind's period
+    sweep: float = 0.0  # -1..1: where the specular highlight is across the subject
+
+
+def ease(t: float) -> float:
+    """0→1 with zero velocity at both ends (no jolt at the start or the end of a move)."""
+    return t * t * (3.0 - 2.0 * t)
+
+
+def frame_times(count: int, loop: bool) -> np.ndarray:
+    """Clip time of each frame in 0..1. A loop stops one step short of 1, which is 0 again."""
+    if count == 1:
+        return np.zeros(1)
+    return np.arange(count) / (count if loop else count - 1)
+
+
+def motion_path(controls: Mapping[str, float], count: int, loop: bool) -> list[FrameMotion]:
+    """Per-frame camera for a preset's controls.
+
+    One-way moves (dolly, track, orbit) ease from rest to their full extent; in a loop they go out
+    and come back. Spins, breathing and wind are periodic by nature, with whole cycles per clip.
+    """
+    zoom = controls.get("zoom", 0.0)
+    pan_x, pan_y = controls.get("pan_x", 0.0), controls.get("pan_y", 0.0)
+    orbit, spin = controls.get("orbit", 0.0), controls.get("spin", 0.0)
+    breathe = controls.get("breathe", 0.0)
+    path = []
+    for t in frame_times(count, loop):
+        if loop:
+            move = 0.5 - 0.5 * math.cos(2 * math.pi * t)  # out and back
+            arc = math.sin(2 * math.pi * t)  # orbit swings either side of the rest view
+        else:
+            move = ease(t)
+            arc = 2.0 * ease(t) - 1.0  # orbit from one side to the other
+        turn = math.sin(2 * math.pi * t)
+        path.append(
+            FrameMotion(
+                zoom=zoom * move,
+                pan_x=pan_x * move,
+                pan_y=pan_y * move,
+                orbit=orbit * 0.5 * arc,
+                spin=spin * turn,
+                breathe=breathe * (0.5 - 0.5 * math.cos(2 * math.pi * t)),
+                wind_phase=float(t),
+                sweep=arc if orbit else turn,
+            )
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class Layers:
+    """Per-frame 3×3 transforms from rest-view coordinates to output coordinates."""
+
+    background: np.ndarray
+    subject: np.ndarray
+
+
+def _about(point: tuple[float, float], matrix: np.ndarray) -> np.ndarray:
+    """`matrix` applied about `point` instead of the origin."""
+    to = np.array([[1, 0, point[0]], [0, 1, point[1]], [0, 0, 1]], dtype=np.float64)
+    back = np.array([[1, 0, -point[0]], [0, 1, -point[1]], [0, 0, 1]], dtype=np.float64)
+    return to @ matrix @ back
+
+
+def _scale(s: float) -> np.ndarray:
+    return np.diag([s, s, 1.0])
+
+
+def _shift(dx: float, dy: float) -> np.ndarray:
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], dtype=np.float64)
+
+
+def _yaw(degrees: float, focal: float) -> np.ndarray:
+    """A card turning about its vertical axis, seen from `focal` pixels away: foreshortening and
+    perspective (the receding side shrinks), a homography about the origin."""
+    a = math.radians(degrees)
+    return np.array([[math.cos(a), 0, 0], [0, 1, 0], [math.sin(a) / focal, 0, 1]], dtype=np.float64)
+
+
+def layer_transforms(
+    motion: FrameMotion, size: tuple[int, int], subject_center: tuple[float, float]
+) -> Layers:
+    """The two layers' transforms for one frame of an output of `size` (width, height)."""
+    width, height = size
+    focal = 1.2 * max(width, height)  # a normal lens for the frame
+    depth = BACKGROUND_DEPTH
+    # Dolly: a layer at depth z grows by z / (z - zoom) as the camera moves zoom toward it.
+    subject = _about(subject_center, _scale(1.0 / (1.0 - motion.zoom)))
+    background = _about(subject_center, _scale(depth / (depth - motion.zoom)))
+    # Breathing: a slow common pulse, the subject a little more than its surroundings.
+    subject = _about(subject_center, _scale(1.0 + motion.breathe)) @ subject
+    background = _about(subject_center, _scale(1.0 + 0.6 * motion.breathe)) @ background
+    # Tracking: the nearer subject travels the full distance, the background less; the lower,
+    # nearer part of the background more than its top (an affine shear).
+    dx, dy = motion.pan_x * width, motion.pan_y * height
+    subject = _shift(dx, dy) @ subject
+    ramp = np.array(
+        [[1, dx / depth * GROUND_RAMP / height, dx / depth * (1 - GROUND_RAMP / 2)],
+         [0, 1, dy / depth],
+         [0, 0, 1]],
+        dtype=np.float64,
+    )
+    background = ramp @ background
+    # Orbit: the subject turns in perspective about its own centre while the background, farther
+    # from the pivot, slides the other way.
+    if motion.orbit:
+        subject = _about(subject_center, _yaw(motion.orbit, focal)) @ subject
+        slide = -math.radians(motion.orbit) * focal * (1.0 - 1.0 / depth)
+        background = _shift(slide, 0.0) @ background
+    if motion.spin:
+        subject = _about(subject_center, _yaw(motion.spin, focal)) @ subject
+    return Layers(background=background, subject=subject)
+
+
+def is_layered(controls: Mapping[str, float]) -> bool:
+    """Whether a preset moves the camera (two layers) or only moves things within the scene."""
+    return any(controls.get(name, 0.0) for name in ("zoom", "pan_x", "pan_y", "orbit", "spin"))
+
+
+def required_zoom(
+    transforms: list[np.ndarray], size: tuple[int, int], room: tuple[float, float, float, float], wind: float = 0.0
+) -> float:
+    """The smallest extra zoom (≥ 1, about the frame centre) that keeps every frame's view of the
+    background inside the photo: no black corners, no smeared edges.
+
+    `room` is how far the photo extends beyond the rest view's edges, in output pixels at zoom 1:
+    (left, top, right, bottom). `wind` is the largest sampling displacement, in pixels.
+    """
+    width, height = size
+    cx, cy = width / 2.0, height / 2.0
+    corners = np.array([[0, 0, 1], [width, 0, 1], [width, height, 1], [0, height, 1]], dtype=np.float64).T
+    need = 1.0
+    extents = (cx + room[0], cy + room[1], width - cx + room[2], height - cy + room[3])
+    for matrix in transforms:
+        inverse = np.linalg.inv(matrix) @ corners
+        points = inverse[:2] / inverse[2]
+        # Distances from the centre each side must reach, in rest-view pixels.
+        reach = (
+            cx - points[0].min() + wind,
+            cy - points[1].min() + wind,
+            points[0].max() - cx + wind,
+            points[1].max() - cy + wind,
+        )
+        # Zooming the rest view by z about the centre shrinks the reach needed by z.
+        for needed, available in zip(reach, extents):
+            if needed > available:
+                need = max(need, needed / available)
+    return need
