@@ -204,7 +204,9 @@ def complete_background(rgb: np.ndarray, matte: np.ndarray) -> np.ndarray:
     cv2.randn(noise, 0.0, 1.0)
     patch = fill[box] + (cv2.GaussianBlur(noise, (0, 0), 0.8) * level)[..., None]
     # Feather inward only: the fill reaches full strength a few pixels inside the hole's edge.
-    inside = cv2.distanceTransform(np.pad(hole[box], 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    # (Distance to the hole's own edge only: beyond the frame the hole continues.)
+    padded = cv2.copyMakeBorder(hole, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    inside = cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1][box]
     weight = np.clip(inside / grow, 0.0, 1.0)[..., None]
     out = rgb.copy()
     out[box] = np.clip(rgb[box] * (1.0 - weight) + patch * weight + 0.5, 0, 255).astype(np.uint8)

@@ -154,32 +154,30 @@ def is_layered(controls: Mapping[str, float]) -> bool:
     return any(controls.get(name, 0.0) for name in ("zoom", "pan_x", "pan_y", "orbit", "spin"))
 
 
-def required_zoom(
-    transforms: list[np.ndarray], size: tuple[int, int], room: tuple[float, float, float, float], wind: float = 0.0
-) -> float:
-    """The smallest extra zoom (≥ 1, about the frame centre) that keeps every frame's view of the
-    background inside the photo: no black corners, no smeared edges.
-
-    `room` is how far the photo extends beyond the rest view's edges, in output pixels at zoom 1:
-    (left, top, right, bottom). `wind` is the largest sampling displacement, in pixels.
-    """
+def reach(transforms: list[np.ndarray], size: tuple[int, int], wind: float = 0.0) -> np.ndarray:
+    """How far from the frame centre each frame's view of a layer reaches, in rest-view pixels:
+    the largest (left, top, right, bottom) over all frames."""
     width, height = size
     cx, cy = width / 2.0, height / 2.0
     corners = np.array([[0, 0, 1], [width, 0, 1], [width, height, 1], [0, height, 1]], dtype=np.float64).T
-    need = 1.0
-    extents = (cx + room[0], cy + room[1], width - cx + room[2], height - cy + room[3])
+    most = np.array([cx, cy, width - cx, height - cy], dtype=np.float64)
     for matrix in transforms:
-        inverse = np.linalg.inv(matrix) @ corners
-        points = inverse[:2] / inverse[2]
-        # Distances from the centre each side must reach, in rest-view pixels.
-        reach = (
-            cx - points[0].min() + wind,
-            cy - points[1].min() + wind,
-            points[0].max() - cx + wind,
-            points[1].max() - cy + wind,
-        )
-        # Zooming the rest view by z about the centre shrinks the reach needed by z.
-        for needed, available in zip(reach, extents):
-            if needed > available:
-                need = max(need, needed / available)
-    return need
+        mapped = np.linalg.inv(matrix) @ corners
+        x, y = mapped[0] / mapped[2], mapped[1] / mapped[2]
+        most = np.maximum(most, [cx - x.min(), cy - y.min(), x.max() - cx, y.max() - cy])
+    return most + wind
+
+
+def required_zoom(needed: np.ndarray, available: np.ndarray, sides: tuple[bool, ...] = (True,) * 4) -> float:
+    """The smallest extra zoom (≥ 1, about the frame centre) that keeps a layer's view inside the photo.
+
+    `needed` is the layer's reach (see `reach`); `available` how far the photo extends from the
+    frame centre on each side at zoom 1, in output pixels. Zooming in by z multiplies what is
+    available by z. Only the photo edges named in `sides` (left, top, right, bottom) count: a
+    subject layer need only hide the edges where the photo cuts the subject off.
+    """
+    zoom = 1.0
+    for need, have, side in zip(needed, available, sides):
+        if side and need > have:
+            zoom = max(zoom, need / have)
+    return zoom

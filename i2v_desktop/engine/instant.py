@@ -26,7 +26,7 @@ from ..core.subject import complete_background, saliency, subject_matte
 from ..core.presets import PresetLibrary, load_presets
 from ..core.request import GenerationRequest
 from .base import Engine
-from .camera import FrameMotion, Layers, is_layered, layer_transforms, motion_path, required_zoom
+from .camera import FrameMotion, Layers, is_layered, layer_transforms, motion_path, reach, required_zoom
 
 INSTANT = "instant"  # the model id that selects this engine
 NATIVE_FPS = 24.0
@@ -76,26 +76,40 @@ class Scene:
         self.path = motion_path(plan.controls, plan.num_frames, plan.loop)
         wind_px = plan.controls.get("wind", 0.0) * min(width, height)
 
-        # Where the photo ends around the view, in output pixels at zoom 1.
+        # How far the photo reaches from the view's centre on each side, in output pixels at zoom 1.
         scale = width / view.w
-        room = (view.x * scale, view.y * scale, (source.size[0] - view.x - view.w) * scale,
-                (source.size[1] - view.y - view.h) * scale)
-        room = tuple(min(r, CONTEXT * (width if i % 2 == 0 else height)) for i, r in enumerate(room))
-        center = self._subject_center(subject, view, scale, 1.0)
-        zoom = 1.0
-        for _ in range(2):  # the subject's rest position depends on the zoom: settle it
-            transforms = [self._transforms(m, center).background for m in self.path]
-            zoom = required_zoom(transforms, self.size, room, wind_px * 2.0) * 1.002
-            center = self._subject_center(subject, view, scale, zoom)
+        photo = np.array([view.x + view.w / 2, view.y + view.h / 2, source.size[0] - view.x - view.w / 2,
+                          source.size[1] - view.y - view.h / 2]) * scale
+        context = np.array([width, height, width, height]) * (0.5 + CONTEXT)
+        touched = (False,) * 4  # photo edges that cut the subject off (found once the matte exists)
+        for _ in range(3):
+            zoom, center = 1.0, self._subject_center(subject, view, scale, 1.0)
+            for _ in range(2):  # the subject's rest position depends on the zoom: settle it
+                layers = [self._transforms(m, center) for m in self.path]
+                needed = reach([layer.background for layer in layers], self.size, wind_px * 2.0)
+                zoom = required_zoom(needed, photo) * 1.002
+                if any(touched):
+                    held = reach([layer.subject for layer in layers], self.size)
+                    zoom = max(zoom, required_zoom(held, photo, touched) * 1.002)
+                    needed = np.maximum(needed, np.where(touched, held, 0.0))
+                center = self._subject_center(subject, view, scale, zoom)
+            # The canvas: the view and as much context as the motion needs (at least CONTEXT), as
+            # far as the photo goes.
+            extents = np.minimum(photo * zoom, np.maximum(context, needed + 2.0))
+            if self._build(source, view, scale, zoom, extents) == touched or not self.layered:
+                break
+            touched = self._touched
         self.subject_center = center
         self.zoom = zoom
+        self._finish(plan, seed)
 
-        # The canvas: the view and its context at output scale × zoom, and the rest view's place in it.
+    def _build(self, source: SourceImage, view: Box, scale: float, zoom: float, extents: np.ndarray) -> tuple[bool, ...]:
+        """Canvas and matte for one zoom; returns the photo edges the subject is cut off by."""
+        width, height = self.size
         k = scale * zoom
-        x0 = max(0.0, view.x + view.w / 2 - (width / 2 + room[0]) / k)
-        y0 = max(0.0, view.y + view.h / 2 - (height / 2 + room[1]) / k)
-        x1 = min(float(source.size[0]), view.x + view.w / 2 + (width / 2 + room[2]) / k)
-        y1 = min(float(source.size[1]), view.y + view.h / 2 + (height / 2 + room[3]) / k)
+        cx, cy = view.x + view.w / 2, view.y + view.h / 2
+        x0, y0 = cx - extents[0] / k, cy - extents[1] / k
+        x1, y1 = cx + extents[2] / k, cy + extents[3] / k
         cw, ch = max(width, math.ceil((x1 - x0) * k)), max(height, math.ceil((y1 - y0) * k))
         rgb = _resample(flatten(source), k, x0, y0, (cw, ch))
         alpha = None if source.alpha is None else _resample(source.alpha, k, x0, y0, (cw, ch))
@@ -105,6 +119,17 @@ class Scene:
         self.rest_to_canvas = np.array([[1, 0, vx], [0, 1, vy], [0, 0, 1]], dtype=np.float64)
         self.canvas = rgb
         self.matte = subject_matte(rgb, alpha)
+        # A subject reaching the canvas edge where the canvas is the photo's edge is cut off by the
+        # photo: that edge of the subject layer must never come into view.
+        band = 3
+        at_photo_edge = (x0 <= 0.5, y0 <= 0.5, x1 >= source.size[0] - 0.5, y1 >= source.size[1] - 0.5)
+        edges = (self.matte[:, :band], self.matte[:band], self.matte[:, -band:], self.matte[-band:])
+        self._touched = tuple(bool(e and m.max() > 0.5) for e, m in zip(at_photo_edge, edges))
+        return self._touched
+
+    def _finish(self, plan: InstantPlan, seed: int) -> None:
+        width, height = self.size
+        rgb = self.canvas
         self._scratch = np.empty((height, width, 4), np.uint8)
         if self.layered:
             self.background = cv2.cvtColor(complete_background(rgb, self.matte), cv2.COLOR_RGB2RGBA)
