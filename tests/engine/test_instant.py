@@ -250,3 +250,23 @@ def test_cancel_stops_within_a_frame(samples):
     assert max(e.step for e in events if isinstance(e, StepProgress)) == 3
     again, _ = render(request(samples / "coffee.jpg", "orbit", duration=0.5))
     assert again is not None
+
+
+def test_orbit_highlight_sweeps_across_the_subject(cutout):
+    """A glossy product under an orbiting camera: a band of light travels across it."""
+    req = request(cutout, "turntable", aspect="1:1", duration=1.0, fps=24, loop=False)
+    _, lit = ENGINE.prepare(req)
+    _, plain = ENGINE.prepare(req)
+    plain.highlight = 0.0
+    width, height = lit.size
+    centres = []
+    for index in range(0, 7, 2):  # the first quarter of the turn: the light moves one way
+        a, b = np.empty((height, width, 3), np.uint8), np.empty((height, width, 3), np.uint8)
+        lit.render(index, a)
+        plain.render(index, b)
+        glow = (a.astype(int) - b).sum(axis=2).clip(0).sum(axis=0).astype(float)
+        assert glow.sum() > 0
+        centres.append(float((glow * np.arange(width)).sum() / glow.sum()))
+    steps = np.diff(centres)
+    assert (steps > 0).all() or (steps < 0).all(), centres
+    assert abs(centres[-1] - centres[0]) > 0.1 * width
