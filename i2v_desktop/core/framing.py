@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from .image import SourceImage
+from .subject import saliency
 from .request import ASPECTS
 
 
@@ -95,9 +96,8 @@ def flatten(image: SourceImage) -> np.ndarray:
 def subject_box(image: SourceImage) -> Box:
     """Where the subject is: the alpha cut-out if there is one, else a saliency estimate.
 
-    The saliency here is deliberately cheap (a fraction of a frame's encode time): how far each
-    pixel's colour is from the colours along the border, which is where backgrounds live in
-    product shots and portraits, weighted toward the centre.
+    The saliency is deliberately cheap (a fraction of a frame's encode time): how far each
+    pixel's colour is from the common colours along the border, weighted toward the centre.
     """
     w, h = image.size
     if image.alpha is not None:
@@ -106,22 +106,7 @@ def subject_box(image: SourceImage) -> Box:
     else:
         scale = min(1.0, 160.0 / max(w, h))
         small = cv2.resize(image.rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
-        sides = [lab[0], lab[-1], lab[:, 0], lab[:, -1]]
-        border = np.ascontiguousarray(np.concatenate(sides))
-        # Distance to the nearest of a few border colour clusters: a plain mean would be fooled
-        # by a two-tone background (a table below a wall). The clusters start from the four
-        # sides, not from OpenCV's random seeding, so the same photo always frames the same way.
-        labels = np.repeat(np.arange(4, dtype=np.int32), [len(side) for side in sides]).reshape(-1, 1)
-        _, _, centers = cv2.kmeans(
-            border, 4, labels, (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0), 1,
-            cv2.KMEANS_USE_INITIAL_LABELS,
-        )
-        dist = np.min(np.linalg.norm(lab[:, :, None, :] - centers[None, None], axis=-1), axis=-1)
-        sh, sw = dist.shape
-        yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
-        prior = np.exp(-(((xx / sw - 0.5) / 0.35) ** 2 + ((yy / sh - 0.5) / 0.35) ** 2))
-        weight = cv2.GaussianBlur(dist * prior, (0, 0), max(1.0, min(sh, sw) / 40))
+        weight = saliency(small)
         weight = np.clip(weight - np.percentile(weight, 60), 0, None)
     total = float(weight.sum())
     if total <= 1e-6:
