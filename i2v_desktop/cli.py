@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence, TextIO
 
@@ -22,6 +23,7 @@ from .core.events import (
     Finished,
     StageChanged,
     StepProgress,
+    Warned,
 )
 from .core.presets import load_presets
 from .core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
@@ -56,6 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--device", choices=("cuda", "mps", "cpu"), default=None, help="default: best available")
     render.add_argument("--offload", choices=OFFLOAD_MODES, default="auto", help="memory saving (default auto)")
 
+    score = sub.add_parser("score", help="score clips: motion, flicker, subject, colour drift, loop seam")
+    score.add_argument("clips", nargs="+", metavar="CLIP", help="MP4 files")
+    score.add_argument("--source", type=Path, default=None,
+                       help="the photo (default: the one named in the clip's own metadata)")
+    score.add_argument("--loop", action="store_true", help="score the loop seam too (default: from the metadata)")
+    score.add_argument("--json", action="store_true", help="print the scores as JSON")
+
+    info = sub.add_parser("info", help="the settings and scores a clip was made with (from its own metadata)")
+    info.add_argument("clips", nargs="+", metavar="CLIP", help="MP4 or MOV files made by i2v")
+    info.add_argument("--json", action="store_true", help="print the whole record as JSON")
+
     sub.add_parser("models", help="list the models, their size, licence and whether they are downloaded")
     sub.add_parser("presets", help="list the motion presets")
     download = sub.add_parser("download", help="download a model's weights into the Hugging Face cache")
@@ -76,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "render":
             return cmd_render(args)
+        if args.command == "info":
+            return cmd_info(args)
+        if args.command == "score":
+            return cmd_score(args)
         if args.command == "models":
             return cmd_models()
         if args.command == "presets":
@@ -153,6 +170,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     for output in written:
         info = output.clip.info
         print(f"  {output.mp4}  {info.width}×{info.height}, {info.num_frames} frames, {info.duration:.2f} s @ {info.fps:g} fps")
+        if output.score is not None:
+            flags = [s.reason for s in output.score.scores().values() if s.flagged]
+            print(f"    {output.score.summary()}" + (f"  ⚠ {'; '.join(flags)}" if flags else ""))
     if failed:
         print(f"i2v: {len(failed)} failed:", file=sys.stderr)
         for reason in failed:
@@ -197,6 +217,8 @@ class _Progress:
                         f"{self._label()}: {self.stage} {_bar(step / total)} {step}/{total}"
                         f"  {_clock(elapsed)} elapsed, {_clock(eta)} left"
                     )
+            case Warned(reason=reason):
+                self._line(f"{self._label()}: ⚠ {reason}", final=True)
             case Finished(clip=clip):
                 self._line(f"{self._label()}: done in {clip.info.elapsed_s:.1f} s", final=True)
                 self.variant += 1
@@ -206,6 +228,84 @@ class _Progress:
                 self.variant += 1
             case Cancelled():
                 self._line(f"{self._label()}: cancelled", final=True)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import json
+
+    from .jobs import read_record
+
+    failed = 0
+    for path in args.clips:
+        try:
+            record = read_record(Path(path))
+        except I2VError as exc:
+            print(f"i2v: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        if args.json:
+            print(json.dumps(record, indent=2, ensure_ascii=False))
+            continue
+        request, made = record.get("request", {}), record.get("render", {})
+        print(f"{path}: made by {record.get('app', 'i2v_desktop')}")
+        print(f"  photo     {request.get('image')}")
+        print(f"  motion    {request.get('preset')} at {request.get('intensity')}"
+              + (", looping" if request.get("loop") else ""))
+        if request.get("prompt"):
+            print(f"  prompt    {request['prompt']}")
+        print(f"  model     {made.get('model')} ({made.get('engine')}), seed {made.get('seed')}, "
+              f"{made.get('steps')} steps")
+        print(f"  clip      {made.get('width')}×{made.get('height')}, {made.get('num_frames')} frames, "
+              f"{made.get('duration')} s @ {made.get('fps')} fps")
+        if "score" in record:
+            from .quality.scorecard import Scorecard
+
+            print(f"  score     {Scorecard.from_dict(record['score']).summary()}")
+    return 1 if failed else 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    import json
+
+    from .core.clip import Clip, RenderInfo
+    from .core.request import GenerationRequest
+    from .export.mp4 import read_frames
+    from .jobs import read_record, score_against_photo
+
+    results, failed = {}, 0
+    for path in args.clips:
+        try:
+            frames, fps = read_frames(path)
+            try:
+                made = read_record(Path(path)).get("request")
+            except I2VError:
+                made = None  # not one of ours: --source says which photo
+            if args.source is None and made is None:
+                raise I2VError(f"{path}: no --source given and the clip does not name its photo")
+            request = GenerationRequest.from_dict(made) if made else GenerationRequest(image=str(args.source))
+            if args.source is not None:
+                request = replace(request, image=str(args.source.resolve()))
+            if args.loop:
+                request = replace(request, loop=True)
+            height, width = frames.shape[1:3]
+            info = RenderInfo("file", request.model, width, height, len(frames), fps or 24.0, 0, None,
+                              request.seed, "", "")
+            score = score_against_photo(Clip(frames, fps or 24.0, replace(request, variants=1), info))
+            if score is None:
+                raise I2VError(f"{path}: could not be scored against {request.image}")
+        except I2VError as exc:
+            print(f"i2v: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        results[path] = score
+        if not args.json:
+            print(f"{path}: {score.summary()}")
+            for name, item in score.scores().items():
+                print(f"  {name:12} {item.reason}" + ("  ⚠" if item.flagged else ""))
+    if args.json:
+        data = {path: score.to_dict() for path, score in results.items()}
+        print(json.dumps(next(iter(data.values())) if len(data) == 1 else data, indent=2, ensure_ascii=False))
+    return 1 if failed else 0
 
 
 def _bar(fraction: float, width: int = 24) -> str:

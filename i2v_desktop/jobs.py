@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import __version__
@@ -14,11 +15,15 @@ from .core.request import GenerationRequest
 from .engine.base import Engine
 from .engine.instant import INSTANT, InstantEngine
 from .engine.registry import Registry
-from .core.presets import PresetLibrary
+from .core.presets import PresetLibrary, load_presets
+from .core.framing import fit_image
+from .core.image import load_image
 from .export.mp4 import write_mp4, write_sidecar
+from .quality.scorecard import Scorecard, score_clip
 
 METADATA_KEY = "i2v_desktop"
 CLIP_SCHEMA = "i2v_desktop.clip"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,17 +31,65 @@ class Output:
     mp4: Path
     sidecar: Path
     clip: Clip
+    score: Scorecard | None = None
 
 
-def clip_record(clip: Clip) -> dict:
-    """What travels with a clip (MP4 metadata and sidecar): the request that reproduces it, and what was done."""
-    return {
+def clip_record(clip: Clip, score: Scorecard | None = None) -> dict:
+    """What travels with a clip (MP4 metadata and sidecar): the request that reproduces it, what
+    was done, and how the take holds up."""
+    record = {
         "schema": CLIP_SCHEMA,
         "version": 1,
         "app": f"i2v_desktop {__version__}",
         "request": clip.request.to_dict(),
         "render": clip.info.to_dict(),
     }
+    if score is not None:
+        record["score"] = score.to_dict()
+    return record
+
+
+def score_against_photo(clip: Clip, still: bool = False) -> Scorecard | None:
+    """The clip's scorecard against its photo, framed as the clip frames it.
+
+    A scoring failure must not cost the user a finished render: it is logged and the clip goes
+    out without a score. `still`: the preset is meant to barely move.
+    """
+    try:
+        width, height = clip.size
+        source = load_image(clip.request.image, max_pixels=max(4 * width * height, 2_000_000))
+        framed, alpha, _ = fit_image(source, (width, height), clip.request.crop_center)
+        mask = None if alpha is None else alpha.astype("float32") / 255.0
+        score = score_clip(clip.frames, clip.fps, framed, mask, loop=clip.request.loop)
+        if still and score.motion.flagged:
+            # A static-camera or breathing preset is meant to barely move: say so, don't warn.
+            score = replace(score, motion=replace(score.motion, flagged=False,
+                                                  reason=f"{score.motion.reason} (as a still preset should)"))
+        return score
+    except Exception:  # noqa: BLE001 - see above
+        log.exception("could not score %s", clip.request.image)
+        return None
+
+
+def read_record(path: Path) -> dict:
+    """The record an i2v clip carries in its metadata, or its sidecar when the tags were lost
+    (some editors and platforms strip them)."""
+    from .core.errors import InputError
+    from .export.mp4 import read_mp4_metadata
+
+    text = read_mp4_metadata(path).get(METADATA_KEY)
+    sidecar = path.with_suffix(".json")
+    if text is None and sidecar.is_file():
+        text = sidecar.read_text(encoding="utf-8")
+    if text is None:
+        raise InputError(f"{path}: not made by i2v_desktop (no settings in its metadata, no sidecar)")
+    try:
+        record = json.loads(text)
+    except ValueError:
+        raise InputError(f"{path}: its i2v_desktop metadata is damaged") from None
+    if not isinstance(record, dict) or record.get("schema") != CLIP_SCHEMA:
+        raise InputError(f"{path}: its metadata is not an i2v_desktop clip record")
+    return record
 
 
 def output_stem(image: str, variant: int, variants: int) -> str:
@@ -53,8 +106,10 @@ def free_path(folder: Path, stem: str) -> Path:
     return candidate
 
 
-def save_clip(clip: Clip, path: Path, crf: int = 18, encoder_preset: str = "medium") -> Output:
-    record = clip_record(clip)
+def save_clip(
+    clip: Clip, path: Path, crf: int = 18, encoder_preset: str = "medium", score: Scorecard | None = None
+) -> Output:
+    record = clip_record(clip, score)
     summary = (
         f"i2v_desktop {__version__}: {clip.request.preset} ({clip.request.intensity:g}), "
         f"model {clip.info.model}, seed {clip.info.seed}"
@@ -68,7 +123,7 @@ def save_clip(clip: Clip, path: Path, crf: int = 18, encoder_preset: str = "medi
         metadata={METADATA_KEY: json.dumps(record, ensure_ascii=False, sort_keys=True), "comment": summary},
     )
     sidecar = write_sidecar(path.with_suffix(".json"), record)
-    return Output(path, sidecar, clip)
+    return Output(path, sidecar, clip, score)
 
 
 def render_to_files(
@@ -79,19 +134,27 @@ def render_to_files(
     cancel: CancelToken,
     crf: int = 18,
 ) -> list[Output]:
-    """Render every variant of `request` into out_dir. Each variant ends with one terminal event."""
+    """Render every variant of `request` into out_dir, best-scoring first. Each variant ends with
+    one terminal event."""
     outputs: list[Output] = []
+    still = engine_presets(engine).get(request.preset).still
     for index, single in enumerate(request.variant_requests()):
         if cancel.cancelled:
             break
         path = free_path(out_dir, output_stem(request.image, index, request.variants))
 
         def deliver(clip: Clip, path: Path = path) -> None:
+            score = score_against_photo(clip, still=still)
             on_event(StageChanged(Stage.ENCODING_VIDEO, path.name))
-            outputs.append(save_clip(clip, path, crf, engine.encoder_preset))
+            outputs.append(save_clip(clip, path, crf, engine.encoder_preset, score))
 
         engine.run(single, on_event, cancel, deliver)
-    return outputs
+    # Variants best first: the take that holds up is the one the user looks at first.
+    return sorted(outputs, key=lambda output: -(output.score.overall if output.score else -1.0))
+
+
+def engine_presets(engine: Engine) -> PresetLibrary:
+    return getattr(engine, "presets", None) or load_presets()
 
 
 class Engines:

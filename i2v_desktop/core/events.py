@@ -59,6 +59,13 @@ class StepProgress:
 
 
 @dataclass(frozen=True)
+class Warned:
+    """A take going wrong while it renders (almost static, drifting): worth cancelling early."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Finished:
     clip: Clip
 
@@ -73,5 +80,5 @@ class Cancelled:
     pass
 
 
-Event = Union[StageChanged, DownloadProgress, StepProgress, Finished, Failed, Cancelled]
+Event = Union[StageChanged, DownloadProgress, StepProgress, Warned, Finished, Failed, Cancelled]
 EventSink = Callable[[Event], None]

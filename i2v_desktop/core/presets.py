@@ -70,6 +70,7 @@ class MotionPreset:
     name: str
     description: str
     loops: bool  # the motion is periodic by nature (breathing, wind), so a loop is seamless
+    still: bool  # meant to barely move (static camera, a breathing cinemagraph): little motion is no defect
     families: Mapping[str, FamilyMotion]
     source: str = ""  # the file it came from
 
@@ -83,7 +84,7 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
 
     if not isinstance(data, dict):
         raise fail("a preset must be a JSON object")
-    allowed = {"id", "name", "description", "loops", "families"}
+    allowed = {"id", "name", "description", "loops", "still", "families"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise fail(f"unknown key(s) {', '.join(unknown)}")
@@ -93,8 +94,9 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
     for key in ("name", "description"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise fail(f"{key} must be non-empty text")
-    if not isinstance(data.get("loops", False), bool):
-        raise fail("loops must be true or false")
+    for flag in ("loops", "still"):
+        if not isinstance(data.get(flag, False), bool):
+            raise fail(f"{flag} must be true or false")
     fams = data.get("families")
     if not isinstance(fams, dict) or set(fams) != set(FAMILIES):
         raise fail(f"families must describe exactly {', '.join(FAMILIES)}")
@@ -133,6 +135,7 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
         name=data["name"].strip(),
         description=data["description"].strip(),
         loops=data.get("loops", False),
+        still=data.get("still", False),
         families=MappingProxyType(families),
         source=source,
     )

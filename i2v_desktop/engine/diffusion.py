@@ -20,7 +20,8 @@ import numpy as np
 from ..core.cancel import CancelToken
 from ..core.clip import Clip, RenderInfo
 from ..core.errors import ModelError, OutOfMemoryError
-from ..core.events import EventSink, Preview, Stage, StageChanged, StepProgress
+from ..core.events import EventSink, Preview, Stage, StageChanged, StepProgress, Warned
+from ..quality.scorecard import early_warning
 from ..core.framing import fit_image
 from ..core.image import load_image
 from ..core.presets import PresetLibrary, load_presets
@@ -135,7 +136,7 @@ class DiffusionEngine(Engine):
                 args.update(self._encoded_prompt(pipe, family, plan, on_event))
             cancel.raise_if_cancelled()
             on_event(StageChanged(Stage.DENOISING, f"{plan.steps} steps, {plan.width}×{plan.height}, {plan.num_frames} frames"))
-            callback = _StepCallback(self, entry, plan, frame, on_event, cancel)
+            callback = _StepCallback(self, entry, plan, frame, on_event, cancel, still=preset.still)
             generator = torch.Generator(device="cpu").manual_seed(plan.seed)
             output = pipe(
                 **args,
@@ -197,13 +198,15 @@ class _StepCallback:
     """
 
     def __init__(self, engine: DiffusionEngine, entry: ModelEntry, plan: RenderPlan, frame: np.ndarray,
-                 on_event: EventSink, cancel: CancelToken) -> None:
+                 on_event: EventSink, cancel: CancelToken, still: bool = False) -> None:
         self.engine, self.entry, self.plan = engine, entry, plan
         self.on_event, self.cancel = on_event, cancel
         self.family = FAMILIES[entry.family]
         self.previewer = LatentPreviewer(entry.preview, plan.fps / entry.temporal_ratio) if entry.preview else None
         self.throttle = PreviewThrottle(engine.preview_share)
         self.first_frame = frame
+        self.judged = False
+        self.still = still  # a still preset is meant to barely move: no "almost static" warning
         self.previous: Any = None
         self.start = time.perf_counter()
         self.last_step_end = self.start
@@ -216,20 +219,32 @@ class _StepCallback:
         total = self.plan.steps
         done = i + 1
         preview = None
-        if self.previewer is not None and done < total and self.throttle.due(now - self.start):
+        # About a third of the way in, the take's motion and colours are settled enough to judge.
+        judge = not self.judged and not self.still and done >= max(2, total // 3) and done < total
+        if self.previewer is not None and done < total and (judge or self.throttle.due(now - self.start)):
             x0 = estimate_x0(pipe.scheduler, latents, self.previous)
             if x0 is not None:
                 preview = self.throttle.timed(lambda: self._preview(pipe, x0))
+        warning = None
+        if judge and preview is not None:
+            self.judged = True
+            warning = early_warning(preview.frames, self.reference(preview.frames.shape[1:3]))
         self.previous = latents.detach().clone() if self.previewer is not None else None
         elapsed = time.perf_counter() - self.start
         eta = elapsed / done * (total - done)
         self.on_event(StepProgress(done, total, elapsed, eta, preview))
+        if warning:
+            self.on_event(Warned(warning))
         if done == total:
             self.on_event(StageChanged(Stage.DECODING))
         self.engine.stats.preview_s = self.throttle.spent
         self.engine.stats.previews = self.throttle.count
         self.last_step_end = time.perf_counter()
         return {}
+
+    def reference(self, size: tuple[int, int]) -> np.ndarray:
+        """The photo as the clip frames it, at a preview's (height, width)."""
+        return cv2.resize(self.first_frame, (size[1], size[0]), interpolation=cv2.INTER_AREA)
 
     def _preview(self, pipe: Any, x0: Any) -> Any:
         latent = self.family.latent_cthw(pipe, x0, self.plan, self.entry)

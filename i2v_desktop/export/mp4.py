@@ -18,7 +18,7 @@ import signal
 import subprocess
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -94,12 +94,12 @@ def write_mp4(
     after the partial file is removed.
     """
     path = Path(path)
-    rate = _frame_rate(fps, path)
+    rate = frame_rate(fps, path)
     if isinstance(crf, bool) or not isinstance(crf, int) or not 1 <= crf <= 51:
         raise ValueError(f"{path}: crf must be a whole number from 1 to 51, got {crf!r}")
     if encoder_preset not in X264_PRESETS:
         raise ValueError(f"{path}: encoder preset must be one of {', '.join(X264_PRESETS)}")
-    tags = _checked_tags(metadata or {}, path)
+    tags = checked_tags(metadata or {}, path)
     _check_destination(path)
 
     (width, height), stream = _frame_stream(frames, path)
@@ -158,7 +158,7 @@ def encode_command(
     ]  # fmt: skip
     for key, value in tags.items():
         command += ["-metadata", f"{key}={value}"]
-    command += ["-f", "mp4", _ffmpeg_url(target)]
+    command += ["-f", "mp4", ffmpeg_url(target)]
     return command
 
 
@@ -170,8 +170,8 @@ def read_mp4_metadata(path: Path) -> dict[str, str]:
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a video file")
     command = [
-        _ffmpeg_exe(path), "-hide_banner", "-nostdin", "-loglevel", "error",
-        "-i", _ffmpeg_url(path), "-f", "ffmetadata", "pipe:1",
+        ffmpeg_exe(path), "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-i", ffmpeg_url(path), "-f", "ffmetadata", "pipe:1",
     ]  # fmt: skip
     try:
         result = subprocess.run(
@@ -183,6 +183,38 @@ def read_mp4_metadata(path: Path) -> dict[str, str]:
         lines = result.stderr.decode("utf-8", errors="replace").splitlines()
         raise InputError(f"{path}: {_known_cause(lines) or 'not a readable video file'}")
     return _parse_ffmetadata(result.stdout.decode("utf-8", errors="replace"))
+
+
+_VIDEO_SIZE = re.compile(r", (\d{2,5})x(\d{2,5})[ ,\[]")
+_VIDEO_FPS = re.compile(r", (\d+(?:\.\d+)?) fps")
+
+
+def read_frames(path: Path) -> tuple[np.ndarray, float]:
+    """All frames of a video as a (T, H, W, 3) RGB uint8 array, and its frame rate."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    command = [
+        ffmpeg_exe(path), "-hide_banner", "-nostdin", "-i", ffmpeg_url(path),
+        "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+    ]  # fmt: skip
+    try:
+        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False,
+                                creationflags=_NO_WINDOW)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot run ffmpeg ({_os_reason(exc)})") from None
+    header = result.stderr.decode("utf-8", errors="replace").splitlines()
+    video = next((line for line in header if "Video:" in line), "")
+    size, rate = _VIDEO_SIZE.search(video), _VIDEO_FPS.search(video)
+    if result.returncode != 0 or size is None:
+        raise InputError(f"{path}: {_known_cause(header) or 'not a readable video file'}")
+    width, height = int(size.group(1)), int(size.group(2))
+    frame_bytes = width * height * 3
+    count = len(result.stdout) // frame_bytes
+    if count == 0:
+        raise InputError(f"{path}: the video has no frames")
+    frames = np.frombuffer(result.stdout, np.uint8, count * frame_bytes).reshape(count, height, width, 3)
+    return frames.copy(), float(rate.group(1)) if rate else 0.0
 
 
 def write_sidecar(path: Path, data: Mapping[str, Any]) -> Path:
@@ -221,10 +253,21 @@ def _encode(
     path: Path,
     tmp: Path,
 ) -> None:
-    command = encode_command(_ffmpeg_exe(path), width, height, rate, crf, encoder_preset, tags, tmp)
+    command = encode_command(ffmpeg_exe(path), width, height, rate, crf, encoder_preset, tags, tmp)
+    run_ffmpeg(command, stream, path)
+
+
+def run_ffmpeg(command: Sequence[str], frames: Iterable[np.ndarray], path: Path) -> None:
+    """Run an ffmpeg command that reads raw frames on stdin, writing each of `frames` to it.
+
+    Frames must be C-contiguous arrays in the layout the command declares. A failure of ffmpeg is
+    an ExportError naming `path` (the file the user asked for, not the temporary one) with one
+    line of reason; an exception from `frames` itself (a cancel, Ctrl+C) propagates unchanged
+    after ffmpeg is stopped.
+    """
     try:
         proc = subprocess.Popen(
-            command,
+            list(command),
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -239,7 +282,7 @@ def _encode(
     drain.start()
     stopped_reading = False
     try:
-        for frame in stream:  # an exception from the caller's frame source propagates unchanged
+        for frame in frames:  # an exception from the caller's frame source propagates unchanged
             try:
                 proc.stdin.write(frame.data)
             except OSError:  # ffmpeg stopped reading: it has exited, and its stderr says why
@@ -257,6 +300,21 @@ def _encode(
         proc.stderr.close()
     if returncode != 0 or stopped_reading:
         raise ExportError(f"{path}: {_ffmpeg_reason(list(stderr), returncode)}")
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """A fresh hidden temporary file next to `path` for the block to write; renamed to `path`
+    when the block ends normally, removed when it raises (anything, Ctrl+C included)."""
+    path = Path(path)
+    _check_destination(path)
+    tmp = _create_temp(path)
+    try:
+        yield tmp
+        _commit(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
 
 
 def _frame_stream(frames: Frames, path: Path) -> tuple[tuple[int, int], Iterator[np.ndarray]]:
@@ -291,7 +349,7 @@ def _checked_frame(frame: Any, index: int, size: tuple[int, int] | None, path: P
     return np.ascontiguousarray(frame)  # a no-op for frames sliced from a C-contiguous clip
 
 
-def _frame_rate(fps: float | Fraction, path: Path) -> Fraction:
+def frame_rate(fps: float | Fraction, path: Path) -> Fraction:
     """fps as an exact fraction: 23.976 is 24000/1001, 12.5 is 25/2."""
     if isinstance(fps, Fraction):
         rate = fps
@@ -315,7 +373,7 @@ def _exact_rate(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def _checked_tags(metadata: Mapping[str, str], path: Path) -> dict[str, str]:
+def checked_tags(metadata: Mapping[str, str], path: Path) -> dict[str, str]:
     tags = {}
     for key, value in metadata.items():
         if not isinstance(key, str) or not key or "=" in key or not key.isprintable():
@@ -389,7 +447,7 @@ def _parse_ffmetadata(text: str) -> dict[str, str]:
     return tags
 
 
-def _ffmpeg_exe(path: Path) -> str:
+def ffmpeg_exe(path: Path) -> str:
     try:
         import imageio_ffmpeg
 
@@ -398,7 +456,7 @@ def _ffmpeg_exe(path: Path) -> str:
         raise ExportError(f"{path}: ffmpeg is not available ({exc})") from None
 
 
-def _ffmpeg_url(path: Path) -> str:
+def ffmpeg_url(path: Path) -> str:
     # The file: prefix stops ffmpeg from reading "name:..." as a protocol or "-name" as an option.
     return "file:" + os.path.abspath(path)
 

@@ -180,3 +180,53 @@ def test_instant_engine_by_name_with_variants_and_aspect(samples, tmp_path, caps
     assert first.exists() and second.exists()
     with av.open(str(first)) as container:
         assert (container.streams.video[0].codec_context.width, container.streams.video[0].codec_context.height) == (720, 1280)
+
+
+def test_every_clip_is_scored_in_its_sidecar_and_summary_and_variants_come_best_first(samples, tmp_path, capsys):
+    code, out, err = render([str(samples / "coffee.jpg"), "--model", "instant", "--preset", "push-in", "--variants",
+                             "3", "--duration", "1", "--quality", "draft", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    listed = [line.split()[0] for line in out.splitlines() if line.strip().endswith("fps")]
+    overall = [json.loads(Path(p).with_suffix(".json").read_text())["score"]["overall"] for p in listed]
+    assert len(listed) == 3 and overall == sorted(overall, reverse=True)
+    assert out.count("overall") == 3
+    embedded = json.loads(read_mp4_metadata(Path(listed[0]))[METADATA_KEY])
+    assert set(embedded["score"]) == {"motion", "flicker", "subject", "colour_drift", "loop_seam", "overall"}
+
+
+def test_score_command_prints_json_with_the_documented_keys(samples, tmp_path, capsys):
+    assert render([str(samples / "chelsea.jpg"), "--model", "instant", "--preset", "wind", "--duration", "1",
+                   "--quality", "draft", "--out", str(tmp_path)], capsys)[0] == 0
+    assert main(["score", str(tmp_path / "chelsea.mp4"), "--source", str(samples / "chelsea.jpg"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"motion", "flicker", "subject", "colour_drift", "loop_seam", "overall"}
+    assert 0.0 <= data["overall"] <= 1.0 and data["loop_seam"] is None
+    # Without --source, the clip's own metadata names its photo.
+    assert main(["score", str(tmp_path / "chelsea.mp4")]) == 0
+    assert "overall" in capsys.readouterr().out
+
+
+def test_score_refuses_a_file_that_is_not_a_video(tmp_path, samples, capsys):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    assert main(["score", str(bad), "--source", str(samples / "coffee.jpg")]) == 1
+    err = capsys.readouterr().err
+    assert "notes.mp4" in err and len(err.strip().splitlines()) == 1
+
+
+def test_info_prints_the_settings_a_clip_was_made_with(samples, tmp_path, capsys):
+    assert render([str(samples / "coffee.jpg"), "--model", "instant", "--preset", "orbit", "--seed", "77",
+                   "--duration", "0.5", "--quality", "draft", "--out", str(tmp_path)], capsys)[0] == 0
+    assert main(["info", str(tmp_path / "coffee.mp4")]) == 0
+    out = capsys.readouterr().out
+    assert "orbit" in out and "seed 77" in out and "coffee.jpg" in out and "overall" in out
+    assert main(["info", str(tmp_path / "coffee.mp4"), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["request"]["seed"] == 77
+    other = tmp_path / "other.mp4"
+    from i2v_desktop.export.mp4 import write_mp4
+    import numpy as np
+
+    write_mp4(np.zeros((2, 16, 16, 3), np.uint8), 24, other)
+    assert main(["info", str(other)]) == 1
+    assert "not made by i2v_desktop" in capsys.readouterr().err

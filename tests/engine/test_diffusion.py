@@ -305,3 +305,24 @@ def test_a_single_file_checkpoint_replaces_a_component_of_the_repo(tiny_folders,
     np.testing.assert_array_equal(clip.frames, reference.frames)
     shutil.rmtree(base_repo.parent.parent)
     shutil.rmtree(single_repo.parent.parent)
+
+
+def test_a_take_going_wrong_is_flagged_once_a_third_of_the_way_in(engines, photo, monkeypatch):
+    """The engine asks the scorecard about the preview at a third of the steps, once."""
+    from i2v_desktop.core.events import Warned
+    from i2v_desktop.engine import diffusion
+
+    seen = []
+
+    def judge(frames, reference):
+        seen.append((frames.shape, reference.shape))
+        return "almost static: consider cancelling and reseeding"
+
+    monkeypatch.setattr(diffusion, "early_warning", judge)
+    clip, events = run(engines["wan2.2-ti2v"], request_for("wan2.2-ti2v", photo, steps=6))
+    warned = [i for i, e in enumerate(events) if isinstance(e, Warned)]
+    assert len(warned) == 1 and len(seen) == 1
+    steps_before = [e.step for e in events[: warned[0]] if isinstance(e, StepProgress)]
+    assert steps_before[-1] == 2  # 6 steps: judged at step 2, with that step's preview
+    assert seen[0][0][1:3] == seen[0][1][:2]  # the photo is compared at the preview's size
+    assert clip is not None  # a warning does not stop the render: the user decides
