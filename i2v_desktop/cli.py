@@ -57,6 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--crf", type=int, default=18, help="H.264 quality, lower is better (default 18)")
     render.add_argument("--device", choices=("cuda", "mps", "cpu"), default=None, help="default: best available")
     render.add_argument("--offload", choices=OFFLOAD_MODES, default="auto", help="memory saving (default auto)")
+    render.add_argument("--export", metavar="PRESET", action="append", default=[],
+                        help="also export each clip for a platform (see `i2v export --list`); repeatable")
+
+    export = sub.add_parser("export", help="export clips for Reels, TikTok, Shorts, editors or the web")
+    export.add_argument("clips", nargs="*", metavar="CLIP", help="clips to export")
+    export.add_argument("--preset", action="append", default=[], help="export preset id; repeatable")
+    export.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
+    export.add_argument("--fps", type=float, default=None, help="frame rate (default: the preset's)")
+    export.add_argument("--loop", action="store_true", default=None, help="the clip loops (default: from its metadata)")
+    export.add_argument("--duration", type=float, default=None, help="length in seconds (default: the clip's, "
+                        "extended to the platform's minimum)")
+    export.add_argument("--fill", choices=("frame", "blur"), default="frame",
+                        help="another aspect: frame around the subject, or fill with a blurred copy")
+    export.add_argument("--extend", choices=("repeat", "boomerang"), default="repeat",
+                        help="how a short clip is lengthened when it does not loop by itself")
+    export.add_argument("--list", action="store_true", help="list the export presets")
 
     score = sub.add_parser("score", help="score clips: motion, flicker, subject, colour drift, loop seam")
     score.add_argument("clips", nargs="+", metavar="CLIP", help="MP4 files")
@@ -89,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "render":
             return cmd_render(args)
+        if args.command == "export":
+            return cmd_export(args)
         if args.command == "info":
             return cmd_info(args)
         if args.command == "score":
@@ -121,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from .engine.instant import INSTANT
-    from .jobs import Engines, render_to_files
+    from .jobs import Engines, export_to, render_to_files
 
     registry = _registry()
     library = load_presets(user_presets_dir())
@@ -136,13 +154,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         model = entry.id if entry.id in registry.entries else entry.local_path or entry.id
         model_name = entry.name
     library.get(args.preset)
+    exports = [_export_library().get(name) for name in args.export]
     out: Path = args.out
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise I2VError(f"{out}: cannot create output folder ({exc.strerror})") from None
-    if not os.access(out, os.W_OK):
-        raise I2VError(f"{out}: folder is not writable")
+    _writable(out)
     seed = random_seed() if args.seed is None else args.seed
     base = dict(
         preset=args.preset, intensity=args.intensity, prompt=args.prompt, negative_prompt=args.negative_prompt,
@@ -173,6 +187,13 @@ def cmd_render(args: argparse.Namespace) -> int:
         if output.score is not None:
             flags = [s.reason for s in output.score.scores().values() if s.flagged]
             print(f"    {output.score.summary()}" + (f"  ⚠ {'; '.join(flags)}" if flags else ""))
+        for preset in exports:
+            try:
+                exported = export_to(output.mp4, preset, out)
+            except I2VError as exc:
+                failed.append(str(exc))
+                continue
+            print(f"    → {exported}  ({preset.name})")
     if failed:
         print(f"i2v: {len(failed)} failed:", file=sys.stderr)
         for reason in failed:
@@ -228,6 +249,60 @@ class _Progress:
                 self.variant += 1
             case Cancelled():
                 self._line(f"{self._label()}: cancelled", final=True)
+
+
+def _export_library():
+    from .export.social import USER_FOLDER, load_export_presets
+    from .storage.paths import config_dir
+
+    library = load_export_presets(config_dir() / USER_FOLDER)
+    for problem in library.problems:
+        print(f"i2v: skipped export preset {problem}", file=sys.stderr)
+    return library
+
+
+def _writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise I2VError(f"{out}: cannot create output folder ({exc.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise I2VError(f"{out}: folder is not writable")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .jobs import export_to
+
+    library = _export_library()
+    if args.list:
+        rows = [("id", "name", "size", "fps", "length", "description")]
+        for preset in library.presets.values():
+            size = f"{preset.width or 'clip'}×{preset.height or 'clip'}" if preset.width or preset.height else "clip's own"
+            length = f"{preset.min_duration:g}–{preset.max_duration:g} s"
+            rows.append((preset.id, preset.name, size, f"{preset.fps:g}" if preset.fps else "clip's", length,
+                         preset.description))
+        _table(rows)
+        return 0
+    if not args.clips:
+        raise I2VError("export: name the clips to export (or --list the presets)")
+    if not args.preset:
+        raise I2VError(f"export: choose --preset from {', '.join(library.ids())}")
+    presets = [library.get(name) for name in args.preset]
+    _writable(args.out)
+    failed = 0
+    for clip in args.clips:
+        for preset in presets:
+            try:
+                path = export_to(Path(clip), preset, args.out, loop=args.loop, fps=args.fps,
+                                 duration=args.duration, fill=args.fill, extend=args.extend)
+            except I2VError as exc:
+                print(f"i2v: {exc}", file=sys.stderr)
+                failed += 1
+                continue
+            print(f"{path}  ({preset.name})")
+    if failed:
+        print(f"i2v: {failed} export(s) failed", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from .core.presets import PresetLibrary, load_presets
 from .core.framing import fit_image
 from .core.image import load_image
 from .export.mp4 import write_mp4, write_sidecar
+from .export.social import ExportPreset, export_clip
 from .quality.scorecard import Scorecard, score_clip
 
 METADATA_KEY = "i2v_desktop"
@@ -77,10 +78,17 @@ def read_record(path: Path) -> dict:
     from .core.errors import InputError
     from .export.mp4 import read_mp4_metadata
 
-    text = read_mp4_metadata(path).get(METADATA_KEY)
+    tags = {key.lower(): value for key, value in read_mp4_metadata(path).items()}  # Matroska upper-cases keys
+    text = tags.get(METADATA_KEY)
     sidecar = path.with_suffix(".json")
     if text is None and sidecar.is_file():
         text = sidecar.read_text(encoding="utf-8")
+        try:  # an export's sidecar carries the clip's record among its tags
+            exported = json.loads(text)
+            if isinstance(exported, dict) and METADATA_KEY in exported.get("metadata", {}):
+                text = exported["metadata"][METADATA_KEY]
+        except ValueError:
+            pass
     if text is None:
         raise InputError(f"{path}: not made by i2v_desktop (no settings in its metadata, no sidecar)")
     try:
@@ -92,17 +100,49 @@ def read_record(path: Path) -> dict:
     return record
 
 
+def export_to(
+    clip_path: Path,
+    preset: ExportPreset,
+    out_dir: Path,
+    *,
+    loop: bool | None = None,
+    fps: float | None = None,
+    duration: float | None = None,
+    fill: str = "frame",
+    extend: str = "repeat",
+) -> Path:
+    """Export one clip for a platform into out_dir as NAME_PRESET.EXT, carrying its record along."""
+    from .core.errors import I2VError
+    from .export.mp4 import read_frames
+
+    frames, rate = read_frames(clip_path)
+    try:
+        record = read_record(clip_path)
+    except I2VError:
+        record = None  # not one of ours: exported all the same, without settings to carry
+    if loop is None:
+        loop = bool(record and record.get("request", {}).get("loop"))
+    metadata = {}
+    if record is not None:
+        metadata = {METADATA_KEY: json.dumps(record, ensure_ascii=False, sort_keys=True),
+                    "comment": f"i2v_desktop {__version__}: exported for {preset.name}"}
+    target = free_path(out_dir, f"{clip_path.stem}_{preset.id}", preset.extension)
+    return export_clip(frames, rate or 24.0, preset, target, metadata=metadata, loop=loop, fps_override=fps,
+                       duration=duration, fill=fill, extend=extend)
+
+
 def output_stem(image: str, variant: int, variants: int) -> str:
     stem = Path(image).stem
     return f"{stem}_v{variant + 1}" if variants > 1 else stem
 
 
-def free_path(folder: Path, stem: str) -> Path:
-    """NAME.mp4, or NAME-2.mp4, NAME-3.mp4… so an earlier render is never overwritten."""
-    candidate, n = folder / f"{stem}.mp4", 1
+def free_path(folder: Path, stem: str, extension: str = ".mp4") -> Path:
+    """NAME.mp4, or NAME-2.mp4, NAME-3.mp4… so an earlier file is never overwritten."""
+    extension = extension if extension.startswith(".") else f".{extension}"
+    candidate, n = folder / f"{stem}{extension}", 1
     while candidate.exists() or candidate.with_suffix(".json").exists():
         n += 1
-        candidate = folder / f"{stem}-{n}.mp4"
+        candidate = folder / f"{stem}-{n}{extension}"
     return candidate
 
 

@@ -230,3 +230,32 @@ def test_info_prints_the_settings_a_clip_was_made_with(samples, tmp_path, capsys
     write_mp4(np.zeros((2, 16, 16, 3), np.uint8), 24, other)
     assert main(["info", str(other)]) == 1
     assert "not made by i2v_desktop" in capsys.readouterr().err
+
+
+def test_export_for_reels_carries_the_settings_and_meets_the_platform(samples, tmp_path, capsys):
+    clips = tmp_path / "clips"
+    assert render([str(samples / "coffee.jpg"), "--model", "instant", "--preset", "orbit", "--seed", "9",
+                   "--duration", "1", "--fps", "24", "--quality", "draft", "--out", str(clips)], capsys)[0] == 0
+    out = tmp_path / "social"
+    assert main(["export", str(clips / "coffee.mp4"), "--preset", "reels", "--preset", "gif", "--out", str(out)]) == 0
+    assert "coffee_reels.mp4" in capsys.readouterr().out
+    reels = out / "coffee_reels.mp4"
+    with av.open(str(reels)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert (video.codec_context.width, video.codec_context.height) == (1080, 1920)
+        assert video.average_rate == 30 and video.codec_context.profile == "High"
+        assert audio.codec_context.name == "aac" and audio.codec_context.sample_rate == 48000
+        assert float(container.duration) / 1e6 >= 3.0  # a 1 s clip lengthened to the platform's minimum
+    assert (out / "coffee_gif.gif").exists()
+    assert main(["info", str(reels), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["request"]["seed"] == 9
+
+
+def test_render_can_export_at_once_and_bad_presets_are_one_line(samples, tmp_path, capsys):
+    code, out, err = render([str(samples / "astronaut.jpg"), "--model", "instant", "--duration", "1",
+                             "--quality", "draft", "--export", "square", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert (tmp_path / "astronaut_square.mp4").exists() and "Square" in out
+    code, _, err = render([str(samples / "astronaut.jpg"), "--model", "instant", "--export", "myspace",
+                           "--out", str(tmp_path)], capsys)
+    assert code == 2 and "myspace" in err and len(err.strip().splitlines()) == 1
