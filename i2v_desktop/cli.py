@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--real", action="store_true", help="real model architectures (random weights; needs a GPU)")
     bench.add_argument("--instant", action="store_true",
                        help="the instant engine on a 12 MP photo against ffmpeg's zoompan")
+    bench.add_argument("--export", action="store_true",
+                       help="a 3 s 720p clip exported for Reels at 30 fps, against a plain ffmpeg re-encode")
+    bench.add_argument("--score", action="store_true", help="scoring a 3 s 720p clip")
     return parser
 
 
@@ -117,6 +120,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_presets()
         if args.command == "download":
             return cmd_download(args.model)
+        if args.command == "bench" and args.export:
+            from .export.speed import run
+
+            return run()
+        if args.command == "bench" and args.score:
+            from .quality.speed import run as run_score
+
+            return run_score()
         if args.command == "bench" and args.instant:
             from .benchmark import run_benchmark
 
