@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="another aspect: frame around the subject, or fill with a blurred copy")
     export.add_argument("--extend", choices=("repeat", "boomerang"), default="repeat",
                         help="how a short clip is lengthened when it does not loop by itself")
+    export.add_argument("--match-colour", action="store_true",
+                        help="pull the clip's colours back to its photo's (for a take that drifted)")
     export.add_argument("--list", action="store_true", help="list the export presets")
 
     score = sub.add_parser("score", help="score clips: motion, flicker, subject, colour drift, loop seam")
@@ -305,7 +307,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         for preset in presets:
             try:
                 path = export_to(Path(clip), preset, args.out, loop=args.loop, fps=args.fps,
-                                 duration=args.duration, fill=args.fill, extend=args.extend)
+                                 duration=args.duration, fill=args.fill, extend=args.extend,
+                                 match_colour=args.match_colour)
             except I2VError as exc:
                 print(f"i2v: {exc}", file=sys.stderr)
                 failed += 1

@@ -11,16 +11,16 @@ from . import __version__
 from .core.cancel import CancelToken
 from .core.clip import Clip
 from .core.events import EventSink, Stage, StageChanged
+from .core.framing import fit_image
+from .core.image import load_image
+from .core.presets import PresetLibrary, load_presets
 from .core.request import GenerationRequest
 from .engine.base import Engine
 from .engine.instant import INSTANT, InstantEngine
 from .engine.registry import Registry
-from .core.presets import PresetLibrary, load_presets
-from .core.framing import fit_image
-from .core.image import load_image
 from .export.mp4 import write_mp4, write_sidecar
 from .export.social import ExportPreset, export_clip
-from .quality.scorecard import Scorecard, score_clip
+from .quality.scorecard import Scorecard, correct_colour, score_clip
 
 METADATA_KEY = "i2v_desktop"
 CLIP_SCHEMA = "i2v_desktop.clip"
@@ -110,9 +110,12 @@ def export_to(
     duration: float | None = None,
     fill: str = "frame",
     extend: str = "repeat",
+    match_colour: bool = False,
 ) -> Path:
-    """Export one clip for a platform into out_dir as NAME_PRESET.EXT, carrying its record along."""
-    from .core.errors import I2VError
+    """Export one clip for a platform into out_dir as NAME_PRESET.EXT, carrying its record along.
+
+    `match_colour` pulls the clip's colours back to its photo's (for takes that drifted)."""
+    from .core.errors import I2VError, InputError
     from .export.mp4 import read_frames
 
     frames, rate = read_frames(clip_path)
@@ -122,6 +125,13 @@ def export_to(
         record = None  # not one of ours: exported all the same, without settings to carry
     if loop is None:
         loop = bool(record and record.get("request", {}).get("loop"))
+    if match_colour:
+        if record is None:
+            raise InputError(f"{clip_path}: --match-colour needs the clip's photo, and this clip does not name it")
+        request = GenerationRequest.from_dict(record["request"])
+        height, width = frames.shape[1:3]
+        photo = load_image(request.image, max_pixels=max(4 * width * height, 2_000_000))
+        frames = correct_colour(frames, fit_image(photo, (width, height), request.crop_center)[0])
     metadata = {}
     if record is not None:
         metadata = {METADATA_KEY: json.dumps(record, ensure_ascii=False, sort_keys=True),

@@ -259,3 +259,25 @@ def test_render_can_export_at_once_and_bad_presets_are_one_line(samples, tmp_pat
     code, _, err = render([str(samples / "astronaut.jpg"), "--model", "instant", "--export", "myspace",
                            "--out", str(tmp_path)], capsys)
     assert code == 2 and "myspace" in err and len(err.strip().splitlines()) == 1
+
+
+def test_export_can_pull_a_drifted_clips_colours_back_to_its_photo(samples, tmp_path, capsys):
+    """A take whose colours drifted warm is exported with them matched back to the photo."""
+    import numpy as np
+
+    from i2v_desktop.export.mp4 import read_frames, write_mp4
+    from i2v_desktop.jobs import read_record
+    from i2v_desktop.quality.scorecard import score_clip
+
+    assert render([str(samples / "coffee.jpg"), "--model", "instant", "--preset", "push-in", "--duration", "1",
+                   "--quality", "draft", "--out", str(tmp_path)], capsys)[0] == 0
+    frames, fps = read_frames(tmp_path / "coffee.mp4")
+    warm = np.clip(frames.astype(int) + [18, 4, -14], 0, 255).astype(np.uint8)
+    record = read_record(tmp_path / "coffee.mp4")
+    drifted = tmp_path / "drifted.mp4"
+    write_mp4(warm, fps, drifted, metadata={METADATA_KEY: json.dumps(record)})
+    assert main(["export", str(drifted), "--preset", "source", "--match-colour", "--out", str(tmp_path)]) == 0
+    fixed, _ = read_frames(tmp_path / "drifted_source.mp4")
+    before = score_clip(warm, fps, frames[0]).colour_drift.value
+    after = score_clip(fixed, fps, frames[0]).colour_drift.value
+    assert after < 0.5 * before
