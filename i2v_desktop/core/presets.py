@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from .errors import PresetError
 
+T = TypeVar("T")
 FAMILIES = ("wan", "ltx", "svd", "instant")
 # Model-native controls a preset may set, per family, with their valid ranges.
 CONTROLS: Mapping[str, Mapping[str, tuple[float, float]]] = {
@@ -141,17 +142,43 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
     )
 
 
-def load_preset_file(path: Path) -> MotionPreset:
+def load_data_file(path: Path, parse: Callable[[Any, str], T]) -> T:
+    """One preset-like JSON file, parsed; its id must match its file name."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise PresetError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PresetError(f"{path}: not valid JSON ({exc})") from None
-    preset = parse_preset(data, str(path))
-    if preset.id != path.stem:
-        raise PresetError(f"{path}: id {preset.id!r} must match the file name")
-    return preset
+    item = parse(data, str(path))
+    if getattr(item, "id") != path.stem:
+        raise PresetError(f"{path}: id {getattr(item, 'id')!r} must match the file name")
+    return item
+
+
+def load_data_files(
+    builtin: Path, user: Path | None, parse: Callable[[Any, str], T]
+) -> tuple[dict[str, T], tuple[str, ...]]:
+    """Built-in files (a broken one is a bug: raise), then the user's (a broken one is skipped and
+    reported in one line; one with a built-in's id replaces it)."""
+    items: dict[str, T] = {}
+    for path in sorted(builtin.glob("*.json")):
+        item = load_data_file(path, parse)
+        items[getattr(item, "id")] = item
+    problems = []
+    if user is not None and user.is_dir():
+        for path in sorted(user.glob("*.json")):
+            try:
+                item = load_data_file(path, parse)
+            except PresetError as exc:
+                problems.append(str(exc))
+                continue
+            items[getattr(item, "id")] = item
+    return items, tuple(problems)
+
+
+def load_preset_file(path: Path) -> MotionPreset:
+    return load_data_file(path, parse_preset)
 
 
 def builtin_preset_dir() -> Path:
@@ -176,18 +203,6 @@ class PresetLibrary:
 
 
 def load_presets(user_dir: Path | None = None) -> PresetLibrary:
-    """Built-in presets (a broken one is a bug: raise) then user presets (a broken one is skipped)."""
-    presets: dict[str, MotionPreset] = {}
-    for path in sorted(builtin_preset_dir().glob("*.json")):
-        preset = load_preset_file(path)
-        presets[preset.id] = preset
-    problems = []
-    if user_dir is not None and user_dir.is_dir():
-        for path in sorted(user_dir.glob("*.json")):
-            try:
-                preset = load_preset_file(path)
-            except PresetError as exc:
-                problems.append(str(exc))
-                continue
-            presets[preset.id] = preset
-    return PresetLibrary(MappingProxyType(presets), tuple(problems))
+    """Built-in presets, then the user's from `user_dir`."""
+    presets, problems = load_data_files(builtin_preset_dir(), user_dir, parse_preset)
+    return PresetLibrary(MappingProxyType(presets), problems)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import math
 import os
 import re
@@ -39,6 +38,7 @@ import numpy as np
 from ..core.errors import ExportError, PresetError
 from ..core.framing import Box, crop_box, subject_box
 from ..core.image import SourceImage
+from ..core.presets import load_data_file, load_data_files
 from .interpolate import Interpolator, frame_positions
 from .mp4 import (
     X264_PRESETS,
@@ -285,16 +285,7 @@ def parse_export_preset(data: Any, source: str) -> ExportPreset:
 
 
 def load_export_preset_file(path: Path) -> ExportPreset:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PresetError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PresetError(f"{path}: not valid JSON ({exc})") from None
-    preset = parse_export_preset(data, str(path))
-    if preset.id != path.stem:
-        raise PresetError(f"{path}: id {preset.id!r} must match the file name")
-    return preset
+    return load_data_file(path, parse_export_preset)
 
 
 def builtin_export_preset_dir() -> Path:
@@ -319,23 +310,10 @@ class ExportLibrary:
 
 
 def load_export_presets(user_dir: Path | None = None) -> ExportLibrary:
-    """Built-in export presets (a broken one is a bug: raise), then the user's from `user_dir`
-    (normally storage.paths.config_dir() / USER_FOLDER; a broken one is skipped and reported in
-    `problems`). A user preset with a built-in's id replaces it."""
-    presets: dict[str, ExportPreset] = {}
-    for path in sorted(builtin_export_preset_dir().glob("*.json")):
-        preset = load_export_preset_file(path)
-        presets[preset.id] = preset
-    problems = []
-    if user_dir is not None and user_dir.is_dir():
-        for path in sorted(user_dir.glob("*.json")):
-            try:
-                preset = load_export_preset_file(path)
-            except PresetError as exc:
-                problems.append(str(exc))
-                continue
-            presets[preset.id] = preset
-    return ExportLibrary(MappingProxyType(presets), tuple(problems))
+    """Built-in export presets, then the user's from `user_dir` (normally
+    storage.paths.config_dir() / USER_FOLDER)."""
+    presets, problems = load_data_files(builtin_export_preset_dir(), user_dir, parse_export_preset)
+    return ExportLibrary(MappingProxyType(presets), problems)
 
 
 @functools.lru_cache(maxsize=4)
