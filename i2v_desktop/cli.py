@@ -305,14 +305,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     failed = 0
     for clip in args.clips:
         for preset in presets:
+            label = f"{Path(clip).name} → {preset.name}"
+
+            def progress(fraction: float, label: str = label) -> None:
+                if sys.stderr.isatty():
+                    sys.stderr.write(f"\r{label}: {_bar(fraction)} {fraction:4.0%}")
+                    sys.stderr.flush()
+
             try:
                 path = export_to(Path(clip), preset, args.out, loop=args.loop, fps=args.fps,
                                  duration=args.duration, fill=args.fill, extend=args.extend,
-                                 match_colour=args.match_colour)
+                                 match_colour=args.match_colour, on_progress=progress)
             except I2VError as exc:
-                print(f"i2v: {exc}", file=sys.stderr)
+                print(f"{chr(13) if sys.stderr.isatty() else ''}i2v: {exc}", file=sys.stderr)
                 failed += 1
                 continue
+            if sys.stderr.isatty():
+                sys.stderr.write("\r" + " " * (len(label) + 32) + "\r")
             print(f"{path}  ({preset.name})")
     if failed:
         print(f"i2v: {failed} export(s) failed", file=sys.stderr)

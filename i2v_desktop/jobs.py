@@ -6,6 +6,7 @@ import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from . import __version__
 from .core.cancel import CancelToken
@@ -111,6 +112,7 @@ def export_to(
     fill: str = "frame",
     extend: str = "repeat",
     match_colour: bool = False,
+    on_progress: Callable[[float], None] | None = None,
 ) -> Path:
     """Export one clip for a platform into out_dir as NAME_PRESET.EXT, carrying its record along.
 
@@ -138,7 +140,7 @@ def export_to(
                     "comment": f"i2v_desktop {__version__}: exported for {preset.name}"}
     target = free_path(out_dir, f"{clip_path.stem}_{preset.id}", preset.extension)
     return export_clip(frames, rate or 24.0, preset, target, metadata=metadata, loop=loop, fps_override=fps,
-                       duration=duration, fill=fill, extend=extend)
+                       duration=duration, fill=fill, extend=extend, on_progress=on_progress)
 
 
 def output_stem(image: str, variant: int, variants: int) -> str:
