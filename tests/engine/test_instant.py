@@ -15,7 +15,6 @@ from PIL import Image
 
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.events import Cancelled, Finished, Stage, StageChanged, StepProgress
-from i2v_desktop.core.subject import subject_matte
 from i2v_desktop.core.request import GenerationRequest
 from i2v_desktop.engine.camera import FrameMotion, layer_transforms
 from i2v_desktop.engine.instant import InstantEngine

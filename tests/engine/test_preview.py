@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from i2v_desktop.engine.preview import LatentPreviewer, PreviewThrottle, estimate_x0
