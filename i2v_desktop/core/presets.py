@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from .errors import PresetError
 
@@ -186,23 +186,29 @@ def builtin_preset_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class PresetLibrary:
-    presets: Mapping[str, MotionPreset]
-    problems: tuple[str, ...] = ()  # one line per user preset that was skipped
+class Library(Generic[T]):
+    """Presets of one kind by id, and the user files that were skipped."""
 
-    def get(self, preset_id: str) -> MotionPreset:
+    kind: str  # "motion preset", "export preset": how errors name an entry
+    presets: Mapping[str, T]
+    problems: tuple[str, ...] = ()  # one line per user file that was skipped
+
+    def get(self, preset_id: str) -> T:
         try:
             return self.presets[preset_id]
         except KeyError:
             raise PresetError(
-                f"unknown motion preset {preset_id!r} (choose from {', '.join(sorted(self.presets))})"
+                f"unknown {self.kind} {preset_id!r} (choose from {', '.join(sorted(self.presets))})"
             ) from None
 
     def ids(self) -> list[str]:
         return list(self.presets)
 
 
+PresetLibrary = Library[MotionPreset]
+
+
 def load_presets(user_dir: Path | None = None) -> PresetLibrary:
     """Built-in presets, then the user's from `user_dir`."""
     presets, problems = load_data_files(builtin_preset_dir(), user_dir, parse_preset)
-    return PresetLibrary(MappingProxyType(presets), problems)
+    return Library("motion preset", MappingProxyType(presets), problems)

@@ -38,7 +38,7 @@ import numpy as np
 from ..core.errors import ExportError, PresetError
 from ..core.framing import Box, crop_box, subject_box
 from ..core.image import SourceImage
-from ..core.presets import load_data_file, load_data_files
+from ..core.presets import Library, load_data_file, load_data_files
 from .interpolate import Interpolator, frame_positions
 from .mp4 import (
     X264_PRESETS,
@@ -292,28 +292,14 @@ def builtin_export_preset_dir() -> Path:
     return Path(str(resources.files("i2v_desktop") / "resources" / "export_presets"))
 
 
-@dataclass(frozen=True)
-class ExportLibrary:
-    presets: Mapping[str, ExportPreset]
-    problems: tuple[str, ...] = ()  # one line per user preset that was skipped
-
-    def get(self, preset_id: str) -> ExportPreset:
-        try:
-            return self.presets[preset_id]
-        except KeyError:
-            raise PresetError(
-                f"unknown export preset {preset_id!r} (choose from {', '.join(sorted(self.presets))})"
-            ) from None
-
-    def ids(self) -> list[str]:
-        return list(self.presets)
+ExportLibrary = Library[ExportPreset]
 
 
 def load_export_presets(user_dir: Path | None = None) -> ExportLibrary:
     """Built-in export presets, then the user's from `user_dir` (normally
     storage.paths.config_dir() / USER_FOLDER)."""
     presets, problems = load_data_files(builtin_export_preset_dir(), user_dir, parse_export_preset)
-    return ExportLibrary(MappingProxyType(presets), problems)
+    return Library("export preset", MappingProxyType(presets), problems)
 
 
 @functools.lru_cache(maxsize=4)
