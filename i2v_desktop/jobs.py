@@ -14,7 +14,7 @@ from .core.clip import Clip
 from .core.events import EventSink, Stage, StageChanged
 from .core.framing import fit_image
 from .core.image import load_image
-from .core.presets import PresetLibrary, load_presets
+from .core.presets import PresetLibrary
 from .core.request import GenerationRequest
 from .engine.base import Engine
 from .engine.instant import INSTANT, InstantEngine
@@ -189,7 +189,7 @@ def render_to_files(
     """Render every variant of `request` into out_dir, best-scoring first. Each variant ends with
     one terminal event."""
     outputs: list[Output] = []
-    still = engine_presets(engine).get(request.preset).still
+    still = engine.presets.get(request.preset).still
     for index, single in enumerate(request.variant_requests()):
         if cancel.cancelled:
             break
@@ -203,10 +203,6 @@ def render_to_files(
         engine.run(single, on_event, cancel, deliver)
     # Variants best first: the take that holds up is the one the user looks at first.
     return sorted(outputs, key=lambda output: -(output.score.overall if output.score else -1.0))
-
-
-def engine_presets(engine: Engine) -> PresetLibrary:
-    return getattr(engine, "presets", None) or load_presets()
 
 
 class Engines:

@@ -11,6 +11,7 @@ from ..core.clip import Clip
 from ..core.errors import Cancelled as CancelledError
 from ..core.errors import I2VError, RequestError
 from ..core.events import Cancelled, EventSink, Failed, Finished
+from ..core.presets import PresetLibrary
 from ..core.request import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class Engine(ABC):
     name: str = "engine"
     # x264 preset for this engine's clips: a fast engine wants a fast encode to stay fast.
     encoder_preset: str = "medium"
+    presets: PresetLibrary  # the motion presets it renders
 
     @abstractmethod
     def generate(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken) -> Clip: ...

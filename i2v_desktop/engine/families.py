@@ -67,9 +67,6 @@ class WanFamily(Family):
             args["last_image"] = image  # first and last frame both the photo: the clip loops
         return args
 
-    def latent_cthw(self, pipe: Any, latents: Any, plan: RenderPlan, entry: ModelEntry) -> Any:
-        return latents[0]
-
 
 class LTXFamily(Family):
     name = "ltx"

@@ -48,7 +48,6 @@ class InstantPlan:
     fps: float
     controls: Mapping[str, float]
     loop: bool
-    notes: tuple[str, ...] = ()
 
 
 def plan_instant(request: GenerationRequest, source_size: tuple[int, int], controls: Mapping[str, float]) -> InstantPlan:
@@ -350,7 +349,6 @@ class InstantEngine(Engine):
 
     def generate(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken) -> Clip:
         started = time.perf_counter()
-        self.presets.get(request.preset)
         on_event(StageChanged(Stage.LOADING, "analysing the photo"))
         plan, scene = self.prepare(request)
         cancel.raise_if_cancelled()
@@ -385,6 +383,5 @@ class InstantEngine(Engine):
             negative_prompt="",
             device="cpu",
             elapsed_s=round(time.perf_counter() - started, 3),
-            notes=plan.notes,
         )
         return Clip(frames, plan.fps, request, info)

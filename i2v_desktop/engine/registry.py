@@ -82,10 +82,6 @@ class ModelEntry:
     sources: tuple[str, ...] = ()
     local_path: str | None = None  # set when the user points at a folder
 
-    @property
-    def installed_hint(self) -> str:
-        return f"{self.name} ({self.download_gb:g} GB from huggingface.co/{self.repo})" if self.repo else self.name
-
     def tier(self, quality: str) -> Tier:
         return self.tiers[quality]
 

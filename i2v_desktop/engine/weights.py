@@ -82,7 +82,9 @@ def ensure_weights(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) 
         return _cached(entry)
     except (LocalEntryNotFoundError, ModelError):
         pass  # not there, or an incomplete earlier download: fetch the rest
-    if _offline():
+    from huggingface_hub import is_offline_mode
+
+    if is_offline_mode():
         raise WeightsMissingError(
             f"{entry.name} is not downloaded: it needs {entry.download_gb:g} GB from huggingface.co/{entry.repo}"
             f" (run `i2v download {entry.id}` while online, or pass --model FOLDER)"
@@ -125,12 +127,6 @@ def check_folder(path: Path, provided: tuple[str, ...] = ()) -> Path:
             why = "only pickled weights, which are not loaded for safety" if pickled else "no weights"
             raise ModelError(f"{path}: {name}/ has {why}; it needs .safetensors files")
     return path
-
-
-def _offline() -> bool:
-    from huggingface_hub import constants
-
-    return bool(constants.HF_HUB_OFFLINE) or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false")
 
 
 def _progress_class(what: str, on_event: EventSink, cancel: CancelToken) -> type:

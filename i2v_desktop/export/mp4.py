@@ -29,6 +29,9 @@ from ..core.errors import ExportError, InputError
 
 Frames = np.ndarray | Iterable[np.ndarray]
 
+# BT.709 limited range: what every encoder we drive writes into the stream's colour description.
+COLOUR_TAGS = ("-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv")
+
 X264_PRESETS = (
     "ultrafast",
     "superfast",
@@ -149,10 +152,7 @@ def encode_command(
         # same speed to within a few percent) so every file is High profile as promised.
         "-x264-params", "cabac=1:8x8dct=1",
         "-pix_fmt", "yuv420p",
-        "-color_primaries", "bt709",
-        "-color_trc", "bt709",
-        "-colorspace", "bt709",
-        "-color_range", "tv",
+        *COLOUR_TAGS,
         # use_metadata_tags stores every tag under its own name (mdta keys), so custom keys survive.
         "-movflags", "+faststart+use_metadata_tags",
     ]  # fmt: skip

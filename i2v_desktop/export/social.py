@@ -41,6 +41,7 @@ from ..core.image import SourceImage
 from ..core.presets import Library, load_data_file, load_data_files
 from .interpolate import Interpolator, frame_positions
 from .mp4 import (
+    COLOUR_TAGS,
     X264_PRESETS,
     atomic_output,
     checked_tags,
@@ -91,16 +92,6 @@ BACKDROP_SCALE = 8
 BACKDROP_SIGMA = 6.0  # at backdrop scale: about 50 px at full size
 BACKDROP_SHADE = 0.55  # darkened, so the sharp clip stands out in front of it
 _BITRATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmM]?)$")
-_COLOUR_TAGS = [
-    "-color_primaries",
-    "bt709",
-    "-color_trc",
-    "bt709",
-    "-colorspace",
-    "bt709",
-    "-color_range",
-    "tv",
-]
 
 
 # -- presets -------------------------------------------------------------------------------------
@@ -591,18 +582,18 @@ def _video_codec_args(preset: ExportPreset, rate: Fraction) -> list[str]:
             # A keyframe every gop frames exactly, never early at a scene cut, and closed GOPs:
             # platforms cut and re-segment uploads at keyframes.
             args += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-flags", "+cgop"]
-        return args + ["-pix_fmt", str(preset.pix_fmt)] + _COLOUR_TAGS
+        return args + ["-pix_fmt", str(preset.pix_fmt)] + list(COLOUR_TAGS)
     if preset.codec == "prores_ks":
         # vendor apl0: some Apple software trusts ProRes only from an encoder that says it is Apple's.
         return ["-c:v", "prores_ks", "-profile:v", str(preset.profile), "-vendor", "apl0",
-                "-pix_fmt", str(preset.pix_fmt)] + _COLOUR_TAGS  # fmt: skip
+                "-pix_fmt", str(preset.pix_fmt)] + list(COLOUR_TAGS)  # fmt: skip
     if preset.codec == "libvpx-vp9":
         # -b:v 0 with -crf: constant quality (with a bitrate, -crf would only be a floor).
         args = ["-c:v", "libvpx-vp9", "-crf", str(preset.crf), "-b:v", "0",
                 "-deadline", "good", "-cpu-used", preset.speed or "4", "-row-mt", "1"]  # fmt: skip
         if gop:
             args += ["-g", str(gop)]
-        return args + ["-pix_fmt", str(preset.pix_fmt)] + _COLOUR_TAGS
+        return args + ["-pix_fmt", str(preset.pix_fmt)] + list(COLOUR_TAGS)
     return ["-c:v", "gif"]
 
 
