@@ -25,3 +25,8 @@ def user_presets_dir() -> Path:
 def user_models_file() -> Path:
     """User model entries (same format as the built-in registry; may point at local folders)."""
     return config_dir() / "models.json"
+
+
+def history_dir() -> Path:
+    """Every clip the app has rendered, with its index and thumbnails (see storage.history)."""
+    return data_dir() / "history"
