@@ -1,15 +1,77 @@
-"""The desktop app's entry point (`i2v-desktop`): wires paths, settings, engine choice and window."""
+"""The desktop app's entry point (`i2v-desktop`): wires paths, settings, engine choice and window.
+
+Nothing here imports torch: the window is on screen first, and the engine thread imports it the
+first time a diffusion model is used.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
+import traceback
+from pathlib import Path
+from typing import Sequence
+
+log = logging.getLogger("i2v_desktop")
 
 
-def main() -> int:
-    # The window is not built yet; say so plainly rather than open an empty one.
-    print("i2v-desktop: the desktop window is not available in this version yet; use the `i2v` command line.",
-          file=sys.stderr)
-    return 1
+def make_studio():  # -> jobs.Studio
+    """The engine side of the app, from the user's folders (presets, models, history)."""
+    from .core.presets import load_presets
+    from .engine.registry import load_registry
+    from .export.social import USER_FOLDER, load_export_presets
+    from .jobs import Engines, Studio
+    from .storage.history import History
+    from .storage.paths import config_dir, history_dir, user_models_file, user_presets_dir
+
+    presets = load_presets(user_presets_dir())
+    registry = load_registry(user_file=user_models_file())
+    exports = load_export_presets(config_dir() / USER_FOLDER)
+    for problem in [*presets.problems, *registry.problems, *exports.problems]:
+        log.warning("skipped %s", problem)
+    return Studio(Engines(registry, presets), History(history_dir()), exports)
+
+
+def settings_file() -> Path:
+    from .storage.paths import config_dir
+
+    return config_dir() / "settings.ini"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from .core.errors import I2VError
+    from .ui.theme import apply_theme
+
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication(argv)
+    app.setApplicationName("i2v desktop")
+    app.setApplicationDisplayName("i2v desktop")
+    app.setDesktopFileName("i2v-desktop")
+    apply_theme(app)
+    try:
+        studio = make_studio()
+    except I2VError as exc:  # a broken user file, or a history from a newer version
+        QMessageBox.critical(None, "i2v desktop cannot start", f"{exc}")
+        return 1
+    from .ui.window import MainWindow
+
+    window = MainWindow(studio, QSettings(str(settings_file()), QSettings.Format.IniFormat))
+
+    def report(kind: type[BaseException], exc: BaseException, tb: object) -> None:
+        # A bug in a slot must reach the user, not only the console; the log keeps the traceback.
+        log.error("unexpected error\n%s", "".join(traceback.format_exception(kind, exc, tb)))  # type: ignore[arg-type]
+        window.banner.show_message(f"Internal error: {type(exc).__name__}: {exc} (details in the log)")
+
+    sys.excepthook = report
+    window.show()
+    window.add_paths([Path(arg) for arg in argv[1:] if not arg.startswith("-")])
+    return app.exec()
 
 
 if __name__ == "__main__":

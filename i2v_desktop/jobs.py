@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+
+import numpy as np
 
 from . import __version__
 from .core.cancel import CancelToken
@@ -20,8 +22,9 @@ from .engine.base import Engine
 from .engine.instant import INSTANT, InstantEngine
 from .engine.registry import Registry
 from .export.mp4 import write_mp4, write_sidecar
-from .export.social import ExportPreset, export_clip
+from .export.social import ExportLibrary, ExportPreset, export_clip
 from .quality.scorecard import Scorecard, correct_colour, score_clip
+from .storage.history import History, HistoryEntry, thumbnail_frames
 
 METADATA_KEY = "i2v_desktop"
 CLIP_SCHEMA = "i2v_desktop.clip"
@@ -68,7 +71,7 @@ def score_against_photo(clip: Clip, still: bool = False) -> Scorecard | None:
             score = replace(score, motion=replace(score.motion, flagged=False,
                                                   reason=f"{score.motion.reason} (as a still preset should)"))
         return score
-    except Exception:  # noqa: BLE001 - see above
+    except Exception:
         log.exception("could not score %s", clip.request.image)
         return None
 
@@ -113,8 +116,10 @@ def export_to(
     extend: str = "repeat",
     match_colour: bool = False,
     on_progress: Callable[[float], None] | None = None,
+    name: str | None = None,
 ) -> Path:
-    """Export one clip for a platform into out_dir as NAME_PRESET.EXT, carrying its record along.
+    """Export one clip for a platform into out_dir as `name`.EXT (default NAME_PRESET), carrying
+    its record along; an existing file is never overwritten.
 
     `match_colour` pulls the clip's colours back to its photo's (for takes that drifted)."""
     from .core.errors import I2VError, InputError
@@ -138,7 +143,7 @@ def export_to(
     if record is not None:
         metadata = {METADATA_KEY: json.dumps(record, ensure_ascii=False, sort_keys=True),
                     "comment": f"i2v_desktop {__version__}: exported for {preset.name}"}
-    target = free_path(out_dir, f"{clip_path.stem}_{preset.id}", preset.extension)
+    target = free_path(out_dir, name or f"{clip_path.stem}_{preset.id}", preset.extension)
     return export_clip(frames, rate or 24.0, preset, target, metadata=metadata, loop=loop, fps_override=fps,
                        duration=duration, fill=fill, extend=extend, on_progress=on_progress)
 
@@ -185,9 +190,10 @@ def render_to_files(
     on_event: EventSink,
     cancel: CancelToken,
     crf: int = 18,
+    on_saved: Callable[[Output], object] | None = None,
 ) -> list[Output]:
     """Render every variant of `request` into out_dir, best-scoring first. Each variant ends with
-    one terminal event."""
+    one terminal event; `on_saved` hears of each file as soon as it is written."""
     outputs: list[Output] = []
     still = engine.presets.get(request.preset).still
     for index, single in enumerate(request.variant_requests()):
@@ -199,6 +205,8 @@ def render_to_files(
             score = score_against_photo(clip, still=still)
             on_event(StageChanged(Stage.ENCODING_VIDEO, path.name))
             outputs.append(save_clip(clip, path, crf, engine.encoder_preset, score))
+            if on_saved is not None:
+                on_saved(outputs[-1])
 
         engine.run(single, on_event, cancel, deliver)
     # Variants best first: the take that holds up is the one the user looks at first.
@@ -240,3 +248,97 @@ class Engines:
     def close(self) -> None:
         for engine in self._made.values():
             engine.close()
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One line of the window's model picker: what it is, whether it is here and fits, its licence."""
+
+    id: str
+    name: str
+    installed: bool
+    fits: bool | None  # None: not known yet (the machine has not been probed)
+    licence: str
+    note: str  # size, memory need, commercial use
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A clip the window's history now holds, with its frames for immediate playback."""
+
+    entry: HistoryEntry
+    frames: np.ndarray
+    fps: float
+
+
+class Studio:
+    """Everything the window asks of engines, history and export, behind one object.
+
+    The window cannot import this module (it would reach torch); app.py makes a Studio and hands
+    it over. `render`, `machine` and `export` run on worker threads, never the GUI thread.
+    """
+
+    def __init__(self, engines: Engines, history: History, export_presets: ExportLibrary) -> None:
+        self.engines, self.history, self.export_presets = engines, history, export_presets
+        self.registry, self.presets = engines.registry, engines.presets
+        self._device: str | None = None
+        self._free_gb: float | None = None
+
+    def render(
+        self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken,
+        on_saved: Callable[[Saved], object],
+    ) -> None:
+        """Render every variant of `request` into the history; each saved clip is announced at once."""
+        engine = self.engines.for_model(request.model)
+
+        def keep(output: Output) -> None:
+            clip = output.clip
+            entry = self.history.add(output.mp4, clip_record(clip, output.score),
+                                     thumbnail_frames(clip.frames, clip.fps))
+            on_saved(Saved(entry, clip.frames, clip.fps))
+
+        render_to_files(engine, request, self.history.new_clip_folder(), on_event, cancel, on_saved=keep)
+
+    def machine(self) -> tuple[str, list[ModelChoice], str]:
+        """Probe the machine (imports torch: a worker thread's job): a one-line summary, the model
+        choices with what fits, and the model to use by default."""
+        from .engine.device import free_memory_gb, pick_device
+
+        self._device = pick_device(self.engines.device)
+        self._free_gb = free_memory_gb(self._device)
+        free = f", {self._free_gb:.0f} GB free" if self._free_gb is not None else ""
+        summary = {"cuda": "NVIDIA GPU", "mps": "Apple GPU", "cpu": "no GPU (CPU only)"}[self._device] + free
+        return summary, self.model_choices(), self.default_model()
+
+    def model_choices(self) -> list[ModelChoice]:
+        from .engine.weights import is_downloaded
+
+        choices = [ModelChoice(INSTANT, "Instant (2.5D, no AI model)", True, True, "built in",
+                               "Motion from the photo itself, in about real time on any machine")]
+        for entry in self.registry.entries.values():
+            need = min(entry.vram_gb.values())
+            fits = None
+            if self._device is not None:
+                fits = self._device != "cpu" and (self._free_gb is None or need * 1.1 <= self._free_gb)
+            note = f"{entry.download_gb:g} GB download, needs {need:g} GB of GPU memory. {entry.commercial}"
+            choices.append(ModelChoice(entry.id, entry.name, is_downloaded(entry), fits, entry.licence, note))
+        return choices
+
+    def default_model(self) -> str:
+        return self.engines.default_model()
+
+    def load_clip(self, entry: HistoryEntry) -> tuple[np.ndarray, float]:
+        from .export.mp4 import read_frames
+
+        frames, fps = read_frames(entry.mp4)
+        return frames, fps or float(entry.record.get("render", {}).get("fps", 24.0))
+
+    def read_record(self, clip: Path) -> dict:
+        return read_record(clip)
+
+    def export(self, clip: Path, preset_id: str, out_dir: Path, name: str,
+               on_progress: Callable[[float], None]) -> Path:
+        return export_to(clip, self.export_presets.get(preset_id), out_dir, name=name, on_progress=on_progress)
+
+    def close(self) -> None:
+        self.engines.close()

@@ -1,0 +1,634 @@
+"""The clip player: plays frames held in memory (no multimedia backend), alone or two side by side.
+
+Clips are (T, H, W, 3) uint8 RGB arrays, often read-only and shared with a render thread. Only the
+frame on screen is wrapped in a QImage, and that QImage reads the array's memory directly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+# Neutral dark grey: a clip reads the same whether the window theme is light or dark.
+BACKGROUND = QColor(0x2B, 0x2B, 0x2B)
+_MESSAGE_COLOR = QColor(0xC8, 0xC8, 0xC8)
+# seek(i) stores the time i / fps; this keeps floor(time * fps) at i despite float rounding.
+_EPS = 1e-6
+
+LabelledClip = tuple[np.ndarray, float, str]  # (frames, fps, label), as ComparePlayer.set_clips takes them
+
+
+def _checked_clip(frames: np.ndarray, fps: float) -> np.ndarray:
+    frames = np.asarray(frames)  # no copy for an ndarray, read-only or not
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
+        raise ValueError(f"frames must be a (T, H, W, 3) uint8 array, got {frames.dtype} {frames.shape}")
+    if not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    return frames
+
+
+class FrameCanvas(QWidget):
+    """Paints one frame on a dark background: scaled to fit, or at 100 % (one image pixel per device
+    pixel, dragged to pan when larger than the view). With no frame it paints a centred message."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._buffer: np.ndarray | None = None  # the memory self._image reads: keep it alive with it
+        self._message = ""
+        self._fit = True
+        self._pan = QPointF()  # offset of the 100 % image from centred, in logical pixels
+        self._drag_from: QPointF | None = None
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(160, 90)
+        self.setAccessibleName("Clip preview")
+
+    @property
+    def image(self) -> QImage | None:
+        return self._image
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    @property
+    def fit(self) -> bool:
+        return self._fit
+
+    def set_frame(self, frame: np.ndarray) -> None:
+        """Show one (H, W, 3) uint8 frame without copying it (unless it is not C-contiguous)."""
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(f"a frame must be an (H, W, 3) uint8 array, got {frame.dtype} {frame.shape}")
+        frame = np.ascontiguousarray(frame)
+        h, w = frame.shape[:2]
+        image = QImage(frame, w, h, 3 * w, QImage.Format.Format_RGB888)
+        if self._image is None or self._image.size() != image.size():
+            self._pan = QPointF()
+        self._image, self._buffer, self._message = image, frame, ""
+        self._update_cursor()
+        self.update()
+
+    def clear(self, message: str = "") -> None:
+        self._image, self._buffer, self._message = None, None, message
+        self._drag_from = None
+        self._update_cursor()
+        self.update()
+
+    def set_fit(self, fit: bool) -> None:
+        if fit != self._fit:
+            self._fit = fit
+            self._pan = QPointF()
+            self._update_cursor()
+            self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(480, 270)
+
+    def target_rect(self) -> QRectF:
+        """Where the frame lands, in logical pixels, snapped to the device pixel grid."""
+        assert self._image is not None
+        dpr = self.devicePixelRatioF()
+        w, h = self._image.width(), self._image.height()
+        vw, vh = self.width(), self.height()
+        if self._fit:
+            scale = min(vw / w, vh / h)
+            tw, th = w * scale, h * scale
+            x, y = (vw - tw) / 2, (vh - th) / 2
+        else:
+            tw, th = w / dpr, h / dpr
+            self._pan = self._clamped_pan(self._pan)
+            x, y = (vw - tw) / 2 + self._pan.x(), (vh - th) / 2 + self._pan.y()
+
+        def snap(v: float) -> float:
+            return round(v * dpr) / dpr
+
+        return QRectF(snap(x), snap(y), snap(tw), snap(th))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), BACKGROUND)
+        if self._image is None:
+            if self._message:
+                painter.setPen(_MESSAGE_COLOR)
+                flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+                painter.drawText(self.rect().adjusted(12, 12, -12, -12), flags, self._message)
+            return
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._fit)
+        painter.drawImage(self.target_rect(), self._image)
+
+    # -- panning at 100 % ------------------------------------------------------------------------
+
+    def _overflow(self) -> tuple[float, float]:
+        """How far the 100 % image sticks out past each side of the view (0 when it fits)."""
+        if self._fit or self._image is None:
+            return 0.0, 0.0
+        dpr = self.devicePixelRatioF()
+        return (max(0.0, (self._image.width() / dpr - self.width()) / 2),
+                max(0.0, (self._image.height() / dpr - self.height()) / 2))
+
+    def _clamped_pan(self, pan: QPointF) -> QPointF:
+        ox, oy = self._overflow()
+        return QPointF(min(max(pan.x(), -ox), ox), min(max(pan.y(), -oy), oy))
+
+    def _update_cursor(self) -> None:
+        if self._drag_from is not None:
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif any(self._overflow()):
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+        else:
+            self.unsetCursor()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and any(self._overflow()):
+            self._drag_from = event.position()
+            self._update_cursor()
+            event.accept()
+        else:
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._drag_from is None:
+            super().mouseMoveEvent(event)
+            return
+        self._pan = self._clamped_pan(self._pan + event.position() - self._drag_from)
+        self._drag_from = event.position()
+        self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self._drag_from is not None:
+            self._drag_from = None
+            self._update_cursor()
+        else:
+            super().mouseReleaseEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._update_cursor()
+
+
+class _ElidedLabel(QLabel):
+    """A one-line label that shortens long text with … instead of widening the layout."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumHeight(self.fontMetrics().height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, self.width())
+        painter.drawText(self.rect(), int(self.alignment()), text)
+
+
+class _Track:
+    """One clip on one canvas; remembers the frame shown so an unchanged frame is not converted again."""
+
+    def __init__(self, canvas: FrameCanvas) -> None:
+        self.canvas = canvas
+        self.frames: np.ndarray | None = None
+        self.fps = 0.0
+        self.shown = -1
+
+    @property
+    def count(self) -> int:
+        return 0 if self.frames is None else int(self.frames.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return self.count / self.fps if self.frames is not None else 0.0
+
+    def load(self, frames: np.ndarray, fps: float) -> None:
+        self.frames, self.fps, self.shown = frames, float(fps), -1
+
+    def unload(self, message: str) -> None:
+        self.frames, self.fps, self.shown = None, 0.0, -1
+        self.canvas.clear(message)
+
+    def index_at(self, t: float) -> int:
+        return min(max(math.floor(t * self.fps + _EPS), 0), self.count - 1)
+
+    def next_change(self, t: float) -> float:
+        """The time at which this track next shows another frame."""
+        return (math.floor(t * self.fps + _EPS) + 1) / self.fps
+
+    def show(self, t: float) -> None:
+        if self.frames is None:
+            return
+        index = self.index_at(t)
+        if index != self.shown:
+            self.canvas.set_frame(self.frames[index])
+            self.shown = index
+
+
+class _PlayerBase(QWidget):
+    """Clock, transport controls and keys shared by FramePlayer and ComparePlayer.
+
+    The position is a time in seconds. The timeline runs at the fastest track's fps and lasts as long
+    as the longest track; a shorter track holds its last frame until the timeline loops.
+    """
+
+    frameChanged = Signal(int)
+    playingChanged = Signal(bool)
+
+    def __init__(self, parent: QWidget | None, *, zoom_button: bool) -> None:
+        super().__init__(parent)
+        self._tracks: list[_Track] = []
+        self._fps = 0.0  # timeline rate: one slider step or step(1) is 1 / fps seconds
+        self._count = 0
+        self._index = -1
+        self._start = 0.0  # the position when the clock was last started (or the position, when paused)
+        self._loop = True
+        self._playing = False
+        self._resume_after_scrub = False
+        self._clock = QElapsedTimer()
+        # Single shot, re-armed for the next frame boundary: each frame comes on time, and late ticks
+        # drop frames instead of slowing playback, since the frame is chosen from the elapsed time.
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._tick)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.controls = self._build_controls(zoom_button)
+
+    # -- public API ------------------------------------------------------------------------------
+
+    @property
+    def is_playing(self) -> bool:
+        return self._playing
+
+    @property
+    def current_index(self) -> int:
+        """The timeline frame shown (-1 with no clip)."""
+        return self._index
+
+    @property
+    def frame_count(self) -> int:
+        return self._count
+
+    @property
+    def position(self) -> float:
+        """Seconds from the start of the clip."""
+        return self._position()
+
+    @property
+    def loop(self) -> bool:
+        return self._loop
+
+    def play(self) -> None:
+        if self._count == 0 or self._playing:
+            return
+        if not self._loop and self._index >= self._count - 1:
+            self._start = 0.0  # play at the end of a one-shot clip starts it again
+        self._clock.start()
+        self._set_playing(True)
+        self._show(self._start)
+        self._schedule(self._start)
+
+    def pause(self) -> None:
+        if not self._playing:
+            return
+        t = self._position()
+        if t >= self._duration():  # past the end before the tick that would have wrapped or stopped
+            t = t % self._duration() if self._loop else (self._count - 1) / self._fps
+        self._start = t
+        self._set_playing(False)
+        self._show(t)
+
+    def toggle(self) -> None:
+        if self._playing:
+            self.pause()
+        else:
+            self.play()
+
+    def set_loop(self, loop: bool) -> None:
+        self._loop = bool(loop)
+        self._loop_button.setChecked(self._loop)
+
+    def seek(self, index: int) -> None:
+        """Show timeline frame `index` (clamped); playback, if on, goes on from there."""
+        if self._count:
+            self._seek_to(min(max(int(index), 0), self._count - 1) / self._fps)
+
+    def seek_time(self, seconds: float) -> None:
+        if self._count:
+            self._seek_to(self._clamped_time(seconds))
+
+    def step(self, n: int) -> None:
+        """Pause, then move n frames (wrapping around when looping)."""
+        if not self._count:
+            return
+        self.pause()
+        index = self._index + n
+        self.seek(index % self._count if self._loop else index)
+
+    # -- clock -----------------------------------------------------------------------------------
+
+    def _duration(self) -> float:
+        return max(track.duration for track in self._tracks if track.frames is not None)
+
+    def _position(self) -> float:
+        return self._start + self._clock.elapsed() / 1000 if self._playing else self._start
+
+    def _clamped_time(self, t: float) -> float:
+        if t >= self._duration():
+            return (self._count - 1) / self._fps
+        return max(t, 0.0)
+
+    def _seek_to(self, t: float) -> None:
+        self._start = t
+        if self._playing:
+            self._clock.start()
+            self._schedule(t)
+        self._show(t)
+
+    def _tick(self) -> None:
+        if not self._playing:
+            return
+        t = self._position()
+        if t >= self._duration():
+            if not self._loop:
+                self._start = (self._count - 1) / self._fps
+                self._set_playing(False)
+                self._show(self._start)
+                return
+            t %= self._duration()
+            self._start = t
+            self._clock.start()
+        self._show(t)
+        self._schedule(t)
+
+    def _schedule(self, t: float) -> None:
+        loaded = [track for track in self._tracks if track.frames is not None]
+        due = min([self._duration()] + [track.next_change(t) for track in loaded])
+        self._timer.start(max(1, math.ceil((due - t) * 1000)))
+
+    def _set_playing(self, playing: bool) -> None:
+        if playing == self._playing:
+            return
+        self._playing = playing
+        if not playing:
+            self._timer.stop()
+        self._sync_play_button()
+        self.playingChanged.emit(playing)
+
+    def _show(self, t: float) -> None:
+        for track in self._tracks:
+            track.show(t)
+        index = min(max(math.floor(t * self._fps + _EPS), 0), self._count - 1)
+        if index != self._index:
+            self._index = index
+            self._sync_position()
+            self.frameChanged.emit(index)
+
+    def _load(self, keep_position: bool) -> None:
+        """Rebuild the timeline after the tracks' clips changed."""
+        loaded = [track for track in self._tracks if track.frames is not None]
+        was = self._position()
+        self._fps = max(track.fps for track in loaded)
+        self._count = max(1, math.ceil(self._duration() * self._fps - _EPS))
+        t = self._clamped_time(was) if keep_position else 0.0
+        self._start = t
+        if self._playing:
+            self._clock.start()
+            self._schedule(t)
+        self._set_controls_enabled(True)
+        self._slider.setPageStep(max(1, self._count // 10))
+        self._fit_position_label()
+        self._show(t)
+        self._sync_position()
+
+    def _unload(self, message: str) -> None:
+        self._set_playing(False)
+        for track in self._tracks:
+            track.unload(message)
+        self._fps, self._count, self._index, self._start = 0.0, 0, -1, 0.0
+        self._set_controls_enabled(False)
+        self._sync_position()
+
+    # -- controls --------------------------------------------------------------------------------
+
+    def _build_controls(self, zoom_button: bool) -> QWidget:
+        bar = QWidget(self)
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(4, 2, 4, 2)
+        row.setSpacing(2)
+
+        def button(tip: str, name: str, icon: QStyle.StandardPixmap | None = None,
+                   text: str = "") -> QToolButton:
+            b = QToolButton(bar)
+            if icon is not None:
+                b.setIcon(self.style().standardIcon(icon))
+            else:
+                b.setText(text)
+            b.setToolTip(tip)
+            b.setAccessibleName(name)
+            b.setAutoRaise(True)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the player, so Space always means play
+            row.addWidget(b)
+            return b
+
+        self._play_button = button("Play (Space)", "Play", QStyle.StandardPixmap.SP_MediaPlay)
+        self._play_button.clicked.connect(self.toggle)
+        self._back_button = button("Previous frame (Left)", "Previous frame",
+                                   QStyle.StandardPixmap.SP_MediaSeekBackward)
+        self._back_button.clicked.connect(lambda: self.step(-1))
+        self._forward_button = button("Next frame (Right)", "Next frame",
+                                      QStyle.StandardPixmap.SP_MediaSeekForward)
+        self._forward_button.clicked.connect(lambda: self.step(1))
+
+        self._slider = QSlider(Qt.Orientation.Horizontal, bar)
+        self._slider.setToolTip("Drag to scrub through the clip (Home / End: first / last frame)")
+        self._slider.setAccessibleName("Frame")
+        self._slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._slider.valueChanged.connect(self._on_slider)
+        self._slider.sliderPressed.connect(self._on_scrub_start)
+        self._slider.sliderReleased.connect(self._on_scrub_end)
+        row.addSpacing(4)
+        row.addWidget(self._slider, 1)
+        row.addSpacing(6)
+
+        self._position_label = QLabel(bar)
+        self._position_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._position_label.setToolTip("Frame / frames · time")
+        self._position_label.setAccessibleName("Position")
+        row.addWidget(self._position_label)
+        row.addSpacing(4)
+
+        self._loop_button = button("Loop (L)", "Loop", QStyle.StandardPixmap.SP_BrowserReload)
+        self._loop_button.setCheckable(True)
+        self._loop_button.setChecked(self._loop)
+        self._loop_button.toggled.connect(self.set_loop)
+
+        self._zoom_button: QToolButton | None = None
+        if zoom_button:
+            self._zoom_button = button("100 %: one image pixel per screen pixel, drag to pan (F)", "100 %",
+                                       text="100 %")
+            self._zoom_button.setCheckable(True)
+        self._set_controls_enabled(False)
+        return bar
+
+    def _set_controls_enabled(self, enabled: bool) -> None:
+        for widget in (self._play_button, self._back_button, self._forward_button, self._slider):
+            widget.setEnabled(enabled)
+
+    def _sync_play_button(self) -> None:
+        verb = "Pause" if self._playing else "Play"
+        icon = QStyle.StandardPixmap.SP_MediaPause if self._playing else QStyle.StandardPixmap.SP_MediaPlay
+        self._play_button.setIcon(self.style().standardIcon(icon))
+        self._play_button.setToolTip(f"{verb} (Space)")
+        self._play_button.setAccessibleName(verb)
+
+    def _label_text(self, index: int) -> str:
+        return f"{index + 1} / {self._count} · {index / self._fps:.2f} s"
+
+    def _fit_position_label(self) -> None:
+        # Wide enough for the longest text this clip can show, so the row does not jiggle during play.
+        widest = self._label_text(self._count - 1).translate(str.maketrans("0123456789", "8888888888"))
+        self._position_label.setMinimumWidth(self._position_label.fontMetrics().horizontalAdvance(widest))
+
+    def _sync_position(self) -> None:
+        self._slider.blockSignals(True)  # only the user's moves should seek
+        self._slider.setMaximum(max(0, self._count - 1))
+        self._slider.setValue(max(0, self._index))
+        self._slider.blockSignals(False)
+        self._position_label.setText(self._label_text(self._index) if self._count else "")
+
+    def _on_slider(self, value: int) -> None:
+        if self._count:
+            self.seek(value)
+
+    def _on_scrub_start(self) -> None:
+        self._resume_after_scrub = self._playing
+        self.pause()
+
+    def _on_scrub_end(self) -> None:
+        if self._resume_after_scrub:
+            self.play()
+        self._resume_after_scrub = False
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            super().keyPressEvent(event)  # leave Ctrl+… and friends to the window
+            return
+        key = event.key()
+        if key == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self.toggle()
+        elif key == Qt.Key.Key_Left:
+            self.step(-1)
+        elif key == Qt.Key.Key_Right:
+            self.step(1)
+        elif key == Qt.Key.Key_Home:
+            self.seek(0)
+        elif key == Qt.Key.Key_End:
+            self.seek(self._count - 1)
+        elif key == Qt.Key.Key_L:
+            self.set_loop(not self._loop)
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+
+class FramePlayer(_PlayerBase):
+    """Plays one clip held in memory: a picture area above a row of transport controls."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, zoom_button=True)
+        self.canvas = FrameCanvas(self)
+        self._tracks = [_Track(self.canvas)]
+        assert self._zoom_button is not None
+        self._zoom_button.toggled.connect(lambda actual: self.set_fit(not actual))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.controls)
+        self.clear()
+
+    @property
+    def fit(self) -> bool:
+        return self.canvas.fit
+
+    def set_frames(self, frames: np.ndarray, fps: float, *, keep_position: bool = False) -> None:
+        """Show a new clip; with keep_position the time position carries over (clamped to the new
+        length) and playback goes on, for previews replaced during a render."""
+        self._tracks[0].load(_checked_clip(frames, fps), fps)
+        self._load(keep_position and self._count > 0)
+
+    def clear(self, message: str = "") -> None:
+        self._unload(message)
+
+    def set_fit(self, fit: bool) -> None:
+        """Fit the frame to the view (default), or show it at 100 % for judging detail."""
+        self.canvas.set_fit(fit)
+        assert self._zoom_button is not None
+        self._zoom_button.setChecked(not fit)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_F and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            self.set_fit(not self.fit)
+            event.accept()
+        else:
+            super().keyPressEvent(event)
+
+
+class ComparePlayer(_PlayerBase):
+    """Two clips side by side on one transport, for choosing between two variants.
+
+    Both sides show the frame at the same time in seconds, so clips of different fps stay in step.
+    The timeline is as long as the longer clip and loops as a whole: a shorter clip holds its last
+    frame until both restart together, which keeps them visibly in sync on every loop.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, zoom_button=False)
+        pictures = QHBoxLayout()
+        pictures.setContentsMargins(0, 0, 0, 0)
+        pictures.setSpacing(2)
+        self.canvases = (FrameCanvas(self), FrameCanvas(self))
+        self.labels = (_ElidedLabel(self), _ElidedLabel(self))
+        for canvas, label in zip(self.canvases, self.labels):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            side = QVBoxLayout()
+            side.setSpacing(2)
+            side.addWidget(canvas, 1)
+            side.addWidget(label)
+            pictures.addLayout(side, 1)
+        self._tracks = [_Track(canvas) for canvas in self.canvases]
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(pictures, 1)
+        layout.addWidget(self.controls)
+        self.clear()
+
+    def set_clips(self, left: LabelledClip, right: LabelledClip, *, keep_position: bool = False) -> None:
+        """Show two clips, each given as (frames, fps, label)."""
+        checked = [(_checked_clip(frames, fps), fps, text) for frames, fps, text in (left, right)]
+        for track, label, (frames, fps, text) in zip(self._tracks, self.labels, checked):
+            track.load(frames, fps)
+            track.canvas.setAccessibleName(text or "Clip preview")
+            label.setText(text)
+            label.setToolTip(text)
+        self._load(keep_position and self._count > 0)
+
+    def clear(self, message: str = "") -> None:
+        self._unload(message)
+        for label in self.labels:
+            label.setText("")
+            label.setToolTip("")

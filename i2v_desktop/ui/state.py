@@ -1,0 +1,186 @@
+"""The window's state in one observable object: the batch of photos and the user's choices.
+
+Widgets write to it and redraw from its signals; none of them calls the engine. A request for a
+photo is built here and nowhere else, so what the user sees is what gets rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtGui import QImage
+
+from ..core.framing import Box
+from ..core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
+
+
+class Status(str, Enum):
+    LOADING = "loading"
+    READY = "ready"
+    QUEUED = "queued"
+    RENDERING = "rendering"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class Photo:
+    """One photo of the batch. Lives and changes on the GUI thread only."""
+
+    path: str
+    status: Status = Status.LOADING
+    reason: str = ""  # why it failed, for its tooltip
+    thumbnail: QImage | None = None  # for the strip
+    preview: QImage | None = None  # about 1 MP, for the framing view
+    size: tuple[int, int] = (0, 0)  # the photo's own size in pixels
+    subject: Box | None = None
+    crop_center: tuple[float, float] | None = None  # None: framed on the subject
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the user chose for the next render, the same for every photo of the batch."""
+
+    preset: str = "push-in"
+    intensity: float = 0.5
+    prompt: str = ""  # "" or the user's words; the preset adds its own motion words at render time
+    duration: float = 3.0
+    fps: float | None = None  # None: the model's own rate
+    aspect: str = "9:16"
+    quality: str = "standard"
+    variants: int = 2
+    seed: int | None = None  # None: a new random seed per Generate
+    model: str = ""  # "" until the app knows what can run here
+    loop: bool = False
+
+    def request_for(self, photo: Photo, seed: int) -> GenerationRequest:
+        return GenerationRequest(
+            image=photo.path, preset=self.preset, intensity=self.intensity, prompt=self.prompt,
+            duration=self.duration, fps=self.fps, aspect=self.aspect, quality=self.quality, seed=seed,
+            variants=self.variants, model=self.model, loop=self.loop, crop_center=photo.crop_center,
+        )
+
+    @staticmethod
+    def from_request(request: GenerationRequest) -> Choices:
+        return Choices(preset=request.preset, intensity=request.intensity, prompt=request.prompt,
+                       duration=request.duration, fps=request.fps, aspect=request.aspect,
+                       quality=request.quality, variants=request.variants, seed=request.seed,
+                       model=request.model, loop=request.loop)
+
+
+class AppState(QObject):
+    photosChanged = Signal()  # photos added, removed or reordered
+    photoChanged = Signal(str)  # one photo's status, thumbnail or framing changed
+    selectionChanged = Signal(str)  # "" when nothing is selected
+    choicesChanged = Signal(object)  # the new Choices
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.photos: list[Photo] = []
+        self.selected = ""
+        self.choices = Choices()
+
+    # -- photos -------------------------------------------------------------------------------
+
+    def photo(self, path: str) -> Photo | None:
+        return next((photo for photo in self.photos if photo.path == path), None)
+
+    def add_photos(self, paths: list[str]) -> list[Photo]:
+        """Add photos not already in the batch; returns the new ones."""
+        known = {photo.path for photo in self.photos}
+        new = [Photo(path) for path in dict.fromkeys(paths) if path not in known]
+        if new:
+            self.photos.extend(new)
+            self.photosChanged.emit()
+            if not self.selected:
+                self.select(new[0].path)
+        return new
+
+    def remove_photo(self, path: str) -> None:
+        self.photos = [photo for photo in self.photos if photo.path != path]
+        self.photosChanged.emit()
+        if self.selected == path:
+            self.select(self.photos[0].path if self.photos else "")
+
+    def update_photo(self, path: str, **changes: Any) -> None:
+        photo = self.photo(path)
+        if photo is None:
+            return  # removed meanwhile
+        for name, value in changes.items():
+            setattr(photo, name, value)
+        self.photoChanged.emit(path)
+
+    def select(self, path: str) -> None:
+        if path != self.selected:
+            self.selected = path
+            self.selectionChanged.emit(path)
+
+    def selected_photo(self) -> Photo | None:
+        return self.photo(self.selected)
+
+    # -- choices ------------------------------------------------------------------------------
+
+    def choose(self, **changes: Any) -> None:
+        choices = replace(self.choices, **changes)
+        if choices != self.choices:
+            self.choices = choices
+            self.choicesChanged.emit(choices)
+
+    def requests(self, photos: list[Photo]) -> list[GenerationRequest]:
+        """One request per photo, all with the same seed (fixed, or drawn now)."""
+        seed = random_seed() if self.choices.seed is None else self.choices.seed
+        return [self.choices.request_for(photo, seed) for photo in photos]
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def save(self, settings: QSettings) -> None:
+        settings.beginGroup("choices")
+        for item in fields(Choices):
+            value = getattr(self.choices, item.name)
+            settings.setValue(item.name, "" if value is None else value)
+        settings.endGroup()
+
+    def restore(self, settings: QSettings) -> None:
+        """Choices from the last session; a value that no longer makes sense keeps its default."""
+        defaults, values = Choices(), {}
+        settings.beginGroup("choices")
+        for item in fields(Choices):
+            raw = settings.value(item.name)
+            if raw is None:
+                continue
+            try:
+                values[item.name] = _parse(item.name, raw, getattr(defaults, item.name))
+            except (TypeError, ValueError):
+                pass
+        settings.endGroup()
+        self.choices = replace(defaults, **values)
+        self.choicesChanged.emit(self.choices)
+
+
+def _parse(name: str, raw: Any, default: Any) -> Any:
+    """INI values come back as strings: turn them into the field's type, refusing nonsense."""
+    text = str(raw)
+    if name in ("fps", "seed"):
+        value = None if text == "" else (float(text) if name == "fps" else int(text))
+    elif name == "loop" or isinstance(default, bool):
+        value = text.lower() in ("true", "1")
+    elif isinstance(default, int):
+        value = int(text)
+    elif isinstance(default, float):
+        value = float(text)
+    else:
+        value = text
+    if name == "aspect" and value not in ASPECTS or name == "quality" and value not in QUALITIES:
+        raise ValueError(name)
+    if name == "intensity" and not 0 <= value <= 1 or name == "variants" and not 1 <= value <= 16:
+        raise ValueError(name)
+    return value

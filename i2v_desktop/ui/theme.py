@@ -1,0 +1,51 @@
+"""Look: Fusion with a palette that follows the system's light or dark setting, live."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+ACCENT = QColor("#3d8bfd")
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#232428", QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#1b1c1f", QPalette.ColorRole.AlternateBase: "#2a2b30",
+        QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#2e3035",
+        QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.ToolTipBase: "#2e3035",
+        QPalette.ColorRole.ToolTipText: "#e6e6e6", QPalette.ColorRole.PlaceholderText: "#8a8c93",
+        QPalette.ColorRole.Mid: "#3a3c42", QPalette.ColorRole.Midlight: "#44464d",
+        QPalette.ColorRole.Dark: "#151518", QPalette.ColorRole.Light: "#4a4c53",
+        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.Link: "#6ea8fe",
+    }
+    for role, colour in roles.items():
+        palette.setColor(role, QColor(colour))
+    palette.setColor(QPalette.ColorRole.Highlight, ACCENT)
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6b6d73"))
+    return palette
+
+
+def light_palette() -> QPalette:
+    palette = QApplication.style().standardPalette()
+    palette.setColor(QPalette.ColorRole.Highlight, ACCENT)
+    palette.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    return palette
+
+
+def is_dark() -> bool:
+    return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
+
+
+def apply_theme(app: QApplication) -> None:
+    """Fusion looks the same everywhere; the palette follows the system setting, now and later."""
+    app.setStyle("Fusion")
+
+    def follow(*_: object) -> None:
+        app.setPalette(dark_palette() if is_dark() else light_palette())
+
+    follow()
+    QGuiApplication.styleHints().colorSchemeChanged.connect(follow)

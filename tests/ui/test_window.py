@@ -1,0 +1,432 @@
+"""The main window end to end: drop photos, choose, generate, watch, cancel, pick, export, restore."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QElapsedTimer, QMimeData, QPointF, Qt, QThread, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from i2v_desktop.app import make_studio
+from i2v_desktop.core.events import Cancelled, Finished, StageChanged, StepProgress
+from i2v_desktop.core.presets import load_presets
+from i2v_desktop.engine.bench import tiny_registry
+from i2v_desktop.engine.tiny import save_tiny_pipeline
+from i2v_desktop.export.mp4 import read_frames, read_mp4_metadata
+from i2v_desktop.export.social import load_export_presets
+from i2v_desktop.jobs import Engines, Studio, read_record
+from i2v_desktop.storage.history import History
+from i2v_desktop.ui.export import ExportDialog, ExportPlan
+from i2v_desktop.ui.state import Status
+from i2v_desktop.ui.window import MainWindow
+from i2v_desktop.ui.worker import JobQueue
+
+QUICK = dict(duration=1.0, fps=12.0, aspect="1:1", quality="draft", variants=2, model="instant")
+
+
+def drop(window, paths) -> None:
+    """A real drag and drop of file URLs onto the window."""
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QPointF(window.width() / 2, window.height() / 2)
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(pos, Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, event)
+
+
+def add_ready(qtbot, window, paths) -> None:
+    drop(window, paths)
+    qtbot.waitUntil(lambda: window.state.photos and all(p.status == Status.READY for p in window.state.photos),
+                    timeout=10_000)
+
+
+def generate(qtbot, window, timeout=60_000):
+    """Press Ctrl+Enter and wait for the queue to drain; returns (job, event) pairs in order."""
+    seen = []
+    window.queue.event.connect(lambda job, event: seen.append((job.id, event)))
+    qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.queue.busy and not window.queue.pending, timeout=timeout)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def tiny_wan(tmp_path_factory) -> Path:
+    return save_tiny_pipeline("wan2.2-ti2v", tmp_path_factory.mktemp("models") / "tiny-wan")
+
+
+def tiny_studio(folder: Path) -> Studio:
+    """The app's Studio with the registry pointing its Wan 5B entry at a tiny pipeline folder."""
+    from i2v_desktop.storage.paths import history_dir
+
+    engines = Engines(tiny_registry({"wan2.2-ti2v": folder}), load_presets(), device="cpu")
+    return Studio(engines, History(history_dir()), load_export_presets())
+
+
+# -- photos in --------------------------------------------------------------------------------
+
+
+def test_drop_files_and_folders_keeps_good_ones_and_names_bad_ones(qtbot, make_window, samples, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    window = make_window()
+    drop(window, [samples / "coffee.jpg", broken, notes])
+    qtbot.waitUntil(lambda: [p.status for p in window.state.photos] == [Status.READY], timeout=10_000)
+    assert [Path(p.path).name for p in window.state.photos] == ["coffee.jpg"]
+    assert window.banner.isVisible()
+    text = window.banner.text.text()
+    assert "notes.txt: not a supported photo" in text
+    assert "broken.jpg" in text
+    assert window.photos.count() == 1 and "coffee.jpg" in window.photos.item(0).text()
+
+    drop(window, [samples])  # a folder brings its photos; ones already there are not added twice
+    qtbot.waitUntil(lambda: len(window.state.photos) == 4 and all(p.status == Status.READY for p in window.state.photos),
+                    timeout=10_000)
+    assert sorted(Path(p.path).name for p in window.state.photos) == ["astronaut.jpg", "chelsea.jpg", "coffee.jpg",
+                                                                      "rocket.jpg"]
+
+
+def test_paste_a_picture_from_the_clipboard(qtbot, make_window):
+    window = make_window()
+    image = QImage(64, 48, QImage.Format.Format_RGB888)
+    image.fill(Qt.GlobalColor.darkCyan)
+    QGuiApplication.clipboard().setImage(image)
+    window.paste()
+    qtbot.waitUntil(lambda: window.state.photos and window.state.photos[0].status == Status.READY, timeout=10_000)
+    pasted = Path(window.state.photos[0].path)
+    assert pasted.is_file() and pasted.suffix == ".png"
+    assert window.state.photos[0].size == (64, 48)
+
+
+# -- choices ----------------------------------------------------------------------------------
+
+
+def test_sliders_show_what_the_model_will_render(qtbot, make_window, samples, tiny_wan):
+    window = make_window(tiny_studio(tiny_wan))
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(model="instant", fps=None)
+    window.controls.duration.setValue(30)  # 3.0 s
+    assert window.state.choices.duration == 3.0
+    assert window.controls.duration_label.text() == "3.00 s · 72 frames"
+
+    # The tiny Wan entry keeps the real 4k+1 frame rule at 24 fps, up to 9 frames: 0.3 s → 9 frames.
+    window.state.choose(model="wan2.2-ti2v-5b")
+    assert window.controls.duration.maximum() == round(9 / 24 * 10)
+    window.controls.duration.setValue(3)
+    assert window.controls.duration_label.text() == f"{9 / 24:.2f} s · 9 frames"
+    assert not window.controls.fps.isEnabled()  # Wan 5B renders at 24 fps only
+    assert "fixed by this model" in window.controls.fps_label.text()
+
+
+def test_presets_intensity_and_prompt_reach_the_request(qtbot, make_window, samples):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.presets.set_current("orbit")
+    window.presets.presetChanged.emit("orbit")
+    window.presets.set_intensity(0.8)
+    window.presets.intensityChanged.emit(0.8)
+    qtbot.keyClicks(window.prompt, "a cup of coffee on a wooden table")
+    window.state.update_photo(window.state.selected, crop_center=(0.4, 0.6))
+    (request,) = window.state.requests(window.state.photos)
+    assert (request.preset, request.intensity, request.prompt) == ("orbit", 0.8, "a cup of coffee on a wooden table")
+    assert request.crop_center == (0.4, 0.6)
+    assert request.image == str((samples / "coffee.jpg").resolve())
+
+
+def test_prompt_library_saves_and_recalls(qtbot, make_window, settings_path):
+    window = make_window()
+    window.prompt.setPlainText("slow dolly, soft morning light")
+    window.save_prompt.click()
+    window.prompt.setPlainText("")
+    assert window.prompt_library.count() == 2
+    window.prompt_library.setCurrentIndex(1)
+    window.prompt_library.activated.emit(1)
+    assert window.prompt.toPlainText() == "slow dolly, soft morning light"
+    assert "slow dolly" in (settings_path.parent / "prompts.json").read_text()
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+def test_generate_with_the_instant_engine(qtbot, make_window, samples):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**QUICK)
+    with qtbot.waitSignals([window.queue.started, window.queue.saved, window.queue.finished],
+                           order="simple", timeout=60_000):
+        seen = generate(qtbot, window)
+    kinds = [type(event) for _, event in seen]
+    assert kinds[0] is StageChanged
+    steps = [event for _, event in seen if isinstance(event, StepProgress)]
+    assert steps and any(step.preview is not None for step in steps)
+    assert kinds.count(Finished) == 2  # one per variant
+    assert kinds.index(StepProgress) < kinds.index(Finished)
+
+    photo = window.state.photos[0]
+    assert photo.status == Status.DONE
+    assert len(window.variants.cells) == 2
+    assert window.player.frame_count == 12
+    entries = window.history.entries()
+    seeds = sorted(e.seed for e in entries)
+    assert len(entries) == 2 and seeds[1] == seeds[0] + 1  # variants: seed, seed+1
+    frames, fps = read_frames(entries[0].mp4)
+    assert frames.shape[1:3] == (960, 960)  # the draft area (1280×720) at 1:1 and len(frames) == 12 and fps == 12
+    record = read_record(entries[0].mp4)
+    assert record["request"]["preset"] == window.state.choices.preset
+
+
+def test_generate_with_a_tiny_diffusion_pipeline(qtbot, make_window, samples, tiny_wan):
+    window = make_window(tiny_studio(tiny_wan))
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(model="wan2.2-ti2v-5b", duration=0.3, variants=1, aspect="1:1")
+    seen = generate(qtbot, window)
+    stages = [event.stage.value for _, event in seen if isinstance(event, StageChanged)]
+    assert stages[:2] == ["loading", "encoding prompt"] and "denoising" in stages and "decoding" in stages
+    steps = [event for _, event in seen if isinstance(event, StepProgress)]
+    assert [s.step for s in steps] == [1, 2] and any(s.preview is not None for s in steps)
+    assert window.state.photos[0].status == Status.DONE
+    (entry,) = window.history.entries()
+    frames, _ = read_frames(entry.mp4)
+    assert frames.shape == (9, 64, 64, 3)
+    assert window.player.frame_count == 9
+
+
+def test_cancel_mid_render_leaves_no_clip_and_the_engine_ready(qtbot, make_window, samples):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "astronaut.jpg"])
+    window.state.choose(**{**QUICK, "duration": 8.0, "fps": 24.0, "variants": 1, "quality": "standard"})
+    events, finished = [], []
+    window.queue.event.connect(lambda job, event: events.append(event))
+    window.queue.finished.connect(lambda job, reason: finished.append(reason))
+
+    def cancel_on_first_step(job, event) -> None:
+        if isinstance(event, StepProgress) and not window.queue.current.cancel.cancelled:
+            qtbot.keyClick(window, Qt.Key.Key_Escape)
+
+    window.queue.event.connect(cancel_on_first_step)
+    window.generate()
+    qtbot.waitUntil(lambda: bool(finished), timeout=60_000)
+    window.queue.event.disconnect(cancel_on_first_step)
+    assert finished == [""]
+    assert not any(isinstance(e, Finished) for e in events)
+    assert isinstance(events[-1], Cancelled)
+    assert window.state.photos[0].status == Status.CANCELLED
+    assert window.history.entries() == []
+    steps = [e for e in events if isinstance(e, StepProgress)]
+    assert len(steps) < steps[0].total  # it stopped early
+
+    window.state.choose(**QUICK)  # the engine is ready again
+    generate(qtbot, window)
+    assert window.state.photos[0].status == Status.DONE
+
+
+def test_every_slot_the_worker_reaches_runs_on_the_gui_thread(qtbot, make_window, samples, monkeypatch):
+    calls = []
+    gui = QApplication.instance().thread()
+    for cls in (MainWindow, JobQueue):
+        for name in [n for n in vars(cls) if n.startswith("_on_")]:
+            original = getattr(cls, name)
+
+            def wrapper(self, *args, __original=original, __name=name):
+                calls.append((__name, QThread.currentThread() is gui or QThread.currentThread() == gui))
+                return __original(self, *args)
+
+            wrapper.__name__ = name
+            monkeypatch.setattr(cls, name, wrapper)
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**QUICK)
+    generate(qtbot, window)
+    names = {name for name, _ in calls}
+    assert {"_on_event", "_on_saved", "_on_done", "_on_job_event", "_on_job_saved", "_on_job_finished",
+            "_on_photo_loaded"} <= names
+    assert all(on_gui for _, on_gui in calls), [name for name, on_gui in calls if not on_gui]
+
+
+def test_the_event_loop_keeps_ticking_during_a_render(qtbot, make_window, samples):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**{**QUICK, "duration": 3.0, "fps": 24.0, "variants": 1})
+    clock, gaps = QElapsedTimer(), []
+    clock.start()
+    last = [clock.elapsed()]
+
+    def tick() -> None:
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.timeout.connect(tick)
+    timer.start(10)
+    generate(qtbot, window)
+    timer.stop()
+    assert len(gaps) > 50
+    assert max(gaps) < 500, f"the window froze for {max(gaps)} ms"
+
+
+def test_queue_reorders_removes_and_clears(qtbot, make_window, samples):
+    window = make_window()
+    add_ready(qtbot, window, [samples / n for n in ("coffee.jpg", "chelsea.jpg", "rocket.jpg", "astronaut.jpg")])
+    window.state.choose(**{**QUICK, "duration": 6.0, "fps": 24.0, "quality": "standard", "variants": 1})
+    window.generate()
+    assert window.queue.busy and len(window.queue.pending) == 3
+    names = lambda: [Path(job.photo).name for job in window.queue.pending]  # noqa: E731
+    first, second, third = names()
+    window.jobs.setCurrentRow(3)  # row 0 is the running job
+    window.job_up.click()
+    assert names() == [first, third, second]
+    window.jobs.setCurrentRow(1)
+    window.job_remove.click()
+    assert names() == [third, second]
+    assert window.state.photo(str((samples / first).resolve())).status == Status.READY
+    window.job_clear.click()
+    assert names() == [] and window.jobs.count() == 1
+    window.cancel_render()
+    qtbot.waitUntil(lambda: not window.queue.busy, timeout=60_000)
+    assert all(p.status in (Status.READY, Status.CANCELLED) for p in window.state.photos)
+
+
+# -- variants, export, history ----------------------------------------------------------------
+
+
+def test_pick_compare_finalize_delete(qtbot, make_window, samples, monkeypatch):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**QUICK)
+    generate(qtbot, window)
+    first, second = window.variants.cells
+    qtbot.mouseClick(first, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(second, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier)
+    assert window.variants.selection == [first.entry.id, second.entry.id]
+    assert window.compare_button.isEnabled()
+    window.compare_button.click()
+    assert window.views.currentWidget() is window.compare
+
+    window.variants.select(first.entry.id)
+    window.star_button.click()
+    assert window.history.get(first.entry.id).starred
+    assert History(window.history.root).get(first.entry.id).starred  # persisted
+
+    window.finalize_button.click()
+    job = window.queue.current or window.queue.pending[-1]
+    assert job.request.quality == "final" and job.request.seed == first.entry.seed and job.request.variants == 1
+    qtbot.waitUntil(lambda: not window.queue.busy, timeout=60_000)
+    assert len(window.history.entries()) == 3
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.variants.select(second.entry.id)
+    mp4 = second.entry.mp4
+    window.delete_button.click()
+    assert not mp4.exists() and len(window.history.entries()) == 2
+
+
+def test_export_picked_clips_through_the_dialog(qtbot, make_window, samples, tmp_path, monkeypatch):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**QUICK)
+    generate(qtbot, window)
+    picked = window.variants.cells[0]
+    picked.star.click()
+    out = tmp_path / "exports"
+
+    def accept(dialog: ExportDialog) -> int:
+        assert [e.id for e in dialog.checked()] == [picked.entry.id]
+        dialog.folder.setText(str(out))
+        dialog.template.setText("{photo}_{motion}_{seed}_{format}")
+        dialog.format.setCurrentIndex(dialog.format.findData("reels"))
+        dialog.open_folder.setChecked(False)
+        return ExportDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(ExportDialog, "exec", accept)
+    window.export_clips()
+    qtbot.waitUntil(lambda: window._export_cancel is None and window.export_status.text().startswith("Exported"),
+                    timeout=60_000)
+    (path,) = window.last_export
+    assert path == out / f"coffee_{QUICK_PRESET(window)}_{picked.entry.seed}_reels.mp4"
+    frames, fps = read_frames(path)
+    assert frames.shape[1:3] == (1920, 1080)  # Reels is 9:16 whatever the clip's shape
+    assert "i2v_desktop" in {k.lower() for k in read_mp4_metadata(path)}
+
+
+def QUICK_PRESET(window) -> str:  # noqa: N802
+    return window.state.choices.preset
+
+
+def test_export_dialog_refuses_a_bad_template(qtbot, make_window, samples):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**{**QUICK, "variants": 1})
+    generate(qtbot, window)
+    entries = window.history.entries()
+    dialog = ExportDialog(entries, ["one"], list(window.studio.export_presets.presets.values()),
+                          picked={entries[0].id}, preset="reels", folder="/tmp", template="{photo}_{nope}",
+                          open_folder=False)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
+    assert not ok.isEnabled() and "unknown field {nope}" in dialog.example.text()
+    dialog.template.setText("{photo}-{seed}")
+    assert ok.isEnabled() and ok.text() == "Export 1 clip"
+
+
+def test_history_survives_a_restart_and_a_dropped_clip_restores_its_settings(qtbot, make_window, samples):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**{**QUICK, "variants": 1, "preset": "orbit", "intensity": 0.7, "seed": 1234})
+    window.state.update_photo(window.state.selected, crop_center=(0.45, 0.5))
+    generate(qtbot, window)
+    (entry,) = window.history.entries()
+    window.close()
+
+    again = make_window()
+    assert len(again.history_strip.cells) == 1
+    assert again.state.choices.preset == "orbit" and again.state.choices.seed == 1234  # settings persisted
+    again.state.choose(preset="wind", intensity=0.2, seed=None)
+    drop(again, [entry.mp4])
+    qtbot.waitUntil(lambda: again.state.choices.preset == "orbit", timeout=10_000)
+    assert again.state.choices.intensity == 0.7 and again.state.choices.seed == 1234
+    qtbot.waitUntil(lambda: again.state.photos and again.state.photos[0].status == Status.READY, timeout=10_000)
+    assert again.state.photos[0].crop_center == (0.45, 0.5)
+
+
+def test_closing_during_a_render_cancels_it_and_ends_the_thread(qtbot, make_window, samples):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**{**QUICK, "duration": 10.0, "fps": 24.0, "quality": "standard"})
+    window.generate()
+    qtbot.waitUntil(lambda: window.progress.maximum() > 1, timeout=30_000)  # rendering frames
+    window.close()
+    assert not window.queue._thread.isRunning()
+    assert window.history.entries() == []
+
+
+def test_the_window_appears_before_torch_is_imported(tmp_path):
+    code = (
+        "import sys, time; t = time.perf_counter()\n"
+        "from PySide6.QtCore import QSettings\nfrom PySide6.QtWidgets import QApplication\n"
+        "from i2v_desktop.app import make_studio\nfrom i2v_desktop.ui.window import MainWindow\n"
+        "app = QApplication([]); w = MainWindow(make_studio(), QSettings('s.ini', QSettings.Format.IniFormat), probe=False)\n"
+        "w.show(); app.processEvents()\n"
+        "print(round(time.perf_counter() - t, 3), 'torch' in sys.modules, 'diffusers' in sys.modules)\n"
+        "w.close()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                            env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
+    seconds, torch_loaded, diffusers_loaded = result.stdout.split()
+    assert (torch_loaded, diffusers_loaded) == ("False", "False")
+
+
+def test_studio_from_the_app_uses_the_user_folders(tmp_path):
+    studio = make_studio()
+    assert "orbit" in studio.presets.presets and "reels" in studio.export_presets.presets
+    assert studio.history.entries() == []
