@@ -241,9 +241,9 @@ class Engines:
         entry = self.registry.get(self.registry.default)
         if not is_downloaded(entry):
             return INSTANT
-        from .engine.device import pick_device
+        from .engine.device import glance
 
-        return entry.id if pick_device(self.device) != "cpu" or self.device == "cpu" else INSTANT
+        return entry.id if glance(self.device)[0] != "cpu" or self.device == "cpu" else INSTANT
 
     def close(self) -> None:
         for engine in self._made.values():
@@ -269,6 +269,7 @@ class Saved:
     entry: HistoryEntry
     frames: np.ndarray
     fps: float
+    thumbs: np.ndarray  # the history's small looping strip
 
 
 class Studio:
@@ -293,19 +294,18 @@ class Studio:
 
         def keep(output: Output) -> None:
             clip = output.clip
-            entry = self.history.add(output.mp4, clip_record(clip, output.score),
-                                     thumbnail_frames(clip.frames, clip.fps))
-            on_saved(Saved(entry, clip.frames, clip.fps))
+            thumbs = thumbnail_frames(clip.frames, clip.fps)
+            entry = self.history.add(output.mp4, clip_record(clip, output.score), thumbs)
+            on_saved(Saved(entry, clip.frames, clip.fps, thumbs))
 
         render_to_files(engine, request, self.history.new_clip_folder(), on_event, cancel, on_saved=keep)
 
     def machine(self) -> tuple[str, list[ModelChoice], str]:
-        """Probe the machine (imports torch: a worker thread's job): a one-line summary, the model
-        choices with what fits, and the model to use by default."""
-        from .engine.device import free_memory_gb, pick_device
+        """Look at the machine (without loading torch): a one-line summary, the model choices with
+        what fits, and the model to use by default."""
+        from .engine.device import glance
 
-        self._device = pick_device(self.engines.device)
-        self._free_gb = free_memory_gb(self._device)
+        self._device, self._free_gb = glance(self.engines.device)
         free = f", {self._free_gb:.0f} GB free" if self._free_gb is not None else ""
         summary = {"cuda": "NVIDIA GPU", "mps": "Apple GPU", "cpu": "no GPU (CPU only)"}[self._device] + free
         return summary, self.model_choices(), self.default_model()

@@ -48,12 +48,14 @@ def pick_device(prefer: str | None = None) -> str:
 
 
 def free_memory_gb(device: str) -> float | None:
-    import torch
-
     if device == "cuda":
+        import torch
+
         free, _total = torch.cuda.mem_get_info()
         return free / GB
     if device == "mps":
+        import torch
+
         recommended = getattr(torch.mps, "recommended_max_memory", None)
         return recommended() / GB if recommended else None
     try:
@@ -93,3 +95,32 @@ def plan_device(
         mode = "none"  # offloading to the CPU from the CPU is meaningless
     tiling = (mode != "none" or dev != "cuda") if vae_tiling is None else vae_tiling
     return DevicePlan(dev, dtype, mode, tiling, free)
+
+
+def glance(prefer: str | None = None) -> tuple[str, float | None]:
+    """(device, free GB) without importing torch, for the window's model picker.
+
+    Importing torch takes seconds and holds the interpreter while it loads, which a window at
+    start-up cannot afford; so unless torch is already loaded, ask the driver's own tool
+    (nvidia-smi) or the platform. The render itself still decides with `plan_device`.
+    """
+    import platform
+    import shutil
+    import subprocess
+    import sys
+
+    if "torch" in sys.modules or prefer:
+        device = pick_device(prefer)
+        return device, free_memory_gb(device)
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        try:
+            out = subprocess.run([smi, "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+                                 capture_output=True, text=True, timeout=10, check=True).stdout
+            free_mib = max(float(line) for line in out.split() if line.strip())
+            return "cuda", free_mib * 1024**2 / GB
+        except (OSError, subprocess.SubprocessError, ValueError):
+            pass
+    if sys.platform == "darwin" and platform.machine() == "arm64":
+        return "mps", None
+    return "cpu", free_memory_gb("cpu")

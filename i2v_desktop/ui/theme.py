@@ -49,3 +49,14 @@ def apply_theme(app: QApplication) -> None:
 
     follow()
     QGuiApplication.styleHints().colorSchemeChanged.connect(follow)
+    app.setStyleSheet(STYLE)
+
+
+# The one call to action stands out; everything else keeps the platform's quiet look.
+STYLE = f"""
+QPushButton#generate {{ background: {ACCENT.name()}; color: white; font-weight: 600; border: none;
+                        border-radius: 6px; padding: 8px 16px; }}
+QPushButton#generate:hover {{ background: {ACCENT.lighter(112).name()}; }}
+QPushButton#generate:pressed {{ background: {ACCENT.darker(115).name()}; }}
+QPushButton#generate:disabled {{ background: #8a8c93; }}
+"""

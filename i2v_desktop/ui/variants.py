@@ -28,11 +28,15 @@ def to_qimage(frame: np.ndarray) -> QImage:
 class _Thumb(QWidget):
     """Paints one frame of a thumbnail strip, fit and centred."""
 
-    def __init__(self, frames: np.ndarray, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.images = [to_qimage(frame) for frame in frames]
+        self.images: list[QImage] = []
         self.index = 0
         self.setMinimumSize(CELL.width() - 12, 96)
+
+    def set_frames(self, frames: np.ndarray) -> None:
+        self.images = [to_qimage(frame) for frame in frames]
+        self.update()
 
     def show_index(self, index: int) -> None:
         if index != self.index:
@@ -57,7 +61,7 @@ class VariantCell(QFrame):
     activated = Signal(str)  # double-click: play it
     starToggled = Signal(str, bool)
 
-    def __init__(self, entry: Any, thumbs: np.ndarray, label: str, parent: QWidget | None = None) -> None:
+    def __init__(self, entry: Any, thumbs: np.ndarray | None, label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.entry = entry
         self.duration = max(float(entry.record.get("render", {}).get("duration", 0.0)) or 1.0, 0.1)
@@ -66,7 +70,9 @@ class VariantCell(QFrame):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName(f"Clip {label}")
         self.setToolTip(f"{label}\nClick to play, Ctrl+click a second clip to compare, S to star")
-        self.thumb = _Thumb(thumbs, self)
+        self.thumb = _Thumb(self)
+        if thumbs is not None:  # else they come later, read off the GUI thread
+            self.thumb.set_frames(thumbs)
         self.label = QLabel(label, self)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         self.star = QToolButton(self)
@@ -152,24 +158,38 @@ class VariantStrip(QScrollArea):
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
 
-    def set_entries(self, items: Sequence[tuple[Any, np.ndarray, str]]) -> None:
-        """(entry, thumbnail frames, label) per clip, in display order. Keeps the selection where it can."""
+    def set_entries(self, items: Sequence[tuple[Any, np.ndarray | None, str]]) -> None:
+        """(entry, thumbnail frames or None, label) per clip, in display order. Keeps the selection
+        where it can."""
         for cell in self.cells:
             self.row.removeWidget(cell)
             cell.deleteLater()
         self.cells = []
-        for entry, thumbs, label in items:
-            cell = VariantCell(entry, thumbs, label)
-            cell.clicked.connect(self._clicked)
-            cell.activated.connect(self.activated)
-            cell.starToggled.connect(self.starToggled)
-            self.row.insertWidget(self.row.count() - 1, cell)
-            self.cells.append(cell)
+        for item in items:
+            self._insert(len(self.cells), *item)
         self.empty.setVisible(not self.cells)
         ids = {cell.entry.id for cell in self.cells}
         kept = [entry_id for entry_id in self.selection if entry_id in ids]
         self._set_selection(kept, force=kept != self.selection)
         self._sync_timer()
+
+    def prepend(self, entry: Any, thumbs: np.ndarray | None, label: str) -> None:
+        """One new clip at the front, without rebuilding the others."""
+        self._insert(0, entry, thumbs, label)
+        self.empty.hide()
+        self._sync_timer()
+
+    def _insert(self, index: int, entry: Any, thumbs: np.ndarray | None, label: str) -> None:
+        cell = VariantCell(entry, thumbs, label)
+        cell.clicked.connect(self._clicked)
+        cell.activated.connect(self.activated)
+        cell.starToggled.connect(self.starToggled)
+        self.row.insertWidget(index, cell)
+        self.cells.insert(index, cell)
+
+    def set_thumbs(self, entry_id: str, thumbs: np.ndarray) -> None:
+        if (cell := self.cell(entry_id)) is not None:
+            cell.thumb.set_frames(thumbs)
 
     def cell(self, entry_id: str) -> VariantCell | None:
         return next((cell for cell in self.cells if cell.entry.id == entry_id), None)

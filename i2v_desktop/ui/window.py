@@ -68,6 +68,7 @@ from .variants import VariantStrip, to_qimage
 from .worker import Background, Job, JobQueue
 
 log = logging.getLogger(__name__)
+HISTORY_SHOWN = 200  # the newest clips in the History tab
 CLIP_CACHE_BYTES = 1_500_000_000  # full clips kept in memory for instant playback
 STATUS_MARKS = {Status.LOADING: "…", Status.READY: "", Status.QUEUED: "⏳", Status.RENDERING: "▶",
                 Status.DONE: "✓", Status.FAILED: "⚠", Status.CANCELLED: "⨯"}
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         self._job_failures: dict[int, list[str]] = {}
         self._export_cancel: list[bool] | None = None
         self._closing = False
+        self._history_stale = True
 
         self._build()
         self._bind()
@@ -275,13 +277,12 @@ class MainWindow(QMainWindow):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.addWidget(_heading("Motion"))
-        right_layout.addWidget(self.presets, 2)
+        right_layout.addWidget(self.presets, 1)
         right_layout.addWidget(_heading("Prompt"))
         right_layout.addWidget(self.prompt)
         right_layout.addLayout(prompt_row)
         right_layout.addWidget(_heading("Clip"))
         right_layout.addWidget(self.controls)
-        right_layout.addStretch(1)
         right_layout.addWidget(self.generate_button)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -373,7 +374,7 @@ class MainWindow(QMainWindow):
         self.history_strip.selectionChanged.connect(self._on_variant_selection)
         self.history_strip.activated.connect(self._play_entry)
         self.history_strip.starToggled.connect(self._on_star_toggled)
-        self.strips.currentChanged.connect(lambda _: self._on_variant_selection(self._strip().selection))
+        self.strips.currentChanged.connect(self._on_strip_changed)
         self.star_button.clicked.connect(self._toggle_star)
         self.compare_button.clicked.connect(self.compare_selected)
         self.finalize_button.clicked.connect(self.finalize)
@@ -483,7 +484,6 @@ class MainWindow(QMainWindow):
             if photo.path == self.state.selected:
                 self.photos.setCurrentItem(item)
         self.photos.blockSignals(False)
-        self.generate_button.setEnabled(bool(self.state.photos))
 
     @Slot(str)
     def _on_photo_changed(self, path: str) -> None:
@@ -697,10 +697,13 @@ class MainWindow(QMainWindow):
     def _on_job_saved(self, job: Job, saved: Any) -> None:
         self._job_saved[job.id].append(saved.entry)
         self._remember_clip(saved.entry.id, saved.frames, saved.fps)
-        self._thumbs[saved.entry.id] = self.history.thumbnails(saved.entry)
+        self._thumbs[saved.entry.id] = saved.thumbs
         if job.photo == self.state.selected:
             self._refresh_variants()
-        self._refresh_history()
+        if self._history_stale:
+            self._refresh_history()
+        else:
+            self.history_strip.prepend(saved.entry, saved.thumbs, f"{Path(job.photo).stem} · {saved.entry.label}")
 
     @Slot(object, str)
     def _on_job_finished(self, job: Job, reason: str) -> None:
@@ -762,19 +765,25 @@ class MainWindow(QMainWindow):
     def _strip(self) -> VariantStrip:
         return self.history_strip if self.strips.currentWidget() is self.history_strip else self.variants
 
-    def _entry_items(self, entries: list[Any], with_photo: bool) -> list[tuple[Any, np.ndarray, str]]:
-        items = []
+    def _entry_items(self, entries: list[Any], with_photo: bool) -> list[tuple[Any, np.ndarray | None, str]]:
+        """Strip items; thumbnails not in memory yet are read off the GUI thread and filled in."""
+        items, missing = [], []
         for entry in entries:
             thumbs = self._thumbs.get(entry.id)
             if thumbs is None:
-                try:
-                    thumbs = self._thumbs[entry.id] = self.history.thumbnails(entry)
-                except I2VError as exc:
-                    log.warning("%s", exc)
-                    thumbs = np.zeros((1, 9, 16, 3), np.uint8)
+                missing.append(entry)
             label = entry.label if not with_photo else f"{Path(entry.photo).stem} · {entry.label}"
             items.append((entry, thumbs, label))
+        if missing:
+            self.background.submit(lambda: {e.id: _thumbnails_or_blank(self.history, e) for e in missing},
+                                   self._on_thumbs_loaded)
         return items
+
+    def _on_thumbs_loaded(self, thumbs: dict[str, np.ndarray] | None, reason: str) -> None:
+        for entry_id, frames in (thumbs or {}).items():
+            self._thumbs[entry_id] = frames
+            self.variants.set_thumbs(entry_id, frames)
+            self.history_strip.set_thumbs(entry_id, frames)
 
     def _refresh_variants(self) -> None:
         entries = self.history.for_photo(self.state.selected) if self.state.selected else []
@@ -782,14 +791,24 @@ class MainWindow(QMainWindow):
         self.variants.set_entries(self._entry_items(entries, with_photo=False))
 
     def _refresh_history(self) -> None:
-        entries = sorted(self.history.entries(), key=lambda e: -e.created)
+        """The History tab, newest first; filled when first shown, so a long history costs no start-up."""
+        if self.strips.currentWidget() is not self.history_strip:
+            self._history_stale = True
+            return
+        self._history_stale = False
+        entries = sorted(self.history.entries(), key=lambda e: -e.created)[:HISTORY_SHOWN]
         self.history_strip.set_entries(self._entry_items(entries, with_photo=True))
+
+    def _on_strip_changed(self, _: int) -> None:
+        if self._history_stale:
+            self._refresh_history()
+        self._on_variant_selection(self._strip().selection)
 
     @Slot(list)
     def _on_variant_selection(self, ids: list) -> None:
-        strip = self._strip()
-        if self.sender() not in (None, strip, self.strips) and self.sender() is not strip:
-            return
+        sender = self.sender()
+        if sender in (self.variants, self.history_strip) and sender is not self._strip():
+            return  # a selection in the strip that is not on show
         count = len(ids)
         for button in (self.star_button, self.finalize_button, self.delete_button, self.restore_button):
             button.setEnabled(count >= 1)
@@ -1029,6 +1048,14 @@ class _ProgressRelay(QObject):
 
 def read_clip_record(studio: Any, clip: str) -> dict:
     return studio.read_record(Path(clip))
+
+
+def _thumbnails_or_blank(history: Any, entry: Any) -> np.ndarray:
+    try:
+        return history.thumbnails(entry)
+    except I2VError as exc:  # a damaged strip costs its picture, not the clip
+        log.warning("%s", exc)
+        return np.zeros((1, 9, 16, 3), np.uint8)
 
 
 def settings_folder(settings: QSettings) -> Path:

@@ -1,0 +1,153 @@
+"""How responsive the window stays: start-up time, and the longest event-loop stall while a render,
+an export and the machine probe run.
+
+A 10 ms timer should fire every 10 ms; each gap beyond that is time the window could not react.
+The idle window is measured in the same run as the baseline. Goal: longest stall under 50 ms.
+
+    .venv/bin/python scripts/responsiveness.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+START = time.perf_counter()
+HOME = tempfile.mkdtemp(prefix="i2v-responsiveness-")
+os.environ.update(XDG_DATA_HOME=f"{HOME}/data", XDG_CONFIG_HOME=f"{HOME}/config", HF_HUB_OFFLINE="1")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from i2v_desktop.app import make_studio  # noqa: E402
+from i2v_desktop.ui.theme import apply_theme  # noqa: E402
+from i2v_desktop.ui.window import MainWindow  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parent.parent / "i2v_desktop" / "resources" / "samples"
+
+
+class Stalls:
+    """Gaps between ticks of a 10 ms timer, in ms."""
+
+    def __init__(self) -> None:
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+        self.gaps: list[float] = []
+
+    def __enter__(self) -> "Stalls":
+        self.clock.start()
+        self.last = 0.0
+        self.timer.start(10)
+        return self
+
+    def _tick(self) -> None:
+        now = self.clock.nsecsElapsed() / 1e6
+        self.gaps.append(now - self.last)
+        self.last = now
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.stop()
+
+    def line(self, what: str) -> str:
+        gaps = sorted(self.gaps) or [0.0]
+        p99 = gaps[min(len(gaps) - 1, int(len(gaps) * 0.99))]
+        return (f"{what:<38} longest {max(gaps):6.1f} ms   p99 {p99:5.1f} ms   median {statistics.median(gaps):5.1f} ms"
+                f"   ({len(gaps)} ticks)")
+
+
+def wait(app: QApplication, until, timeout: float = 300.0) -> None:
+    end = time.perf_counter() + timeout
+    while not until():
+        if time.perf_counter() > end:
+            raise SystemExit("timed out")
+        app.processEvents()
+        time.sleep(0.001)
+
+
+def main() -> int:
+    app = QApplication(sys.argv[:1])
+    apply_theme(app)
+    window = MainWindow(make_studio(), QSettings(f"{HOME}/config/settings.ini", QSettings.Format.IniFormat),
+                        probe=False)
+    window.show()
+    app.processEvents()
+    shown = time.perf_counter() - START
+    print(f"start-up to a shown window: {shown:.2f} s (torch imported: {'torch' in sys.modules})")
+
+    with Stalls() as idle:
+        end = time.perf_counter() + 2.0
+        wait(app, lambda: time.perf_counter() > end)
+    print(idle.line("idle (baseline)"))
+
+    window.add_paths([SAMPLES / "coffee.jpg"])
+    wait(app, lambda: window.state.photos and window.state.photos[0].status.value == "ready")
+    window.state.choose(model="instant", duration=3.0, fps=24.0, aspect="9:16", quality="standard", variants=2)
+    with Stalls() as render:
+        started = time.perf_counter()
+        window.generate()
+        wait(app, lambda: not window.queue.busy)
+        render_s = time.perf_counter() - started
+    print(render.line("render (instant, 2 × 3 s 1080p)"), f" {render_s:.1f} s")
+
+    from i2v_desktop.ui.export import ExportPlan
+
+    entries = tuple(window.history.entries())
+    plan = ExportPlan(entries, "reels", Path(HOME) / "exports", "{photo}_{seed}_{format}", open_folder=False)
+    with Stalls() as export:
+        started = time.perf_counter()
+        window.start_export(plan)
+        wait(app, lambda: window._export_cancel is None)
+        took = time.perf_counter() - started
+    print(export.line(f"export ({len(entries)} clips for Reels)"), f" {took:.1f} s")
+
+    with Stalls() as probe:
+        started = time.perf_counter()
+        window.queue.probe()
+        wait(app, lambda: window.machine.text() != "Checking this machine…")
+        took = time.perf_counter() - started
+    print(probe.line("machine probe"), f" {took:.1f} s  → {window.machine.text()}")
+
+    # The same render with no window, on this thread: what the window's own work costs.
+    from i2v_desktop.core.cancel import CancelToken
+
+    request = window.state.requests(window.state.photos)[0]
+    started = time.perf_counter()
+    window.studio.render(request, lambda event: None, CancelToken(), lambda saved: None)
+    bare = time.perf_counter() - started
+    print(f"{'same render without a window':<38} {bare:.1f} s   (window / bare: {render_s / bare:.2f})")
+
+    # The first diffusion render imports torch on the engine thread: the one long import.
+    folder = Path(HOME) / "tiny-wan"
+    subprocess.run([sys.executable, "-c", "import sys, pathlib; from i2v_desktop.engine.tiny import "
+                    "save_tiny_pipeline; save_tiny_pipeline('wan2.2-ti2v', pathlib.Path(sys.argv[1]))",
+                    str(folder)], check=True)
+    from i2v_desktop.core.presets import load_presets
+    from i2v_desktop.engine.bench import tiny_registry
+    from i2v_desktop.jobs import Engines
+
+    window.studio.engines = Engines(tiny_registry({"wan2.2-ti2v": folder}), load_presets(), device="cpu")
+    window.studio.registry = window.studio.engines.registry
+    window.state.choose(model="wan2.2-ti2v-5b", duration=0.3, aspect="1:1", variants=1)
+    with Stalls() as diffusion:
+        started = time.perf_counter()
+        window.generate()
+        wait(app, lambda: not window.queue.busy)
+        took = time.perf_counter() - started
+    print(diffusion.line("first diffusion render (loads torch)"), f" {took:.1f} s")
+    window.close()
+    worst = max(max(render.gaps), max(export.gaps), max(probe.gaps))
+    print(f"longest stall in render, export and probe: {worst:.1f} ms (goal < 50 ms); "
+          f"idle baseline {max(idle.gaps):.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
