@@ -1,9 +1,11 @@
 """The desktop window (PySide6): the only package that imports Qt.
 
-PySide6 6.12.0's stable-ABI wheel drops one reference to None on every Qt method that returns
-nothing, when it runs on Python 3.10/3.11 (3.12 made None immortal). A window makes thousands of
-such calls a second while painting, and Python aborts once None's count reaches zero. Where the
-leak is seen, None is given a count no session can use up; where it is not, nothing is touched.
+PySide6 6.12.0's stable-ABI wheel, on Python 3.10/3.11, drops a reference it never took on the
+values its calls return: None for every method that returns nothing, True for every signal
+emitted. A window makes thousands of such calls a second, and Python aborts ("none_dealloc",
+"bool_dealloc") once a count reaches zero. Python 3.12 made these objects immortal; where the
+leak is seen on an older Python, they are given counts no session can use up. Where it is not
+seen, nothing is touched.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import ctypes
 import sys
 
 
-def _keep_none_alive() -> bool:
+def _keep_singletons_alive() -> bool:
     if sys.version_info >= (3, 12):
         return False
     from PySide6.QtCore import QObject
@@ -22,8 +24,9 @@ def _keep_none_alive() -> bool:
         probe.setObjectName("probe")
     if sys.getrefcount(None) >= before:
         return False
-    ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
+    for value in (None, True, False):
+        ctypes.c_ssize_t.from_address(id(value)).value += 1 << 40
     return True
 
 
-NONE_LEAK_GUARDED = _keep_none_alive()
+SINGLETON_LEAK_GUARDED = _keep_singletons_alive()

@@ -40,16 +40,17 @@ def is_dark() -> bool:
     return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
 
 
+def apply_palette(app: QApplication, dark: bool) -> None:
+    app.setPalette(dark_palette() if dark else light_palette())
+    # Widgets polished under a style sheet keep their old palette until the sheet is set again.
+    app.setStyleSheet(STYLE)
+
+
 def apply_theme(app: QApplication) -> None:
     """Fusion looks the same everywhere; the palette follows the system setting, now and later."""
     app.setStyle("Fusion")
-
-    def follow(*_: object) -> None:
-        app.setPalette(dark_palette() if is_dark() else light_palette())
-
-    follow()
-    QGuiApplication.styleHints().colorSchemeChanged.connect(follow)
-    app.setStyleSheet(STYLE)
+    apply_palette(app, is_dark())
+    QGuiApplication.styleHints().colorSchemeChanged.connect(lambda *_: apply_palette(app, is_dark()))
 
 
 # The one call to action stands out; everything else keeps the platform's quiet look.

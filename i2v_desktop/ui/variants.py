@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QToolButton, QVBoxLayout, QWidget
 
 CELL = QSize(176, 150)
@@ -69,11 +69,15 @@ class VariantCell(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName(f"Clip {label}")
-        self.setToolTip(f"{label}\nClick to play, Ctrl+click a second clip to compare, S to star")
+        render = entry.record.get("render", {})
+        details = f"{entry.mp4.name}: {render.get('width')}×{render.get('height')}, {render.get('num_frames')} frames, " \
+                  f"{render.get('model', '')}"
+        self.setToolTip(f"{label}\n{details}\nClick to play, Ctrl+click a second clip to compare, S to pick")
         self.thumb = _Thumb(self)
         if thumbs is not None:  # else they come later, read off the GUI thread
             self.thumb.set_frames(thumbs)
-        self.label = QLabel(label, self)
+        self.label = QLabel(self)
+        self.label.setText(self.label.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, CELL.width() - 40))
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         self.star = QToolButton(self)
         self.star.setCheckable(True)
@@ -105,9 +109,8 @@ class VariantCell(QFrame):
 
     def set_selected(self, on: bool) -> None:
         self.selected = on
-        role = QPalette.ColorRole.Highlight if on else QPalette.ColorRole.Window
-        self.setStyleSheet(f"VariantCell {{ border: 2px solid {self.palette().color(role).name()}; "
-                           "border-radius: 6px; }")
+        role = "highlight" if on else "window"  # palette roles: right in light and dark themes alike
+        self.setStyleSheet(f"VariantCell {{ border: 2px solid palette({role}); border-radius: 6px; }}")
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         extend = bool(event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
@@ -163,6 +166,7 @@ class VariantStrip(QScrollArea):
         where it can."""
         for cell in self.cells:
             self.row.removeWidget(cell)
+            cell.hide()  # gone now, not when the event loop gets to deleting it
             cell.deleteLater()
         self.cells = []
         for item in items:

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -70,8 +71,8 @@ from .worker import Background, Job, JobQueue
 log = logging.getLogger(__name__)
 HISTORY_SHOWN = 200  # the newest clips in the History tab
 CLIP_CACHE_BYTES = 1_500_000_000  # full clips kept in memory for instant playback
-STATUS_MARKS = {Status.LOADING: "…", Status.READY: "", Status.QUEUED: "⏳", Status.RENDERING: "▶",
-                Status.DONE: "✓", Status.FAILED: "⚠", Status.CANCELLED: "⨯"}
+STATUS_MARKS = {Status.LOADING: "…", Status.READY: "", Status.QUEUED: "•", Status.RENDERING: "▶",
+                Status.DONE: "✓", Status.FAILED: "!", Status.CANCELLED: "–"}
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v")
 
 
@@ -178,6 +179,8 @@ class MainWindow(QMainWindow):
         job_buttons.addWidget(self.job_clear)
 
         left = QWidget()
+        left.setMinimumWidth(180)
+        left.setMaximumWidth(360)
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(_heading("Photos"))
         left_layout.addWidget(self.photos, 3)
@@ -188,12 +191,16 @@ class MainWindow(QMainWindow):
 
         # Middle: framing / player / compare, progress, variants and history.
         self.crop = CropView()
+        self.drop_hint = DropHint()
+        self.framing = QStackedWidget()
+        self.framing.addWidget(self.drop_hint)
+        self.framing.addWidget(self.crop)
         self.player = FramePlayer()
         self.player.clear("Drop photos here, pick a motion, press Generate")
         self.compare = ComparePlayer()
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
-        self.views.addTab(self.crop, "Framing")
+        self.views.addTab(self.framing, "Framing")
         self.views.addTab(self.player, "Preview")
         self.views.addTab(self.compare, "Compare")
         self.views.setTabEnabled(2, False)
@@ -275,6 +282,8 @@ class MainWindow(QMainWindow):
         self.generate_button.setMinimumHeight(40)
         self.generate_button.clicked.connect(self.generate)
         right = QWidget()
+        right.setMinimumWidth(300)
+        right.setMaximumWidth(420)
         right_layout = QVBoxLayout(right)
         right_layout.addWidget(_heading("Motion"))
         right_layout.addWidget(self.presets, 1)
@@ -333,7 +342,7 @@ class MainWindow(QMainWindow):
         action(render_menu, "Clear &queue", self.clear_queue)
         action(render_menu, "&Finalize selected clip", self.finalize)
         view_menu = self.menuBar().addMenu("&View")
-        action(view_menu, "&Framing", lambda: self.views.setCurrentWidget(self.crop), "Ctrl+1")
+        action(view_menu, "&Framing", lambda: self.views.setCurrentWidget(self.framing), "Ctrl+1")
         action(view_menu, "&Preview", lambda: self.views.setCurrentWidget(self.player), "Ctrl+2")
         action(view_menu, "&History", lambda: self.strips.setCurrentWidget(self.history_strip), "Ctrl+H")
         help_menu = self.menuBar().addMenu("&Help")
@@ -382,6 +391,7 @@ class MainWindow(QMainWindow):
         self.export_button.clicked.connect(self.export_clips)
         self.restore_button.clicked.connect(self._restore_selected)
         self._refresh_prompts()
+        self._on_queue_changed()
 
     # -- photos in ----------------------------------------------------------------------------
 
@@ -516,6 +526,7 @@ class MainWindow(QMainWindow):
 
     def _show_framing(self) -> None:
         photo = self.state.selected_photo()
+        self.framing.setCurrentWidget(self.crop if self.state.photos else self.drop_hint)
         if photo is None or photo.preview is None:
             self.crop.clear()
             return
@@ -641,12 +652,12 @@ class MainWindow(QMainWindow):
     def _on_queue_changed(self) -> None:
         current = self.jobs.currentItem().data(Qt.ItemDataRole.UserRole) if self.jobs.currentItem() else None
         self.jobs.clear()
-        rows = ([(self.queue.current, "▶")] if self.queue.current else []) + [(job, "⏳") for job in self.queue.pending]
+        rows = ([(self.queue.current, "▶")] if self.queue.current else []) + [(job, "•") for job in self.queue.pending]
         for job, mark in rows:
             request = job.request
             item = QListWidgetItem(f"{mark} {Path(job.photo).name} · {request.preset} ×{request.variants}"
                                    + (" · final" if request.quality == "final" else ""))
-            item.setData(Qt.ItemDataRole.UserRole, job.id if mark == "⏳" else 0)
+            item.setData(Qt.ItemDataRole.UserRole, job.id if mark == "•" else 0)
             self.jobs.addItem(item)
             if job.id == current:
                 self.jobs.setCurrentItem(item)
@@ -703,7 +714,7 @@ class MainWindow(QMainWindow):
         if self._history_stale:
             self._refresh_history()
         else:
-            self.history_strip.prepend(saved.entry, saved.thumbs, f"{Path(job.photo).stem} · {saved.entry.label}")
+            self.history_strip.prepend(saved.entry, saved.thumbs, cell_label(saved.entry, with_photo=True))
 
     @Slot(object, str)
     def _on_job_finished(self, job: Job, reason: str) -> None:
@@ -772,8 +783,7 @@ class MainWindow(QMainWindow):
             thumbs = self._thumbs.get(entry.id)
             if thumbs is None:
                 missing.append(entry)
-            label = entry.label if not with_photo else f"{Path(entry.photo).stem} · {entry.label}"
-            items.append((entry, thumbs, label))
+            items.append((entry, thumbs, cell_label(entry, with_photo)))
         if missing:
             self.background.submit(lambda: {e.id: _thumbnails_or_blank(self.history, e) for e in missing},
                                    self._on_thumbs_loaded)
@@ -1040,6 +1050,31 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
+class DropHint(QWidget):
+    """What an empty batch shows: where photos come from."""
+
+    TEXT = "Drop photos or folders here\n\nor paste them (Ctrl+V), or use Add photos… (Ctrl+O)"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Drop photos here")
+        self.setToolTip("JPEG, PNG, WebP, TIFF, BMP or GIF; drop an i2v clip (MP4) to get its settings back")
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        from PySide6.QtGui import QPainter, QPen
+
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        colour = self.palette().color(self.palette().ColorRole.PlaceholderText)
+        pen = QPen(colour, 2, Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.drawRoundedRect(self.rect().adjusted(24, 24, -24, -24), 16, 16)
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        painter.setFont(font)
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.TEXT)
+
+
 class _ProgressRelay(QObject):
     """Carries export progress from the background thread to the GUI thread."""
 
@@ -1048,6 +1083,16 @@ class _ProgressRelay(QObject):
 
 def read_clip_record(studio: Any, clip: str) -> dict:
     return studio.read_record(Path(clip))
+
+
+def cell_label(entry: Any, with_photo: bool) -> str:
+    """A clip's caption under its thumbnail: its score first (what a pick is made on), then its seed."""
+    parts = [Path(entry.photo).stem] if with_photo else []
+    if entry.score is not None:
+        parts.append(f"{entry.score:.2f}")
+    if entry.seed is not None:
+        parts.append(f"seed {entry.seed}")
+    return " · ".join(parts) or entry.mp4.stem
 
 
 def _thumbnails_or_blank(history: Any, entry: Any) -> np.ndarray:

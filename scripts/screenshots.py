@@ -1,0 +1,100 @@
+"""Screenshots of the main window at 1280×800: empty, with a batch loaded, during a render with its
+preview, and with variants (light and dark). Written to docs/screenshots/.
+
+    .venv/bin/python scripts/screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HOME = tempfile.mkdtemp(prefix="i2v-screenshots-")
+os.environ.update(XDG_DATA_HOME=f"{HOME}/data", XDG_CONFIG_HOME=f"{HOME}/config", HF_HUB_OFFLINE="1")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from i2v_desktop.app import make_studio  # noqa: E402
+from i2v_desktop.core.events import StepProgress  # noqa: E402
+from i2v_desktop.ui.theme import apply_palette, apply_theme  # noqa: E402
+from i2v_desktop.ui.window import MainWindow  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "i2v_desktop" / "resources" / "samples"
+OUT = ROOT / "docs" / "screenshots"
+
+
+def wait(app: QApplication, until, timeout: float = 300.0) -> None:
+    end = time.perf_counter() + timeout
+    while not until():
+        if time.perf_counter() > end:
+            raise SystemExit("timed out")
+        app.processEvents()
+        time.sleep(0.002)
+
+
+def settle(app: QApplication, seconds: float = 0.4) -> None:
+    end = time.perf_counter() + seconds
+    wait(app, lambda: time.perf_counter() > end)
+
+
+def shoot(window: MainWindow, name: str) -> None:
+    path = OUT / f"{name}.png"
+    window.grab().save(str(path))
+    print(path.relative_to(ROOT))
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    apply_theme(app)
+    window = MainWindow(make_studio(), QSettings(f"{HOME}/config/settings.ini", QSettings.Format.IniFormat),
+                        probe=True)
+    window.resize(1280, 800)
+    window.show()
+    settle(app)
+    shoot(window, "empty")
+
+    window.add_paths([SAMPLES])
+    wait(app, lambda: len(window.state.photos) == 4 and all(p.status.value == "ready" for p in window.state.photos))
+    window.state.select(str(SAMPLES / "coffee.jpg"))
+    window.state.choose(preset="orbit", intensity=0.6, aspect="9:16", duration=3.0, fps=None, variants=3,
+                        model="instant", prompt="a cup of espresso on a saucer, warm morning light")
+    settle(app)
+    shoot(window, "batch")
+
+    shots = {"taken": False}
+
+    def during(job, event) -> None:
+        if isinstance(event, StepProgress) and event.step >= event.total // 2 and not shots["taken"] \
+                and event.preview is not None and window.player.frame_count:
+            shots["taken"] = True
+            shoot(window, "rendering")
+
+    window.queue.event.connect(during)
+    window.generate()
+    wait(app, lambda: not window.queue.busy and not window.queue.pending)
+    window.queue.event.disconnect(during)
+    window.state.select(str(SAMPLES / "coffee.jpg"))
+    settle(app)
+    window.variants.cells[0].star.click()
+    window.variants.select(window.variants.cells[0].entry.id)
+    wait(app, lambda: window.player.frame_count == 72)
+    window.player.pause()
+    window.player.seek(36)
+    settle(app, 0.8)
+    shoot(window, "variants")
+    apply_palette(app, dark=True)
+    settle(app)
+    shoot(window, "variants-dark")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
