@@ -38,8 +38,27 @@ def settings_file() -> Path:
     return config_dir() / "settings.ini"
 
 
+def display_problem() -> str | None:
+    """Why Qt could not open a window here, in a line the user can act on (Qt itself would abort)."""
+    import ctypes.util
+    import os
+
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        return "no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set); " \
+               "use the `i2v` command line instead"
+    if not os.environ.get("WAYLAND_DISPLAY") and ctypes.util.find_library("xcb-cursor") is None:
+        return "Qt needs the libxcb-cursor0 system library to open a window on X11; " \
+               "install it (e.g. `sudo apt install libxcb-cursor0`) and start again"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
+    if (problem := display_problem()) is not None:
+        print(f"i2v-desktop: {problem}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from PySide6.QtCore import QSettings, Qt
     from PySide6.QtGui import QGuiApplication
@@ -49,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .ui.theme import apply_theme
 
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = QApplication(argv)
+    app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("i2v desktop")
     app.setApplicationDisplayName("i2v desktop")
     app.setDesktopFileName("i2v-desktop")
