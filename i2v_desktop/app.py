@@ -56,6 +56,15 @@ def display_problem() -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
+    if "--version" in argv[1:]:
+        from . import __version__
+
+        print(f"i2v_desktop {__version__}")
+        return 0
+    if {"-h", "--help"} & set(argv[1:]):
+        print("usage: i2v-desktop [PHOTO_OR_FOLDER_OR_CLIP...]\n\nOpens the desktop app with these photos in "
+              "its batch (an i2v clip brings back its settings). For batches without a window: i2v --help")
+        return 0
     if (problem := display_problem()) is not None:
         print(f"i2v-desktop: {problem}", file=sys.stderr)
         return 1

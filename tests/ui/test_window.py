@@ -7,9 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QElapsedTimer, QMimeData, QPointF, Qt, QThread, QTimer, QUrl
+from PySide6.QtCore import QElapsedTimer, QMimeData, QPoint, QPointF, Qt, QThread, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import (
+    QAbstractButton, QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox, QListWidget, QMessageBox,
+    QPlainTextEdit, QScrollBar, QSlider, QWidget,
+)
 
 from i2v_desktop.app import make_studio
 from i2v_desktop.core.events import Cancelled, Finished, StageChanged, StepProgress
@@ -25,6 +28,7 @@ from i2v_desktop.ui.state import Status
 from i2v_desktop.ui.window import MainWindow
 from i2v_desktop.ui.worker import JobQueue
 
+QUICK_INTENSITY = 0.65
 QUICK = dict(duration=1.0, fps=12.0, aspect="1:1", quality="draft", variants=2, model="instant")
 
 
@@ -126,19 +130,55 @@ def test_sliders_show_what_the_model_will_render(qtbot, make_window, samples, ti
     assert "fixed by this model" in window.controls.fps_label.text()
 
 
-def test_presets_intensity_and_prompt_reach_the_request(qtbot, make_window, samples):
+def test_presets_intensity_prompt_and_framing_reach_the_request(qtbot, make_window, samples):
     window = make_window()
     add_ready(qtbot, window, [samples / "coffee.jpg"])
-    window.presets.set_current("orbit")
-    window.presets.presetChanged.emit("orbit")
-    window.presets.set_intensity(0.8)
-    window.presets.intensityChanged.emit(0.8)
+    cards = window.presets.findChild(QListWidget)
+    orbit = next(cards.item(i) for i in range(cards.count()) if cards.item(i).text() == "Orbit")
+    qtbot.mouseClick(cards.viewport(), Qt.MouseButton.LeftButton, pos=cards.visualItemRect(orbit).center())
+    slider = window.presets.findChild(QSlider)
+    slider.setValue(80)
     qtbot.keyClicks(window.prompt, "a cup of coffee on a wooden table")
-    window.state.update_photo(window.state.selected, crop_center=(0.4, 0.6))
+    window.views.setCurrentWidget(window.framing)
+    window.controls.aspects.buttons()[1].click()  # 9:16 on a landscape photo: the crop can slide sideways
+    crop = window.crop
+    qtbot.waitUntil(lambda: crop.crop_box() is not None)
+    start = crop.photo_rect().center().toPoint()
+    qtbot.mousePress(crop, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(crop, start + QPoint(-40, 0))
+    qtbot.mouseRelease(crop, Qt.MouseButton.LeftButton, pos=start + QPoint(-40, 0))
     (request,) = window.state.requests(window.state.photos)
     assert (request.preset, request.intensity, request.prompt) == ("orbit", 0.8, "a cup of coffee on a wooden table")
-    assert request.crop_center == (0.4, 0.6)
+    assert request.aspect == "9:16"
+    assert request.crop_center is not None and request.crop_center[0] < 0.5  # dragged to the left
     assert request.image == str((samples / "coffee.jpg").resolve())
+
+
+def test_model_picker_says_what_is_installed_fits_and_its_licence(qtbot, make_window):
+    window = make_window(probe=True)
+    qtbot.waitUntil(lambda: window.machine.text() != "Checking this machine…", timeout=30_000)
+    assert "no GPU" in window.machine.text() or "GPU" in window.machine.text()
+    combo = window.controls.model
+    labels = [combo.itemText(i) for i in range(combo.count())]
+    assert labels[0].startswith("Instant")
+    wan = combo.findData("wan2.2-ti2v-5b")
+    assert "not installed" in labels[wan]  # no weights in the test cache
+    assert "Apache" in combo.itemData(wan, Qt.ItemDataRole.ToolTipRole)
+    if "no GPU" in window.machine.text():
+        assert "too big for this machine" in labels[wan]
+    assert window.state.choices.model == "instant"  # first run with no weights: the instant engine
+
+
+def test_every_control_has_a_name_a_screen_reader_can_say(make_window):
+    window = make_window()
+    nameless = []
+    for widget in window.findChildren(QWidget):
+        if isinstance(widget, (QAbstractButton, QAbstractSlider, QComboBox, QAbstractSpinBox, QPlainTextEdit,
+                               QListWidget)) and not isinstance(widget, QScrollBar) and widget.isVisibleTo(window):
+            text = widget.accessibleName() or (widget.text() if isinstance(widget, QAbstractButton) else "")
+            if not text.strip():
+                nameless.append(f"{type(widget).__name__} {widget.toolTip()!r}")
+    assert nameless == []
 
 
 def test_prompt_library_saves_and_recalls(qtbot, make_window, settings_path):
@@ -305,6 +345,8 @@ def test_pick_compare_finalize_delete(qtbot, make_window, samples, monkeypatch):
     window.state.choose(**QUICK)
     generate(qtbot, window)
     first, second = window.variants.cells
+    shown = set()
+    qtbot.waitUntil(lambda: shown.add(first.thumb.index) or len(shown) >= 3, timeout=5_000)  # thumbnails loop
     qtbot.mouseClick(first, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(second, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier)
     assert window.variants.selection == [first.entry.id, second.entry.id]
@@ -333,7 +375,7 @@ def test_pick_compare_finalize_delete(qtbot, make_window, samples, monkeypatch):
 def test_export_picked_clips_through_the_dialog(qtbot, make_window, samples, tmp_path, monkeypatch):
     window = make_window()
     add_ready(qtbot, window, [samples / "coffee.jpg"])
-    window.state.choose(**QUICK)
+    window.state.choose(**QUICK, intensity=QUICK_INTENSITY)
     generate(qtbot, window)
     picked = window.variants.cells[0]
     picked.star.click()
@@ -356,6 +398,11 @@ def test_export_picked_clips_through_the_dialog(qtbot, make_window, samples, tmp
     frames, fps = read_frames(path)
     assert frames.shape[1:3] == (1920, 1080)  # Reels is 9:16 whatever the clip's shape
     assert "i2v_desktop" in {k.lower() for k in read_mp4_metadata(path)}
+
+    window.state.choose(preset="wind", intensity=0.1)  # dropping the exported clip brings its settings back
+    drop(window, [path])
+    qtbot.waitUntil(lambda: window.state.choices.preset == picked.entry.preset, timeout=10_000)
+    assert window.state.choices.intensity == QUICK_INTENSITY
 
 
 def QUICK_PRESET(window) -> str:  # noqa: N802
