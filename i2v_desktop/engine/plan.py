@@ -61,7 +61,12 @@ def plan_render(
     if request.loop and not entry.loops:
         notes.append(f"{entry.name} cannot end on its first frame: this clip will not loop seamlessly")
     motion = preset.for_family(entry.family)
-    prompt = ". ".join(p.strip().rstrip(".") for p in (request.prompt, motion.prompt_for(request.intensity)) if p.strip())
+    # The preset's motion words follow the user's, unless the prompt holds them already (the
+    # window pre-fills them so they can be read and edited).
+    words = motion.prompt_for(request.intensity)
+    if words.strip().rstrip(".").lower() in request.prompt.lower():
+        words = ""
+    prompt = ". ".join(p.strip().rstrip(".") for p in (request.prompt, words) if p.strip())
     prompt = prompt + "." if prompt else ""
     negative = ", ".join(
         n.strip() for n in (request.negative_prompt or entry.negative_prompt, motion.negative_prompt) if n.strip()

@@ -127,6 +127,8 @@ class MainWindow(QMainWindow):
         self._export_cancel: list[bool] | None = None
         self._closing = False
         self._history_stale = True
+        self._prefilled = ""  # the motion words last put in the prompt
+        self._prefill_key: tuple[str, str] | None = None
 
         self._build()
         self._bind()
@@ -263,8 +265,9 @@ class MainWindow(QMainWindow):
         self.presets.set_presets(list(self.studio.presets.presets.values()))
         self.prompt = QPlainTextEdit()
         self.prompt.setAccessibleName("Prompt")
-        self.prompt.setPlaceholderText("Describe the scene (optional); the motion preset adds its own words")
-        self.prompt.setToolTip("What the diffusion model should see; the instant engine ignores it")
+        self.prompt.setPlaceholderText("Describe the scene; with a diffusion model the preset's motion words "
+                                       "appear here to edit (the instant engine works from the photo alone)")
+        self.prompt.setToolTip("What the diffusion model is asked for: your words, then the preset's motion words")
         self.prompt.setMaximumHeight(72)
         self.prompt_library = QComboBox()
         self.prompt_library.setAccessibleName("Saved prompts")
@@ -534,8 +537,39 @@ class MainWindow(QMainWindow):
         self.crop.set_aspect(ASPECTS[self.state.choices.aspect])
         self.crop.set_crop_center(photo.crop_center)
 
+    def motion_words(self, choices: Choices) -> str:
+        """The words the preset gives the chosen model ("" for the instant engine, which reads none)."""
+        entry = self.studio.registry.entries.get(choices.model)
+        if entry is None:
+            return ""
+        families = self.studio.presets.get(choices.preset).families
+        return families[entry.family].prompt_for(choices.intensity) if entry.family in families else ""
+
+    def _prefill_prompt(self, choices: Choices) -> bool:
+        """Put the preset's motion words in the prompt, replacing the previous preset's; text the
+        user wrote stays. Returns whether the prompt changed."""
+        words = self.motion_words(choices)
+        if (choices.preset, words) == self._prefill_key:
+            return False
+        self._prefill_key = (choices.preset, words)
+        text, old = choices.prompt, self._prefilled
+        if old and text.endswith(old):
+            text = text[: -len(old)].rstrip()
+        elif old or (words and words in text):
+            # The user rewrote the motion words, or they are there already: their text stands.
+            self._prefilled = words if words and text.endswith(words) else ""
+            return False
+        self._prefilled = words
+        full = f"{text} {words}".strip()
+        if full == choices.prompt:
+            return False
+        self.state.choose(prompt=full)
+        return True
+
     @Slot(object)
     def _show_choices(self, choices: Choices) -> None:
+        if self._prefill_prompt(choices):
+            return  # shown by the nested call with the new prompt
         self.presets.set_current(choices.preset)
         self.presets.set_intensity(choices.intensity)
         if self.prompt.toPlainText().strip() != choices.prompt:

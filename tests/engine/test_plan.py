@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from i2v_desktop.core.presets import load_presets
@@ -78,3 +80,15 @@ def test_every_registry_entry_names_sources_and_valid_buckets(registry):
         assert entry.sources, entry.id
         assert entry.repo and entry.licence and entry.commercial
         assert entry.revision is None or len(entry.revision) == 40
+
+
+def test_motion_words_already_in_the_prompt_are_not_added_twice():
+    registry, presets = load_registry(), load_presets()
+    entry, preset = registry.get("wan2.2-ti2v-5b"), presets.get("orbit")
+    words = preset.for_family("wan").prompt_for(0.5)
+    request = GenerationRequest(image="x.jpg", preset="orbit", intensity=0.5, prompt=f"A red bicycle. {words}")
+    plan = plan_render(entry, request, (1920, 1080), preset)
+    assert plan.prompt.lower().count(words.rstrip(".").lower()) == 1
+    assert plan.prompt.startswith("A red bicycle.")
+    alone = plan_render(entry, replace(request, prompt="A red bicycle."), (1920, 1080), preset)
+    assert alone.prompt == plan.prompt  # the same words reach the model either way

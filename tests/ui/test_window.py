@@ -480,3 +480,24 @@ def test_studio_from_the_app_uses_the_user_folders(tmp_path):
     studio = make_studio()
     assert "orbit" in studio.presets.presets and "reels" in studio.export_presets.presets
     assert studio.history.entries() == []
+
+
+def test_the_prompt_is_prefilled_with_the_presets_words_and_stays_editable(qtbot, make_window, tiny_wan):
+    window = make_window(tiny_studio(tiny_wan))
+    window.state.choose(model="wan2.2-ti2v-5b", preset="orbit", intensity=0.5, prompt="")
+    orbit = window.motion_words(window.state.choices)
+    assert "orbits around the subject" in orbit
+    assert window.prompt.toPlainText() == orbit
+
+    window.prompt.setPlainText(f"A glass perfume bottle on marble. {orbit}")
+    window.state.choose(preset="push-in")  # the motion words follow the preset; the user's stay
+    push = window.motion_words(window.state.choices)
+    assert window.prompt.toPlainText() == f"A glass perfume bottle on marble. {push}"
+
+    window.state.choose(model="instant")  # the instant engine reads no prompt words
+    assert window.prompt.toPlainText() == "A glass perfume bottle on marble."
+
+    window.state.choose(model="wan2.2-ti2v-5b")
+    window.prompt.setPlainText("A glass perfume bottle on marble. The camera glides in very slowly.")
+    window.state.choose(preset="orbit")  # rewritten motion words are the user's now: left alone
+    assert window.prompt.toPlainText() == "A glass perfume bottle on marble. The camera glides in very slowly."
