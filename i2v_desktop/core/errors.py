@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class I2VError(Exception):
     """Base of every error we show to the user as-is (one line, says what to do)."""
@@ -40,3 +42,22 @@ class Cancelled(I2VError):
 
     def __init__(self, message: str = "cancelled") -> None:
         super().__init__(message)
+
+
+_ERRNO_REASONS = {
+    errno.ENOSPC: "no space left on device",
+    getattr(errno, "EDQUOT", -1): "disk quota exceeded",
+    errno.EFBIG: "the file is too large for this disk's file system",
+    errno.EROFS: "the disk is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "no such file or folder",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """An OSError as the end of a one-line message: "no space left on device", "permission denied"."""
+    if exc.errno in _ERRNO_REASONS:
+        return _ERRNO_REASONS[exc.errno]
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return reason[:1].lower() + reason[1:]

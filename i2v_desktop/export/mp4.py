@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import ExportError, InputError
+from ..core.errors import ExportError, InputError, os_reason
 
 Frames = np.ndarray | Iterable[np.ndarray]
 
@@ -178,7 +178,7 @@ def read_mp4_metadata(path: Path) -> dict[str, str]:
             command, stdin=subprocess.DEVNULL, capture_output=True, check=False, creationflags=_NO_WINDOW
         )
     except OSError as exc:
-        raise InputError(f"{path}: cannot run ffmpeg ({_os_reason(exc)})") from None
+        raise InputError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
     if result.returncode != 0:
         lines = result.stderr.decode("utf-8", errors="replace").splitlines()
         raise InputError(f"{path}: {_known_cause(lines) or 'not a readable video file'}")
@@ -202,7 +202,7 @@ def read_frames(path: Path) -> tuple[np.ndarray, float]:
         result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False,
                                 creationflags=_NO_WINDOW)
     except OSError as exc:
-        raise InputError(f"{path}: cannot run ffmpeg ({_os_reason(exc)})") from None
+        raise InputError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
     header = result.stderr.decode("utf-8", errors="replace").splitlines()
     video = next((line for line in header if "Video:" in line), "")
     size, rate = _VIDEO_SIZE.search(video), _VIDEO_FPS.search(video)
@@ -231,7 +231,7 @@ def write_sidecar(path: Path, data: Mapping[str, Any]) -> Path:
             with open(tmp, "wb") as file:
                 file.write((text + "\n").encode("utf-8"))
         except OSError as exc:
-            raise ExportError(f"{path}: {_os_reason(exc)}") from None
+            raise ExportError(f"{path}: {os_reason(exc)}") from None
         _commit(tmp, path)
     except BaseException:
         _remove(tmp)
@@ -274,7 +274,7 @@ def run_ffmpeg(command: Sequence[str], frames: Iterable[np.ndarray], path: Path)
             creationflags=_NO_WINDOW,
         )
     except OSError as exc:
-        raise ExportError(f"{path}: cannot run ffmpeg ({_os_reason(exc)})") from None
+        raise ExportError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
     assert proc.stdin is not None and proc.stderr is not None
     # Drained on a thread: a chatty ffmpeg would otherwise fill the pipe and stall while we write.
     stderr: deque[str] = deque(maxlen=200)
@@ -491,7 +491,7 @@ def _create_temp(path: Path) -> Path:
                 raise ExportError(f"{folder}: folder is not writable") from None
             if exc.errno == errno.ENOENT:
                 raise ExportError(f"{folder}: folder does not exist") from None
-            raise ExportError(f"{folder}: {_os_reason(exc)}") from None
+            raise ExportError(f"{folder}: {os_reason(exc)}") from None
 
 
 def _commit(tmp: Path, path: Path) -> None:
@@ -505,7 +505,7 @@ def _commit(tmp: Path, path: Path) -> None:
             os.close(fd)
         os.replace(tmp, path)
     except OSError as exc:
-        raise ExportError(f"{path}: {_os_reason(exc)}") from None
+        raise ExportError(f"{path}: {os_reason(exc)}") from None
 
 
 def _remove(path: Path) -> None:
@@ -518,19 +518,3 @@ def _close_quietly(pipe: Any) -> None:
         pipe.close()
 
 
-_ERRNO_REASONS = {
-    errno.ENOSPC: "no space left on device",
-    getattr(errno, "EDQUOT", -1): "disk quota exceeded",
-    errno.EFBIG: "the file is too large for this disk's file system",
-    errno.EROFS: "the disk is read-only",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.ENOENT: "no such file or folder",
-}
-
-
-def _os_reason(exc: OSError) -> str:
-    if exc.errno in _ERRNO_REASONS:
-        return _ERRNO_REASONS[exc.errno]
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    return reason[:1].lower() + reason[1:]

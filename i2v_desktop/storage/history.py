@@ -23,7 +23,6 @@ opens with hundreds of clips.
 
 from __future__ import annotations
 
-import errno
 import io
 import json
 import logging
@@ -44,7 +43,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..core.errors import I2VError
+from ..core.errors import I2VError, os_reason
 from ..core.request import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -175,7 +174,7 @@ class History:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise HistoryError(f"{folder}: cannot create the folder ({_reason(exc)})") from None
+            raise HistoryError(f"{folder}: cannot create the folder ({os_reason(exc)})") from None
         return folder
 
     def add(self, mp4: Path, record: Mapping[str, Any], thumbs: np.ndarray) -> HistoryEntry:
@@ -246,14 +245,14 @@ class History:
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                raise HistoryError(f"{entry.mp4}: cannot delete the clip ({_reason(exc)})") from None
+                raise HistoryError(f"{entry.mp4}: cannot delete the clip ({os_reason(exc)})") from None
             for extra in (entry.mp4.with_suffix(".json"), entry.thumbs):
                 try:
                     extra.unlink()
                 except FileNotFoundError:
                     pass
                 except OSError as exc:
-                    log.warning("history: could not delete %s (%s)", extra, _reason(exc))
+                    log.warning("history: could not delete %s (%s)", extra, os_reason(exc))
             # The MP4 is gone whatever happens to the index now: an index still naming it would
             # lose the entry on the next load anyway.
             self._entries = [other for other in self._entries if other.id != entry_id]
@@ -320,7 +319,7 @@ class History:
         except FileNotFoundError:
             return []
         except OSError as exc:
-            self._set_aside(f"cannot be read ({_reason(exc)})")
+            self._set_aside(f"cannot be read ({os_reason(exc)})")
             return []
         try:
             document = json.loads(raw.decode("utf-8"))
@@ -404,7 +403,7 @@ class History:
         except OSError as exc:
             self._unmoved_damage = reason
             log.warning("history: %s is damaged (%s) and could not be moved aside (%s); starting empty",
-                        path, reason, _reason(exc))
+                        path, reason, os_reason(exc))
             return
         self._unmoved_damage = None
         log.warning("history: %s is damaged (%s); kept as %s, starting with an empty history",
@@ -417,7 +416,7 @@ class History:
         except FileNotFoundError:
             return
         except OSError as exc:
-            raise HistoryError(f"{path}: cannot keep a copy before rewriting it ({_reason(exc)})") from None
+            raise HistoryError(f"{path}: cannot keep a copy before rewriting it ({os_reason(exc)})") from None
         log.warning("history: the index with unreadable entries is kept as %s", target.name)
 
 
@@ -499,7 +498,7 @@ def read_thumbnails(path: Path) -> np.ndarray:
         raise damaged(f"no {exc.args[0]!r} in it") from None
     except OSError as exc:
         if exc.errno is not None:
-            raise HistoryError(f"{path}: cannot be read ({_reason(exc)})") from None
+            raise HistoryError(f"{path}: cannot be read ({os_reason(exc)})") from None
         raise damaged("not a thumbnail file") from None
     except (ValueError, EOFError, zipfile.BadZipFile, RuntimeError):
         raise damaged("not a thumbnail file") from None
@@ -538,7 +537,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise HistoryError(f"{folder}: cannot create the folder ({_reason(exc)})") from None
+        raise HistoryError(f"{folder}: cannot create the folder ({os_reason(exc)})") from None
     tmp = folder / f".{path.name}.part-{secrets.token_hex(4)}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -549,7 +548,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         _unlink_quietly(tmp)
-        raise HistoryError(f"{path}: cannot be written ({_reason(exc)})") from None
+        raise HistoryError(f"{path}: cannot be written ({os_reason(exc)})") from None
     except BaseException:
         _unlink_quietly(tmp)
         raise
@@ -569,22 +568,6 @@ def _unlink_quietly(path: Path) -> None:
         path.unlink()
     except OSError:
         pass
-
-
-_ERRNO_REASONS = {
-    errno.ENOSPC: "no space left on device",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.EROFS: "the disk is read-only",
-}
-
-
-def _reason(exc: OSError) -> str:
-    if exc.errno in _ERRNO_REASONS:
-        return _ERRNO_REASONS[exc.errno]
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    return reason[:1].lower() + reason[1:]
 
 
 def _real(value: object) -> bool:
