@@ -294,7 +294,7 @@ class Studio:
 
         def keep(output: Output) -> None:
             clip = output.clip
-            thumbs = thumbnail_frames(clip.frames, clip.fps)
+            thumbs = thumbnail_frames(clip.frames, clip.fps, width=160, max_frames=24)  # about 1 MB
             entry = self.history.add(output.mp4, clip_record(clip, output.score), thumbs)
             on_saved(Saved(entry, clip.frames, clip.fps, thumbs))
 

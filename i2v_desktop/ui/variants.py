@@ -35,7 +35,11 @@ class _Thumb(QWidget):
         self.setMinimumSize(CELL.width() - 12, 96)
 
     def set_frames(self, frames: np.ndarray) -> None:
-        self.images = [to_qimage(frame) for frame in frames]
+        # Views on the strip's own pixels, not copies: a long history holds hundreds of strips.
+        self.frames = np.ascontiguousarray(frames)
+        height, width = self.frames.shape[1:3]
+        self.images = [QImage(frame.data, width, height, frame.strides[0], QImage.Format.Format_RGB888)
+                       for frame in self.frames]
         self.update()
 
     def show_index(self, index: int) -> None:

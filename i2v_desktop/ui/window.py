@@ -69,7 +69,7 @@ from .variants import VariantStrip, to_qimage
 from .worker import Background, Job, JobQueue
 
 log = logging.getLogger(__name__)
-HISTORY_SHOWN = 200  # the newest clips in the History tab
+HISTORY_SHOWN = 120  # the newest clips in the History tab (about 1 MB of thumbnails each)
 CLIP_CACHE_BYTES = 1_500_000_000  # full clips kept in memory for instant playback
 STATUS_MARKS = {Status.LOADING: "…", Status.READY: "", Status.QUEUED: "•", Status.RENDERING: "▶",
                 Status.DONE: "✓", Status.FAILED: "!", Status.CANCELLED: "–"}
@@ -1076,6 +1076,7 @@ class MainWindow(QMainWindow):
         """Closing cancels the render and waits for the engine thread: nothing is left half-done."""
         self._closing = True
         self.save_settings()
+        self.hide()  # gone for the user at once; a model still loading may take a moment to stop
         self.cancel_export()
         self.queue.shutdown()
         self.background.shutdown()
