@@ -7,12 +7,15 @@ first time a diffusion model is used.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Sequence
 
 log = logging.getLogger("i2v_desktop")
+STARTED = time.perf_counter()
 
 
 def make_studio():  # -> jobs.Studio
@@ -69,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"i2v-desktop: {problem}", file=sys.stderr)
         return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtCore import QSettings, Qt, QTimer
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -97,7 +100,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.banner.show_message(f"Internal error: {type(exc).__name__}: {exc} (details in the log)")
 
     sys.excepthook = report
+
+    # Ctrl+C or a polite kill closes the window as its close button would (render cancelled,
+    # settings saved). Python only sees a signal when it runs, so a timer lets it run now and then.
+    def close_on_signal(*_: object) -> None:
+        window.close()
+        app.quit()
+
+    signal.signal(signal.SIGINT, close_on_signal)
+    signal.signal(signal.SIGTERM, close_on_signal)
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     window.show()
+    log.info("window shown %.2f s after start", time.perf_counter() - STARTED)
     window.add_paths([Path(arg) for arg in argv[1:] if not arg.startswith("-")])
     return app.exec()
 
