@@ -13,6 +13,8 @@ from i2v_desktop.ui.window import MainWindow
 
 def test_main_opens_the_window_with_the_photos_given(qapp, qtbot, samples, monkeypatch):
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # main installs its own
+    handlers = {}
+    monkeypatch.setattr(app.signal, "signal", lambda number, handler: handlers.__setitem__(number, handler))
     seen = {}
 
     def event_loop(self) -> int:
@@ -30,6 +32,7 @@ def test_main_opens_the_window_with_the_photos_given(qapp, qtbot, samples, monke
     assert app.main(["i2v-desktop", str(samples / "coffee.jpg"), str(samples / "rocket.jpg")]) == 0
     assert seen["photos"] == ["coffee.jpg", "rocket.jpg"]
     assert "Internal error: RuntimeError: boom" in seen["banner"]
+    assert set(handlers) == {app.signal.SIGINT, app.signal.SIGTERM}  # Ctrl+C closes the window
     qapp.setStyleSheet("")
 
 
