@@ -770,7 +770,8 @@ class MainWindow(QMainWindow):
         self.timing.setText("")
         if self._live:
             self._live = False
-            best = max(saved, key=lambda entry: entry.score if entry.score is not None else -1, default=None)
+            ids = {entry.id for entry in saved}  # the strip lists variants best first
+            best = next((cell.entry for cell in self.variants.cells if cell.entry.id in ids), None)
             if best is not None and job.photo == self.state.selected:
                 self.variants.select(best.id)
             elif not saved:

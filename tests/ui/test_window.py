@@ -213,7 +213,10 @@ def test_generate_with_the_instant_engine(qtbot, make_window, samples):
     photo = window.state.photos[0]
     assert photo.status == Status.DONE
     assert len(window.variants.cells) == 2
-    assert window.player.frame_count == 12
+    scores = [cell.entry.score for cell in window.variants.cells]
+    assert scores == sorted(scores, reverse=True)  # best first
+    assert window.variants.selection == [window.variants.cells[0].entry.id]  # and the best one plays
+    assert window.player.frame_count == 12 and window.player.is_playing
     entries = window.history.entries()
     seeds = sorted(e.seed for e in entries)
     assert len(entries) == 2 and seeds[1] == seeds[0] + 1  # variants: seed, seed+1
@@ -227,7 +230,12 @@ def test_generate_with_a_tiny_diffusion_pipeline(qtbot, make_window, samples, ti
     window = make_window(tiny_studio(tiny_wan))
     add_ready(qtbot, window, [samples / "coffee.jpg"])
     window.state.choose(model="wan2.2-ti2v-5b", duration=0.3, variants=1, aspect="1:1")
+    playing = []  # what the player holds just after each preview: the preview itself, animating
+    window.queue.event.connect(lambda job, event: isinstance(event, StepProgress) and event.preview is not None
+                               and playing.append((window.player.frame_count, len(event.preview.frames),
+                                                   window.player.is_playing)))
     seen = generate(qtbot, window)
+    assert playing and all(held == sent and on for held, sent, on in playing)
     stages = [event.stage.value for _, event in seen if isinstance(event, StageChanged)]
     assert stages[:2] == ["loading", "encoding prompt"] and "denoising" in stages and "decoding" in stages
     steps = [event for _, event in seen if isinstance(event, StepProgress)]
@@ -268,7 +276,7 @@ def test_cancel_mid_render_leaves_no_clip_and_the_engine_ready(qtbot, make_windo
     assert window.state.photos[0].status == Status.DONE
 
 
-def test_every_slot_the_worker_reaches_runs_on_the_gui_thread(qtbot, make_window, samples, monkeypatch):
+def test_every_slot_the_worker_reaches_runs_on_the_gui_thread(qtbot, make_window, samples, monkeypatch, tmp_path):
     calls = []
     gui = QApplication.instance().thread()
     for cls in (MainWindow, JobQueue):
@@ -285,9 +293,15 @@ def test_every_slot_the_worker_reaches_runs_on_the_gui_thread(qtbot, make_window
     add_ready(qtbot, window, [samples / "coffee.jpg"])
     window.state.choose(**QUICK)
     generate(qtbot, window)
+    window._clips.clear()  # so playing a clip reads it back on the pool
+    window.variants.select(window.variants.cells[1].entry.id)
+    qtbot.waitUntil(lambda: window.player.frame_count == 12, timeout=10_000)
+    plan = ExportPlan(tuple(window.history.entries()[:1]), "square", tmp_path, "{photo}", open_folder=False)
+    window.start_export(plan)
+    qtbot.waitUntil(lambda: window._export_cancel is None, timeout=60_000)
     names = {name for name, _ in calls}
     assert {"_on_event", "_on_saved", "_on_done", "_on_job_event", "_on_job_saved", "_on_job_finished",
-            "_on_photo_loaded"} <= names
+            "_on_photo_loaded", "_on_clip_loaded", "_on_export_progress", "_on_export_done"} <= names
     assert all(on_gui for _, on_gui in calls), [name for name, on_gui in calls if not on_gui]
 
 
