@@ -515,3 +515,20 @@ def test_the_prompt_is_prefilled_with_the_presets_words_and_stays_editable(qtbot
     window.prompt.setPlainText("A glass perfume bottle on marble. The camera glides in very slowly.")
     window.state.choose(preset="orbit")  # rewritten motion words are the user's now: left alone
     assert window.prompt.toPlainText() == "A glass perfume bottle on marble. The camera glides in very slowly."
+
+
+def test_space_plays_and_pauses_but_types_in_the_prompt(qtbot, make_window, samples):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**{**QUICK, "variants": 1})
+    generate(qtbot, window)
+    window.activateWindow()
+    window.variants.setFocus()
+    assert window.player.is_playing
+    qtbot.keyClick(window.variants, Qt.Key.Key_Space)
+    assert not window.player.is_playing
+    qtbot.keyClick(window.variants, Qt.Key.Key_Space)
+    assert window.player.is_playing
+    window.prompt.setFocus()
+    qtbot.keyClicks(window.prompt, "a b")
+    assert window.prompt.toPlainText() == "a b" and window.player.is_playing
