@@ -63,8 +63,7 @@ def main() -> int:
     window.add_paths([SAMPLES])
     wait(app, lambda: len(window.state.photos) == 4 and all(p.status.value == "ready" for p in window.state.photos))
     window.state.select(str(SAMPLES / "coffee.jpg"))
-    window.state.choose(preset="orbit", intensity=0.6, aspect="9:16", duration=3.0, fps=None, variants=3,
-                        model="instant", prompt="a cup of espresso on a saucer, warm morning light")
+    window.state.choose(preset="orbit", intensity=0.6, aspect="9:16", duration=3.0, fps=None, variants=3, model="instant")
     settle(app)
     shoot(window, "batch")
 
