@@ -532,3 +532,33 @@ def test_space_plays_and_pauses_but_types_in_the_prompt(qtbot, make_window, samp
     window.prompt.setFocus()
     qtbot.keyClicks(window.prompt, "a b")
     assert window.prompt.toPlainText() == "a b" and window.player.is_playing
+
+
+def test_a_photo_gone_before_its_render_fails_in_the_window_and_the_batch_goes_on(qtbot, make_window, samples,
+                                                                                 tmp_path):
+    doomed = tmp_path / "doomed.jpg"
+    doomed.write_bytes((samples / "chelsea.jpg").read_bytes())
+    window = make_window()
+    add_ready(qtbot, window, [doomed, samples / "coffee.jpg"])
+    window.state.choose(**{**QUICK, "variants": 1})
+    doomed.unlink()
+    generate(qtbot, window)
+    statuses = {p.name: p.status for p in window.state.photos}
+    assert statuses == {"doomed.jpg": Status.FAILED, "coffee.jpg": Status.DONE}
+    assert "doomed.jpg: no such file" in window.banner.text.text()
+    assert "no such file" in window.state.photo(str(doomed.resolve())).reason
+
+
+def test_export_opens_the_folder_when_asked(qtbot, make_window, samples, tmp_path, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**{**QUICK, "variants": 1})
+    generate(qtbot, window)
+    window.start_export(ExportPlan(tuple(window.history.entries()), "square", tmp_path / "out", "{photo}", True))
+    qtbot.waitUntil(lambda: window._export_cancel is None, timeout=60_000)
+    assert opened == [str(tmp_path / "out")]
+    assert (tmp_path / "out" / "coffee.mp4").is_file()
