@@ -431,9 +431,12 @@ class MainWindow(QMainWindow):
             while path.exists():
                 n += 1
                 path = path.with_name(time.strftime(f"pasted-%Y%m%d-%H%M%S-{n}.png"))
-            if image.isNull() or not image.save(str(path)):
-                self.banner.show_message(f"{path}: could not save the pasted picture")
+            partial = path.with_name(f".{path.name}.partial")  # written whole, then renamed into place
+            if image.isNull() or not image.save(str(partial), "PNG"):
+                partial.unlink(missing_ok=True)
+                self.banner.show_message(f"{path}: could not save the pasted picture (is the disk full?)")
                 return
+            partial.replace(path)
             self.add_paths([path])
         else:
             self.banner.show_message("The clipboard holds no photo: copy an image or image files first", "warning")
@@ -462,7 +465,11 @@ class MainWindow(QMainWindow):
         if record is None:
             self.banner.show_message(reason)
             return
-        request = GenerationRequest.from_dict(record["request"])
+        try:
+            request = GenerationRequest.from_dict(record.get("request"))
+        except I2VError as exc:
+            self.banner.show_message(f"{Path(clip).name}: {exc}")
+            return
         self.apply_request(request)
         if Path(request.image).is_file():
             self.add_paths([Path(request.image)])

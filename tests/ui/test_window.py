@@ -562,3 +562,18 @@ def test_export_opens_the_folder_when_asked(qtbot, make_window, samples, tmp_pat
     qtbot.waitUntil(lambda: window._export_cancel is None, timeout=60_000)
     assert opened == [str(tmp_path / "out")]
     assert (tmp_path / "out" / "coffee.mp4").is_file()
+
+
+def test_a_clip_not_made_here_is_refused_in_one_line(qtbot, make_window, tmp_path):
+    import numpy as np
+
+    from i2v_desktop.export.mp4 import write_mp4
+
+    foreign = tmp_path / "holiday.mp4"
+    write_mp4(np.zeros((4, 32, 32, 3), np.uint8), 24.0, foreign)
+    window = make_window()
+    before = window.state.choices
+    drop(window, [foreign])
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10_000)
+    assert "holiday.mp4: not made by i2v_desktop" in window.banner.text.text()
+    assert window.state.choices == before and window.state.photos == []
