@@ -125,6 +125,8 @@ class MainWindow(QMainWindow):
         self._job_saved: dict[int, list[Any]] = {}
         self._job_failures: dict[int, list[str]] = {}
         self._export_cancel: list[bool] | None = None
+        self._export_relay = _ProgressRelay(self)
+        self._export_relay.progress.connect(self._on_export_progress)
         self._closing = False
         self._history_stale = True
         self._prefilled = ""  # the motion words last put in the prompt
@@ -996,29 +998,38 @@ class MainWindow(QMainWindow):
         self.settings.setValue("export/open_folder", "true" if plan.open_folder else "false")
         cancel = self._export_cancel = [False]
         total = len(plan.entries)
-        relay = _ProgressRelay(self)
-        relay.progress.connect(self._on_export_progress)
+        relay = self._export_relay
 
-        def work() -> list[Path]:
+        def work() -> tuple[list[Path], list[str]]:
+            """Each clip in turn; one that fails costs its line, not the others."""
             from ..core.errors import Cancelled as CancelledError
+            from ..core.errors import ExportError, os_reason
 
-            plan.folder.mkdir(parents=True, exist_ok=True)
-            written = []
+            try:
+                plan.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ExportError(f"{plan.folder}: cannot create the folder ({os_reason(exc)})") from None
+            written, failed = [], []
             for index, entry in enumerate(plan.entries):
                 def progress(fraction: float, index: int = index) -> None:
                     if cancel[0]:
                         raise CancelledError("export stopped")
                     relay.progress.emit((index + fraction) / total, f"Exporting {index + 1}/{total}")
 
-                stem = file_stem(plan.template, name_fields(entry, plan.preset))
-                written.append(self.studio.export(entry.mp4, plan.preset, plan.folder, stem, progress))
-            return written
+                try:
+                    stem = file_stem(plan.template, name_fields(entry, plan.preset))
+                    written.append(self.studio.export(entry.mp4, plan.preset, plan.folder, stem, progress))
+                except CancelledError:
+                    raise
+                except I2VError as exc:
+                    failed.append(str(exc))
+            return written, failed
 
         self.export_progress.setValue(0)
         self.export_progress.setRange(0, 1000)
         self.export_progress.show()
         self.export_cancel.show()
-        self.export_status.setText(f"Exporting {total} clip{'s' if total > 1 else ''}…")
+        self.export_status.setText(f"Exporting {_count(total, 'clip')}…")
         self.background.submit(work, lambda result, reason: self._on_export_done(plan, result, reason))
 
     def cancel_export(self) -> None:
@@ -1030,22 +1041,28 @@ class MainWindow(QMainWindow):
         self.export_progress.setValue(int(fraction * 1000))
         self.export_status.setText(text)
 
-    def _on_export_done(self, plan: Any, written: list[Path] | None, reason: str) -> None:
+    def _on_export_done(self, plan: Any, result: tuple[list[Path], list[str]] | None, reason: str) -> None:
         self._export_cancel = None
         self.export_progress.hide()
         self.export_cancel.hide()
-        if written is None:
+        if result is None:
             self.export_status.setText("Export stopped" if reason == "cancelled" else "Export failed")
             if reason != "cancelled":
                 self.banner.show_message(reason)
             return
-        self.export_status.setText(f"Exported {len(written)} clip{'s' if len(written) != 1 else ''} to {plan.folder}")
+        written, failed = result
         self.last_export = written
+        for line in failed:
+            self.banner.show_message(line)
+        self.export_status.setText(f"Exported {len(written)} of {len(plan.entries)} clips to {plan.folder}"
+                                   if failed else f"Exported {_count(len(written), 'clip')} to {plan.folder}")
+        if not written:
+            return
         url = QUrl.fromLocalFile(str(plan.folder))
         if plan.open_folder and not self._closing:
             QDesktopServices.openUrl(url)
-        else:
-            self.banner.show_message(f"Exported {len(written)} clip(s) to {plan.folder}", "info",
+        elif not failed:
+            self.banner.show_message(f"Exported {_count(len(written), 'clip')} to {plan.folder}", "info",
                                      ("Open folder", lambda: QDesktopServices.openUrl(url)))
 
     # -- keys, settings, closing --------------------------------------------------------------
@@ -1164,6 +1181,10 @@ def _tool(text: str, tip: str) -> QToolButton:
     button.setToolTip(tip)
     button.setAccessibleName(tip.split(" (")[0])
     return button
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _clock(seconds: float) -> str:

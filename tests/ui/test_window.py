@@ -577,3 +577,17 @@ def test_a_clip_not_made_here_is_refused_in_one_line(qtbot, make_window, tmp_pat
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10_000)
     assert "holiday.mp4: not made by i2v_desktop" in window.banner.text.text()
     assert window.state.choices == before and window.state.photos == []
+
+
+def test_an_export_that_fails_for_one_clip_still_exports_the_others(qtbot, make_window, samples, tmp_path):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**QUICK)
+    generate(qtbot, window)
+    lost, kept = window.history.entries()
+    lost.mp4.unlink()
+    window.start_export(ExportPlan((lost, kept), "square", tmp_path / "out", "{photo}_{seed}", False))
+    qtbot.waitUntil(lambda: window._export_cancel is None, timeout=60_000)
+    assert window.last_export == [tmp_path / "out" / f"coffee_{kept.seed}.mp4"]
+    assert f"{lost.mp4}: no such file" in window.banner.text.text()
+    assert window.export_status.text().startswith("Exported 1 of 2 clips")
