@@ -408,7 +408,7 @@ class MainWindow(QMainWindow):
             self.background.submit(lambda path=photo.path: load_photo(path),
                                    lambda result, reason, path=photo.path: self._on_photo_loaded(path, result, reason))
         for clip in clips:
-            self.background.submit(lambda clip=clip: read_clip_record(self.studio, clip),
+            self.background.submit(lambda clip=clip: self.studio.read_record(Path(clip)),
                                    lambda result, reason, clip=clip: self._on_clip_record(clip, result, reason))
 
     def open_photos(self) -> None:
@@ -1139,10 +1139,6 @@ class _ProgressRelay(QObject):
     """Carries export progress from the background thread to the GUI thread."""
 
     progress = Signal(float, str)
-
-
-def read_clip_record(studio: Any, clip: str) -> dict:
-    return studio.read_record(Path(clip))
 
 
 def cell_label(entry: Any, with_photo: bool) -> str:
