@@ -196,6 +196,7 @@ class MainWindow(QMainWindow):
         # Middle: framing / player / compare, progress, variants and history.
         self.crop = CropView()
         self.drop_hint = DropHint()
+        self.drop_overlay = DropOverlay(self)
         self.framing = QStackedWidget()
         self.framing.addWidget(self.drop_hint)
         self.framing.addWidget(self.crop)
@@ -446,8 +447,14 @@ class MainWindow(QMainWindow):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
+            count = len(event.mimeData().urls())
+            self.drop_overlay.show_over(self.centralWidget(), f"Drop to add {_count(count, 'item')}")
+
+    def dragLeaveEvent(self, event: Any) -> None:
+        self.drop_overlay.hide()
 
     def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_overlay.hide()
         urls = event.mimeData().urls()
         local = [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]
         if len(local) < len(urls):
@@ -1133,6 +1140,45 @@ class DropHint(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.3)
         painter.setFont(font)
         painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.TEXT)
+
+
+class DropOverlay(QWidget):
+    """Covers the window while files are dragged over it, so the user sees the drop will land."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.text = ""
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hide()
+
+    def show_over(self, widget: QWidget, text: str) -> None:
+        self.text = text
+        self.setGeometry(widget.geometry())
+        self.raise_()
+        self.show()
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        from PySide6.QtGui import QColor, QPainter, QPen
+
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        accent = self.palette().color(self.palette().ColorRole.Highlight)
+        fill = QColor(accent)
+        fill.setAlpha(40)
+        painter.setBrush(fill)
+        painter.setPen(QPen(accent, 3, Qt.PenStyle.DashLine))
+        painter.drawRoundedRect(self.rect().adjusted(6, 6, -6, -6), 14, 14)
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        painter.setFont(font)
+        label = painter.fontMetrics().boundingRect(self.text).adjusted(-24, -14, 24, 14)
+        label.moveCenter(self.rect().center())
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(accent)
+        painter.drawRoundedRect(label, label.height() / 2, label.height() / 2)
+        painter.setPen(self.palette().color(self.palette().ColorRole.HighlightedText))
+        painter.drawText(label, Qt.AlignmentFlag.AlignCenter, self.text)
 
 
 class _ProgressRelay(QObject):

@@ -40,9 +40,10 @@ def drop(window, paths) -> None:
     enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window, enter)
-    assert enter.isAccepted()
+    assert enter.isAccepted() and window.drop_overlay.isVisible()  # the user sees where it lands
     event = QDropEvent(pos, Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window, event)
+    assert not window.drop_overlay.isVisible()
 
 
 def add_ready(qtbot, window, paths) -> None:
