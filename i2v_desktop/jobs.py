@@ -256,7 +256,7 @@ class ModelChoice:
 
     id: str
     name: str
-    installed: bool
+    installed: bool | None  # None: the disk has not been looked at yet
     fits: bool | None  # None: not known yet (the machine has not been probed)
     licence: str
     note: str  # size, memory need, commercial use
@@ -310,7 +310,9 @@ class Studio:
         summary = {"cuda": "NVIDIA GPU", "mps": "Apple GPU", "cpu": "no GPU (CPU only)"}[self._device] + free
         return summary, self.model_choices(), self.default_model()
 
-    def model_choices(self) -> list[ModelChoice]:
+    def model_choices(self, look: bool = True) -> list[ModelChoice]:
+        """Every model the picker offers. `look=False` skips the disk (the weights cache), for a
+        window that must appear at once; `machine()` then fills in what is installed and fits."""
         from .engine.weights import is_downloaded
 
         choices = [ModelChoice(INSTANT, "Instant (2.5D, no AI model)", True, True, "built in",
@@ -321,7 +323,8 @@ class Studio:
             if self._device is not None:
                 fits = self._device != "cpu" and (self._free_gb is None or need * 1.1 <= self._free_gb)
             note = f"{entry.download_gb:g} GB download, needs {need:g} GB of GPU memory. {entry.commercial}"
-            choices.append(ModelChoice(entry.id, entry.name, is_downloaded(entry), fits, entry.licence, note))
+            installed = is_downloaded(entry) if look else None
+            choices.append(ModelChoice(entry.id, entry.name, installed, fits, entry.licence, note))
         return choices
 
     def default_model(self) -> str:

@@ -173,7 +173,7 @@ class ClipControls(QWidget):
         self._updating = True
         self.model.clear()
         for choice in choices:
-            marks = [] if choice.installed else ["not installed"]
+            marks = ["not installed"] if choice.installed is False else []
             if choice.fits is False:
                 marks.append("too big for this machine")
             label = choice.name + (f" ({', '.join(marks)})" if marks else "")

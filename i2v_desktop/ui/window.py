@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         self.state.restore(settings)
         if not self.state.choices.model:
             self.state.choose(model=INSTANT)
-        self.controls.set_models(self._registry_choices(), self.state.choices.model)
+        self.controls.set_models(self.studio.model_choices(look=False), self.state.choices.model)
         self._show_choices(self.state.choices)
         self._restore_layout()
         if probe:
@@ -806,21 +806,10 @@ class MainWindow(QMainWindow):
         if first_run:
             self.state.choose(model=default)
         chosen = next((c for c in choices if c.id == self.state.choices.model), None)
-        if chosen is not None and not chosen.installed:
+        if chosen is not None and chosen.installed is False:
             self.banner.show_message(f"{chosen.name} is not downloaded; renders will download it first "
                                      "or fail offline. The Instant engine works right away.", "warning",
                                      ("Use Instant", lambda: self.state.choose(model=INSTANT)))
-
-    def _registry_choices(self) -> list[Any]:
-        """Model picker entries before the machine is probed: installed and fits still unknown."""
-        from types import SimpleNamespace
-
-        items = [SimpleNamespace(id=INSTANT, name="Instant (2.5D, no AI model)", installed=True, fits=True,
-                                 licence="built in", note="Motion from the photo itself, on any machine")]
-        for entry in self.studio.registry.entries.values():
-            items.append(SimpleNamespace(id=entry.id, name=entry.name, installed=True, fits=None,
-                                         licence=entry.licence, note=entry.commercial))
-        return items
 
     # -- clips: play, pick, compare, delete ---------------------------------------------------
 
