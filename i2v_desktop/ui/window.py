@@ -21,12 +21,17 @@ from PySide6.QtCore import QByteArray, QObject, QSettings, QSize, Qt, QUrl, Sign
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
+    QColor,
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
+    QIcon,
     QImage,
     QKeySequence,
+    QPainter,
+    QPen,
+    QPixmap,
     QShortcut,
 )
 from PySide6.QtWidgets import (
@@ -524,8 +529,6 @@ class MainWindow(QMainWindow):
             self._show_framing()
 
     def _paint_photo_item(self, item: QListWidgetItem, photo: Photo) -> None:
-        from PySide6.QtGui import QIcon, QPixmap
-
         mark = STATUS_MARKS[photo.status]
         item.setText(f"{mark} {photo.name}".strip() + (f"\n{photo.status.value}" if photo.status != Status.READY else ""))
         if photo.thumbnail is not None:
@@ -1117,8 +1120,6 @@ class DropHint(QWidget):
         self.setToolTip("JPEG, PNG, WebP, TIFF, BMP or GIF; drop an i2v clip (MP4) to get its settings back")
 
     def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
-        from PySide6.QtGui import QPainter, QPen
-
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         colour = self.palette().color(self.palette().ColorRole.PlaceholderText)
@@ -1147,8 +1148,6 @@ class DropOverlay(QWidget):
         self.show()
 
     def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
-        from PySide6.QtGui import QColor, QPainter, QPen
-
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         accent = self.palette().color(self.palette().ColorRole.Highlight)
