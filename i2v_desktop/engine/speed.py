@@ -36,6 +36,16 @@ class SpeedPlan:
 SPEED_OFF = SpeedPlan()
 
 
+# Below this much GPU memory the denoiser's weights are stored in float8 (half of bf16), so a 14B
+# model fits with model offload instead of crawling through sequential offload.
+FP8_BELOW_GB = 32.0
+
+
+def fp8_weights(device: str, total_gb: float | None) -> bool:
+    """Whether weights are stored in float8 on this device (the memory plan counts on it too)."""
+    return device == "cuda" and total_gb is not None and total_gb < FP8_BELOW_GB
+
+
 def plan_speed(entry: Any, device_plan: Any, quality: str, overrides: Mapping[str, Any] | None = None) -> SpeedPlan:
     """The switches for `entry` on the device `device_plan` describes, at `quality`."""
     raise NotImplementedError  # implemented on the speed branch
