@@ -42,6 +42,10 @@ class RenderInfo:
     device: str = ""
     elapsed_s: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The engine's speed switches for this clip (attention backend, compile, step cache, fp8, ...),
+    # every one on or off; empty for engines that have none. Records written before this field
+    # existed simply lack the key: readers take the "render" section as a plain dict.
+    speed: dict[str, Any] = field(default_factory=dict)
 
     @property
     def duration(self) -> float:
