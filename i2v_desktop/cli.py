@@ -28,6 +28,7 @@ from .core.events import (
 from .core.presets import load_presets
 from .core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
 from .engine.device import OFFLOAD_MODES
+from .engine.speed import SPEED_MODES
 from .engine.registry import load_registry
 from .storage.paths import user_models_file, user_presets_dir
 
@@ -57,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--crf", type=int, default=18, help="H.264 quality, lower is better (default 18)")
     render.add_argument("--device", choices=("cuda", "mps", "cpu"), default=None, help="default: best available")
     render.add_argument("--offload", choices=OFFLOAD_MODES, default="auto", help="memory saving (default auto)")
+    render.add_argument("--speed", choices=SPEED_MODES, default="auto",
+                        help="speed switches chosen for this GPU (auto), or plain diffusers (off)")
     render.add_argument("--export", metavar="PRESET", action="append", default=[],
                         help="also export each clip for a platform (see `i2v export --list`); repeatable")
 
@@ -158,7 +161,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     library = load_presets(user_presets_dir())
     for problem in library.problems:
         print(f"i2v: skipped preset {problem}", file=sys.stderr)
-    engines = Engines(registry, library, device=args.device, offload=args.offload)
+    engines = Engines(registry, library, device=args.device, offload=args.offload, speed=args.speed)
     model = args.model or engines.default_model()
     if model == INSTANT:
         model_name = "the instant engine"

@@ -217,9 +217,9 @@ class Engines:
     """The engines a session uses, made on first use and kept: a loaded pipeline is worth keeping."""
 
     def __init__(self, registry: Registry, presets: PresetLibrary, device: str | None = None,
-                 offload: str = "auto") -> None:
+                 offload: str = "auto", speed: str = "auto") -> None:
         self.registry, self.presets = registry, presets
-        self.device, self.offload = device, offload
+        self.device, self.offload, self.speed = device, offload, speed
         self._made: dict[str, Engine] = {}
 
     def for_model(self, model: str) -> Engine:
@@ -231,7 +231,7 @@ class Engines:
                 from .engine.diffusion import DiffusionEngine  # torch comes with it: only when needed
 
                 self._made[kind] = DiffusionEngine(self.registry, self.presets, device=self.device,
-                                                   offload=self.offload)
+                                                   offload=self.offload, speed=self.speed)
         return self._made[kind]
 
     def default_model(self) -> str:

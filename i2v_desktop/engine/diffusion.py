@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import cv2
 import numpy as np
@@ -32,6 +32,8 @@ from .families import FAMILIES
 from .plan import RenderPlan, plan_render
 from .preview import LatentPreviewer, PreviewThrottle, estimate_x0
 from .registry import ModelEntry, Registry, load_registry
+from .speed import (SPEED_MODES, SPEED_OFF, SpeedPlan, apply_to_pipeline, pipeline_speed, plan_speed,
+                    set_pipeline_step_cache)
 from .weights import Weights, ensure_weights
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class DiffusionEngine(Engine):
         offload: str = "auto",
         vae_tiling: bool | None = None,
         preview_share: float = PREVIEW_SHARE,
+        speed: str | Mapping[str, Any] = "auto",
     ) -> None:
         self.registry = registry or load_registry()
         self.presets = presets or load_presets()
@@ -70,6 +73,12 @@ class DiffusionEngine(Engine):
         self.offload = offload
         self.vae_tiling = vae_tiling
         self.preview_share = preview_share
+        # "auto": every speed switch chosen from the hardware; "off": plain diffusers, frame for
+        # frame; a mapping: auto with those switches forced (e.g. {"cache": None}).
+        if isinstance(speed, str) and speed not in SPEED_MODES:
+            raise ModelError(f"--speed {speed}: choose {', '.join(SPEED_MODES)}")
+        self.speed = speed
+        self._compiled_key: tuple[Any, ...] | None = None  # the pipeline whose blocks are compiled
         self.stats = RunStats()
         self._pipe: Any = None
         self._key: tuple[Any, ...] | None = None
@@ -105,7 +114,9 @@ class DiffusionEngine(Engine):
         cancel.raise_if_cancelled()
         on_event(StageChanged(Stage.LOADING, f"{entry.name} on {device_plan.describe()}"))
         start = time.perf_counter()
-        self._pipe = load_pipeline(entry, weights, device_plan)
+        speed = self._plan_speed(entry, device_plan, None).with_(cache=None)  # the cache is switched per job
+        self._pipe = load_pipeline(entry, weights, device_plan, speed)
+        self._compiled_key = None
         self._key = key
         self._device_plan = device_plan
         self.stats.load_s = time.perf_counter() - start
@@ -130,12 +141,15 @@ class DiffusionEngine(Engine):
         pipe = self._ensure_pipeline(entry, on_event, cancel)
         cancel.raise_if_cancelled()
         assert self._device_plan is not None
+        speed = self._speed_for_job(pipe, entry, request.quality, plan.steps)
+        compiling = speed.compile and self._compiled_key != self._key
         try:
             args = family.call_args(pipe, entry, plan, _to_pil(frame))
             if family.uses_prompt:
                 args.update(self._encoded_prompt(pipe, family, plan, on_event))
             cancel.raise_if_cancelled()
-            on_event(StageChanged(Stage.DENOISING, f"{plan.steps} steps, {plan.width}×{plan.height}, {plan.num_frames} frames"))
+            on_event(StageChanged(Stage.DENOISING, f"{plan.steps} steps, {plan.width}×{plan.height}, {plan.num_frames} frames"
+                                  + (", compiling the model first (once; kept for later runs)" if compiling else "")))
             callback = _StepCallback(self, entry, plan, frame, on_event, cancel, still=preset.still)
             generator = torch.Generator(device="cpu").manual_seed(plan.seed)
             output = pipe(
@@ -146,6 +160,7 @@ class DiffusionEngine(Engine):
                 callback_on_step_end_tensor_inputs=["latents"],
             )
             self.stats.decode_s = time.perf_counter() - callback.last_step_end
+            self._compiled_key = self._key if speed.compile else None
         except torch.OutOfMemoryError:
             raise OutOfMemoryError(
                 f"{request.image}: out of {self._device_plan.device} memory at {plan.width}×{plan.height}, "
@@ -172,8 +187,22 @@ class DiffusionEngine(Engine):
             device=self._device_plan.describe(),
             elapsed_s=round(time.perf_counter() - started, 3),
             notes=plan.notes,
+            speed=speed.as_metadata(),
         )
         return Clip(frames, plan.fps, request, info)
+
+    def _plan_speed(self, entry: ModelEntry, device_plan: DevicePlan, quality: str | None,
+                    steps: int | None = None) -> SpeedPlan:
+        if self.speed == "off":
+            return SPEED_OFF
+        overrides = None if isinstance(self.speed, str) else self.speed
+        return plan_speed(entry, device_plan, quality or "", overrides, steps=steps)
+
+    def _speed_for_job(self, pipe: Any, entry: ModelEntry, quality: str, steps: int) -> SpeedPlan:
+        """The switches for this job: those applied at load, with the step cache on or off for its tier."""
+        assert self._device_plan is not None
+        set_pipeline_step_cache(pipe, self._plan_speed(entry, self._device_plan, quality, steps).cache)
+        return pipeline_speed(pipe)
 
     def _encoded_prompt(self, pipe: Any, family: Any, plan: RenderPlan, on_event: EventSink) -> dict[str, Any]:
         """Prompt embeddings, reused while the prompt and pipeline are unchanged (variants)."""
@@ -262,8 +291,9 @@ class _StepCallback:
 # -- loading ----------------------------------------------------------------------------------
 
 
-def load_pipeline(entry: ModelEntry, weights: Weights, device_plan: DevicePlan) -> Any:
-    """Load a diffusers folder (safetensors only) and place it per the device plan."""
+def load_pipeline(entry: ModelEntry, weights: Weights, device_plan: DevicePlan,
+                  speed: SpeedPlan = SPEED_OFF) -> Any:
+    """Load a diffusers folder (safetensors only), apply the speed switches, place it per the device plan."""
     import diffusers
     import torch
     import transformers
@@ -294,6 +324,7 @@ def load_pipeline(entry: ModelEntry, weights: Weights, device_plan: DevicePlan) 
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"{folder}: cannot load {entry.name} ({_first_line(exc)})") from None
     family.configure(pipe, entry)
+    apply_to_pipeline(pipe, speed, device_plan.device)  # before placement: fp8 halves what goes to the GPU
     pipe.set_progress_bar_config(disable=True)
     if device_plan.vae_tiling:
         try:
