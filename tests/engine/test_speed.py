@@ -297,6 +297,32 @@ def test_every_switch_is_recorded_in_the_clips_metadata(folders, photo):
     assert old.speed == {} and old.to_dict()["speed"] == {}
 
 
+def test_compiled_blocks_render_the_same_frames_and_the_first_render_says_it_compiles(folders, photo, monkeypatch,
+                                                                                     tmp_path):
+    # Inductor needs a GPU toolchain to be quick; "eager" runs the same regional compilation path
+    # (dynamo traces every repeated block) without generating code.
+    monkeypatch.setattr(speed, "COMPILE_BACKEND", "eager")
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path))
+    kind = "wan2.1-i2v"
+    plain, compiled = engine(folders, kind, "off"), engine(folders, kind, {"compile": True})
+    try:
+        reference, _ = render(plain, kind, photo, steps=2)
+        first, first_events = render(compiled, kind, photo, steps=2)
+        second, second_events = render(compiled, kind, photo, steps=2)
+        blocks = compiled._pipe.transformer.blocks
+    finally:
+        plain.close()
+        compiled.close()
+
+    def details(events):
+        return [e.detail for e in events if isinstance(e, StageChanged) and e.stage == Stage.DENOISING]
+
+    assert all(block._compiled_call_impl is not None for block in blocks)
+    assert first.info.speed["compile"] is True
+    assert "compiling" in details(first_events)[0] and "compiling" not in details(second_events)[0]
+    assert np.array_equal(first.frames, reference.frames) and np.array_equal(second.frames, reference.frames)
+
+
 def test_off_gives_exactly_the_plain_diffusers_call(folders, photo):
     kind = "svd"
     eng = engine(folders, kind, "off")
@@ -310,6 +336,18 @@ def test_off_gives_exactly_the_plain_diffusers_call(folders, photo):
     plain = np.clip(np.rint(np.asarray(output.frames[0], dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
     assert clip.info.speed == SPEED_OFF.as_metadata()
     assert np.array_equal(clip.frames, plain)
+
+
+def test_render_takes_speed_auto_or_off_and_hands_it_to_the_engine():
+    from i2v_desktop.cli import build_parser
+    from i2v_desktop.jobs import Engines
+
+    assert build_parser().parse_args(["render", "a.png"]).speed == "auto"
+    args = build_parser().parse_args(["render", "a.png", "--speed", "off"])
+    engines = Engines(REAL, load_presets(), device="cpu", speed=args.speed)
+    assert engines.for_model(REAL.default).speed == "off"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["render", "a.png", "--speed", "fast"])
 
 
 def test_speed_option_is_checked():
