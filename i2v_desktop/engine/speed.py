@@ -243,8 +243,8 @@ def pipeline_speed(pipe: Any) -> SpeedPlan:
 def set_step_cache(module: Any, cache: str | None) -> None:
     """Turn the step cache on or off on a loaded denoiser, without reloading anything.
 
-    The cache's state is cleared either way, so a job never starts from the last job's residuals
-    (the same job twice gives the same frames).
+    When on, its state is cleared, so a job never starts from the last job's residuals (the same
+    job twice gives the same frames); when off, its hooks are removed from every block.
     """
     if not hasattr(module, "enable_cache"):
         if cache is not None:
