@@ -329,3 +329,63 @@ def test_a_missing_lora_offline_says_what_to_download_in_one_line(registry, phot
     clip, events = run(engine, request_for("wan2.1-i2v", photo, quality="draft"))
     assert clip is not None, events[-1]
     engine.close()
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def user_fast_model(folders, lora_files, isolated_home) -> str:
+    """A user's own models.json entry: the 480p model's fast tier and LoRA over a tiny local folder."""
+    import json
+
+    real = load_registry().get("wan2.1-i2v-14b-480p")
+    tiers = {q: {"resolution": "tiny", "steps": 2} for q in ("draft", "standard", "final")}
+    tiers["fast"] = {"resolution": "tiny", "steps": 4, "guidance": 1.0, "flow_shift": 5.0}
+    lora = {"name": real.lora.name, "licence": real.lora.licence, "files": [
+        {"repo": LORA_REPO, "revision": FAKE_REVISION, "file": f.file, "download_gb": f.download_gb, "into": f.into}
+        for f in real.lora.files]}
+    entry = {"id": "tiny-fast", "base": real.id, "name": "Tiny fast Wan", "path": str(folders["wan2.1-i2v"]),
+             "resolutions": {"tiny": [64, 64]}, "max_frames": 9, "tiers": tiers, "lora": lora}
+    folder = isolated_home / "config" / "i2v_desktop"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "models.json").write_text(json.dumps({"models": [entry]}))
+    return "tiny-fast"
+
+
+def test_the_cli_refuses_fast_on_a_model_without_it_and_names_the_models_that_offer_it(samples, tmp_path, capsys):
+    from i2v_desktop.cli import main
+
+    code = main(["render", str(samples / "coffee.jpg"), "--model", "svd-xt", "--quality", "fast",
+                 "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "Stable Video Diffusion XT has no fast quality" in err
+    for model in ("wan2.1-i2v-14b-480p", "wan2.1-i2v-14b-720p", "wan2.2-i2v-a14b", "ltx-video-2b-distilled"):
+        assert model in err
+    assert not list(tmp_path.glob("*.mp4"))
+
+
+def test_the_cli_lists_fast_tiers_downloads_their_lora_and_renders_fast(user_fast_model, samples, tmp_path, capsys):
+    from i2v_desktop.cli import main
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    row = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "LoRA 0.74 GB" in row["wan2.1-i2v-14b-480p"] and "LoRA 1.37 GB" in row["wan2.2-i2v-a14b"]
+    assert "built in" in row["ltx-video-2b-distilled"] and "LoRA" not in row["svd-xt"]
+    assert "LoRA 0.74 GB, downloaded" in row["tiny-fast"]  # its files are in the cache
+
+    assert main(["download", user_fast_model]) == 0
+    out = capsys.readouterr().out
+    assert "LoRA is ready in" in out and FAKE_REVISION in out
+
+    code = main(["render", str(samples / "coffee.jpg"), "--model", user_fast_model, "--quality", "fast",
+                 "--duration", "0.5", "--seed", "4", "--out", str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    from i2v_desktop.jobs import read_record
+
+    [clip] = tmp_path.glob("*.mp4")
+    made = read_record(clip)["render"]
+    assert made["steps"] == 4 and made["guidance"] == 1.0
+    assert any("lightx2v-wan2.1-i2v-4step LoRA" in note for note in made["notes"])
