@@ -19,7 +19,7 @@ from ..core.cancel import CancelToken
 from ..core.errors import ModelError
 from ..core.events import EventSink, Stage, StageChanged
 from .plan import RenderPlan
-from .registry import ModelEntry
+from .registry import LORA_TARGETS, ModelEntry
 from .weights import ensure_loras
 
 log = logging.getLogger(__name__)
@@ -66,9 +66,17 @@ def load_loras(pipe: Any, entry: ModelEntry, paths: tuple[Path, ...]) -> None:
             state = loadable(load_file(str(path)))
             pipe.load_lora_weights(state, adapter_name=ADAPTER, load_into_transformer_2=lora.into == "transformer_2")
         except (SafetensorError, OSError, KeyError, ValueError, RuntimeError, AttributeError) as exc:
+            _unload(pipe)  # a half-loaded set would stay active in every later job
             raise ModelError(
                 f"{path.name}: cannot load the {entry.lora.name} LoRA into {entry.name} ({_first_line(exc)})"
             ) from None
+
+
+def _unload(pipe: Any) -> None:
+    for name in LORA_TARGETS:
+        module = getattr(pipe, name, None)
+        if module is not None and ADAPTER in (getattr(module, "peft_config", None) or {}):
+            module.delete_adapters(ADAPTER)
 
 
 def loadable(state: dict[str, Any]) -> dict[str, Any]:

@@ -202,6 +202,46 @@ def test_every_published_lora_is_pinned_sized_and_apache_licensed():
         assert any(f.repo in source for f in entry.lora.files for source in entry.sources)
 
 
+def test_lora_files_download_at_their_pinned_revision_and_bad_lora_entries_are_refused(tmp_path):
+    import json
+
+    from i2v_desktop.engine import weights
+
+    registry = load_registry()
+    [w21] = registry.get("wan2.1-i2v-14b-480p").lora.files
+    assert weights._lora_kwargs(w21) == dict(repo_id="lightx2v/Wan2.1-Distill-Loras",
+                                             revision="27ae38da91014b947dd39cc3fa78b97cd7b386dd",
+                                             filename="wan2.1_i2v_lora_rank64_lightx2v_4step.safetensors")
+    assert weights.loras_downloaded(registry.get("svd-xt"))  # needs none
+    assert not weights.loras_downloaded(registry.get("wan2.2-i2v-a14b"))  # nothing in this session's cache
+
+    base = "wan2.1-i2v-14b-480p"
+    bad = [
+        {"id": "cfg-fast", "base": "wan2.2-ti2v-5b",
+         "tiers": {**registry_json("wan2.2-ti2v-5b")["tiers"], "fast": {"resolution": "720p", "steps": 4}}},
+        {"id": "bad-into", "base": base, "lora": {"name": "x", "licence": "Apache-2.0", "files": [
+            {"repo": "a/b", "revision": None, "file": "x.safetensors", "download_gb": 0.1, "into": "unet"}]}},
+        {"id": "lora-no-tier", "base": "wan2.2-ti2v-5b", "lora": registry_json(base)["lora"]},
+        {"id": "bad-tier", "base": base, "tiers": {**registry_json(base)["tiers"], "turbo": {"resolution": "480p",
+                                                                                            "steps": 2}}},
+    ]
+    user = tmp_path / "models.json"
+    user.write_text(json.dumps({"models": bad}))
+    loaded = load_registry(user_file=user)
+    assert not {"cfg-fast", "bad-into", "lora-no-tier", "bad-tier"} & set(loaded.entries)
+    problems = " | ".join(loaded.problems)
+    for why in ("tier fast needs a step-distilled lora", "'unet'", "only used by the fast tier", "unknown tier"):
+        assert why in problems
+
+
+def registry_json(model: str) -> dict:
+    import json
+
+    from i2v_desktop.engine.registry import registry_file
+
+    return next(m for m in json.loads(registry_file().read_text())["models"] if m["id"] == model)
+
+
 def test_fast_is_offered_only_where_a_model_has_a_distilled_tier_and_is_refused_elsewhere_in_one_line():
     registry = load_registry()
     offers = {e.id for e in registry.entries.values() if "fast" in e.qualities}
@@ -305,6 +345,34 @@ def test_a_fast_job_runs_the_lora_and_a_standard_job_after_it_is_untouched(kind,
     np.testing.assert_array_equal(again.frames, fast.frames)
     assert len(loads) == len(entry.lora.files)
     engine.close()
+
+
+def test_a_lora_file_that_does_not_load_fails_in_one_line_and_leaves_the_model_clean(registry, folders, photo,
+                                                                                     tmp_path):
+    from huggingface_hub import constants
+
+    # The low-noise file is cut short, as an interrupted copy would be: the high-noise one loads first.
+    entry = lora_entry(registry, "wan2.2-i2v-a14b", repo="tiny-org/broken-loras")
+    snapshot = Path(constants.HF_HUB_CACHE) / "models--tiny-org--broken-loras" / "snapshots" / FAKE_REVISION
+    snapshot.mkdir(parents=True)
+    good = Path(constants.HF_HUB_CACHE) / f"models--{LORA_REPO.replace('/', '--')}" / "snapshots" / FAKE_REVISION
+    high, low = (f.file for f in entry.lora.files)
+    shutil.copy(good / high, snapshot / high)
+    (snapshot / low).write_bytes((good / low).read_bytes()[:1000])
+    presets = load_presets()
+    engine = DiffusionEngine(Registry({entry.id: entry}, entry.id), presets, device="cpu")
+    clip, events = run(engine, request_for("wan2.2-i2v-a14b", photo))
+    assert clip is None and isinstance(events[-1], Failed)
+    reason = events[-1].reason
+    assert low in reason and "cannot load" in reason and "\n" not in reason
+    # Nothing of the half-loaded set stays behind: a standard job is a fresh pipeline's.
+    standard, _ = run(engine, request_for("wan2.2-i2v-a14b", photo, quality="standard"))
+    fresh = DiffusionEngine(registry, presets, device="cpu")
+    reference, _ = run(fresh, request_for("wan2.2-i2v-a14b", photo, quality="standard"))
+    np.testing.assert_array_equal(standard.frames, reference.frames)
+    engine.close()
+    fresh.close()
+    shutil.rmtree(snapshot.parent.parent)
 
 
 def test_a_model_without_a_fast_tier_fails_the_job_in_one_line_naming_it(photo, tmp_path):
