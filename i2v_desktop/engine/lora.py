@@ -9,7 +9,6 @@ a pipeline that never saw the LoRA.
 
 from __future__ import annotations
 
-import logging
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,6 @@ from .plan import RenderPlan
 from .registry import LORA_TARGETS, ModelEntry
 from .weights import ensure_loras
 
-log = logging.getLogger(__name__)
 ADAPTER = "fast"
 
 
@@ -64,7 +62,9 @@ def load_loras(pipe: Any, entry: ModelEntry, paths: tuple[Path, ...]) -> None:
     for lora, path in zip(entry.lora.files, paths, strict=True):
         try:
             state = loadable(load_file(str(path)))
-            pipe.load_lora_weights(state, adapter_name=ADAPTER, load_into_transformer_2=lora.into == "transformer_2")
+            pipe.load_lora_weights(
+                state, adapter_name=ADAPTER, load_into_transformer_2=lora.into == "transformer_2"
+            )
         except (SafetensorError, OSError, KeyError, ValueError, RuntimeError, AttributeError) as exc:
             _unload(pipe)  # a half-loaded set would stay active in every later job
             raise ModelError(

@@ -112,7 +112,7 @@ class ModelEntry:
     spatial_ratio: int = 8  # pixels per latent pixel
     sources: tuple[str, ...] = ()
     local_path: str | None = None  # set when the user points at a folder
-    lora: LoraSet | None = None  # the fast tier's step-distilled LoRAs (None: natively distilled, or no fast tier)
+    lora: LoraSet | None = None  # the fast tier's distilled LoRAs (None: distilled natively, or no fast tier)
 
     @property
     def qualities(self) -> tuple[str, ...]:
