@@ -28,8 +28,8 @@ from .core.events import (
 from .core.presets import load_presets
 from .core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
 from .engine.device import OFFLOAD_MODES
+from .engine.registry import BASE_QUALITIES, load_registry
 from .engine.speed import SPEED_MODES
-from .engine.registry import load_registry
 from .storage.paths import user_models_file, user_presets_dir
 
 
@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--duration", type=float, default=3.0, help="clip length in seconds (default 3)")
     render.add_argument("--fps", type=float, default=None, help="frame rate (default: the model's own)")
     render.add_argument("--aspect", choices=list(ASPECTS), default="source", help="frame shape (default: the photo's)")
-    render.add_argument("--quality", choices=QUALITIES, default="standard", help="draft, standard or final")
+    render.add_argument("--quality", choices=QUALITIES, default="standard",
+                        help="draft, standard or final; fast: 4 steps, on the models that offer it (see `i2v models`)")
     render.add_argument("--prompt", default="", help="describe the subject; the preset adds the motion")
     render.add_argument("--negative-prompt", default="", help="what to avoid (default: the model's own)")
     render.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
@@ -92,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("models", help="list the models, their size, licence and whether they are downloaded")
     sub.add_parser("presets", help="list the motion presets")
-    download = sub.add_parser("download", help="download a model's weights into the Hugging Face cache")
+    download = sub.add_parser("download", help="download a model's weights (and its fast tier's LoRA) into the "
+                              "Hugging Face cache")
     download.add_argument("model", help="model id (see `i2v models`)")
 
     bench = sub.add_parser("bench", help="measure step time, preview overhead and memory on this machine")
@@ -165,10 +167,16 @@ def cmd_render(args: argparse.Namespace) -> int:
     model = args.model or engines.default_model()
     if model == INSTANT:
         model_name = "the instant engine"
+        offered = BASE_QUALITIES
     else:
         entry = registry.resolve(model)
         model = entry.id if entry.id in registry.entries else entry.local_path or entry.id
         model_name = entry.name
+        offered = entry.qualities
+    if args.quality not in offered:
+        others = [e.id for e in registry.entries.values() if args.quality in e.qualities]
+        raise I2VError(f"{model_name} has no {args.quality} quality (it offers {', '.join(offered)}); "
+                       f"{args.quality} is offered by {', '.join(others) or 'no installed model'}")
     library.get(args.preset)
     exports = [_export_library().get(name) for name in args.export]
     out: Path = args.out
@@ -423,16 +431,22 @@ def _clock(seconds: float) -> str:
 
 
 def cmd_models() -> int:
-    from .engine.weights import is_downloaded
+    from .engine.weights import is_downloaded, loras_downloaded
 
     registry = _registry()
-    rows = [("id", "size", "VRAM (offload/full)", "licence", "downloaded")]
+    rows = [("id", "size", "VRAM (offload/full)", "licence", "fast tier", "downloaded")]
     for entry in registry.entries.values():
         mark = "yes" if is_downloaded(entry) else "no"
         vram = f"{entry.vram_gb['model_offload']:g}/{entry.vram_gb['full']:g} GB"
         default = " (default)" if entry.id == registry.default else ""
-        rows.append((entry.id + default, f"{entry.download_gb:g} GB", vram, entry.licence, mark))
-    rows.append(("instant", "0 GB", "none (CPU)", "built in", "yes"))
+        if "fast" not in entry.qualities:
+            fast = "-"
+        elif entry.lora is None:
+            fast = "built in"
+        else:
+            fast = f"LoRA {entry.lora.download_gb:g} GB" + (", downloaded" if loras_downloaded(entry) else "")
+        rows.append((entry.id + default, f"{entry.download_gb:g} GB", vram, entry.licence, fast, mark))
+    rows.append(("instant", "0 GB", "none (CPU)", "built in", "-", "yes"))
     _table(rows)
     print()
     print("instant: the instant engine: 2.5D motion from the photo itself, in about real time on any machine. "
@@ -454,12 +468,16 @@ def cmd_presets() -> int:
 
 
 def cmd_download(model: str) -> int:
-    from .engine.weights import ensure_weights
+    from .engine.weights import ensure_loras, ensure_weights
 
     entry = _registry().get(model)
     display = _Progress(entry.id, 1, sys.stderr)
-    folder = ensure_weights(entry, display, CancelToken())
-    print(f"\n{entry.name} is ready in {folder}")
+    weights = ensure_weights(entry, display, CancelToken())
+    loras = ensure_loras(entry, display, CancelToken())
+    print(f"\n{entry.name} is ready in {weights.folder}")
+    if entry.lora is not None:
+        folders = ", ".join(str(folder) for folder in dict.fromkeys(path.parent for path in loras))
+        print(f"its fast tier's {entry.lora.name} LoRA is ready in {folders}")
     return 0
 
 

@@ -18,7 +18,9 @@ SCHEMA = "i2v_desktop.request"
 SCHEMA_VERSION = 1
 
 ASPECTS: dict[str, float | None] = {"source": None, "9:16": 9 / 16, "4:5": 4 / 5, "1:1": 1.0, "16:9": 16 / 9}
-QUALITIES = ("draft", "standard", "final")
+# "fast" is offered only by models with a step-distilled tier (a distilled LoRA, or a distilled
+# checkpoint): the registry says which; the others are offered by every model.
+QUALITIES = ("draft", "standard", "final", "fast")
 DEFAULT_MODEL = "wan2.2-ti2v-5b"
 MAX_VARIANTS = 16
 MAX_SEED = 2**32 - 1

@@ -29,6 +29,7 @@ from ..core.request import GenerationRequest
 from .base import Engine
 from .device import DevicePlan, plan_device
 from .families import FAMILIES
+from .lora import use_lora
 from .plan import RenderPlan, plan_render
 from .preview import LatentPreviewer, PreviewThrottle, estimate_x0
 from .registry import ModelEntry, Registry, load_registry
@@ -139,6 +140,7 @@ class DiffusionEngine(Engine):
 
         started = time.perf_counter()
         pipe = self._ensure_pipeline(entry, on_event, cancel)
+        use_lora(pipe, entry, plan, on_event, cancel)  # fast tier: its LoRA on (loaded once), otherwise off
         cancel.raise_if_cancelled()
         assert self._device_plan is not None
         speed = self._speed_for_job(pipe, entry, request.quality, plan.steps)

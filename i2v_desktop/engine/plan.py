@@ -30,6 +30,8 @@ class RenderPlan:
     seed: int
     loop: bool = False  # condition the last frame on the photo too, so the clip loops
     notes: tuple[str, ...] = field(default_factory=tuple)
+    lora: str | None = None  # the step-distilled LoRA set this job runs with (the fast tier), or None
+    flow_shift: float | None = None  # the tier's own scheduler shift, where it differs from the model's
 
     @property
     def duration(self) -> float:
@@ -51,13 +53,19 @@ def plan_render(
     frames = snap_frames(entry.frame_rule, request.duration * fps, entry.max_frames)
     if abs(frames / fps - request.duration) > 0.5 / fps:
         notes.append(f"duration {request.duration:g} s snapped to {frames / fps:.2f} s ({frames} frames)")
+    tier = entry.tier(request.quality)  # one line naming the model if it lacks this tier
     width, height = output_size(source_size, request.aspect, entry.area(request.quality), entry.multiple)
-    tier = entry.tier(request.quality)
     steps = request.steps or tier.steps
-    guidance = entry.guidance if request.guidance is None else request.guidance
+    # A tier may set its own guidance (the fast tier's distilled LoRAs run without CFG, 1.0).
+    default = entry.guidance if tier.guidance is None else tier.guidance
+    guidance = default if request.guidance is None else request.guidance
     guidance_2 = None
     if entry.guidance_2 is not None:
-        guidance_2 = entry.guidance_2 if request.guidance is None else request.guidance
+        default_2 = entry.guidance_2 if tier.guidance is None else tier.guidance
+        guidance_2 = default_2 if request.guidance is None else request.guidance
+    lora = entry.lora_for(request.quality)
+    if lora is not None:
+        notes.append(f"fast: {steps} steps at guidance {guidance:g} with the {lora.name} LoRA")
     if request.loop and not entry.loops:
         notes.append(f"{entry.name} cannot end on its first frame: this clip will not loop seamlessly")
     motion = preset.for_family(entry.family)
@@ -85,4 +93,6 @@ def plan_render(
         seed=request.seed,
         loop=request.loop and entry.loops,
         notes=tuple(notes),
+        lora=lora.name if lora is not None else None,
+        flow_shift=tier.flow_shift,
     )

@@ -28,10 +28,41 @@ PIPELINE_FOR_CLASS = {
 }
 
 
+# Every model offers these; "fast" only where the registry gives the model a step-distilled tier.
+BASE_QUALITIES = tuple(q for q in QUALITIES if q != "fast")
+LORA_TARGETS = ("transformer", "transformer_2")
+
+
 @dataclass(frozen=True)
 class Tier:
     resolution: str  # key into ModelEntry.resolutions
     steps: int
+    guidance: float | None = None  # None: the model's own; the fast tier runs without CFG (1.0)
+    flow_shift: float | None = None  # None: the model's own; a distilled LoRA may be trained at another
+
+
+@dataclass(frozen=True)
+class LoraFile:
+    """One LoRA weights file and the denoiser it goes into."""
+
+    repo: str
+    revision: str | None  # pinned commit (None only where the hub's commit could not be read)
+    file: str
+    download_gb: float
+    into: str  # "transformer", or "transformer_2" (Wan2.2 A14B's low-noise expert)
+
+
+@dataclass(frozen=True)
+class LoraSet:
+    """The step-distilled LoRAs that make a model's fast tier: one file per denoiser."""
+
+    name: str  # recorded in the clip's metadata
+    licence: str
+    files: tuple[LoraFile, ...]
+
+    @property
+    def download_gb(self) -> float:
+        return round(sum(f.download_gb for f in self.files), 2)
 
 
 @dataclass(frozen=True)
@@ -81,13 +112,28 @@ class ModelEntry:
     spatial_ratio: int = 8  # pixels per latent pixel
     sources: tuple[str, ...] = ()
     local_path: str | None = None  # set when the user points at a folder
+    lora: LoraSet | None = None  # the fast tier's distilled LoRAs (None: distilled natively, or no fast tier)
+
+    @property
+    def qualities(self) -> tuple[str, ...]:
+        """The quality tiers this model offers, in QUALITIES order."""
+        return tuple(q for q in QUALITIES if q in self.tiers)
 
     def tier(self, quality: str) -> Tier:
-        return self.tiers[quality]
+        try:
+            return self.tiers[quality]
+        except KeyError:
+            raise ModelError(
+                f"{self.name} has no {quality} quality (it offers {', '.join(self.qualities)})"
+            ) from None
 
     def area(self, quality: str) -> int:
-        w, h = self.resolutions[self.tiers[quality].resolution]
+        w, h = self.resolutions[self.tier(quality).resolution]
         return w * h
+
+    def lora_for(self, quality: str) -> LoraSet | None:
+        """The LoRA set a job at `quality` runs with (only the fast tier uses one)."""
+        return self.lora if quality == "fast" else None
 
 
 def _single_file(data: dict[str, Any] | None) -> SingleFile | None:
@@ -102,12 +148,23 @@ def _single_file(data: dict[str, Any] | None) -> SingleFile | None:
     )
 
 
+def _lora(data: dict[str, Any] | None) -> LoraSet | None:
+    if data is None:
+        return None
+    files = tuple(
+        LoraFile(repo=f["repo"], revision=f["revision"], file=f["file"], download_gb=float(f["download_gb"]),
+                 into=f["into"])
+        for f in data["files"]
+    )
+    return LoraSet(name=data["name"], licence=data["licence"], files=files)
+
+
 def _entry(data: dict[str, Any], source: str) -> ModelEntry:
     def fail(why: str) -> ModelError:
         return ModelError(f"{source}: model {data.get('id', '?')!r}: {why}")
 
     try:
-        tiers = {q: Tier(**data["tiers"][q]) for q in QUALITIES}
+        tiers = {q: Tier(**data["tiers"][q]) for q in QUALITIES if q in BASE_QUALITIES or q in data["tiers"]}
         entry = ModelEntry(
             id=data["id"],
             name=data["name"],
@@ -138,6 +195,7 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
             temporal_ratio=int(data["temporal_ratio"]),
             spatial_ratio=int(data["spatial_ratio"]),
             sources=tuple(data.get("sources", ())),
+            lora=_lora(data.get("lora")),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise fail(f"missing or bad field ({exc})") from None
@@ -150,6 +208,20 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
     for q, t in tiers.items():
         if t.resolution not in entry.resolutions:
             raise fail(f"tier {q} names unknown resolution {t.resolution!r}")
+    unknown = sorted(set(data["tiers"]) - set(QUALITIES))
+    if unknown:
+        raise fail(f"unknown tier(s) {', '.join(unknown)}")
+    if "fast" in tiers and entry.lora is None and entry.guidance != 1.0:
+        # A model trained for CFG and many steps only renders well in a few steps with a distilled LoRA.
+        raise fail("tier fast needs a step-distilled lora (or a distilled model, guidance 1.0)")
+    if entry.lora is not None:
+        if "fast" not in tiers:
+            raise fail("a lora is only used by the fast tier, and there is none")
+        if entry.family != "wan":
+            raise fail("step-distilled LoRAs are only supported for Wan models")
+        for f in entry.lora.files:
+            if f.into not in LORA_TARGETS:
+                raise fail(f"lora file {f.file} goes into {f.into!r}, not one of {', '.join(LORA_TARGETS)}")
     for w, h in entry.resolutions.values():
         if w % entry.multiple or h % entry.multiple:
             raise fail(f"resolution {w}x{h} is not a multiple of {entry.multiple}")

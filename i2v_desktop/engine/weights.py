@@ -17,7 +17,7 @@ from typing import Any
 from ..core.cancel import CancelToken
 from ..core.errors import Cancelled, ModelError, WeightsMissingError
 from ..core.events import DownloadProgress, EventSink, Stage, StageChanged
-from .registry import ModelEntry
+from .registry import LoraFile, ModelEntry
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,61 @@ def ensure_weights(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) 
     except Exception as exc:  # network, disk or HTTP errors: say what failed in one line
         raise ModelError(f"{entry.name}: download from huggingface.co/{entry.repo} failed ({exc})") from None
     return _cached(entry)
+
+
+def _lora_kwargs(lora: LoraFile) -> dict[str, Any]:
+    return dict(repo_id=lora.repo, revision=lora.revision, filename=lora.file)
+
+
+def _cached_loras(entry: ModelEntry) -> tuple[Path, ...]:
+    """The fast tier's LoRA files in the local cache, in the entry's order, or LocalEntryNotFoundError."""
+    from huggingface_hub import hf_hub_download
+
+    assert entry.lora is not None
+    return tuple(Path(hf_hub_download(local_files_only=True, **_lora_kwargs(f))) for f in entry.lora.files)
+
+
+def loras_downloaded(entry: ModelEntry) -> bool:
+    """Whether the fast tier's LoRA files are in the local cache (True when the model needs none)."""
+    if entry.lora is None:
+        return True
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        _cached_loras(entry)
+    except LocalEntryNotFoundError:
+        return False
+    return True
+
+
+def ensure_loras(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) -> tuple[Path, ...]:
+    """The fast tier's LoRA files on disk (one per entry.lora.files), downloading them first if needed."""
+    if entry.lora is None:
+        return ()
+    from huggingface_hub import hf_hub_download, is_offline_mode
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return _cached_loras(entry)
+    except LocalEntryNotFoundError:
+        pass
+    lora = entry.lora
+    repos = ", ".join(dict.fromkeys(f"huggingface.co/{f.repo}" for f in lora.files))
+    if is_offline_mode():
+        raise WeightsMissingError(
+            f"{entry.name}: the fast tier's {lora.name} LoRA is not downloaded: it needs {lora.download_gb:g} GB"
+            f" from {repos} (run `i2v download {entry.id}` while online, or choose another quality)"
+        )
+    on_event(StageChanged(Stage.DOWNLOADING, f"{lora.name} LoRA, {lora.download_gb:g} GB"))
+    progress = _progress_class(f"{lora.name} LoRA", on_event, cancel)
+    try:
+        for f in lora.files:
+            hf_hub_download(tqdm_class=progress, **_lora_kwargs(f))
+    except Cancelled:
+        raise
+    except Exception as exc:  # network, disk or HTTP errors: say what failed in one line
+        raise ModelError(f"{entry.name}: downloading the {lora.name} LoRA from {repos} failed ({exc})") from None
+    return _cached_loras(entry)
 
 
 def check_folder(path: Path, provided: tuple[str, ...] = ()) -> Path:

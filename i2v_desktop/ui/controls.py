@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.presets import MotionPreset
-from ..core.request import ASPECTS, MAX_SEED, MAX_VARIANTS, QUALITIES, GenerationRequest
+from ..core.request import ASPECTS, MAX_SEED, MAX_VARIANTS, GenerationRequest
 from ..engine.instant import INSTANT, NATIVE_FPS, plan_instant
 from ..engine.plan import plan_render
-from ..engine.registry import Registry
+from ..engine.registry import BASE_QUALITIES, Registry
 from .state import Choices
 
 INSTANT_MAX_S = 15.0
@@ -50,10 +50,28 @@ def limits(registry: Registry, model: str) -> Limits:
     return Limits(min(1.0, entry.max_frames / entry.fps), entry.max_frames / low, (low, high), entry.fps)
 
 
+def qualities(registry: Registry, model: str) -> tuple[str, ...]:
+    """The quality tiers the chosen model offers (fast only where it has a step-distilled tier)."""
+    if model == INSTANT or model not in registry.entries:
+        return BASE_QUALITIES
+    return registry.get(model).qualities
+
+
+QUALITY_TIPS = {
+    "draft": "Lower resolution or fewer steps: explore takes fast",
+    "standard": "The model's usual settings",
+    "final": "Full quality; Finalize re-renders a pick with it",
+    "fast": "4 steps without guidance, with a step-distilled LoRA (or a distilled model): several times faster",
+}
+
+
 def timing(registry: Registry, preset: MotionPreset, choices: Choices, size: tuple[int, int]) -> tuple[int, float]:
     """(frames, fps) the engine will really render for these choices: the same planning code it runs."""
+    model = choices.model or INSTANT
+    # A tier the model lacks is about to be replaced by the controls; frames do not depend on it.
+    quality = choices.quality if choices.quality in qualities(registry, model) else "standard"
     request = GenerationRequest(image="photo", preset=choices.preset, duration=choices.duration, fps=choices.fps,
-                                aspect=choices.aspect, quality=choices.quality, model=choices.model or INSTANT)
+                                aspect=choices.aspect, quality=quality, model=model)
     if request.model == INSTANT or request.model not in registry.entries:
         plan = plan_instant(request, size, {})
         return plan.num_frames, plan.fps
@@ -134,9 +152,9 @@ class ClipControls(QWidget):
         self.advanced.setAccessibleName("Show advanced settings")
         self.quality = QComboBox()
         self.quality.setAccessibleName("Quality")
-        for name in QUALITIES:
-            self.quality.addItem(name.capitalize(), name)
-        self.quality.setToolTip("Draft explores fast; Finalize re-renders a pick at full quality")
+        self._set_qualities(BASE_QUALITIES)
+        self.quality.setToolTip("Draft explores fast; Finalize re-renders a pick at full quality; "
+                                "Fast is offered by models with a step-distilled tier")
         self.quality.currentIndexChanged.connect(lambda _: self._emit(quality=self.quality.currentData()))
         self.loop = QCheckBox("Seamless loop")
         self.loop.setToolTip("End the clip where it began, for looping playback")
@@ -208,9 +226,22 @@ class ClipControls(QWidget):
         self.model.setCurrentIndex(max(0, self.model.findData(choices.model)))
         choice = getattr(self, "_choices", {}).get(choices.model)
         self.model_note.setText(f"{choice.licence}" if choice else "")
+        offered = qualities(self.registry, choices.model)
+        self._set_qualities(offered)
         self.quality.setCurrentIndex(max(0, self.quality.findData(choices.quality)))
         self.loop.setChecked(choices.loop)
         self._updating = False
+        if choices.quality not in offered:
+            # The new model lacks the chosen tier (fast): fall back to its standard tier.
+            self._emit(quality="standard")
+
+    def _set_qualities(self, offered: tuple[str, ...]) -> None:
+        if tuple(self.quality.itemData(i) for i in range(self.quality.count())) == offered:
+            return
+        self.quality.clear()
+        for name in offered:
+            self.quality.addItem(name.capitalize(), name)
+            self.quality.setItemData(self.quality.count() - 1, QUALITY_TIPS[name], Qt.ItemDataRole.ToolTipRole)
 
     # -- to the state -------------------------------------------------------------------------
 

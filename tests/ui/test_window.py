@@ -592,3 +592,24 @@ def test_an_export_that_fails_for_one_clip_still_exports_the_others(qtbot, make_
     assert window.last_export == [tmp_path / "out" / f"coffee_{kept.seed}.mp4"]
     assert f"{lost.mp4}: no such file" in window.banner.text.text()
     assert window.export_status.text().startswith("Exported 1 of 2 clips")
+
+
+def test_the_quality_picker_offers_fast_only_for_models_that_have_it(make_window):
+    window = make_window()
+    combo = window.controls.quality
+
+    def offered():
+        return [combo.itemData(i) for i in range(combo.count())]
+
+    window.state.choose(model="wan2.2-i2v-a14b")
+    assert offered() == ["draft", "standard", "final", "fast"]
+    window.state.choose(quality="fast")
+    assert combo.currentData() == "fast" and combo.currentText() == "Fast"
+    # A model without the tier: the picker drops it and the choice falls back to standard.
+    window.state.choose(model="svd-xt")
+    assert offered() == ["draft", "standard", "final"]
+    assert window.state.choices.quality == "standard" and combo.currentData() == "standard"
+    window.state.choose(model="instant")
+    assert "fast" not in offered()
+    window.state.choose(model="ltx-video-2b-distilled")  # distilled itself: fast without a LoRA
+    assert offered()[-1] == "fast"
