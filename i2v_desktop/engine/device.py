@@ -20,7 +20,8 @@ OFFLOAD_MODES = ("auto", "none", "model", "group", "sequential")
 # Fastest first; an out-of-memory retry moves one step to the right.
 LADDER = ("none", "model", "group", "sequential")
 GB = 1024**3
-# Activations and allocator fragmentation on top of the measured needs.
+# Activations and allocator fragmentation on top of the registry's needs, which are also in
+# decimal GB while the driver counts GiB.
 MARGIN = 1.1
 _VRAM_FIGURE = {"none": "full", "model": "model_offload", "group": "group_offload"}
 
@@ -195,7 +196,7 @@ def plan_memory(
     entry: ModelEntry, facts: MachineFacts, offload: str = "auto", vae_tiling: bool | None = None
 ) -> DevicePlan:
     """The memory plan for `entry` on the machine `facts` describes: a pure function of them."""
-    from .speed import fp8_weights
+    from .speed import fp8_weights  # here: glance() imports this module where torch must not load
 
     if offload not in OFFLOAD_MODES:
         raise ModelError(f"--offload {offload}: choose {', '.join(OFFLOAD_MODES)}")
