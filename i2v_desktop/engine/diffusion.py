@@ -27,7 +27,7 @@ from ..core.image import load_image
 from ..core.presets import PresetLibrary, load_presets
 from ..core.request import GenerationRequest
 from .base import Engine
-from .device import DevicePlan, plan_device
+from .device import DevicePlan, is_out_of_memory, lighter, plan_device
 from .families import FAMILIES
 from .lora import use_lora
 from .plan import RenderPlan, plan_render
@@ -84,13 +84,17 @@ class DiffusionEngine(Engine):
         self._pipe: Any = None
         self._key: tuple[Any, ...] | None = None
         self._device_plan: DevicePlan | None = None
+        # The memory plan per (model, user options), decided once (see _ensure_pipeline).
+        self._plans: dict[tuple[Any, ...], DevicePlan] = {}
         self._embeds: tuple[tuple[Any, ...], dict[str, Any]] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def close(self) -> None:
+        # The memory plans stay: they are what the machine allows, not what is loaded.
         self._pipe = None
         self._key = None
+        self._device_plan = None
         self._embeds = None
         gc.collect()
         import torch
@@ -98,36 +102,48 @@ class DiffusionEngine(Engine):
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
+    def _options(self, entry: ModelEntry) -> tuple[Any, ...]:
+        return (entry.id, entry.local_path, entry.revision, self.device, self.offload, self.vae_tiling)
+
     def _ensure_pipeline(self, entry: ModelEntry, on_event: EventSink, cancel: CancelToken) -> Any:
-        device_plan = plan_device(entry, self.device, self.offload, self.vae_tiling)
+        options = self._options(entry)
+        device_plan = self._plans.get(options)
+        if device_plan is None:
+            # Once per model and options, counting our own loaded pipeline's memory as free:
+            # re-deciding on every job would see that memory as taken, pick another offload mode
+            # and reload the whole model from disk on alternate jobs.
+            device_plan = plan_device(entry, self.device, self.offload, self.vae_tiling, loaded=self._pipe,
+                                      fp8=self._forced_fp8())
+            self._plans[options] = device_plan
         if device_plan.device == "cpu" and self.device is None and not entry.local_path:
             # Billions of parameters on a CPU take hours per clip: say so before a large download.
             raise ModelError(
                 f"{entry.name} needs a GPU (CUDA, or Apple silicon with MPS) and this machine has none; "
                 f"pass --device cpu to run it on the processor anyway (hours per clip)"
             )
-        key = (entry.id, entry.local_path, entry.revision, device_plan.device, device_plan.dtype,
-               device_plan.offload, device_plan.vae_tiling)
+        key = (*options, device_plan)
         if self._pipe is not None and self._key == key:
             return self._pipe
         self.close()  # never hold two pipelines at once
+        if device_plan.warning:
+            on_event(Warned(device_plan.warning))  # before a download or a load that will not fit
         weights = ensure_weights(entry, on_event, cancel)
         cancel.raise_if_cancelled()
         on_event(StageChanged(Stage.LOADING, f"{entry.name} on {device_plan.describe()}"))
         start = time.perf_counter()
+        self._device_plan = device_plan  # an out-of-memory error while loading lowers this plan
         speed = self._plan_speed(entry, device_plan, None).with_(cache=None)  # the cache is switched per job
         self._pipe = load_pipeline(entry, weights, device_plan, speed)
         self._compiled_key = None
         self._key = key
-        self._device_plan = device_plan
         self.stats.load_s = time.perf_counter() - start
         return self._pipe
 
     # -- one clip ---------------------------------------------------------------------------
 
     def generate(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken) -> Clip:
-        import torch
-
+        """One clip. Out of memory while loading, denoising or decoding, everything is freed and
+        the job runs once more with the next lighter memory plan (see device.lighter)."""
         self.stats = RunStats()
         entry = self.registry.resolve(request.model)
         preset = self.presets.get(request.preset)
@@ -136,44 +152,40 @@ class DiffusionEngine(Engine):
         source = load_image(request.image, max_pixels=max(4 * entry.area(request.quality), 2_000_000))
         plan = plan_render(entry, request, source.size, preset)
         frame, _alpha, _box = fit_image(source, (plan.width, plan.height), request.crop_center)
-        family = FAMILIES[entry.family]
 
         started = time.perf_counter()
-        pipe = self._ensure_pipeline(entry, on_event, cancel)
-        use_lora(pipe, entry, plan, on_event, cancel)  # fast tier: its LoRA on (loaded once), otherwise off
-        cancel.raise_if_cancelled()
-        assert self._device_plan is not None
-        speed = self._speed_for_job(pipe, entry, request.quality, plan.steps)
-        compiling = speed.compile and self._compiled_key != self._key
-        try:
-            args = family.call_args(pipe, entry, plan, _to_pil(frame))
-            if family.uses_prompt:
-                args.update(self._encoded_prompt(pipe, family, plan, on_event))
-            cancel.raise_if_cancelled()
-            on_event(StageChanged(Stage.DENOISING, f"{plan.steps} steps, {plan.width}×{plan.height}, {plan.num_frames} frames"
-                                  + (", compiling the model first (once; kept for later runs)" if compiling else "")))
-            callback = _StepCallback(self, entry, plan, frame, on_event, cancel, still=preset.still)
-            generator = torch.Generator(device="cpu").manual_seed(plan.seed)
-            output = pipe(
-                **args,
-                generator=generator,
-                output_type="np",
-                callback_on_step_end=callback,
-                callback_on_step_end_tensor_inputs=["latents"],
-            )
-            self.stats.decode_s = time.perf_counter() - callback.last_step_end
-            self._compiled_key = self._key if speed.compile else None
-        except torch.OutOfMemoryError:
-            raise OutOfMemoryError(
-                f"{request.image}: out of {self._device_plan.device} memory at {plan.width}×{plan.height}, "
-                f"{plan.num_frames} frames (try --quality draft, a shorter clip, or --offload group)"
-            ) from None
-        finally:
-            # Also on cancel and errors: detach offload hooks so the next job starts clean.
-            pipe.maybe_free_model_hooks()
-            if self._device_plan.device == "cuda":
-                torch.cuda.empty_cache()
+        sink = _StageSeen(on_event)
+        notes = plan.notes
+        for attempt in (1, 2):
+            sink.stage = None
+            try:
+                output, speed = self._render(entry, plan, request.quality, frame, preset.still, sink, cancel)
+                break
+            except Exception as exc:
+                if not is_out_of_memory(exc) or self._device_plan is None:
+                    raise
+                failed = self._device_plan
+            # Here, outside the except block, the error's traceback and the tensors its frames
+            # held are gone: close() can now really give the memory back.
+            self.close()
+            where = _DOING.get(sink.stage, "starting")
+            memory = "CPU" if failed.device == "cpu" else "GPU"
+            retry = lighter(failed) if attempt == 1 else None
+            if retry is None:
+                raise OutOfMemoryError(
+                    f"{request.image}: out of {memory} memory while {where} with {entry.name} at "
+                    f"{plan.width}×{plan.height}, {plan.num_frames} frames, even with offload {failed.offload} "
+                    f"and VAE tiling: lower the resolution (--quality draft), make the clip shorter, "
+                    f"or choose a smaller model"
+                )
+            self._plans[self._options(entry)] = retry  # later jobs start from the plan that fits
+            line = (f"out of {memory} memory while {where} with offload {failed.offload}: "
+                    f"retried with offload {retry.offload}, VAE tiling on")
+            sink(Warned(line))
+            notes = (*notes, line)
+            self.stats = RunStats()  # the timings are the retry's
         frames = _to_uint8(output.frames[0])
+        assert self._device_plan is not None
         info = RenderInfo(
             engine=self.name,
             model=entry.id,
@@ -188,16 +200,63 @@ class DiffusionEngine(Engine):
             negative_prompt=plan.negative_prompt,
             device=self._device_plan.describe(),
             elapsed_s=round(time.perf_counter() - started, 3),
-            notes=plan.notes,
-            speed=speed.as_metadata(),
+            notes=notes,
+            speed=speed.with_(lora=plan.lora).as_metadata(),
         )
         return Clip(frames, plan.fps, request, info)
+
+    def _render(self, entry: ModelEntry, plan: RenderPlan, quality: str, frame: np.ndarray, still: bool,
+                on_event: EventSink, cancel: CancelToken) -> tuple[Any, SpeedPlan]:
+        """Load (if needed), encode, denoise and decode once: the part that can run out of memory.
+
+        Returns the pipeline's output and the speed switches it ran with."""
+        import torch
+
+        family = FAMILIES[entry.family]
+        pipe = self._ensure_pipeline(entry, on_event, cancel)
+        use_lora(pipe, entry, plan, on_event, cancel)  # fast tier: its LoRA on (loaded once), otherwise off
+        cancel.raise_if_cancelled()
+        assert self._device_plan is not None
+        speed = self._speed_for_job(pipe, entry, quality, plan.steps)
+        compiling = speed.compile and self._compiled_key != self._key
+        try:
+            args = family.call_args(pipe, entry, plan, _to_pil(frame))
+            if family.uses_prompt:
+                args.update(self._encoded_prompt(pipe, family, plan, on_event))
+                _park_text_encoder(pipe, self._device_plan)
+            cancel.raise_if_cancelled()
+            on_event(StageChanged(Stage.DENOISING, f"{plan.steps} steps, {plan.width}×{plan.height}, {plan.num_frames} frames"
+                                  + (", compiling the model first (once; kept for later runs)" if compiling else "")))
+            callback = _StepCallback(self, entry, plan, frame, on_event, cancel, still=still)
+            generator = torch.Generator(device="cpu").manual_seed(plan.seed)
+            output = pipe(
+                **args,
+                generator=generator,
+                output_type="np",
+                callback_on_step_end=callback,
+                callback_on_step_end_tensor_inputs=["latents"],
+            )
+            self.stats.decode_s = time.perf_counter() - callback.last_step_end
+            self._compiled_key = self._key if speed.compile else None
+        finally:
+            # Also on cancel and errors: detach offload hooks so the next job starts clean.
+            pipe.maybe_free_model_hooks()
+            if self._device_plan.device == "cuda":
+                torch.cuda.empty_cache()
+        return output, speed
+
+    def _forced_fp8(self) -> bool | None:
+        """fp8 as the speed option forces it (off: never), or None to let the memory plan decide."""
+        if self.speed == "off":
+            return False
+        return None if isinstance(self.speed, str) else self.speed.get("fp8")
 
     def _plan_speed(self, entry: ModelEntry, device_plan: DevicePlan, quality: str | None,
                     steps: int | None = None) -> SpeedPlan:
         if self.speed == "off":
             return SPEED_OFF
-        overrides = None if isinstance(self.speed, str) else self.speed
+        # fp8 storage is the memory plan's decision: it counted on it (or not) when choosing offload.
+        overrides = {"fp8": device_plan.fp8, **({} if isinstance(self.speed, str) else self.speed)}
         return plan_speed(entry, device_plan, quality or "", overrides, steps=steps)
 
     def _speed_for_job(self, pipe: Any, entry: ModelEntry, quality: str, steps: int) -> SpeedPlan:
@@ -219,6 +278,39 @@ class DiffusionEngine(Engine):
             self._embeds = (key, embeds)
             self.stats.encode_s = time.perf_counter() - start
         return dict(self._embeds[1])
+
+
+# What the job was doing, for the one line that says where memory ran out.
+_DOING = {
+    Stage.LOADING: "loading",
+    Stage.ENCODING_PROMPT: "encoding the prompt",
+    Stage.DENOISING: "denoising",
+    Stage.DECODING: "decoding",
+}
+
+
+class _StageSeen:
+    """Passes events on and remembers the last stage announced."""
+
+    def __init__(self, on_event: EventSink) -> None:
+        self.on_event = on_event
+        self.stage: Stage | None = None
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, StageChanged):
+            self.stage = event.stage
+        self.on_event(event)
+
+
+def _park_text_encoder(pipe: Any, device_plan: DevicePlan) -> None:
+    """Move the text encoder (UMT5-XXL: 11 GB in bf16) off the GPU once the prompt is encoded.
+
+    Only when the whole pipeline sits on a CUDA GPU: with offload, diffusers' hooks already move
+    it, and Apple silicon shares one memory. A hook set at load brings it back for a new prompt.
+    """
+    encoder = getattr(pipe, "text_encoder", None)
+    if encoder is not None and device_plan.device == "cuda" and device_plan.offload == "none":
+        encoder.to("cpu")
 
 
 class _StepCallback:
@@ -333,16 +425,42 @@ def load_pipeline(entry: ModelEntry, weights: Weights, device_plan: DevicePlan,
             pipe.vae.enable_tiling()
         except NotImplementedError:
             pass  # SVD's temporal decoder has no tiling; its decode_chunk_size bounds memory instead
+    place(pipe, device_plan)
+    return pipe
+
+
+def place(pipe: Any, device_plan: DevicePlan) -> None:
+    """Put a loaded pipeline where the plan says: all on the device, or one of the offload modes."""
+    import torch
+
     device = torch.device(device_plan.device)
     if device_plan.offload == "none":
         pipe.to(device)
+        encoder = getattr(pipe, "text_encoder", None)
+        if encoder is not None and device.type == "cuda":
+            encoder.register_forward_pre_hook(_onto(device))  # back from where it was parked
     elif device_plan.offload == "model":
         pipe.enable_model_cpu_offload(device=device)
     elif device_plan.offload == "group":
-        pipe.enable_group_offload(onload_device=device, offload_type="leaf_level", use_stream=device.type == "cuda")
+        # Streams overlap the next layer's transfer with compute. Pinning every weight up front
+        # holds a second copy in RAM while it is made; without the RAM for that, pin each group
+        # as it moves.
+        pipe.enable_group_offload(onload_device=device, offload_type="leaf_level", use_stream=device.type == "cuda",
+                                  low_cpu_mem_usage=not device_plan.pinned)
     else:
-        pipe.enable_sequential_cpu_offload(device=device)
-    return pipe
+        # Sequential: one layer at a time, nothing pinned. Leaf-level group offload without
+        # streams does exactly that; accelerate's enable_sequential_cpu_offload fails on the
+        # (U)MT5 text encoders' tied embeddings with transformers 5 (TypeError in
+        # set_module_tensor_to_device).
+        pipe.enable_group_offload(onload_device=device, offload_type="leaf_level", use_stream=False)
+
+
+def _onto(device: Any) -> Any:
+    def pre_hook(module: Any, args: Any) -> None:
+        if module.device.type != device.type:
+            module.to(device)
+
+    return pre_hook
 
 
 def _first_line(exc: BaseException) -> str:

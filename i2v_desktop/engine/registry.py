@@ -111,6 +111,11 @@ class ModelEntry:
     temporal_ratio: int = 1  # frames per latent frame (after the first)
     spatial_ratio: int = 8  # pixels per latent pixel
     sources: tuple[str, ...] = ()
+    # Host RAM all the weights take once loaded in the pipeline's dtype (0: unknown). Offloading
+    # keeps them there; group offload with streams pins a second copy while it sets up.
+    ram_gb: float = 0.0
+    denoiser_gb: float = 0.0  # one denoiser's weights in bf16: what fp8 storage halves
+    denoisers: int = 1  # Wan2.2 A14B has two experts; model offload moves one at a time
     local_path: str | None = None  # set when the user points at a folder
     lora: LoraSet | None = None  # the fast tier's distilled LoRAs (None: distilled natively, or no fast tier)
 
@@ -196,6 +201,9 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
             spatial_ratio=int(data["spatial_ratio"]),
             sources=tuple(data.get("sources", ())),
             lora=_lora(data.get("lora")),
+            ram_gb=float(data.get("ram_gb", 0.0)),
+            denoiser_gb=float(data.get("denoiser_gb", 0.0)),
+            denoisers=int(data.get("denoisers", 1)),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise fail(f"missing or bad field ({exc})") from None
@@ -205,6 +213,8 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
         raise fail(f"unknown frame rule {entry.frame_rule!r}")
     if not {"full", "model_offload", "group_offload"} <= set(entry.vram_gb):
         raise fail("vram_gb needs full, model_offload and group_offload")
+    if entry.ram_gb < 0 or entry.denoiser_gb < 0 or entry.denoisers < 1:
+        raise fail("ram_gb and denoiser_gb must be sizes in GB, denoisers at least 1")
     for q, t in tiers.items():
         if t.resolution not in entry.resolutions:
             raise fail(f"tier {q} names unknown resolution {t.resolution!r}")
