@@ -58,8 +58,8 @@ def plan_render(
     guidance_2 = None
     if entry.guidance_2 is not None:
         guidance_2 = entry.guidance_2 if request.guidance is None else request.guidance
-    if request.loop and not entry.loops:
-        notes.append(f"{entry.name} cannot end on its first frame: this clip will not loop seamlessly")
+    if request.loop and entry.loop_note():
+        notes.append(entry.loop_note())
     motion = preset.for_family(entry.family)
     # The preset's motion words follow the user's, unless the prompt holds them already (the
     # window pre-fills them so they can be read and edited).

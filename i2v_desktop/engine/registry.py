@@ -81,6 +81,9 @@ class ModelEntry:
     spatial_ratio: int = 8  # pixels per latent pixel
     sources: tuple[str, ...] = ()
     local_path: str | None = None  # set when the user points at a folder
+    # The pipeline can condition the last frame, but the weights were not published for it
+    # (trained on a first frame only): a loop is allowed and labelled experimental.
+    experimental_loop: bool = False
 
     def tier(self, quality: str) -> Tier:
         return self.tiers[quality]
@@ -88,6 +91,15 @@ class ModelEntry:
     def area(self, quality: str) -> int:
         w, h = self.resolutions[self.tiers[quality].resolution]
         return w * h
+
+    def loop_note(self) -> str:
+        """One line on what a loop with this model is; empty when it is a published use."""
+        if not self.loops:
+            return f"{self.name} cannot end on its first frame: this clip will not loop seamlessly"
+        if self.experimental_loop:
+            return (f"looping with {self.name} is experimental: it was published for a first frame only, "
+                    f"so the end may not match the photo")
+        return ""
 
 
 def _single_file(data: dict[str, Any] | None) -> SingleFile | None:
@@ -138,6 +150,7 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
             temporal_ratio=int(data["temporal_ratio"]),
             spatial_ratio=int(data["spatial_ratio"]),
             sources=tuple(data.get("sources", ())),
+            experimental_loop=bool(data.get("experimental_loop", False)),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise fail(f"missing or bad field ({exc})") from None
@@ -155,6 +168,8 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
             raise fail(f"resolution {w}x{h} is not a multiple of {entry.multiple}")
     if not entry.fps_range[0] <= entry.fps <= entry.fps_range[1]:
         raise fail("native fps lies outside fps_range")
+    if entry.experimental_loop and not entry.loops:
+        raise fail("experimental_loop needs loops")
     return entry
 
 
