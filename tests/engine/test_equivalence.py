@@ -64,22 +64,29 @@ def _plain_pipeline(folder, pipeline: str):
     return pipe
 
 
-def _engine_render(engine: DiffusionEngine, request: GenerationRequest, monkeypatch) -> tuple[np.ndarray, np.ndarray]:
-    """(the float frames the pipeline returned to the engine, the clip's uint8 frames)."""
+def _engine_render(engine: DiffusionEngine, request: GenerationRequest, monkeypatch) -> np.ndarray:
+    """The float frames the pipeline returned to the engine, which the clip holds as uint8."""
     returned = []
     to_uint8 = diffusion._to_uint8
     # Only watches: the engine hands the pipeline's float frames to _to_uint8, which still runs.
     monkeypatch.setattr(diffusion, "_to_uint8", lambda frames: returned.append(np.array(frames)) or to_uint8(frames))
     clip = engine.generate(request, lambda event: None, CancelToken())
     assert len(returned) == 1
-    return returned[0], clip.frames
+    np.testing.assert_array_equal(clip.frames, to_uint8(returned[0]))
+    return returned[0]
 
 
 @pytest.fixture(scope="module")
 def engines(registry):
     # preview_share=1: a preview at every step, so the previews are shown not to touch the render.
     made: dict[str, DiffusionEngine] = {}
-    yield lambda kind: made.setdefault(kind, DiffusionEngine(registry, load_presets(), device="cpu", preview_share=1.0))
+
+    def engine_for(kind: str) -> DiffusionEngine:
+        if kind not in made:
+            made[kind] = DiffusionEngine(registry, load_presets(), device="cpu", preview_share=1.0)
+        return made[kind]
+
+    yield engine_for
     for engine in made.values():
         engine.close()
 
@@ -88,7 +95,7 @@ def engines(registry):
 def test_our_frames_are_the_plain_diffusers_frames(kind, loop, engines, registry, tiny_folders, photo, monkeypatch):
     engine = engines(kind)
     request = _request(kind, photo, loop)
-    ours, clip_frames = _engine_render(engine, request, monkeypatch)
+    ours = _engine_render(engine, request, monkeypatch)
 
     entry = registry.get(TINY_ENTRY[kind])
     args = _plain_args(engine, entry, request)
@@ -98,7 +105,6 @@ def test_our_frames_are_the_plain_diffusers_frames(kind, loop, engines, registry
 
     assert ours.shape == plain.shape
     assert float(np.abs(ours - plain).max()) <= TOLERANCE
-    np.testing.assert_array_equal(clip_frames, diffusion._to_uint8(ours))
 
 
 def _plan_and_frame(engine: DiffusionEngine, request: GenerationRequest):
