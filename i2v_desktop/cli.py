@@ -208,6 +208,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     for output in written:
         info = output.clip.info
         print(f"  {output.mp4}  {info.width}×{info.height}, {info.num_frames} frames, {info.duration:.2f} s @ {info.fps:g} fps")
+        for note in info.notes:
+            print(f"    note: {note}")
         if output.score is not None:
             flags = [s.reason for s in output.score.scores().values() if s.flagged]
             print(f"    {output.score.summary()}" + (f"  ⚠ {'; '.join(flags)}" if flags else ""))

@@ -345,9 +345,9 @@ class _StepCallback:
         # About a third of the way in, the take's motion and colours are settled enough to judge.
         judge = not self.judged and not self.still and done >= max(2, total // 3) and done < total
         if self.previewer is not None and done < total and (judge or self.throttle.due(now - self.start)):
-            x0 = estimate_x0(pipe.scheduler, latents, self.previous)
-            if x0 is not None:
-                preview = self.throttle.timed(lambda: self._preview(pipe, x0))
+            latent = self.estimate(pipe, latents)
+            if latent is not None:
+                preview = self.throttle.timed(lambda: self._preview(pipe, latent))
         warning = None
         if judge and preview is not None:
             self.judged = True
@@ -369,8 +369,13 @@ class _StepCallback:
         """The photo as the clip frames it, at a preview's (height, width)."""
         return cv2.resize(self.first_frame, (size[1], size[0]), interpolation=cv2.INTER_AREA)
 
-    def _preview(self, pipe: Any, x0: Any) -> Any:
-        latent = self.family.latent_cthw(pipe, x0, self.plan, self.entry)
+    def estimate(self, pipe: Any, latents: Any) -> Any | None:
+        """The denoiser's current guess of the finished clip's latent as (C, T, h, w), frame for
+        frame as the pipeline will decode it; None when this step cannot tell (no previous step)."""
+        x0 = estimate_x0(pipe.scheduler, latents, self.previous)
+        return None if x0 is None else self.family.latent_cthw(pipe, x0, self.plan, self.entry)
+
+    def _preview(self, pipe: Any, latent: Any) -> Any:
         preview = self.previewer(latent)
         if getattr(pipe.config, "expand_timesteps", False):
             # Wan2.2 TI2V keeps the first frame out of the denoised latents (it is the photo

@@ -7,11 +7,24 @@ arguments its pipeline call takes, and how to read the latents its step callback
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 from typing import Any
 
 from .plan import RenderPlan
 from .registry import ModelEntry
+
+log = logging.getLogger(__name__)
+
+
+def call_default(pipe: Any, name: str) -> Any:
+    """The default of one argument of the pipeline's __call__: what a plain call would use.
+
+    The pipelines' encode_prompt methods can default differently from __call__ (Wan's encodes at
+    226 tokens, its __call__ at 512): we encode once ourselves and must match the call.
+    """
+    return inspect.signature(type(pipe).__call__).parameters[name].default
 
 
 class Family:
@@ -48,6 +61,10 @@ class WanFamily(Family):
             negative_prompt=plan.negative_prompt,
             do_classifier_free_guidance=cfg,
             num_videos_per_prompt=1,
+            # 512, as the call: Wan2.1 I2V's attention takes the last 512 context tokens as the
+            # text and the ones before them as the CLIP image tokens, so shorter embeddings would
+            # hand the text branch mostly padding and image tokens.
+            max_sequence_length=call_default(pipe, "max_sequence_length"),
             device=device,
         )
         return {"prompt_embeds": positive, "negative_prompt_embeds": negative}
@@ -72,12 +89,7 @@ class LTXFamily(Family):
     name = "ltx"
 
     def configure(self, pipe: Any, entry: ModelEntry) -> None:
-        config = pipe.scheduler.config
-        if config.get("shift", 1.0) == 1.0 and not config.get("use_dynamic_shifting", False):
-            # The condition pipeline always hands the scheduler explicit timesteps, and the
-            # scheduler then warns on every call that its shift may disagree with them. With no
-            # shift at all they agree exactly, so the warning would only be noise in our output.
-            logging.getLogger(type(pipe.scheduler).__module__).setLevel(logging.ERROR)
+        pipe.scheduler = timesteps_as_given(pipe.scheduler, getattr(pipe.config, "_name_or_path", "") or entry.name)
 
     def encode_prompt(self, pipe: Any, plan: RenderPlan, device: Any) -> dict[str, Any]:
         positive, mask, negative, negative_mask = pipe.encode_prompt(
@@ -85,6 +97,7 @@ class LTXFamily(Family):
             negative_prompt=plan.negative_prompt,
             do_classifier_free_guidance=plan.guidance > 1.0,
             num_videos_per_prompt=1,
+            max_sequence_length=call_default(pipe, "max_sequence_length"),
             device=device,
         )
         return {
@@ -118,13 +131,65 @@ class LTXFamily(Family):
         )
 
     def latent_cthw(self, pipe: Any, latents: Any, plan: RenderPlan, entry: ModelEntry) -> Any:
-        # The condition pipeline packs latents into tokens (B, T·h·w, C) and may append extra
-        # conditioning tokens after the video's own: keep only the video's.
+        # The condition pipeline packs latents into tokens (B, T·h·w, C). A condition at a frame
+        # other than 0 (the loop's last frame) adds its own tokens IN FRONT of the video's
+        # (prepare_latents concatenates [*extra, video]) and the pipeline strips them from the
+        # front after the loop: the video's own tokens are the last ones.
         t = (plan.num_frames - 1) // entry.temporal_ratio + 1
         h, w = plan.height // entry.spatial_ratio, plan.width // entry.spatial_ratio
         p, pt = pipe.transformer_spatial_patch_size, pipe.transformer_temporal_patch_size
         tokens = (t // pt) * (h // p) * (w // p)
-        return pipe._unpack_latents(latents[:1, :tokens], t // pt, h // p, w // p, p, pt)[0]
+        return pipe._unpack_latents(latents[:1, -tokens:], t // pt, h // p, w // p, p, pt)[0]
+
+
+# Scheduler settings that reshape a sigma schedule, set so that they leave it as it is.
+_AS_GIVEN = dict(
+    shift=1.0,
+    use_dynamic_shifting=False,
+    shift_terminal=None,
+    use_karras_sigmas=False,
+    use_exponential_sigmas=False,
+    use_beta_sigmas=False,
+)
+
+
+def timesteps_as_given(scheduler: Any, source: str) -> Any:
+    """LTX's flow-matching scheduler, made to run the timesteps it is handed exactly as given.
+
+    LTXConditionPipeline always passes explicit timesteps (a distilled checkpoint's own list, or
+    its linear-quadratic schedule) and never sigmas. FlowMatchEulerDiscreteScheduler then derives
+    the sigmas from them but still shifts them and stretches them to `shift_terminal`: with the
+    0.9.1-style config (shift_terminal 0.1) the distilled list [..., 725, 0.03] would step through
+    sigmas [..., 0.75, 0.1] while the transformer is told 0.725 and 0.00003. So nothing reshapes
+    the schedule here, and the timesteps come with their own sigmas: the two agree by construction,
+    so the scheduler's warning that they may not agree has nothing to report.
+    """
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    if not isinstance(scheduler, FlowMatchEulerDiscreteScheduler):
+        return scheduler
+    reshaping = {k: scheduler.config.get(k) for k, v in _AS_GIVEN.items() if scheduler.config.get(k) != v}
+    if reshaping:
+        settings = ", ".join(f"{k}={v}" for k, v in reshaping.items())
+        log.info("%s: scheduler settings %s ignored: the pipeline's timesteps run as given", source, settings)
+    return _timesteps_as_given_class().from_config(scheduler.config, **_AS_GIVEN)
+
+
+@functools.cache
+def _timesteps_as_given_class() -> Any:
+    import numpy as np
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    class TimestepsAsGivenScheduler(FlowMatchEulerDiscreteScheduler):
+        """Explicit timesteps come with their own sigmas (t / num_train_timesteps)."""
+
+        def set_timesteps(self, num_inference_steps: Any = None, device: Any = None, sigmas: Any = None,
+                          mu: Any = None, timesteps: Any = None) -> None:
+            if timesteps is not None and sigmas is None:
+                sigmas = np.asarray(timesteps, dtype=np.float32) / self.config.num_train_timesteps
+            super().set_timesteps(num_inference_steps, device, sigmas, mu, timesteps)
+
+    return TimestepsAsGivenScheduler
 
 
 class SVDFamily(Family):

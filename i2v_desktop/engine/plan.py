@@ -66,8 +66,8 @@ def plan_render(
     lora = entry.lora_for(request.quality)
     if lora is not None:
         notes.append(f"fast: {steps} steps at guidance {guidance:g} with the {lora.name} LoRA")
-    if request.loop and not entry.loops:
-        notes.append(f"{entry.name} cannot end on its first frame: this clip will not loop seamlessly")
+    if request.loop and entry.loop_note():
+        notes.append(entry.loop_note())
     motion = preset.for_family(entry.family)
     # The preset's motion words follow the user's, unless the prompt holds them already (the
     # window pre-fills them so they can be read and edited).

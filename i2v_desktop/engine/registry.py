@@ -123,6 +123,9 @@ class ModelEntry:
     def qualities(self) -> tuple[str, ...]:
         """The quality tiers this model offers, in QUALITIES order."""
         return tuple(q for q in QUALITIES if q in self.tiers)
+    # The pipeline can condition the last frame, but the weights were not published for it
+    # (trained on a first frame only): a loop is allowed and labelled experimental.
+    experimental_loop: bool = False
 
     def tier(self, quality: str) -> Tier:
         try:
@@ -139,6 +142,14 @@ class ModelEntry:
     def lora_for(self, quality: str) -> LoraSet | None:
         """The LoRA set a job at `quality` runs with (only the fast tier uses one)."""
         return self.lora if quality == "fast" else None
+    def loop_note(self) -> str:
+        """One line on what a loop with this model is; empty when it is a published use."""
+        if not self.loops:
+            return f"{self.name} cannot end on its first frame: this clip will not loop seamlessly"
+        if self.experimental_loop:
+            return (f"looping with {self.name} is experimental: it was published for a first frame only, "
+                    f"so the end may not match the photo")
+        return ""
 
 
 def _single_file(data: dict[str, Any] | None) -> SingleFile | None:
@@ -204,6 +215,7 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
             ram_gb=float(data.get("ram_gb", 0.0)),
             denoiser_gb=float(data.get("denoiser_gb", 0.0)),
             denoisers=int(data.get("denoisers", 1)),
+            experimental_loop=bool(data.get("experimental_loop", False)),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise fail(f"missing or bad field ({exc})") from None
@@ -237,6 +249,8 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
             raise fail(f"resolution {w}x{h} is not a multiple of {entry.multiple}")
     if not entry.fps_range[0] <= entry.fps <= entry.fps_range[1]:
         raise fail("native fps lies outside fps_range")
+    if entry.experimental_loop and not entry.loops:
+        raise fail("experimental_loop needs loops")
     return entry
 
 

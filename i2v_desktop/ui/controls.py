@@ -30,6 +30,7 @@ from .state import Choices
 
 INSTANT_MAX_S = 15.0
 INSTANT_FPS = (8.0, 60.0)
+LOOP_TIP = "End the clip where it began, for looping playback"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,11 @@ QUALITY_TIPS = {
     "final": "Full quality; Finalize re-renders a pick with it",
     "fast": "4 steps without guidance, with a step-distilled LoRA (or a distilled model): several times faster",
 }
+def loop_tip(registry: Registry, model: str) -> str:
+    """The loop checkbox's tooltip for a model: what a loop will be with it."""
+    entry = registry.entries.get(model)
+    note = entry.loop_note() if entry is not None else ""
+    return f"{LOOP_TIP}.\n{note[0].upper()}{note[1:]}." if note else LOOP_TIP
 
 
 def timing(registry: Registry, preset: MotionPreset, choices: Choices, size: tuple[int, int]) -> tuple[int, float]:
@@ -157,7 +163,7 @@ class ClipControls(QWidget):
                                 "Fast is offered by models with a step-distilled tier")
         self.quality.currentIndexChanged.connect(lambda _: self._emit(quality=self.quality.currentData()))
         self.loop = QCheckBox("Seamless loop")
-        self.loop.setToolTip("End the clip where it began, for looping playback")
+        self.loop.setToolTip(LOOP_TIP)
         self.loop.toggled.connect(lambda on: self._emit(loop=on))
         self.folded = QWidget()
         folded = QFormLayout(self.folded)
@@ -197,6 +203,10 @@ class ClipControls(QWidget):
             label = choice.name + (f" ({', '.join(marks)})" if marks else "")
             self.model.addItem(label, choice.id)
             tip = f"{choice.name}\nLicence: {choice.licence}\n{choice.note}"
+            entry = self.registry.entries.get(choice.id)
+            if entry is not None and entry.experimental_loop:
+                note = entry.loop_note()
+                tip += f"\n{note[0].upper()}{note[1:]}."
             self.model.setItemData(self.model.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self._choices = {choice.id: choice for choice in choices}
         self.model.setCurrentIndex(max(0, self.model.findData(current)))
@@ -230,6 +240,7 @@ class ClipControls(QWidget):
         self._set_qualities(offered)
         self.quality.setCurrentIndex(max(0, self.quality.findData(choices.quality)))
         self.loop.setChecked(choices.loop)
+        self.loop.setToolTip(loop_tip(self.registry, choices.model))
         self._updating = False
         if choices.quality not in offered:
             # The new model lacks the chosen tier (fast): fall back to its standard tier.

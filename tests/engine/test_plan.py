@@ -92,3 +92,31 @@ def test_motion_words_already_in_the_prompt_are_not_added_twice():
     assert plan.prompt.startswith("A red bicycle.")
     alone = plan_render(entry, replace(request, prompt="A red bicycle."), (1920, 1080), preset)
     assert alone.prompt == plan.prompt  # the same words reach the model either way
+
+
+def test_a_loop_says_whether_the_model_was_published_for_it(registry, presets):
+    """Wan2.2 I2V-A14B can be handed a last frame, but was published for a first frame only."""
+    request = GenerationRequest(image="a.jpg", loop=True)
+    orbit = presets.get("orbit")
+    a14b = plan_render(registry.get("wan2.2-i2v-a14b"), request, (1280, 720), orbit)
+    assert a14b.loop and [n for n in a14b.notes if "experimental" in n]
+    ltx = plan_render(registry.get("ltx-video-2b-distilled"), request, (1280, 720), orbit)
+    assert ltx.loop and not [n for n in ltx.notes if "loop" in n]
+    svd = plan_render(registry.get("svd-xt"), request, (1280, 720), orbit)
+    assert not svd.loop and [n for n in svd.notes if "will not loop" in n]
+    assert [e.id for e in registry.entries.values() if e.experimental_loop] == ["wan2.2-i2v-a14b"]
+
+
+def test_an_experimental_loop_needs_a_model_that_can_loop(tmp_path):
+    import json
+
+    from i2v_desktop.core.errors import ModelError
+    from i2v_desktop.engine.registry import registry_file
+
+    data = json.loads(registry_file().read_text())
+    svd = next(m for m in data["models"] if m["id"] == "svd-xt")
+    svd["experimental_loop"] = True
+    path = tmp_path / "models.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="svd-xt.*experimental_loop needs loops"):
+        load_registry(path)
