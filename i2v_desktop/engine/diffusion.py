@@ -11,7 +11,7 @@ import gc
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -30,9 +30,10 @@ from .base import Engine
 from .device import DevicePlan, plan_device
 from .families import FAMILIES
 from .plan import RenderPlan, plan_render
-from .preview import LatentPreviewer, PreviewThrottle, estimate_x0
+from .preview import PreviewThrottle, TinyPreviewer, estimate_x0, make_previewer, photo_latent
 from .registry import ModelEntry, Registry, load_registry
-from .weights import Weights, ensure_weights
+from .speed import SPEED_OFF, SpeedPlan
+from .weights import Weights, ensure_weights, tiny_decoder_file
 
 log = logging.getLogger(__name__)
 # Previews may take at most this share of the render time (see PreviewThrottle).
@@ -75,6 +76,7 @@ class DiffusionEngine(Engine):
         self._key: tuple[Any, ...] | None = None
         self._device_plan: DevicePlan | None = None
         self._embeds: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+        self.speed_plan: SpeedPlan = SPEED_OFF  # the speed switches for the current job
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -138,13 +140,22 @@ class DiffusionEngine(Engine):
             on_event(StageChanged(Stage.DENOISING, f"{plan.steps} steps, {plan.width}×{plan.height}, {plan.num_frames} frames"))
             callback = _StepCallback(self, entry, plan, frame, on_event, cancel, still=preset.still)
             generator = torch.Generator(device="cpu").manual_seed(plan.seed)
+            tiny = self._draft_decoder(entry, request, pipe)
             output = pipe(
                 **args,
                 generator=generator,
-                output_type="np",
+                output_type="latent" if tiny is not None else "np",
                 callback_on_step_end=callback,
                 callback_on_step_end_tensor_inputs=["latents"],
             )
+            if tiny is not None:
+                # Wan's "latent" output is the final latents in the denoiser's normalised space,
+                # first frame merged in: exactly what the tiny decoder takes.
+                with torch.no_grad():
+                    video = tiny.decode(output.frames.to(next(tiny.parameters()).device))[0]
+                output.frames = video.permute(1, 2, 3, 0).float().cpu().numpy()[None]
+                note = "draft decoded with the tiny decoder (faster, less detail)"
+                plan = replace(plan, notes=(*plan.notes, note))
             self.stats.decode_s = time.perf_counter() - callback.last_step_end
         except torch.OutOfMemoryError:
             raise OutOfMemoryError(
@@ -175,6 +186,21 @@ class DiffusionEngine(Engine):
         )
         return Clip(frames, plan.fps, request, info)
 
+    def _draft_decoder(self, entry: ModelEntry, request: GenerationRequest, pipe: Any) -> Any:
+        """The tiny decoder for this job's final decode, or None for the full VAE (the default).
+
+        Only for the draft tier, only when the speed plan asks for it, and only when the model's
+        tiny decoder is already on disk (nothing is downloaded during a render).
+        """
+        if not self.speed_plan.tiny_decoder or request.quality != "draft" or entry.tiny_decoder is None:
+            return None
+        path = tiny_decoder_file(entry)
+        if path is None:
+            return None
+        from .taehv import load_tiny_autoencoder
+
+        return load_tiny_autoencoder(path, entry.tiny_decoder.arch, pipe._execution_device)
+
     def _encoded_prompt(self, pipe: Any, family: Any, plan: RenderPlan, on_event: EventSink) -> dict[str, Any]:
         """Prompt embeddings, reused while the prompt and pipeline are unchanged (variants)."""
         key = (self._key, plan.prompt, plan.negative_prompt, plan.guidance > 1.0, (plan.guidance_2 or 0.0) > 1.0)
@@ -202,7 +228,8 @@ class _StepCallback:
         self.engine, self.entry, self.plan = engine, entry, plan
         self.on_event, self.cancel = on_event, cancel
         self.family = FAMILIES[entry.family]
-        self.previewer = LatentPreviewer(entry.preview, plan.fps / entry.temporal_ratio) if entry.preview else None
+        self.previewer = make_previewer(entry, plan.fps, engine._pipe._execution_device)
+        self.photo_latent: Any = None  # Wan2.2 TI2V's first latent frame, encoded on first use
         self.throttle = PreviewThrottle(engine.preview_share)
         self.first_frame = frame
         self.judged = False
@@ -248,8 +275,18 @@ class _StepCallback:
 
     def _preview(self, pipe: Any, x0: Any) -> Any:
         latent = self.family.latent_cthw(pipe, x0, self.plan, self.entry)
+        first_is_photo = getattr(pipe.config, "expand_timesteps", False)
+        if first_is_photo and isinstance(self.previewer, TinyPreviewer):
+            # The tiny decoder carries each frame into the next ones: give it the photo's latent
+            # for the first frame, as the pipeline does before its own decode.
+            if self.photo_latent is None:
+                self.photo_latent = photo_latent(pipe, self.first_frame)
+            import torch
+
+            latent = torch.cat([self.photo_latent.to(latent.device, latent.dtype), latent[:, 1:]], 1)
+            return self.previewer(latent)
         preview = self.previewer(latent)
-        if getattr(pipe.config, "expand_timesteps", False):
+        if first_is_photo:
             # Wan2.2 TI2V keeps the first frame out of the denoised latents (it is the photo
             # itself, merged back at decode): show the photo there instead of noise.
             frames = preview.frames.copy()
