@@ -36,6 +36,9 @@ from ..core.errors import ModelError
 
 WIDTHS = (256, 128, 64, 64)  # decoder channels per stage, as published
 ENCODER_WIDTH = 64
+# Latent frames decoded at once. All at once is fastest, but its activations grow with the clip
+# (by our count several GB in float16 for 121 frames at 1280×704); 8 at a time bounds them.
+CHUNK = 8
 
 
 @dataclass(frozen=True)
@@ -154,12 +157,12 @@ class TinyVideoAutoencoder(nn.Module):
         return self.arch.temporal * (latent_frames - 1) + 1
 
     def decode(self, latents: torch.Tensor, *, full_size: bool = True,
-               chunk: int | None = None) -> torch.Tensor:
+               chunk: int | None = CHUNK) -> torch.Tensor:
         """(N, C, T, h, w) denoiser-space latents → (N, 3, k(T−1)+1, H, W) frames in [0, 1].
 
         `full_size=False` skips the last 2× upscale (half the width and height, for previews).
-        `chunk` decodes that many latent frames at a time, carrying each memory block's last
-        input across chunks, so memory stays bounded at any clip length with the same result.
+        `chunk` decodes that many latent frames at a time (None: all), carrying each memory block's
+        last input across chunks, so memory stays bounded at any clip length with the same result.
         """
         n, c, t, h, w = latents.shape
         if c != self.arch.latent_channels:
@@ -257,7 +260,7 @@ class DecodeTiming:
 
 
 def time_decoders(vae: Any, tiny: TinyVideoAutoencoder, latent_shape: tuple[int, int, int, int, int], *,
-                  repeats: int = 3, seed: int = 0, chunk: int | None = None) -> DecodeTiming:
+                  repeats: int = 3, seed: int = 0, chunk: int | None = CHUNK) -> DecodeTiming:
     """Median seconds and peak memory of decoding one random latent clip with each decoder.
 
     `vae` is a diffusers video VAE (AutoencoderKLWan, AutoencoderKLLTXVideo) on its device and in
