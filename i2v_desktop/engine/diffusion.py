@@ -31,11 +31,11 @@ from .device import DevicePlan, is_out_of_memory, lighter, plan_device
 from .families import FAMILIES
 from .lora import use_lora
 from .plan import RenderPlan, plan_render
-from .preview import LatentPreviewer, PreviewThrottle, estimate_x0
+from .preview import PreviewThrottle, TinyPreviewer, estimate_x0, make_previewer, photo_latent
 from .registry import ModelEntry, Registry, load_registry
 from .speed import (SPEED_MODES, SPEED_OFF, SpeedPlan, apply_to_pipeline, pipeline_speed, plan_speed,
                     set_pipeline_step_cache)
-from .weights import Weights, ensure_weights
+from .weights import Weights, ensure_weights, tiny_decoder_file
 
 log = logging.getLogger(__name__)
 # Previews may take at most this share of the render time (see PreviewThrottle).
@@ -200,7 +200,7 @@ class DiffusionEngine(Engine):
             negative_prompt=plan.negative_prompt,
             device=self._device_plan.describe(),
             elapsed_s=round(time.perf_counter() - started, 3),
-            notes=notes,
+            notes=(*notes, "draft decoded with the tiny decoder (faster, less detail)") if speed.tiny_decoder else notes,
             speed=speed.with_(lora=plan.lora).as_metadata(),
         )
         return Clip(frames, plan.fps, request, info)
@@ -229,13 +229,21 @@ class DiffusionEngine(Engine):
                                   + (", compiling the model first (once; kept for later runs)" if compiling else "")))
             callback = _StepCallback(self, entry, plan, frame, on_event, cancel, still=still)
             generator = torch.Generator(device="cpu").manual_seed(plan.seed)
+            tiny = self._draft_decoder(entry, pipe) if speed.tiny_decoder and quality == "draft" else None
+            speed = speed.with_(tiny_decoder=tiny is not None)  # what really decodes this clip
             output = pipe(
                 **args,
                 generator=generator,
-                output_type="np",
+                output_type="latent" if tiny is not None else "np",
                 callback_on_step_end=callback,
                 callback_on_step_end_tensor_inputs=["latents"],
             )
+            if tiny is not None:
+                # Wan's "latent" output is the final latents in the denoiser's normalised space,
+                # first frame merged in: exactly what the tiny decoder takes.
+                with torch.no_grad():
+                    video = tiny.decode(output.frames.to(next(tiny.parameters()).device))[0]
+                output.frames = video.permute(1, 2, 3, 0).float().cpu().numpy()[None]
             self.stats.decode_s = time.perf_counter() - callback.last_step_end
             self._compiled_key = self._key if speed.compile else None
         finally:
@@ -262,8 +270,24 @@ class DiffusionEngine(Engine):
     def _speed_for_job(self, pipe: Any, entry: ModelEntry, quality: str, steps: int) -> SpeedPlan:
         """The switches for this job: those applied at load, with the step cache on or off for its tier."""
         assert self._device_plan is not None
-        set_pipeline_step_cache(pipe, self._plan_speed(entry, self._device_plan, quality, steps).cache)
-        return pipeline_speed(pipe)
+        job = self._plan_speed(entry, self._device_plan, quality, steps)
+        set_pipeline_step_cache(pipe, job.cache)
+        return pipeline_speed(pipe).with_(tiny_decoder=job.tiny_decoder)
+
+    def _draft_decoder(self, entry: ModelEntry, pipe: Any) -> Any:
+        """The tiny decoder for this job's final decode, or None for the full VAE.
+
+        The speed plan asks for it on the draft tier only; it is used only when the model's tiny
+        decoder is already on disk (nothing is downloaded during a render).
+        """
+        if entry.tiny_decoder is None:
+            return None
+        path = tiny_decoder_file(entry)
+        if path is None:
+            return None
+        from .taehv import load_tiny_autoencoder
+
+        return load_tiny_autoencoder(path, entry.tiny_decoder.arch, pipe._execution_device)
 
     def _encoded_prompt(self, pipe: Any, family: Any, plan: RenderPlan, on_event: EventSink) -> dict[str, Any]:
         """Prompt embeddings, reused while the prompt and pipeline are unchanged (variants)."""
@@ -325,7 +349,8 @@ class _StepCallback:
         self.engine, self.entry, self.plan = engine, entry, plan
         self.on_event, self.cancel = on_event, cancel
         self.family = FAMILIES[entry.family]
-        self.previewer = LatentPreviewer(entry.preview, plan.fps / entry.temporal_ratio) if entry.preview else None
+        self.previewer = make_previewer(entry, plan.fps, engine._pipe._execution_device)
+        self.photo_latent: Any = None  # Wan2.2 TI2V's first latent frame, encoded on first use
         self.throttle = PreviewThrottle(engine.preview_share)
         self.first_frame = frame
         self.judged = False
@@ -376,8 +401,18 @@ class _StepCallback:
         return None if x0 is None else self.family.latent_cthw(pipe, x0, self.plan, self.entry)
 
     def _preview(self, pipe: Any, latent: Any) -> Any:
+        first_is_photo = getattr(pipe.config, "expand_timesteps", False)
+        if first_is_photo and isinstance(self.previewer, TinyPreviewer):
+            # The tiny decoder carries each frame into the next ones: give it the photo's latent
+            # for the first frame, as the pipeline does before its own decode.
+            if self.photo_latent is None:
+                self.photo_latent = photo_latent(pipe, self.first_frame)
+            import torch
+
+            latent = torch.cat([self.photo_latent.to(latent.device, latent.dtype), latent[:, 1:]], 1)
+            return self.previewer(latent)
         preview = self.previewer(latent)
-        if getattr(pipe.config, "expand_timesteps", False):
+        if first_is_photo:
             # Wan2.2 TI2V keeps the first frame out of the denoised latents (it is the photo
             # itself, merged back at decode): show the photo there instead of noise.
             frames = preview.frames.copy()

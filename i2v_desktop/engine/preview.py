@@ -1,9 +1,11 @@
-"""Cheap animated previews while a clip denoises: predicted clean latent → RGB, no VAE.
+"""Cheap animated previews while a clip denoises: predicted clean latent → RGB, no full VAE.
 
-A latent channel maps to colour almost linearly, so a per-family (channels × 3) matrix, fitted
-once against the real VAE (the published tables, as in ComfyUI's latent formats), turns the
-denoiser's current estimate of the finished clip into a small moving picture for a fraction of a
-step's cost.
+Two ways, chosen per model: when the model's tiny video autoencoder has been downloaded
+(engine/taehv.py), it decodes the denoiser's current estimate of the finished clip into
+real-looking frames, one per clip frame. Otherwise a linear projection does: a latent channel maps
+to colour almost linearly, so a per-family (channels × 3) matrix, fitted once against the real VAE
+(the published tables, as in ComfyUI's latent formats), turns the estimate into a small moving
+picture (one frame per latent frame) for a fraction of a step's cost.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..core.events import Preview
-from .registry import load_latent_rgb
+from .registry import ModelEntry, load_latent_rgb
+from .weights import tiny_decoder_file
 
 PREVIEW_WIDTH = 320
 
@@ -77,6 +80,62 @@ class LatentPreviewer:
             rgb = ((rgb + 1.0) * 127.5).clamp(0, 255).round().to(torch.uint8)
             frames = rgb.permute(0, 2, 3, 1).cpu().numpy()
         return Preview(np.ascontiguousarray(frames), self.fps)
+
+
+class TinyPreviewer:
+    """Decodes a (C, T, h, w) latent with the tiny video autoencoder to a (F, h', w', 3) uint8
+    clip with the clip's own frame count F = k(T − 1) + 1, so it plays at the clip's frame rate."""
+
+    def __init__(self, path: Any, arch: str, fps: float, device: Any) -> None:
+        from .taehv import load_tiny_autoencoder
+
+        self.model = load_tiny_autoencoder(path, arch, device)
+        self.device = device
+        self.fps = fps
+
+    def __call__(self, latent: Any) -> Preview:
+        import torch
+        import torch.nn.functional as F
+
+        with torch.no_grad():
+            # Half size (the last 2× upscale skipped): a preview is shown a few hundred pixels wide.
+            video = self.model.decode(latent.detach()[None].to(self.device), full_size=False)[0]
+            frames = video.permute(1, 0, 2, 3).float()  # (F, 3, H, W)
+            height, width = frames.shape[-2:]
+            if width > PREVIEW_WIDTH:
+                size = (max(1, round(height * PREVIEW_WIDTH / width)), PREVIEW_WIDTH)
+                frames = F.interpolate(frames, size=size, mode="area")
+            rgb = (frames * 255.0).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        return Preview(np.ascontiguousarray(rgb), self.fps)
+
+
+def make_previewer(entry: ModelEntry, fps: float, device: Any) -> TinyPreviewer | LatentPreviewer | None:
+    """The best preview this machine has for `entry`: the tiny decoder if it is downloaded, else the
+    linear projection, else none. `fps` is the clip's frame rate."""
+    path = tiny_decoder_file(entry)
+    if path is not None and entry.tiny_decoder is not None:
+        return TinyPreviewer(path, entry.tiny_decoder.arch, fps, device)
+    if entry.preview:
+        return LatentPreviewer(entry.preview, fps / entry.temporal_ratio)
+    return None
+
+
+def photo_latent(pipe: Any, frame: np.ndarray) -> Any:
+    """The (C, 1, h, w) normalised latent of the photo, as Wan2.2 TI2V's pipeline encodes it to
+    hold the clip's first frame (its denoised latents never contain that frame)."""
+    import torch
+    from diffusers.utils.torch_utils import get_module_execution_device
+    from PIL import Image
+
+    height, width = frame.shape[:2]
+    image = pipe.video_processor.preprocess(Image.fromarray(frame), height=height, width=width)
+    video = image.unsqueeze(2).to(device=get_module_execution_device(pipe.vae), dtype=pipe.vae.dtype)
+    config = pipe.vae.config
+    with torch.no_grad():
+        latent = pipe.vae.encode(video).latent_dist.mode()[0].float()
+    mean = torch.tensor(config.latents_mean, device=latent.device).view(-1, 1, 1, 1)
+    std = torch.tensor(config.latents_std, device=latent.device).view(-1, 1, 1, 1)
+    return (latent - mean) / std
 
 
 class PreviewThrottle:

@@ -81,6 +81,23 @@ class SingleFile:
 
 
 @dataclass(frozen=True)
+class TinyDecoder:
+    """The tiny video autoencoder (TAEHV family) that decodes this model's latents, optional.
+
+    Used for previews whenever it is on disk, and for draft decodes when the speed plan says so;
+    fetched only by `i2v download`, never in the middle of a render.
+    """
+
+    arch: str  # key into engine.taehv.ARCHS: which published configuration the file holds
+    repo: str
+    revision: str
+    file: str  # a .safetensors file in the repo
+    download_gb: float
+    licence: str
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     id: str
     name: str
@@ -107,6 +124,7 @@ class ModelEntry:
     call: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # fixed extra kwargs
     variant: str | None = None  # weights variant to load, e.g. "fp16"
     single_file: SingleFile | None = None
+    tiny_decoder: TinyDecoder | None = None
     preview: str = ""  # key into resources/latent_rgb.json
     temporal_ratio: int = 1  # frames per latent frame (after the first)
     spatial_ratio: int = 8  # pixels per latent pixel
@@ -173,6 +191,21 @@ def _lora(data: dict[str, Any] | None) -> LoraSet | None:
         for f in data["files"]
     )
     return LoraSet(name=data["name"], licence=data["licence"], files=files)
+def _tiny_decoder(data: dict[str, Any] | None) -> TinyDecoder | None:
+    if data is None:
+        return None
+    tiny = TinyDecoder(
+        arch=data["arch"],
+        repo=data["repo"],
+        revision=data["revision"],
+        file=data["file"],
+        download_gb=float(data["download_gb"]),
+        licence=data["licence"],
+        sources=tuple(data.get("sources", ())),
+    )
+    if not tiny.file.endswith(".safetensors"):
+        raise ValueError(f"tiny decoder {tiny.file} is not a .safetensors file")
+    return tiny
 
 
 def _entry(data: dict[str, Any], source: str) -> ModelEntry:
@@ -207,6 +240,7 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
             call=MappingProxyType(dict(data.get("call", {}))),
             variant=data.get("variant"),
             single_file=_single_file(data.get("single_file")),
+            tiny_decoder=_tiny_decoder(data.get("tiny_decoder")),
             preview=data["preview"],
             temporal_ratio=int(data["temporal_ratio"]),
             spatial_ratio=int(data["spatial_ratio"]),

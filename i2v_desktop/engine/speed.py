@@ -168,6 +168,9 @@ def plan_speed(
         # (group, sequential) would break the compiled graphs into pieces and gain nothing.
         compile=device == "cuda" and hw.triton and transformer and device_plan.offload in ("none", "model"),
         cache="first_block" if quality == "draft" and transformer and steps >= MIN_CACHE_STEPS else None,
+        # Drafts are decoded by the model's tiny video decoder when it is downloaded (the window's
+        # previews use it whenever it is); standard and final clips always get the full VAE.
+        tiny_decoder=quality == "draft",
         fp8=fp8_weights(device, total_gb),
     )
     if overrides:

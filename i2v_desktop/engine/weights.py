@@ -214,3 +214,55 @@ def _progress_class(what: str, on_event: EventSink, cancel: CancelToken) -> type
                 fp.close()
 
     return Progress
+
+
+# -- the optional tiny decoder -------------------------------------------------------------------
+
+
+def _tiny_kwargs(entry: ModelEntry) -> dict[str, Any]:
+    tiny = entry.tiny_decoder
+    assert tiny is not None
+    return dict(repo_id=tiny.repo, revision=tiny.revision, filename=tiny.file)
+
+
+def tiny_decoder_file(entry: ModelEntry) -> Path | None:
+    """The entry's tiny decoder file if it is already on disk, else None. Never touches the network:
+    renders use the tiny decoder only when the user has downloaded it."""
+    if entry.tiny_decoder is None:
+        return None
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return Path(hf_hub_download(local_files_only=True, **_tiny_kwargs(entry)))
+    except LocalEntryNotFoundError:
+        return None
+
+
+def ensure_tiny_decoder(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) -> Path | None:
+    """Download the entry's tiny decoder if it has one (a few tens of MB), for `i2v download`."""
+    tiny = entry.tiny_decoder
+    if tiny is None:
+        return None
+    cached = tiny_decoder_file(entry)
+    if cached is not None:
+        return cached
+    from huggingface_hub import hf_hub_download, is_offline_mode
+
+    size = f"{tiny.download_gb * 1000:.0f} MB"
+    if is_offline_mode():
+        raise WeightsMissingError(
+            f"{entry.name}: the tiny preview decoder is not downloaded ({size} from "
+            f"huggingface.co/{tiny.repo}); run `i2v download {entry.id}` while online"
+        )
+    on_event(StageChanged(Stage.DOWNLOADING, f"{entry.name} tiny preview decoder, {size}"))
+    try:
+        path = hf_hub_download(tqdm_class=_progress_class(f"{entry.name} tiny decoder", on_event, cancel),
+                               **_tiny_kwargs(entry))
+    except Cancelled:
+        raise
+    except Exception as exc:  # network, disk or HTTP errors: one line
+        raise ModelError(
+            f"{entry.name}: tiny decoder download from huggingface.co/{tiny.repo} failed ({exc})"
+        ) from None
+    return Path(path)
