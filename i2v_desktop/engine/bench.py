@@ -209,6 +209,9 @@ def _plain_args(engine: DiffusionEngine, entry: ModelEntry, request: GenerationR
 # coordinates): float32 for a denoiser, the VAE's dtype for a VAE.
 
 
+GB = 1024**3
+
+
 def architectures(family: str = "all") -> dict[str, Any]:
     """The denoiser specs of `family` ("wan", "ltx", "svd") or of every family ("all")."""
     path = Path(str(resources.files("i2v_desktop") / "resources" / "architectures.json"))
@@ -382,6 +385,8 @@ def release(device: torch.device) -> None:
     """Give back what a finished (or failed) row held, so the next row starts from empty."""
     import torch
 
+    # Compiled graphs are cached per module; a later row builds its own model, so drop them.
+    torch.compiler.reset()
     gc.collect()
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -431,7 +436,6 @@ class Budget:
         return f"skipped: would pass the time budget (about {estimate_s:.0f} s needed, {max(self.left(), 0):.0f} s left)"
 
 
-GB = 1024**3
 # Allowances for work that is not a denoiser call: regional compilation's first call, and a
 # full-size VAE encode plus decode (the Wan2.2 VAE decodes 2 PFLOP at 720p in float32).
 COMPILE_ALLOWANCE_S = 90.0
@@ -626,7 +630,7 @@ def seed_spec(spec: Mapping[str, Any], entry: ModelEntry, width: int, height: in
     return out
 
 
-def seed_job(device: torch.device, peak_tflops: float, clips: int, budget: Budget) -> dict[str, Any]:
+def seed_job(device: torch.device, peak_tflops: float, clips: int, budget: Budget, limit_gb: float) -> dict[str, Any]:
     """The seed job with the fast tier, end to end per clip: encode the photo, the tier's steps
     (one call each), decode with the full VAE. `clips` of the 12 are run; all 12 cost the same.
     """
@@ -654,6 +658,10 @@ def seed_job(device: torch.device, peak_tflops: float, clips: int, budget: Budge
         row["status"] = f"skipped: {_first_line(exc)}"
         return row
     flops = count_flops(sized)
+    # The denoiser's work alone for all 12 clips, and the time it takes at the measured matmul peak
+    # (100% MFU): no speed-up short of skipping work can beat that bound.
+    row["job_denoiser_pflop"] = SEED_PHOTOS * tier.steps * flops / 1e15
+    row["bound_s"] = SEED_PHOTOS * tier.steps * flops / (peak_tflops * 1e12)
     estimate = clips * (tier.steps * flops / (peak_tflops * 1e12 * 0.3) + VAE_ALLOWANCE_S) + COMPILE_ALLOWANCE_S
     if not budget.allows(estimate):
         row["status"] = budget.skip(estimate)
@@ -669,7 +677,10 @@ def seed_job(device: torch.device, peak_tflops: float, clips: int, budget: Budge
         vae = build_vae(sized, device)
         inputs = denoiser_inputs(sized, device)
         pixels, latents = vae_tensors(sized, device)
-        run_denoiser(model, inputs)  # warm-up and compilation: done once per session, not per clip
+        # Warm-up (and compilation): once per session, not per clip.
+        run_denoiser(model, inputs)
+        vae_encode(vae, _small(pixels, 32, 1))
+        vae_decode(vae, sized, {"z": _small(latents["z"])})
         sync()
         per_clip = []
         with PeakMemory(device.type) as mem:
@@ -685,7 +696,7 @@ def seed_job(device: torch.device, peak_tflops: float, clips: int, budget: Budge
         return dict(clip_s=clip_s, job_s=clip_s * SEED_PHOTOS, target_s=180.0,
                     meets_target=clip_s * SEED_PHOTOS <= 180.0, peak_gb=mem.peak / GB)
 
-    return guarded(row, work, device, memory_limit_gb(device))
+    return guarded(row, work, device, limit_gb)
 
 
 # -- memory plans and out-of-memory recovery (engine/device.py) ------------------------------------
@@ -740,10 +751,13 @@ def _cpu_copy(spec: Mapping[str, Any]) -> torch.nn.Module:
     return model
 
 
-def run_offloaded(spec: Mapping[str, Any], offload: str, device: torch.device) -> dict[str, Any]:
-    """One denoiser call placed the way an offload mode places it (the modes of load_pipeline)."""
+def run_offloaded(spec: Mapping[str, Any], offload: str, device: torch.device, row: dict[str, Any]) -> dict[str, Any]:
+    """One denoiser call placed the way an offload mode places it (the modes of load_pipeline).
+    row["stage"] says how far it got: "loading", then "denoising".
+    """
     import torch
 
+    row["stage"] = "loading"
     if offload == "none":
         model = build_denoiser(spec, device)  # weights straight onto the GPU: an OOM here is "loading"
     else:
@@ -757,6 +771,7 @@ def run_offloaded(spec: Mapping[str, Any], offload: str, device: torch.device) -
             from accelerate import cpu_offload
 
             cpu_offload(model, execution_device=device)
+    row["stage"] = "denoising"
     inputs = denoiser_inputs(spec, device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     with PeakMemory(device.type) as mem:
@@ -794,7 +809,8 @@ def oom_recovery(device: torch.device, simulated_gb: float, budget: Budget) -> d
         spec = specs["wan2.1-i2v-14b transformer"]  # 16.4B parameters: 33 GB in bf16
         attempts: list[dict[str, Any]] = []
         try:
-            ladder = offload_ladder(DevicePlan("cuda", "bfloat16", "none", False, limit))
+            first = DevicePlan(device="cuda", dtype="bfloat16", offload="none", vae_tiling=False, free_gb=limit)
+            ladder = offload_ladder(first)
         except NotImplementedError as exc:
             result["ladder"] = f"skipped: {_first_line(exc)}"
             return result
@@ -802,8 +818,8 @@ def oom_recovery(device: torch.device, simulated_gb: float, budget: Budget) -> d
             if not budget.allows(VAE_ALLOWANCE_S):
                 attempts.append(dict(offload=plan.offload, status=budget.skip(VAE_ALLOWANCE_S)))
                 break
-            attempt = guarded(dict(offload=plan.offload, vae_tiling=plan.vae_tiling),
-                              lambda: run_offloaded(spec, plan.offload, device), device, limit)
+            attempt: dict[str, Any] = dict(offload=plan.offload, vae_tiling=plan.vae_tiling)
+            guarded(attempt, lambda: run_offloaded(spec, plan.offload, device, attempt), device, limit)
             attempts.append(attempt)
             if attempt["status"] == "ok":
                 break
@@ -852,55 +868,59 @@ def bench_real(family: str = "all", steps: int = 3, seed_clips: int = SEED_PHOTO
             plans[name] = chosen_speed(registry.get(specs[name]["model"]), device)
         except NotImplementedError:
             plans[name] = None
-    rows_by_name: dict[str, list[dict[str, Any]]] = {name: [] for name in order}
-    # Plain diffusers first for every family, then the speed plans: the baseline is never skipped
-    # for lack of time, and each estimate can use the baseline's measured seconds per call.
     variants = {name: speed_variants(plans[name])[: None if speed else 1] for name in order}
-    for pass_index in range(max(len(v) for v in variants.values())):
+    rows_by_name = {name: [dict(name=name, model=specs[name]["model"], variant=label,
+                                speed=None if plan is None else plan.as_metadata(), status="skipped: " + why)
+                           for label, plan, why in variants[name]] for name in order}
+
+    def run_variants(wanted: Callable[[str], bool]) -> None:
         for name in order:
-            if pass_index >= len(variants[name]):
-                continue
-            label, plan, why = variants[name][pass_index]
             spec = specs[name]
-            row: dict[str, Any] = dict(name=name, model=spec["model"], variant=label,
-                                       speed=None if plan is None else plan.as_metadata())
-            rows_by_name[name].append(row)
-            if why:
-                row["status"] = f"skipped: {why}"
-                continue
-            baseline = rows_by_name[name][0]
-            call_s = baseline.get("call_ms", 0) / 1000 if baseline.get("status") == "ok" else \
-                flops[name] / (peak * 1e12 * 0.3) if peak == peak else 0.0
-            estimate = (steps + 1) * call_s * 1.5 + (COMPILE_ALLOWANCE_S if plan and plan.compile else 0.0)
-            if not budget.allows(estimate):
-                row["status"] = budget.skip(estimate)
-                continue
-            guarded(row, lambda: denoiser_row(spec, plan, steps, peak, flops[name], device), device, limit)
-        release(device)
+            for (label, plan, why), row in zip(variants[name], rows_by_name[name]):
+                if why or not wanted(label):
+                    continue
+                plain = rows_by_name[name][0]
+                call_s = plain["call_ms"] / 1000 if plain["status"] == "ok" else \
+                    flops[name] / (peak * 1e12 * 0.3) if peak == peak else 0.0
+                estimate = (steps + 1) * call_s * 1.5 + (COMPILE_ALLOWANCE_S if plan and plan.compile else 0.0)
+                if not budget.allows(estimate):
+                    row["status"] = budget.skip(estimate)
+                    continue
+                guarded(row, lambda: denoiser_row(spec, plan, steps, peak, flops[name], device), device, limit)
+
+    def run_vaes() -> None:
+        for name in order:
+            spec = specs[name]
+            full: dict[str, Any] = dict(name=name, model=spec["model"], decoder="full")
+            if budget.allows(VAE_ALLOWANCE_S):
+                guarded(full, lambda: vae_row(spec, device), device, limit)
+            else:
+                full["status"] = budget.skip(VAE_ALLOWANCE_S)
+            tiny: dict[str, Any] = dict(name=name, model=spec["model"], decoder="tiny")
+            guarded(tiny, lambda: tiny_decoder_row(spec, device), device, limit)
+            report["vae"].extend([full, tiny])
+
+    # In order of what matters when time is short (gpu-check): the plain baseline of every family
+    # (and each later estimate uses its measured seconds per call), the VAEs, every switch
+    # together, the seed job, and last each switch alone.
+    together = ("all together", "ours (planned for this GPU)")
+    run_variants(lambda label: label == "plain diffusers")
+    run_vaes()
+    run_variants(lambda label: label in together)
+    if seed_clips > 0 and family in ("all", "wan"):
+        report["seed_job"] = seed_job(device, peak, seed_clips, budget, limit)
+    run_variants(lambda label: label != "plain diffusers" and label not in together)
+
+    full_vae = {r["name"]: r for r in report["vae"] if r["decoder"] == "full"}
     for name in order:
         rows = rows_by_name[name]
-        plain = rows[0]
         for row in rows:
-            if row["status"] == "ok" and plain["status"] == "ok":
-                row["vs_plain"] = plain["step_ms"] / row["step_ms"]
+            if row["status"] == "ok" and rows[0]["status"] == "ok":
+                row["vs_plain"] = rows[0]["step_ms"] / row["step_ms"]
         report["denoisers"].extend(rows)
-
-    for name in order:
-        spec = specs[name]
-        full: dict[str, Any] = dict(name=name, model=spec["model"], decoder="full")
-        if budget.allows(VAE_ALLOWANCE_S):
-            guarded(full, lambda: vae_row(spec, device), device, limit)
-        else:
-            full["status"] = budget.skip(VAE_ALLOWANCE_S)
-        tiny: dict[str, Any] = dict(name=name, model=spec["model"], decoder="tiny")
-        guarded(tiny, lambda: tiny_decoder_row(spec, device), device, limit)
-        report["vae"].extend([full, tiny])
-        _, preview_s = engine_overhead(spec, device)
-        report["first_preview"].append(dict(name=name, model=spec["model"],
-                                            **first_preview(rows_by_name[name], full, preview_s)))
-
-    if seed_clips > 0 and family in ("all", "wan"):
-        report["seed_job"] = seed_job(device, peak, seed_clips, budget)
+        _, preview_s = engine_overhead(specs[name], device)
+        report["first_preview"].append(dict(name=name, model=specs[name]["model"],
+                                            **first_preview(rows, full_vae[name], preview_s)))
     if fraction < 1.0:
         torch.cuda.set_per_process_memory_fraction(1.0, device)
     return report
@@ -999,7 +1019,8 @@ def dry_run(family: str = "all", steps: int = 3, simulated_gb: float = 24.0, vae
         if vae:
             vaes.append(dict(name=name, model=spec["model"], **meta_vae(spec)))
     try:
-        ladder: Any = [p.offload for p in offload_ladder(DevicePlan("cuda", "bfloat16", "none", False, simulated_gb))]
+        ladder: Any = [p.offload for p in offload_ladder(DevicePlan(device="cuda", dtype="bfloat16", offload="none", vae_tiling=False,
+                                                         free_gb=simulated_gb))]
     except NotImplementedError as exc:
         ladder = f"skipped: {_first_line(exc)}"
     seed_models = [e.id for e in registry.entries.values() if "fast" in e.tiers]
@@ -1067,7 +1088,10 @@ def gpu_check_main(argv: list[str]) -> int:
 
 
 def _cell(value: Any, fmt: str) -> str:
-    return format(value, fmt) if isinstance(value, (int, float)) else "-"
+    """`value` in `fmt`, or a dash as wide as the column when the row has no such figure."""
+    if isinstance(value, (int, float)):
+        return format(value, fmt)
+    return "-".rjust(int(fmt.split(".")[0] or 0))
 
 
 def print_real(report: Mapping[str, Any]) -> None:
@@ -1084,8 +1108,8 @@ def print_real(report: Mapping[str, Any]) -> None:
                   f"; encode {v['encode_tflop']:6.1f} TFLOP")
         print(f"Every row above with its VAE: about {report['estimated_total_s']:.0f} s; under gpu-check's budget "
               "the cheapest run first and the rest are reported as skipped.")
-        print(f"OOM ladder on {report['oom_recovery']['simulated_gb']:.0f} GB: {report['oom_recovery']['ladder']}")
         print(f"Seed job: {report['seed_job']['status']}")
+        print_checks(report)
         return
     print(f"{report['device']}: bf16 matmul {report['matmul_tflops']:.0f} TFLOP/s, {report['memory_gb']:.0f} GB usable")
     print(f"{'denoiser':28} {'variant':28} {'ms/call':>9} {'ms/step':>9} {'MFU':>6} {'peak GB':>8} {'vs plain':>8}  status")
@@ -1107,10 +1131,35 @@ def print_real(report: Mapping[str, Any]) -> None:
     if seed:
         if seed.get("status") == "ok":
             print(f"seed job {seed['model']}: {seed['clip_s']:.1f} s a clip, {seed['photos']} clips "
-                  f"{seed['job_s']:.0f} s (target 180 s; {seed['clips_run']} run), peak {seed['peak_gb']:.1f} GB")
+                  f"{seed['job_s']:.0f} s (target 180 s; {seed['clips_run']} run), peak {seed['peak_gb']:.1f} GB; "
+                  f"the denoiser alone needs {seed['bound_s']:.0f} s at 100% of the measured matmul peak")
         else:
             print(f"seed job: {seed['status']}")
     print("MFU is against the bf16 8192³ matrix product measured in this run; TFLOP counted by FlopCounterMode.")
+    print_checks(report)
+
+
+def print_checks(report: Mapping[str, Any]) -> None:
+    """gpu-check's memory plans and OOM recovery, after the bench's tables."""
+    plans: dict[str, list[str]] = {}
+    for plan in report.get("memory_plans", []):
+        plans.setdefault(plan["model"], []).append(f"{plan['gpu_gb']:.0f} GB: {plan['offload']}"
+                                                   + (" + fp8" if plan["fp8"] else ""))
+    for model, cells in plans.items():
+        print(f"memory plan {model:24} " + "; ".join(cells))
+    oom = report.get("oom_recovery")
+    if not oom:
+        return
+    for row in oom.get("bench_rows", []):
+        if isinstance(row, dict):
+            print(f"on {oom['simulated_gb']:.0f} GB: {row['name']:28} {row['status']}")
+    ladder = oom.get("ladder")
+    if isinstance(ladder, list) and ladder and isinstance(ladder[0], dict):
+        steps = ", ".join(f"{a['offload']} {a['status']}" + (f" while {a['stage']}" if "stage" in a and
+                                                              a["status"] != "ok" else "") for a in ladder)
+        print(f"OOM ladder on {oom['simulated_gb']:.0f} GB: {steps}")
+    else:
+        print(f"OOM ladder on {oom['simulated_gb']:.0f} GB: {ladder}")
 
 
 def run_bench(family: str, steps: int, real: bool, json_path: Path | None = None, memory_gb: float | None = None,
