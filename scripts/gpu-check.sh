@@ -3,7 +3,7 @@
 # their published sizes with random weights, plain diffusers against each speed switch alone and
 # all together, the first preview, one clip of the seed job), the memory plans for this card and
 # for a 24 GB card, and out-of-memory recovery on a simulated 24 GB card
-# (torch.cuda.set_per_process_memory_fraction). The GPU work keeps to a time budget (420 s by
+# (torch.cuda.set_per_process_memory_fraction). The GPU work keeps to a time budget (390 s by
 # default) so that the whole run ends within 8 minutes on an H100 or H200; rows that do not fit
 # say so. Results: OUTDIR/gpu-check.json, and the printed tables in OUTDIR/gpu-check.log.
 #
@@ -59,6 +59,6 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
 export PYTORCH_CUDA_ALLOC_CONF="${PYTORCH_CUDA_ALLOC_CONF:-expandable_segments:True}"
 
 echo "gpu-check: $python, repository $here, results in $outdir"
-"$python" -c 'import sys; from i2v_desktop.engine.bench import gpu_check_main; sys.exit(gpu_check_main(sys.argv[1:]))' \
+"$python" -u -c 'import sys; from i2v_desktop.engine.bench import gpu_check_main; sys.exit(gpu_check_main(sys.argv[1:]))' \
     ${args[@]+"${args[@]}"} "$outdir" 2>&1 | tee "$outdir/gpu-check.log"
 exit "${PIPESTATUS[0]}"

@@ -412,6 +412,8 @@ def guarded(row: dict[str, Any], work: Callable[[], Mapping[str, Any]], device: 
             row["status"] = f"error: {type(exc).__name__}: {_first_line(exc)}"
     finally:
         release(device)
+        label = row.get("variant") or row.get("decoder") or row.get("offload") or ""
+        print(f"  {row.get('name', row.get('model', ''))} {label}: {row.get('status', 'interrupted')}", flush=True)
     return row
 
 
@@ -1039,7 +1041,7 @@ def dry_run(family: str = "all", steps: int = 3, simulated_gb: float = 24.0, vae
 # -- gpu-check: the GPU checks in one run, as JSON ------------------------------------------------
 
 
-def gpu_check(outdir: Path, dry: bool = False, family: str = "all", budget_s: float = 420.0,
+def gpu_check(outdir: Path, dry: bool = False, family: str = "all", budget_s: float = 390.0,
               simulated_gb: float = 24.0) -> dict[str, Any]:
     """The real-architecture benchmark, the memory plans and OOM recovery on a simulated smaller
     card, within `budget_s`; written to OUTDIR/gpu-check.json. With `dry` it runs on the CPU on
@@ -1049,24 +1051,41 @@ def gpu_check(outdir: Path, dry: bool = False, family: str = "all", budget_s: fl
 
     started = time.monotonic()
     outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / "gpu-check.json"
+    report: dict[str, Any] = {}
+
+    def save() -> None:  # after every part: a run cut short still leaves what it measured
+        report["wall_s"] = time.monotonic() - started
+        path.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
+
+    def part(name: str, work: Callable[[], Any]) -> None:
+        try:
+            value = work()
+            if isinstance(value, dict) and name == "bench":
+                report.update(value)
+            else:
+                report[name] = value
+        except Exception as exc:  # noqa: BLE001 -- one failed part must not cost the others' figures
+            report.setdefault("errors", []).append(f"{name}: {type(exc).__name__}: {_first_line(exc)}")
+            print(f"gpu-check: {name} failed: {type(exc).__name__}: {_first_line(exc)}", flush=True)
+        save()
+
     if dry:
-        report = dry_run(family, simulated_gb=simulated_gb)
+        part("bench", lambda: dry_run(family, simulated_gb=simulated_gb))
     else:
         if not torch.cuda.is_available():
             raise SystemExit("gpu-check: no CUDA GPU on this machine (use --dry-run for the plan)")
         device = torch.device("cuda")
         budget = Budget(budget_s)
-        # A short bench (one timed call a row, one seed clip), then the 24 GB card; the OOM part
-        # keeps its own share of the budget.
-        report = bench_real(family, steps=1, seed_clips=1, budget_s=budget_s * 0.7, device=device)
+        report.update(torch=torch.__version__, device=_device_name(device))
+        # A short bench (one timed call a row, one seed clip) with 70% of the budget; the OOM part
+        # gets the rest.
+        part("bench", lambda: bench_real(family, steps=1, seed_clips=1, budget_s=budget_s * 0.7, device=device))
         card = torch.cuda.get_device_properties(device).total_memory / GB
-        report["memory_plans"] = memory_plans(card, simulated_gb)
-        report["oom_recovery"] = oom_recovery(device, simulated_gb, budget)
-        report["torch"] = torch.__version__
-    report["wall_s"] = time.monotonic() - started
-    path = outdir / "gpu-check.json"
-    path.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
-    print_real(report)
+        part("memory_plans", lambda: memory_plans(card, simulated_gb))
+        part("oom_recovery", lambda: oom_recovery(device, simulated_gb, budget))
+    if "denoisers" in report:
+        print_real(report)
     print(f"gpu-check: wrote {path} in {report['wall_s']:.0f} s")
     return report
 
@@ -1078,7 +1097,7 @@ def gpu_check_main(argv: list[str]) -> int:
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--dry-run", action="store_true", help="plan only, on the CPU (meta tensors)")
     parser.add_argument("--family", choices=("wan", "ltx", "svd", "all"), default="all")
-    parser.add_argument("--budget", type=float, default=420.0, help="seconds for the GPU work (default 420)")
+    parser.add_argument("--budget", type=float, default=390.0, help="seconds for the GPU work (default 390)")
     args = parser.parse_args(argv)
     gpu_check(args.outdir, args.dry_run, args.family, args.budget)
     return 0
