@@ -101,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--family", choices=("wan", "ltx", "svd", "all"), default="all")
     bench.add_argument("--steps", type=int, default=8)
     bench.add_argument("--real", action="store_true", help="real model architectures (random weights; needs a GPU)")
+    bench.add_argument("--dry-run", action="store_true",
+                       help="with --real: plan on the CPU with meta tensors (shapes, FLOPs, what would run)")
+    bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the results as JSON")
+    bench.add_argument("--memory-gb", type=float, default=None, metavar="GB",
+                       help="with --real: use at most this much GPU memory, as on a smaller card")
+    bench.add_argument("--seed-clips", type=int, default=12, metavar="N",
+                       help="with --real: clips of the seed job to run (all 12 cost the same; 0 leaves it out)")
     bench.add_argument("--instant", action="store_true",
                        help="the instant engine on a 12 MP photo against ffmpeg's zoompan")
     bench.add_argument("--export", action="store_true",
@@ -142,7 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "bench":
             from .engine.bench import run_bench
 
-            return run_bench(args.family, args.steps, args.real)
+            return run_bench(args.family, args.steps, args.real, json_path=args.json, memory_gb=args.memory_gb,
+                             dry=args.dry_run, seed_clips=args.seed_clips)
     except I2VError as exc:
         print(f"i2v: {exc}", file=sys.stderr)
         return 2

@@ -191,3 +191,39 @@ def test_engine_overhead_is_measured_at_the_real_latent_size():
 
     callback_s, preview_s = engine_overhead(architectures()["svd-xt unet"], torch.device("cpu"))
     assert 0 < callback_s < 1 and 0 < preview_s < 5
+
+
+# Each VAE's parameter count from its published weights' size: Wan2.2 VAE 2.82 GB in float32,
+# Wan2.1 VAE 0.51 GB in float32, the LTX 0.9.5+ VAE 2.49 GB in bf16, SVD's 196 MB in fp16.
+PUBLISHED_VAE_PARAMS = {
+    "wan2.2-ti2v-5b transformer": 2.82e9 / 4,
+    "wan2.1-i2v-14b transformer": 0.508e9 / 4,
+    "wan2.2-i2v-a14b transformer": 0.508e9 / 4,
+    "ltx-video-2b transformer": 2.49e9 / 2,
+    "svd-xt unet": 0.196e9 / 2,
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vae_has_the_published_size_and_the_renders_latent_shape(name):
+    from i2v_desktop.engine.bench import build_vae
+
+    spec = ARCHITECTURES[name]
+    entry = load_registry().get(spec["model"])
+    vae = build_vae(spec, META)
+    assert param_count(vae) == pytest.approx(PUBLISHED_VAE_PARAMS[name], rel=0.05)
+    assert all(t.is_meta for t in [*vae.parameters(), *vae.buffers()])
+
+    # The latents it decodes are the denoiser's output at the same render size.
+    z = spec["vae"]["decode"]["z"]
+    out = spec["output"]
+    if spec["class"] == "WanTransformer3DModel":
+        assert z == out
+    elif spec["class"] == "LTXVideoTransformer3DModel":  # packed tokens, unpacked for the VAE
+        channels, t, h, w = z[1:]
+        assert [1, t * h * w, channels] == out
+    else:  # SVD: (frames, C, h, w), one half of the guidance batch
+        assert z == out[1:]
+    width, height = spec["size"]
+    assert spec["vae"]["encode"][-2:] == [height, width]
+    assert spec["vae"]["dtype"] == ("float32" if entry.family == "wan" else "bfloat16")
