@@ -478,16 +478,19 @@ def cmd_presets() -> int:
 
 
 def cmd_download(model: str) -> int:
-    from .engine.weights import ensure_loras, ensure_weights
+    from .engine.weights import ensure_loras, ensure_tiny_decoder, ensure_weights
 
     entry = _registry().get(model)
     display = _Progress(entry.id, 1, sys.stderr)
     weights = ensure_weights(entry, display, CancelToken())
     loras = ensure_loras(entry, display, CancelToken())
+    tiny = ensure_tiny_decoder(entry, display, CancelToken())
     print(f"\n{entry.name} is ready in {weights.folder}")
     if entry.lora is not None:
         folders = ", ".join(str(folder) for folder in dict.fromkeys(path.parent for path in loras))
         print(f"its fast tier's {entry.lora.name} LoRA is ready in {folders}")
+    if tiny is not None:
+        print(f"its tiny video decoder (previews, drafts) is ready in {tiny.parent}")
     return 0
 
 

@@ -451,17 +451,11 @@ def chosen_speed(entry: ModelEntry, device: torch.device, quality: str = "final"
     """The switches our engine picks for `entry` on this machine (engine/speed.py's plan_speed)."""
     from .device import plan_device
 
-    try:
-        return plan_speed(entry, plan_device(entry, device.type), quality)
-    except NotImplementedError as exc:
-        raise NotImplementedError(str(exc) or "engine/speed.py's plan_speed is not on this build") from None
+    return plan_speed(entry, plan_device(entry, device.type), quality)
 
 
 def apply_speed(model: Any, plan: SpeedPlan, device: torch.device) -> None:
-    try:
-        apply_to_denoiser(model, plan, device)
-    except NotImplementedError as exc:
-        raise NotImplementedError(str(exc) or "engine/speed.py's apply_to_denoiser is not on this build") from None
+    apply_to_denoiser(model, plan, device)
 
 
 def speed_variants(chosen: SpeedPlan | None) -> list[tuple[str, SpeedPlan | None, str]]:
@@ -549,36 +543,24 @@ def vae_row(spec: Mapping[str, Any], device: torch.device) -> dict[str, Any]:
                 encode_peak_gb=encode_mem.peak / GB)
 
 
-# The tiny video decoder (TAEHV family) is built by engine/taehv.py. The one function this bench
-# calls there: random_decoder(preview, device) -> a module mapping (B, C, T, h, w) latents of that
-# latent format ("wan21", "wan22", "ltxv"...) to frames, with random weights.
-TINY_DECODER_FUNCTION = "random_decoder"
-
-
 def tiny_decoder_row(spec: Mapping[str, Any], device: torch.device) -> dict[str, Any]:
-    import importlib
-
+    """The model's tiny video decoder (engine/taehv.py, random weights) on the same latents as the VAE row."""
     import torch
 
-    try:
-        taehv = importlib.import_module(f"{__package__}.taehv")
-    except ImportError:
-        raise NotImplementedError("the tiny decoder (engine/taehv.py) is not on this build") from None
-    make = getattr(taehv, TINY_DECODER_FUNCTION, None)
-    if make is None:
-        raise NotImplementedError(f"engine/taehv.py has no {TINY_DECODER_FUNCTION}()")
+    from .taehv import ARCHS, CHUNK, TinyVideoAutoencoder, tiny_dtype
+
     entry = load_registry().get(spec["model"])
-    decoder = make(entry.preview, device)
-    z = torch.randn(*spec["vae"]["decode"]["z"], device=device, dtype=next(decoder.parameters()).dtype)
-    if z.dim() == 4:  # SVD's latents are (frames, C, h, w); the decoder takes (B, C, T, h, w)
-        z = z.permute(1, 0, 2, 3).unsqueeze(0)
+    if entry.tiny_decoder is None:
+        raise NotImplementedError(f"no tiny decoder is published for {entry.name}'s latents")
+    decoder = TinyVideoAutoencoder(ARCHS[entry.tiny_decoder.arch]).to(device, tiny_dtype(device)).eval()
+    z = torch.randn(*spec["vae"]["decode"]["z"], device=device, dtype=tiny_dtype(device))
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     with torch.no_grad():
-        decoder(_small(z))
+        decoder.decode(_small(z), chunk=CHUNK)
         sync()
         with PeakMemory(device.type) as mem:
             start = time.perf_counter()
-            decoder(z)
+            decoder.decode(z, chunk=CHUNK)
             sync()
             decode_s = time.perf_counter() - start
     return dict(decode_s=decode_s, decode_peak_gb=mem.peak / GB)
@@ -703,17 +685,15 @@ def seed_job(device: torch.device, peak_tflops: float, clips: int, budget: Budge
 
 # -- memory plans and out-of-memory recovery (engine/device.py) ------------------------------------
 #
-# The two calls into engine/device.py, each in one place:
-#   choose_offload(entry, free_gb) -> "none" | "model" | "group" | "sequential"
-#   lighter_plan(plan: DevicePlan) -> DevicePlan | None   (the next lighter plan after an OOM)
 
 
 def memory_plan(entry: ModelEntry, gpu_gb: float) -> dict[str, Any]:
     """What the engine plans for `entry` on a card of `gpu_gb`."""
     from . import device
 
-    return dict(model=entry.id, gpu_gb=round(gpu_gb, 1), offload=device.choose_offload(entry, gpu_gb),
-                fp8=fp8_weights("cuda", gpu_gb), registry_vram_gb=dict(entry.vram_gb))
+    fp8 = fp8_weights("cuda", gpu_gb)
+    return dict(model=entry.id, gpu_gb=round(gpu_gb, 1), offload=device.choose_offload(entry, gpu_gb, fp8),
+                fp8=fp8, registry_vram_gb=dict(entry.vram_gb))
 
 
 def memory_plans(card_gb: float, simulated_gb: float) -> list[dict[str, Any]]:
@@ -721,19 +701,12 @@ def memory_plans(card_gb: float, simulated_gb: float) -> list[dict[str, Any]]:
     return [memory_plan(e, gb) for e in registry.entries.values() for gb in (card_gb, simulated_gb)]
 
 
-def lighter(plan: Any) -> Any:
-    from . import device
-
-    step = getattr(device, "lighter_plan", None)
-    if step is None:
-        raise NotImplementedError("engine/device.py has no lighter_plan() on this build")
-    return step(plan)
-
-
 def offload_ladder(first: Any) -> list[Any]:
     """The plans the engine would try, in order, after out-of-memory errors."""
+    from . import device
+
     ladder = [first]
-    while (nxt := lighter(ladder[-1])) is not None and len(ladder) < 8:
+    while (nxt := device.lighter(ladder[-1])) is not None and len(ladder) < 8:
         ladder.append(nxt)
     return ladder
 

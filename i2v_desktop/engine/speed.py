@@ -170,7 +170,7 @@ def plan_speed(
         cache="first_block" if quality == "draft" and transformer and steps >= MIN_CACHE_STEPS else None,
         # Drafts are decoded by the model's tiny video decoder when it is downloaded (the window's
         # previews use it whenever it is); standard and final clips always get the full VAE.
-        tiny_decoder=quality == "draft",
+        tiny_decoder=quality == "draft" and getattr(entry, "tiny_decoder", None) is not None,
         fp8=fp8_weights(device, total_gb),
     )
     if overrides:

@@ -414,7 +414,8 @@ def user_fast_model(folders, lora_files, isolated_home) -> str:
         {"repo": LORA_REPO, "revision": FAKE_REVISION, "file": f.file, "download_gb": f.download_gb, "into": f.into}
         for f in real.lora.files]}
     entry = {"id": "tiny-fast", "base": real.id, "name": "Tiny fast Wan", "path": str(folders["wan2.1-i2v"]),
-             "resolutions": {"tiny": [64, 64]}, "max_frames": 9, "tiers": tiers, "lora": lora}
+             "resolutions": {"tiny": [64, 64]}, "max_frames": 9, "tiers": tiers, "lora": lora,
+             "tiny_decoder": None}  # a folder of the user's own, without a tiny video decoder
     folder = isolated_home / "config" / "i2v_desktop"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "models.json").write_text(json.dumps({"models": [entry]}))

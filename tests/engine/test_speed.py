@@ -55,7 +55,8 @@ def test_hopper_with_flash_attention_3_gets_every_switch_but_fp8():
     final = plan_speed(WAN, cuda("none"), "final", hardware=H200)
     assert final == SpeedPlan(attention="_flash_3", compile=True, cache=None, fp8=False)
     draft = plan_speed(WAN, cuda("none"), "draft", hardware=H200)
-    assert draft == final.with_(cache="first_block")
+    # Drafts also decode through the tiny video decoder Wan publishes (when it is downloaded).
+    assert draft == final.with_(cache="first_block", tiny_decoder=True)
     # The hub build of FA3 (the `kernels` package) when the compiled one is not installed.
     assert plan_speed(WAN, cuda("none"), "final", hardware=H100_HUB).attention == "_flash_3_hub"
 
@@ -76,13 +77,14 @@ def test_no_extras_gets_cudnn_attention_and_pre_ampere_gets_plain_sdpa():
 
 def test_cpu_and_mps_get_plain_attention_no_compile_no_fp8_and_the_cache_on_drafts_only():
     assert plan_speed(WAN, CPU, "final") == SPEED_OFF
-    assert plan_speed(WAN, CPU, "draft") == SPEED_OFF.with_(cache="first_block")
+    assert plan_speed(WAN, CPU, "draft") == SPEED_OFF.with_(cache="first_block", tiny_decoder=True)
     mps = DevicePlan("mps", "bfloat16", "none", True, None)
     assert plan_speed(WAN, mps, "standard", hardware=Hardware()) == SPEED_OFF
 
 
 def test_families_get_only_what_their_denoiser_supports():
-    # LTX passes a text attention mask that FA3 and Sage reject; its distilled 8 steps are too few to cache.
+    # LTX passes a text attention mask that FA3 and Sage reject; its distilled 8 steps are too few to
+    # cache; no tiny decoder is published for its latents.
     assert plan_speed(LTX, cuda("none"), "draft", hardware=H200) == SpeedPlan("native", compile=True)
     # SVD's UNet has no repeated-block list, no step cache and calls SDPA itself.
     assert plan_speed(SVD, cuda("none"), "draft", hardware=H200) == SPEED_OFF
