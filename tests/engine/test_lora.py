@@ -17,7 +17,6 @@ from types import MappingProxyType
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from i2v_desktop.core.cancel import CancelToken
@@ -147,14 +146,6 @@ def registry(folders, lora_files) -> Registry:
         # The same model and fast tier with no LoRA: what the fast job would be without it.
         entries[f"{entry.id}-no-lora"] = replace(entry, id=f"{entry.id}-no-lora", lora=None)
     return Registry(MappingProxyType(entries), next(iter(entries)))
-
-
-@pytest.fixture(scope="module")
-def photo(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("photo") / "photo.png"
-    rng = np.random.default_rng(3)
-    Image.fromarray(rng.integers(0, 255, (64, 80, 3), dtype=np.uint8)).save(path)
-    return str(path)
 
 
 def run(engine: DiffusionEngine, request: GenerationRequest):

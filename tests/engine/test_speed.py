@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.clip import RenderInfo
@@ -175,14 +174,6 @@ def test_the_compile_cache_lives_in_the_apps_cache_folder(monkeypatch, tmp_path)
 def folders(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny-speed")
     return {kind: save_tiny_pipeline(kind, root / kind) for kind in ("wan2.1-i2v", "wan2.2-i2v-a14b", "svd")}
-
-
-@pytest.fixture(scope="module")
-def photo(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("photo") / "photo.png"
-    rng = np.random.default_rng(1)
-    Image.fromarray(rng.integers(0, 255, (72, 96, 3), dtype=np.uint8)).save(path)
-    return str(path)
 
 
 def engine(folders, kind: str, speed_option="auto") -> DiffusionEngine:
