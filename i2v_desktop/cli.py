@@ -135,19 +135,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "download":
             return cmd_download(args.model)
         if args.command == "bench" and args.export:
-            from .export.speed import run
+            from .bench.export import run
 
             return run()
         if args.command == "bench" and args.score:
-            from .quality.speed import run as run_score
+            from .bench.score import run as run_score
 
             return run_score()
         if args.command == "bench" and args.instant:
-            from .benchmark import run_benchmark
+            from .bench.instant import run_benchmark
 
             return run_benchmark()
         if args.command == "bench":
-            from .engine.bench import run_bench
+            from .bench.run import run_bench
 
             return run_bench(args.family, args.steps, args.real, json_path=args.json, memory_gb=args.memory_gb,
                              dry=args.dry_run, seed_clips=args.seed_clips)

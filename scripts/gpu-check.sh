@@ -59,6 +59,6 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
 export PYTORCH_CUDA_ALLOC_CONF="${PYTORCH_CUDA_ALLOC_CONF:-expandable_segments:True}"
 
 echo "gpu-check: $python, repository $here, results in $outdir"
-"$python" -u -c 'import sys; from i2v_desktop.engine.bench import gpu_check_main; sys.exit(gpu_check_main(sys.argv[1:]))' \
+"$python" -u -c 'import sys; from i2v_desktop.bench.gpu_check import gpu_check_main; sys.exit(gpu_check_main(sys.argv[1:]))' \
     ${args[@]+"${args[@]}"} "$outdir" 2>&1 | tee "$outdir/gpu-check.log"
 exit "${PIPESTATUS[0]}"

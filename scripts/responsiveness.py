@@ -126,11 +126,11 @@ def main() -> int:
 
     # The first diffusion render imports torch on the engine thread: the one long import.
     folder = Path(HOME) / "tiny-wan"
-    subprocess.run([sys.executable, "-c", "import sys, pathlib; from i2v_desktop.engine.tiny import "
+    subprocess.run([sys.executable, "-c", "import sys, pathlib; from i2v_desktop.bench.tiny import "
                     "save_tiny_pipeline; save_tiny_pipeline('wan2.2-ti2v', pathlib.Path(sys.argv[1]))",
                     str(folder)], check=True)
     from i2v_desktop.core.presets import load_presets
-    from i2v_desktop.engine.bench import tiny_registry
+    from i2v_desktop.bench.tiny_registry import tiny_registry
     from i2v_desktop.jobs import Engines
 
     window.studio.engines = Engines(tiny_registry({"wan2.2-ti2v": folder}), load_presets(), device="cpu")

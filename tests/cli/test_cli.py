@@ -10,9 +10,9 @@ from pathlib import Path
 import av
 import pytest
 
+from i2v_desktop.bench.tiny import save_tiny_pipeline
 from i2v_desktop.cli import main
 from i2v_desktop.core.request import GenerationRequest
-from i2v_desktop.engine.tiny import save_tiny_pipeline
 from i2v_desktop.export.mp4 import read_mp4_metadata
 from i2v_desktop.jobs import METADATA_KEY
 

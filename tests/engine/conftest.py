@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from i2v_desktop.engine.bench import tiny_registry
+from i2v_desktop.bench.tiny import TINY_KINDS, save_tiny_pipeline
+from i2v_desktop.bench.tiny_registry import tiny_registry
 from i2v_desktop.engine.registry import Registry
-from i2v_desktop.engine.tiny import TINY_KINDS, save_tiny_pipeline
 
 
 @pytest.fixture(scope="session")

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from i2v_desktop.bench.tiny import TINY_KINDS
+from i2v_desktop.bench.tiny_registry import FAKE_REVISION, TINY_ENTRY
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.events import Cancelled, Failed, Finished, Stage, StageChanged, StepProgress
 from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
-from i2v_desktop.engine.bench import FAKE_REVISION, TINY_ENTRY
 from i2v_desktop.engine.diffusion import DiffusionEngine
 from i2v_desktop.engine.registry import Registry
-from i2v_desktop.engine.tiny import TINY_KINDS
 
 KINDS = TINY_KINDS
 

@@ -19,13 +19,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from i2v_desktop.bench.cpu import plain_args
+from i2v_desktop.bench.tiny_registry import TINY_ENTRY
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.framing import fit_image
 from i2v_desktop.core.image import load_image
 from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
 from i2v_desktop.engine import diffusion
-from i2v_desktop.engine.bench import TINY_ENTRY, _plain_args
 from i2v_desktop.engine.diffusion import DiffusionEngine, _StepCallback
 from i2v_desktop.engine.plan import plan_render
 from i2v_desktop.engine.registry import Registry
@@ -98,7 +99,7 @@ def test_our_frames_are_the_plain_diffusers_frames(kind, loop, engines, registry
     ours = _engine_render(engine, request, monkeypatch)
 
     entry = registry.get(TINY_ENTRY[kind])
-    args = _plain_args(engine, entry, request)
+    args = plain_args(engine, entry, request)
     if loop:
         assert "last_image" in args or len(args["conditions"]) == 2  # the loop reached the call
     plain = np.asarray(_plain_pipeline(tiny_folders[kind], entry.pipeline)(**args).frames[0], dtype=np.float32)
@@ -132,7 +133,7 @@ def test_the_preview_estimate_at_the_last_step_is_the_latent_that_gets_decoded(k
         estimates.append(callback.estimate(pipe, kwargs["latents"]))
         return callback(pipe, i, t, kwargs)
 
-    args = _plain_args(engine, entry, request)
+    args = plain_args(engine, entry, request)
     args.update(output_type="latent", callback_on_step_end=watch, callback_on_step_end_tensor_inputs=["latents"])
     final = pipe(**args).frames
     final = final[0].transpose(0, 1) if entry.family == "svd" else final[0]  # as (C, T, h, w)

@@ -19,17 +19,17 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from i2v_desktop.bench.tiny import save_tiny_pipeline
+from i2v_desktop.bench.tiny_registry import FAKE_REVISION, TINY_ENTRY, tiny_registry
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.errors import ModelError
 from i2v_desktop.core.events import Failed, Finished, StepProgress
 from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
-from i2v_desktop.engine.bench import FAKE_REVISION, TINY_ENTRY, tiny_registry
 from i2v_desktop.engine.diffusion import DiffusionEngine
 from i2v_desktop.engine.lora import ADAPTER, load_loras, loadable
 from i2v_desktop.engine.plan import plan_render
 from i2v_desktop.engine.registry import Registry, Tier, load_registry
-from i2v_desktop.engine.tiny import save_tiny_pipeline
 
 KINDS = ("wan2.1-i2v", "wan2.2-i2v-a14b")
 LORA_REPO = "tiny-org/lightx2v-loras"
@@ -109,7 +109,7 @@ def lora_files(folders) -> dict[str, tuple[Path, ...]]:
     """Each kind's LoRA files in the session's Hugging Face cache, under the published names."""
     from huggingface_hub import constants
 
-    from i2v_desktop.engine.tiny import build_tiny_pipeline
+    from i2v_desktop.bench.tiny import build_tiny_pipeline
 
     snapshot = Path(constants.HF_HUB_CACHE) / f"models--{LORA_REPO.replace('/', '--')}" / "snapshots" / FAKE_REVISION
     snapshot.mkdir(parents=True, exist_ok=True)

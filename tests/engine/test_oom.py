@@ -17,14 +17,14 @@ import torch
 from diffusers import AutoencoderKLWan, WanTransformer3DModel
 from PIL import Image
 
+from i2v_desktop.bench.tiny import TINY_KINDS, build_tiny_pipeline, save_tiny_pipeline
+from i2v_desktop.bench.tiny_registry import TINY_ENTRY, tiny_registry
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.events import Failed, Finished, Stage, StageChanged, StepProgress, Warned
 from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
-from i2v_desktop.engine.bench import TINY_ENTRY, tiny_registry
 from i2v_desktop.engine.device import LADDER, DevicePlan, read_facts
 from i2v_desktop.engine.diffusion import DiffusionEngine, place
-from i2v_desktop.engine.tiny import TINY_KINDS, build_tiny_pipeline, save_tiny_pipeline
 
 KIND = "wan2.2-ti2v"
 

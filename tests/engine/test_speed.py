@@ -13,18 +13,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from i2v_desktop.bench.cpu import plain_args
+from i2v_desktop.bench.tiny import build_tiny_pipeline, save_tiny_pipeline
+from i2v_desktop.bench.tiny_registry import TINY_ENTRY, tiny_registry
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.clip import RenderInfo
 from i2v_desktop.core.events import Stage, StageChanged
 from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
 from i2v_desktop.engine import speed
-from i2v_desktop.engine.bench import TINY_ENTRY, _plain_args, tiny_registry
 from i2v_desktop.engine.device import DevicePlan
 from i2v_desktop.engine.diffusion import DiffusionEngine
 from i2v_desktop.engine.registry import load_registry
 from i2v_desktop.engine.speed import SPEED_OFF, Hardware, SpeedPlan, plan_speed
-from i2v_desktop.engine.tiny import build_tiny_pipeline, save_tiny_pipeline
 
 REAL = load_registry()
 WAN = REAL.get("wan2.2-ti2v-5b")
@@ -323,7 +324,7 @@ def test_off_gives_exactly_the_plain_diffusers_call(folders, photo):
         clip, _ = render(eng, kind, photo, steps=2)
         entry = eng.registry.get(TINY_ENTRY[kind])
         request = GenerationRequest(image=photo, model=entry.id, preset="orbit", duration=1.0, seed=7, steps=2)
-        output = eng._pipe(**_plain_args(eng, entry, request))
+        output = eng._pipe(**plain_args(eng, entry, request))
     finally:
         eng.close()
     plain = np.clip(np.rint(np.asarray(output.frames[0], dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)

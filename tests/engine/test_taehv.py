@@ -17,19 +17,19 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
+from i2v_desktop.bench.tiny import save_tiny_pipeline
+from i2v_desktop.bench.tiny_registry import FAKE_REVISION, TINY_ENTRY, tiny_registry
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.errors import ModelError
 from i2v_desktop.core.events import StepProgress
 from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
 from i2v_desktop.engine import weights
-from i2v_desktop.engine.bench import FAKE_REVISION, TINY_ENTRY, tiny_registry
 from i2v_desktop.engine.diffusion import DiffusionEngine
 from i2v_desktop.engine.preview import PREVIEW_WIDTH, photo_latent
 from i2v_desktop.engine.registry import Registry, TinyDecoder, load_registry
 from i2v_desktop.engine.speed import SpeedPlan
 from i2v_desktop.engine.taehv import ARCHS, TinyVideoAutoencoder, load_tiny_autoencoder, time_decoders
-from i2v_desktop.engine.tiny import save_tiny_pipeline
 
 KINDS = ("wan2.1-i2v", "wan2.2-ti2v")
 ARCH_OF = {"wan2.1-i2v": "taew2_1", "wan2.2-ti2v": "taew2_2"}

@@ -15,10 +15,10 @@ from PySide6.QtWidgets import (
 )
 
 from i2v_desktop.app import make_studio
+from i2v_desktop.bench.tiny import save_tiny_pipeline
+from i2v_desktop.bench.tiny_registry import tiny_registry
 from i2v_desktop.core.events import Cancelled, Finished, StageChanged, StepProgress
 from i2v_desktop.core.presets import load_presets
-from i2v_desktop.engine.bench import tiny_registry
-from i2v_desktop.engine.tiny import save_tiny_pipeline
 from i2v_desktop.export.mp4 import read_frames, read_mp4_metadata
 from i2v_desktop.export.social import load_export_presets
 from i2v_desktop.jobs import Engines, Studio, read_record

@@ -1,4 +1,4 @@
-"""How fast a social export is: `python -m i2v_desktop.export.speed`.
+"""`i2v bench --export`: how fast a social export is (also `python -m i2v_desktop.bench.export`).
 
 Exports a 3 s, 24 fps, 1280×720 clip to the Reels preset (crop to 9:16 around the subject,
 interpolation to 30 fps, H.264 at 1080×1920) and, in the same run, re-encodes the same clip with
@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 
 from ..core.errors import I2VError
-from .mp4 import ffmpeg_exe, ffmpeg_url, run_ffmpeg
-from .social import export_clip, load_export_presets
+from ..export.mp4 import ffmpeg_exe, ffmpeg_url, run_ffmpeg
+from ..export.social import export_clip, load_export_presets
 
 SECONDS, FPS, WIDTH, HEIGHT = 3, 24, 1280, 720
 ROUNDS = 3  # the best of a few: a shared machine's other work only ever adds time

@@ -1,8 +1,9 @@
-"""How long scoring a clip takes: a 3 s, 24 fps, 1280×720 clip must score in a second or less.
+"""`i2v bench --score`: how long scoring a clip takes; a 3 s, 24 fps, 1280×720 clip must score in
+a second or less.
 
-Run with `python -m i2v_desktop.quality.speed`. The clip is a push-in on a sample photo, made here
-with plain OpenCV warps rather than by an engine, so that quality/ depends on core/ alone; the
-scorecard's cost does not depend on how the frames were made, only on their size and count.
+Also `python -m i2v_desktop.bench.score`. The clip is a push-in on a sample photo, made here with
+plain OpenCV warps rather than by an engine: the scorecard's cost does not depend on how the
+frames were made, only on their size and count.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from ..core.framing import fit_image
 from ..core.image import load_image
-from .scorecard import score_clip
+from ..quality.scorecard import score_clip
 
 WIDTH, HEIGHT, FPS, SECONDS = 1280, 720, 24.0, 3.0
 BUDGET_S = 1.0

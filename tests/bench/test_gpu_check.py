@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from i2v_desktop.engine.bench import architectures, bench_real, guarded, memory_limit_gb, run_offloaded
+from i2v_desktop.bench.architectures import architectures
+from i2v_desktop.bench.guard import guarded, memory_limit_gb
+from i2v_desktop.bench.memory import run_offloaded
+from i2v_desktop.bench.real import bench_real
 from i2v_desktop.engine.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[2]

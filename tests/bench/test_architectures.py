@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from i2v_desktop.bench.architectures import MetaCall, architectures, count_flops, meta_call
 from i2v_desktop.core.framing import snap_frames
-from i2v_desktop.engine.bench import MetaCall, architectures, count_flops, meta_call
 from i2v_desktop.engine.registry import load_registry
 
 ARCHITECTURES = architectures()
@@ -187,7 +187,8 @@ def test_engine_overhead_is_measured_at_the_real_latent_size():
     """The GPU bench's per-step engine cost, run on the CPU at SVD-XT's real latent size."""
     import torch
 
-    from i2v_desktop.engine.bench import architectures, engine_overhead
+    from i2v_desktop.bench.architectures import architectures
+    from i2v_desktop.bench.real import engine_overhead
 
     callback_s, preview_s = engine_overhead(architectures()["svd-xt unet"], torch.device("cpu"))
     assert 0 < callback_s < 1 and 0 < preview_s < 5
@@ -206,7 +207,7 @@ PUBLISHED_VAE_PARAMS = {
 
 @pytest.mark.parametrize("name", NAMES)
 def test_vae_has_the_published_size_and_the_renders_latent_shape(name):
-    from i2v_desktop.engine.bench import build_vae
+    from i2v_desktop.bench.architectures import build_vae
 
     spec = ARCHITECTURES[name]
     entry = load_registry().get(spec["model"])

@@ -16,13 +16,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .core.cancel import CancelToken
-from .core.request import GenerationRequest
-from .engine.bench import PeakMemory
-from .engine.instant import InstantEngine
-from .jobs import save_clip
+from ..core.cancel import CancelToken
+from ..core.request import GenerationRequest
+from ..engine.instant import InstantEngine
+from ..jobs import save_clip
+from .measure import PeakMemory
 
-SAMPLES = Path(__file__).resolve().parent / "resources" / "samples"
+SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
 DURATION, FPS, WIDTH, HEIGHT = 3.0, 24, 1080, 1920
 
 

@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 diffusers = pytest.importorskip("diffusers")
 
-from i2v_desktop.engine.tiny import TINY_KINDS, build_tiny_pipeline, save_tiny_pipeline  # noqa: E402
+from i2v_desktop.bench.tiny import TINY_KINDS, build_tiny_pipeline, save_tiny_pipeline  # noqa: E402
 
 EXPECTED_CLASS = {
     "wan2.1-i2v": "WanImageToVideoPipeline",

@@ -7,17 +7,16 @@ the code paths it takes with real weights: `from_pretrained` on a diffusers fold
 arguments, the same size and frame-count rules. Nothing is ever downloaded; the tokenizers are
 built in memory.
 
-Not imported at application start-up: it pulls in torch, diffusers and transformers.
+The components the kinds share (tokenizer, text and image encoders) are in tiny_parts.py. torch,
+diffusers and transformers are imported by the functions that use them: importing this module
+loads none of them and changes nothing.
 """
 
 from __future__ import annotations
 
 import pathlib
-import string
 from collections.abc import Callable
 from typing import TYPE_CHECKING
-
-import torch
 
 if TYPE_CHECKING:
     from diffusers import (
@@ -26,26 +25,17 @@ if TYPE_CHECKING:
         UniPCMultistepScheduler,
         WanTransformer3DModel,
     )
-    from transformers import (
-        CLIPImageProcessor,
-        CLIPVisionConfig,
-        T5EncoderModel,
-        T5TokenizerFast,
-        UMT5EncoderModel,
-    )
+
+from .tiny_parts import (TEXT_DIM, clip_image_processor, clip_vision_config, t5_encoder, t5_tokenizer,
+                         umt5_encoder)
 
 TINY_KINDS = ("wan2.1-i2v", "wan2.2-ti2v", "wan2.2-i2v-a14b", "ltx", "svd")
-
-# Width of every text encoder; the denoisers' text/caption input dimension must match it.
-_TEXT_DIM = 32
-# The Wan and SVD pipelines feed the image encoder 224 x 224 pixels, as the real CLIP ViT-H/14 gets;
-# a 32-pixel patch keeps that to 7 x 7 patches.
-_CLIP_IMAGE_SIZE = 224
-_CLIP_PATCH_SIZE = 32
 
 
 def build_tiny_pipeline(kind: str, seed: int = 0) -> DiffusionPipeline:
     """The pipeline for `kind`, float32 on the CPU, its weights a pure function of `seed`."""
+    import torch
+
     try:
         builder = _BUILDERS[kind]
     except KeyError:
@@ -67,94 +57,11 @@ def save_tiny_pipeline(kind: str, folder: pathlib.Path, seed: int = 0) -> pathli
     return folder
 
 
-# --- shared components -------------------------------------------------------------------------
-
-
-def _t5_tokenizer() -> T5TokenizerFast:
-    """A T5-style Unigram tokenizer (pad 0, eos 1, unk 2, then pieces) over a character vocabulary."""
-    from tokenizers import Tokenizer, decoders, pre_tokenizers, processors
-    from tokenizers.models import Unigram
-    from transformers import T5TokenizerFast
-
-    chars = string.ascii_letters + string.digits + string.punctuation
-    # Word-initial pieces score higher than bare characters so "▁a" wins over "▁" + "a".
-    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
-    pieces += [(f"▁{c}", -2.0) for c in chars] + [(c, -3.0) for c in chars]
-    backend = Tokenizer(Unigram(pieces, unk_id=2, byte_fallback=False))
-    backend.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")]
-    )
-    backend.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-    backend.post_processor = processors.TemplateProcessing(
-        single=["$A", "</s>"], pair=["$A", "</s>", "$B", "</s>"], special_tokens=[("</s>", 1)]
-    )
-    return T5TokenizerFast(
-        tokenizer_object=backend,
-        pad_token="<pad>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        extra_ids=0,
-        additional_special_tokens=[],
-        model_max_length=512,
-    )
-
-
-def _t5_config_kwargs(vocab_size: int) -> dict[str, object]:
-    return {
-        "vocab_size": vocab_size,
-        "d_model": _TEXT_DIM,
-        "d_kv": 8,
-        "d_ff": 64,
-        "num_layers": 2,
-        "num_heads": 4,
-        "relative_attention_num_buckets": 8,
-        "relative_attention_max_distance": 32,
-        "dropout_rate": 0.0,
-        "feed_forward_proj": "gated-gelu",
-        "is_encoder_decoder": False,
-        "use_cache": False,
-    }
-
-
-def _umt5_encoder(vocab_size: int, seed: int) -> UMT5EncoderModel:
-    from transformers import UMT5Config, UMT5EncoderModel
-
-    torch.manual_seed(seed)
-    return UMT5EncoderModel(UMT5Config(**_t5_config_kwargs(vocab_size)))
-
-
-def _t5_encoder(vocab_size: int, seed: int) -> T5EncoderModel:
-    from transformers import T5Config, T5EncoderModel
-
-    torch.manual_seed(seed)
-    return T5EncoderModel(T5Config(**_t5_config_kwargs(vocab_size)))
-
-
-def _clip_vision_config(hidden_size: int, projection_dim: int) -> CLIPVisionConfig:
-    from transformers import CLIPVisionConfig
-
-    return CLIPVisionConfig(
-        hidden_size=hidden_size,
-        projection_dim=projection_dim,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=37,
-        image_size=_CLIP_IMAGE_SIZE,
-        patch_size=_CLIP_PATCH_SIZE,
-    )
-
-
-def _clip_image_processor() -> CLIPImageProcessor:
-    from transformers import CLIPImageProcessor
-
-    # The defaults are those of the real Wan 2.1 I2V and SVD processors (224 px, OpenAI CLIP stats).
-    return CLIPImageProcessor()
-
-
 # --- Wan -----------------------------------------------------------------------------------------
 
 
 def _wan_vae_2_1(seed: int) -> AutoencoderKLWan:
+    import torch
     from diffusers import AutoencoderKLWan
 
     torch.manual_seed(seed)
@@ -170,6 +77,7 @@ def _wan_vae_2_1(seed: int) -> AutoencoderKLWan:
 
 
 def _wan_vae_2_2(seed: int) -> AutoencoderKLWan:
+    import torch
     from diffusers import AutoencoderKLWan
 
     torch.manual_seed(seed)
@@ -195,6 +103,7 @@ def _wan_vae_2_2(seed: int) -> AutoencoderKLWan:
 def _wan_transformer(
     seed: int, in_channels: int, out_channels: int, image_dim: int | None = None
 ) -> WanTransformer3DModel:
+    import torch
     from diffusers import WanTransformer3DModel
 
     heads, head_dim = 2, 12
@@ -205,7 +114,7 @@ def _wan_transformer(
         attention_head_dim=head_dim,
         in_channels=in_channels,
         out_channels=out_channels,
-        text_dim=_TEXT_DIM,
+        text_dim=TEXT_DIM,
         freq_dim=256,
         ffn_dim=32,
         num_layers=2,
@@ -227,21 +136,22 @@ def _uni_pc(flow_shift: float) -> UniPCMultistepScheduler:
 
 
 def _wan_2_1_i2v(seed: int) -> DiffusionPipeline:
+    import torch
     from diffusers import WanImageToVideoPipeline
     from transformers import CLIPVisionModel
 
-    tokenizer = _t5_tokenizer()
+    tokenizer = t5_tokenizer()
     clip_hidden = 32
     torch.manual_seed(seed)
     # CLIPVisionModel, as in the real checkpoint: the pipeline feeds the transformer the encoder's
     # penultimate hidden states and never uses a projection.
-    image_encoder = CLIPVisionModel(_clip_vision_config(clip_hidden, projection_dim=clip_hidden))
+    image_encoder = CLIPVisionModel(clip_vision_config(clip_hidden, projection_dim=clip_hidden))
     return WanImageToVideoPipeline(
         tokenizer=tokenizer,
-        text_encoder=_umt5_encoder(len(tokenizer), seed),
+        text_encoder=umt5_encoder(len(tokenizer), seed),
         vae=_wan_vae_2_1(seed),
         scheduler=_uni_pc(flow_shift=3.0),  # Wan 2.1 I2V 480P
-        image_processor=_clip_image_processor(),
+        image_processor=clip_image_processor(),
         image_encoder=image_encoder,
         transformer=_wan_transformer(seed, in_channels=16 + 20, out_channels=16, image_dim=clip_hidden),
     )
@@ -250,12 +160,12 @@ def _wan_2_1_i2v(seed: int) -> DiffusionPipeline:
 def _wan_2_2_ti2v(seed: int) -> DiffusionPipeline:
     from diffusers import WanImageToVideoPipeline
 
-    tokenizer = _t5_tokenizer()
+    tokenizer = t5_tokenizer()
     # TI2V-5B: no CLIP; the first frame's latent replaces the noise in frame 0 and that frame gets
     # timestep 0 (expand_timesteps), so the transformer sees only the 48 latent channels.
     return WanImageToVideoPipeline(
         tokenizer=tokenizer,
-        text_encoder=_umt5_encoder(len(tokenizer), seed),
+        text_encoder=umt5_encoder(len(tokenizer), seed),
         vae=_wan_vae_2_2(seed),
         scheduler=_uni_pc(flow_shift=5.0),  # TI2V-5B sample_shift
         image_processor=None,
@@ -270,12 +180,12 @@ def _wan_2_2_ti2v(seed: int) -> DiffusionPipeline:
 def _wan_2_2_i2v_a14b(seed: int) -> DiffusionPipeline:
     from diffusers import WanImageToVideoPipeline
 
-    tokenizer = _t5_tokenizer()
+    tokenizer = t5_tokenizer()
     # A14B: a high-noise expert (`transformer`) for t >= boundary_ratio * 1000 and a low-noise expert
     # (`transformer_2`) below; both take 16 noise + 4 mask + 16 first-frame latent channels, no CLIP.
     return WanImageToVideoPipeline(
         tokenizer=tokenizer,
-        text_encoder=_umt5_encoder(len(tokenizer), seed),
+        text_encoder=umt5_encoder(len(tokenizer), seed),
         vae=_wan_vae_2_1(seed),
         scheduler=_uni_pc(flow_shift=5.0),  # I2V-A14B sample_shift
         image_processor=None,
@@ -291,6 +201,7 @@ def _wan_2_2_i2v_a14b(seed: int) -> DiffusionPipeline:
 
 
 def _ltx(seed: int) -> DiffusionPipeline:
+    import torch
     from diffusers import (
         AutoencoderKLLTXVideo,
         FlowMatchEulerDiscreteScheduler,
@@ -299,8 +210,8 @@ def _ltx(seed: int) -> DiffusionPipeline:
     )
 
     latent_channels = 8
-    tokenizer = _t5_tokenizer()
-    text_encoder = _t5_encoder(len(tokenizer), seed)
+    tokenizer = t5_tokenizer()
+    text_encoder = t5_encoder(len(tokenizer), seed)
 
     torch.manual_seed(seed)
     # The 0.9.5+ VAE layout (0.9.5, 0.9.7, 0.9.8 and their distilled variants): 4x4 pixel patching,
@@ -343,7 +254,7 @@ def _ltx(seed: int) -> DiffusionPipeline:
         attention_head_dim=head_dim,
         cross_attention_dim=heads * head_dim,
         num_layers=1,
-        caption_channels=_TEXT_DIM,
+        caption_channels=TEXT_DIM,
     )
 
     # 0.9.5+ use a fixed shift: LTXConditionPipeline passes explicit timesteps and no `mu`, which a
@@ -358,6 +269,7 @@ def _ltx(seed: int) -> DiffusionPipeline:
 
 
 def _svd(seed: int) -> DiffusionPipeline:
+    import torch
     from diffusers import (
         AutoencoderKLTemporalDecoder,
         EulerDiscreteScheduler,
@@ -399,7 +311,7 @@ def _svd(seed: int) -> DiffusionPipeline:
 
     torch.manual_seed(seed)
     # The UNet cross-attends to the projected image embedding.
-    image_encoder = CLIPVisionModelWithProjection(_clip_vision_config(32, projection_dim=cross_attention_dim))
+    image_encoder = CLIPVisionModelWithProjection(clip_vision_config(32, projection_dim=cross_attention_dim))
 
     # As stable-video-diffusion-img2vid(-xt)'s scheduler_config.json.
     scheduler = EulerDiscreteScheduler(
@@ -421,7 +333,7 @@ def _svd(seed: int) -> DiffusionPipeline:
         image_encoder=image_encoder,
         unet=unet,
         scheduler=scheduler,
-        feature_extractor=_clip_image_processor(),
+        feature_extractor=clip_image_processor(),
     )
 
 
