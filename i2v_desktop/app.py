@@ -57,6 +57,53 @@ def display_problem() -> str | None:
     return None
 
 
+def pyside_leaks_singletons(pyside_version: str, python: tuple[int, ...]) -> bool:
+    """Whether this PySide6 and this Python have the reference leak that keep_singletons_alive() works around.
+
+    Seen here with PySide6 6.12.0 on Python 3.11 (and 3.10). Other projects quote Qt's answer to
+    PYSIDE-3474 as: a consequence of building with Python 3.12's headers, kept for the whole 6.12
+    series; so 6.12.x is covered, and a later series only once it is seen there too.
+    """
+    major_minor = tuple(int(part) for part in pyside_version.split(".")[:2])
+    return tuple(python[:2]) < (3, 12) and major_minor == (6, 12)
+
+
+def keep_singletons_alive() -> bool:
+    """Keep PySide6 6.12 on Python < 3.12 from wearing out the reference counts of None, True, False.
+
+    That PySide6's stable-ABI wheel, on Python 3.10/3.11, drops a reference it never took on the
+    values its calls return: None for every method that returns nothing, True for every signal
+    emitted. A window makes thousands of such calls a second, and Python aborts ("none_dealloc",
+    "bool_dealloc") once a count reaches zero. Python 3.12 made these objects immortal.
+    Upstream: PYSIDE-3474, https://qt-project.atlassian.net/browse/PYSIDE-3474 (the number and link
+    as other projects hit by the leak cite them; the report itself could not be read from here).
+
+    Where the versions match and a probe sees the leak, the three objects are given counts no
+    session can use up. That changes the whole interpreter, so it is done here, once, by main()
+    before the window is made (and by the UI tests' conftest), never on import. Calling it again
+    changes nothing. Returns whether the counts are raised.
+    """
+    import ctypes
+
+    import PySide6
+
+    if not pyside_leaks_singletons(PySide6.__version__, sys.version_info):
+        return False
+    reserve = 1 << 40
+    if sys.getrefcount(None) > reserve // 2:  # already raised in this process
+        return True
+    from PySide6.QtCore import QObject
+
+    probe, before = QObject(), sys.getrefcount(None)
+    for _ in range(8):
+        probe.setObjectName("probe")
+    if sys.getrefcount(None) >= before:  # a build of 6.12 without the leak
+        return False
+    for value in (None, True, False):
+        ctypes.c_ssize_t.from_address(id(value)).value += reserve
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     if "--version" in argv[1:]:
@@ -78,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .core.errors import I2VError
     from .ui.theme import apply_theme
+
+    keep_singletons_alive()
 
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication.instance() or QApplication(argv)

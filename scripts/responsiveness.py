@@ -25,7 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from i2v_desktop.app import make_studio  # noqa: E402
+from i2v_desktop.app import keep_singletons_alive, make_studio  # noqa: E402
 from i2v_desktop.ui.theme import apply_theme  # noqa: E402
 from i2v_desktop.ui.window import MainWindow  # noqa: E402
 
@@ -73,6 +73,7 @@ def wait(app: QApplication, until, timeout: float = 300.0) -> None:
 
 
 def main() -> int:
+    keep_singletons_alive()  # PySide6 6.12 on Python < 3.12: see app.py
     app = QApplication(sys.argv[:1])
     apply_theme(app)
     window = MainWindow(make_studio(), QSettings(f"{HOME}/config/settings.ini", QSettings.Format.IniFormat),

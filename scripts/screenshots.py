@@ -19,7 +19,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from i2v_desktop.app import make_studio  # noqa: E402
+from i2v_desktop.app import keep_singletons_alive, make_studio  # noqa: E402
 from i2v_desktop.core.events import StepProgress  # noqa: E402
 from i2v_desktop.ui.theme import apply_palette, apply_theme  # noqa: E402
 from i2v_desktop.ui.window import MainWindow  # noqa: E402
@@ -51,6 +51,7 @@ def shoot(window: MainWindow, name: str) -> None:
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
+    keep_singletons_alive()  # PySide6 6.12 on Python < 3.12: see app.py
     app = QApplication(sys.argv[:1])
     apply_theme(app)
     window = MainWindow(make_studio(), QSettings(f"{HOME}/config/settings.ini", QSettings.Format.IniFormat),

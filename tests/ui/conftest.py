@@ -7,9 +7,16 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 
-from i2v_desktop.app import make_studio
+from i2v_desktop.app import keep_singletons_alive, make_studio
 from i2v_desktop.ui.window import MainWindow
 from i2v_desktop.ui.worker import running_threads
+
+
+@pytest.fixture(autouse=True, scope="session")
+def singletons_kept_alive():
+    """What app.main does before it makes the window: PySide6 6.12 on Python < 3.12 drops references to
+    None and True on every call and emit (PYSIDE-3474), and a session of window tests would abort."""
+    keep_singletons_alive()
 
 
 @pytest.fixture(autouse=True)

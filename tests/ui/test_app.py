@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
+import PySide6
+import pytest
 from PySide6.QtWidgets import QApplication
 
 from i2v_desktop import app
@@ -45,21 +48,55 @@ def test_no_display_is_one_line_not_a_crash(monkeypatch, capsys):
     assert err.startswith("i2v-desktop: no display") and "\n" not in err
 
 
-def test_qt_calls_cannot_wear_out_none_true_or_false():
-    """PySide6 6.12.0 on Python < 3.12 drops a reference to None per void call and to True per emit;
-    the ui package must keep a long session from aborting."""
-    import subprocess
+# Qt calls and emits enough to use up the reference counts of None and True where PySide6 leaks them.
+WEAR = (
+    "from PySide6.QtCore import QObject, Signal\n"
+    "class O(QObject):\n    changed = Signal(bool)\n"
+    "o = O(); o.changed.connect(lambda on: None)\n"
+    "for _ in range(200_000):\n    o.setObjectName('x'); o.changed.emit(False)\n"
+    "print('survived')\n"
+)
 
-    code = (
-        "import i2v_desktop.ui\n"
-        "from PySide6.QtCore import QObject, Signal\n"
-        "class O(QObject):\n    changed = Signal(bool)\n"
-        "o = O(); o.changed.connect(lambda on: None)\n"
-        "for _ in range(200_000):\n    o.setObjectName('x'); o.changed.emit(False)\n"
-        "print('survived')\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    # No core file from an interpreter that aborts on purpose (resource is POSIX only).
+    no_core = ("try:\n    import resource; resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
+               "except ImportError:\n    pass\n")
+    return subprocess.run([sys.executable, "-c", no_core + code], capture_output=True, text=True, timeout=120)
+
+
+def test_qt_calls_cannot_wear_out_none_true_or_false():
+    """PySide6 6.12 on Python < 3.12 drops a reference to None per void call and to True per emit;
+    what main() runs before the window keeps a long session from aborting."""
+    result = run_python("from i2v_desktop.app import keep_singletons_alive\nkeep_singletons_alive()\n" + WEAR)
     assert result.returncode == 0 and "survived" in result.stdout, result.stderr[-500:]
+
+
+@pytest.mark.skipif(not app.pyside_leaks_singletons(PySide6.__version__, sys.version_info),
+                    reason="this PySide6 and Python do not have the leak")
+def test_the_leak_is_real_where_the_workaround_applies():
+    """Without the workaround the same calls abort the interpreter: the version check is not too wide."""
+    result = run_python(WEAR)
+    assert result.returncode != 0 and "dealloc" in result.stderr, (result.returncode, result.stderr[-500:])
+
+
+def test_importing_the_ui_changes_nothing_process_wide():
+    code = (
+        "import sys\n"
+        "before = [sys.getrefcount(v) for v in (None, True, False)]\n"
+        "import i2v_desktop.ui, i2v_desktop.ui.window\n"
+        "print(max(abs(sys.getrefcount(v) - b) for v, b in zip((None, True, False), before)))\n"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr[-500:]
+    assert int(result.stdout) < 1 << 20  # the modules' own references, not a raised count
+
+
+def test_the_workaround_is_limited_to_the_affected_versions():
+    leaks = app.pyside_leaks_singletons
+    assert leaks("6.12.0", (3, 11, 7)) and leaks("6.12.0", (3, 10, 0)) and leaks("6.12.1", (3, 11))
+    assert not leaks("6.12.0", (3, 12, 0)) and not leaks("6.12.0", (3, 13, 1))
+    assert not leaks("6.11.2", (3, 11, 7)) and not leaks("6.13.0", (3, 11, 7))
 
 
 def test_themes_follow_light_and_dark(qapp):
