@@ -27,6 +27,7 @@ from .core.events import (
 )
 from .core.presets import load_presets
 from .core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
+from .core.settings import DEFAULTS
 from .engine.device import OFFLOAD_MODES
 from .engine.registry import BASE_QUALITIES, load_registry
 from .engine.speed import SPEED_MODES
@@ -40,21 +41,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = sub.add_parser("render", help="render photos into MP4 clips")
     render.add_argument("images", nargs="+", metavar="IMAGE", help="photos to animate (JPEG, PNG, WebP, TIFF, BMP, GIF)")
-    render.add_argument("--preset", default="push-in", help="motion preset id (see `i2v presets`; default push-in)")
-    render.add_argument("--intensity", type=float, default=0.5, help="how strong the motion is, 0–1 (default 0.5)")
-    render.add_argument("--duration", type=float, default=3.0, help="clip length in seconds (default 3)")
-    render.add_argument("--fps", type=float, default=None, help="frame rate (default: the model's own)")
-    render.add_argument("--aspect", choices=list(ASPECTS), default="source", help="frame shape (default: the photo's)")
-    render.add_argument("--quality", choices=QUALITIES, default="standard",
+    render.add_argument("--preset", default=DEFAULTS.preset, help=f"motion preset id (see `i2v presets`; default {DEFAULTS.preset})")
+    render.add_argument("--intensity", type=float, default=DEFAULTS.intensity,
+                        help=f"how strong the motion is, 0–1 (default {DEFAULTS.intensity:g})")
+    render.add_argument("--duration", type=float, default=DEFAULTS.duration,
+                        help=f"clip length in seconds (default {DEFAULTS.duration:g})")
+    render.add_argument("--fps", type=float, default=DEFAULTS.fps, help="frame rate (default: the model's own)")
+    render.add_argument("--aspect", choices=list(ASPECTS), default=DEFAULTS.aspect,
+                        help=f"frame shape (default {DEFAULTS.aspect})")
+    render.add_argument("--quality", choices=QUALITIES, default=DEFAULTS.quality,
                         help="draft, standard or final; fast: 4 steps, on the models that offer it (see `i2v models`)")
     render.add_argument("--prompt", default="", help="describe the subject; the preset adds the motion")
     render.add_argument("--negative-prompt", default="", help="what to avoid (default: the model's own)")
     render.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
-    render.add_argument("--variants", type=int, default=1, help="clips per photo, seeds seed, seed+1, …")
+    render.add_argument("--variants", type=int, default=DEFAULTS.variants, help="clips per photo, seeds seed, seed+1, …")
     render.add_argument("--model", default=None, help="model id (see `i2v models`) or a local diffusers folder")
     render.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
     render.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's)")
-    render.add_argument("--loop", action="store_true", help="ask for a clip that loops")
+    render.add_argument("--loop", action="store_true", default=DEFAULTS.loop, help="ask for a clip that loops")
     render.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
     render.add_argument("--crf", type=int, default=18, help="H.264 quality, lower is better (default 18)")
     render.add_argument("--device", choices=("cuda", "mps", "cpu"), default=None, help="default: best available")

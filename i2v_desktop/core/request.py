@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from .errors import RequestError
+from .settings import DEFAULTS
 
 SCHEMA = "i2v_desktop.request"
 SCHEMA_VERSION = 1
@@ -35,20 +36,20 @@ class GenerationRequest:
     """One render job. `variants` > 1 asks for that many clips seeded seed, seed+1, …"""
 
     image: str
-    preset: str = "push-in"
-    intensity: float = 0.5
+    preset: str = DEFAULTS.preset
+    intensity: float = DEFAULTS.intensity
     prompt: str = ""
     negative_prompt: str = ""
-    duration: float = 3.0
-    fps: float | None = None  # None: the model's native rate
-    aspect: str = "source"
-    quality: str = "standard"
+    duration: float = DEFAULTS.duration
+    fps: float | None = DEFAULTS.fps  # None: the model's native rate
+    aspect: str = DEFAULTS.aspect
+    quality: str = DEFAULTS.quality
     seed: int = 0
-    variants: int = 1
+    variants: int = DEFAULTS.variants
     model: str = DEFAULT_MODEL  # registry id, or a local diffusers-format folder
     steps: int | None = None  # None: the model's default for the quality tier
     guidance: float | None = None  # None: the model's default
-    loop: bool = False
+    loop: bool = DEFAULTS.loop
     crop_center: tuple[float, float] | None = None  # framing override, 0..1 in source coordinates
 
     def __post_init__(self) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QImage
 
 from ..core.framing import Box
+from ..core.settings import DEFAULTS
 from ..core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
 
 
@@ -50,17 +51,17 @@ class Photo:
 class Choices:
     """What the user chose for the next render, the same for every photo of the batch."""
 
-    preset: str = "push-in"
-    intensity: float = 0.5
+    preset: str = DEFAULTS.preset
+    intensity: float = DEFAULTS.intensity
     prompt: str = ""  # "" or the user's words; the preset adds its own motion words at render time
-    duration: float = 3.0
-    fps: float | None = None  # None: the model's own rate
-    aspect: str = "9:16"
-    quality: str = "standard"
-    variants: int = 2
+    duration: float = DEFAULTS.duration
+    fps: float | None = DEFAULTS.fps  # None: the model's own rate
+    aspect: str = DEFAULTS.aspect
+    quality: str = DEFAULTS.quality
+    variants: int = DEFAULTS.variants
     seed: int | None = None  # None: a new random seed per Generate
     model: str = ""  # "" until the app knows what can run here
-    loop: bool = False
+    loop: bool = DEFAULTS.loop
 
     def request_for(self, photo: Photo, seed: int) -> GenerationRequest:
         return GenerationRequest(
