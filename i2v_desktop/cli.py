@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--quality", choices=QUALITIES, default=DEFAULTS.quality,
                         help="draft, standard or final; fast: 4 steps, on the models that offer it (see `i2v models`)")
     render.add_argument("--prompt", default="", help="describe the subject; the preset adds the motion")
+    render.add_argument("--motion-prompt", default=None,
+                        help="your own motion words (default: the preset's, for the chosen model)")
     render.add_argument("--negative-prompt", default="", help="what to avoid (default: the model's own)")
     render.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
     render.add_argument("--variants", type=int, default=DEFAULTS.variants, help="clips per photo, seeds seed, seed+1, …")
@@ -195,7 +197,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     _writable(out)
     seed = random_seed() if args.seed is None else args.seed
     base = dict(
-        preset=args.preset, intensity=args.intensity, prompt=args.prompt, negative_prompt=args.negative_prompt,
+        preset=args.preset, intensity=args.intensity, prompt=args.prompt, motion_prompt=args.motion_prompt,
+        negative_prompt=args.negative_prompt,
         duration=args.duration, fps=args.fps, aspect=args.aspect, quality=args.quality, seed=seed,
         variants=args.variants, model=model, steps=args.steps, guidance=args.guidance, loop=args.loop,
     )

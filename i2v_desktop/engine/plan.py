@@ -69,11 +69,8 @@ def plan_render(
     if request.loop and entry.loop_note():
         notes.append(entry.loop_note())
     motion = preset.for_family(entry.family)
-    # The preset's motion words follow the user's, unless the prompt holds them already (the
-    # window pre-fills them so they can be read and edited).
-    words = motion.prompt_for(request.intensity)
-    if words.strip().rstrip(".").lower() in request.prompt.lower():
-        words = ""
+    # The motion words follow the user's: the request's own, or the preset's for this family.
+    words = motion.prompt_for(request.intensity) if request.motion_prompt is None else request.motion_prompt
     prompt = ". ".join(p.strip().rstrip(".") for p in (request.prompt, words) if p.strip())
     prompt = prompt + "." if prompt else ""
     negative = ", ".join(

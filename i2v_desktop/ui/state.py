@@ -53,7 +53,8 @@ class Choices:
 
     preset: str = DEFAULTS.preset
     intensity: float = DEFAULTS.intensity
-    prompt: str = ""  # "" or the user's words; the preset adds its own motion words at render time
+    prompt: str = ""  # "" or the user's words
+    motion_prompt: str | None = None  # None: the preset's words for the chosen model
     duration: float = DEFAULTS.duration
     fps: float | None = DEFAULTS.fps  # None: the model's own rate
     aspect: str = DEFAULTS.aspect
@@ -66,13 +67,14 @@ class Choices:
     def request_for(self, photo: Photo, seed: int) -> GenerationRequest:
         return GenerationRequest(
             image=photo.path, preset=self.preset, intensity=self.intensity, prompt=self.prompt,
-            duration=self.duration, fps=self.fps, aspect=self.aspect, quality=self.quality, seed=seed,
-            variants=self.variants, model=self.model, loop=self.loop, crop_center=photo.crop_center,
+            motion_prompt=self.motion_prompt, duration=self.duration, fps=self.fps, aspect=self.aspect,
+            quality=self.quality, seed=seed,            variants=self.variants, model=self.model, loop=self.loop, crop_center=photo.crop_center,
         )
 
     @staticmethod
     def from_request(request: GenerationRequest) -> Choices:
         return Choices(preset=request.preset, intensity=request.intensity, prompt=request.prompt,
+                       motion_prompt=request.motion_prompt,
                        duration=request.duration, fps=request.fps, aspect=request.aspect,
                        quality=request.quality, variants=request.variants, seed=request.seed,
                        model=request.model, loop=request.loop)
@@ -170,7 +172,9 @@ class AppState(QObject):
 def _parse(name: str, raw: Any, default: Any) -> Any:
     """INI values come back as strings: turn them into the field's type, refusing nonsense."""
     text = str(raw)
-    if name in ("fps", "seed"):
+    if name == "motion_prompt":
+        value = text or None
+    elif name in ("fps", "seed"):
         value = None if text == "" else (float(text) if name == "fps" else int(text))
     elif name == "loop" or isinstance(default, bool):
         value = text.lower() in ("true", "1")

@@ -82,16 +82,21 @@ def test_every_registry_entry_names_sources_and_valid_buckets(registry):
         assert entry.revision is None or len(entry.revision) == 40
 
 
-def test_motion_words_already_in_the_prompt_are_not_added_twice():
+def test_the_planner_joins_the_users_words_and_the_motion_words_of_the_model_that_renders():
     registry, presets = load_registry(), load_presets()
-    entry, preset = registry.get("wan2.2-ti2v-5b"), presets.get("orbit")
-    words = preset.for_family("wan").prompt_for(0.5)
-    request = GenerationRequest(image="x.jpg", preset="orbit", intensity=0.5, prompt=f"A red bicycle. {words}")
-    plan = plan_render(entry, request, (1920, 1080), preset)
-    assert plan.prompt.lower().count(words.rstrip(".").lower()) == 1
-    assert plan.prompt.startswith("A red bicycle.")
-    alone = plan_render(entry, replace(request, prompt="A red bicycle."), (1920, 1080), preset)
-    assert alone.prompt == plan.prompt  # the same words reach the model either way
+    preset = presets.get("orbit")
+    wan, ltx = registry.get("wan2.2-ti2v-5b"), registry.get("ltx-video-2b-distilled")
+    request = GenerationRequest(image="x.jpg", preset="orbit", intensity=0.5, prompt="A red bicycle")
+    wan_words = preset.for_family("wan").prompt_for(0.5).rstrip(".")
+    ltx_words = preset.for_family("ltx").prompt_for(0.5).rstrip(".")
+    assert plan_render(wan, request, (1920, 1080), preset).prompt == f"A red bicycle. {wan_words}."
+    # Re-rendered on LTX, the same request gets LTX's words only.
+    again = plan_render(ltx, replace(request, model=ltx.id), (1920, 1080), preset).prompt
+    assert again == f"A red bicycle. {ltx_words}." and wan_words not in again
+    own = plan_render(wan, replace(request, motion_prompt="The camera circles once."), (1920, 1080), preset)
+    assert own.prompt == "A red bicycle. The camera circles once."
+    none = plan_render(wan, replace(request, motion_prompt=""), (1920, 1080), preset)
+    assert none.prompt == "A red bicycle."
 
 
 def test_a_loop_says_whether_the_model_was_published_for_it(registry, presets):
