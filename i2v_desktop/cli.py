@@ -29,7 +29,7 @@ from .core.presets import load_presets
 from .core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
 from .core.settings import DEFAULTS
 from .engine.device import OFFLOAD_MODES
-from .engine.registry import BASE_QUALITIES, load_registry
+from .engine.registry import load_registry
 from .engine.speed import SPEED_MODES
 from .storage.paths import user_models_file, user_presets_dir
 
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from .engine.instant import INSTANT
+    from .engine.plan import check_request
     from .jobs import Engines, export_to, render_to_files
 
     registry = _registry()
@@ -179,16 +179,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         print(f"i2v: skipped preset {problem}", file=sys.stderr)
     engines = Engines(registry, library, device=args.device, offload=args.offload, speed=args.speed)
     model = args.model or engines.default_model()
-    if model == INSTANT:
-        model_name = "the instant engine"
-        offered = BASE_QUALITIES
-    else:
-        entry = registry.resolve(model)
-        model = entry.id if entry.id in registry.entries else entry.local_path or entry.id
-        model_name = entry.name
-        offered = entry.qualities
+    entry = registry.resolve(model)
+    model = entry.id if entry.id in registry.models else entry.local_path or entry.id
+    model_name, offered = entry.name, entry.qualities
     if args.quality not in offered:
-        others = [e.id for e in registry.entries.values() if args.quality in e.qualities]
+        others = [e.id for e in registry.models.values() if args.quality in e.qualities]
         raise I2VError(f"{model_name} has no {args.quality} quality (it offers {', '.join(offered)}); "
                        f"{args.quality} is offered by {', '.join(others) or 'no installed model'}")
     library.get(args.preset)
@@ -203,6 +198,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         variants=args.variants, model=model, steps=args.steps, guidance=args.guidance, loop=args.loop,
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
+    check_request(entry, requests[0])  # what the model cannot make at all, before anything loads
     print(f"i2v: {len(requests)} photo(s) × {args.variants} variant(s) with {model_name}, seed {seed}", file=sys.stderr)
 
     engine = engines.for_model(model)
@@ -463,11 +459,14 @@ def cmd_models() -> int:
         else:
             fast = f"LoRA {entry.lora.download_gb:g} GB" + (", downloaded" if loras_downloaded(entry) else "")
         rows.append((entry.id + default, f"{entry.download_gb:g} GB", vram, entry.licence, fast, mark))
-    rows.append(("instant", "0 GB", "none (CPU)", "built in", "-", "yes"))
+    for entry in registry.built_in.values():
+        rows.append((entry.id, "0 GB", "none (CPU)", entry.licence, "-", "yes"))
     _table(rows)
     print()
-    print("instant: the instant engine: 2.5D motion from the photo itself, in about real time on any machine. "
-          "The default when no diffusion model can run here.")
+    for entry in registry.built_in.values():
+        print(f"{entry.id}: {entry.name}: {entry.summary}. "
+              f"{'The default when no diffusion model can run here. ' if entry.id == registry.fallback else ''}"
+              f"{entry.commercial}")
     for entry in registry.entries.values():
         print(f"{entry.id}: {entry.name}. {entry.commercial}")
     return 0

@@ -60,12 +60,11 @@ from ..core.events import Cancelled, DownloadProgress, Failed, Finished, StageCh
 from ..core.framing import subject_box
 from ..core.image import SUPPORTED_EXTENSIONS, load_image
 from ..core.request import ASPECTS, GenerationRequest
-from ..engine.instant import INSTANT
 from ..export.naming import DEFAULT_TEMPLATE, file_stem
 from ..storage.paths import data_dir
 from ..storage.prompts import PromptLibrary
 from .banner import Banner
-from .controls import ClipControls, timing
+from .controls import ClipControls, model_entry, timing
 from .export import ExportDialog, name_fields
 from .framing import CropView
 from .player import ComparePlayer, FramePlayer
@@ -140,7 +139,7 @@ class MainWindow(QMainWindow):
         self._bind()
         self.state.restore(settings)
         if not self.state.choices.model:
-            self.state.choose(model=INSTANT)
+            self.state.choose(model=self.studio.registry.fallback)
         self.controls.set_models(self.studio.model_choices(look=False), self.state.choices.model)
         self._show_choices(self.state.choices)
         self._restore_layout()
@@ -565,9 +564,7 @@ class MainWindow(QMainWindow):
 
     def motion_words(self, choices: Choices) -> str:
         """The words the preset gives the chosen model ("" for one that reads none)."""
-        entry = self.studio.registry.entries.get(choices.model)
-        if entry is None:
-            return ""
+        entry = model_entry(self.studio.registry, choices.model)
         return self.studio.presets.get(choices.preset).for_family(entry.family).prompt_for(choices.intensity)
 
     @Slot(object)
@@ -581,10 +578,7 @@ class MainWindow(QMainWindow):
         words = self.motion_words(choices)
         self.motion.setPlaceholderText(words or "This model reads no motion words: the preset moves the photo itself")
         self.motion.setEnabled(bool(words) or choices.motion_prompt is not None)
-        photo = self.state.selected_photo()
-        size = photo.size if photo is not None and photo.size != (0, 0) else (1920, 1080)
-        preset = self.studio.presets.get(choices.preset)
-        frames, fps = timing(self.studio.registry, preset, choices, size)
+        frames, fps = timing(self.studio.registry, choices)
         self.controls.show_choices(choices, frames, fps)
         self.crop.set_aspect(ASPECTS[choices.aspect])
 
@@ -800,7 +794,7 @@ class MainWindow(QMainWindow):
         if chosen is not None and chosen.installed is False:
             self.banner.show_message(f"{chosen.name} is not downloaded; renders will download it first "
                                      "or fail offline. The Instant engine works right away.", "warning",
-                                     ("Use Instant", lambda: self.state.choose(model=INSTANT)))
+                                     ("Use Instant", lambda: self.state.choose(model=self.studio.registry.fallback)))
 
     # -- clips: play, pick, compare, delete ---------------------------------------------------
 
