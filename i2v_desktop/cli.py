@@ -27,8 +27,9 @@ from .core.events import (
 )
 from .core.presets import load_presets
 from .core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
+from .core.settings import DEFAULTS
 from .engine.device import OFFLOAD_MODES
-from .engine.registry import BASE_QUALITIES, load_registry
+from .engine.registry import load_registry
 from .engine.speed import SPEED_MODES
 from .storage.paths import user_models_file, user_presets_dir
 
@@ -40,21 +41,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = sub.add_parser("render", help="render photos into MP4 clips")
     render.add_argument("images", nargs="+", metavar="IMAGE", help="photos to animate (JPEG, PNG, WebP, TIFF, BMP, GIF)")
-    render.add_argument("--preset", default="push-in", help="motion preset id (see `i2v presets`; default push-in)")
-    render.add_argument("--intensity", type=float, default=0.5, help="how strong the motion is, 0–1 (default 0.5)")
-    render.add_argument("--duration", type=float, default=3.0, help="clip length in seconds (default 3)")
-    render.add_argument("--fps", type=float, default=None, help="frame rate (default: the model's own)")
-    render.add_argument("--aspect", choices=list(ASPECTS), default="source", help="frame shape (default: the photo's)")
-    render.add_argument("--quality", choices=QUALITIES, default="standard",
+    render.add_argument("--preset", default=DEFAULTS.preset, help=f"motion preset id (see `i2v presets`; default {DEFAULTS.preset})")
+    render.add_argument("--intensity", type=float, default=DEFAULTS.intensity,
+                        help=f"how strong the motion is, 0–1 (default {DEFAULTS.intensity:g})")
+    render.add_argument("--duration", type=float, default=DEFAULTS.duration,
+                        help=f"clip length in seconds (default {DEFAULTS.duration:g})")
+    render.add_argument("--fps", type=float, default=DEFAULTS.fps, help="frame rate (default: the model's own)")
+    render.add_argument("--aspect", choices=list(ASPECTS), default=DEFAULTS.aspect,
+                        help=f"frame shape (default {DEFAULTS.aspect})")
+    render.add_argument("--quality", choices=QUALITIES, default=DEFAULTS.quality,
                         help="draft, standard or final; fast: 4 steps, on the models that offer it (see `i2v models`)")
     render.add_argument("--prompt", default="", help="describe the subject; the preset adds the motion")
+    render.add_argument("--motion-prompt", default=None,
+                        help="your own motion words (default: the preset's, for the chosen model)")
     render.add_argument("--negative-prompt", default="", help="what to avoid (default: the model's own)")
     render.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
-    render.add_argument("--variants", type=int, default=1, help="clips per photo, seeds seed, seed+1, …")
+    render.add_argument("--variants", type=int, default=DEFAULTS.variants, help="clips per photo, seeds seed, seed+1, …")
     render.add_argument("--model", default=None, help="model id (see `i2v models`) or a local diffusers folder")
     render.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
     render.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's)")
-    render.add_argument("--loop", action="store_true", help="ask for a clip that loops")
+    render.add_argument("--loop", action="store_true", default=DEFAULTS.loop, help="ask for a clip that loops")
     render.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
     render.add_argument("--crf", type=int, default=18, help="H.264 quality, lower is better (default 18)")
     render.add_argument("--device", choices=("cuda", "mps", "cpu"), default=None, help="default: best available")
@@ -164,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from .engine.instant import INSTANT
+    from .engine.plan import check_request
     from .jobs import Engines, export_to, render_to_files
 
     registry = _registry()
@@ -173,16 +179,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         print(f"i2v: skipped preset {problem}", file=sys.stderr)
     engines = Engines(registry, library, device=args.device, offload=args.offload, speed=args.speed)
     model = args.model or engines.default_model()
-    if model == INSTANT:
-        model_name = "the instant engine"
-        offered = BASE_QUALITIES
-    else:
-        entry = registry.resolve(model)
-        model = entry.id if entry.id in registry.entries else entry.local_path or entry.id
-        model_name = entry.name
-        offered = entry.qualities
+    entry = registry.resolve(model)
+    model = entry.id if entry.id in registry.models else entry.local_path or entry.id
+    model_name, offered = entry.name, entry.qualities
     if args.quality not in offered:
-        others = [e.id for e in registry.entries.values() if args.quality in e.qualities]
+        others = [e.id for e in registry.models.values() if args.quality in e.qualities]
         raise I2VError(f"{model_name} has no {args.quality} quality (it offers {', '.join(offered)}); "
                        f"{args.quality} is offered by {', '.join(others) or 'no installed model'}")
     library.get(args.preset)
@@ -191,11 +192,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     _writable(out)
     seed = random_seed() if args.seed is None else args.seed
     base = dict(
-        preset=args.preset, intensity=args.intensity, prompt=args.prompt, negative_prompt=args.negative_prompt,
+        preset=args.preset, intensity=args.intensity, prompt=args.prompt, motion_prompt=args.motion_prompt,
+        negative_prompt=args.negative_prompt,
         duration=args.duration, fps=args.fps, aspect=args.aspect, quality=args.quality, seed=seed,
         variants=args.variants, model=model, steps=args.steps, guidance=args.guidance, loop=args.loop,
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
+    check_request(entry, requests[0])  # what the model cannot make at all, before anything loads
     print(f"i2v: {len(requests)} photo(s) × {args.variants} variant(s) with {model_name}, seed {seed}", file=sys.stderr)
 
     engine = engines.for_model(model)
@@ -456,11 +459,14 @@ def cmd_models() -> int:
         else:
             fast = f"LoRA {entry.lora.download_gb:g} GB" + (", downloaded" if loras_downloaded(entry) else "")
         rows.append((entry.id + default, f"{entry.download_gb:g} GB", vram, entry.licence, fast, mark))
-    rows.append(("instant", "0 GB", "none (CPU)", "built in", "-", "yes"))
+    for entry in registry.built_in.values():
+        rows.append((entry.id, "0 GB", "none (CPU)", entry.licence, "-", "yes"))
     _table(rows)
     print()
-    print("instant: the instant engine: 2.5D motion from the photo itself, in about real time on any machine. "
-          "The default when no diffusion model can run here.")
+    for entry in registry.built_in.values():
+        print(f"{entry.id}: {entry.name}: {entry.summary}. "
+              f"{'The default when no diffusion model can run here. ' if entry.id == registry.fallback else ''}"
+              f"{entry.commercial}")
     for entry in registry.entries.values():
         print(f"{entry.id}: {entry.name}. {entry.commercial}")
     return 0

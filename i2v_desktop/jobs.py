@@ -19,7 +19,7 @@ from .core.image import load_image
 from .core.presets import PresetLibrary
 from .core.request import GenerationRequest
 from .engine.base import Engine
-from .engine.instant import INSTANT, InstantEngine
+from .engine.instant import InstantEngine
 from .engine.registry import Registry
 from .export.mp4 import write_mp4, write_sidecar
 from .export.social import ExportLibrary, ExportPreset, export_clip
@@ -223,10 +223,11 @@ class Engines:
         self._made: dict[str, Engine] = {}
 
     def for_model(self, model: str) -> Engine:
-        kind = INSTANT if model == INSTANT else "diffusion"
+        entry = self.registry.models.get(model)  # None: a local diffusers folder
+        kind = "diffusion" if entry is None else entry.engine
         if kind not in self._made:
-            if kind == INSTANT:
-                self._made[kind] = InstantEngine(self.presets)
+            if entry is not None and kind == "instant":
+                self._made[kind] = InstantEngine(self.presets, entry)
             else:
                 from .engine.diffusion import DiffusionEngine  # torch comes with it: only when needed
 
@@ -235,15 +236,15 @@ class Engines:
         return self._made[kind]
 
     def default_model(self) -> str:
-        """The registry's default where it can run (weights here, and a GPU), else the instant engine."""
+        """The registry's default where it can run (weights here, and a GPU), else the one that runs anywhere."""
         from .engine.weights import is_downloaded
 
         entry = self.registry.get(self.registry.default)
         if not is_downloaded(entry):
-            return INSTANT
+            return self.registry.fallback
         from .engine.device import glance
 
-        return entry.id if glance(self.device)[0] != "cpu" or self.device == "cpu" else INSTANT
+        return entry.id if glance(self.device)[0] != "cpu" or self.device == "cpu" else self.registry.fallback
 
     def close(self) -> None:
         for engine in self._made.values():
@@ -315,8 +316,8 @@ class Studio:
         window that must appear at once; `machine()` then fills in what is installed and fits."""
         from .engine.weights import is_downloaded
 
-        choices = [ModelChoice(INSTANT, "Instant (2.5D, no AI model)", True, True, "built in",
-                               "Motion from the photo itself, in about real time on any machine")]
+        choices = [ModelChoice(entry.id, entry.name, True, True, entry.licence, entry.summary)
+                   for entry in self.registry.built_in.values()]
         for entry in self.registry.entries.values():
             need = min(entry.vram_gb.values())
             fits = None

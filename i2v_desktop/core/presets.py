@@ -16,8 +16,11 @@ from typing import Any, Callable, Generic, Mapping, TypeVar
 from .errors import PresetError
 
 T = TypeVar("T")
-FAMILIES = ("wan", "ltx", "svd", "instant")
-# Model-native controls a preset may set, per family, with their valid ranges.
+# The model-native controls each family declares, with their valid ranges. A preset's section for
+# one of these families is checked against it; a section for a family this app does not know (a
+# preset written for a newer version) is ignored, and a family a preset does not describe renders
+# it with that family's defaults: the preset's generic motion words and no native controls. So
+# adding a family breaks no preset, built-in or the user's.
 CONTROLS: Mapping[str, Mapping[str, tuple[float, float]]] = {
     "wan": {},
     "ltx": {},
@@ -32,6 +35,7 @@ CONTROLS: Mapping[str, Mapping[str, tuple[float, float]]] = {
         "spin": (0.0, 30.0), "wind": (0.0, 0.02), "breathe": (0.0, 0.03), "highlight": (0.0, 1.0),
     },
 }
+FAMILIES = tuple(CONTROLS)
 INTEGER_CONTROLS = frozenset({"motion_bucket_id"})
 # Words a prompt template can use; the intensity picks one.
 WORDS = {
@@ -72,11 +76,13 @@ class MotionPreset:
     description: str
     loops: bool  # the motion is periodic by nature (breathing, wind), so a loop is seamless
     still: bool  # meant to barely move (static camera, a breathing cinemagraph): little motion is no defect
-    families: Mapping[str, FamilyMotion]
+    families: Mapping[str, FamilyMotion]  # only the families the preset describes
     source: str = ""  # the file it came from
+    prompt: str = ""  # generic motion words, for a family the preset has no section for
 
     def for_family(self, family: str) -> FamilyMotion:
-        return self.families[family]
+        """The family's own section, or that family's defaults: the generic words, no controls."""
+        return self.families.get(family) or FamilyMotion(self.prompt)
 
 
 def parse_preset(data: Any, source: str) -> MotionPreset:
@@ -85,7 +91,7 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
 
     if not isinstance(data, dict):
         raise fail("a preset must be a JSON object")
-    allowed = {"id", "name", "description", "loops", "still", "families"}
+    allowed = {"id", "name", "description", "loops", "still", "prompt", "families"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise fail(f"unknown key(s) {', '.join(unknown)}")
@@ -98,21 +104,17 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
     for flag in ("loops", "still"):
         if not isinstance(data.get(flag, False), bool):
             raise fail(f"{flag} must be true or false")
-    fams = data.get("families")
-    if not isinstance(fams, dict) or set(fams) != set(FAMILIES):
-        raise fail(f"families must describe exactly {', '.join(FAMILIES)}")
+    generic = _template(data.get("prompt", ""), "prompt", fail)
+    fams = data.get("families", {})
+    if not isinstance(fams, dict):
+        raise fail("families must be an object of per-family sections")
     families = {}
     for fam, spec in fams.items():
+        if fam not in CONTROLS:
+            continue  # a family this version does not know
         if not isinstance(spec, dict) or set(spec) - {"prompt", "negative_prompt", "controls"}:
             raise fail(f"families.{fam} may only have prompt, negative_prompt and controls")
-        texts = {k: spec.get(k, "") for k in ("prompt", "negative_prompt")}
-        for k, text in texts.items():
-            if not isinstance(text, str):
-                raise fail(f"families.{fam}.{k} must be text")
-            try:
-                text.format(speed="", amount="")
-            except (KeyError, IndexError, ValueError):
-                raise fail(f"families.{fam}.{k}: only {{speed}} and {{amount}} may be used") from None
+        texts = {k: _template(spec.get(k, ""), f"families.{fam}.{k}", fail) for k in ("prompt", "negative_prompt")}
         controls = {}
         raw = spec.get("controls", {})
         if not isinstance(raw, dict):
@@ -139,7 +141,18 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
         still=data.get("still", False),
         families=MappingProxyType(families),
         source=source,
+        prompt=generic,
     )
+
+
+def _template(text: Any, where: str, fail: Callable[[str], PresetError]) -> str:
+    if not isinstance(text, str):
+        raise fail(f"{where} must be text")
+    try:
+        text.format(speed="", amount="")
+    except (KeyError, IndexError, ValueError):
+        raise fail(f"{where}: only {{speed}} and {{amount}} may be used") from None
+    return text
 
 
 def load_data_file(path: Path, parse: Callable[[Any, str], T]) -> T:

@@ -6,16 +6,20 @@ metadata, a sidecar or the history still loads after the schema grows.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Any, Mapping
 
 from .errors import RequestError
+from .presets import MotionPreset, load_presets
+from .settings import DEFAULTS
 
 SCHEMA = "i2v_desktop.request"
-SCHEMA_VERSION = 1
+# 2: the user's words (`prompt`) and the motion words (`motion_prompt`) are kept apart.
+SCHEMA_VERSION = 2
 
 ASPECTS: dict[str, float | None] = {"source": None, "9:16": 9 / 16, "4:5": 4 / 5, "1:1": 1.0, "16:9": 16 / 9}
 # "fast" is offered only by models with a step-distilled tier (a distilled LoRA, or a distilled
@@ -35,20 +39,23 @@ class GenerationRequest:
     """One render job. `variants` > 1 asks for that many clips seeded seed, seed+1, …"""
 
     image: str
-    preset: str = "push-in"
-    intensity: float = 0.5
-    prompt: str = ""
+    preset: str = DEFAULTS.preset
+    intensity: float = DEFAULTS.intensity
+    prompt: str = ""  # the user's own words: the scene, the subject
+    # The motion words; None: the preset's words for the chosen model's family, so the same
+    # request re-rendered on another model gets that model's words.
+    motion_prompt: str | None = None
     negative_prompt: str = ""
-    duration: float = 3.0
-    fps: float | None = None  # None: the model's native rate
-    aspect: str = "source"
-    quality: str = "standard"
+    duration: float = DEFAULTS.duration
+    fps: float | None = DEFAULTS.fps  # None: the model's native rate
+    aspect: str = DEFAULTS.aspect
+    quality: str = DEFAULTS.quality
     seed: int = 0
-    variants: int = 1
+    variants: int = DEFAULTS.variants
     model: str = DEFAULT_MODEL  # registry id, or a local diffusers-format folder
     steps: int | None = None  # None: the model's default for the quality tier
     guidance: float | None = None  # None: the model's default
-    loop: bool = False
+    loop: bool = DEFAULTS.loop
     crop_center: tuple[float, float] | None = None  # framing override, 0..1 in source coordinates
 
     def __post_init__(self) -> None:
@@ -64,6 +71,8 @@ class GenerationRequest:
         for name in ("prompt", "negative_prompt", "model"):
             if not isinstance(getattr(self, name), str):
                 raise bad(name, "must be text")
+        if self.motion_prompt is not None and not isinstance(self.motion_prompt, str):
+            raise bad("motion_prompt", "must be text or null")
         if not self.model:
             raise bad("model", "must name a model id or folder")
         if not _is_number(self.duration) or not 0.2 <= self.duration <= 60.0:
@@ -121,6 +130,8 @@ class GenerationRequest:
             raise RequestError(
                 f"request: made by a newer i2v_desktop (schema {version}, this one reads {SCHEMA_VERSION})"
             )
+        if version < 2:
+            data = _from_v1(data)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -141,6 +152,32 @@ class GenerationRequest:
         except json.JSONDecodeError as exc:
             raise RequestError(f"request: not valid JSON ({exc.msg} at line {exc.lineno})") from None
         return cls.from_dict(data)
+
+
+def _from_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 had one prompt, and the window put the preset's motion words at its end (the
+    planner then skipped words it found there). Keep the user's part; the motion words become the
+    preset's words for whatever model renders the request next."""
+    prompt = data.get("prompt", "")
+    if isinstance(prompt, str) and prompt:
+        data["prompt"] = _without_motion_words(prompt, data.get("preset"), data.get("intensity", DEFAULTS.intensity))
+    return data
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_presets() -> Mapping[str, MotionPreset]:
+    return load_presets().presets
+
+
+def _without_motion_words(prompt: str, preset_id: Any, intensity: Any) -> str:
+    preset = _builtin_presets().get(preset_id) if isinstance(preset_id, str) else None
+    if preset is None or not _is_number(intensity):
+        return prompt
+    for motion in preset.families.values():
+        words = motion.prompt_for(min(max(float(intensity), 0.0), 1.0)).strip()
+        if words and prompt.rstrip().endswith(words):
+            return prompt.rstrip()[: -len(words)].rstrip()
+    return prompt
 
 
 def _is_int(value: Any) -> bool:

@@ -27,11 +27,11 @@ from ..core.presets import PresetLibrary, load_presets
 from ..core.request import GenerationRequest
 from .base import Engine
 from .camera import FrameMotion, Layers, is_layered, layer_transforms, motion_path, reach, required_zoom
+from .plan import check_request, plan_fps, plan_frames
+from .registry import ModelEntry, built_in_entries
 
-INSTANT = "instant"  # the model id that selects this engine
-NATIVE_FPS = 24.0
-# Output area per quality tier (the frame's shape comes from the request's aspect).
-AREAS = {"draft": 1280 * 720, "standard": 1920 * 1080, "final": 1920 * 1080}
+# The engine's limits (frame rates, lengths, output area per quality tier) are its registry entry's
+# (resources/models.json, engine "instant"), planned by the same code as a diffusion model's.
 # The photo around the framed view that the camera may reveal, as a share of the view's size.
 CONTEXT = 0.25
 PREVIEW_WIDTH = 320
@@ -50,10 +50,17 @@ class InstantPlan:
     loop: bool
 
 
-def plan_instant(request: GenerationRequest, source_size: tuple[int, int], controls: Mapping[str, float]) -> InstantPlan:
-    fps = float(request.fps or NATIVE_FPS)
-    frames = max(2, round(request.duration * fps))
-    width, height = output_size(source_size, request.aspect, AREAS[request.quality], 8)
+def instant_entry() -> ModelEntry:
+    """The registry's entry for this engine."""
+    return next(entry for entry in built_in_entries().values() if entry.engine == "instant")
+
+
+def plan_instant(entry: ModelEntry, request: GenerationRequest, source_size: tuple[int, int],
+                 controls: Mapping[str, float]) -> InstantPlan:
+    check_request(entry, request)
+    fps = plan_fps(entry, request.fps)
+    frames = plan_frames(entry, request.duration, fps)
+    width, height = output_size(source_size, request.aspect, entry.area(request.quality), entry.multiple)
     return InstantPlan(width, height, frames, fps, dict(controls), request.loop)
 
 
@@ -330,21 +337,24 @@ class WindField:
 
 
 class InstantEngine(Engine):
-    name = INSTANT
+    name = "instant"
     # ultrafast: 72 frames of 1080×1920 in ~1.1 s on two cores (veryfast takes 1.8 s); the files are
     # larger at the same CRF, and an export for a platform re-encodes them anyway.
     encoder_preset = "ultrafast"
 
-    def __init__(self, presets: PresetLibrary | None = None) -> None:
+    def __init__(self, presets: PresetLibrary | None = None, entry: ModelEntry | None = None) -> None:
         self.presets = presets or load_presets()
+        self.entry = entry or instant_entry()
 
     def prepare(self, request: GenerationRequest) -> tuple[InstantPlan, Scene]:
         """Everything before the first frame: the photo, the plan and the layered scene."""
-        controls = self.presets.get(request.preset).for_family(INSTANT).controls_for(request.intensity)
+        entry = self.entry
+        controls = self.presets.get(request.preset).for_family(entry.family).controls_for(request.intensity)
         # Up to 16 MP is decoded as is (a phone's 12 MP photo is never resampled twice: the canvas
         # is made from it with one area-averaging resize); larger photos decode at reduced scale.
-        source = load_image(request.image, max_pixels=max(4 * AREAS[request.quality], 16_000_000))
-        plan = plan_instant(request, source.size, controls)
+        check_request(entry, request)  # before the photo is decoded
+        source = load_image(request.image, max_pixels=max(4 * entry.area(request.quality), 16_000_000))
+        plan = plan_instant(entry, request, source.size, controls)
         return plan, Scene(source, plan, request.crop_center, request.seed)
 
     def generate(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken) -> Clip:
@@ -371,7 +381,7 @@ class InstantEngine(Engine):
             on_event(StepProgress(i + 1, plan.num_frames, elapsed, elapsed / (i + 1) * (plan.num_frames - i - 1), preview))
         info = RenderInfo(
             engine=self.name,
-            model=INSTANT,
+            model=self.entry.id,
             width=plan.width,
             height=plan.height,
             num_frames=plan.num_frames,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ..core.errors import RequestError
 from ..core.presets import MotionPreset
 from ..core.request import GenerationRequest
 from ..core.framing import output_size, snap_frames
@@ -38,22 +39,64 @@ class RenderPlan:
         return self.num_frames / self.fps
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What a model can be asked for, as a front end offers it."""
+
+    min_duration: float
+    max_duration: float
+    fps_range: tuple[float, float]
+    native_fps: float
+
+
+def limits(entry: ModelEntry) -> Limits:
+    low, high = entry.fps_range
+    if entry.durations is not None:
+        return Limits(entry.durations[0], entry.durations[1], (low, high), entry.fps)
+    return Limits(min(1.0, entry.max_frames / entry.fps), entry.max_frames / low, (low, high), entry.fps)
+
+
+def check_request(entry: ModelEntry, request: GenerationRequest) -> None:
+    """Refuse, in one line, what the model cannot make at all (the rest is snapped, with a note)."""
+    if request.aspect not in entry.aspects:
+        raise RequestError(f"{entry.name} cannot make {request.aspect} clips (it makes {', '.join(entry.aspects)})")
+    if entry.durations is not None:
+        low, high = entry.durations
+        if not low <= request.duration <= high:
+            raise RequestError(f"{entry.name} makes clips of {low:g} to {high:g} s, not {request.duration:g} s")
+    entry.tier(request.quality)  # one line naming the model if it lacks this tier
+
+
 def plan_fps(entry: ModelEntry, wanted: float | None) -> float:
     low, high = entry.fps_range
     return entry.fps if wanted is None else min(max(float(wanted), low), high)
 
 
+def plan_frames(entry: ModelEntry, duration: float, fps: float) -> int:
+    """The frame count the model really renders for `duration` seconds at `fps`."""
+    if entry.frame_rule == "any":
+        return max(2, min(round(duration * fps), entry.max_frames))
+    return snap_frames(entry.frame_rule, duration * fps, entry.max_frames)
+
+
+def plan_timing(entry: ModelEntry, duration: float, fps: float | None) -> tuple[int, float]:
+    """(frames, fps) a job of this length renders: what a front end shows as the user drags."""
+    rate = plan_fps(entry, fps)
+    return plan_frames(entry, duration, rate), rate
+
+
 def plan_render(
     entry: ModelEntry, request: GenerationRequest, source_size: tuple[int, int], preset: MotionPreset
 ) -> RenderPlan:
+    check_request(entry, request)
     notes = []
     fps = plan_fps(entry, request.fps)
     if request.fps is not None and fps != request.fps:
         notes.append(f"{entry.name} renders at {fps:g} fps, not {request.fps:g}")
-    frames = snap_frames(entry.frame_rule, request.duration * fps, entry.max_frames)
+    frames = plan_frames(entry, request.duration, fps)
     if abs(frames / fps - request.duration) > 0.5 / fps:
         notes.append(f"duration {request.duration:g} s snapped to {frames / fps:.2f} s ({frames} frames)")
-    tier = entry.tier(request.quality)  # one line naming the model if it lacks this tier
+    tier = entry.tier(request.quality)
     width, height = output_size(source_size, request.aspect, entry.area(request.quality), entry.multiple)
     steps = request.steps or tier.steps
     # A tier may set its own guidance (the fast tier's distilled LoRAs run without CFG, 1.0).
@@ -69,11 +112,8 @@ def plan_render(
     if request.loop and entry.loop_note():
         notes.append(entry.loop_note())
     motion = preset.for_family(entry.family)
-    # The preset's motion words follow the user's, unless the prompt holds them already (the
-    # window pre-fills them so they can be read and edited).
-    words = motion.prompt_for(request.intensity)
-    if words.strip().rstrip(".").lower() in request.prompt.lower():
-        words = ""
+    # The motion words follow the user's: the request's own, or the preset's for this family.
+    words = motion.prompt_for(request.intensity) if request.motion_prompt is None else request.motion_prompt
     prompt = ". ".join(p.strip().rstrip(".") for p in (request.prompt, words) if p.strip())
     prompt = prompt + "." if prompt else ""
     negative = ", ".join(

@@ -6,6 +6,7 @@ no torch needed, so the CLI and the window can list models instantly.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -14,9 +15,12 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from ..core.errors import ModelError
-from ..core.request import QUALITIES
+from ..core.request import ASPECTS, QUALITIES
 
-FAMILIES = ("wan", "ltx", "svd")
+FAMILIES = ("wan", "ltx", "svd")  # the diffusion families
+# What renders a model: a diffusers pipeline on downloaded weights, or the built-in instant engine
+# (the photo moved in 2.5D on the CPU: no weights, no GPU).
+ENGINES = ("diffusion", "instant")
 # The diffusers pipeline class we drive for each model_index.json class name of a local folder.
 PIPELINE_FOR_CLASS = {
     "WanImageToVideoPipeline": ("wan", "WanImageToVideoPipeline"),
@@ -136,6 +140,11 @@ class ModelEntry:
     denoisers: int = 1  # Wan2.2 A14B has two experts; model offload moves one at a time
     local_path: str | None = None  # set when the user points at a folder
     lora: LoraSet | None = None  # the fast tier's distilled LoRAs (None: distilled natively, or no fast tier)
+    engine: str = "diffusion"  # one of ENGINES
+    summary: str = ""  # one line for the model picker
+    # The clip lengths in seconds it is offered for; None: whatever max_frames allows.
+    durations: tuple[float, float] | None = None
+    aspects: tuple[str, ...] = tuple(ASPECTS)  # the frame shapes it can make
 
     @property
     def qualities(self) -> tuple[str, ...]:
@@ -213,6 +222,7 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
         return ModelError(f"{source}: model {data.get('id', '?')!r}: {why}")
 
     try:
+        durations = data.get("durations")
         tiers = {q: Tier(**data["tiers"][q]) for q in QUALITIES if q in BASE_QUALITIES or q in data["tiers"]}
         entry = ModelEntry(
             id=data["id"],
@@ -250,13 +260,26 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
             denoiser_gb=float(data.get("denoiser_gb", 0.0)),
             denoisers=int(data.get("denoisers", 1)),
             experimental_loop=bool(data.get("experimental_loop", False)),
+            engine=data.get("engine", "diffusion"),
+            summary=data.get("summary", ""),
+            durations=None if durations is None else (float(durations[0]), float(durations[1])),
+            aspects=tuple(data.get("aspects", ASPECTS)),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise fail(f"missing or bad field ({exc})") from None
-    if entry.family not in FAMILIES:
+    if entry.engine not in ENGINES:
+        raise fail(f"engine must be one of {', '.join(ENGINES)}")
+    if entry.engine == "diffusion" and entry.family not in FAMILIES:
         raise fail(f"family must be one of {', '.join(FAMILIES)}")
-    if entry.frame_rule not in ("4k+1", "8k+1") and not entry.frame_rule.startswith("fixed:"):
+    if entry.engine == "instant" and entry.family != "instant":
+        raise fail("the instant engine's family is instant")
+    rules = ("4k+1", "8k+1") if entry.engine == "diffusion" else ("any",)
+    if entry.frame_rule not in rules and not entry.frame_rule.startswith("fixed:"):
         raise fail(f"unknown frame rule {entry.frame_rule!r}")
+    if entry.durations is not None and not 0.2 <= entry.durations[0] < entry.durations[1] <= 60.0:
+        raise fail("durations must be [shortest, longest] seconds within 0.2..60")
+    if not entry.aspects or set(entry.aspects) - set(ASPECTS):
+        raise fail(f"aspects must be some of {', '.join(ASPECTS)}")
     if not {"full", "model_offload", "group_offload"} <= set(entry.vram_gb):
         raise fail("vram_gb needs full, model_offload and group_offload")
     if entry.ram_gb < 0 or entry.denoiser_gb < 0 or entry.denoisers < 1:
@@ -288,24 +311,45 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
     return entry
 
 
+@functools.lru_cache(maxsize=1)
+def built_in_entries() -> Mapping[str, ModelEntry]:
+    """The models.json entries the app renders itself (no weights): the instant engine."""
+    path = registry_file()
+    items = json.loads(path.read_text(encoding="utf-8"))["models"]
+    entries = (_entry(item, str(path)) for item in items if item.get("engine", "diffusion") != "diffusion")
+    return MappingProxyType({entry.id: entry for entry in entries})
+
+
 @dataclass(frozen=True)
 class Registry:
-    entries: Mapping[str, ModelEntry]
-    default: str
+    entries: Mapping[str, ModelEntry]  # the diffusion models: weights to download, a GPU to run on
+    default: str  # the diffusion model to use where one can run
     problems: tuple[str, ...] = ()  # one line per user entry that was skipped
+    # Models rendered by the app itself, on any machine; every registry has them.
+    built_in: Mapping[str, ModelEntry] = field(default_factory=built_in_entries)
+
+    @property
+    def models(self) -> Mapping[str, ModelEntry]:
+        """Every model a front end can offer, the built-in ones first."""
+        return MappingProxyType({**self.built_in, **self.entries})
+
+    @property
+    def fallback(self) -> str:
+        """The model that runs anywhere: used when no diffusion model can run here."""
+        return next(iter(self.built_in))
 
     def get(self, model_id: str) -> ModelEntry:
         try:
-            return self.entries[model_id]
+            return self.models[model_id]
         except KeyError:
             raise ModelError(
-                f"unknown model {model_id!r} (choose from {', '.join(self.entries)}, or give a model folder)"
+                f"unknown model {model_id!r} (choose from {', '.join(self.models)}, or give a model folder)"
             ) from None
 
     def resolve(self, model: str) -> ModelEntry:
         """A registry id, or a path to a local diffusers-format folder."""
-        if model in self.entries:
-            return self.entries[model]
+        if model in self.models:
+            return self.models[model]
         path = Path(model).expanduser()
         if path.is_dir() or any(sep in model for sep in ("/", "\\")) or model.startswith("."):
             return self.entry_for_folder(path)
@@ -370,11 +414,14 @@ def load_registry(path: Path | None = None, user_file: Path | None = None) -> Re
     data = json.loads(path.read_text(encoding="utf-8"))
     raw = {item["id"]: item for item in data["models"]}
     entries: dict[str, ModelEntry] = {}
+    built_in: dict[str, ModelEntry] = {}
     for item in data["models"]:
         entry = _entry(item, str(path))
-        if entry.id in entries:
+        if entry.id in entries or entry.id in built_in:
             raise ModelError(f"{path}: model id {entry.id!r} appears twice")
-        entries[entry.id] = entry
+        (entries if entry.engine == "diffusion" else built_in)[entry.id] = entry
+    if not built_in:
+        raise ModelError(f"{path}: no model runs without weights (the instant engine is missing)")
     if data["default"] not in entries:
         raise ModelError(f"{path}: default model {data['default']!r} is not listed")
     problems = []
@@ -394,7 +441,7 @@ def load_registry(path: Path | None = None, user_file: Path | None = None) -> Re
                 problems.append(str(exc))
                 continue
             entries[entry.id] = entry
-    return Registry(MappingProxyType(entries), data["default"], tuple(problems))
+    return Registry(MappingProxyType(entries), data["default"], tuple(problems), MappingProxyType(built_in))
 
 
 def _user_entry(item: Any, builtins: Mapping[str, dict[str, Any]], source: str) -> ModelEntry:
@@ -411,6 +458,8 @@ def _user_entry(item: Any, builtins: Mapping[str, dict[str, Any]], source: str) 
         data.setdefault("repo", None)
         data.setdefault("revision", None)
     entry = _entry(data, source)
+    if entry.engine != "diffusion":
+        raise ModelError(f"{source}: model {entry.id!r}: only diffusion models can be added")
     if folder is not None:
         entry = replace(entry, local_path=str(Path(folder).expanduser()))
     elif not entry.repo:

@@ -3,7 +3,6 @@ variants, seed, model, and the folded-away advanced settings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -21,41 +20,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.presets import MotionPreset
-from ..core.request import ASPECTS, MAX_SEED, MAX_VARIANTS, GenerationRequest
-from ..engine.instant import INSTANT, NATIVE_FPS, plan_instant
-from ..engine.plan import plan_render
-from ..engine.registry import BASE_QUALITIES, Registry
+from ..core.errors import ModelError
+from ..core.request import ASPECTS, MAX_SEED, MAX_VARIANTS
+from ..engine.plan import Limits, plan_timing
+from ..engine.plan import limits as model_limits
+from ..engine.registry import BASE_QUALITIES, ModelEntry, Registry
 from .state import Choices
 
-INSTANT_MAX_S = 15.0
-INSTANT_FPS = (8.0, 60.0)
 LOOP_TIP = "End the clip where it began, for looping playback"
 
 
-@dataclass(frozen=True)
-class Limits:
-    """What the chosen model can be asked for."""
-
-    min_duration: float
-    max_duration: float
-    fps_range: tuple[float, float]
-    native_fps: float
+def model_entry(registry: Registry, model: str) -> ModelEntry:
+    """The chosen model's entry: a registry id or a local folder (described by its model_index.json
+    and the closest registry entry). Before the app has chosen, the model that runs anywhere; a
+    folder that cannot be read shows the default model's limits until Generate names the problem."""
+    if not model:
+        return registry.get(registry.fallback)
+    try:
+        return registry.resolve(model)
+    except ModelError:
+        return registry.get(registry.default)
 
 
 def limits(registry: Registry, model: str) -> Limits:
-    if model == INSTANT or model not in registry.entries:
-        return Limits(0.5, INSTANT_MAX_S, INSTANT_FPS, NATIVE_FPS)
-    entry = registry.get(model)
-    low, high = entry.fps_range
-    return Limits(min(1.0, entry.max_frames / entry.fps), entry.max_frames / low, (low, high), entry.fps)
+    return model_limits(model_entry(registry, model))
 
 
 def qualities(registry: Registry, model: str) -> tuple[str, ...]:
     """The quality tiers the chosen model offers (fast only where it has a step-distilled tier)."""
-    if model == INSTANT or model not in registry.entries:
-        return BASE_QUALITIES
-    return registry.get(model).qualities
+    return model_entry(registry, model).qualities
 
 
 QUALITY_TIPS = {
@@ -71,18 +64,9 @@ def loop_tip(registry: Registry, model: str) -> str:
     return f"{LOOP_TIP}.\n{note[0].upper()}{note[1:]}." if note else LOOP_TIP
 
 
-def timing(registry: Registry, preset: MotionPreset, choices: Choices, size: tuple[int, int]) -> tuple[int, float]:
+def timing(registry: Registry, choices: Choices) -> tuple[int, float]:
     """(frames, fps) the engine will really render for these choices: the same planning code it runs."""
-    model = choices.model or INSTANT
-    # A tier the model lacks is about to be replaced by the controls; frames do not depend on it.
-    quality = choices.quality if choices.quality in qualities(registry, model) else "standard"
-    request = GenerationRequest(image="photo", preset=choices.preset, duration=choices.duration, fps=choices.fps,
-                                aspect=choices.aspect, quality=quality, model=model)
-    if request.model == INSTANT or request.model not in registry.entries:
-        plan = plan_instant(request, size, {})
-        return plan.num_frames, plan.fps
-    rendered = plan_render(registry.get(request.model), request, size, preset)
-    return rendered.num_frames, rendered.fps
+    return plan_timing(model_entry(registry, choices.model), choices.duration, choices.fps)
 
 
 class ClipControls(QWidget):
@@ -93,7 +77,7 @@ class ClipControls(QWidget):
     def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.registry = registry
-        self._limits = limits(registry, INSTANT)
+        self._limits = limits(registry, registry.fallback)
         self._updating = False
 
         self.aspects = QButtonGroup(self)
@@ -218,8 +202,10 @@ class ClipControls(QWidget):
         """Reflect `choices` without echoing changes back; (frames, fps) are the snapped values."""
         self._updating = True
         self._limits = lim = limits(self.registry, choices.model)
+        made = model_entry(self.registry, choices.model).aspects
         for button in self.aspects.buttons():
             button.setChecked(button.property("aspect") == choices.aspect)
+            button.setEnabled(button.property("aspect") in made)
         self.duration.setRange(round(lim.min_duration * 10), round(lim.max_duration * 10))
         self.duration.setValue(round(min(max(choices.duration, lim.min_duration), lim.max_duration) * 10))
         self.duration_label.setText(f"{frames / fps:.2f} s · {frames} frames")

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QImage
 
 from ..core.framing import Box
+from ..core.settings import DEFAULTS
 from ..core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
 
 
@@ -50,28 +51,30 @@ class Photo:
 class Choices:
     """What the user chose for the next render, the same for every photo of the batch."""
 
-    preset: str = "push-in"
-    intensity: float = 0.5
-    prompt: str = ""  # "" or the user's words; the preset adds its own motion words at render time
-    duration: float = 3.0
-    fps: float | None = None  # None: the model's own rate
-    aspect: str = "9:16"
-    quality: str = "standard"
-    variants: int = 2
+    preset: str = DEFAULTS.preset
+    intensity: float = DEFAULTS.intensity
+    prompt: str = ""  # "" or the user's words
+    motion_prompt: str | None = None  # None: the preset's words for the chosen model
+    duration: float = DEFAULTS.duration
+    fps: float | None = DEFAULTS.fps  # None: the model's own rate
+    aspect: str = DEFAULTS.aspect
+    quality: str = DEFAULTS.quality
+    variants: int = DEFAULTS.variants
     seed: int | None = None  # None: a new random seed per Generate
     model: str = ""  # "" until the app knows what can run here
-    loop: bool = False
+    loop: bool = DEFAULTS.loop
 
     def request_for(self, photo: Photo, seed: int) -> GenerationRequest:
         return GenerationRequest(
             image=photo.path, preset=self.preset, intensity=self.intensity, prompt=self.prompt,
-            duration=self.duration, fps=self.fps, aspect=self.aspect, quality=self.quality, seed=seed,
-            variants=self.variants, model=self.model, loop=self.loop, crop_center=photo.crop_center,
+            motion_prompt=self.motion_prompt, duration=self.duration, fps=self.fps, aspect=self.aspect,
+            quality=self.quality, seed=seed,            variants=self.variants, model=self.model, loop=self.loop, crop_center=photo.crop_center,
         )
 
     @staticmethod
     def from_request(request: GenerationRequest) -> Choices:
         return Choices(preset=request.preset, intensity=request.intensity, prompt=request.prompt,
+                       motion_prompt=request.motion_prompt,
                        duration=request.duration, fps=request.fps, aspect=request.aspect,
                        quality=request.quality, variants=request.variants, seed=request.seed,
                        model=request.model, loop=request.loop)
@@ -169,7 +172,9 @@ class AppState(QObject):
 def _parse(name: str, raw: Any, default: Any) -> Any:
     """INI values come back as strings: turn them into the field's type, refusing nonsense."""
     text = str(raw)
-    if name in ("fps", "seed"):
+    if name == "motion_prompt":
+        value = text or None
+    elif name in ("fps", "seed"):
         value = None if text == "" else (float(text) if name == "fps" else int(text))
     elif name == "loop" or isinstance(default, bool):
         value = text.lower() in ("true", "1")

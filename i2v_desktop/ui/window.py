@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
+    QLineEdit,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -59,12 +60,11 @@ from ..core.events import Cancelled, DownloadProgress, Failed, Finished, StageCh
 from ..core.framing import subject_box
 from ..core.image import SUPPORTED_EXTENSIONS, load_image
 from ..core.request import ASPECTS, GenerationRequest
-from ..engine.instant import INSTANT
 from ..export.naming import DEFAULT_TEMPLATE, file_stem
 from ..storage.paths import data_dir
 from ..storage.prompts import PromptLibrary
 from .banner import Banner
-from .controls import ClipControls, timing
+from .controls import ClipControls, model_entry, timing
 from .export import ExportDialog, name_fields
 from .framing import CropView
 from .player import ComparePlayer, FramePlayer
@@ -134,14 +134,12 @@ class MainWindow(QMainWindow):
         self._export_relay.progress.connect(self._on_export_progress)
         self._closing = False
         self._history_stale = True
-        self._prefilled = ""  # the motion words last put in the prompt
-        self._prefill_key: tuple[str, str] | None = None
 
         self._build()
         self._bind()
         self.state.restore(settings)
         if not self.state.choices.model:
-            self.state.choose(model=INSTANT)
+            self.state.choose(model=self.studio.registry.fallback)
         self.controls.set_models(self.studio.model_choices(look=False), self.state.choices.model)
         self._show_choices(self.state.choices)
         self._restore_layout()
@@ -273,10 +271,16 @@ class MainWindow(QMainWindow):
         self.presets.set_presets(list(self.studio.presets.presets.values()))
         self.prompt = QPlainTextEdit()
         self.prompt.setAccessibleName("Prompt")
-        self.prompt.setPlaceholderText("Describe the scene; with a diffusion model the preset's motion words "
-                                       "appear here to edit (the instant engine works from the photo alone)")
-        self.prompt.setToolTip("What the diffusion model is asked for: your words, then the preset's motion words")
+        self.prompt.setPlaceholderText("Describe the scene and the subject (the instant engine works from the "
+                                       "photo alone)")
+        self.prompt.setToolTip("What the diffusion model is asked for: your words, then the motion words below")
         self.prompt.setMaximumHeight(72)
+        # The motion words live apart from the user's: empty means the preset's words for the
+        # chosen model (shown greyed), so a clip re-rendered on another model gets that model's.
+        self.motion = QLineEdit()
+        self.motion.setAccessibleName("Motion words")
+        self.motion.setToolTip("How the preset asks this model to move; type your own to replace them, "
+                               "clear to use the preset's again")
         self.prompt_library = QComboBox()
         self.prompt_library.setAccessibleName("Saved prompts")
         self.prompt_library.setToolTip("Prompts you saved; pick one to use it")
@@ -300,6 +304,7 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.presets, 1)
         right_layout.addWidget(_heading("Prompt"))
         right_layout.addWidget(self.prompt)
+        right_layout.addWidget(self.motion)
         right_layout.addLayout(prompt_row)
         right_layout.addWidget(_heading("Clip"))
         right_layout.addWidget(self.controls)
@@ -378,6 +383,7 @@ class MainWindow(QMainWindow):
         self.presets.presetChanged.connect(self._on_preset_changed)
         self.presets.intensityChanged.connect(lambda value: state.choose(intensity=value))
         self.prompt.textChanged.connect(lambda: state.choose(prompt=self.prompt.toPlainText().strip()))
+        self.motion.textEdited.connect(lambda text: state.choose(motion_prompt=text.strip() or None))
         self.prompt_library.activated.connect(self._use_saved_prompt)
         self.save_prompt.clicked.connect(self._save_prompt)
         self.forget_prompt.clicked.connect(self._forget_prompt)
@@ -557,46 +563,22 @@ class MainWindow(QMainWindow):
         self.crop.set_crop_center(photo.crop_center)
 
     def motion_words(self, choices: Choices) -> str:
-        """The words the preset gives the chosen model ("" for the instant engine, which reads none)."""
-        entry = self.studio.registry.entries.get(choices.model)
-        if entry is None:
-            return ""
-        families = self.studio.presets.get(choices.preset).families
-        return families[entry.family].prompt_for(choices.intensity) if entry.family in families else ""
-
-    def _prefill_prompt(self, choices: Choices) -> bool:
-        """Put the preset's motion words in the prompt, replacing the previous preset's; text the
-        user wrote stays. Returns whether the prompt changed."""
-        words = self.motion_words(choices)
-        if (choices.preset, words) == self._prefill_key:
-            return False
-        self._prefill_key = (choices.preset, words)
-        text, old = choices.prompt, self._prefilled
-        if old and text.endswith(old):
-            text = text[: -len(old)].rstrip()
-        elif old or (words and words in text):
-            # The user rewrote the motion words, or they are there already: their text stands.
-            self._prefilled = words if words and text.endswith(words) else ""
-            return False
-        self._prefilled = words
-        full = f"{text} {words}".strip()
-        if full == choices.prompt:
-            return False
-        self.state.choose(prompt=full)
-        return True
+        """The words the preset gives the chosen model ("" for one that reads none)."""
+        entry = model_entry(self.studio.registry, choices.model)
+        return self.studio.presets.get(choices.preset).for_family(entry.family).prompt_for(choices.intensity)
 
     @Slot(object)
     def _show_choices(self, choices: Choices) -> None:
-        if self._prefill_prompt(choices):
-            return  # shown by the nested call with the new prompt
         self.presets.set_current(choices.preset)
         self.presets.set_intensity(choices.intensity)
         if self.prompt.toPlainText().strip() != choices.prompt:
             self.prompt.setPlainText(choices.prompt)
-        photo = self.state.selected_photo()
-        size = photo.size if photo is not None and photo.size != (0, 0) else (1920, 1080)
-        preset = self.studio.presets.get(choices.preset)
-        frames, fps = timing(self.studio.registry, preset, choices, size)
+        if (self.motion.text().strip() or None) != choices.motion_prompt:
+            self.motion.setText(choices.motion_prompt or "")
+        words = self.motion_words(choices)
+        self.motion.setPlaceholderText(words or "This model reads no motion words: the preset moves the photo itself")
+        self.motion.setEnabled(bool(words) or choices.motion_prompt is not None)
+        frames, fps = timing(self.studio.registry, choices)
         self.controls.show_choices(choices, frames, fps)
         self.crop.set_aspect(ASPECTS[choices.aspect])
 
@@ -605,7 +587,7 @@ class MainWindow(QMainWindow):
             self.state.update_photo(self.state.selected, crop_center=center)
 
     def _on_preset_changed(self, preset_id: str) -> None:
-        self.state.choose(preset=preset_id)
+        self.state.choose(preset=preset_id, motion_prompt=None)  # a new preset brings its own words
 
     # -- prompt library -----------------------------------------------------------------------
 
@@ -812,7 +794,7 @@ class MainWindow(QMainWindow):
         if chosen is not None and chosen.installed is False:
             self.banner.show_message(f"{chosen.name} is not downloaded; renders will download it first "
                                      "or fail offline. The Instant engine works right away.", "warning",
-                                     ("Use Instant", lambda: self.state.choose(model=INSTANT)))
+                                     ("Use Instant", lambda: self.state.choose(model=self.studio.registry.fallback)))
 
     # -- clips: play, pick, compare, delete ---------------------------------------------------
 

@@ -163,7 +163,7 @@ def test_without_gpu_or_weights_the_default_is_the_instant_engine(samples, tmp_p
     code, out, err = render([str(samples / "coffee.jpg"), "--preset", "orbit", "--duration", "1",
                              "--quality", "draft", "--out", str(tmp_path)], capsys)
     assert code == 0, err
-    assert "the instant engine" in err
+    assert "Instant (2.5D, no AI model)" in err
     sidecar = json.loads((tmp_path / "coffee.json").read_text())
     assert sidecar["render"]["engine"] == "instant" and sidecar["request"]["model"] == "instant"
     with av.open(str(tmp_path / "coffee.mp4")) as container:
@@ -281,3 +281,10 @@ def test_export_can_pull_a_drifted_clips_colours_back_to_its_photo(samples, tmp_
     before = score_clip(warm, fps, frames[0]).colour_drift.value
     after = score_clip(fixed, fps, frames[0]).colour_drift.value
     assert after < 0.5 * before
+
+
+def test_the_instant_engines_limits_hold_on_the_command_line(samples, tmp_path, capsys):
+    code, out, err = render([str(samples / "coffee.jpg"), "--model", "instant", "--duration", "20",
+                             "--out", str(tmp_path)], capsys)
+    assert code != 0 and not list(tmp_path.iterdir())
+    assert err.strip().splitlines()[-1] == "i2v: Instant (2.5D, no AI model) makes clips of 0.5 to 15 s, not 20 s"

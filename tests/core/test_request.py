@@ -8,7 +8,7 @@ from i2v_desktop.core.request import SCHEMA_VERSION, GenerationRequest
 
 def full_request() -> GenerationRequest:
     return GenerationRequest(
-        image="/photos/bottle.jpg", preset="orbit", intensity=0.7, prompt="a glass bottle", negative_prompt="blur",
+        image="/photos/bottle.jpg", preset="orbit", intensity=0.7, prompt="a glass bottle", motion_prompt="it turns", negative_prompt="blur",
         duration=4.0, fps=24, aspect="9:16", quality="final", seed=1234, variants=3, model="ltx-video-2b-distilled",
         steps=30, guidance=4.5, loop=True, crop_center=(0.4, 0.6),
     )
@@ -83,3 +83,24 @@ def test_from_json_refuses_newer_versions_unknown_fields_and_junk():
     del without_version["version"]
     with pytest.raises(RequestError, match="version"):
         GenerationRequest.from_dict(without_version)
+
+
+def test_a_schema_1_record_reads_back_with_the_motion_words_split_off():
+    from i2v_desktop.core.presets import load_presets
+
+    words = load_presets().get("orbit").for_family("wan").prompt_for(0.7)
+    old = {"schema": "i2v_desktop.request", "version": 1, "image": "/photos/bottle.jpg", "preset": "orbit",
+           "intensity": 0.7, "prompt": f"A glass bottle on marble. {words}", "model": "wan2.2-ti2v-5b",
+           "aspect": "9:16", "variants": 2, "seed": 7}
+    request = GenerationRequest.from_dict(old)
+    assert request.prompt == "A glass bottle on marble."
+    assert request.motion_prompt is None  # the preset's words for whichever model renders it
+    assert (request.aspect, request.variants, request.seed) == ("9:16", 2, 7)
+    # A schema 1 prompt without the preset's words (the command line's) is kept whole.
+    cli = GenerationRequest.from_dict({**old, "prompt": "A glass bottle"})
+    assert cli.prompt == "A glass bottle" and cli.to_dict()["version"] == 2 == SCHEMA_VERSION
+
+
+def test_motion_prompt_must_be_text_or_null():
+    with pytest.raises(RequestError, match="motion_prompt"):
+        GenerationRequest(image="a.png", motion_prompt=3)  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
-from dataclasses import replace
+from dataclasses import astuple, replace
 
 import pytest
 
+from i2v_desktop.core.errors import ModelError, RequestError
 from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
 from i2v_desktop.engine.plan import plan_render
@@ -82,16 +83,21 @@ def test_every_registry_entry_names_sources_and_valid_buckets(registry):
         assert entry.revision is None or len(entry.revision) == 40
 
 
-def test_motion_words_already_in_the_prompt_are_not_added_twice():
+def test_the_planner_joins_the_users_words_and_the_motion_words_of_the_model_that_renders():
     registry, presets = load_registry(), load_presets()
-    entry, preset = registry.get("wan2.2-ti2v-5b"), presets.get("orbit")
-    words = preset.for_family("wan").prompt_for(0.5)
-    request = GenerationRequest(image="x.jpg", preset="orbit", intensity=0.5, prompt=f"A red bicycle. {words}")
-    plan = plan_render(entry, request, (1920, 1080), preset)
-    assert plan.prompt.lower().count(words.rstrip(".").lower()) == 1
-    assert plan.prompt.startswith("A red bicycle.")
-    alone = plan_render(entry, replace(request, prompt="A red bicycle."), (1920, 1080), preset)
-    assert alone.prompt == plan.prompt  # the same words reach the model either way
+    preset = presets.get("orbit")
+    wan, ltx = registry.get("wan2.2-ti2v-5b"), registry.get("ltx-video-2b-distilled")
+    request = GenerationRequest(image="x.jpg", preset="orbit", intensity=0.5, prompt="A red bicycle")
+    wan_words = preset.for_family("wan").prompt_for(0.5).rstrip(".")
+    ltx_words = preset.for_family("ltx").prompt_for(0.5).rstrip(".")
+    assert plan_render(wan, request, (1920, 1080), preset).prompt == f"A red bicycle. {wan_words}."
+    # Re-rendered on LTX, the same request gets LTX's words only.
+    again = plan_render(ltx, replace(request, model=ltx.id), (1920, 1080), preset).prompt
+    assert again == f"A red bicycle. {ltx_words}." and wan_words not in again
+    own = plan_render(wan, replace(request, motion_prompt="The camera circles once."), (1920, 1080), preset)
+    assert own.prompt == "A red bicycle. The camera circles once."
+    none = plan_render(wan, replace(request, motion_prompt=""), (1920, 1080), preset)
+    assert none.prompt == "A red bicycle."
 
 
 def test_a_loop_says_whether_the_model_was_published_for_it(registry, presets):
@@ -110,7 +116,6 @@ def test_a_loop_says_whether_the_model_was_published_for_it(registry, presets):
 def test_an_experimental_loop_needs_a_model_that_can_loop(tmp_path):
     import json
 
-    from i2v_desktop.core.errors import ModelError
     from i2v_desktop.engine.registry import registry_file
 
     data = json.loads(registry_file().read_text())
@@ -120,3 +125,30 @@ def test_an_experimental_loop_needs_a_model_that_can_loop(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(ModelError, match="svd-xt.*experimental_loop needs loops"):
         load_registry(path)
+
+
+def test_instant_is_a_registry_entry_planned_by_the_same_code():
+    from i2v_desktop.engine.plan import check_request, limits, plan_timing
+
+    registry = load_registry()
+    instant = registry.get("instant")
+    assert instant.engine == "instant" and registry.fallback == "instant"
+    assert "instant" not in registry.entries  # nothing to download, nothing to benchmark on a GPU
+    assert all(entry.engine == "diffusion" for entry in registry.entries.values())
+    assert astuple(limits(instant)) == (0.5, 15.0, (8.0, 60.0), 24.0)
+    assert plan_timing(instant, 3.0, None) == (72, 24.0)  # any frame count, no snapping
+    assert plan_timing(instant, 2.0, 90.0) == (120, 60.0)  # the fps range holds
+    assert instant.qualities == ("draft", "standard", "final")
+    with pytest.raises(RequestError, match="^Instant .* 0.5 to 15 s, not 20 s$"):
+        check_request(instant, GenerationRequest(image="a.jpg", model="instant", duration=20.0))
+    with pytest.raises(ModelError, match="no fast quality"):
+        check_request(instant, GenerationRequest(image="a.jpg", model="instant", quality="fast"))
+
+
+def test_a_family_added_to_the_registry_breaks_no_preset(registry, presets):
+    """A new family's model plans every preset: a preset without its section uses its defaults."""
+    newcomer = replace(registry.get("wan2.2-ti2v-5b"), id="newcomer", family="a-new-family")
+    for preset in presets.presets.values():
+        request = GenerationRequest(image="a.jpg", preset=preset.id, prompt="A cat", model="newcomer")
+        plan = plan_render(newcomer, request, (1920, 1080), preset)
+        assert plan.prompt.startswith("A cat") and plan.controls == {}

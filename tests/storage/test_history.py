@@ -359,3 +359,21 @@ def test_thumbnail_frames_subsamples_evenly_and_resizes():
         thumbnail_frames(clip[..., 0], fps=24.0)
     with pytest.raises(ValueError):
         thumbnail_frames(clip, fps=0)
+
+
+def test_a_clip_from_request_schema_1_reads_back_after_a_restart(tmp_path):
+    """Before schema 2 the window put the preset's motion words at the end of the one prompt."""
+    from i2v_desktop.core.presets import load_presets
+
+    words = load_presets().get("orbit").for_family("ltx").prompt_for(0.5)
+    history = History(tmp_path / "history")
+    folder = history.new_clip_folder()
+    mp4 = folder / "old.mp4"
+    mp4.write_bytes(b"\x00\x00\x00\x18ftypisom fake")
+    rec = record()
+    rec["request"] = {"schema": "i2v_desktop.request", "version": 1, "image": "/photos/cat.jpg", "seed": 7,
+                      "preset": "orbit", "intensity": 0.5, "prompt": f"A cat on a sofa. {words}"}
+    history.add(mp4, rec, strip())
+    (entry,) = History(tmp_path / "history").entries()
+    request = entry.request()
+    assert (request.prompt, request.motion_prompt, request.seed) == ("A cat on a sofa.", None, 7)

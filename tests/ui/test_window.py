@@ -24,7 +24,7 @@ from i2v_desktop.export.social import load_export_presets
 from i2v_desktop.jobs import Engines, Studio, read_record
 from i2v_desktop.storage.history import History
 from i2v_desktop.ui.export import ExportDialog, ExportPlan
-from i2v_desktop.ui.state import Status
+from i2v_desktop.ui.state import Photo, Status
 from i2v_desktop.ui.window import MainWindow
 from i2v_desktop.ui.worker import JobQueue
 
@@ -497,25 +497,42 @@ def test_studio_from_the_app_uses_the_user_folders(tmp_path):
     assert studio.history.entries() == []
 
 
-def test_the_prompt_is_prefilled_with_the_presets_words_and_stays_editable(qtbot, make_window, tiny_wan):
-    window = make_window(tiny_studio(tiny_wan))
+def test_the_users_words_and_the_motion_words_are_apart_and_follow_the_model(qtbot, make_window, tiny_wan):
+    from i2v_desktop.engine.registry import Registry, load_registry
+
+    tiny = tiny_registry({"wan2.2-ti2v": tiny_wan})
+    ltx = load_registry().get("ltx-video-2b-distilled")  # chosen, never rendered here
+    registry = Registry({**tiny.entries, ltx.id: ltx}, tiny.default)
+    studio = Studio(Engines(registry, load_presets(), device="cpu"), tiny_studio(tiny_wan).history,
+                    load_export_presets())
+    window = make_window(studio)
     window.state.choose(model="wan2.2-ti2v-5b", preset="orbit", intensity=0.5, prompt="")
     orbit = window.motion_words(window.state.choices)
     assert "orbits around the subject" in orbit
-    assert window.prompt.toPlainText() == orbit
+    assert window.prompt.toPlainText() == "" and window.motion.text() == ""
+    assert window.motion.placeholderText() == orbit  # the preset's words, shown greyed
 
-    window.prompt.setPlainText(f"A glass perfume bottle on marble. {orbit}")
-    window.state.choose(preset="push-in")  # the motion words follow the preset; the user's stay
-    push = window.motion_words(window.state.choices)
-    assert window.prompt.toPlainText() == f"A glass perfume bottle on marble. {push}"
-
-    window.state.choose(model="instant")  # the instant engine reads no prompt words
+    window.prompt.setPlainText("A glass perfume bottle on marble.")
+    window.state.choose(model="ltx-video-2b-distilled")  # LTX's own words for the same preset
+    ltx = window.motion_words(window.state.choices)
+    assert ltx != orbit and window.motion.placeholderText() == ltx
     assert window.prompt.toPlainText() == "A glass perfume bottle on marble."
+    request = window.state.choices.request_for(Photo("x.jpg"), 1)
+    assert (request.prompt, request.motion_prompt) == ("A glass perfume bottle on marble.", None)
+
+    window.state.choose(model="instant")  # the instant engine reads no words
+    assert not window.motion.isEnabled()
 
     window.state.choose(model="wan2.2-ti2v-5b")
-    window.prompt.setPlainText("A glass perfume bottle on marble. The camera glides in very slowly.")
-    window.state.choose(preset="orbit")  # rewritten motion words are the user's now: left alone
-    assert window.prompt.toPlainText() == "A glass perfume bottle on marble. The camera glides in very slowly."
+    qtbot.keyClicks(window.motion, "The camera glides in very slowly.")
+    assert window.state.choices.motion_prompt == "The camera glides in very slowly."
+    window.motion.clear()
+    qtbot.keyClicks(window.motion, "x")
+    qtbot.keyClick(window.motion, Qt.Key.Key_Backspace)
+    assert window.state.choices.motion_prompt is None  # cleared: the preset's words again
+    qtbot.keyClicks(window.motion, "Spin.")
+    window.presets.presetChanged.emit("push-in")  # a new preset brings its own words
+    assert window.state.choices.motion_prompt is None and window.motion.text() == ""
 
 
 def test_space_plays_and_pauses_but_types_in_the_prompt(qtbot, make_window, samples):
