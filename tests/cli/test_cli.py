@@ -63,7 +63,7 @@ def test_batch_renders_good_photos_reports_bad_ones_and_exits_non_zero(user_mode
     mp4 = out_dir / "coffee.mp4"
     with av.open(str(mp4)) as container:
         stream = container.streams.video[0]
-        assert (stream.codec_context.width, stream.codec_context.height) == (64, 64)
+        assert (stream.codec_context.width, stream.codec_context.height) == (64, 96)  # 9:16 by default
         assert stream.codec_context.profile == "High"
         frames = sum(1 for _ in container.decode(video=0))
     sidecar = json.loads((out_dir / "coffee.json").read_text())
@@ -169,7 +169,7 @@ def test_without_gpu_or_weights_the_default_is_the_instant_engine(samples, tmp_p
     with av.open(str(tmp_path / "coffee.mp4")) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.profile == "High" and stream.frames == 24
-        assert (stream.codec_context.width, stream.codec_context.height) == (1176, 784)
+        assert (stream.codec_context.width, stream.codec_context.height) == (720, 1280)  # 9:16 draft
 
 
 def test_instant_engine_by_name_with_variants_and_aspect(samples, tmp_path, capsys):

@@ -21,7 +21,7 @@ def presets():
 
 def test_wan_default_snaps_to_4k_plus_1_and_reports_real_duration(registry, presets):
     entry = registry.get("wan2.2-ti2v-5b")
-    plan = plan_render(entry, GenerationRequest(image="a.jpg", duration=3.0), (1280, 720), presets.get("orbit"))
+    plan = plan_render(entry, GenerationRequest(image="a.jpg", duration=3.0, aspect="source"), (1280, 720), presets.get("orbit"))
     assert plan.fps == 24 and plan.num_frames == 73 and (plan.num_frames - 1) % 4 == 0
     assert plan.duration == pytest.approx(73 / 24)
     assert (plan.width, plan.height) == (1280, 704)
