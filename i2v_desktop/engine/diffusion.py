@@ -87,6 +87,7 @@ class DiffusionEngine(Engine):
         # The memory plan per (model, user options), decided once (see _ensure_pipeline).
         self._plans: dict[tuple[Any, ...], DevicePlan] = {}
         self._embeds: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+        self._tiny: tuple[tuple[Any, ...], Any] | None = None  # (pipeline key, its tiny decoder)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -96,6 +97,7 @@ class DiffusionEngine(Engine):
         self._key = None
         self._device_plan = None
         self._embeds = None
+        self._tiny = None
         gc.collect()
         import torch
 
@@ -229,7 +231,7 @@ class DiffusionEngine(Engine):
                                   + (", compiling the model first (once; kept for later runs)" if compiling else "")))
             callback = _StepCallback(self, entry, plan, frame, on_event, cancel, still=still)
             generator = torch.Generator(device="cpu").manual_seed(plan.seed)
-            tiny = self._draft_decoder(entry, pipe) if speed.tiny_decoder and quality == "draft" else None
+            tiny = self.tiny_decoder(entry, pipe) if speed.tiny_decoder and quality == "draft" else None
             speed = speed.with_(tiny_decoder=tiny is not None)  # what really decodes this clip
             output = pipe(
                 **args,
@@ -274,20 +276,20 @@ class DiffusionEngine(Engine):
         set_pipeline_step_cache(pipe, job.cache)
         return pipeline_speed(pipe).with_(tiny_decoder=job.tiny_decoder)
 
-    def _draft_decoder(self, entry: ModelEntry, pipe: Any) -> Any:
-        """The tiny decoder for this job's final decode, or None for the full VAE.
-
-        The speed plan asks for it on the draft tier only; it is used only when the model's tiny
-        decoder is already on disk (nothing is downloaded during a render).
-        """
-        if entry.tiny_decoder is None:
-            return None
-        path = tiny_decoder_file(entry)
+    def tiny_decoder(self, entry: ModelEntry, pipe: Any) -> Any:
+        """The model's tiny video decoder on the pipeline's device, or None when it has none on
+        disk (nothing is downloaded during a render). Read once per loaded pipeline; the previews
+        and the draft decode share it. Until it is found, every job looks again (it may have been
+        downloaded meanwhile)."""
+        if self._tiny is not None and self._tiny[0] == self._key:
+            return self._tiny[1]
+        path = tiny_decoder_file(entry) if entry.tiny_decoder is not None else None
         if path is None:
             return None
         from .taehv import load_tiny_autoencoder
 
-        return load_tiny_autoencoder(path, entry.tiny_decoder.arch, pipe._execution_device)
+        self._tiny = (self._key, load_tiny_autoencoder(path, entry.tiny_decoder.arch, pipe._execution_device))
+        return self._tiny[1]
 
     def _encoded_prompt(self, pipe: Any, family: Any, plan: RenderPlan, on_event: EventSink) -> dict[str, Any]:
         """Prompt embeddings, reused while the prompt and pipeline are unchanged (variants)."""
@@ -349,7 +351,7 @@ class _StepCallback:
         self.engine, self.entry, self.plan = engine, entry, plan
         self.on_event, self.cancel = on_event, cancel
         self.family = FAMILIES[entry.family]
-        self.previewer = make_previewer(entry, plan.fps, engine._pipe._execution_device)
+        self.previewer = make_previewer(entry, plan.fps, engine.tiny_decoder(entry, engine._pipe))
         self.photo_latent: Any = None  # Wan2.2 TI2V's first latent frame, encoded on first use
         self.throttle = PreviewThrottle(engine.preview_share)
         self.first_frame = frame

@@ -17,7 +17,6 @@ import numpy as np
 
 from ..core.events import Preview
 from .registry import ModelEntry, load_latent_rgb
-from .weights import tiny_decoder_file
 
 PREVIEW_WIDTH = 320
 
@@ -86,11 +85,9 @@ class TinyPreviewer:
     """Decodes a (C, T, h, w) latent with the tiny video autoencoder to a (F, h', w', 3) uint8
     clip with the clip's own frame count F = k(T − 1) + 1, so it plays at the clip's frame rate."""
 
-    def __init__(self, path: Any, arch: str, fps: float, device: Any) -> None:
-        from .taehv import load_tiny_autoencoder
-
-        self.model = load_tiny_autoencoder(path, arch, device)
-        self.device = device
+    def __init__(self, model: Any, fps: float) -> None:
+        self.model = model
+        self.device = next(model.parameters()).device
         self.fps = fps
 
     def __call__(self, latent: Any) -> Preview:
@@ -109,12 +106,11 @@ class TinyPreviewer:
         return Preview(np.ascontiguousarray(rgb), self.fps)
 
 
-def make_previewer(entry: ModelEntry, fps: float, device: Any) -> TinyPreviewer | LatentPreviewer | None:
-    """The best preview this machine has for `entry`: the tiny decoder if it is downloaded, else the
-    linear projection, else none. `fps` is the clip's frame rate."""
-    path = tiny_decoder_file(entry)
-    if path is not None and entry.tiny_decoder is not None:
-        return TinyPreviewer(path, entry.tiny_decoder.arch, fps, device)
+def make_previewer(entry: ModelEntry, fps: float, tiny: Any = None) -> TinyPreviewer | LatentPreviewer | None:
+    """The best preview there is for `entry`: the tiny decoder `tiny` (loaded, or None when it is not
+    downloaded), else the linear projection, else none. `fps` is the clip's frame rate."""
+    if tiny is not None:
+        return TinyPreviewer(tiny, fps)
     if entry.preview:
         return LatentPreviewer(entry.preview, fps / entry.temporal_ratio)
     return None
