@@ -6,7 +6,8 @@ from typing import Any
 
 from ..engine.registry import load_registry
 from .architectures import architectures, meta_call, meta_vae
-from .measure import COMPILE_ALLOWANCE_S, VAE_ALLOWANCE_S, first_line
+from ..core.errors import first_line
+from .measure import COMPILE_ALLOWANCE_S, VAE_ALLOWANCE_S
 from .memory import memory_plans, offload_ladder
 from .seed import SEED_PHOTOS, SEED_SECONDS
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .dry_run import dry_run
-from .measure import GB, Budget, device_name, first_line
+from ..core.errors import first_line
+from .measure import GB, Budget, device_name
 from .memory import memory_plans, oom_recovery
 from .real import bench_real
 from .report import print_real

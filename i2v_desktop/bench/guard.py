@@ -7,7 +7,8 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
-from .measure import GB, first_line
+from ..core.errors import first_line
+from .measure import GB
 
 if TYPE_CHECKING:
     import torch
@@ -61,7 +62,7 @@ def guarded(row: dict[str, Any], work: Callable[[], Mapping[str, Any]], device: 
         row.update(work())
         row["status"] = "ok"
     except NotImplementedError as exc:
-        row["status"] = f"skipped: {first_line(exc) or 'not implemented on this build'}"
+        row["status"] = f"skipped: {first_line(exc)}"
     except Exception as exc:  # noqa: BLE001 -- a bench reports a failed row and measures the rest
         if out_of_memory(exc):
             row["status"] = f"out of memory at {limit_gb:.0f} GB"

@@ -100,11 +100,6 @@ def matmul_peak() -> float:
     return 2 * n**3 / seconds / 1e12
 
 
-def first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else ""
-
-
 class Budget:
     """Wall-clock allowance for a run (gpu-check must finish in minutes); None = no limit."""
 

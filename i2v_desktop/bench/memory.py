@@ -10,7 +10,8 @@ from ..engine.registry import ModelEntry, load_registry
 from ..engine.speed import fp8_weights
 from .architectures import architectures, build_denoiser, count_flops, denoiser_inputs, run_denoiser
 from .guard import guarded, memory_limit_gb
-from .measure import GB, VAE_ALLOWANCE_S, Budget, PeakMemory, first_line, matmul_peak
+from ..core.errors import first_line
+from .measure import GB, VAE_ALLOWANCE_S, Budget, PeakMemory, matmul_peak
 from .switches import denoiser_row
 
 if TYPE_CHECKING:

@@ -14,7 +14,8 @@ from ..engine.speed import SPEED_OFF
 from .architectures import (architectures, build_denoiser, build_vae, count_flops, denoiser_inputs,
                             run_denoiser, small_slice, vae_decode, vae_encode, vae_tensors)
 from .guard import guarded
-from .measure import COMPILE_ALLOWANCE_S, GB, VAE_ALLOWANCE_S, Budget, PeakMemory, first_line
+from ..core.errors import first_line
+from .measure import COMPILE_ALLOWANCE_S, GB, VAE_ALLOWANCE_S, Budget, PeakMemory
 from .switches import apply_speed, chosen_speed
 
 if TYPE_CHECKING:

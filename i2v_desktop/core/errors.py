@@ -61,3 +61,9 @@ def os_reason(exc: OSError) -> str:
         return _ERRNO_REASONS[exc.errno]
     reason = exc.strerror or str(exc) or type(exc).__name__
     return reason[:1].lower() + reason[1:]
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line, for a one-line error (its type when empty)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

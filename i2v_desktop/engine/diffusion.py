@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core.cancel import CancelToken
 from ..core.clip import Clip, RenderInfo
-from ..core.errors import ModelError, OutOfMemoryError
+from ..core.errors import ModelError, OutOfMemoryError, first_line
 from ..core.events import EventSink, Preview, Stage, StageChanged, StepProgress, Warned
 from ..quality.scorecard import early_warning
 from ..core.framing import fit_image
@@ -458,7 +458,7 @@ def load_pipeline(entry: ModelEntry, weights: Weights, device_plan: DevicePlan,
                 )
         pipe = getattr(diffusers, entry.pipeline).from_pretrained(folder, **kwargs)
     except (OSError, ValueError, KeyError) as exc:
-        raise ModelError(f"{folder}: cannot load {entry.name} ({_first_line(exc)})") from None
+        raise ModelError(f"{folder}: cannot load {entry.name} ({first_line(exc)})") from None
     family.configure(pipe, entry)
     apply_to_pipeline(pipe, speed, device_plan.device)  # before placement: fp8 halves what goes to the GPU
     pipe.set_progress_bar_config(disable=True)
@@ -504,10 +504,6 @@ def _onto(device: Any) -> Any:
 
     return pre_hook
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _to_pil(frame: np.ndarray) -> Any:

@@ -9,13 +9,12 @@ a pipeline that never saw the LoRA.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core.cancel import CancelToken
-from ..core.errors import ModelError
+from ..core.errors import ModelError, first_line
 from ..core.events import EventSink, Stage, StageChanged
 from .plan import RenderPlan
 from .registry import LORA_TARGETS, ModelEntry
@@ -30,14 +29,17 @@ class _PipelineState:
     scheduler: Any = None  # the model's own scheduler, kept while a tier runs with its own shift
 
 
-# Keyed by the pipeline object itself, so a newly loaded pipeline starts clean and a dropped one
-# takes its entry with it.
-_STATE: weakref.WeakKeyDictionary[Any, _PipelineState] = weakref.WeakKeyDictionary()
+# Kept on the pipeline object itself, so a newly loaded pipeline starts clean and a dropped one
+# takes its state with it.
+_STATE = "_i2v_lora"
 
 
 def use_lora(pipe: Any, entry: ModelEntry, plan: RenderPlan, on_event: EventSink, cancel: CancelToken) -> None:
     """Set `pipe` up for one job: the plan's LoRA on (loaded the first time), or off; the tier's shift."""
-    state = _STATE.setdefault(pipe, _PipelineState())
+    state = getattr(pipe, _STATE, None)
+    if state is None:
+        state = _PipelineState()
+        setattr(pipe, _STATE, state)
     _use_shift(pipe, state, plan.flow_shift)
     if plan.lora is None:
         if state.lora is not None:
@@ -68,7 +70,7 @@ def load_loras(pipe: Any, entry: ModelEntry, paths: tuple[Path, ...]) -> None:
         except (SafetensorError, OSError, KeyError, ValueError, RuntimeError, AttributeError) as exc:
             _unload(pipe)  # a half-loaded set would stay active in every later job
             raise ModelError(
-                f"{path.name}: cannot load the {entry.lora.name} LoRA into {entry.name} ({_first_line(exc)})"
+                f"{path.name}: cannot load the {entry.lora.name} LoRA into {entry.name} ({type(exc).__name__}: {first_line(exc)})"
             ) from None
 
 
@@ -121,7 +123,3 @@ def _use_shift(pipe: Any, state: _PipelineState, shift: float | None) -> None:
     state.scheduler = own
     pipe.scheduler = type(own).from_config(own.config, flow_shift=shift)
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from ..core.errors import first_line
+
 log = logging.getLogger(__name__)
 
 # diffusers AttentionBackendName values we choose between (see plan_speed).
@@ -299,7 +301,7 @@ def _set_attention(module: Any, backend: str, device: Any) -> str:
                 module.set_attention_backend(name)
                 _probe_attention(module, name, device)
             except Exception as exc:  # noqa: BLE001 - a kernel that fails in any way must not stop the render
-                log.warning("attention backend %s fails on %s (%s); falling back", name, device, _first_line(exc))
+                log.warning("attention backend %s fails on %s (%s); falling back", name, device, first_line(exc))
                 continue
             return name
         module.reset_attention_backend()
@@ -389,7 +391,3 @@ def compile_blocks(module: Any) -> None:
     torch._dynamo.config.suppress_errors = True
     module.compile_repeated_blocks(backend=COMPILE_BACKEND)
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
