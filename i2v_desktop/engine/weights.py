@@ -131,7 +131,6 @@ def ensure_loras(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) ->
     """The fast tier's LoRA files on disk (one per entry.lora.files), downloading them first if needed."""
     if entry.lora is None:
         return ()
-    from huggingface_hub import hf_hub_download, is_offline_mode
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
@@ -139,22 +138,31 @@ def ensure_loras(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) ->
     except LocalEntryNotFoundError:
         pass
     lora = entry.lora
-    repos = ", ".join(dict.fromkeys(f"huggingface.co/{f.repo}" for f in lora.files))
+    _download_files(entry, f"the fast tier's {lora.name} LoRA", f"{lora.download_gb:g} GB",
+                    [_lora_kwargs(f) for f in lora.files], on_event, cancel, ", or choose another quality")
+    return _cached_loras(entry)
+
+
+def _download_files(entry: ModelEntry, what: str, size: str, files: list[dict[str, Any]],
+                    on_event: EventSink, cancel: CancelToken, otherwise: str = "") -> list[Path]:
+    """Download extra files of `entry` (hf_hub_download keyword sets) with progress events and
+    cancel; offline or failing, one line says what is missing and how to get it."""
+    from huggingface_hub import hf_hub_download, is_offline_mode
+
+    repos = ", ".join(dict.fromkeys(f"huggingface.co/{f['repo_id']}" for f in files))
     if is_offline_mode():
         raise WeightsMissingError(
-            f"{entry.name}: the fast tier's {lora.name} LoRA is not downloaded: it needs {lora.download_gb:g} GB"
-            f" from {repos} (run `i2v download {entry.id}` while online, or choose another quality)"
+            f"{entry.name}: {what} is not downloaded ({size} from {repos}); "
+            f"run `i2v download {entry.id}` while online{otherwise}"
         )
-    on_event(StageChanged(Stage.DOWNLOADING, f"{lora.name} LoRA, {lora.download_gb:g} GB"))
-    progress = _progress_class(f"{lora.name} LoRA", on_event, cancel)
+    on_event(StageChanged(Stage.DOWNLOADING, f"{what}, {size}"))
+    progress = _progress_class(what, on_event, cancel)
     try:
-        for f in lora.files:
-            hf_hub_download(tqdm_class=progress, **_lora_kwargs(f))
+        return [Path(hf_hub_download(tqdm_class=progress, **f)) for f in files]
     except Cancelled:
         raise
     except Exception as exc:  # network, disk or HTTP errors: say what failed in one line
-        raise ModelError(f"{entry.name}: downloading the {lora.name} LoRA from {repos} failed ({exc})") from None
-    return _cached_loras(entry)
+        raise ModelError(f"{entry.name}: downloading {what} from {repos} failed ({exc})") from None
 
 
 def check_folder(path: Path, provided: tuple[str, ...] = ()) -> Path:
@@ -247,22 +255,5 @@ def ensure_tiny_decoder(entry: ModelEntry, on_event: EventSink, cancel: CancelTo
     cached = tiny_decoder_file(entry)
     if cached is not None:
         return cached
-    from huggingface_hub import hf_hub_download, is_offline_mode
-
     size = f"{tiny.download_gb * 1000:.0f} MB"
-    if is_offline_mode():
-        raise WeightsMissingError(
-            f"{entry.name}: the tiny preview decoder is not downloaded ({size} from "
-            f"huggingface.co/{tiny.repo}); run `i2v download {entry.id}` while online"
-        )
-    on_event(StageChanged(Stage.DOWNLOADING, f"{entry.name} tiny preview decoder, {size}"))
-    try:
-        path = hf_hub_download(tqdm_class=_progress_class(f"{entry.name} tiny decoder", on_event, cancel),
-                               **_tiny_kwargs(entry))
-    except Cancelled:
-        raise
-    except Exception as exc:  # network, disk or HTTP errors: one line
-        raise ModelError(
-            f"{entry.name}: tiny decoder download from huggingface.co/{tiny.repo} failed ({exc})"
-        ) from None
-    return Path(path)
+    return _download_files(entry, "the tiny preview decoder", size, [_tiny_kwargs(entry)], on_event, cancel)[0]
