@@ -61,7 +61,12 @@ def loop_tip(registry: Registry, model: str) -> str:
     """The loop checkbox's tooltip for a model: what a loop will be with it."""
     entry = registry.entries.get(model)
     note = entry.loop_note() if entry is not None else ""
-    return f"{LOOP_TIP}.\n{note[0].upper()}{note[1:]}." if note else LOOP_TIP
+    return f"{LOOP_TIP}.\n{_sentence(note)}" if note else LOOP_TIP
+
+
+def _sentence(note: str) -> str:
+    """A registry note ("looping with … is experimental: …") as a sentence for a tooltip."""
+    return f"{note[0].upper()}{note[1:]}."
 
 
 def timing(registry: Registry, choices: Choices) -> tuple[int, float]:
@@ -189,8 +194,7 @@ class ClipControls(QWidget):
             tip = f"{choice.name}\nLicence: {choice.licence}\n{choice.note}"
             entry = self.registry.entries.get(choice.id)
             if entry is not None and entry.experimental_loop:
-                note = entry.loop_note()
-                tip += f"\n{note[0].upper()}{note[1:]}."
+                tip += "\n" + _sentence(entry.loop_note())
             self.model.setItemData(self.model.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self._choices = {choice.id: choice for choice in choices}
         self.model.setCurrentIndex(max(0, self.model.findData(current)))

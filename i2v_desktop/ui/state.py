@@ -68,7 +68,8 @@ class Choices:
         return GenerationRequest(
             image=photo.path, preset=self.preset, intensity=self.intensity, prompt=self.prompt,
             motion_prompt=self.motion_prompt, duration=self.duration, fps=self.fps, aspect=self.aspect,
-            quality=self.quality, seed=seed,            variants=self.variants, model=self.model, loop=self.loop, crop_center=photo.crop_center,
+            quality=self.quality, seed=seed, variants=self.variants, model=self.model, loop=self.loop,
+            crop_center=photo.crop_center,
         )
 
     @staticmethod
