@@ -576,7 +576,7 @@ class MainWindow(QMainWindow):
         if (self.motion.text().strip() or None) != choices.motion_prompt:
             self.motion.setText(choices.motion_prompt or "")
         words = self.motion_words(choices)
-        self.motion.setPlaceholderText(words or "This model reads no motion words: the preset moves the photo itself")
+        self.motion.setPlaceholderText(words or "This model takes no motion words")
         self.motion.setEnabled(bool(words) or choices.motion_prompt is not None)
         frames, fps = timing(self.studio.registry, choices)
         self.controls.show_choices(choices, frames, fps)
