@@ -1,0 +1,202 @@
+"""The one seam between a front end (the window, the command line, a batch) and everything behind it.
+
+A front end holds a `Studio` and nothing else: it never imports an engine, the exporter or the
+storage. What the Studio hands back is plain, frozen data from core. Whether it renders in this
+process, in a worker process or elsewhere is decided where the app is wired (`app.py`); nothing
+above the seam changes.
+
+Calls marked *slow* read the disk, load models or encode video: a window makes them off the GUI
+thread. The others are cheap and may be called as a slider moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .cancel import CancelToken
+from .events import EventSink
+from .presets import MotionPreset
+from .record import ClipEntry, ClipRecord
+from .request import GenerationRequest
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a model can be asked for, as a front end offers it."""
+
+    min_duration: float
+    max_duration: float
+    fps_range: tuple[float, float]
+    native_fps: float
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One model a front end can offer, with what it needs to shape the controls for it.
+
+    `installed` and `fits` are None until the disk and the machine have been looked at."""
+
+    id: str
+    name: str
+    engine: str  # "instant" or "diffusion"
+    family: str
+    installed: bool | None
+    fits: bool | None
+    licence: str
+    note: str  # one line: size, memory need, commercial use
+    limits: Limits
+    aspects: tuple[str, ...]
+    qualities: tuple[str, ...]
+    loop_note: str = ""  # why looping is experimental on this model, or ""
+    frame_rule: str = "any"  # how the frame count snaps ("any", "4k+1", "8k+1")
+    max_frames: int = 0
+
+    def timing(self, duration: float, fps: float | None) -> tuple[int, float]:
+        """(frames, fps) a job of `duration` seconds really renders on this model."""
+        from .framing import snap_frames
+
+        low, high = self.limits.fps_range
+        rate = self.limits.native_fps if fps is None else min(max(float(fps), low), high)
+        if self.frame_rule == "any":
+            return max(2, min(round(duration * rate), self.max_frames)), rate
+        return snap_frames(self.frame_rule, duration * rate, self.max_frames), rate
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What this machine is, once looked at (slow: it may probe the GPU)."""
+
+    summary: str  # e.g. "NVIDIA GPU, 78 GB free" or "no GPU (CPU only)"
+    models: tuple[ModelChoice, ...]
+    default_model: str
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A clip the history now holds, with its frames for immediate playback."""
+
+    entry: ClipEntry
+    frames: np.ndarray  # (T, H, W, 3) uint8, read-only
+    fps: float
+    thumbs: np.ndarray  # the history's small looping strip
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    """One export format a front end can offer (Reels, TikTok, ...)."""
+
+    id: str
+    name: str
+    description: str
+    extension: str
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """Export one clip in one format into a folder as STEM.EXT (never over an existing file)."""
+
+    clip: Path
+    preset: str  # an ExportChoice id
+    folder: Path
+    stem: str | None = None  # None: CLIP_PRESET
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """How an `export_many` went: what was written, and one line for each clip that was not."""
+
+    written: tuple[Path, ...] = ()
+    failed: tuple[str, ...] = ()
+    cancelled: bool = False
+
+
+ExportProgress = Callable[[int, float], None]  # (index of the job, fraction of it done)
+
+
+@runtime_checkable
+class Studio(Protocol):
+    """Everything a front end asks of models, renders, history and export."""
+
+    @property
+    def fallback_model(self) -> str:
+        """The model that runs anywhere, with no GPU and no weights (the instant engine)."""
+
+    def models(self, look: bool = True) -> list[ModelChoice]:
+        """Every model on offer. `look=False` skips the disk, for a window that must appear at once."""
+
+    def model(self, model: str) -> ModelChoice:
+        """A registry id or a local diffusers folder; raises ModelError naming it when unknown."""
+
+    def machine(self) -> Machine:
+        """*Slow.* Look at the machine: what it is, which models are here and fit, the default."""
+
+    def presets(self) -> list[MotionPreset]:
+        """The motion presets, built-in and the user's."""
+
+    def motion_words(self, model: str, preset: str, intensity: float) -> str:
+        """The words a preset adds to the prompt on this model's family (what `motion_prompt=None` means)."""
+
+    def check(self, request: GenerationRequest) -> None:
+        """Refuse, in one RequestError line, what the request's model cannot make at all."""
+
+    def render(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken,
+               on_saved: Callable[[Saved], object]) -> None:
+        """*Slow.* Render every variant of `request` into the history; each saved clip is announced at
+        once, every variant ends with one terminal event. Raises Cancelled when cancelled."""
+
+    def clips(self, photo: str | None = None) -> list[ClipEntry]:
+        """The history, oldest first; only the variants of `photo` when given."""
+
+    def clip(self, entry_id: str) -> ClipEntry:
+        """One clip of the history; raises KeyError when it is gone."""
+
+    def star(self, entry_id: str, starred: bool) -> ClipEntry: ...
+
+    def delete(self, entry_id: str) -> None:
+        """Remove a clip from the history and its files from the disk."""
+
+    def thumbnails(self, entry: ClipEntry) -> np.ndarray:
+        """*Slow.* The clip's small looping strip."""
+
+    def load_clip(self, entry: ClipEntry) -> tuple[np.ndarray, float]:
+        """*Slow.* The clip's frames and fps."""
+
+    def read_record(self, clip: Path) -> ClipRecord:
+        """*Slow.* The record an i2v clip carries; raises InputError naming the file when it has none."""
+
+    def export_choices(self) -> list[ExportChoice]: ...
+
+    def export_many(self, jobs: Sequence[ExportJob], cancel: CancelToken,
+                    on_progress: ExportProgress | None = None) -> ExportReport:
+        """*Slow.* Export clips one after the other; a failed clip is reported and the rest go on;
+        a cancel stops after the current file (which is never left half-written)."""
+
+    def prompts(self) -> list[str]:
+        """The user's saved prompt phrases, newest first."""
+
+    def save_prompt(self, phrase: str) -> None: ...
+
+    def forget_prompt(self, phrase: str) -> None: ...
+
+    def pasted_folder(self) -> Path:
+        """Where an image pasted from the clipboard is kept as a file."""
+
+    def save_queue(self, requests: Sequence[GenerationRequest]) -> None:
+        """Keep the jobs still to render (atomically), so a killed app can offer to resume them."""
+
+    def load_queue(self) -> list[GenerationRequest]:
+        """The jobs a previous session left; unreadable ones are dropped with a logged line."""
+
+    def close(self) -> None:
+        """Stop what runs behind the seam (a worker process, loaded models)."""
+
+
+__all__ = [
+    "ExportChoice", "ExportJob", "ExportProgress", "ExportReport", "Limits", "Machine", "ModelChoice",
+    "Saved", "Studio",
+]
