@@ -34,6 +34,11 @@ class Limits:
     fps_range: tuple[float, float]
     native_fps: float
 
+    def rate(self, fps: float | None) -> float:
+        """The frame rate a job asking for `fps` renders at (None: the model's own)."""
+        low, high = self.fps_range
+        return self.native_fps if fps is None else min(max(float(fps), low), high)
+
 
 @dataclass(frozen=True)
 class ModelChoice:
@@ -58,13 +63,18 @@ class ModelChoice:
 
     def timing(self, duration: float, fps: float | None) -> tuple[int, float]:
         """(frames, fps) a job of `duration` seconds really renders on this model."""
-        from .framing import snap_frames
+        rate = self.limits.rate(fps)
+        return frame_count(self.frame_rule, duration, rate, self.max_frames), rate
 
-        low, high = self.limits.fps_range
-        rate = self.limits.native_fps if fps is None else min(max(float(fps), low), high)
-        if self.frame_rule == "any":
-            return max(2, min(round(duration * rate), self.max_frames)), rate
-        return snap_frames(self.frame_rule, duration * rate, self.max_frames), rate
+
+def frame_count(frame_rule: str, duration: float, fps: float, max_frames: int) -> int:
+    """The frame count a model really renders for `duration` seconds at `fps`: the one snapping
+    rule, shared by the engines' planner and every front end's display."""
+    from .framing import snap_frames  # OpenCV comes with it: not on the way to a window
+
+    if frame_rule == "any":
+        return max(2, min(round(duration * fps), max_frames))
+    return snap_frames(frame_rule, duration * fps, max_frames)
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,13 @@ class ExportJob:
     preset: str  # an ExportChoice id
     folder: Path
     stem: str | None = None  # None: CLIP_PRESET
+    # How to export it; the defaults are what a front end without these options wants.
+    loop: bool | None = None  # None: as the clip's record says
+    fps: float | None = None  # None: the preset's
+    duration: float | None = None  # None: the clip's, lengthened to the platform's minimum
+    fill: str = "frame"  # another aspect: "frame" around the subject, or "blur"
+    extend: str = "repeat"  # how a short clip is lengthened: "repeat" or "boomerang"
+    match_colour: bool = False  # pull the clip's colours back to its photo's
 
 
 @dataclass(frozen=True)
@@ -142,7 +159,8 @@ class Studio(Protocol):
         """The words a preset adds to the prompt on this model's family (what `motion_prompt=None` means)."""
 
     def check(self, request: GenerationRequest) -> None:
-        """Refuse, in one RequestError line, what the request's model cannot make at all."""
+        """Refuse, in one line, what cannot be made at all: a preset that does not exist (PresetError),
+        what the request's model cannot make (RequestError). The rest is snapped, with a note."""
 
     def render(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken,
                on_saved: Callable[[Saved], object]) -> None:
@@ -198,5 +216,5 @@ class Studio(Protocol):
 
 __all__ = [
     "ExportChoice", "ExportJob", "ExportProgress", "ExportReport", "Limits", "Machine", "ModelChoice",
-    "Saved", "Studio",
+    "Saved", "Studio", "frame_count",
 ]

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..core.errors import RequestError
+from ..core.framing import output_size
 from ..core.presets import MotionPreset
 from ..core.request import GenerationRequest
-from ..core.framing import output_size, snap_frames
+from ..core.studio import Limits, frame_count
 from .registry import ModelEntry
 
 
@@ -39,16 +40,6 @@ class RenderPlan:
         return self.num_frames / self.fps
 
 
-@dataclass(frozen=True)
-class Limits:
-    """What a model can be asked for, as a front end offers it."""
-
-    min_duration: float
-    max_duration: float
-    fps_range: tuple[float, float]
-    native_fps: float
-
-
 def limits(entry: ModelEntry) -> Limits:
     low, high = entry.fps_range
     if entry.durations is not None:
@@ -68,15 +59,12 @@ def check_request(entry: ModelEntry, request: GenerationRequest) -> None:
 
 
 def plan_fps(entry: ModelEntry, wanted: float | None) -> float:
-    low, high = entry.fps_range
-    return entry.fps if wanted is None else min(max(float(wanted), low), high)
+    return limits(entry).rate(wanted)
 
 
 def plan_frames(entry: ModelEntry, duration: float, fps: float) -> int:
     """The frame count the model really renders for `duration` seconds at `fps`."""
-    if entry.frame_rule == "any":
-        return max(2, min(round(duration * fps), entry.max_frames))
-    return snap_frames(entry.frame_rule, duration * fps, entry.max_frames)
+    return frame_count(entry.frame_rule, duration, fps, entry.max_frames)
 
 
 def plan_timing(entry: ModelEntry, duration: float, fps: float | None) -> tuple[int, float]:
