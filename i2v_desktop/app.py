@@ -18,21 +18,14 @@ log = logging.getLogger("i2v_desktop")
 STARTED = time.perf_counter()
 
 
-def make_studio():  # -> jobs.Studio
+def make_studio():  # -> studio.local.LocalStudio
     """The engine side of the app, from the user's folders (presets, models, history)."""
-    from .core.presets import load_presets
-    from .engine.registry import load_registry
-    from .export.social import USER_FOLDER, load_export_presets
-    from .jobs import Engines, Studio
-    from .storage.history import History
-    from .storage.paths import config_dir, history_dir, user_models_file, user_presets_dir
+    from .studio.local import user_studio
 
-    presets = load_presets(user_presets_dir())
-    registry = load_registry(user_file=user_models_file())
-    exports = load_export_presets(config_dir() / USER_FOLDER)
-    for problem in [*presets.problems, *registry.problems, *exports.problems]:
+    studio, problems = user_studio()
+    for problem in problems:
         log.warning("skipped %s", problem)
-    return Studio(Engines(registry, presets), History(history_dir()), exports)
+    return studio
 
 
 def settings_file() -> Path:

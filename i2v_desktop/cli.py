@@ -8,7 +8,6 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Sequence, TextIO
 
@@ -25,13 +24,10 @@ from .core.events import (
     StepProgress,
     Warned,
 )
-from .core.presets import load_presets
 from .core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
 from .core.settings import DEFAULTS
-from .engine.device import OFFLOAD_MODES
-from .engine.registry import load_registry
-from .engine.speed import SPEED_MODES
-from .storage.paths import user_models_file, user_presets_dir
+from .core.studio import ExportJob
+from .studio.catalog import OFFLOAD_MODES, SPEED_MODES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,38 +166,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from .engine.plan import check_request
-    from .jobs import Engines, export_to, render_to_files
+    from .studio.local import user_studio
+    from .studio.render import render_to_files
 
-    registry = _registry()
-    library = load_presets(user_presets_dir())
-    for problem in library.problems:
-        print(f"i2v: skipped preset {problem}", file=sys.stderr)
-    engines = Engines(registry, library, device=args.device, offload=args.offload, speed=args.speed)
-    model = args.model or engines.default_model()
-    entry = registry.resolve(model)
-    model = entry.id if entry.id in registry.models else entry.local_path or entry.id
-    model_name, offered = entry.name, entry.qualities
-    if args.quality not in offered:
-        others = [e.id for e in registry.models.values() if args.quality in e.qualities]
-        raise I2VError(f"{model_name} has no {args.quality} quality (it offers {', '.join(offered)}); "
+    studio, problems = user_studio(device=args.device, offload=args.offload, speed=args.speed, open_history=False)
+    _skipped(problems)
+    model = studio.model(args.model or studio.machine().default_model)
+    if args.quality not in model.qualities:
+        others = [choice.id for choice in studio.models(look=False) if args.quality in choice.qualities]
+        raise I2VError(f"{model.name} has no {args.quality} quality (it offers {', '.join(model.qualities)}); "
                        f"{args.quality} is offered by {', '.join(others) or 'no installed model'}")
-    library.get(args.preset)
-    exports = [_export_library().get(name) for name in args.export]
-    out: Path = args.out
-    _writable(out)
+    formats = {choice.id: choice for choice in studio.export_choices()}
+    for name in args.export:
+        if name not in formats:
+            raise I2VError(f"unknown export preset {name!r} (choose from {', '.join(sorted(formats))})")
     seed = random_seed() if args.seed is None else args.seed
     base = dict(
         preset=args.preset, intensity=args.intensity, prompt=args.prompt, motion_prompt=args.motion_prompt,
         negative_prompt=args.negative_prompt,
         duration=args.duration, fps=args.fps, aspect=args.aspect, quality=args.quality, seed=seed,
-        variants=args.variants, model=model, steps=args.steps, guidance=args.guidance, loop=args.loop,
+        variants=args.variants, model=model.id, steps=args.steps, guidance=args.guidance, loop=args.loop,
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
-    check_request(entry, requests[0])  # what the model cannot make at all, before anything loads
-    print(f"i2v: {len(requests)} photo(s) × {args.variants} variant(s) with {model_name}, seed {seed}", file=sys.stderr)
+    studio.check(requests[0])  # what the model cannot make at all, before anything loads
+    out: Path = args.out
+    _writable(out)
+    print(f"i2v: {len(requests)} photo(s) × {args.variants} variant(s) with {model.name}, seed {seed}", file=sys.stderr)
 
-    engine = engines.for_model(model)
+    engine = studio.engines.for_model(model.id)
     cancel = CancelToken()
     written, failed = [], []
     started = time.perf_counter()
@@ -224,19 +216,22 @@ def cmd_render(args: argparse.Namespace) -> int:
         if output.score is not None:
             flags = [s.reason for s in output.score.scores().values() if s.flagged]
             print(f"    {output.score.summary()}" + (f"  ⚠ {'; '.join(flags)}" if flags else ""))
-        for preset in exports:
-            try:
-                exported = export_to(output.mp4, preset, out)
-            except I2VError as exc:
-                failed.append(str(exc))
-                continue
-            print(f"    → {exported}  ({preset.name})")
+        if args.export:
+            report = studio.export_many([ExportJob(output.mp4, name, out) for name in args.export], cancel)
+            for path in report.written:
+                print(f"    → {path}")
+            failed += report.failed
     if failed:
         print(f"i2v: {len(failed)} failed:", file=sys.stderr)
         for reason in failed:
             print(f"  {reason}", file=sys.stderr)
         return 1
     return 0
+
+
+def _skipped(problems: list[str]) -> None:
+    for problem in problems:
+        print(f"i2v: skipped {problem}", file=sys.stderr)
 
 
 class _Progress:
@@ -288,16 +283,6 @@ class _Progress:
                 self._line(f"{self._label()}: cancelled", final=True)
 
 
-def _export_library():
-    from .export.social import USER_FOLDER, load_export_presets
-    from .storage.paths import config_dir
-
-    library = load_export_presets(config_dir() / USER_FOLDER)
-    for problem in library.problems:
-        print(f"i2v: skipped export preset {problem}", file=sys.stderr)
-    return library
-
-
 def _writable(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -308,9 +293,11 @@ def _writable(out: Path) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .jobs import export_to
+    from .studio.catalog import user_exports
+    from .studio.exports import export_many
 
-    library = _export_library()
+    library = user_exports()
+    _skipped([f"export preset {problem}" for problem in library.problems])
     if args.list:
         rows = [("id", "name", "size", "fps", "length", "description")]
         for preset in library.presets.values():
@@ -326,36 +313,38 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise I2VError(f"export: choose --preset from {', '.join(library.ids())}")
     presets = [library.get(name) for name in args.preset]
     _writable(args.out)
-    failed = 0
-    for clip in args.clips:
-        for preset in presets:
-            label = f"{Path(clip).name} → {preset.name}"
+    jobs = [ExportJob(Path(clip), preset.id, args.out, loop=args.loop, fps=args.fps, duration=args.duration,
+                      fill=args.fill, extend=args.extend, match_colour=args.match_colour)
+            for clip in args.clips for preset in presets]
+    tty = sys.stderr.isatty()
 
-            def progress(fraction: float, label: str = label) -> None:
-                if sys.stderr.isatty():
-                    sys.stderr.write(f"\r{label}: {_bar(fraction)} {fraction:4.0%}")
-                    sys.stderr.flush()
+    def progress(index: int, fraction: float) -> None:
+        if tty:
+            job = jobs[index]
+            sys.stderr.write(f"\r{job.clip.name} → {library.get(job.preset).name}: {_bar(fraction)} {fraction:4.0%}")
+            sys.stderr.flush()
 
-            try:
-                path = export_to(Path(clip), preset, args.out, loop=args.loop, fps=args.fps,
-                                 duration=args.duration, fill=args.fill, extend=args.extend,
-                                 match_colour=args.match_colour, on_progress=progress)
-            except I2VError as exc:
-                print(f"{chr(13) if sys.stderr.isatty() else ''}i2v: {exc}", file=sys.stderr)
-                failed += 1
-                continue
-            if sys.stderr.isatty():
-                sys.stderr.write("\r" + " " * (len(label) + 32) + "\r")
-            print(f"{path}  ({preset.name})")
-    if failed:
-        print(f"i2v: {failed} export(s) failed", file=sys.stderr)
-    return 1 if failed else 0
+    cancel = CancelToken()
+    try:
+        report = export_many(jobs, cancel, progress, library=library)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        raise
+    if tty:
+        sys.stderr.write("\r" + " " * shutil.get_terminal_size((100, 20)).columns + "\r")
+    for path in report.written:
+        print(path)
+    for line in report.failed:
+        print(f"i2v: {line}", file=sys.stderr)
+    if report.failed:
+        print(f"i2v: {len(report.failed)} export(s) failed", file=sys.stderr)
+    return 1 if report.failed else 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     import json
 
-    from .jobs import read_record
+    from .studio.records import read_record, score_summary
 
     failed = 0
     for path in args.clips:
@@ -366,55 +355,36 @@ def cmd_info(args: argparse.Namespace) -> int:
             failed += 1
             continue
         if args.json:
-            print(json.dumps(record, indent=2, ensure_ascii=False))
+            print(json.dumps(record.to_dict(), indent=2, ensure_ascii=False))
             continue
-        request, made = record.get("request", {}), record.get("render", {})
-        print(f"{path}: made by {record.get('app', 'i2v_desktop')}")
-        print(f"  photo     {request.get('image')}")
-        print(f"  motion    {request.get('preset')} at {request.get('intensity')}"
-              + (", looping" if request.get("loop") else ""))
-        if request.get("prompt"):
-            print(f"  prompt    {request['prompt']}")
-        print(f"  model     {made.get('model')} ({made.get('engine')}), seed {made.get('seed')}, "
-              f"{made.get('steps')} steps")
+        try:
+            request = record.request()
+        except I2VError as exc:  # the settings are there but no longer read: say so, show the rest
+            print(f"{path}: made by {record.app}; its settings cannot be read ({exc})")
+            continue
+        made = record.render
+        print(f"{path}: made by {record.app}")
+        print(f"  photo     {request.image}")
+        print(f"  motion    {request.preset} at {request.intensity:g}" + (", looping" if request.loop else ""))
+        if request.prompt:
+            print(f"  prompt    {request.prompt}")
+        print(f"  model     {record.model} ({made.get('engine')}), seed {record.seed}, {made.get('steps')} steps")
         print(f"  clip      {made.get('width')}×{made.get('height')}, {made.get('num_frames')} frames, "
-              f"{made.get('duration')} s @ {made.get('fps')} fps")
-        if "score" in record:
-            from .quality.scorecard import Scorecard
-
-            print(f"  score     {Scorecard.from_dict(record['score']).summary()}")
+              f"{record.duration or 0:.2f} s @ {record.fps or 0:g} fps")
+        if (summary := score_summary(record)) is not None:
+            print(f"  score     {summary}")
     return 1 if failed else 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     import json
 
-    from .core.clip import Clip, RenderInfo
-    from .core.request import GenerationRequest
-    from .export.mp4 import read_frames
-    from .jobs import read_record, score_against_photo
+    from .studio.render import score_file
 
     results, failed = {}, 0
     for path in args.clips:
         try:
-            frames, fps = read_frames(path)
-            try:
-                made = read_record(Path(path)).get("request")
-            except I2VError:
-                made = None  # not one of ours: --source says which photo
-            if args.source is None and made is None:
-                raise I2VError(f"{path}: no --source given and the clip does not name its photo")
-            request = GenerationRequest.from_dict(made) if made else GenerationRequest(image=str(args.source))
-            if args.source is not None:
-                request = replace(request, image=str(args.source.resolve()))
-            if args.loop:
-                request = replace(request, loop=True)
-            height, width = frames.shape[1:3]
-            info = RenderInfo("file", request.model, width, height, len(frames), fps or 24.0, 0, None,
-                              request.seed, "", "")
-            score = score_against_photo(Clip(frames, fps or 24.0, replace(request, variants=1), info))
-            if score is None:
-                raise I2VError(f"{path}: could not be scored against {request.image}")
+            score = score_file(Path(path), args.source, args.loop)
         except I2VError as exc:
             print(f"i2v: {exc}", file=sys.stderr)
             failed += 1
@@ -444,12 +414,12 @@ def _clock(seconds: float) -> str:
 
 
 def cmd_models() -> int:
-    from .engine.weights import is_downloaded, loras_downloaded
+    from .studio.catalog import downloaded
 
     registry = _registry()
     rows = [("id", "size", "VRAM (offload/full)", "licence", "fast tier", "downloaded")]
     for entry in registry.entries.values():
-        mark = "yes" if is_downloaded(entry) else "no"
+        weights, loras = downloaded(entry)
         vram = f"{entry.vram_gb['model_offload']:g}/{entry.vram_gb['full']:g} GB"
         default = " (default)" if entry.id == registry.default else ""
         if "fast" not in entry.qualities:
@@ -457,8 +427,9 @@ def cmd_models() -> int:
         elif entry.lora is None:
             fast = "built in"
         else:
-            fast = f"LoRA {entry.lora.download_gb:g} GB" + (", downloaded" if loras_downloaded(entry) else "")
-        rows.append((entry.id + default, f"{entry.download_gb:g} GB", vram, entry.licence, fast, mark))
+            fast = f"LoRA {entry.lora.download_gb:g} GB" + (", downloaded" if loras else "")
+        rows.append((entry.id + default, f"{entry.download_gb:g} GB", vram, entry.licence, fast,
+                     "yes" if weights else "no"))
     for entry in registry.built_in.values():
         rows.append((entry.id, "0 GB", "none (CPU)", entry.licence, "-", "yes"))
     _table(rows)
@@ -473,24 +444,22 @@ def cmd_models() -> int:
 
 
 def cmd_presets() -> int:
-    library = load_presets(user_presets_dir())
+    from .studio.catalog import user_presets
+
+    library = user_presets()
     rows = [("id", "name", "loops", "description")]
     for preset in library.presets.values():
         rows.append((preset.id, preset.name, "yes" if preset.loops else "", preset.description))
     _table(rows)
-    for problem in library.problems:
-        print(f"i2v: skipped preset {problem}", file=sys.stderr)
+    _skipped([f"preset {problem}" for problem in library.problems])
     return 0
 
 
 def cmd_download(model: str) -> int:
-    from .engine.weights import ensure_loras, ensure_tiny_decoder, ensure_weights
+    from .studio.catalog import download
 
     entry = _registry().get(model)
-    display = _Progress(entry.id, 1, sys.stderr)
-    weights = ensure_weights(entry, display, CancelToken())
-    loras = ensure_loras(entry, display, CancelToken())
-    tiny = ensure_tiny_decoder(entry, display, CancelToken())
+    weights, loras, tiny = download(entry, _Progress(entry.id, 1, sys.stderr))
     print(f"\n{entry.name} is ready in {weights.folder}")
     if entry.lora is not None:
         folders = ", ".join(str(folder) for folder in dict.fromkeys(path.parent for path in loras))
@@ -501,9 +470,10 @@ def cmd_download(model: str) -> int:
 
 
 def _registry():
-    registry = load_registry(user_file=user_models_file())
-    for problem in registry.problems:
-        print(f"i2v: skipped model {problem}", file=sys.stderr)
+    from .studio.catalog import user_registry
+
+    registry = user_registry()
+    _skipped([f"model {problem}" for problem in registry.problems])
     return registry
 
 

@@ -132,10 +132,9 @@ def main() -> int:
                     str(folder)], check=True)
     from i2v_desktop.core.presets import load_presets
     from i2v_desktop.bench.tiny_registry import tiny_registry
-    from i2v_desktop.jobs import Engines
+    from i2v_desktop.studio.render import Engines
 
     window.studio.engines = Engines(tiny_registry({"wan2.2-ti2v": folder}), load_presets(), device="cpu")
-    window.studio.registry = window.studio.engines.registry
     window.state.choose(model="wan2.2-ti2v-5b", duration=0.3, aspect="1:1", variants=1)
     with Stalls() as diffusion:
         started = time.perf_counter()

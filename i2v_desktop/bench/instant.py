@@ -19,7 +19,7 @@ import numpy as np
 from ..core.cancel import CancelToken
 from ..core.request import GenerationRequest
 from ..engine.instant import InstantEngine
-from ..jobs import save_clip
+from ..studio.render import save_clip
 from .measure import PeakMemory
 
 SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"

@@ -35,16 +35,15 @@ import time
 import uuid
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import cv2
 import numpy as np
 
 from ..core.errors import I2VError, os_reason
-from ..core.request import GenerationRequest
+from ..core.record import ClipEntry, ClipRecord, is_real
 
 log = logging.getLogger(__name__)
 
@@ -60,68 +59,6 @@ class HistoryError(I2VError):
     """The history index or a thumbnail strip cannot be used (the message names the file and why)."""
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One clip in the history. Immutable: changes go through `History`, which returns new entries."""
-
-    id: str
-    mp4: Path
-    thumbs: Path
-    photo: str  # request["image"]: the variants of one photo share it
-    created: float  # unix time
-    record: Mapping[str, Any] = field(compare=False, repr=False)  # read-only view of the clip record
-    starred: bool = False
-
-    @property
-    def seed(self) -> int | None:
-        """The seed the clip was rendered with (what the engine used, else what was asked for)."""
-        for section in ("render", "request"):
-            value = _section(self.record, section).get("seed")
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-        return None
-
-    @property
-    def preset(self) -> str | None:
-        value = _section(self.record, "request").get("preset")
-        return value if isinstance(value, str) else None
-
-    @property
-    def score(self) -> float | None:
-        """The scorecard's overall score, or None for a clip that was not scored."""
-        value = _section(self.record, "score").get("overall")
-        return float(value) if _real(value) else None
-
-    @property
-    def duration(self) -> float | None:
-        """Seconds of video, from the render info (the thumbnail strip loops over the same span)."""
-        render = _section(self.record, "render")
-        frames, fps = render.get("num_frames"), render.get("fps")
-        if _positive_number(frames) and _positive_number(fps):
-            return float(frames) / float(fps)
-        return None
-
-    @property
-    def label(self) -> str:
-        """A short caption for the history panel, e.g. "seed 7 · 0.91"."""
-        parts = []
-        if self.seed is not None:
-            parts.append(f"seed {self.seed}")
-        elif self.preset is not None:
-            parts.append(self.preset)
-        if self.score is not None:
-            parts.append(f"{self.score:.2f}")
-        return " · ".join(parts) or self.mp4.stem
-
-    def request(self) -> GenerationRequest:
-        """The request that made this clip (raises RequestError if the record's request is unusable)."""
-        return GenerationRequest.from_dict(_thaw(_section(self.record, "request")))
-
-    def plain_record(self) -> dict[str, Any]:
-        """The record as plain, writable JSON types."""
-        return _thaw(self.record)
-
-
 class History:
     """The history under `root`. Thread-safe: `add` runs on a worker thread while the GUI thread
     stars and removes; one lock orders every change and every rewrite of the index.
@@ -135,7 +72,7 @@ class History:
         self._lock = threading.RLock()
         self._unmoved_damage: str | None = None  # a damaged index we could not move aside yet
         self._copy_before_save = False  # the index had entries we could not read: keep it before rewriting
-        self._entries: list[HistoryEntry] = self._load()
+        self._entries: list[ClipEntry] = self._load()
 
     @property
     def root(self) -> Path:
@@ -147,21 +84,21 @@ class History:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def entries(self) -> list[HistoryEntry]:
+    def entries(self) -> list[ClipEntry]:
         """Every clip, oldest first."""
         with self._lock:
             return list(self._entries)
 
-    def for_photo(self, photo: str) -> list[HistoryEntry]:
+    def for_photo(self, photo: str) -> list[ClipEntry]:
         """The clips made from one photo (the same `request["image"]` string), oldest first."""
         with self._lock:
             return [entry for entry in self._entries if entry.photo == photo]
 
-    def get(self, entry_id: str) -> HistoryEntry:
+    def get(self, entry_id: str) -> ClipEntry:
         with self._lock:
             return self._entries[self._position(entry_id)]
 
-    def thumbnails(self, entry: HistoryEntry) -> np.ndarray:
+    def thumbnails(self, entry: ClipEntry) -> np.ndarray:
         """The entry's thumbnail strip as a (T, h, w, 3) uint8 RGB array."""
         return read_thumbnails(entry.thumbs)
 
@@ -177,21 +114,21 @@ class History:
             raise HistoryError(f"{folder}: cannot create the folder ({os_reason(exc)})") from None
         return folder
 
-    def add(self, mp4: Path, record: Mapping[str, Any], thumbs: np.ndarray) -> HistoryEntry:
+    def add(self, mp4: Path, record: ClipRecord, thumbs: np.ndarray) -> ClipEntry:
         """Put a saved clip into the history and return its entry.
 
-        `record` is the clip record (its `request.image` is the group key); `thumbs` a (T, h, w, 3)
+        `record` is the clip record (its request's image is the group key); `thumbs` a (T, h, w, 3)
         uint8 RGB strip, see `thumbnail_frames`. The strip is written next to the MP4 (or under
         root/thumbs for an MP4 outside the root, to leave the user's own folders alone). Adding an
         MP4 that is already in the history replaces its entry: the file was rendered anew.
         Raises ValueError for arguments no user could have chosen, HistoryError for the disk.
         """
         path = Path(mp4).expanduser().resolve()
-        plain = _plain(record, "record")
-        if not isinstance(plain, dict):
-            raise ValueError(f"{path}: the clip record must be a mapping, got {type(record).__name__}")
-        photo = _section(plain, "request").get("image")
-        if not isinstance(photo, str) or not photo:
+        if not isinstance(record, ClipRecord):
+            raise ValueError(f"{path}: the clip record must be a ClipRecord, got {type(record).__name__}")
+        record = ClipRecord(_plain(record.data, "record"))
+        photo = record.photo
+        if not photo:
             raise ValueError(f"{path}: the clip record has no request.image to group it by")
         strip = encode_thumbnails(thumbs)
         if not path.is_file():
@@ -203,7 +140,7 @@ class History:
         with self._lock:
             previous = self._entries
             replaced = [old for old in previous if old.mp4 == path]
-            entry = HistoryEntry(entry_id, path, thumbs_path, photo, time.time(), _freeze(plain))
+            entry = ClipEntry(entry_id, path, thumbs_path, photo, time.time(), record)
             self._entries = [old for old in previous if old.mp4 != path] + [entry]
             try:
                 self._save()
@@ -217,7 +154,7 @@ class History:
                 _unlink_quietly(old.thumbs)
         return entry
 
-    def set_starred(self, entry_id: str, starred: bool) -> HistoryEntry:
+    def set_starred(self, entry_id: str, starred: bool) -> ClipEntry:
         """Star or unstar a clip; returns the updated entry."""
         with self._lock:
             position = self._position(entry_id)
@@ -304,7 +241,7 @@ class History:
                     "photo": entry.photo,
                     "created": entry.created,
                     "starred": entry.starred,
-                    "record": _thaw(entry.record),
+                    "record": entry.record.to_dict(),
                 }
                 for entry in self._entries
             ],
@@ -312,7 +249,7 @@ class History:
         text = json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False)
         _atomic_write(path, (text + "\n").encode("utf-8"))
 
-    def _load(self) -> list[HistoryEntry]:
+    def _load(self) -> list[ClipEntry]:
         path = self.index_path
         try:
             raw = path.read_bytes()
@@ -343,7 +280,7 @@ class History:
             self._set_aside("no list of entries")
             return []
 
-        entries: list[HistoryEntry] = []
+        entries: list[ClipEntry] = []
         seen: set[str] = set()
         malformed = 0
         for item in items:
@@ -364,7 +301,7 @@ class History:
         entries.sort(key=lambda entry: entry.created)  # stable: equal times keep the index's order
         return entries
 
-    def _parse(self, item: object) -> HistoryEntry | None:
+    def _parse(self, item: object) -> ClipEntry | None:
         """One index entry, or None when it is not usable. Unknown keys are ignored."""
         if not isinstance(item, dict):
             return None
@@ -372,8 +309,9 @@ class History:
         created, record = item.get("created"), item.get("record")
         if not (isinstance(entry_id, str) and entry_id and isinstance(mp4, str) and mp4):
             return None
-        if not _real(created) or not isinstance(record, dict):
+        if not is_real(created) or not isinstance(record, dict):
             return None
+        clip_record = ClipRecord(_plain(record, "record"))
         mp4_path = self._resolved(mp4)
         thumbs = item.get("thumbs")
         if isinstance(thumbs, str) and thumbs:
@@ -382,14 +320,12 @@ class History:
             thumbs_path = self._thumbs_path(mp4_path, entry_id)
         photo = item.get("photo")
         if not isinstance(photo, str):
-            photo = _section(record, "request").get("image")
-            if not isinstance(photo, str):
+            photo = clip_record.photo
+            if photo is None:
                 return None
         starred = item.get("starred", False)
-        return HistoryEntry(
-            entry_id, mp4_path, thumbs_path, photo, float(created), _freeze(_plain(record, "record")),
-            starred=starred is True,
-        )
+        return ClipEntry(entry_id, mp4_path, thumbs_path, photo, float(created), clip_record,
+                         starred=starred is True)
 
     def _set_aside(self, reason: str) -> None:
         """Move a damaged index out of the way (index.json.damaged-<timestamp>) so it is kept."""
@@ -570,17 +506,8 @@ def _unlink_quietly(path: Path) -> None:
         pass
 
 
-def _real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _positive_number(value: object) -> bool:
-    return _real(value) and value > 0  # type: ignore[operator]
-
-
-def _section(record: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = record.get(key)
-    return value if isinstance(value, Mapping) else {}
+    return is_real(value) and value > 0  # type: ignore[operator]
 
 
 def _plain(value: Any, where: str) -> Any:
@@ -604,20 +531,3 @@ def _plain(value: Any, where: str) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(item, f"{where}[{i}]") for i, item in enumerate(value)]
     raise ValueError(f"{where}: a {type(value).__name__} cannot be stored as JSON")
-
-
-def _freeze(value: Any) -> Any:
-    """A read-only view of plain JSON data (entries are shared between threads and callers)."""
-    if isinstance(value, dict):
-        return MappingProxyType({key: _freeze(item) for key, item in value.items()})
-    if isinstance(value, list):
-        return tuple(_freeze(item) for item in value)
-    return value
-
-
-def _thaw(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {key: _thaw(item) for key, item in value.items()}
-    if isinstance(value, tuple):
-        return [_thaw(item) for item in value]
-    return value

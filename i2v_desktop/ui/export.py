@@ -41,10 +41,9 @@ class ExportPlan:
 
 def name_fields(entry: Any, preset_id: str) -> dict[str, object]:
     """The values a file name template can use, for one history entry."""
-    request = entry.record.get("request", {})
-    render = entry.record.get("render", {})
-    return {"photo": Path(entry.photo).stem, "motion": request.get("preset", ""), "format": preset_id,
-            "seed": render.get("seed", request.get("seed", "")), "model": render.get("model", ""),
+    record = entry.record
+    return {"photo": Path(entry.photo).stem, "motion": record.preset or "", "format": preset_id,
+            "seed": "" if record.seed is None else record.seed, "model": record.model or "",
             "date": time.strftime("%Y-%m-%d", time.localtime(entry.created))}
 
 

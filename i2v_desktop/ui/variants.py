@@ -68,12 +68,12 @@ class VariantCell(QFrame):
     def __init__(self, entry: Any, thumbs: np.ndarray | None, label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.entry = entry
-        self.duration = max(float(entry.record.get("render", {}).get("duration", 0.0)) or 1.0, 0.1)
+        self.duration = max(entry.duration or 1.0, 0.1)
         self.setFixedSize(CELL)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName(f"Clip {label}")
-        render = entry.record.get("render", {})
+        render = entry.record.render
         details = f"{entry.mp4.name}: {render.get('width')}×{render.get('height')}, {render.get('num_frames')} frames, " \
                   f"{render.get('model', '')}"
         self.setToolTip(f"{label}\n{details}\nClick to play, Ctrl+click a second clip to compare, S to pick")

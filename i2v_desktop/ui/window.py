@@ -59,6 +59,7 @@ from ..core.errors import I2VError
 from ..core.events import Cancelled, DownloadProgress, Failed, Finished, StageChanged, StepProgress, Warned
 from ..core.framing import subject_box
 from ..core.image import SUPPORTED_EXTENSIONS, load_image
+from ..core.record import ClipRecord
 from ..core.request import ASPECTS, GenerationRequest
 from ..export.naming import DEFAULT_TEMPLATE, file_stem
 from ..storage.paths import data_dir
@@ -268,7 +269,7 @@ class MainWindow(QMainWindow):
 
         # Right: motion, prompt, clip settings, Generate.
         self.presets = PresetPicker()
-        self.presets.set_presets(list(self.studio.presets.presets.values()))
+        self.presets.set_presets(self.studio.presets())
         self.prompt = QPlainTextEdit()
         self.prompt.setAccessibleName("Prompt")
         self.prompt.setPlaceholderText("Describe the scene and the subject (the instant engine works from the "
@@ -480,13 +481,13 @@ class MainWindow(QMainWindow):
             return
         self.state.update_photo(path, status=Status.READY, **result)
 
-    def _on_clip_record(self, clip: str, record: dict | None, reason: str) -> None:
+    def _on_clip_record(self, clip: str, record: ClipRecord | None, reason: str) -> None:
         """A clip of ours dropped in: its photo and settings come back."""
         if record is None:
             self.banner.show_message(reason)
             return
         try:
-            request = GenerationRequest.from_dict(record.get("request"))
+            request = record.request()
         except I2VError as exc:
             self.banner.show_message(f"{Path(clip).name}: {exc}")
             return
@@ -501,7 +502,7 @@ class MainWindow(QMainWindow):
 
     def apply_request(self, request: GenerationRequest) -> None:
         choices = Choices.from_request(request)
-        known = {item.id for item in self.studio.presets.presets.values()}
+        known = {item.id for item in self.studio.presets()}
         if choices.preset not in known:
             choices = replace(choices, preset=self.state.choices.preset)
         self.state.choose(**{name: getattr(choices, name) for name in choices.__dataclass_fields__})
@@ -565,7 +566,7 @@ class MainWindow(QMainWindow):
     def motion_words(self, choices: Choices) -> str:
         """The words the preset gives the chosen model ("" for one that reads none)."""
         entry = model_entry(self.studio.registry, choices.model)
-        return self.studio.presets.get(choices.preset).for_family(entry.family).prompt_for(choices.intensity)
+        return self.studio.motion_words(entry.id, choices.preset, choices.intensity)
 
     @Slot(object)
     def _show_choices(self, choices: Choices) -> None:
@@ -944,7 +945,7 @@ class MainWindow(QMainWindow):
     def _restore_selected(self) -> None:
         entries = self._strip().selected_entries()
         if entries:
-            self._on_clip_record(str(entries[-1].mp4), entries[-1].plain_record(), "")
+            self._on_clip_record(str(entries[-1].mp4), entries[-1].record, "")
 
     # -- export -------------------------------------------------------------------------------
 

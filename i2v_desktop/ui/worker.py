@@ -47,7 +47,7 @@ class EngineWorker(QObject):
     """Runs renders on the engine thread. Its slots run there; it never touches a widget."""
 
     event = Signal(int, object)  # job id, core.events.Event
-    saved = Signal(int, object)  # job id, jobs.Saved (history entry + frames)
+    saved = Signal(int, object)  # job id, core.studio.Saved (history entry + frames)
     jobDone = Signal(int, str)  # job id, "" or the reason the job as a whole failed
     machineKnown = Signal(str, object)  # summary, (model choices, default model) or None
 
@@ -71,8 +71,8 @@ class EngineWorker(QObject):
     @Slot()
     def probe(self) -> None:
         try:
-            summary, choices, default = self.studio.machine()
-            result: tuple | None = (choices, default)
+            machine = self.studio.machine()
+            summary, result = machine.summary, (list(machine.models), machine.default_model)
         except Exception as exc:
             log.exception("machine probe failed")
             summary, result = f"could not check this machine ({type(exc).__name__})", None

@@ -14,7 +14,7 @@ from i2v_desktop.bench.tiny import save_tiny_pipeline
 from i2v_desktop.cli import main
 from i2v_desktop.core.request import GenerationRequest
 from i2v_desktop.export.mp4 import read_mp4_metadata
-from i2v_desktop.jobs import METADATA_KEY
+from i2v_desktop.studio.records import METADATA_KEY
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +255,7 @@ def test_render_can_export_at_once_and_bad_presets_are_one_line(samples, tmp_pat
     code, out, err = render([str(samples / "astronaut.jpg"), "--model", "instant", "--duration", "1",
                              "--quality", "draft", "--export", "square", "--out", str(tmp_path)], capsys)
     assert code == 0, err
-    assert (tmp_path / "astronaut_square.mp4").exists() and "Square" in out
+    assert (tmp_path / "astronaut_square.mp4").exists() and f"→ {tmp_path / 'astronaut_square.mp4'}" in out
     code, _, err = render([str(samples / "astronaut.jpg"), "--model", "instant", "--export", "myspace",
                            "--out", str(tmp_path)], capsys)
     assert code == 2 and "myspace" in err and len(err.strip().splitlines()) == 1
@@ -266,7 +266,7 @@ def test_export_can_pull_a_drifted_clips_colours_back_to_its_photo(samples, tmp_
     import numpy as np
 
     from i2v_desktop.export.mp4 import read_frames, write_mp4
-    from i2v_desktop.jobs import read_record
+    from i2v_desktop.studio.records import read_record
     from i2v_desktop.quality.scorecard import score_clip
 
     assert render([str(samples / "coffee.jpg"), "--model", "instant", "--preset", "push-in", "--duration", "1",
@@ -275,7 +275,7 @@ def test_export_can_pull_a_drifted_clips_colours_back_to_its_photo(samples, tmp_
     warm = np.clip(frames.astype(int) + [18, 4, -14], 0, 255).astype(np.uint8)
     record = read_record(tmp_path / "coffee.mp4")
     drifted = tmp_path / "drifted.mp4"
-    write_mp4(warm, fps, drifted, metadata={METADATA_KEY: json.dumps(record)})
+    write_mp4(warm, fps, drifted, metadata={METADATA_KEY: json.dumps(record.to_dict())})
     assert main(["export", str(drifted), "--preset", "source", "--match-colour", "--out", str(tmp_path)]) == 0
     fixed, _ = read_frames(tmp_path / "drifted_source.mp4")
     before = score_clip(warm, fps, frames[0]).colour_drift.value
@@ -288,3 +288,21 @@ def test_the_instant_engines_limits_hold_on_the_command_line(samples, tmp_path, 
                              "--out", str(tmp_path)], capsys)
     assert code != 0 and not list(tmp_path.iterdir())
     assert err.strip().splitlines()[-1] == "i2v: Instant (2.5D, no AI model) makes clips of 0.5 to 15 s, not 20 s"
+
+
+def test_export_goes_on_past_a_bad_clip_and_names_it_in_one_line(samples, tmp_path, capsys):
+    clips = tmp_path / "clips"
+    assert render([str(samples / "coffee.jpg"), "--model", "instant", "--duration", "0.5", "--fps", "12",
+                   "--aspect", "1:1", "--quality", "draft", "--out", str(clips)], capsys)[0] == 0
+    bad = clips / "bad.mp4"
+    bad.write_text("not a video")
+    out = tmp_path / "out"
+    code = main(["export", str(bad), str(clips / "coffee.mp4"), "--preset", "source", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out.splitlines() == [str(out / "coffee_source.mp4")]
+    failures = [line for line in captured.err.splitlines() if line.startswith("i2v: ")]
+    assert len(failures) == 2 and "bad.mp4" in failures[0] and failures[1] == "i2v: 1 export(s) failed"
+    assert main(["info", str(out / "coffee_source.mp4")]) == 0  # the good one carries its settings
+    assert "seed" in capsys.readouterr().out
+

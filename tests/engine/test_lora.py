@@ -443,9 +443,9 @@ def test_the_cli_lists_fast_tiers_downloads_their_lora_and_renders_fast(user_fas
     code = main(["render", str(samples / "coffee.jpg"), "--model", user_fast_model, "--quality", "fast",
                  "--duration", "0.5", "--seed", "4", "--out", str(tmp_path)])
     assert code == 0, capsys.readouterr().err
-    from i2v_desktop.jobs import read_record
+    from i2v_desktop.studio.records import read_record
 
     [clip] = tmp_path.glob("*.mp4")
-    made = read_record(clip)["render"]
+    made = read_record(clip).render
     assert made["steps"] == 4 and made["guidance"] == 1.0
     assert any("lightx2v-wan2.1-i2v-4step LoRA" in note for note in made["notes"])

@@ -334,7 +334,7 @@ def test_off_gives_exactly_the_plain_diffusers_call(folders, photo):
 
 def test_render_takes_speed_auto_or_off_and_hands_it_to_the_engine():
     from i2v_desktop.cli import build_parser
-    from i2v_desktop.jobs import Engines
+    from i2v_desktop.studio.render import Engines
 
     assert build_parser().parse_args(["render", "a.png"]).speed == "auto"
     args = build_parser().parse_args(["render", "a.png", "--speed", "off"])

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from i2v_desktop.core.errors import I2VError
-from i2v_desktop.storage.history import History, HistoryEntry, HistoryError, thumbnail_frames
+from i2v_desktop.core.record import ClipEntry, ClipRecord
+from i2v_desktop.storage.history import History, HistoryError, thumbnail_frames
 from i2v_desktop.storage.paths import data_dir, history_dir
 
 
@@ -41,14 +42,14 @@ def strip(count: int = 6, height: int = 24, width: int = 32) -> np.ndarray:
     return frames
 
 
-def save_clip(history: History, name: str, **kwargs) -> tuple[HistoryEntry, Path]:
+def save_clip(history: History, name: str, **kwargs) -> tuple[ClipEntry, Path]:
     """What the app does: an MP4 and its sidecar in today's folder, then into the history."""
     folder = history.new_clip_folder()
     mp4 = folder / f"{name}.mp4"
     mp4.write_bytes(b"\x00\x00\x00\x18ftypisom fake")
     rec = record(**kwargs)
     mp4.with_suffix(".json").write_text(json.dumps(rec), encoding="utf-8")
-    return history.add(mp4, rec, strip()), mp4
+    return history.add(mp4, ClipRecord(rec), strip()), mp4
 
 
 def test_history_dir_is_under_the_data_folder():
@@ -69,13 +70,13 @@ def test_add_survives_a_restart(tmp_path):
     assert (second.score, second.label) == (None, "seed 8")
     assert first.duration == 2.0
     with pytest.raises(TypeError):
-        first.record["seed"] = 1  # a read-only view
+        first.record.data["seed"] = 1  # a read-only view
 
     reopened = History(root).entries()
     assert [entry.id for entry in reopened] == [first.id, second.id]
     assert reopened == [first, second]
-    assert reopened[0].record["request"]["image"] == "/photos/cat.jpg"
-    assert reopened[0].record["render"]["elapsed_s"] == 1.5
+    assert reopened[0].record.photo == "/photos/cat.jpg"
+    assert reopened[0].record.render["elapsed_s"] == 1.5
 
     index = json.loads((root / "index.json").read_text(encoding="utf-8"))
     assert (index["schema"], index["version"]) == ("i2v_desktop.history", 1)
@@ -101,7 +102,7 @@ def test_an_mp4_outside_the_root_is_stored_absolute(tmp_path):
     outside = tmp_path / "elsewhere" / "mine.mp4"
     outside.parent.mkdir()
     outside.write_bytes(b"fake")
-    entry = history.add(outside, record(), strip())
+    entry = history.add(outside, ClipRecord(record()), strip())
     assert not (outside.parent / "mine.thumbs.npz").exists()  # the user's folder is left alone
     assert entry.thumbs.is_relative_to(history.root)
 
@@ -237,7 +238,7 @@ def test_thumbnails_round_trip(tmp_path):
     mp4 = folder / "cat.mp4"
     mp4.write_bytes(b"fake")
     frames = strip(count=9, height=40, width=64)
-    entry = history.add(mp4, record(), frames)
+    entry = history.add(mp4, ClipRecord(record()), frames)
 
     back = History(tmp_path).thumbnails(History(tmp_path).get(entry.id))
     assert back.shape == frames.shape and back.dtype == np.uint8
@@ -289,7 +290,7 @@ def test_concurrent_adds_are_all_kept(tmp_path):
             for i in range(20):
                 mp4 = folder / f"t{n}_{i}.mp4"
                 mp4.write_bytes(b"fake")
-                history.add(mp4, record(photo=f"/p/{n}.jpg", seed=i), frames)
+                history.add(mp4, ClipRecord(record(photo=f"/p/{n}.jpg", seed=i)), frames)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -313,7 +314,7 @@ def test_concurrent_adds_are_all_kept(tmp_path):
 def test_adding_the_same_mp4_again_replaces_its_entry(tmp_path):
     history = History(tmp_path)
     first, mp4 = save_clip(history, "cat", seed=1)
-    second = history.add(mp4, record(seed=2), strip(count=3))
+    second = history.add(mp4, ClipRecord(record(seed=2)), strip(count=3))
     assert history.entries() == [second] and second.id != first.id
     assert history.thumbnails(second).shape[0] == 3
 
@@ -322,18 +323,20 @@ def test_add_checks_its_arguments(tmp_path):
     history = History(tmp_path)
     mp4 = history.new_clip_folder() / "cat.mp4"
     with pytest.raises(HistoryError, match="no such file"):
-        history.add(mp4, record(), strip())
+        history.add(mp4, ClipRecord(record()), strip())
     mp4.write_bytes(b"fake")
     with pytest.raises(ValueError, match="request.image"):
-        history.add(mp4, {"schema": "i2v_desktop.clip"}, strip())
+        history.add(mp4, ClipRecord({"schema": "i2v_desktop.clip"}), strip())
+    with pytest.raises(ValueError, match="ClipRecord"):
+        history.add(mp4, record(), strip())  # a plain dict: the record is typed
     with pytest.raises(ValueError, match="thumbs"):
-        history.add(mp4, record(), np.zeros((4, 8, 8), np.uint8))
+        history.add(mp4, ClipRecord(record()), np.zeros((4, 8, 8), np.uint8))
     assert history.entries() == []
     # A NaN score (or numpy numbers) must not cost the user the entry.
     rec = record()
     rec["score"]["overall"] = float("nan")
     rec["render"]["seed"] = np.int64(5)
-    entry = history.add(mp4, rec, strip())
+    entry = history.add(mp4, ClipRecord(rec), strip())
     assert entry.score is None and entry.seed == 5 and entry.label == "seed 5"
 
 
@@ -373,7 +376,7 @@ def test_a_clip_from_request_schema_1_reads_back_after_a_restart(tmp_path):
     rec = record()
     rec["request"] = {"schema": "i2v_desktop.request", "version": 1, "image": "/photos/cat.jpg", "seed": 7,
                       "preset": "orbit", "intensity": 0.5, "prompt": f"A cat on a sofa. {words}"}
-    history.add(mp4, rec, strip())
+    history.add(mp4, ClipRecord(rec), strip())
     (entry,) = History(tmp_path / "history").entries()
     request = entry.request()
     assert (request.prompt, request.motion_prompt, request.seed) == ("A cat on a sofa.", None, 7)

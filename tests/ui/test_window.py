@@ -21,8 +21,10 @@ from i2v_desktop.core.events import Cancelled, Finished, StageChanged, StepProgr
 from i2v_desktop.core.presets import load_presets
 from i2v_desktop.export.mp4 import read_frames, read_mp4_metadata
 from i2v_desktop.export.social import load_export_presets
-from i2v_desktop.jobs import Engines, Studio, read_record
 from i2v_desktop.storage.history import History
+from i2v_desktop.studio.local import LocalStudio
+from i2v_desktop.studio.records import read_record
+from i2v_desktop.studio.render import Engines
 from i2v_desktop.ui.export import ExportDialog, ExportPlan
 from i2v_desktop.ui.state import Photo, Status
 from i2v_desktop.ui.window import MainWindow
@@ -66,12 +68,12 @@ def tiny_wan(tmp_path_factory) -> Path:
     return save_tiny_pipeline("wan2.2-ti2v", tmp_path_factory.mktemp("models") / "tiny-wan")
 
 
-def tiny_studio(folder: Path) -> Studio:
+def tiny_studio(folder: Path) -> LocalStudio:
     """The app's Studio with the registry pointing its Wan 5B entry at a tiny pipeline folder."""
-    from i2v_desktop.storage.paths import history_dir
+    from i2v_desktop.storage.paths import data_dir, history_dir
 
     engines = Engines(tiny_registry({"wan2.2-ti2v": folder}), load_presets(), device="cpu")
-    return Studio(engines, History(history_dir()), load_export_presets())
+    return LocalStudio(engines, History(history_dir()), load_export_presets(), data_dir())
 
 
 # -- photos in --------------------------------------------------------------------------------
@@ -224,7 +226,7 @@ def test_generate_with_the_instant_engine(qtbot, make_window, samples):
     frames, fps = read_frames(entries[0].mp4)
     assert frames.shape[1:3] == (960, 960)  # the draft area (1280×720) at 1:1 and len(frames) == 12 and fps == 12
     record = read_record(entries[0].mp4)
-    assert record["request"]["preset"] == window.state.choices.preset
+    assert record.preset == window.state.choices.preset
 
 
 def test_generate_with_a_tiny_diffusion_pipeline(qtbot, make_window, samples, tiny_wan):
@@ -493,18 +495,19 @@ def test_the_window_appears_before_torch_is_imported(tmp_path):
 
 def test_studio_from_the_app_uses_the_user_folders(tmp_path):
     studio = make_studio()
-    assert "orbit" in studio.presets.presets and "reels" in studio.export_presets.presets
+    assert "orbit" in {preset.id for preset in studio.presets()}
+    assert "reels" in {choice.id for choice in studio.export_choices()}
     assert studio.history.entries() == []
 
 
-def test_the_users_words_and_the_motion_words_are_apart_and_follow_the_model(qtbot, make_window, tiny_wan):
+def test_the_users_words_and_the_motion_words_are_apart_and_follow_the_model(qtbot, make_window, tiny_wan, tmp_path):
     from i2v_desktop.engine.registry import Registry, load_registry
 
     tiny = tiny_registry({"wan2.2-ti2v": tiny_wan})
     ltx = load_registry().get("ltx-video-2b-distilled")  # chosen, never rendered here
     registry = Registry({**tiny.entries, ltx.id: ltx}, tiny.default)
-    studio = Studio(Engines(registry, load_presets(), device="cpu"), tiny_studio(tiny_wan).history,
-                    load_export_presets())
+    studio = LocalStudio(Engines(registry, load_presets(), device="cpu"), tiny_studio(tiny_wan).history,
+                         load_export_presets(), tmp_path)
     window = make_window(studio)
     window.state.choose(model="wan2.2-ti2v-5b", preset="orbit", intensity=0.5, prompt="")
     orbit = window.motion_words(window.state.choices)

@@ -1,0 +1,89 @@
+"""Export: one clip for one platform (`export_to`), and the loop over many that the window and the
+command line share (`export_many`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .. import __version__
+from ..core.cancel import CancelToken
+from ..core.errors import ExportError, I2VError, InputError, os_reason
+from ..core.framing import fit_image
+from ..core.image import load_image
+from ..core.studio import ExportJob, ExportProgress, ExportReport
+from ..export.mp4 import read_frames
+from ..export.social import ExportLibrary, ExportPreset, export_clip
+from ..quality.scorecard import correct_colour
+from .records import METADATA_KEY, read_record, record_text
+from .render import free_path
+
+
+def export_to(
+    clip_path: Path,
+    preset: ExportPreset,
+    out_dir: Path,
+    *,
+    loop: bool | None = None,
+    fps: float | None = None,
+    duration: float | None = None,
+    fill: str = "frame",
+    extend: str = "repeat",
+    match_colour: bool = False,
+    on_progress: Callable[[float], None] | None = None,
+    name: str | None = None,
+) -> Path:
+    """Export one clip for a platform into out_dir as `name`.EXT (default NAME_PRESET), carrying
+    its record along; an existing file is never overwritten.
+
+    `match_colour` pulls the clip's colours back to its photo's (for takes that drifted)."""
+    frames, rate = read_frames(clip_path)
+    try:
+        record = read_record(clip_path)
+    except I2VError:
+        record = None  # not one of ours: exported all the same, without settings to carry
+    if loop is None:
+        loop = record is not None and record.loop
+    if match_colour:
+        if record is None:
+            raise InputError(f"{clip_path}: --match-colour needs the clip's photo, and this clip does not name it")
+        request = record.request()
+        height, width = frames.shape[1:3]
+        photo = load_image(request.image, max_pixels=max(4 * width * height, 2_000_000))
+        frames = correct_colour(frames, fit_image(photo, (width, height), request.crop_center)[0])
+    metadata = {}
+    if record is not None:
+        metadata = {METADATA_KEY: record_text(record),
+                    "comment": f"i2v_desktop {__version__}: exported for {preset.name}"}
+    target = free_path(out_dir, name or f"{clip_path.stem}_{preset.id}", preset.extension)
+    return export_clip(frames, rate or 24.0, preset, target, metadata=metadata, loop=loop, fps_override=fps,
+                       duration=duration, fill=fill, extend=extend, on_progress=on_progress)
+
+
+def export_many(jobs: Sequence[ExportJob], cancel: CancelToken, on_progress: ExportProgress | None = None, *,
+                library: ExportLibrary) -> ExportReport:
+    """Export clips one after the other. A clip that fails is one line in the report and the rest go
+    on; a cancel is heard between files, so the file being written is finished, never cut."""
+    written: list[Path] = []
+    failed: list[str] = []
+    for index, job in enumerate(jobs):
+        if cancel.cancelled:
+            return ExportReport(tuple(written), tuple(failed), cancelled=True)
+
+        def progress(fraction: float, index: int = index) -> None:
+            if on_progress is not None:
+                on_progress(index, fraction)
+
+        try:
+            preset = library.get(job.preset)
+            try:
+                job.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ExportError(f"{job.folder}: cannot create the folder ({os_reason(exc)})") from None
+            written.append(export_to(job.clip, preset, job.folder, loop=job.loop, fps=job.fps,
+                                     duration=job.duration, fill=job.fill, extend=job.extend,
+                                     match_colour=job.match_colour, on_progress=progress, name=job.stem))
+        except I2VError as exc:
+            line = str(exc)  # names the file it is about; an error about the preset is told which clip
+            failed.append(line if job.clip.name in line else f"{job.clip}: {line}")
+    return ExportReport(tuple(written), tuple(failed), cancelled=False)

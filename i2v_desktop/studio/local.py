@@ -1,0 +1,234 @@
+"""`LocalStudio`: the Studio (`core.studio.Studio`) that renders in this process, keeps the history
+and the queue in the user's data folder and exports with ffmpeg."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..core.cancel import CancelToken
+from ..core.events import EventSink
+from ..core.presets import MotionPreset, PresetLibrary
+from ..core.record import ClipEntry, ClipRecord
+from ..core.request import GenerationRequest
+from ..core.studio import (
+    ExportChoice, ExportJob, ExportProgress, ExportReport, Machine, ModelChoice, Saved,
+)
+from ..engine.plan import check_request, limits
+from ..engine.registry import ModelEntry, Registry
+from ..export.social import ExportLibrary
+from ..storage import queue
+from ..storage.history import History, HistoryError, thumbnail_frames
+from ..storage.paths import config_dir, data_dir, history_dir
+from ..storage.prompts import PromptLibrary
+from . import exports, records
+from .catalog import user_exports, user_presets, user_registry
+from .render import Engines, Output, render_to_files
+
+DEVICE_NAMES = {"cuda": "NVIDIA GPU", "mps": "Apple GPU", "cpu": "no GPU (CPU only)"}
+
+
+class LocalStudio:
+    """Renders, history, export and queue in this process, behind the Studio Protocol.
+
+    `history`: the History, or its folder to open on first use. `folder` is the data folder (the
+    queue and pasted pictures live there); `prompts_file` the prompt library (default: in `folder`).
+    `render`, `machine` and `export_many` are slow: a window calls them on worker threads.
+    """
+
+    def __init__(self, engines: Engines, history: History | Path, export_presets: ExportLibrary, folder: Path,
+                 prompts_file: Path | None = None) -> None:
+        self.engines, self._exports = engines, export_presets
+        # A folder: the history is opened on first use (the command line renders into its own
+        # folder and must neither read nor repair the user's history). Opening it is not
+        # thread-safe, so a window is given an opened History.
+        self._opened = history if isinstance(history, History) else None
+        self._history_root = None if isinstance(history, History) else Path(history)
+        self._folder = Path(folder)
+        self._prompts = PromptLibrary(prompts_file or self._folder / "prompts.json")
+        # What machine() saw; None until it has looked (models() then leaves `fits` unknown).
+        self._device: str | None = None
+        self._free_gb: float | None = None
+
+    @property
+    def _history(self) -> History:
+        if self._opened is None:
+            self._opened = History(self._history_root)
+        return self._opened
+
+    @property
+    def _registry(self) -> Registry:
+        return self.engines.registry
+
+    @property
+    def _presets(self) -> PresetLibrary:
+        return self.engines.presets
+
+    # -- models ------------------------------------------------------------------------------
+
+    @property
+    def fallback_model(self) -> str:
+        return self._registry.fallback
+
+    def models(self, look: bool = True) -> list[ModelChoice]:
+        return [self._choice(entry, look) for entry in self._registry.models.values()]
+
+    def model(self, model: str) -> ModelChoice:
+        return self._choice(self._registry.resolve(model), look=True)
+
+    def machine(self) -> Machine:
+        from ..engine.device import glance
+
+        self._device, self._free_gb = glance(self.engines.device)
+        free = f", {self._free_gb:.0f} GB free" if self._free_gb is not None else ""
+        return Machine(DEVICE_NAMES[self._device] + free, tuple(self.models()), self.engines.default_model())
+
+    def _choice(self, entry: ModelEntry, look: bool) -> ModelChoice:
+        if entry.engine == "diffusion":
+            from ..engine.weights import is_downloaded
+
+            need = min(entry.vram_gb.values())
+            fits = None
+            if self._device is not None:
+                fits = self._device != "cpu" and (self._free_gb is None or need * 1.1 <= self._free_gb)
+            note = f"{entry.download_gb:g} GB download, needs {need:g} GB of GPU memory. {entry.commercial}"
+            installed = is_downloaded(entry) if look else None
+        else:  # made here from the photo alone: always installed, fits anywhere
+            installed, fits, note = True, True, entry.summary
+        # What a request names: the registry id, or the folder's full path (a relative one would
+        # mean another folder once the clip's record is read elsewhere).
+        model = entry.id if entry.id in self._registry.models else entry.local_path or entry.id
+        return ModelChoice(
+            id=model, name=entry.name, engine=entry.engine, family=entry.family, installed=installed,
+            fits=fits, licence=entry.licence, note=note, limits=limits(entry), aspects=entry.aspects,
+            qualities=entry.qualities, loop_note=entry.loop_note(), frame_rule=entry.frame_rule,
+            max_frames=entry.max_frames,
+        )
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def presets(self) -> list[MotionPreset]:
+        return list(self._presets.presets.values())
+
+    def motion_words(self, model: str, preset: str, intensity: float) -> str:
+        family = self._registry.resolve(model).family
+        return self._presets.get(preset).for_family(family).prompt_for(intensity)
+
+    def check(self, request: GenerationRequest) -> None:
+        self._presets.get(request.preset)
+        check_request(self._registry.resolve(request.model), request)
+
+    def render(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken,
+               on_saved: Callable[[Saved], object]) -> None:
+        engine = self.engines.for_model(request.model)
+
+        def keep(output: Output) -> None:
+            clip = output.clip
+            thumbs = thumbnail_frames(clip.frames, clip.fps, width=160, max_frames=24)  # about 1 MB
+            entry = self._history.add(output.mp4, records.make_record(clip, output.score), thumbs)
+            on_saved(Saved(entry, clip.frames, clip.fps, thumbs))
+
+        render_to_files(engine, request, self._history.new_clip_folder(), on_event, cancel, on_saved=keep)
+
+    # -- history -----------------------------------------------------------------------------
+
+    def clips(self, photo: str | None = None) -> list[ClipEntry]:
+        return self._history.entries() if photo is None else self._history.for_photo(photo)
+
+    def clip(self, entry_id: str) -> ClipEntry:
+        try:
+            return self._history.get(entry_id)
+        except HistoryError:
+            raise KeyError(entry_id) from None
+
+    def star(self, entry_id: str, starred: bool) -> ClipEntry:
+        return self._history.set_starred(entry_id, starred)
+
+    def delete(self, entry_id: str) -> None:
+        self._history.remove(entry_id)
+
+    def thumbnails(self, entry: ClipEntry) -> np.ndarray:
+        return self._history.thumbnails(entry)
+
+    def load_clip(self, entry: ClipEntry) -> tuple[np.ndarray, float]:
+        from ..export.mp4 import read_frames
+
+        frames, fps = read_frames(entry.mp4)
+        return frames, fps or entry.record.fps or 24.0
+
+    def read_record(self, clip: Path) -> ClipRecord:
+        return records.read_record(clip)
+
+    # -- export ------------------------------------------------------------------------------
+
+    def export_choices(self) -> list[ExportChoice]:
+        return [ExportChoice(preset.id, preset.name, preset.description, preset.extension)
+                for preset in self._exports.presets.values()]
+
+    def export_many(self, jobs: Sequence[ExportJob], cancel: CancelToken,
+                    on_progress: ExportProgress | None = None) -> ExportReport:
+        return exports.export_many(jobs, cancel, on_progress, library=self._exports)
+
+    # -- the user's things -------------------------------------------------------------------
+
+    def prompts(self) -> list[str]:
+        return self._prompts.phrases()
+
+    def save_prompt(self, phrase: str) -> None:
+        self._prompts.add(phrase)
+
+    def forget_prompt(self, phrase: str) -> None:
+        self._prompts.remove(phrase)
+
+    def pasted_folder(self) -> Path:
+        return self._folder / "pasted"
+
+    def save_queue(self, requests: Sequence[GenerationRequest]) -> None:
+        queue.save_queue(self._folder, requests)
+
+    def load_queue(self) -> list[GenerationRequest]:
+        return queue.load_queue(self._folder)
+
+    def close(self) -> None:
+        self.engines.close()
+
+    # -- Old names the window still uses; removed when ui/ speaks the Protocol ----------------
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry
+
+    @property
+    def history(self) -> History:
+        return self._history
+
+    @property
+    def export_presets(self) -> ExportLibrary:
+        return self._exports
+
+    def model_choices(self, look: bool = True) -> list[ModelChoice]:
+        return self.models(look)
+
+    def export(self, clip: Path, preset_id: str, out_dir: Path, name: str,
+               on_progress: Callable[[float], None]) -> Path:
+        return exports.export_to(clip, self._exports.get(preset_id), out_dir, name=name, on_progress=on_progress)
+
+
+# -- the user's folders -----------------------------------------------------------------------
+
+
+def user_studio(device: str | None = None, offload: str = "auto", speed: str = "auto", *,
+                open_history: bool = True) -> tuple[LocalStudio, list[str]]:
+    """The Studio on the user's folders, and one line for each user file or entry it skipped.
+
+    The history is opened now, so a history the app cannot use stops it at start (HistoryError);
+    `open_history=False` leaves it closed until used (the command line renders elsewhere)."""
+    registry, presets, exported = user_registry(), user_presets(), user_exports()
+    problems = [*(f"model {p}" for p in registry.problems), *(f"preset {p}" for p in presets.problems),
+                *(f"export preset {p}" for p in exported.problems)]
+    engines = Engines(registry, presets, device=device, offload=offload, speed=speed)
+    history = History(history_dir()) if open_history else history_dir()
+    studio = LocalStudio(engines, history, exported, data_dir(), config_dir() / "prompts.json")
+    return studio, problems

@@ -1,0 +1,178 @@
+"""A render job as the command line and the Studio run it: request in, MP4 files (with their
+records) out; and the engines a session keeps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .. import __version__
+from ..core.cancel import CancelToken
+from ..core.clip import Clip, RenderInfo
+from ..core.errors import I2VError, InputError
+from ..core.events import EventSink, Stage, StageChanged
+from ..core.framing import fit_image
+from ..core.image import load_image
+from ..core.presets import PresetLibrary
+from ..core.request import GenerationRequest
+from ..engine.base import Engine
+from ..engine.instant import InstantEngine
+from ..engine.registry import Registry
+from ..export.mp4 import read_frames, write_mp4, write_sidecar
+from ..quality.scorecard import Scorecard, score_clip
+from .records import METADATA_KEY, make_record, read_record, record_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Output:
+    mp4: Path
+    sidecar: Path
+    clip: Clip
+    score: Scorecard | None = None
+
+
+def score_against_photo(clip: Clip, still: bool = False) -> Scorecard | None:
+    """The clip's scorecard against its photo, framed as the clip frames it.
+
+    A scoring failure must not cost the user a finished render: it is logged and the clip goes
+    out without a score. `still`: the preset is meant to barely move.
+    """
+    try:
+        width, height = clip.size
+        source = load_image(clip.request.image, max_pixels=max(4 * width * height, 2_000_000))
+        framed, alpha, _ = fit_image(source, (width, height), clip.request.crop_center)
+        mask = None if alpha is None else alpha.astype("float32") / 255.0
+        score = score_clip(clip.frames, clip.fps, framed, mask, loop=clip.request.loop)
+        if still and score.motion.flagged:
+            # A static-camera or breathing preset is meant to barely move: say so, don't warn.
+            score = replace(score, motion=replace(score.motion, flagged=False,
+                                                  reason=f"{score.motion.reason} (as a still preset should)"))
+        return score
+    except Exception:
+        log.exception("could not score %s", clip.request.image)
+        return None
+
+
+def score_file(path: Path, source: Path | None = None, loop: bool = False) -> Scorecard:
+    """Score a video file against its photo: `source`, else the photo its record names.
+    I2VError, naming the file, when it cannot be read or scored."""
+    frames, fps = read_frames(path)
+    try:
+        request: GenerationRequest | None = read_record(path).request()
+    except I2VError:
+        request = None  # not one of ours: `source` says which photo
+    if request is None:
+        if source is None:
+            raise InputError(f"{path}: no --source given and the clip does not name its photo")
+        request = GenerationRequest(image=str(source))
+    if source is not None:
+        request = replace(request, image=str(source.resolve()))
+    if loop:
+        request = replace(request, loop=True)
+    height, width = frames.shape[1:3]
+    info = RenderInfo("file", request.model, width, height, len(frames), fps or 24.0, 0, None, request.seed, "", "")
+    score = score_against_photo(Clip(frames, fps or 24.0, replace(request, variants=1), info))
+    if score is None:
+        raise InputError(f"{path}: could not be scored against {request.image}")
+    return score
+
+
+def output_stem(image: str, variant: int, variants: int) -> str:
+    stem = Path(image).stem
+    return f"{stem}_v{variant + 1}" if variants > 1 else stem
+
+
+def free_path(folder: Path, stem: str, extension: str = ".mp4") -> Path:
+    """NAME.mp4, or NAME-2.mp4, NAME-3.mp4… so an earlier file is never overwritten."""
+    extension = extension if extension.startswith(".") else f".{extension}"
+    candidate, n = folder / f"{stem}{extension}", 1
+    while candidate.exists() or candidate.with_suffix(".json").exists():
+        n += 1
+        candidate = folder / f"{stem}-{n}{extension}"
+    return candidate
+
+
+def save_clip(
+    clip: Clip, path: Path, crf: int = 18, encoder_preset: str = "medium", score: Scorecard | None = None
+) -> Output:
+    record = make_record(clip, score)
+    summary = (
+        f"i2v_desktop {__version__}: {clip.request.preset} ({clip.request.intensity:g}), "
+        f"model {clip.info.model}, seed {clip.info.seed}"
+    )
+    write_mp4(clip.frames, clip.fps, path, crf=crf, encoder_preset=encoder_preset,
+              metadata={METADATA_KEY: record_text(record), "comment": summary})
+    sidecar = write_sidecar(path.with_suffix(".json"), record.to_dict())
+    return Output(path, sidecar, clip, score)
+
+
+def render_to_files(
+    engine: Engine,
+    request: GenerationRequest,
+    out_dir: Path,
+    on_event: EventSink,
+    cancel: CancelToken,
+    crf: int = 18,
+    on_saved: Callable[[Output], object] | None = None,
+) -> list[Output]:
+    """Render every variant of `request` into out_dir, best-scoring first. Each variant ends with
+    one terminal event; `on_saved` hears of each file as soon as it is written."""
+    outputs: list[Output] = []
+    still = engine.presets.get(request.preset).still
+    for index, single in enumerate(request.variant_requests()):
+        if cancel.cancelled:
+            break
+        path = free_path(out_dir, output_stem(request.image, index, request.variants))
+
+        def deliver(clip: Clip, path: Path = path) -> None:
+            score = score_against_photo(clip, still=still)
+            on_event(StageChanged(Stage.ENCODING_VIDEO, path.name))
+            outputs.append(save_clip(clip, path, crf, engine.encoder_preset, score))
+            if on_saved is not None:
+                on_saved(outputs[-1])
+
+        engine.run(single, on_event, cancel, deliver)
+    # Variants best first: the take that holds up is the one the user looks at first.
+    return sorted(outputs, key=lambda output: -(output.score.overall if output.score else -1.0))
+
+
+class Engines:
+    """The engines a session uses, made on first use and kept: a loaded pipeline is worth keeping."""
+
+    def __init__(self, registry: Registry, presets: PresetLibrary, device: str | None = None,
+                 offload: str = "auto", speed: str = "auto") -> None:
+        self.registry, self.presets = registry, presets
+        self.device, self.offload, self.speed = device, offload, speed
+        self._made: dict[str, Engine] = {}
+
+    def for_model(self, model: str) -> Engine:
+        entry = self.registry.models.get(model)  # None: a local diffusers folder
+        kind = "diffusion" if entry is None else entry.engine
+        if kind not in self._made:
+            if entry is not None and kind == "instant":
+                self._made[kind] = InstantEngine(self.presets, entry)
+            else:
+                from ..engine.diffusion import DiffusionEngine  # torch comes with it: only when needed
+
+                self._made[kind] = DiffusionEngine(self.registry, self.presets, device=self.device,
+                                                   offload=self.offload, speed=self.speed)
+        return self._made[kind]
+
+    def default_model(self) -> str:
+        """The registry's default where it can run (weights here, and a GPU), else the one that runs anywhere."""
+        from ..engine.weights import is_downloaded
+
+        entry = self.registry.get(self.registry.default)
+        if not is_downloaded(entry):
+            return self.registry.fallback
+        from ..engine.device import glance
+
+        return entry.id if glance(self.device)[0] != "cpu" or self.device == "cpu" else self.registry.fallback
+
+    def close(self) -> None:
+        for engine in self._made.values():
+            engine.close()
