@@ -55,6 +55,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.cancel import CancelToken
 from ..core.errors import I2VError
 from ..core.events import Cancelled, DownloadProgress, Failed, Finished, StageChanged, StepProgress, Warned
 from ..core.framing import subject_box
@@ -129,7 +130,7 @@ class MainWindow(QMainWindow):
         self._live = False  # the player shows the running job's preview
         self._job_saved: dict[int, list[Any]] = {}
         self._job_failures: dict[int, list[str]] = {}
-        self._export_cancel: list[bool] | None = None
+        self._export_cancel: CancelToken | None = None
         self._export_relay = _ProgressRelay(self)
         self._export_relay.progress.connect(self._on_export_progress)
         self._closing = False
@@ -417,11 +418,15 @@ class MainWindow(QMainWindow):
         for reason in refused:
             self.banner.show_message(reason)
         for photo in self.state.add_photos(photos):
-            self.background.submit(lambda path=photo.path: load_photo(path),
-                                   lambda result, reason, path=photo.path: self._on_photo_loaded(path, result, reason))
+            path = photo.path
+            self.background.submit(lambda path=path: load_photo(path),
+                                   lambda result, path=path: self._on_photo_loaded(path, result),
+                                   lambda reason, path=path: self._on_photo_failed(path, reason),
+                                   name=photo.name)
         for clip in clips:
             self.background.submit(lambda clip=clip: self.studio.read_record(Path(clip)),
-                                   lambda result, reason, clip=clip: self._on_clip_record(clip, result, reason))
+                                   lambda record, clip=clip: self._on_clip_record(clip, record),
+                                   self.banner.show_message, name=Path(clip).name)
 
     def open_photos(self) -> None:
         folder = str(self.settings.value("paths/photos", str(Path.home())))
@@ -473,18 +478,15 @@ class MainWindow(QMainWindow):
         self.add_paths(local)
         event.acceptProposedAction()
 
-    def _on_photo_loaded(self, path: str, result: dict | None, reason: str) -> None:
-        if result is None:
-            self.banner.show_message(reason.replace("task: ", f"{Path(path).name}: "))
-            self.state.remove_photo(path)
-            return
+    def _on_photo_loaded(self, path: str, result: dict) -> None:
         self.state.update_photo(path, status=Status.READY, **result)
 
-    def _on_clip_record(self, clip: str, record: dict | None, reason: str) -> None:
+    def _on_photo_failed(self, path: str, reason: str) -> None:
+        self.banner.show_message(reason)
+        self.state.remove_photo(path)
+
+    def _on_clip_record(self, clip: str, record: dict) -> None:
         """A clip of ours dropped in: its photo and settings come back."""
-        if record is None:
-            self.banner.show_message(reason)
-            return
         try:
             request = GenerationRequest.from_dict(record.get("request"))
         except I2VError as exc:
@@ -811,11 +813,11 @@ class MainWindow(QMainWindow):
             items.append((entry, thumbs, cell_label(entry, with_photo)))
         if missing:
             self.background.submit(lambda: {e.id: _thumbnails_or_blank(self.history, e) for e in missing},
-                                   self._on_thumbs_loaded)
+                                   self._on_thumbs_loaded, name="thumbnails")
         return items
 
-    def _on_thumbs_loaded(self, thumbs: dict[str, np.ndarray] | None, reason: str) -> None:
-        for entry_id, frames in (thumbs or {}).items():
+    def _on_thumbs_loaded(self, thumbs: dict[str, np.ndarray]) -> None:
+        for entry_id, frames in thumbs.items():
             self._thumbs[entry_id] = frames
             self.variants.set_thumbs(entry_id, frames)
             self.history_strip.set_thumbs(entry_id, frames)
@@ -866,12 +868,10 @@ class MainWindow(QMainWindow):
             return
         self.player.clear(f"Loading {entry.mp4.name}…")
         self.background.submit(lambda: self.studio.load_clip(entry),
-                               lambda result, reason: self._on_clip_loaded(entry_id, result, reason))
+                               lambda result: self._on_clip_loaded(entry_id, result), self.banner.show_message,
+                               name=entry.mp4.name)
 
-    def _on_clip_loaded(self, entry_id: str, result: Any, reason: str) -> None:
-        if result is None:
-            self.banner.show_message(reason)
-            return
+    def _on_clip_loaded(self, entry_id: str, result: Any) -> None:
         self._remember_clip(entry_id, *result)
         selected = self._strip().selection
         if selected and selected[-1] == entry_id and not self._live:
@@ -914,7 +914,8 @@ class MainWindow(QMainWindow):
         missing = [e for e in entries if e.id not in self._clips]
         for entry in missing:
             self.background.submit(lambda entry=entry: self.studio.load_clip(entry),
-                                   lambda result, reason, entry=entry: self._on_clip_loaded(entry.id, result, reason))
+                                   lambda result, entry=entry: self._on_clip_loaded(entry.id, result),
+                                   self.banner.show_message, name=entry.mp4.name)
         self.views.setTabEnabled(2, True)
         self.views.setCurrentWidget(self.compare)
         if not missing:
@@ -944,7 +945,7 @@ class MainWindow(QMainWindow):
     def _restore_selected(self) -> None:
         entries = self._strip().selected_entries()
         if entries:
-            self._on_clip_record(str(entries[-1].mp4), entries[-1].plain_record(), "")
+            self._on_clip_record(str(entries[-1].mp4), entries[-1].plain_record())
 
     # -- export -------------------------------------------------------------------------------
 
@@ -977,7 +978,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("export/folder", str(plan.folder))
         self.settings.setValue("export/template", plan.template)
         self.settings.setValue("export/open_folder", "true" if plan.open_folder else "false")
-        cancel = self._export_cancel = [False]
+        cancel = self._export_cancel = CancelToken()
         total = len(plan.entries)
         relay = self._export_relay
 
@@ -993,8 +994,7 @@ class MainWindow(QMainWindow):
             written, failed = [], []
             for index, entry in enumerate(plan.entries):
                 def progress(fraction: float, index: int = index) -> None:
-                    if cancel[0]:
-                        raise CancelledError("export stopped")
+                    cancel.raise_if_cancelled()
                     relay.progress.emit((index + fraction) / total, f"Exporting {index + 1}/{total}")
 
                 try:
@@ -1011,26 +1011,33 @@ class MainWindow(QMainWindow):
         self.export_progress.show()
         self.export_cancel.show()
         self.export_status.setText(f"Exporting {_count(total, 'clip')}…")
-        self.background.submit(work, lambda result, reason: self._on_export_done(plan, result, reason))
+        self.background.submit(work, lambda result: self._on_export_done(plan, result), self._on_export_failed,
+                               self._on_export_stopped, cancel=cancel, name="export")
 
     def cancel_export(self) -> None:
         if self._export_cancel is not None:
-            self._export_cancel[0] = True
+            self._export_cancel.cancel()
 
     @Slot(float, str)
     def _on_export_progress(self, fraction: float, text: str) -> None:
         self.export_progress.setValue(int(fraction * 1000))
         self.export_status.setText(text)
 
-    def _on_export_done(self, plan: Any, result: tuple[list[Path], list[str]] | None, reason: str) -> None:
+    def _export_ended(self, status: str) -> None:
         self._export_cancel = None
         self.export_progress.hide()
         self.export_cancel.hide()
-        if result is None:
-            self.export_status.setText("Export stopped" if reason == "cancelled" else "Export failed")
-            if reason != "cancelled":
-                self.banner.show_message(reason)
-            return
+        self.export_status.setText(status)
+
+    def _on_export_stopped(self) -> None:
+        self._export_ended("Export stopped")
+
+    def _on_export_failed(self, reason: str) -> None:
+        self._export_ended("Export failed")
+        self.banner.show_message(reason)
+
+    def _on_export_done(self, plan: Any, result: tuple[list[Path], list[str]]) -> None:
+        self._export_ended("")
         written, failed = result
         self.last_export = written
         for line in failed:
