@@ -23,8 +23,13 @@ from i2v_desktop.export.mp4 import read_frames, read_mp4_metadata
 from i2v_desktop.export.social import load_export_presets
 from i2v_desktop.jobs import Engines, Studio, read_record
 from i2v_desktop.storage.history import History
+from i2v_desktop.ui.clips import ClipCache
 from i2v_desktop.ui.export import ExportDialog, ExportPlan
+from i2v_desktop.ui.exporting import Exporter
+from i2v_desktop.ui.photos import PhotosPanel
+from i2v_desktop.ui.settings import SettingsPanel
 from i2v_desktop.ui.state import Photo, Status
+from i2v_desktop.ui.viewer import ViewerPanel
 from i2v_desktop.ui.window import MainWindow
 from i2v_desktop.ui.worker import JobQueue
 
@@ -280,7 +285,7 @@ def test_cancel_mid_render_leaves_no_clip_and_the_engine_ready(qtbot, make_windo
 def test_every_slot_the_worker_reaches_runs_on_the_gui_thread(qtbot, make_window, samples, monkeypatch, tmp_path):
     calls = []
     gui = QApplication.instance().thread()
-    for cls in (MainWindow, JobQueue):
+    for cls in (MainWindow, JobQueue, PhotosPanel, SettingsPanel, ViewerPanel, ClipCache, Exporter):
         for name in [n for n in vars(cls) if n.startswith("_on_")]:
             original = getattr(cls, name)
 
@@ -294,15 +299,15 @@ def test_every_slot_the_worker_reaches_runs_on_the_gui_thread(qtbot, make_window
     add_ready(qtbot, window, [samples / "coffee.jpg"])
     window.state.choose(**QUICK)
     generate(qtbot, window)
-    window._clips.clear()  # so playing a clip reads it back on the pool
+    window.viewer.clips.full.clear()  # so playing a clip reads it back on the pool
     window.variants.select(window.variants.cells[1].entry.id)
     qtbot.waitUntil(lambda: window.player.frame_count == 12, timeout=10_000)
     plan = ExportPlan(tuple(window.history.entries()[:1]), "square", tmp_path, "{photo}", open_folder=False)
     window.start_export(plan)
-    qtbot.waitUntil(lambda: window._export_cancel is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.exporter.busy, timeout=60_000)
     names = {name for name, _ in calls}
     assert {"_on_event", "_on_saved", "_on_done", "_on_job_event", "_on_job_saved", "_on_job_finished",
-            "_on_photo_loaded", "_on_clip_loaded", "_on_export_progress", "_on_export_done"} <= names
+            "_on_photo_loaded", "_on_clip_loaded", "_on_export_progress", "_on_export_returned"} <= names
     assert all(on_gui for _, on_gui in calls), [name for name, on_gui in calls if not on_gui]
 
 
@@ -406,7 +411,7 @@ def test_export_picked_clips_through_the_dialog(qtbot, make_window, samples, tmp
 
     monkeypatch.setattr(ExportDialog, "exec", accept)
     window.export_clips()
-    qtbot.waitUntil(lambda: window._export_cancel is None and window.export_status.text().startswith("Exported"),
+    qtbot.waitUntil(lambda: not window.exporter.busy and window.export_status.text().startswith("Exported"),
                     timeout=60_000)
     (path,) = window.last_export
     assert path == out / f"coffee_{QUICK_PRESET(window)}_{picked.entry.seed}_reels.mp4"
@@ -577,7 +582,7 @@ def test_export_opens_the_folder_when_asked(qtbot, make_window, samples, tmp_pat
     window.state.choose(**{**QUICK, "variants": 1})
     generate(qtbot, window)
     window.start_export(ExportPlan(tuple(window.history.entries()), "square", tmp_path / "out", "{photo}", True))
-    qtbot.waitUntil(lambda: window._export_cancel is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.exporter.busy, timeout=60_000)
     assert opened == [str(tmp_path / "out")]
     assert (tmp_path / "out" / "coffee.mp4").is_file()
 
@@ -605,7 +610,7 @@ def test_an_export_that_fails_for_one_clip_still_exports_the_others(qtbot, make_
     lost, kept = window.history.entries()
     lost.mp4.unlink()
     window.start_export(ExportPlan((lost, kept), "square", tmp_path / "out", "{photo}_{seed}", False))
-    qtbot.waitUntil(lambda: window._export_cancel is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.exporter.busy, timeout=60_000)
     assert window.last_export == [tmp_path / "out" / f"coffee_{kept.seed}.mp4"]
     assert f"{lost.mp4}: no such file" in window.banner.text.text()
     assert window.export_status.text().startswith("Exported 1 of 2 clips")
