@@ -392,6 +392,26 @@ def test_pick_compare_finalize_delete(qtbot, make_window, samples, monkeypatch):
     assert not mp4.exists() and len(window.history.entries()) == 2
 
 
+def test_a_star_set_in_one_strip_shows_in_the_other(qtbot, make_window, samples):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**{**QUICK, "variants": 1})
+    generate(qtbot, window)
+    window.strips.setCurrentWidget(window.history_strip)  # fills the History tab
+    (in_history,) = window.history_strip.cells
+    window.strips.setCurrentWidget(window.variants)
+    (in_variants,) = window.variants.cells
+    in_variants.star.click()
+    assert in_history.star.isChecked() and in_history.star.text() == "★"
+    assert window.history.get(in_variants.entry.id).starred
+
+    window.strips.setCurrentWidget(window.history_strip)
+    window.history_strip.select(in_history.entry.id)
+    window.star_button.click()  # what S does
+    assert not in_variants.star.isChecked() and in_variants.star.text() == "☆"
+    assert not in_history.star.isChecked() and not window.history.get(in_history.entry.id).starred
+
+
 def test_export_picked_clips_through_the_dialog(qtbot, make_window, samples, tmp_path, monkeypatch):
     window = make_window()
     add_ready(qtbot, window, [samples / "coffee.jpg"])
