@@ -105,7 +105,7 @@ def main() -> int:
     with Stalls() as export:
         started = time.perf_counter()
         window.start_export(plan)
-        wait(app, lambda: window._export_cancel is None)
+        wait(app, lambda: not window.exporter.busy)
         took = time.perf_counter() - started
     print(export.line(f"export ({len(entries)} clips for Reels)"), f" {took:.1f} s")
 

@@ -102,6 +102,14 @@ class VariantCell(QFrame):
         layout.addLayout(row)
         self.set_selected(False)
 
+    def set_starred(self, on: bool) -> None:
+        """Show a star set elsewhere (in the other strip, by a key) without announcing it again."""
+        if self.star.isChecked() != on:
+            self.star.blockSignals(True)
+            self.star.setChecked(on)
+            self.star.blockSignals(False)
+            self._show_star(on)
+
     def _show_star(self, on: bool) -> None:
         self.star.setText("★" if on else "☆")
         self.star.setToolTip("Picked for export (S)" if on else "Pick this clip for export (S)")
@@ -198,6 +206,13 @@ class VariantStrip(QScrollArea):
     def set_thumbs(self, entry_id: str, thumbs: np.ndarray) -> None:
         if (cell := self.cell(entry_id)) is not None:
             cell.thumb.set_frames(thumbs)
+
+    def set_starred(self, entry_id: str, on: bool) -> None:
+        if (cell := self.cell(entry_id)) is not None:
+            cell.set_starred(on)
+
+    def is_starred(self, entry_id: str) -> bool:
+        return (cell := self.cell(entry_id)) is not None and cell.star.isChecked()
 
     def cell(self, entry_id: str) -> VariantCell | None:
         return next((cell for cell in self.cells if cell.entry.id == entry_id), None)

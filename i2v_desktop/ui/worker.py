@@ -13,6 +13,7 @@ import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -208,29 +209,60 @@ class JobQueue(QObject):
         self._next()
 
 
-class _Task(QRunnable):
-    def __init__(self, work: Callable[[], Any], done: Callable[[Any, str], None]) -> None:
+class Task(QObject):
+    """One piece of background work and how it ended: exactly one of `returned(result)`,
+    `errored(one-line reason)` or `cancelled()` is emitted, on the GUI thread.
+
+    A task whose cancel token is set by the time its work ends reports `cancelled`, whatever the
+    work did: whoever cancelled no longer wants the result (as superqt's workers drop theirs).
+    """
+
+    returned = Signal(object)
+    errored = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, work: Callable[[], Any], cancel: CancelToken, name: str) -> None:
         super().__init__()
-        self.work, self.done = work, done
+        self.work, self.cancel, self.name = work, cancel, name
+
+
+class Outcome(Enum):
+    RETURNED = "returned"
+    ERRORED = "errored"
+    CANCELLED = "cancelled"
+
+
+class _Run(QRunnable):
+    """Runs a task's work on a pool thread; it touches no Qt object but the relay it reports to."""
+
+    def __init__(self, task: Task, relay: _Relay) -> None:
+        super().__init__()
+        self.task, self.relay = task, relay
+        self.work, self.cancel, self.name = task.work, task.cancel, task.name
 
     def run(self) -> None:
+        outcome, payload = Outcome.CANCELLED, None
         try:
-            result, reason = self.work(), ""
+            if not self.cancel.cancelled:
+                outcome, payload = Outcome.RETURNED, self.work()
         except CancelledError:
-            result, reason = None, "cancelled"
+            outcome, payload = Outcome.CANCELLED, None
         except Exception as exc:
-            log.exception("background task failed")
-            result, reason = None, failure_text(exc, "task")
-        self.done(result, reason)
+            log.exception("background task %s failed", self.name)
+            outcome, payload = Outcome.ERRORED, " ".join(failure_text(exc, self.name).split())
+        if self.cancel.cancelled:
+            outcome, payload = Outcome.CANCELLED, None
+        self.relay.ended.emit(self.task, outcome, payload)
 
 
 class _Relay(QObject):
-    done = Signal(object, object, str)  # callback, result, reason
+    # Emitted on a pool thread; the relay lives on the GUI thread, so the slot it reaches runs there.
+    ended = Signal(object, object, object)  # task, Outcome, result or reason
 
 
 class Background(QObject):
-    """Short jobs off the GUI thread (reading a clip, exporting): results come back as calls on
-    the GUI thread. Not for renders, which have the engine thread."""
+    """Short jobs off the GUI thread (decoding a photo, reading a clip, exporting); their outcomes
+    come back as a Task's signals on the GUI thread. Not for renders, which have the engine thread."""
 
     def __init__(self, parent: QObject | None = None, threads: int = 2) -> None:
         super().__init__(parent)
@@ -239,15 +271,36 @@ class Background(QObject):
         self.pool.setMaxThreadCount(threads)
         _pools.add(self.pool)
         self._relay = _Relay(self)
-        self._relay.done.connect(self._deliver)
+        self._relay.ended.connect(self._deliver)
+        self._running: set[Task] = set()  # keeps each task alive until its outcome is delivered
 
-    def submit(self, work: Callable[[], Any], on_done: Callable[[Any, str], None]) -> None:
-        """Run `work()` on a pool thread, then `on_done(result, reason)` on the GUI thread."""
-        self.pool.start(_Task(work, lambda result, reason: self._relay.done.emit(on_done, result, reason)))
+    def submit(self, work: Callable[[], Any], on_returned: Callable[[Any], None],
+               on_errored: Callable[[str], None] | None = None, on_cancelled: Callable[[], None] | None = None,
+               *, cancel: CancelToken | None = None, name: str = "task") -> Task:
+        """Run `work()` on a pool thread; then one of the callbacks on the GUI thread. Cancel by
+        setting `cancel` (work that runs long polls it; work not started yet never starts). An
+        error with no `on_errored` is logged only; `name` starts its one-line reason when the
+        error is not one of ours (ours name their file already)."""
+        task = Task(work, cancel if cancel is not None else CancelToken(), name)
+        task.returned.connect(on_returned)
+        if on_errored is not None:
+            task.errored.connect(on_errored)
+        if on_cancelled is not None:
+            task.cancelled.connect(on_cancelled)
+        self._running.add(task)
+        self.pool.start(_Run(task, self._relay))
+        return task
 
-    @Slot(object, object, str)
-    def _deliver(self, callback: Callable[[Any, str], None], result: Any, reason: str) -> None:
-        callback(result, reason)
+    @Slot(object, object, object)
+    def _deliver(self, task: Task, outcome: Outcome, payload: Any) -> None:
+        self._running.discard(task)
+        match outcome:
+            case Outcome.RETURNED:
+                task.returned.emit(payload)
+            case Outcome.ERRORED:
+                task.errored.emit(payload)
+            case Outcome.CANCELLED:
+                task.cancelled.emit()
 
     def shutdown(self) -> None:
         self.pool.waitForDone()

@@ -25,8 +25,13 @@ from i2v_desktop.storage.history import History
 from i2v_desktop.studio.local import LocalStudio
 from i2v_desktop.studio.records import read_record
 from i2v_desktop.studio.render import Engines
+from i2v_desktop.ui.clips import ClipCache
 from i2v_desktop.ui.export import ExportDialog, ExportPlan
+from i2v_desktop.ui.exporting import Exporter
+from i2v_desktop.ui.photos import PhotosPanel
+from i2v_desktop.ui.settings import SettingsPanel
 from i2v_desktop.ui.state import Photo, Status
+from i2v_desktop.ui.viewer import ViewerPanel
 from i2v_desktop.ui.window import MainWindow
 from i2v_desktop.ui.worker import JobQueue
 
@@ -282,7 +287,7 @@ def test_cancel_mid_render_leaves_no_clip_and_the_engine_ready(qtbot, make_windo
 def test_every_slot_the_worker_reaches_runs_on_the_gui_thread(qtbot, make_window, samples, monkeypatch, tmp_path):
     calls = []
     gui = QApplication.instance().thread()
-    for cls in (MainWindow, JobQueue):
+    for cls in (MainWindow, JobQueue, PhotosPanel, SettingsPanel, ViewerPanel, ClipCache, Exporter):
         for name in [n for n in vars(cls) if n.startswith("_on_")]:
             original = getattr(cls, name)
 
@@ -296,15 +301,15 @@ def test_every_slot_the_worker_reaches_runs_on_the_gui_thread(qtbot, make_window
     add_ready(qtbot, window, [samples / "coffee.jpg"])
     window.state.choose(**QUICK)
     generate(qtbot, window)
-    window._clips.clear()  # so playing a clip reads it back on the pool
+    window.viewer.clips.full.clear()  # so playing a clip reads it back on the pool
     window.variants.select(window.variants.cells[1].entry.id)
     qtbot.waitUntil(lambda: window.player.frame_count == 12, timeout=10_000)
     plan = ExportPlan(tuple(window.history.entries()[:1]), "square", tmp_path, "{photo}", open_folder=False)
     window.start_export(plan)
-    qtbot.waitUntil(lambda: window._export_cancel is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.exporter.busy, timeout=60_000)
     names = {name for name, _ in calls}
     assert {"_on_event", "_on_saved", "_on_done", "_on_job_event", "_on_job_saved", "_on_job_finished",
-            "_on_photo_loaded", "_on_clip_loaded", "_on_export_progress", "_on_export_done"} <= names
+            "_on_photo_loaded", "_on_clip_loaded", "_on_export_progress", "_on_export_returned"} <= names
     assert all(on_gui for _, on_gui in calls), [name for name, on_gui in calls if not on_gui]
 
 
@@ -389,6 +394,26 @@ def test_pick_compare_finalize_delete(qtbot, make_window, samples, monkeypatch):
     assert not mp4.exists() and len(window.history.entries()) == 2
 
 
+def test_a_star_set_in_one_strip_shows_in_the_other(qtbot, make_window, samples):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**{**QUICK, "variants": 1})
+    generate(qtbot, window)
+    window.strips.setCurrentWidget(window.history_strip)  # fills the History tab
+    (in_history,) = window.history_strip.cells
+    window.strips.setCurrentWidget(window.variants)
+    (in_variants,) = window.variants.cells
+    in_variants.star.click()
+    assert in_history.star.isChecked() and in_history.star.text() == "★"
+    assert window.history.get(in_variants.entry.id).starred
+
+    window.strips.setCurrentWidget(window.history_strip)
+    window.history_strip.select(in_history.entry.id)
+    window.star_button.click()  # what S does
+    assert not in_variants.star.isChecked() and in_variants.star.text() == "☆"
+    assert not in_history.star.isChecked() and not window.history.get(in_history.entry.id).starred
+
+
 def test_export_picked_clips_through_the_dialog(qtbot, make_window, samples, tmp_path, monkeypatch):
     window = make_window()
     add_ready(qtbot, window, [samples / "coffee.jpg"])
@@ -408,7 +433,7 @@ def test_export_picked_clips_through_the_dialog(qtbot, make_window, samples, tmp
 
     monkeypatch.setattr(ExportDialog, "exec", accept)
     window.export_clips()
-    qtbot.waitUntil(lambda: window._export_cancel is None and window.export_status.text().startswith("Exported"),
+    qtbot.waitUntil(lambda: not window.exporter.busy and window.export_status.text().startswith("Exported"),
                     timeout=60_000)
     (path,) = window.last_export
     assert path == out / f"coffee_{QUICK_PRESET(window)}_{picked.entry.seed}_reels.mp4"
@@ -580,7 +605,7 @@ def test_export_opens_the_folder_when_asked(qtbot, make_window, samples, tmp_pat
     window.state.choose(**{**QUICK, "variants": 1})
     generate(qtbot, window)
     window.start_export(ExportPlan(tuple(window.history.entries()), "square", tmp_path / "out", "{photo}", True))
-    qtbot.waitUntil(lambda: window._export_cancel is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.exporter.busy, timeout=60_000)
     assert opened == [str(tmp_path / "out")]
     assert (tmp_path / "out" / "coffee.mp4").is_file()
 
@@ -608,7 +633,7 @@ def test_an_export_that_fails_for_one_clip_still_exports_the_others(qtbot, make_
     lost, kept = window.history.entries()
     lost.mp4.unlink()
     window.start_export(ExportPlan((lost, kept), "square", tmp_path / "out", "{photo}_{seed}", False))
-    qtbot.waitUntil(lambda: window._export_cancel is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.exporter.busy, timeout=60_000)
     assert window.last_export == [tmp_path / "out" / f"coffee_{kept.seed}.mp4"]
     assert f"{lost.mp4}: no such file" in window.banner.text.text()
     assert window.export_status.text().startswith("Exported 1 of 2 clips")

@@ -1,0 +1,284 @@
+"""The photos panel: the batch (photos in by drop, paste or the file dialog), Generate for it, and
+the queue of renders waiting their turn."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, QSize, Qt, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout
+
+from ..core.errors import I2VError
+from ..core.framing import subject_box
+from ..core.image import SUPPORTED_EXTENSIONS, load_image
+from ..core.record import ClipRecord
+from ..core.request import GenerationRequest
+from ..storage.paths import data_dir
+from .drop import VIDEO_EXTENSIONS, expand_paths
+from .panel import Panel, heading, tool
+from .state import AppState, Choices, Photo, Status
+from .variants import to_qimage
+from .worker import Background, JobQueue
+
+STATUS_MARKS = {Status.LOADING: "…", Status.READY: "", Status.QUEUED: "•", Status.RENDERING: "▶",
+                Status.DONE: "✓", Status.FAILED: "!", Status.CANCELLED: "–"}
+
+
+def load_photo(path: str) -> dict[str, Any]:
+    """Decode a photo for the window (worker thread): a ~1 MP preview, a thumbnail, its subject."""
+    source = load_image(path, max_pixels=1_000_000)
+    rgb = source.rgb
+    height, width = rgb.shape[:2]
+    preview = to_qimage(rgb)
+    thumbnail = preview.scaled(144, 144, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    return {"preview": preview, "thumbnail": thumbnail, "size": (width, height), "subject": subject_box(source)}
+
+
+class PhotosPanel(Panel):
+    """The left column. The photo list mirrors the state's batch; the queue list mirrors the queue."""
+
+    def __init__(self, state: AppState, studio: Any, queue: JobQueue, background: Background,
+                 settings: QSettings) -> None:
+        super().__init__()
+        self.state, self.studio, self.queue, self.background = state, studio, queue, background
+        self.settings = settings
+        self.setMinimumWidth(180)
+        self.setMaximumWidth(360)
+
+        self.photos = QListWidget()
+        self.photos.setAccessibleName("Photos")
+        self.photos.setViewMode(QListWidget.ViewMode.ListMode)
+        self.photos.setIconSize(QSize(56, 56))
+        self.photos.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.photos.setToolTip("Drop photos or folders anywhere in the window, or paste (Ctrl+V)")
+        self.photos.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        remove_action = QAction("Remove from batch", self.photos)
+        remove_action.triggered.connect(self.remove_selected_photos)
+        self.photos.addAction(remove_action)
+        add = QPushButton("Add photos…")
+        add.setToolTip("Open photos (Ctrl+O)")
+        add.clicked.connect(self.open_photos)
+        remove = QPushButton("Remove")
+        remove.setToolTip("Remove the selected photos from the batch (Delete); their clips stay in History")
+        remove.clicked.connect(self.remove_selected_photos)
+        photo_buttons = QHBoxLayout()
+        photo_buttons.addWidget(add, 1)
+        photo_buttons.addWidget(remove)
+        job_buttons = self._build_queue()
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading("Photos"))
+        layout.addWidget(self.photos, 3)
+        layout.addLayout(photo_buttons)
+        layout.addWidget(heading("Queue"))
+        layout.addWidget(self.jobs, 1)
+        layout.addLayout(job_buttons)
+
+        state.photosChanged.connect(self._on_photos_changed)
+        state.photoChanged.connect(self._on_photo_changed)
+        state.selectionChanged.connect(self._on_selection_changed)
+        self.photos.currentItemChanged.connect(
+            lambda item, _: state.select(item.data(Qt.ItemDataRole.UserRole) if item else ""))
+
+    # -- photos in ----------------------------------------------------------------------------
+
+    def add_paths(self, paths: list[Path]) -> None:
+        photos, clips, refused = expand_paths(paths)
+        for reason in refused:
+            self.say(reason)
+        for photo in self.state.add_photos(photos):
+            path = photo.path
+            self.background.submit(lambda path=path: load_photo(path),
+                                   lambda result, path=path: self._on_photo_loaded(path, result),
+                                   lambda reason, path=path: self._on_photo_failed(path, reason),
+                                   name=photo.name)
+        for clip in clips:
+            self.background.submit(lambda clip=clip: self.studio.read_record(Path(clip)),
+                                   lambda record, clip=clip: self.restore_clip(clip, record),
+                                   self.say, name=Path(clip).name)
+
+    def open_photos(self) -> None:
+        folder = str(self.settings.value("paths/photos", str(Path.home())))
+        patterns = " ".join(f"*{ext}" for ext in SUPPORTED_EXTENSIONS + VIDEO_EXTENSIONS)
+        files, _ = QFileDialog.getOpenFileNames(self, "Add photos", folder, f"Photos and i2v clips ({patterns})")
+        if files:
+            self.settings.setValue("paths/photos", str(Path(files[0]).parent))
+            self.add_paths([Path(f) for f in files])
+
+    def paste(self) -> None:
+        """Photos from the clipboard: copied files, or a copied picture (saved so it can be re-rendered)."""
+        data = QGuiApplication.clipboard().mimeData()
+        if data is not None and data.hasUrls():
+            self.add_paths([Path(url.toLocalFile()) for url in data.urls() if url.isLocalFile()])
+        elif data is not None and data.hasImage():
+            image = QImage(data.imageData())
+            folder = data_dir() / "pasted"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / time.strftime("pasted-%Y%m%d-%H%M%S.png")
+            n = 1
+            while path.exists():
+                n += 1
+                path = path.with_name(time.strftime(f"pasted-%Y%m%d-%H%M%S-{n}.png"))
+            partial = path.with_name(f".{path.name}.partial")  # written whole, then renamed into place
+            if image.isNull() or not image.save(str(partial), "PNG"):
+                partial.unlink(missing_ok=True)
+                self.say(f"{path}: could not save the pasted picture (is the disk full?)")
+                return
+            partial.replace(path)
+            self.add_paths([path])
+        else:
+            self.say("The clipboard holds no photo: copy an image or image files first", "warning")
+
+    def _on_photo_loaded(self, path: str, result: dict) -> None:
+        self.state.update_photo(path, status=Status.READY, **result)
+
+    def _on_photo_failed(self, path: str, reason: str) -> None:
+        self.say(reason)
+        self.state.remove_photo(path)
+
+    def restore_clip(self, clip: str, record: ClipRecord) -> None:
+        """A clip of ours dropped in (or chosen in a strip): its photo and settings come back."""
+        try:
+            request = record.request()
+        except I2VError as exc:
+            self.say(f"{Path(clip).name}: {exc}")
+            return
+        choices = Choices.from_request(request)
+        known = {item.id for item in self.studio.presets()}
+        if choices.preset not in known:
+            choices = replace(choices, preset=self.state.choices.preset)
+        self.state.choose(**{name: getattr(choices, name) for name in choices.__dataclass_fields__})
+        if Path(request.image).is_file():
+            self.add_paths([Path(request.image)])
+            self.state.select(str(Path(request.image).resolve()))
+            self.state.update_photo(self.state.selected, crop_center=request.crop_center)
+        else:
+            self.say(f"{Path(clip).name}: settings restored, but its photo {request.image} "
+                     "is gone; add the photo again to render", "warning")
+
+    def remove_selected_photos(self) -> None:
+        for item in self.photos.selectedItems():
+            self.state.remove_photo(item.data(Qt.ItemDataRole.UserRole))
+
+    # -- state → the photo list -----------------------------------------------------------------
+
+    @Slot()
+    def _on_photos_changed(self) -> None:
+        self.photos.blockSignals(True)
+        self.photos.clear()
+        for photo in self.state.photos:
+            item = QListWidgetItem()
+            item.setData(Qt.ItemDataRole.UserRole, photo.path)
+            self.photos.addItem(item)
+            self._paint_photo_item(item, photo)
+            if photo.path == self.state.selected:
+                self.photos.setCurrentItem(item)
+        self.photos.blockSignals(False)
+
+    @Slot(str)
+    def _on_photo_changed(self, path: str) -> None:
+        for row in range(self.photos.count()):
+            item = self.photos.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == path:
+                self._paint_photo_item(item, self.state.photo(path))
+
+    def _paint_photo_item(self, item: QListWidgetItem, photo: Photo) -> None:
+        mark = STATUS_MARKS[photo.status]
+        item.setText(f"{mark} {photo.name}".strip() + (f"\n{photo.status.value}" if photo.status != Status.READY else ""))
+        if photo.thumbnail is not None:
+            item.setIcon(QIcon(QPixmap.fromImage(photo.thumbnail)))
+        item.setToolTip(photo.path + (f"\n{photo.reason}" if photo.reason else ""))
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{photo.name}, {photo.status.value}")
+
+    @Slot(str)
+    def _on_selection_changed(self, path: str) -> None:
+        for row in range(self.photos.count()):
+            item = self.photos.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == path and self.photos.currentItem() is not item:
+                self.photos.setCurrentItem(item)
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def generate(self) -> None:
+        """Queue every photo of the batch (or the selected ones, when several are selected)."""
+        selected = {item.data(Qt.ItemDataRole.UserRole) for item in self.photos.selectedItems()}
+        photos = [p for p in self.state.photos if p.status not in (Status.LOADING, Status.QUEUED, Status.RENDERING)]
+        if len(selected) > 1:
+            photos = [p for p in photos if p.path in selected]
+        if not photos:
+            message = "Add photos first: drop them here, paste them, or use Add photos…" if not self.state.photos \
+                else "Every photo is already queued or rendering"
+            self.say(message, "info")
+            return
+        try:
+            requests = self.state.requests(photos)
+        except I2VError as exc:
+            self.say(str(exc))
+            return
+        for photo, request in zip(photos, requests):
+            self.state.update_photo(photo.path, status=Status.QUEUED, reason="")
+            self.queue.add(photo.path, request)
+
+    def queue_request(self, request: GenerationRequest) -> None:
+        """One more render of a clip's photo (finalizing it), the photo added back if it was removed."""
+        if self.state.photo(request.image) is None:
+            self.add_paths([Path(request.image)])
+        self.state.update_photo(request.image, status=Status.QUEUED)
+        self.queue.add(request.image, request)
+
+    # -- the queue view: one block, to be swapped for a model-based view ------------------------
+
+    def _build_queue(self) -> QHBoxLayout:
+        self.jobs = QListWidget()
+        self.jobs.setAccessibleName("Job queue")
+        self.jobs.setToolTip("Renders waiting their turn; the top one is running")
+        self.job_up, self.job_down = tool("▲", "Move the job up"), tool("▼", "Move the job down")
+        self.job_remove, self.job_clear = tool("✕", "Remove the job"), tool("Clear", "Drop every waiting job")
+        self.job_up.clicked.connect(lambda: self._move_job(-1))
+        self.job_down.clicked.connect(lambda: self._move_job(1))
+        self.job_remove.clicked.connect(self._remove_job)
+        self.job_clear.clicked.connect(self.clear_queue)
+        job_buttons = QHBoxLayout()
+        for button in (self.job_up, self.job_down, self.job_remove):
+            job_buttons.addWidget(button)
+        job_buttons.addStretch(1)
+        job_buttons.addWidget(self.job_clear)
+        self.queue.changed.connect(self._on_queue_changed)
+        self._on_queue_changed()
+        return job_buttons
+
+    def clear_queue(self) -> None:
+        for job in self.queue.clear():
+            self.state.update_photo(job.photo, status=Status.READY)
+
+    def _move_job(self, offset: int) -> None:
+        item = self.jobs.currentItem()
+        if item is not None and item.data(Qt.ItemDataRole.UserRole):
+            self.queue.move(item.data(Qt.ItemDataRole.UserRole), offset)
+
+    def _remove_job(self) -> None:
+        item = self.jobs.currentItem()
+        job_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        job = next((job for job in self.queue.pending if job.id == job_id), None)
+        if job is not None:
+            self.queue.remove(job.id)
+            self.state.update_photo(job.photo, status=Status.READY)
+
+    @Slot()
+    def _on_queue_changed(self) -> None:
+        current = self.jobs.currentItem().data(Qt.ItemDataRole.UserRole) if self.jobs.currentItem() else None
+        self.jobs.clear()
+        rows = ([(self.queue.current, "▶")] if self.queue.current else []) + [(job, "•") for job in self.queue.pending]
+        for job, mark in rows:
+            request = job.request
+            item = QListWidgetItem(f"{mark} {Path(job.photo).name} · {request.preset} ×{request.variants}"
+                                   + (" · final" if request.quality == "final" else ""))
+            item.setData(Qt.ItemDataRole.UserRole, job.id if mark == "•" else 0)
+            self.jobs.addItem(item)
+            if job.id == current:
+                self.jobs.setCurrentItem(item)
+        self.job_clear.setEnabled(bool(self.queue.pending))

@@ -1,0 +1,165 @@
+"""The clip settings panel: motion preset and intensity, the user's words and the motion words,
+the prompt library, the clip controls and Generate. Every control writes to the AppState and
+shows what the state holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, Signal, Slot
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout
+
+from ..core.errors import I2VError
+from ..storage.prompts import PromptLibrary
+from .controls import ClipControls, model_entry, timing
+from .panel import Panel, heading, tool
+from .presets import PresetPicker
+from .state import AppState, Choices
+from .worker import JobQueue
+
+
+def settings_folder(settings: QSettings) -> Path:
+    return Path(settings.fileName()).parent
+
+
+class SettingsPanel(Panel):
+    """The right column."""
+
+    generateRequested = Signal()
+
+    def __init__(self, state: AppState, studio: Any, queue: JobQueue, settings: QSettings) -> None:
+        super().__init__()
+        self.state, self.studio, self.settings = state, studio, settings
+        self.prompts = PromptLibrary(settings_folder(settings) / "prompts.json")
+        self.setMinimumWidth(300)
+        self.setMaximumWidth(420)
+
+        self.presets = PresetPicker()
+        self.presets.set_presets(self.studio.presets())
+        self.prompt = QPlainTextEdit()
+        self.prompt.setAccessibleName("Prompt")
+        self.prompt.setPlaceholderText("Describe the scene and the subject (the instant engine works from the "
+                                       "photo alone)")
+        self.prompt.setToolTip("What the diffusion model is asked for: your words, then the motion words below")
+        self.prompt.setMaximumHeight(72)
+        # The motion words live apart from the user's: empty means the preset's words for the
+        # chosen model (shown greyed), so a clip re-rendered on another model gets that model's.
+        self.motion = QLineEdit()
+        self.motion.setAccessibleName("Motion words")
+        self.motion.setToolTip("How the preset asks this model to move; type your own to replace them, "
+                               "clear to use the preset's again")
+        self.prompt_library = QComboBox()
+        self.prompt_library.setAccessibleName("Saved prompts")
+        self.prompt_library.setToolTip("Prompts you saved; pick one to use it")
+        self.save_prompt = tool("Save", "Save this prompt to your library")
+        self.forget_prompt = tool("Forget", "Remove the chosen prompt from your library")
+        prompt_row = QHBoxLayout()
+        prompt_row.addWidget(self.prompt_library, 1)
+        prompt_row.addWidget(self.save_prompt)
+        prompt_row.addWidget(self.forget_prompt)
+        self.controls = ClipControls(self.studio.registry)
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setObjectName("generate")
+        self.generate_button.setToolTip("Render every photo of the batch (Ctrl+Enter)")
+        self.generate_button.setMinimumHeight(40)
+        self.generate_button.clicked.connect(self.generateRequested)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading("Motion"))
+        layout.addWidget(self.presets, 1)
+        layout.addWidget(heading("Prompt"))
+        layout.addWidget(self.prompt)
+        layout.addWidget(self.motion)
+        layout.addLayout(prompt_row)
+        layout.addWidget(heading("Clip"))
+        layout.addWidget(self.controls)
+        layout.addWidget(self.generate_button)
+
+        state.choicesChanged.connect(self._show_choices)
+        self.presets.presetChanged.connect(self._on_preset_changed)
+        self.presets.intensityChanged.connect(lambda value: state.choose(intensity=value))
+        self.prompt.textChanged.connect(lambda: state.choose(prompt=self.prompt.toPlainText().strip()))
+        self.motion.textEdited.connect(lambda text: state.choose(motion_prompt=text.strip() or None))
+        self.prompt_library.activated.connect(self._use_saved_prompt)
+        self.save_prompt.clicked.connect(self._save_prompt)
+        self.forget_prompt.clicked.connect(self._forget_prompt)
+        self.controls.changed.connect(lambda changes: state.choose(**changes))
+        queue.machineKnown.connect(self._on_machine_known)
+        self._refresh_prompts()
+
+    def show_models(self) -> None:
+        """The models this machine can offer before it has been checked (the state restored first)."""
+        if not self.state.choices.model:
+            self.state.choose(model=self.studio.registry.fallback)
+        self.controls.set_models(self.studio.model_choices(look=False), self.state.choices.model)
+        self._show_choices(self.state.choices)
+
+    def motion_words(self, choices: Choices) -> str:
+        """The words the preset gives the chosen model ("" for one that reads none)."""
+        entry = model_entry(self.studio.registry, choices.model)
+        return self.studio.motion_words(entry.id, choices.preset, choices.intensity)
+
+    @Slot(object)
+    def _show_choices(self, choices: Choices) -> None:
+        self.presets.set_current(choices.preset)
+        self.presets.set_intensity(choices.intensity)
+        if self.prompt.toPlainText().strip() != choices.prompt:
+            self.prompt.setPlainText(choices.prompt)
+        if (self.motion.text().strip() or None) != choices.motion_prompt:
+            self.motion.setText(choices.motion_prompt or "")
+        words = self.motion_words(choices)
+        self.motion.setPlaceholderText(words or "This model takes no motion words")
+        self.motion.setEnabled(bool(words) or choices.motion_prompt is not None)
+        frames, fps = timing(self.studio.registry, choices)
+        self.controls.show_choices(choices, frames, fps)
+
+    def _on_preset_changed(self, preset_id: str) -> None:
+        self.state.choose(preset=preset_id, motion_prompt=None)  # a new preset brings its own words
+
+    @Slot(str, object)
+    def _on_machine_known(self, summary: str, result: Any) -> None:
+        if result is None:
+            return
+        choices, default = result
+        first_run = self.settings.value("choices/model") is None
+        self.controls.set_models(choices, self.state.choices.model)
+        if first_run:
+            self.state.choose(model=default)
+        chosen = next((c for c in choices if c.id == self.state.choices.model), None)
+        if chosen is not None and chosen.installed is False:
+            self.say(f"{chosen.name} is not downloaded; renders will download it first "
+                     "or fail offline. The Instant engine works right away.", "warning",
+                     ("Use Instant", lambda: self.state.choose(model=self.studio.registry.fallback)))
+
+    # -- prompt library -----------------------------------------------------------------------
+
+    def _refresh_prompts(self) -> None:
+        self.prompt_library.clear()
+        phrases = self.prompts.phrases()
+        self.prompt_library.addItem("Saved prompts…" if phrases else "No saved prompts yet", "")
+        for phrase in phrases:
+            self.prompt_library.addItem(phrase if len(phrase) < 60 else phrase[:57] + "…", phrase)
+            self.prompt_library.setItemData(self.prompt_library.count() - 1, phrase, Qt.ItemDataRole.ToolTipRole)
+        self.forget_prompt.setEnabled(bool(phrases))
+
+    def _use_saved_prompt(self, index: int) -> None:
+        phrase = self.prompt_library.itemData(index)
+        if phrase:
+            self.prompt.setPlainText(phrase)
+
+    def _save_prompt(self) -> None:
+        try:
+            self.prompts.add(self.prompt.toPlainText())
+        except (I2VError, OSError) as exc:
+            self.say(str(exc), "warning")
+            return
+        self._refresh_prompts()
+
+    def _forget_prompt(self) -> None:
+        phrase = self.prompt_library.currentData()
+        if phrase:
+            try:
+                self.prompts.remove(phrase)
+            except (I2VError, OSError) as exc:
+                self.say(str(exc), "warning")
+            self._refresh_prompts()

@@ -1,0 +1,406 @@
+"""The viewer panel: the framing view, the player and the side-by-side compare; the running
+render's progress; the variants of the selected photo and the whole history, with what can be
+done to a clip (pick, compare, finalize, use its settings, delete, export)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.errors import I2VError
+from ..core.events import Cancelled, DownloadProgress, Failed, Finished, StageChanged, StepProgress, Warned
+from ..core.request import ASPECTS
+from .clips import ClipCache, cell_label
+from .drop import DropHint
+from .framing import CropView
+from .panel import Panel, tool
+from .player import ComparePlayer, FramePlayer
+from .progress import RenderProgress
+from .state import AppState, Choices, Status
+from .variants import VariantStrip
+from .worker import Background, Job, JobQueue
+
+HISTORY_SHOWN = 120  # the newest clips in the History tab (about 1 MB of thumbnails each)
+
+
+class ViewerPanel(Panel):
+    """The middle column. It plays what the running job previews and what the user selects."""
+
+    restoreRequested = Signal(str, object)  # a clip's path and its record: bring its photo and settings back
+    finalizeRequested = Signal(object)  # the GenerationRequest to queue
+    exportRequested = Signal()
+
+    def __init__(self, state: AppState, studio: Any, queue: JobQueue, background: Background) -> None:
+        super().__init__()
+        self.state, self.studio, self.queue, self.background = state, studio, queue, background
+        self.history = studio.history
+        self.clips = ClipCache(studio, background, self)
+        self._live = False  # the player shows the running job's preview
+        self._job_saved: dict[int, list[Any]] = {}
+        self._job_failures: dict[int, list[str]] = {}
+        self._history_stale = True
+        self._build()
+        self._bind()
+
+    def _build(self) -> None:
+        self.crop = CropView()
+        self.drop_hint = DropHint()
+        self.framing = QStackedWidget()
+        self.framing.addWidget(self.drop_hint)
+        self.framing.addWidget(self.crop)
+        self.player = FramePlayer()
+        self.player.clear("Drop photos here, pick a motion, press Generate")
+        self.compare = ComparePlayer()
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.framing, "Framing")
+        self.views.addTab(self.player, "Preview")
+        self.views.addTab(self.compare, "Compare")
+        self.views.setTabEnabled(2, False)
+
+        self.render_progress = RenderProgress()
+
+        self.variants = VariantStrip("Clips of the selected photo appear here")
+        self.variants.setAccessibleName("Variants")
+        self.star_button = tool("★ Pick", "Pick the selected clip for export (S)")
+        self.compare_button = tool("Compare", "Select two clips (Ctrl+click) and compare them side by side")
+        self.finalize_button = tool("Finalize", "Re-render the selected clip at full quality, same seed")
+        self.delete_button = tool("Delete", "Delete the selected clips (Delete)")
+        self.export_button = tool("Export…", "Export picked clips (Ctrl+E)")
+        self.restore_button = tool("Use settings", "Load this clip's photo and settings")
+        for button in (self.star_button, self.compare_button, self.finalize_button, self.delete_button,
+                       self.restore_button):
+            button.setEnabled(False)
+        variant_buttons = QHBoxLayout()
+        for button in (self.star_button, self.compare_button, self.finalize_button, self.restore_button,
+                       self.delete_button):
+            variant_buttons.addWidget(button)
+        variant_buttons.addStretch(1)
+        variant_buttons.addWidget(self.export_button)
+        self.history_strip = VariantStrip("Every clip you make is kept here")
+        self.history_strip.setAccessibleName("History")
+        self.strips = QTabWidget()
+        self.strips.setDocumentMode(True)
+        self.strips.addTab(self.variants, "Variants")
+        self.strips.addTab(self.history_strip, "History")
+        bottom = QWidget()
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(self.render_progress)
+        bottom_layout.addWidget(self.strips)
+        bottom_layout.addLayout(variant_buttons)
+        middle = QSplitter(Qt.Orientation.Vertical)
+        middle.addWidget(self.views)
+        middle.addWidget(bottom)
+        middle.setStretchFactor(0, 3)
+        middle.setStretchFactor(1, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(middle)
+
+    def _bind(self) -> None:
+        state = self.state
+        state.photoChanged.connect(self._on_photo_changed)
+        state.selectionChanged.connect(self._on_selection_changed)
+        state.choicesChanged.connect(self._on_choices_changed)
+        self.crop.cropChanged.connect(self._on_crop_changed)
+        self.clips.clipLoaded.connect(self._on_clip_loaded)
+        self.clips.thumbsLoaded.connect(self._on_thumbs_loaded)
+        self.clips.failed.connect(self.say)
+        self.render_progress.cancel_button.clicked.connect(self.cancel_render)
+        self.queue.changed.connect(self._on_queue_changed)
+        self.queue.started.connect(self._on_job_started)
+        self.queue.event.connect(self._on_job_event)
+        self.queue.saved.connect(self._on_job_saved)
+        self.queue.finished.connect(self._on_job_finished)
+        for strip in (self.variants, self.history_strip):
+            strip.selectionChanged.connect(self._on_variant_selection)
+            strip.activated.connect(self._play_entry)
+            strip.starToggled.connect(self._on_star_toggled)
+        self.strips.currentChanged.connect(self._on_strip_changed)
+        self.star_button.clicked.connect(self.toggle_star)
+        self.compare_button.clicked.connect(self.compare_selected)
+        self.finalize_button.clicked.connect(self.finalize)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.export_button.clicked.connect(self.exportRequested)
+        self.restore_button.clicked.connect(self._restore_selected)
+
+    # -- the state: framing the selected photo ------------------------------------------------
+
+    @Slot(str)
+    def _on_photo_changed(self, path: str) -> None:
+        if path == self.state.selected:
+            self._show_framing()
+
+    @Slot(str)
+    def _on_selection_changed(self, _: str) -> None:
+        self._show_framing()
+        self._refresh_variants()
+
+    @Slot(object)
+    def _on_choices_changed(self, choices: Choices) -> None:
+        self.crop.set_aspect(ASPECTS[choices.aspect])
+
+    def _show_framing(self) -> None:
+        photo = self.state.selected_photo()
+        self.framing.setCurrentWidget(self.crop if self.state.photos else self.drop_hint)
+        if photo is None or photo.preview is None:
+            self.crop.clear()
+            return
+        self.crop.set_photo(photo.preview, photo.size, photo.subject)
+        self.crop.set_aspect(ASPECTS[self.state.choices.aspect])
+        self.crop.set_crop_center(photo.crop_center)
+
+    def _on_crop_changed(self, center: tuple[float, float] | None) -> None:
+        if self.state.selected:
+            self.state.update_photo(self.state.selected, crop_center=center)
+
+    # -- the running render -------------------------------------------------------------------
+
+    def cancel_render(self) -> None:
+        if self.queue.busy:
+            self.queue.cancel_current()
+            self.render_progress.set_text("Cancelling…")
+
+    @Slot()
+    def _on_queue_changed(self) -> None:
+        self.render_progress.cancel_button.setEnabled(self.queue.busy)
+
+    @Slot(object)
+    def _on_job_started(self, job: Job) -> None:
+        self._job_saved[job.id], self._job_failures[job.id] = [], []
+        self.state.update_photo(job.photo, status=Status.RENDERING)
+        self.state.select(job.photo)
+        self._live = True
+        self.views.setCurrentWidget(self.player)
+        self.player.clear("Starting…")
+        self.render_progress.starting(Path(job.photo).name)
+
+    @Slot(object, object)
+    def _on_job_event(self, job: Job, event: object) -> None:
+        name = Path(job.photo).name
+        match event:
+            case StageChanged(stage=stage, detail=detail):
+                self.render_progress.busy(f"{name}: {stage.value}" + (f" ({detail})" if detail and len(detail) < 40 else ""))
+            case DownloadProgress(done_bytes=done, total_bytes=total, what=what):
+                self.render_progress.downloading(f"{name}: downloading {what}", done, total)
+            case StepProgress(step=step, total=total, elapsed_s=elapsed, eta_s=eta, preview=preview):
+                self.render_progress.stepped(step, total, elapsed, eta)
+                if preview is not None and self._live:
+                    self.player.set_frames(preview.frames, preview.fps, keep_position=True)
+                    if not self.player.is_playing:
+                        self.player.play()
+            case Warned(reason=reason):
+                self.say(f"{name}: {reason}", "warning", ("Cancel this take", self.cancel_render))
+            case Failed(reason=reason):
+                self._job_failures[job.id].append(reason)
+                self.say(reason)
+            case Finished() | Cancelled():
+                pass
+
+    @Slot(object, object)
+    def _on_job_saved(self, job: Job, saved: Any) -> None:
+        self._job_saved[job.id].append(saved.entry)
+        self.clips.remember(saved.entry.id, saved.frames, saved.fps)
+        self.clips.thumbs[saved.entry.id] = saved.thumbs
+        if job.photo == self.state.selected:
+            self._refresh_variants()
+        if self._history_stale:
+            self._refresh_history()
+        else:
+            self.history_strip.prepend(saved.entry, saved.thumbs, cell_label(saved.entry, with_photo=True))
+
+    @Slot(object, str)
+    def _on_job_finished(self, job: Job, reason: str) -> None:
+        saved = self._job_saved.pop(job.id, [])
+        failures = self._job_failures.pop(job.id, []) + ([reason] if reason else [])
+        if reason:
+            self.say(reason)
+        if saved:
+            status = Status.DONE
+        elif job.cancel.cancelled:
+            status = Status.CANCELLED
+        else:
+            status = Status.FAILED
+        self.state.update_photo(job.photo, status=status, reason="; ".join(failures))
+        self.render_progress.ended({Status.DONE: "Done", Status.CANCELLED: "Cancelled", Status.FAILED: "Failed"}[status]
+                          + f": {Path(job.photo).name}")
+        if self._live:
+            self._live = False
+            ids = {entry.id for entry in saved}  # the strip lists variants best first
+            best = next((cell.entry for cell in self.variants.cells if cell.entry.id in ids), None)
+            if best is not None and job.photo == self.state.selected:
+                self.variants.select(best.id)
+            elif not saved:
+                self.player.clear(self.render_progress.text())
+
+    # -- clips: play, pick, compare, finalize, delete -----------------------------------------
+
+    def _strip(self) -> VariantStrip:
+        return self.history_strip if self.strips.currentWidget() is self.history_strip else self.variants
+
+    def selected_entries(self) -> list[Any]:
+        """The clips selected in the strip on show."""
+        return self._strip().selected_entries()
+
+    @Slot(dict)
+    def _on_thumbs_loaded(self, thumbs: dict) -> None:
+        for entry_id, frames in thumbs.items():
+            self.variants.set_thumbs(entry_id, frames)
+            self.history_strip.set_thumbs(entry_id, frames)
+
+    def _refresh_variants(self) -> None:
+        entries = self.history.for_photo(self.state.selected) if self.state.selected else []
+        entries = sorted(entries, key=lambda e: (-(e.score if e.score is not None else -1), -e.created))
+        self.variants.set_entries(self.clips.strip_items(entries, with_photo=False))
+
+    def _refresh_history(self) -> None:
+        """The History tab, newest first; filled when first shown, so a long history costs no start-up."""
+        if self.strips.currentWidget() is not self.history_strip:
+            self._history_stale = True
+            return
+        self._history_stale = False
+        entries = sorted(self.history.entries(), key=lambda e: -e.created)[:HISTORY_SHOWN]
+        self.history_strip.set_entries(self.clips.strip_items(entries, with_photo=True))
+
+    def _on_strip_changed(self, _: int) -> None:
+        if self._history_stale:
+            self._refresh_history()
+        self._on_variant_selection(self._strip().selection)
+
+    @Slot(list)
+    def _on_variant_selection(self, ids: list) -> None:
+        sender = self.sender()
+        if sender in (self.variants, self.history_strip) and sender is not self._strip():
+            return  # a selection in the strip that is not on show
+        count = len(ids)
+        for button in (self.star_button, self.finalize_button, self.delete_button, self.restore_button):
+            button.setEnabled(count >= 1)
+        self.compare_button.setEnabled(count == 2)
+        self.views.setTabEnabled(2, count == 2)
+        if count:
+            self._live = False
+            self._play_entry(ids[-1])
+
+    def _play_entry(self, entry_id: str) -> None:
+        entry = self._find_entry(entry_id)
+        if entry is None:
+            return
+        self.views.setCurrentWidget(self.player)
+        clip = self.clips.clip(entry_id)
+        if clip is not None:
+            self.player.set_frames(*clip)
+            self.player.play()
+            return
+        self.player.clear(f"Loading {entry.mp4.name}…")
+        self.clips.load(entry)
+
+    @Slot(str, object, float)
+    def _on_clip_loaded(self, entry_id: str, frames: Any, fps: float) -> None:
+        selected = self._strip().selection
+        if selected and selected[-1] == entry_id and not self._live:
+            self.player.set_frames(frames, fps)
+            self.player.play()
+        if self.views.currentWidget() is self.compare:
+            self.compare_selected()
+
+    def _find_entry(self, entry_id: str) -> Any:
+        return next((e for e in self.history.entries() if e.id == entry_id), None)
+
+    def _on_star_toggled(self, entry_id: str, starred: bool) -> None:
+        """A star set in either strip (or by a key) is saved and shown in both."""
+        try:
+            self.history.set_starred(entry_id, starred)
+        except I2VError as exc:
+            self.say(str(exc))
+        for strip in (self.variants, self.history_strip):
+            strip.set_starred(entry_id, starred)
+
+    def toggle_star(self) -> None:
+        strip = self._strip()
+        for entry in strip.selected_entries():
+            self._on_star_toggled(entry.id, not strip.is_starred(entry.id))
+
+    def compare_selected(self) -> None:
+        entries = self._strip().selected_entries()
+        if len(entries) != 2:
+            return
+        missing = [e for e in entries if e.id not in self.clips.full]
+        for entry in missing:
+            self.clips.load(entry)
+        self.views.setTabEnabled(2, True)
+        self.views.setCurrentWidget(self.compare)
+        if not missing:
+            left, right = entries
+            full = self.clips.full
+            self.compare.set_clips((*full[left.id], left.label), (*full[right.id], right.label))
+            self.compare.play()
+
+    def finalize(self) -> None:
+        """Re-render the selected clip with the model's full-quality settings and the same seed."""
+        entries = self._strip().selected_entries()
+        if not entries:
+            return
+        entry = entries[-1]
+        try:
+            request = entry.request()
+        except I2VError as exc:
+            self.say(f"{entry.mp4.name}: cannot finalize ({exc})")
+            return
+        self.finalizeRequested.emit(replace(request, quality="final", variants=1, seed=entry.seed))
+
+    def delete_selected(self) -> None:
+        entries = self._strip().selected_entries()
+        if not entries:
+            return
+        names = ", ".join(entry.mp4.name for entry in entries)
+        answer = QMessageBox.question(self, "Delete clips", f"Delete {names} from disk?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        for entry in entries:
+            try:
+                self.history.remove(entry.id)
+            except (I2VError, OSError) as exc:
+                self.say(str(exc))
+            self.clips.forget(entry.id)
+        self.player.clear("Deleted")
+        self._refresh_variants()
+        self._refresh_history()
+
+    def _restore_selected(self) -> None:
+        entries = self._strip().selected_entries()
+        if entries:
+            self.restoreRequested.emit(str(entries[-1].mp4), entries[-1].record)
+
+    # -- the views ----------------------------------------------------------------------------
+
+    def toggle_playback(self) -> None:
+        if self.views.currentWidget() is self.compare:
+            self.compare.toggle()
+        else:
+            self.player.toggle()
+
+    def show_framing_view(self) -> None:
+        self.views.setCurrentWidget(self.framing)
+
+    def show_preview(self) -> None:
+        self.views.setCurrentWidget(self.player)
+
+    def show_history(self) -> None:
+        self.strips.setCurrentWidget(self.history_strip)
+
+    def shutdown(self) -> None:
+        self.player.pause()
+        self.compare.pause()
