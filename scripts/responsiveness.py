@@ -100,7 +100,7 @@ def main() -> int:
 
     from i2v_desktop.ui.export import ExportPlan
 
-    entries = tuple(window.history.entries())
+    entries = tuple(window.studio.clips())
     plan = ExportPlan(entries, "reels", Path(HOME) / "exports", "{photo}_{seed}_{format}", open_folder=False)
     with Stalls() as export:
         started = time.perf_counter()

@@ -25,6 +25,7 @@ ASPECTS: dict[str, float | None] = {"source": None, "9:16": 9 / 16, "4:5": 4 / 5
 # "fast" is offered only by models with a step-distilled tier (a distilled LoRA, or a distilled
 # checkpoint): the registry says which; the others are offered by every model.
 QUALITIES = ("draft", "standard", "final", "fast")
+BASE_QUALITIES = tuple(q for q in QUALITIES if q != "fast")  # every model has these; "fast" only some
 DEFAULT_MODEL = "wan2.2-ti2v-5b"
 MAX_VARIANTS = 16
 MAX_SEED = 2**32 - 1

@@ -192,7 +192,7 @@ class Studio(Protocol):
     def export_many(self, jobs: Sequence[ExportJob], cancel: CancelToken,
                     on_progress: ExportProgress | None = None) -> ExportReport:
         """*Slow.* Export clips one after the other; a failed clip is reported and the rest go on;
-        a cancel stops after the current file (which is never left half-written)."""
+        a cancel stops the current file at once (nothing of it is left) and the rest never start."""
 
     def prompts(self) -> list[str]:
         """The user's saved prompt phrases, newest first."""

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from ..core.errors import ModelError
-from ..core.request import ASPECTS, QUALITIES
+from ..core.request import ASPECTS, BASE_QUALITIES, QUALITIES
 
 FAMILIES = ("wan", "ltx", "svd")  # the diffusion families
 # What renders a model: a diffusers pipeline on downloaded weights, or the built-in instant engine
@@ -33,7 +33,6 @@ PIPELINE_FOR_CLASS = {
 
 
 # Every model offers these; "fast" only where the registry gives the model a step-distilled tier.
-BASE_QUALITIES = tuple(q for q in QUALITIES if q != "fast")
 LORA_TARGETS = ("transformer", "transformer_2")
 
 

@@ -27,7 +27,6 @@ import io
 import json
 import logging
 import math
-import numbers
 import os
 import secrets
 import threading

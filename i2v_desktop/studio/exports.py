@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..core.cancel import CancelToken
-from ..core.errors import ExportError, I2VError, InputError, os_reason
+from ..core.errors import Cancelled, ExportError, I2VError, InputError, os_reason
 from ..core.framing import fit_image
 from ..core.image import load_image
 from ..core.studio import ExportJob, ExportProgress, ExportReport
@@ -63,7 +63,7 @@ def export_to(
 def export_many(jobs: Sequence[ExportJob], cancel: CancelToken, on_progress: ExportProgress | None = None, *,
                 library: ExportLibrary) -> ExportReport:
     """Export clips one after the other. A clip that fails is one line in the report and the rest go
-    on; a cancel is heard between files, so the file being written is finished, never cut."""
+    on; a cancel stops the file being written at once (nothing of it is left) and the rest never start."""
     written: list[Path] = []
     failed: list[str] = []
     for index, job in enumerate(jobs):
@@ -71,6 +71,7 @@ def export_many(jobs: Sequence[ExportJob], cancel: CancelToken, on_progress: Exp
             return ExportReport(tuple(written), tuple(failed), cancelled=True)
 
         def progress(fraction: float, index: int = index) -> None:
+            cancel.raise_if_cancelled()
             if on_progress is not None:
                 on_progress(index, fraction)
 
@@ -83,6 +84,8 @@ def export_many(jobs: Sequence[ExportJob], cancel: CancelToken, on_progress: Exp
             written.append(export_to(job.clip, preset, job.folder, loop=job.loop, fps=job.fps,
                                      duration=job.duration, fill=job.fill, extend=job.extend,
                                      match_colour=job.match_colour, on_progress=progress, name=job.stem))
+        except Cancelled:
+            return ExportReport(tuple(written), tuple(failed), cancelled=True)
         except I2VError as exc:
             line = str(exc)  # names the file it is about; an error about the preset is told which clip
             failed.append(line if job.clip.name in line else f"{job.clip}: {line}")

@@ -194,27 +194,6 @@ class LocalStudio:
     def close(self) -> None:
         self.engines.close()
 
-    # -- Old names the window still uses; removed when ui/ speaks the Protocol ----------------
-
-    @property
-    def registry(self) -> Registry:
-        return self._registry
-
-    @property
-    def history(self) -> History:
-        return self._history
-
-    @property
-    def export_presets(self) -> ExportLibrary:
-        return self._exports
-
-    def model_choices(self, look: bool = True) -> list[ModelChoice]:
-        return self.models(look)
-
-    def export(self, clip: Path, preset_id: str, out_dir: Path, name: str,
-               on_progress: Callable[[float], None]) -> Path:
-        return exports.export_to(clip, self._exports.get(preset_id), out_dir, name=name, on_progress=on_progress)
-
 
 # -- the user's folders -----------------------------------------------------------------------
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..core.errors import I2VError
+from ..core.record import ClipEntry
+from ..core.studio import Studio
 from .worker import Background
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ class ClipCache(QObject):
     thumbsLoaded = Signal(dict)  # entry id → thumbnail frames
     failed = Signal(str)  # one line naming the clip
 
-    def __init__(self, studio: Any, background: Background, parent: QObject | None = None) -> None:
+    def __init__(self, studio: Studio, background: Background, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.studio, self.background = studio, background
         self.full: OrderedDict[str, tuple[np.ndarray, float]] = OrderedDict()  # oldest first
@@ -45,7 +46,7 @@ class ClipCache(QObject):
         self.full.pop(entry_id, None)
         self.thumbs.pop(entry_id, None)
 
-    def load(self, entry: Any) -> None:
+    def load(self, entry: ClipEntry) -> None:
         """Read a clip off the GUI thread; `clipLoaded` or `failed` follows."""
         self.background.submit(lambda: self.studio.load_clip(entry),
                                lambda clip: self._on_clip_loaded(entry.id, clip), self.failed.emit,
@@ -55,7 +56,7 @@ class ClipCache(QObject):
         self.remember(entry_id, *clip)
         self.clipLoaded.emit(entry_id, *clip)
 
-    def strip_items(self, entries: list[Any], with_photo: bool) -> list[tuple[Any, np.ndarray | None, str]]:
+    def strip_items(self, entries: list[ClipEntry], with_photo: bool) -> list[tuple[ClipEntry, np.ndarray | None, str]]:
         """Items for a VariantStrip; thumbnails not in memory yet are read off the GUI thread and
         announced by `thumbsLoaded`."""
         items, missing = [], []
@@ -65,8 +66,8 @@ class ClipCache(QObject):
                 missing.append(entry)
             items.append((entry, thumbs, cell_label(entry, with_photo)))
         if missing:
-            history = self.studio.history
-            self.background.submit(lambda: {e.id: _thumbnails_or_blank(history, e) for e in missing},
+            studio = self.studio
+            self.background.submit(lambda: {e.id: _thumbnails_or_blank(studio, e) for e in missing},
                                    self._on_thumbs_loaded, name="thumbnails")
         return items
 
@@ -75,7 +76,7 @@ class ClipCache(QObject):
         self.thumbsLoaded.emit(thumbs)
 
 
-def cell_label(entry: Any, with_photo: bool) -> str:
+def cell_label(entry: ClipEntry, with_photo: bool) -> str:
     """A clip's caption under its thumbnail: its score first (what a pick is made on), then its seed."""
     parts = [Path(entry.photo).stem] if with_photo else []
     if entry.score is not None:
@@ -85,9 +86,9 @@ def cell_label(entry: Any, with_photo: bool) -> str:
     return " · ".join(parts) or entry.mp4.stem
 
 
-def _thumbnails_or_blank(history: Any, entry: Any) -> np.ndarray:
+def _thumbnails_or_blank(studio: Studio, entry: ClipEntry) -> np.ndarray:
     try:
-        return history.thumbnails(entry)
+        return studio.thumbnails(entry)
     except I2VError as exc:  # a damaged strip costs its picture, not the clip
         log.warning("%s", exc)
         return np.zeros((1, 9, 16, 3), np.uint8)

@@ -20,35 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.errors import ModelError
-from ..core.request import ASPECTS, MAX_SEED, MAX_VARIANTS
-from ..engine.plan import Limits, plan_timing
-from ..engine.plan import limits as model_limits
-from ..engine.registry import BASE_QUALITIES, ModelEntry, Registry
+from ..core.request import ASPECTS, BASE_QUALITIES, MAX_SEED, MAX_VARIANTS
+from ..core.studio import Limits, ModelChoice
 from .state import Choices
 
 LOOP_TIP = "End the clip where it began, for looping playback"
-
-
-def model_entry(registry: Registry, model: str) -> ModelEntry:
-    """The chosen model's entry: a registry id or a local folder (described by its model_index.json
-    and the closest registry entry). Before the app has chosen, the model that runs anywhere; a
-    folder that cannot be read shows the default model's limits until Generate names the problem."""
-    if not model:
-        return registry.get(registry.fallback)
-    try:
-        return registry.resolve(model)
-    except ModelError:
-        return registry.get(registry.default)
-
-
-def limits(registry: Registry, model: str) -> Limits:
-    return model_limits(model_entry(registry, model))
-
-
-def qualities(registry: Registry, model: str) -> tuple[str, ...]:
-    """The quality tiers the chosen model offers (fast only where it has a step-distilled tier)."""
-    return model_entry(registry, model).qualities
 
 
 QUALITY_TIPS = {
@@ -57,11 +33,9 @@ QUALITY_TIPS = {
     "final": "Full quality; Finalize re-renders a pick with it",
     "fast": "4 steps without guidance, with a step-distilled LoRA (or a distilled model): several times faster",
 }
-def loop_tip(registry: Registry, model: str) -> str:
+def loop_tip(model: ModelChoice) -> str:
     """The loop checkbox's tooltip for a model: what a loop will be with it."""
-    entry = registry.entries.get(model)
-    note = entry.loop_note() if entry is not None else ""
-    return f"{LOOP_TIP}.\n{_sentence(note)}" if note else LOOP_TIP
+    return f"{LOOP_TIP}.\n{_sentence(model.loop_note)}" if model.loop_note else LOOP_TIP
 
 
 def _sentence(note: str) -> str:
@@ -69,20 +43,14 @@ def _sentence(note: str) -> str:
     return f"{note[0].upper()}{note[1:]}."
 
 
-def timing(registry: Registry, choices: Choices) -> tuple[int, float]:
-    """(frames, fps) the engine will really render for these choices: the same planning code it runs."""
-    return plan_timing(model_entry(registry, choices.model), choices.duration, choices.fps)
-
-
 class ClipControls(QWidget):
     """Edits the clip part of Choices; emits `changed(dict)` with only the fields the user moved."""
 
     changed = Signal(dict)
 
-    def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.registry = registry
-        self._limits = limits(registry, registry.fallback)
+        self._limits: Limits | None = None  # the shown model's, once one is shown
         self._updating = False
 
         self.aspects = QButtonGroup(self)
@@ -181,8 +149,8 @@ class ClipControls(QWidget):
 
     # -- model list ---------------------------------------------------------------------------
 
-    def set_models(self, choices: list[Any], current: str) -> None:
-        """Fill the picker from model choices (id, name, installed, fits, licence, note)."""
+    def set_models(self, choices: list[ModelChoice], current: str) -> None:
+        """Fill the picker from the Studio's model choices."""
         self._updating = True
         self.model.clear()
         for choice in choices:
@@ -192,9 +160,8 @@ class ClipControls(QWidget):
             label = choice.name + (f" ({', '.join(marks)})" if marks else "")
             self.model.addItem(label, choice.id)
             tip = f"{choice.name}\nLicence: {choice.licence}\n{choice.note}"
-            entry = self.registry.entries.get(choice.id)
-            if entry is not None and entry.experimental_loop:
-                tip += "\n" + _sentence(entry.loop_note())
+            if choice.loop_note:
+                tip += "\n" + _sentence(choice.loop_note)
             self.model.setItemData(self.model.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self._choices = {choice.id: choice for choice in choices}
         self.model.setCurrentIndex(max(0, self.model.findData(current)))
@@ -202,11 +169,12 @@ class ClipControls(QWidget):
 
     # -- from the state -----------------------------------------------------------------------
 
-    def show_choices(self, choices: Choices, frames: int, fps: float) -> None:
-        """Reflect `choices` without echoing changes back; (frames, fps) are the snapped values."""
+    def show_choices(self, choices: Choices, model: ModelChoice) -> None:
+        """Reflect `choices` on `model` (the chosen one) without echoing changes back."""
         self._updating = True
-        self._limits = lim = limits(self.registry, choices.model)
-        made = model_entry(self.registry, choices.model).aspects
+        self._limits = lim = model.limits
+        frames, fps = model.timing(choices.duration, choices.fps)
+        made = model.aspects
         for button in self.aspects.buttons():
             button.setChecked(button.property("aspect") == choices.aspect)
             button.setEnabled(button.property("aspect") in made)
@@ -226,11 +194,11 @@ class ClipControls(QWidget):
         self.model.setCurrentIndex(max(0, self.model.findData(choices.model)))
         choice = getattr(self, "_choices", {}).get(choices.model)
         self.model_note.setText(f"{choice.licence}" if choice else "")
-        offered = qualities(self.registry, choices.model)
+        offered = model.qualities
         self._set_qualities(offered)
         self.quality.setCurrentIndex(max(0, self.quality.findData(choices.quality)))
         self.loop.setChecked(choices.loop)
-        self.loop.setToolTip(loop_tip(self.registry, choices.model))
+        self.loop.setToolTip(loop_tip(model))
         self._updating = False
         if choices.quality not in offered:
             # The new model lacks the chosen tier (fast): fall back to its standard tier.
@@ -251,6 +219,8 @@ class ClipControls(QWidget):
             self.changed.emit(changes)
 
     def _fps_moved(self, value: int) -> None:
+        if self._limits is None:
+            return
         native = self._limits.native_fps
         self._emit(fps=None if abs(value - native) < 0.5 else float(value))
 

@@ -6,7 +6,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -27,19 +26,21 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.errors import I2VError
-from ..export.naming import DEFAULT_TEMPLATE, FIELDS, file_stem
+from ..core.record import ClipEntry
+from ..core.studio import ExportChoice
+from ..core.naming import DEFAULT_TEMPLATE, FIELDS, file_stem
 
 
 @dataclass(frozen=True)
 class ExportPlan:
-    entries: tuple[Any, ...]  # history entries to export
+    entries: tuple[ClipEntry, ...]
     preset: str  # export preset id
     folder: Path
     template: str
     open_folder: bool
 
 
-def name_fields(entry: Any, preset_id: str) -> dict[str, object]:
+def name_fields(entry: ClipEntry, preset_id: str) -> dict[str, object]:
     """The values a file name template can use, for one history entry."""
     record = entry.record
     return {"photo": Path(entry.photo).stem, "motion": record.preset or "", "format": preset_id,
@@ -48,7 +49,7 @@ def name_fields(entry: Any, preset_id: str) -> dict[str, object]:
 
 
 class ExportDialog(QDialog):
-    def __init__(self, entries: Sequence[Any], labels: Sequence[str], presets: Sequence[Any], *,
+    def __init__(self, entries: Sequence[ClipEntry], labels: Sequence[str], presets: Sequence[ExportChoice], *,
                  picked: set[str], preset: str, folder: str, template: str, open_folder: bool,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -107,7 +108,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.buttons)
         self._validate()
 
-    def checked(self) -> list[Any]:
+    def checked(self) -> list[ClipEntry]:
         return [entry for i, entry in enumerate(self.entries)
                 if self.clips.item(i).checkState() == Qt.CheckState.Checked]
 

@@ -4,15 +4,15 @@ progress and its Stop button in the status bar."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
 
 from ..core.cancel import CancelToken
-from ..core.errors import I2VError
-from ..export.naming import DEFAULT_TEMPLATE, file_stem
+from ..core.record import ClipEntry
+from ..core.naming import DEFAULT_TEMPLATE, file_stem
+from ..core.studio import ExportJob, ExportReport, Studio
 from .export import ExportDialog, ExportPlan, name_fields
 from .panel import plural, tool
 from .state import AppState
@@ -30,11 +30,10 @@ class Exporter(QObject):
 
     message = Signal(str, str, object)  # as Panel.message
 
-    def __init__(self, state: AppState, studio: Any, background: Background, settings: QSettings,
+    def __init__(self, state: AppState, studio: Studio, background: Background, settings: QSettings,
                  window: QWidget) -> None:
         super().__init__(window)
         self.state, self.studio, self.background, self.settings = state, studio, background, settings
-        self.history = studio.history
         self._window = window  # the dialog's parent
         self.last_export: list[Path] = []
         self._cancel: CancelToken | None = None  # set while an export runs
@@ -53,12 +52,12 @@ class Exporter(QObject):
     def busy(self) -> bool:
         return self._cancel is not None
 
-    def export_clips(self, selected: list[Any]) -> None:
+    def export_clips(self, selected: list[ClipEntry]) -> None:
         """The dialog for the picked clips (or, none picked, `selected`: those of the strip on show)."""
         if self.busy:
             self.message.emit("An export is already running; wait for it or stop it", "info", None)
             return
-        entries = self.history.entries()
+        entries = self.studio.clips()
         picked = {e.id for e in entries if e.starred}
         if not picked:
             picked = {e.id for e in selected}
@@ -68,7 +67,7 @@ class Exporter(QObject):
             return
         dialog = ExportDialog(
             shown, [f"{Path(e.photo).name} · {e.label}" for e in shown],
-            list(self.studio.export_presets.presets.values()), picked=picked,
+            self.studio.export_choices(), picked=picked,
             preset=str(self.settings.value("export/preset", "reels")),
             folder=str(self.settings.value("export/folder", str(Path.home() / "Videos" / "i2v"))),
             template=str(self.settings.value("export/template", DEFAULT_TEMPLATE)),
@@ -85,31 +84,15 @@ class Exporter(QObject):
         self.settings.setValue("export/open_folder", "true" if plan.open_folder else "false")
         cancel = self._cancel = CancelToken()
         total = len(plan.entries)
-        relay = self._relay
+        relay, studio = self._relay, self.studio
+        jobs = [ExportJob(entry.mp4, plan.preset, plan.folder, file_stem(plan.template, name_fields(entry, plan.preset)))
+                for entry in plan.entries]
 
-        def work() -> tuple[list[Path], list[str]]:
-            """Each clip in turn; one that fails costs its line, not the others."""
-            from ..core.errors import Cancelled as CancelledError
-            from ..core.errors import ExportError, os_reason
+        def progress(index: int, fraction: float) -> None:
+            relay.progress.emit((index + fraction) / total, f"Exporting {index + 1}/{total}")
 
-            try:
-                plan.folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ExportError(f"{plan.folder}: cannot create the folder ({os_reason(exc)})") from None
-            written, failed = [], []
-            for index, entry in enumerate(plan.entries):
-                def progress(fraction: float, index: int = index) -> None:
-                    cancel.raise_if_cancelled()
-                    relay.progress.emit((index + fraction) / total, f"Exporting {index + 1}/{total}")
-
-                try:
-                    stem = file_stem(plan.template, name_fields(entry, plan.preset))
-                    written.append(self.studio.export(entry.mp4, plan.preset, plan.folder, stem, progress))
-                except CancelledError:
-                    raise
-                except I2VError as exc:
-                    failed.append(str(exc))
-            return written, failed
+        def work() -> ExportReport:
+            return studio.export_many(jobs, cancel, progress)
 
         self.progress.setValue(0)
         self.progress.setRange(0, 1000)
@@ -146,9 +129,12 @@ class Exporter(QObject):
         self._ended("Export failed")
         self.message.emit(reason, "error", None)
 
-    def _on_export_returned(self, plan: ExportPlan, result: tuple[list[Path], list[str]]) -> None:
-        written, failed = result
+    def _on_export_returned(self, plan: ExportPlan, report: ExportReport) -> None:
+        written, failed = list(report.written), list(report.failed)
         self.last_export = written
+        if report.cancelled:  # what was written before the stop is kept
+            self._ended(f"Export stopped ({len(written)} of {len(plan.entries)} clips written)")
+            return
         self._ended(f"Exported {len(written)} of {len(plan.entries)} clips to {plan.folder}"
                     if failed else f"Exported {plural(len(written), 'clip')} to {plan.folder}")
         for line in failed:

@@ -17,7 +17,7 @@ from ..core.framing import subject_box
 from ..core.image import SUPPORTED_EXTENSIONS, load_image
 from ..core.record import ClipRecord
 from ..core.request import GenerationRequest
-from ..storage.paths import data_dir
+from ..core.studio import Studio
 from .drop import VIDEO_EXTENSIONS, expand_paths
 from .panel import Panel, heading, tool
 from .state import AppState, Choices, Photo, Status
@@ -41,7 +41,7 @@ def load_photo(path: str) -> dict[str, Any]:
 class PhotosPanel(Panel):
     """The left column. The photo list mirrors the state's batch; the queue list mirrors the queue."""
 
-    def __init__(self, state: AppState, studio: Any, queue: JobQueue, background: Background,
+    def __init__(self, state: AppState, studio: Studio, queue: JobQueue, background: Background,
                  settings: QSettings) -> None:
         super().__init__()
         self.state, self.studio, self.queue, self.background = state, studio, queue, background
@@ -116,7 +116,7 @@ class PhotosPanel(Panel):
             self.add_paths([Path(url.toLocalFile()) for url in data.urls() if url.isLocalFile()])
         elif data is not None and data.hasImage():
             image = QImage(data.imageData())
-            folder = data_dir() / "pasted"
+            folder = self.studio.pasted_folder()
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / time.strftime("pasted-%Y%m%d-%H%M%S.png")
             n = 1

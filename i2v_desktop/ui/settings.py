@@ -4,23 +4,18 @@ shows what the state holds."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout
 
 from ..core.errors import I2VError
-from ..storage.prompts import PromptLibrary
-from .controls import ClipControls, model_entry, timing
+from ..core.studio import ModelChoice, Studio
+from .controls import ClipControls
 from .panel import Panel, heading, tool
 from .presets import PresetPicker
 from .state import AppState, Choices
 from .worker import JobQueue
-
-
-def settings_folder(settings: QSettings) -> Path:
-    return Path(settings.fileName()).parent
 
 
 class SettingsPanel(Panel):
@@ -28,10 +23,10 @@ class SettingsPanel(Panel):
 
     generateRequested = Signal()
 
-    def __init__(self, state: AppState, studio: Any, queue: JobQueue, settings: QSettings) -> None:
+    def __init__(self, state: AppState, studio: Studio, queue: JobQueue, settings: QSettings) -> None:
         super().__init__()
         self.state, self.studio, self.settings = state, studio, settings
-        self.prompts = PromptLibrary(settings_folder(settings) / "prompts.json")
+        self._models: dict[str, ModelChoice] = {}  # by id, as last offered (plus local folders once read)
         self.setMinimumWidth(300)
         self.setMaximumWidth(420)
 
@@ -58,7 +53,7 @@ class SettingsPanel(Panel):
         prompt_row.addWidget(self.prompt_library, 1)
         prompt_row.addWidget(self.save_prompt)
         prompt_row.addWidget(self.forget_prompt)
-        self.controls = ClipControls(self.studio.registry)
+        self.controls = ClipControls()
         self.generate_button = QPushButton("Generate")
         self.generate_button.setObjectName("generate")
         self.generate_button.setToolTip("Render every photo of the batch (Ctrl+Enter)")
@@ -90,14 +85,30 @@ class SettingsPanel(Panel):
     def show_models(self) -> None:
         """The models this machine can offer before it has been checked (the state restored first)."""
         if not self.state.choices.model:
-            self.state.choose(model=self.studio.registry.fallback)
-        self.controls.set_models(self.studio.model_choices(look=False), self.state.choices.model)
+            self.state.choose(model=self.studio.fallback_model)
+        self._offer(self.studio.models(look=False))
         self._show_choices(self.state.choices)
+
+    def _offer(self, models: list[ModelChoice]) -> None:
+        self._models = {model.id: model for model in models}
+        self.controls.set_models(models, self.state.choices.model)
+
+    def chosen_model(self, model: str) -> ModelChoice:
+        """The chosen model's choice: one on offer, or a local folder read once (from its
+        model_index.json and the closest registry entry). A folder that cannot be read shows the
+        Instant engine's limits until Generate names the problem."""
+        model = model or self.studio.fallback_model  # before the app has chosen
+        if model not in self._models:
+            try:
+                self._models[model] = self.studio.model(model)
+            except I2VError:
+                return self.chosen_model(self.studio.fallback_model)
+        return self._models[model]
 
     def motion_words(self, choices: Choices) -> str:
         """The words the preset gives the chosen model ("" for one that reads none)."""
-        entry = model_entry(self.studio.registry, choices.model)
-        return self.studio.motion_words(entry.id, choices.preset, choices.intensity)
+        model = self.chosen_model(choices.model).id
+        return self.studio.motion_words(model, choices.preset, choices.intensity)
 
     @Slot(object)
     def _show_choices(self, choices: Choices) -> None:
@@ -110,8 +121,7 @@ class SettingsPanel(Panel):
         words = self.motion_words(choices)
         self.motion.setPlaceholderText(words or "This model takes no motion words")
         self.motion.setEnabled(bool(words) or choices.motion_prompt is not None)
-        frames, fps = timing(self.studio.registry, choices)
-        self.controls.show_choices(choices, frames, fps)
+        self.controls.show_choices(choices, self.chosen_model(choices.model))
 
     def _on_preset_changed(self, preset_id: str) -> None:
         self.state.choose(preset=preset_id, motion_prompt=None)  # a new preset brings its own words
@@ -122,20 +132,20 @@ class SettingsPanel(Panel):
             return
         choices, default = result
         first_run = self.settings.value("choices/model") is None
-        self.controls.set_models(choices, self.state.choices.model)
+        self._offer(choices)
         if first_run:
             self.state.choose(model=default)
         chosen = next((c for c in choices if c.id == self.state.choices.model), None)
         if chosen is not None and chosen.installed is False:
             self.say(f"{chosen.name} is not downloaded; renders will download it first "
                      "or fail offline. The Instant engine works right away.", "warning",
-                     ("Use Instant", lambda: self.state.choose(model=self.studio.registry.fallback)))
+                     ("Use Instant", lambda: self.state.choose(model=self.studio.fallback_model)))
 
     # -- prompt library -----------------------------------------------------------------------
 
     def _refresh_prompts(self) -> None:
         self.prompt_library.clear()
-        phrases = self.prompts.phrases()
+        phrases = self.studio.prompts()
         self.prompt_library.addItem("Saved prompts…" if phrases else "No saved prompts yet", "")
         for phrase in phrases:
             self.prompt_library.addItem(phrase if len(phrase) < 60 else phrase[:57] + "…", phrase)
@@ -149,7 +159,7 @@ class SettingsPanel(Panel):
 
     def _save_prompt(self) -> None:
         try:
-            self.prompts.add(self.prompt.toPlainText())
+            self.studio.save_prompt(self.prompt.toPlainText())
         except (I2VError, OSError) as exc:
             self.say(str(exc), "warning")
             return
@@ -159,7 +169,7 @@ class SettingsPanel(Panel):
         phrase = self.prompt_library.currentData()
         if phrase:
             try:
-                self.prompts.remove(phrase)
+                self.studio.forget_prompt(phrase)
             except (I2VError, OSError) as exc:
                 self.say(str(exc), "warning")
             self._refresh_prompts()

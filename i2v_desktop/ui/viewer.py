@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
 
 from ..core.errors import I2VError
 from ..core.events import Cancelled, DownloadProgress, Failed, Finished, StageChanged, StepProgress, Warned
+from ..core.record import ClipEntry
 from ..core.request import ASPECTS
+from ..core.studio import Studio
 from .clips import ClipCache, cell_label
 from .drop import DropHint
 from .framing import CropView
@@ -42,10 +44,9 @@ class ViewerPanel(Panel):
     finalizeRequested = Signal(object)  # the GenerationRequest to queue
     exportRequested = Signal()
 
-    def __init__(self, state: AppState, studio: Any, queue: JobQueue, background: Background) -> None:
+    def __init__(self, state: AppState, studio: Studio, queue: JobQueue, background: Background) -> None:
         super().__init__()
         self.state, self.studio, self.queue, self.background = state, studio, queue, background
-        self.history = studio.history
         self.clips = ClipCache(studio, background, self)
         self._live = False  # the player shows the running job's preview
         self._job_saved: dict[int, list[Any]] = {}
@@ -262,7 +263,7 @@ class ViewerPanel(Panel):
             self.history_strip.set_thumbs(entry_id, frames)
 
     def _refresh_variants(self) -> None:
-        entries = self.history.for_photo(self.state.selected) if self.state.selected else []
+        entries = self.studio.clips(self.state.selected) if self.state.selected else []
         entries = sorted(entries, key=lambda e: (-(e.score if e.score is not None else -1), -e.created))
         self.variants.set_entries(self.clips.strip_items(entries, with_photo=False))
 
@@ -272,7 +273,7 @@ class ViewerPanel(Panel):
             self._history_stale = True
             return
         self._history_stale = False
-        entries = sorted(self.history.entries(), key=lambda e: -e.created)[:HISTORY_SHOWN]
+        entries = sorted(self.studio.clips(), key=lambda e: -e.created)[:HISTORY_SHOWN]
         self.history_strip.set_entries(self.clips.strip_items(entries, with_photo=True))
 
     def _on_strip_changed(self, _: int) -> None:
@@ -316,13 +317,16 @@ class ViewerPanel(Panel):
         if self.views.currentWidget() is self.compare:
             self.compare_selected()
 
-    def _find_entry(self, entry_id: str) -> Any:
-        return next((e for e in self.history.entries() if e.id == entry_id), None)
+    def _find_entry(self, entry_id: str) -> ClipEntry | None:
+        try:
+            return self.studio.clip(entry_id)
+        except KeyError:
+            return None
 
     def _on_star_toggled(self, entry_id: str, starred: bool) -> None:
         """A star set in either strip (or by a key) is saved and shown in both."""
         try:
-            self.history.set_starred(entry_id, starred)
+            self.studio.star(entry_id, starred)
         except I2VError as exc:
             self.say(str(exc))
         for strip in (self.variants, self.history_strip):
@@ -371,7 +375,7 @@ class ViewerPanel(Panel):
             return
         for entry in entries:
             try:
-                self.history.remove(entry.id)
+                self.studio.delete(entry.id)
             except (I2VError, OSError) as exc:
                 self.say(str(exc))
             self.clips.forget(entry.id)

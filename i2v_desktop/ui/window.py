@@ -4,9 +4,8 @@ It composes the panels (photos and queue on the left, the viewer in the middle, 
 the right, the export action in the status bar), all bound to one AppState, and holds what
 belongs to the whole window: the menus and shortcuts, the message banner, dropping files
 anywhere on it, its layout from one session to the next, and closing. The window talks to the
-engines only through the job queue (engine thread) and `Background` (short tasks); `studio` is
-the object app.py made from the engine side, which this package cannot import (it would reach
-torch).
+engines only through the `Studio` seam (core.studio) that app.py hands it: renders through the job
+queue (engine thread), slow reads and exports through `Background` (short tasks).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
+from ..core.studio import Studio
 from .banner import Banner
 from .drop import DropOverlay
 from .exporting import Exporter
@@ -42,10 +42,9 @@ def _forwarded(path: str) -> property:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, studio: Any, settings: QSettings, *, probe: bool = True) -> None:
+    def __init__(self, studio: Studio, settings: QSettings, *, probe: bool = True) -> None:
         super().__init__()
         self.studio = studio
-        self.history = studio.history
         self.settings = settings
         self.setWindowTitle("i2v desktop")
         self.setAcceptDrops(True)

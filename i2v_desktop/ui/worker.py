@@ -25,6 +25,7 @@ from ..core.cancel import CancelToken
 from ..core.errors import Cancelled as CancelledError
 from ..core.errors import I2VError
 from ..core.request import GenerationRequest
+from ..core.studio import Studio
 
 log = logging.getLogger(__name__)
 _threads: weakref.WeakSet[QThread] = weakref.WeakSet()
@@ -52,7 +53,7 @@ class EngineWorker(QObject):
     jobDone = Signal(int, str)  # job id, "" or the reason the job as a whole failed
     machineKnown = Signal(str, object)  # summary, (model choices, default model) or None
 
-    def __init__(self, studio: Any) -> None:
+    def __init__(self, studio: Studio) -> None:
         super().__init__()
         self.studio = studio
 
@@ -109,7 +110,7 @@ class JobQueue(QObject):
     _probe = Signal()
     _close = Signal()
 
-    def __init__(self, studio: Any, parent: QObject | None = None) -> None:
+    def __init__(self, studio: Studio, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.pending: list[Job] = []
         self.current: Job | None = None

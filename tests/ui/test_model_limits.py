@@ -1,26 +1,34 @@
-"""The clip controls ask the registry what the chosen model can do, the instant engine included."""
+"""The clip controls show what the chosen model can do, as the Studio describes it: the instant
+engine, a registry model and a local diffusers folder alike."""
 
 import json
 
-from i2v_desktop.engine.plan import limits as entry_limits
-from i2v_desktop.engine.registry import load_registry
-from i2v_desktop.ui.controls import limits, qualities, timing
-from i2v_desktop.ui.state import Choices
 
-
-def test_a_local_folder_gets_its_familys_limits_not_the_instant_engines(tmp_path):
-    registry = load_registry()
+def test_a_local_folder_gets_its_familys_limits_not_the_instant_engines(make_window, tmp_path):
+    window = make_window()
     folder = tmp_path / "my-wan"
     folder.mkdir()
     (folder / "model_index.json").write_text(json.dumps({"_class_name": "WanPipeline", "expand_timesteps": True}))
-    wan = registry.get("wan2.2-ti2v-5b")
-    assert limits(registry, str(folder)) == entry_limits(wan) != limits(registry, "instant")
-    assert timing(registry, Choices(model=str(folder), duration=3.0)) == (73, 24.0)  # Wan's 4k+1 frames
+    window.state.choose(model=str(folder), duration=3.0, fps=None)
+    chosen = window.settings_panel.chosen_model(str(folder))
+    assert chosen.family == "wan" and chosen.limits == window.studio.model("wan2.2-ti2v-5b").limits
+    assert chosen.limits != window.studio.model("instant").limits
+    assert window.controls.duration_label.text() == "3.04 s · 73 frames"  # Wan's 4k+1 frames at 24 fps
 
 
-def test_the_instant_engines_limits_come_from_its_entry():
-    registry = load_registry()
-    assert limits(registry, "instant") == entry_limits(registry.get("instant"))
-    assert limits(registry, "") == limits(registry, "instant")  # before the app has chosen
-    assert qualities(registry, "instant") == ("draft", "standard", "final")
-    assert timing(registry, Choices(model="instant", duration=2.5, fps=30.0)) == (75, 30.0)
+def test_the_instant_engines_limits_and_tiers_shape_the_controls(make_window):
+    window = make_window()
+    window.state.choose(model="instant", duration=2.5, fps=30.0)
+    instant = window.studio.model("instant")
+    assert window.settings_panel.chosen_model("") == instant  # before the app has chosen
+    assert [window.controls.quality.itemData(i) for i in range(window.controls.quality.count())] == \
+        ["draft", "standard", "final"]
+    assert window.controls.duration_label.text() == "2.50 s · 75 frames"
+    assert window.controls.duration.maximum() == round(instant.limits.max_duration * 10)
+
+
+def test_a_folder_that_cannot_be_read_shows_the_instant_limits_until_generate_names_it(make_window, tmp_path):
+    window = make_window()
+    missing = str(tmp_path / "no-such-model")
+    window.state.choose(model=missing)
+    assert window.settings_panel.chosen_model(missing).limits == window.studio.model("instant").limits

@@ -22,6 +22,7 @@ from i2v_desktop.core.presets import load_presets
 from i2v_desktop.export.mp4 import read_frames, read_mp4_metadata
 from i2v_desktop.export.social import load_export_presets
 from i2v_desktop.storage.history import History
+from i2v_desktop.storage.paths import data_dir, history_dir
 from i2v_desktop.studio.local import LocalStudio
 from i2v_desktop.studio.records import read_record
 from i2v_desktop.studio.render import Engines
@@ -75,8 +76,6 @@ def tiny_wan(tmp_path_factory) -> Path:
 
 def tiny_studio(folder: Path) -> LocalStudio:
     """The app's Studio with the registry pointing its Wan 5B entry at a tiny pipeline folder."""
-    from i2v_desktop.storage.paths import data_dir, history_dir
-
     engines = Engines(tiny_registry({"wan2.2-ti2v": folder}), load_presets(), device="cpu")
     return LocalStudio(engines, History(history_dir()), load_export_presets(), data_dir())
 
@@ -189,7 +188,7 @@ def test_every_control_has_a_name_a_screen_reader_can_say(make_window):
     assert nameless == []
 
 
-def test_prompt_library_saves_and_recalls(qtbot, make_window, settings_path):
+def test_prompt_library_saves_and_recalls(qtbot, make_window):
     window = make_window()
     window.prompt.setPlainText("slow dolly, soft morning light")
     window.save_prompt.click()
@@ -198,7 +197,10 @@ def test_prompt_library_saves_and_recalls(qtbot, make_window, settings_path):
     window.prompt_library.setCurrentIndex(1)
     window.prompt_library.activated.emit(1)
     assert window.prompt.toPlainText() == "slow dolly, soft morning light"
-    assert "slow dolly" in (settings_path.parent / "prompts.json").read_text()
+    assert window.studio.prompts() == ["slow dolly, soft morning light"]  # kept by the Studio, on disk
+    from i2v_desktop.storage.paths import config_dir
+
+    assert "slow dolly" in (config_dir() / "prompts.json").read_text()
 
 
 # -- rendering --------------------------------------------------------------------------------
@@ -225,7 +227,7 @@ def test_generate_with_the_instant_engine(qtbot, make_window, samples):
     assert scores == sorted(scores, reverse=True)  # best first
     assert window.variants.selection == [window.variants.cells[0].entry.id]  # and the best one plays
     assert window.player.frame_count == 12 and window.player.is_playing
-    entries = window.history.entries()
+    entries = window.studio.clips()
     seeds = sorted(e.seed for e in entries)
     assert len(entries) == 2 and seeds[1] == seeds[0] + 1  # variants: seed, seed+1
     frames, fps = read_frames(entries[0].mp4)
@@ -249,7 +251,7 @@ def test_generate_with_a_tiny_diffusion_pipeline(qtbot, make_window, samples, ti
     steps = [event for _, event in seen if isinstance(event, StepProgress)]
     assert [s.step for s in steps] == [1, 2] and any(s.preview is not None for s in steps)
     assert window.state.photos[0].status == Status.DONE
-    (entry,) = window.history.entries()
+    (entry,) = window.studio.clips()
     frames, _ = read_frames(entry.mp4)
     assert frames.shape == (9, 64, 64, 3)
     assert window.player.frame_count == 9
@@ -275,7 +277,7 @@ def test_cancel_mid_render_leaves_no_clip_and_the_engine_ready(qtbot, make_windo
     assert not any(isinstance(e, Finished) for e in events)
     assert isinstance(events[-1], Cancelled)
     assert window.state.photos[0].status == Status.CANCELLED
-    assert window.history.entries() == []
+    assert window.studio.clips() == []
     steps = [e for e in events if isinstance(e, StepProgress)]
     assert len(steps) < steps[0].total  # it stopped early
 
@@ -304,7 +306,7 @@ def test_every_slot_the_worker_reaches_runs_on_the_gui_thread(qtbot, make_window
     window.viewer.clips.full.clear()  # so playing a clip reads it back on the pool
     window.variants.select(window.variants.cells[1].entry.id)
     qtbot.waitUntil(lambda: window.player.frame_count == 12, timeout=10_000)
-    plan = ExportPlan(tuple(window.history.entries()[:1]), "square", tmp_path, "{photo}", open_folder=False)
+    plan = ExportPlan(tuple(window.studio.clips()[:1]), "square", tmp_path, "{photo}", open_folder=False)
     window.start_export(plan)
     qtbot.waitUntil(lambda: not window.exporter.busy, timeout=60_000)
     names = {name for name, _ in calls}
@@ -378,20 +380,20 @@ def test_pick_compare_finalize_delete(qtbot, make_window, samples, monkeypatch):
 
     window.variants.select(first.entry.id)
     window.star_button.click()
-    assert window.history.get(first.entry.id).starred
-    assert History(window.history.root).get(first.entry.id).starred  # persisted
+    assert window.studio.clip(first.entry.id).starred
+    assert History(history_dir()).get(first.entry.id).starred  # persisted
 
     window.finalize_button.click()
     job = window.queue.current or window.queue.pending[-1]
     assert job.request.quality == "final" and job.request.seed == first.entry.seed and job.request.variants == 1
     qtbot.waitUntil(lambda: not window.queue.busy, timeout=60_000)
-    assert len(window.history.entries()) == 3
+    assert len(window.studio.clips()) == 3
 
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     window.variants.select(second.entry.id)
     mp4 = second.entry.mp4
     window.delete_button.click()
-    assert not mp4.exists() and len(window.history.entries()) == 2
+    assert not mp4.exists() and len(window.studio.clips()) == 2
 
 
 def test_a_star_set_in_one_strip_shows_in_the_other(qtbot, make_window, samples):
@@ -405,13 +407,13 @@ def test_a_star_set_in_one_strip_shows_in_the_other(qtbot, make_window, samples)
     (in_variants,) = window.variants.cells
     in_variants.star.click()
     assert in_history.star.isChecked() and in_history.star.text() == "★"
-    assert window.history.get(in_variants.entry.id).starred
+    assert window.studio.clip(in_variants.entry.id).starred
 
     window.strips.setCurrentWidget(window.history_strip)
     window.history_strip.select(in_history.entry.id)
     window.star_button.click()  # what S does
     assert not in_variants.star.isChecked() and in_variants.star.text() == "☆"
-    assert not in_history.star.isChecked() and not window.history.get(in_history.entry.id).starred
+    assert not in_history.star.isChecked() and not window.studio.clip(in_history.entry.id).starred
 
 
 def test_export_picked_clips_through_the_dialog(qtbot, make_window, samples, tmp_path, monkeypatch):
@@ -456,8 +458,8 @@ def test_export_dialog_refuses_a_bad_template(qtbot, make_window, samples):
     add_ready(qtbot, window, [samples / "coffee.jpg"])
     window.state.choose(**{**QUICK, "variants": 1})
     generate(qtbot, window)
-    entries = window.history.entries()
-    dialog = ExportDialog(entries, ["one"], list(window.studio.export_presets.presets.values()),
+    entries = window.studio.clips()
+    dialog = ExportDialog(entries, ["one"], window.studio.export_choices(),
                           picked={entries[0].id}, preset="reels", folder="/tmp", template="{photo}_{nope}",
                           open_folder=False)
     qtbot.addWidget(dialog)
@@ -473,7 +475,7 @@ def test_history_survives_a_restart_and_a_dropped_clip_restores_its_settings(qtb
     window.state.choose(**{**QUICK, "variants": 1, "preset": "orbit", "intensity": 0.7, "seed": 1234})
     window.state.update_photo(window.state.selected, crop_center=(0.45, 0.5))
     generate(qtbot, window)
-    (entry,) = window.history.entries()
+    (entry,) = window.studio.clips()
     window.close()
 
     again = make_window()
@@ -498,7 +500,7 @@ def test_closing_during_a_render_cancels_it_and_ends_the_thread(qtbot, make_wind
     qtbot.waitUntil(lambda: window.progress.maximum() > 1, timeout=30_000)  # rendering frames
     window.close()
     assert not window.queue._thread.isRunning()
-    assert window.history.entries() == []
+    assert window.studio.clips() == []
 
 
 def test_the_window_appears_before_torch_is_imported(tmp_path):
@@ -522,7 +524,7 @@ def test_studio_from_the_app_uses_the_user_folders(tmp_path):
     studio = make_studio()
     assert "orbit" in {preset.id for preset in studio.presets()}
     assert "reels" in {choice.id for choice in studio.export_choices()}
-    assert studio.history.entries() == []
+    assert studio.clips() == []
 
 
 def test_the_users_words_and_the_motion_words_are_apart_and_follow_the_model(qtbot, make_window, tiny_wan, tmp_path):
@@ -531,7 +533,7 @@ def test_the_users_words_and_the_motion_words_are_apart_and_follow_the_model(qtb
     tiny = tiny_registry({"wan2.2-ti2v": tiny_wan})
     ltx = load_registry().get("ltx-video-2b-distilled")  # chosen, never rendered here
     registry = Registry({**tiny.entries, ltx.id: ltx}, tiny.default)
-    studio = LocalStudio(Engines(registry, load_presets(), device="cpu"), tiny_studio(tiny_wan).history,
+    studio = LocalStudio(Engines(registry, load_presets(), device="cpu"), History(history_dir()),
                          load_export_presets(), tmp_path)
     window = make_window(studio)
     window.state.choose(model="wan2.2-ti2v-5b", preset="orbit", intensity=0.5, prompt="")
@@ -604,7 +606,7 @@ def test_export_opens_the_folder_when_asked(qtbot, make_window, samples, tmp_pat
     add_ready(qtbot, window, [samples / "coffee.jpg"])
     window.state.choose(**{**QUICK, "variants": 1})
     generate(qtbot, window)
-    window.start_export(ExportPlan(tuple(window.history.entries()), "square", tmp_path / "out", "{photo}", True))
+    window.start_export(ExportPlan(tuple(window.studio.clips()), "square", tmp_path / "out", "{photo}", True))
     qtbot.waitUntil(lambda: not window.exporter.busy, timeout=60_000)
     assert opened == [str(tmp_path / "out")]
     assert (tmp_path / "out" / "coffee.mp4").is_file()
@@ -630,7 +632,7 @@ def test_an_export_that_fails_for_one_clip_still_exports_the_others(qtbot, make_
     add_ready(qtbot, window, [samples / "coffee.jpg"])
     window.state.choose(**QUICK)
     generate(qtbot, window)
-    lost, kept = window.history.entries()
+    lost, kept = window.studio.clips()
     lost.mp4.unlink()
     window.start_export(ExportPlan((lost, kept), "square", tmp_path / "out", "{photo}_{seed}", False))
     qtbot.waitUntil(lambda: not window.exporter.busy, timeout=60_000)

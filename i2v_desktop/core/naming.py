@@ -6,7 +6,7 @@ import re
 import string
 from collections.abc import Mapping
 
-from ..core.errors import InputError
+from .errors import InputError
 
 FIELDS = ("photo", "motion", "format", "seed", "model", "date")
 DEFAULT_TEMPLATE = "{photo}_{motion}_{format}"
