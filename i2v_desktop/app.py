@@ -18,8 +18,11 @@ log = logging.getLogger("i2v_desktop")
 STARTED = time.perf_counter()
 
 
-def make_studio():  # -> jobs.Studio
-    """The engine side of the app, from the user's folders (presets, models, history)."""
+def make_studio(process: bool = False):  # -> jobs.Studio
+    """The engine side of the app, from the user's folders (presets, models, history).
+
+    `process`: render in a worker process (the window's choice: a crash there costs one job, not
+    the window, and rendering takes no time from the event loop) instead of on the calling thread."""
     from .core.presets import load_presets
     from .engine.registry import load_registry
     from .export.social import USER_FOLDER, load_export_presets
@@ -32,7 +35,12 @@ def make_studio():  # -> jobs.Studio
     exports = load_export_presets(config_dir() / USER_FOLDER)
     for problem in [*presets.problems, *registry.problems, *exports.problems]:
         log.warning("skipped %s", problem)
-    return Studio(Engines(registry, presets), History(history_dir()), exports)
+    worker = None
+    if process:
+        from .studio.process import EngineSettings, RenderProcess
+
+        worker = RenderProcess(EngineSettings(user_presets_dir(), user_models_file()))
+    return Studio(Engines(registry, presets), History(history_dir()), exports, worker)
 
 
 def settings_file() -> Path:
@@ -135,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setDesktopFileName("i2v-desktop")
     apply_theme(app)
     try:
-        studio = make_studio()
+        studio = make_studio(process=True)
     except I2VError as exc:  # a broken user file, or a history from a newer version
         QMessageBox.critical(None, "i2v desktop cannot start", f"{exc}")
         return 1

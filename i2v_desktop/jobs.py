@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -280,9 +281,13 @@ class Studio:
     it over. `render`, `machine` and `export` run on worker threads, never the GUI thread.
     """
 
-    def __init__(self, engines: Engines, history: History, export_presets: ExportLibrary) -> None:
+    def __init__(self, engines: Engines, history: History, export_presets: ExportLibrary,
+                 process: Any = None) -> None:
+        """`process`: a studio.process.RenderProcess to render in (the window's choice), or None to
+        render on the calling thread with `engines`. Either way the history is written here only."""
         self.engines, self.history, self.export_presets = engines, history, export_presets
         self.registry, self.presets = engines.registry, engines.presets
+        self.process = process
         self._device: str | None = None
         self._free_gb: float | None = None
 
@@ -291,15 +296,20 @@ class Studio:
         on_saved: Callable[[Saved], object],
     ) -> None:
         """Render every variant of `request` into the history; each saved clip is announced at once."""
-        engine = self.engines.for_model(request.model)
 
-        def keep(output: Output) -> None:
-            clip = output.clip
-            thumbs = thumbnail_frames(clip.frames, clip.fps, width=160, max_frames=24)  # about 1 MB
-            entry = self.history.add(output.mp4, clip_record(clip, output.score), thumbs)
-            on_saved(Saved(entry, clip.frames, clip.fps, thumbs))
+        def keep(mp4: Path, record: dict, frames: np.ndarray, fps: float) -> None:
+            thumbs = thumbnail_frames(frames, fps, width=160, max_frames=24)  # about 1 MB
+            entry = self.history.add(mp4, record, thumbs)
+            on_saved(Saved(entry, frames, fps, thumbs))
 
-        render_to_files(engine, request, self.history.new_clip_folder(), on_event, cancel, on_saved=keep)
+        out_dir = self.history.new_clip_folder()
+        if self.process is not None:
+            self.process.render(request, out_dir, on_event, cancel,
+                                lambda done: keep(done.mp4, done.record, done.frames, done.fps))
+            return
+        render_to_files(self.engines.for_model(request.model), request, out_dir, on_event, cancel,
+                        on_saved=lambda output: keep(output.mp4, clip_record(output.clip, output.score),
+                                                     output.clip.frames, output.clip.fps))
 
     def machine(self) -> tuple[str, list[ModelChoice], str]:
         """Look at the machine (without loading torch): a one-line summary, the model choices with
@@ -345,4 +355,6 @@ class Studio:
         return export_to(clip, self.export_presets.get(preset_id), out_dir, name=name, on_progress=on_progress)
 
     def close(self) -> None:
+        if self.process is not None:
+            self.process.close()
         self.engines.close()
