@@ -113,6 +113,10 @@ def keep_singletons_alive() -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import multiprocessing
+
+    # A frozen build starts the render process from this same executable: let it be that process.
+    multiprocessing.freeze_support()
     argv = list(sys.argv if argv is None else argv)
     if "--version" in argv[1:]:
         from . import __version__
