@@ -18,11 +18,14 @@ log = logging.getLogger("i2v_desktop")
 STARTED = time.perf_counter()
 
 
-def make_studio():  # -> studio.local.LocalStudio
-    """The engine side of the app, from the user's folders (presets, models, history)."""
+def make_studio(process: bool = False):  # -> studio.local.LocalStudio
+    """The engine side of the app, from the user's folders (presets, models, history).
+
+    `process`: render in a worker process (the window's choice: a crash there costs one job, not
+    the window, and rendering takes no time from the event loop) instead of on the calling thread."""
     from .studio.local import user_studio
 
-    studio, problems = user_studio()
+    studio, problems = user_studio(process=process)
     for problem in problems:
         log.warning("skipped %s", problem)
     return studio
@@ -98,6 +101,10 @@ def keep_singletons_alive() -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import multiprocessing
+
+    # A frozen build starts the render process from this same executable: let it be that process.
+    multiprocessing.freeze_support()
     argv = list(sys.argv if argv is None else argv)
     if "--version" in argv[1:]:
         from . import __version__
@@ -128,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setDesktopFileName("i2v-desktop")
     apply_theme(app)
     try:
-        studio = make_studio()
+        studio = make_studio(process=True)
     except I2VError as exc:  # a broken user file, or a history from a newer version
         QMessageBox.critical(None, "i2v desktop cannot start", f"{exc}")
         return 1

@@ -4,11 +4,13 @@ an export and the machine probe run.
 A 10 ms timer should fire every 10 ms; each gap beyond that is time the window could not react.
 The idle window is measured in the same run as the baseline. Goal: longest stall under 50 ms.
 
-    .venv/bin/python scripts/responsiveness.py
+    .venv/bin/python scripts/responsiveness.py                 # renders in the worker process, as the app does
+    .venv/bin/python scripts/responsiveness.py --in-process    # the same renders on the engine thread
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -76,8 +78,9 @@ def main() -> int:
     keep_singletons_alive()  # PySide6 6.12 on Python < 3.12: see app.py
     app = QApplication(sys.argv[:1])
     apply_theme(app)
-    window = MainWindow(make_studio(), QSettings(f"{HOME}/config/settings.ini", QSettings.Format.IniFormat),
-                        probe=False)
+    settings = QSettings(f"{HOME}/config/settings.ini", QSettings.Format.IniFormat)
+    # --in-process: render on the engine thread of this process (the baseline the worker process is measured against)
+    window = MainWindow(make_studio(process="--in-process" not in sys.argv), settings, probe=False)
     window.show()
     app.processEvents()
     shown = time.perf_counter() - START
@@ -125,16 +128,25 @@ def main() -> int:
     bare = time.perf_counter() - started
     print(f"{'same render without a window':<38} {bare:.1f} s   (window / bare: {render_s / bare:.2f})")
 
-    # The first diffusion render imports torch on the engine thread: the one long import.
+    # The first diffusion render imports torch (in the render process): the one long import. The
+    # Wan 5B entry points at a tiny pipeline through a user models file, which the process reads.
     folder = Path(HOME) / "tiny-wan"
     subprocess.run([sys.executable, "-c", "import sys, pathlib; from i2v_desktop.bench.tiny import "
                     "save_tiny_pipeline; save_tiny_pipeline('wan2.2-ti2v', pathlib.Path(sys.argv[1]))",
                     str(folder)], check=True)
     from i2v_desktop.core.presets import load_presets
-    from i2v_desktop.bench.tiny_registry import tiny_registry
+    from i2v_desktop.engine.registry import load_registry
+    from i2v_desktop.studio.process import EngineSettings, RenderProcess
     from i2v_desktop.studio.render import Engines
 
-    window.studio.engines = Engines(tiny_registry({"wan2.2-ti2v": folder}), load_presets(), device="cpu")
+    models = Path(HOME) / "tiny-models.json"
+    tiers = {quality: {"resolution": "tiny", "steps": 2} for quality in ("draft", "standard", "final")}
+    entry = {"id": "wan2.2-ti2v-5b", "base": "wan2.2-ti2v-5b", "path": str(folder),
+             "resolutions": {"tiny": [64, 64]}, "tiers": tiers, "max_frames": 9}
+    models.write_text(json.dumps({"models": [entry]}))
+    window.studio.engines = Engines(load_registry(user_file=models), load_presets(), device="cpu")
+    window.studio._process.close()
+    window.studio._process = RenderProcess(EngineSettings(models_file=models, device="cpu"))
     window.state.choose(model="wan2.2-ti2v-5b", duration=0.3, aspect="1:1", variants=1)
     with Stalls() as diffusion:
         started = time.perf_counter()

@@ -21,11 +21,12 @@ from ..engine.registry import ModelEntry, Registry
 from ..export.social import ExportLibrary
 from ..storage import queue
 from ..storage.history import History, HistoryError, thumbnail_frames
-from ..storage.paths import config_dir, data_dir, history_dir
+from ..storage.paths import config_dir, data_dir, history_dir, user_models_file, user_presets_dir
 from ..storage.prompts import PromptLibrary
 from . import exports, records
 from .catalog import user_exports, user_presets, user_registry
-from .render import Engines, Output, render_to_files
+from .process import EngineSettings, RenderProcess
+from .render import Engines, render_to_files
 
 DEVICE_NAMES = {"cuda": "NVIDIA GPU", "mps": "Apple GPU", "cpu": "no GPU (CPU only)"}
 
@@ -39,8 +40,12 @@ class LocalStudio:
     """
 
     def __init__(self, engines: Engines, history: History | Path, export_presets: ExportLibrary, folder: Path,
-                 prompts_file: Path | None = None) -> None:
+                 prompts_file: Path | None = None, process: RenderProcess | None = None) -> None:
         self.engines, self._exports = engines, export_presets
+        # Where renders run: a worker process (the window's choice: a crash there costs one job,
+        # not the window), or None for the calling thread with `engines`. Either way the history
+        # is written here only.
+        self._process = process
         # A folder: the history is opened on first use (the command line renders into its own
         # folder and must neither read nor repair the user's history). Opening it is not
         # thread-safe, so a window is given an opened History.
@@ -51,6 +56,11 @@ class LocalStudio:
         # What machine() saw; None until it has looked (models() then leaves `fits` unknown).
         self._device: str | None = None
         self._free_gb: float | None = None
+
+    @property
+    def process(self) -> RenderProcess | None:
+        """The worker process renders run in, or None: they run on the calling thread."""
+        return self._process
 
     @property
     def _history(self) -> History:
@@ -122,15 +132,18 @@ class LocalStudio:
 
     def render(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken,
                on_saved: Callable[[Saved], object]) -> None:
-        engine = self.engines.for_model(request.model)
+        def keep(mp4: Path, record: ClipRecord, frames: np.ndarray, fps: float) -> None:
+            thumbs = thumbnail_frames(frames, fps, width=160, max_frames=24)  # about 1 MB
+            on_saved(Saved(self._history.add(mp4, record, thumbs), frames, fps, thumbs))
 
-        def keep(output: Output) -> None:
-            clip = output.clip
-            thumbs = thumbnail_frames(clip.frames, clip.fps, width=160, max_frames=24)  # about 1 MB
-            entry = self._history.add(output.mp4, records.make_record(clip, output.score), thumbs)
-            on_saved(Saved(entry, clip.frames, clip.fps, thumbs))
-
-        render_to_files(engine, request, self._history.new_clip_folder(), on_event, cancel, on_saved=keep)
+        out_dir = self._history.new_clip_folder()
+        if self._process is not None:
+            self._process.render(request, out_dir, on_event, cancel,
+                                 lambda done: keep(done.mp4, done.record, done.frames, done.fps))
+            return
+        render_to_files(self.engines.for_model(request.model), request, out_dir, on_event, cancel,
+                        on_saved=lambda output: keep(output.mp4, records.make_record(output.clip, output.score),
+                                                     output.clip.frames, output.clip.fps))
 
     # -- history -----------------------------------------------------------------------------
 
@@ -192,6 +205,8 @@ class LocalStudio:
         return queue.load_queue(self._folder)
 
     def close(self) -> None:
+        if self._process is not None:
+            self._process.close()
         self.engines.close()
 
 
@@ -199,15 +214,19 @@ class LocalStudio:
 
 
 def user_studio(device: str | None = None, offload: str = "auto", speed: str = "auto", *,
-                open_history: bool = True) -> tuple[LocalStudio, list[str]]:
+                open_history: bool = True, process: bool = False) -> tuple[LocalStudio, list[str]]:
     """The Studio on the user's folders, and one line for each user file or entry it skipped.
 
     The history is opened now, so a history the app cannot use stops it at start (HistoryError);
-    `open_history=False` leaves it closed until used (the command line renders elsewhere)."""
+    `open_history=False` leaves it closed until used (the command line renders elsewhere).
+    `process`: render in a worker process that the first job starts (the window's choice)."""
     registry, presets, exported = user_registry(), user_presets(), user_exports()
     problems = [*(f"model {p}" for p in registry.problems), *(f"preset {p}" for p in presets.problems),
                 *(f"export preset {p}" for p in exported.problems)]
     engines = Engines(registry, presets, device=device, offload=offload, speed=speed)
     history = History(history_dir()) if open_history else history_dir()
-    studio = LocalStudio(engines, history, exported, data_dir(), config_dir() / "prompts.json")
+    worker = None
+    if process:
+        worker = RenderProcess(EngineSettings(user_presets_dir(), user_models_file(), device, offload, speed))
+    studio = LocalStudio(engines, history, exported, data_dir(), config_dir() / "prompts.json", worker)
     return studio, problems
