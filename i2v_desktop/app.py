@@ -18,8 +18,10 @@ log = logging.getLogger("i2v_desktop")
 STARTED = time.perf_counter()
 
 
-def make_studio():  # -> jobs.Studio
-    """The engine side of the app, from the user's folders (presets, models, history)."""
+def make_studio(read_only: bool = False):  # -> jobs.Studio
+    """The engine side of the app, from the user's folders (presets, models, history).
+
+    `read_only`: another process owns the data folder; the history is read, never written."""
     from .core.presets import load_presets
     from .engine.registry import load_registry
     from .export.social import USER_FOLDER, load_export_presets
@@ -32,7 +34,21 @@ def make_studio():  # -> jobs.Studio
     exports = load_export_presets(config_dir() / USER_FOLDER)
     for problem in [*presets.problems, *registry.problems, *exports.problems]:
         log.warning("skipped %s", problem)
-    return Studio(Engines(registry, presets), History(history_dir()), exports)
+    history = read_only_history(history_dir()) if read_only else History(history_dir())
+    return Studio(Engines(registry, presets), history, exports)
+
+
+def read_only_history(root: Path):  # -> storage.history.History
+    """The history as another process keeps it: read at start, and every change refused in one line."""
+    from .storage.history import History, HistoryError
+
+    class ReadOnlyHistory(History):
+        def _refuse(self, *args: object, **kwargs: object) -> object:
+            raise HistoryError(f"{self.index_path}: read-only here, another i2v desktop is using it")
+
+        new_clip_folder = add = set_starred = remove = _refuse  # type: ignore[assignment]
+
+    return ReadOnlyHistory(root)
 
 
 def settings_file() -> Path:
@@ -119,12 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"i2v-desktop: {problem}", file=sys.stderr)
         return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from PySide6.QtCore import QSettings, Qt, QTimer
+    from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    from .core.errors import I2VError
-    from .ui.theme import apply_theme
+    from PySide6.QtWidgets import QApplication
 
     keep_singletons_alive()
 
@@ -133,15 +146,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("i2v desktop")
     app.setApplicationDisplayName("i2v desktop")
     app.setDesktopFileName("i2v-desktop")
-    apply_theme(app)
+    from .storage.paths import data_dir
+    from .ui.instance import Instance, Role
+
+    photos = [Path(arg) for arg in argv[1:] if not arg.startswith("-")]
+    instance = Instance(data_dir())
+    role = instance.claim([str(path.resolve()) for path in photos])
+    if role == Role.HANDED_OVER:
+        log.info("i2v desktop is already open on %s: it takes the photos and comes to the front", data_dir())
+        return 0
     try:
-        studio = make_studio()
+        return run_window(app, photos, instance.reason if role == Role.READ_ONLY else "", instance)
+    finally:
+        instance.release()
+
+
+def run_window(app, photos: list[Path], read_only: str, instance) -> int:  # noqa: ANN001 - Qt types, imported late
+    """Make the window (read-only when `read_only` says why) and run the app until it closes."""
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    from .core.errors import I2VError
+    from .ui.theme import apply_theme
+
+    apply_theme(app)
+    if read_only:
+        log.warning("%s", read_only)
+    try:
+        studio = make_studio(read_only=bool(read_only))
     except I2VError as exc:  # a broken user file, or a history from a newer version
         QMessageBox.critical(None, "i2v desktop cannot start", f"{exc}")
         return 1
     from .ui.window import MainWindow
 
-    window = MainWindow(studio, QSettings(str(settings_file()), QSettings.Format.IniFormat))
+    window = MainWindow(studio, QSettings(str(settings_file()), QSettings.Format.IniFormat), read_only=read_only)
+
+    def come_forward(paths: list[str]) -> None:
+        """Another start of the app on this data folder: its photos join the batch, the window shows."""
+        if window.isMinimized():
+            window.showNormal()
+        window.raise_()
+        window.activateWindow()
+        window.add_paths([Path(path) for path in paths])
+
+    instance.photosReceived.connect(come_forward)
 
     def report(kind: type[BaseException], exc: BaseException, tb: object) -> None:
         # A bug in a slot must reach the user, not only the console; the log keeps the traceback.
@@ -163,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wake.start(250)
     window.show()
     log.info("window shown %.2f s after start", time.perf_counter() - STARTED)
-    window.add_paths([Path(arg) for arg in argv[1:] if not arg.startswith("-")])
+    window.add_paths(photos)
     return app.exec()
 
 

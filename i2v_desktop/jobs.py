@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from .export.mp4 import write_mp4, write_sidecar
 from .export.social import ExportLibrary, ExportPreset, export_clip
 from .quality.scorecard import Scorecard, correct_colour, score_clip
 from .storage.history import History, HistoryEntry, thumbnail_frames
+from .storage.paths import data_dir
+from .storage.queue import load_queue, save_queue
 
 METADATA_KEY = "i2v_desktop"
 CLIP_SCHEMA = "i2v_desktop.clip"
@@ -280,8 +282,10 @@ class Studio:
     it over. `render`, `machine` and `export` run on worker threads, never the GUI thread.
     """
 
-    def __init__(self, engines: Engines, history: History, export_presets: ExportLibrary) -> None:
+    def __init__(self, engines: Engines, history: History, export_presets: ExportLibrary,
+                 data_folder: Path | None = None) -> None:
         self.engines, self.history, self.export_presets = engines, history, export_presets
+        self.data_folder = data_folder  # None: the user's data folder (where the queue is kept)
         self.registry, self.presets = engines.registry, engines.presets
         self._device: str | None = None
         self._free_gb: float | None = None
@@ -343,6 +347,17 @@ class Studio:
     def export(self, clip: Path, preset_id: str, out_dir: Path, name: str,
                on_progress: Callable[[float], None]) -> Path:
         return export_to(clip, self.export_presets.get(preset_id), out_dir, name=name, on_progress=on_progress)
+
+    def save_queue(self, requests: Sequence[GenerationRequest]) -> None:
+        """Keep the jobs still to render (atomically), so a killed app can offer to resume them."""
+        save_queue(self._data_folder(), requests)
+
+    def load_queue(self) -> list[GenerationRequest]:
+        """The jobs a previous session left; unreadable ones are dropped with a logged line."""
+        return load_queue(self._data_folder())
+
+    def _data_folder(self) -> Path:
+        return self.data_folder if self.data_folder is not None else data_dir()
 
     def close(self) -> None:
         self.engines.close()

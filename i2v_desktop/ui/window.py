@@ -69,6 +69,7 @@ from .export import ExportDialog, name_fields
 from .framing import CropView
 from .player import ComparePlayer, FramePlayer
 from .presets import PresetPicker
+from .queue import QueuePanel
 from .state import AppState, Choices, Photo, Status
 from .variants import VariantStrip, to_qimage
 from .worker import Background, Job, JobQueue
@@ -113,15 +114,18 @@ def expand_paths(paths: list[Path]) -> tuple[list[str], list[str], list[str]]:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, studio: Any, settings: QSettings, *, probe: bool = True) -> None:
+    def __init__(self, studio: Any, settings: QSettings, *, probe: bool = True, read_only: str = "") -> None:
+        """`read_only`: why this window must not render or write (another instance has the data
+        folder); "" for a normal window."""
         super().__init__()
         self.studio = studio
         self.history = studio.history
         self.settings = settings
-        self.setWindowTitle("i2v desktop")
+        self.read_only = read_only
+        self.setWindowTitle("i2v desktop" + (" (read-only)" if read_only else ""))
         self.setAcceptDrops(True)
         self.state = AppState(self)
-        self.queue = JobQueue(studio, self)
+        self.queue = JobQueue(studio, self, persist=not read_only)
         self.background = Background(self)
         self.prompts = PromptLibrary(settings_folder(settings) / "prompts.json")
         self._clips: OrderedDict[str, tuple[np.ndarray, float]] = OrderedDict()
@@ -146,6 +150,7 @@ class MainWindow(QMainWindow):
         if probe:
             self.queue.probe()
         self._refresh_history()
+        self._offer_left_queue()
 
     # -- building -----------------------------------------------------------------------------
 
@@ -170,20 +175,10 @@ class MainWindow(QMainWindow):
         photo_buttons.addWidget(add, 1)
         photo_buttons.addWidget(remove)
 
-        self.jobs = QListWidget()
-        self.jobs.setAccessibleName("Job queue")
-        self.jobs.setToolTip("Renders waiting their turn; the top one is running")
-        self.job_up, self.job_down = _tool("▲", "Move the job up"), _tool("▼", "Move the job down")
-        self.job_remove, self.job_clear = _tool("✕", "Remove the job"), _tool("Clear", "Drop every waiting job")
-        self.job_up.clicked.connect(lambda: self._move_job(-1))
-        self.job_down.clicked.connect(lambda: self._move_job(1))
-        self.job_remove.clicked.connect(self._remove_job)
-        self.job_clear.clicked.connect(self.clear_queue)
-        job_buttons = QHBoxLayout()
-        for button in (self.job_up, self.job_down, self.job_remove):
-            job_buttons.addWidget(button)
-        job_buttons.addStretch(1)
-        job_buttons.addWidget(self.job_clear)
+        self.queue_panel = QueuePanel(self.queue)
+        self.jobs = self.queue_panel.view
+        self.job_up, self.job_down = self.queue_panel.up, self.queue_panel.down
+        self.job_remove, self.job_clear = self.queue_panel.remove, self.queue_panel.clear_button
 
         left = QWidget()
         left.setMinimumWidth(180)
@@ -193,8 +188,7 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.photos, 3)
         left_layout.addLayout(photo_buttons)
         left_layout.addWidget(_heading("Queue"))
-        left_layout.addWidget(self.jobs, 1)
-        left_layout.addLayout(job_buttons)
+        left_layout.addWidget(self.queue_panel, 1)
 
         # Middle: framing / player / compare, progress, variants and history.
         self.crop = CropView()
@@ -355,7 +349,7 @@ class MainWindow(QMainWindow):
         self.generate_action = action(render_menu, "&Generate", self.generate, "Ctrl+Return")
         self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.cancel_action = action(render_menu, "&Cancel render", self.cancel_render, "Esc")
-        action(render_menu, "Clear &queue", self.clear_queue)
+        action(render_menu, "Clear &queue", self.queue_panel.clear)
         action(render_menu, "&Finalize selected clip", self.finalize)
         view_menu = self.menuBar().addMenu("&View")
         action(view_menu, "&Framing", lambda: self.views.setCurrentWidget(self.framing), "Ctrl+1")
@@ -388,7 +382,9 @@ class MainWindow(QMainWindow):
         self.save_prompt.clicked.connect(self._save_prompt)
         self.forget_prompt.clicked.connect(self._forget_prompt)
         self.controls.changed.connect(lambda changes: state.choose(**changes))
-        self.queue.changed.connect(self._on_queue_changed)
+        self.queue.changed.connect(lambda: self.cancel_button.setEnabled(self.queue.busy))
+        self.queue.saveFailed.connect(lambda line: self.banner.show_message(line, "warning"))
+        self.queue_panel.dropped.connect(self._on_jobs_dropped)
         self.queue.started.connect(self._on_job_started)
         self.queue.event.connect(self._on_job_event)
         self.queue.saved.connect(self._on_job_saved)
@@ -408,7 +404,6 @@ class MainWindow(QMainWindow):
         self.export_button.clicked.connect(self.export_clips)
         self.restore_button.clicked.connect(self._restore_selected)
         self._refresh_prompts()
-        self._on_queue_changed()
 
     # -- photos in ----------------------------------------------------------------------------
 
@@ -626,6 +621,9 @@ class MainWindow(QMainWindow):
 
     def generate(self) -> None:
         """Queue every photo of the batch (or the selected ones, when several are selected)."""
+        if self.read_only:
+            self.banner.show_message(self.read_only, "warning")
+            return
         selected = {item.data(Qt.ItemDataRole.UserRole) for item in self.photos.selectedItems()}
         photos = [p for p in self.state.photos if p.status not in (Status.LOADING, Status.QUEUED, Status.RENDERING)]
         if len(selected) > 1:
@@ -640,18 +638,13 @@ class MainWindow(QMainWindow):
         except I2VError as exc:
             self.banner.show_message(str(exc))
             return
-        for photo, request in zip(photos, requests):
-            self.state.update_photo(photo.path, status=Status.QUEUED, reason="")
-            self.queue.add(photo.path, request)
+        self.state.update_photos([photo.path for photo in photos], status=Status.QUEUED, reason="")
+        self.queue.add_many([(photo.path, request) for photo, request in zip(photos, requests)])
 
     def cancel_render(self) -> None:
         if self.queue.busy:
             self.queue.cancel_current()
             self.stage.setText("Cancelling…")
-
-    def clear_queue(self) -> None:
-        for job in self.queue.clear():
-            self.state.update_photo(job.photo, status=Status.READY)
 
     def finalize(self) -> None:
         """Re-render the selected clip with the model's full-quality settings and the same seed."""
@@ -665,39 +658,45 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"{entry.mp4.name}: cannot finalize ({exc})")
             return
         request = replace(request, quality="final", variants=1, seed=entry.seed)
+        if self.read_only:
+            self.banner.show_message(self.read_only, "warning")
+            return
         if self.state.photo(request.image) is None:
             self.add_paths([Path(request.image)])
         self.state.update_photo(request.image, status=Status.QUEUED)
         self.queue.add(request.image, request)
 
-    def _move_job(self, offset: int) -> None:
-        item = self.jobs.currentItem()
-        if item is not None and item.data(Qt.ItemDataRole.UserRole):
-            self.queue.move(item.data(Qt.ItemDataRole.UserRole), offset)
+    @Slot(list)
+    def _on_jobs_dropped(self, jobs: list[Job]) -> None:
+        self.state.update_photos([job.photo for job in jobs], status=Status.READY)
 
-    def _remove_job(self) -> None:
-        item = self.jobs.currentItem()
-        job_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
-        job = next((job for job in self.queue.pending if job.id == job_id), None)
-        if job is not None:
-            self.queue.remove(job.id)
-            self.state.update_photo(job.photo, status=Status.READY)
+    def _offer_left_queue(self) -> None:
+        """Jobs a previous session left (it was killed, or closed with jobs waiting): offered, not
+        run; until the user answers they stay on disk, kept after whatever is queued meanwhile."""
+        if self.read_only:
+            self.generate_button.setEnabled(False)
+            self.generate_action.setEnabled(False)
+            self.banner.show_message(self.read_only, "warning")
+            return
+        closed_with = self.settings.value("queue/closed_with")
+        if closed_with is not None:  # that close is answered now: a crash later must not pass for one
+            self.settings.remove("queue/closed_with")
+            self.settings.sync()
+        left = self.studio.load_queue()
+        if not left:
+            return
+        self.queue.hold(left)
+        jobs = _count(len(left), "job")
+        text = (f"{jobs} {'was' if len(left) == 1 else 'were'} still queued when i2v desktop closed; "
+                "they are kept until you resume or discard them" if closed_with is not None
+                else f"{jobs} {'was' if len(left) == 1 else 'were'} still queued when i2v desktop stopped")
+        self.banner.show_message(text, "info", [("Resume", self.resume_left_queue),
+                                                ("Discard", self.queue.discard_held)])
 
-    @Slot()
-    def _on_queue_changed(self) -> None:
-        current = self.jobs.currentItem().data(Qt.ItemDataRole.UserRole) if self.jobs.currentItem() else None
-        self.jobs.clear()
-        rows = ([(self.queue.current, "▶")] if self.queue.current else []) + [(job, "•") for job in self.queue.pending]
-        for job, mark in rows:
-            request = job.request
-            item = QListWidgetItem(f"{mark} {Path(job.photo).name} · {request.preset} ×{request.variants}"
-                                   + (" · final" if request.quality == "final" else ""))
-            item.setData(Qt.ItemDataRole.UserRole, job.id if mark == "•" else 0)
-            self.jobs.addItem(item)
-            if job.id == current:
-                self.jobs.setCurrentItem(item)
-        self.job_clear.setEnabled(bool(self.queue.pending))
-        self.cancel_button.setEnabled(self.queue.busy)
+    def resume_left_queue(self) -> None:
+        jobs = self.queue.resume_held()
+        here = [Path(photo) for photo in dict.fromkeys(job.photo for job in jobs) if Path(photo).is_file()]
+        self.add_paths(here)  # a photo gone since fails as its job, with its own line
 
     @Slot(object)
     def _on_job_started(self, job: Job) -> None:
@@ -1081,6 +1080,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing cancels the render and waits for the engine thread: nothing is left half-done."""
         self._closing = True
+        if not self.read_only and self.queue.requests():
+            self.settings.setValue("queue/closed_with", len(self.queue.requests()))
         self.save_settings()
         self.hide()  # gone for the user at once; a model still loading may take a moment to stop
         self.cancel_export()
