@@ -61,8 +61,8 @@ class QueueModel(QAbstractListModel):
     def job(self, row: int) -> Job | None:
         return self._jobs[row] if 0 <= row < len(self._jobs) else None
 
-    @Slot(int, list)
-    def _on_inserted(self, row: int, jobs: list) -> None:
+    @Slot(int, object)
+    def _on_inserted(self, row: int, jobs: list[Job]) -> None:
         self.beginInsertRows(QModelIndex(), row, row + len(jobs) - 1)
         self._jobs[row:row] = jobs
         self.endInsertRows()

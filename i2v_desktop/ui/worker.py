@@ -84,12 +84,20 @@ class EngineWorker(QObject):
         self.studio.close()
 
 
-@dataclass
+@dataclass(slots=True, eq=False)
 class Job:
     id: int
     photo: str
     request: GenerationRequest
-    cancel: CancelToken = field(default_factory=CancelToken)
+    _cancel: CancelToken | None = field(default=None, repr=False)
+
+    @property
+    def cancel(self) -> CancelToken:
+        """Made on first use (GUI thread, when the job starts): a batch of 1,000 waiting jobs
+        costs no 1,000 locks, whose allocation set off full garbage collections mid-batch."""
+        if self._cancel is None:
+            self._cancel = CancelToken()
+        return self._cancel
 
 
 class JobQueue(QObject):
@@ -112,7 +120,7 @@ class JobQueue(QObject):
     SAVE_DELAY_MS = 200
 
     changed = Signal()
-    inserted = Signal(int, list)  # first row, the jobs now there
+    inserted = Signal(int, object)  # first row, the list of jobs now there (passed as is, not converted)
     removed = Signal(int, int)  # first row, how many
     moved = Signal(int, int)  # the row a job was at, the row it is at now
     rowChanged = Signal(int)
