@@ -201,8 +201,10 @@ def run_window(app, photos: list[Path], read_only: str, instance) -> int:  # noq
     # Ctrl+C or a polite kill closes the window as its close button would (render cancelled,
     # settings saved). Python only sees a signal when it runs, so a timer lets it run now and then.
     def close_on_signal(*_: object) -> None:
-        window.close()
-        app.quit()
+        # From the event loop: a signal landing before app.exec() runs (just after the window
+        # shows) would close the window and quit a loop not yet running, and exec() would then
+        # wait forever.
+        QTimer.singleShot(0, lambda: (window.close(), app.quit()))
 
     signal.signal(signal.SIGINT, close_on_signal)
     signal.signal(signal.SIGTERM, close_on_signal)
