@@ -18,14 +18,15 @@ log = logging.getLogger("i2v_desktop")
 STARTED = time.perf_counter()
 
 
-def make_studio(process: bool = False):  # -> studio.local.LocalStudio
+def make_studio(process: bool = False, read_only: bool = False):  # -> studio.local.LocalStudio
     """The engine side of the app, from the user's folders (presets, models, history).
 
     `process`: render in a worker process (the window's choice: a crash there costs one job, not
-    the window, and rendering takes no time from the event loop) instead of on the calling thread."""
+    the window, and rendering takes no time from the event loop) instead of on the calling thread.
+    `read_only`: another process owns the data folder; the history is read, never written."""
     from .studio.local import user_studio
 
-    studio, problems = user_studio(process=process)
+    studio, problems = user_studio(process=process, read_only=read_only)
     for problem in problems:
         log.warning("skipped %s", problem)
     return studio
@@ -119,12 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"i2v-desktop: {problem}", file=sys.stderr)
         return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from PySide6.QtCore import QSettings, Qt, QTimer
+    from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    from .core.errors import I2VError
-    from .ui.theme import apply_theme
+    from PySide6.QtWidgets import QApplication
 
     keep_singletons_alive()
 
@@ -133,15 +131,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("i2v desktop")
     app.setApplicationDisplayName("i2v desktop")
     app.setDesktopFileName("i2v-desktop")
-    apply_theme(app)
+    from .storage.paths import data_dir
+    from .ui.instance import Instance, Role
+
+    photos = [Path(arg) for arg in argv[1:] if not arg.startswith("-")]
+    instance = Instance(data_dir())
+    role = instance.claim([str(path.resolve()) for path in photos])
+    if role == Role.HANDED_OVER:
+        log.info("i2v desktop is already open on %s: it takes the photos and comes to the front", data_dir())
+        return 0
     try:
-        studio = make_studio(process=True)
+        return run_window(app, photos, instance.reason if role == Role.READ_ONLY else "", instance)
+    finally:
+        instance.release()
+
+
+def run_window(app, photos: list[Path], read_only: str, instance) -> int:  # noqa: ANN001 - Qt types, imported late
+    """Make the window (read-only when `read_only` says why) and run the app until it closes."""
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    from .core.errors import I2VError
+    from .ui.theme import apply_theme
+
+    apply_theme(app)
+    if read_only:
+        log.warning("%s", read_only)
+    try:
+        studio = make_studio(process=not read_only, read_only=bool(read_only))
     except I2VError as exc:  # a broken user file, or a history from a newer version
         QMessageBox.critical(None, "i2v desktop cannot start", f"{exc}")
         return 1
     from .ui.window import MainWindow
 
-    window = MainWindow(studio, QSettings(str(settings_file()), QSettings.Format.IniFormat))
+    window = MainWindow(studio, QSettings(str(settings_file()), QSettings.Format.IniFormat), read_only=read_only)
+
+    def come_forward(paths: list[str]) -> None:
+        """Another start of the app on this data folder: its photos join the batch, the window shows."""
+        if window.isMinimized():
+            window.showNormal()
+        window.raise_()
+        window.activateWindow()
+        window.add_paths([Path(path) for path in paths])
+
+    instance.photosReceived.connect(come_forward)
 
     def report(kind: type[BaseException], exc: BaseException, tb: object) -> None:
         # A bug in a slot must reach the user, not only the console; the log keeps the traceback.
@@ -153,8 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Ctrl+C or a polite kill closes the window as its close button would (render cancelled,
     # settings saved). Python only sees a signal when it runs, so a timer lets it run now and then.
     def close_on_signal(*_: object) -> None:
-        window.close()
-        app.quit()
+        # From the event loop: a signal landing before app.exec() runs (just after the window
+        # shows) would close the window and quit a loop not yet running, and exec() would then
+        # wait forever.
+        QTimer.singleShot(0, lambda: (window.close(), app.quit()))
 
     signal.signal(signal.SIGINT, close_on_signal)
     signal.signal(signal.SIGTERM, close_on_signal)
@@ -163,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wake.start(250)
     window.show()
     log.info("window shown %.2f s after start", time.perf_counter() - STARTED)
-    window.add_paths([Path(arg) for arg in argv[1:] if not arg.startswith("-")])
+    window.add_paths(photos)
     return app.exec()
 
 

@@ -40,12 +40,16 @@ class LocalStudio:
     """
 
     def __init__(self, engines: Engines, history: History | Path, export_presets: ExportLibrary, folder: Path,
-                 prompts_file: Path | None = None, process: RenderProcess | None = None) -> None:
+                 prompts_file: Path | None = None, process: RenderProcess | None = None,
+                 read_only: bool = False) -> None:
         self.engines, self._exports = engines, export_presets
         # Where renders run: a worker process (the window's choice: a crash there costs one job,
         # not the window), or None for the calling thread with `engines`. Either way the history
         # is written here only.
         self._process = process
+        # Another process owns the data folder: everything is read, and every change is refused
+        # in one line (renders included: they would add to its history).
+        self._read_only = read_only
         # A folder: the history is opened on first use (the command line renders into its own
         # folder and must neither read nor repair the user's history). Opening it is not
         # thread-safe, so a window is given an opened History.
@@ -132,6 +136,8 @@ class LocalStudio:
 
     def render(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken,
                on_saved: Callable[[Saved], object]) -> None:
+        self._writable()
+
         def keep(mp4: Path, record: ClipRecord, frames: np.ndarray, fps: float) -> None:
             thumbs = thumbnail_frames(frames, fps, width=160, max_frames=24)  # about 1 MB
             on_saved(Saved(self._history.add(mp4, record, thumbs), frames, fps, thumbs))
@@ -157,9 +163,11 @@ class LocalStudio:
             raise KeyError(entry_id) from None
 
     def star(self, entry_id: str, starred: bool) -> ClipEntry:
+        self._writable()
         return self._history.set_starred(entry_id, starred)
 
     def delete(self, entry_id: str) -> None:
+        self._writable()
         self._history.remove(entry_id)
 
     def thumbnails(self, entry: ClipEntry) -> np.ndarray:
@@ -190,19 +198,26 @@ class LocalStudio:
         return self._prompts.phrases()
 
     def save_prompt(self, phrase: str) -> None:
+        self._writable()
         self._prompts.add(phrase)
 
     def forget_prompt(self, phrase: str) -> None:
+        self._writable()
         self._prompts.remove(phrase)
 
     def pasted_folder(self) -> Path:
         return self._folder / "pasted"
 
     def save_queue(self, requests: Sequence[GenerationRequest]) -> None:
+        self._writable()
         queue.save_queue(self._folder, requests)
 
     def load_queue(self) -> list[GenerationRequest]:
         return queue.load_queue(self._folder)
+
+    def _writable(self) -> None:
+        if self._read_only:
+            raise HistoryError(f"{self._folder}: read-only here, another i2v desktop is using it")
 
     def close(self) -> None:
         if self._process is not None:
@@ -214,12 +229,14 @@ class LocalStudio:
 
 
 def user_studio(device: str | None = None, offload: str = "auto", speed: str = "auto", *,
-                open_history: bool = True, process: bool = False) -> tuple[LocalStudio, list[str]]:
+                open_history: bool = True, process: bool = False,
+                read_only: bool = False) -> tuple[LocalStudio, list[str]]:
     """The Studio on the user's folders, and one line for each user file or entry it skipped.
 
     The history is opened now, so a history the app cannot use stops it at start (HistoryError);
     `open_history=False` leaves it closed until used (the command line renders elsewhere).
-    `process`: render in a worker process that the first job starts (the window's choice)."""
+    `process`: render in a worker process that the first job starts (the window's choice).
+    `read_only`: another process owns the data folder: read everything, change nothing."""
     registry, presets, exported = user_registry(), user_presets(), user_exports()
     problems = [*(f"model {p}" for p in registry.problems), *(f"preset {p}" for p in presets.problems),
                 *(f"export preset {p}" for p in exported.problems)]
@@ -228,5 +245,5 @@ def user_studio(device: str | None = None, offload: str = "auto", speed: str = "
     worker = None
     if process:
         worker = RenderProcess(EngineSettings(user_presets_dir(), user_models_file(), device, offload, speed))
-    studio = LocalStudio(engines, history, exported, data_dir(), config_dir() / "prompts.json", worker)
+    studio = LocalStudio(engines, history, exported, data_dir(), config_dir() / "prompts.json", worker, read_only)
     return studio, problems

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
+Action = tuple[str, Callable[[], None]]
 COLOURS = {"error": ("#f8d7da", "#58151c"), "warning": ("#fff3cd", "#664d03"), "info": ("#cfe2ff", "#052c65")}
 
 
@@ -24,10 +25,12 @@ class Banner(QFrame):
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.action = QPushButton()
-        self.action.hide()
-        self._action: Callable[[], None] | None = None
-        self.action.clicked.connect(self._run_action)
+        # Up to two choices for the latest message (Resume / Discard); each dismisses the banner.
+        self.buttons = [QPushButton(), QPushButton()]
+        self._actions: list[Callable[[], None]] = []
+        for number, button in enumerate(self.buttons):
+            button.hide()
+            button.clicked.connect(lambda _=False, number=number: self._run_action(number))
         close = QToolButton()
         close.setText("✕")
         close.setAutoRaise(True)
@@ -37,11 +40,14 @@ class Banner(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 6, 6, 6)
         layout.addWidget(self.text, 1)
-        layout.addWidget(self.action)
+        for button in self.buttons:
+            layout.addWidget(button)
         layout.addWidget(close)
         self.hide()
 
-    def show_message(self, text: str, kind: str = "error", action: tuple[str, Callable[[], None]] | None = None) -> None:
+    def show_message(self, text: str, kind: str = "error",
+                     action: Action | list[Action] | None = None) -> None:
+        """`action`: a (label, call) button for this message, or a list of two."""
         rank = list(COLOURS)
         if self.isHidden() or rank.index(kind) < rank.index(self.kind):
             self.kind = kind  # the banner takes the colour of the most serious message it shows
@@ -50,17 +56,19 @@ class Banner(QFrame):
         background, foreground = COLOURS[self.kind]
         self.setStyleSheet(f"#banner {{ background: {background}; border-radius: 6px; }} "
                            f"#banner QLabel, #banner QToolButton {{ color: {foreground}; }}")
-        self._action = action[1] if action else None
-        self.action.setVisible(action is not None)
-        if action:
-            self.action.setText(action[0])
+        actions = action if isinstance(action, list) else [action] if action else []
+        self._actions = [call for _, call in actions]
+        for number, button in enumerate(self.buttons):
+            button.setVisible(number < len(actions))
+            if number < len(actions):
+                button.setText(actions[number][0])
         self.show()
 
     def dismiss(self) -> None:
-        self.lines, self.kind = [], "info"
+        self.lines, self.kind, self._actions = [], "info", []
         self.hide()
 
-    def _run_action(self) -> None:
-        if self._action is not None:
-            self._action()
+    def _run_action(self, number: int) -> None:
+        call = self._actions[number]
         self.dismiss()
+        call()

@@ -19,10 +19,11 @@ from ..core.record import ClipRecord
 from ..core.request import GenerationRequest
 from ..core.studio import Studio
 from .drop import VIDEO_EXTENSIONS, expand_paths
-from .panel import Panel, heading, tool
+from .panel import Panel, heading
 from .state import AppState, Choices, Photo, Status
 from .variants import to_qimage
-from .worker import Background, JobQueue
+from .queue import QueuePanel
+from .worker import Background, Job, JobQueue
 
 STATUS_MARKS = {Status.LOADING: "…", Status.READY: "", Status.QUEUED: "•", Status.RENDERING: "▶",
                 Status.DONE: "✓", Status.FAILED: "!", Status.CANCELLED: "–"}
@@ -68,15 +69,19 @@ class PhotosPanel(Panel):
         photo_buttons = QHBoxLayout()
         photo_buttons.addWidget(add, 1)
         photo_buttons.addWidget(remove)
-        job_buttons = self._build_queue()
+        self.read_only = ""  # why this window may not render (another instance has the data folder)
+        self.queue_panel = QueuePanel(queue)
+        self.queue_panel.dropped.connect(self._on_jobs_dropped)
+        self.jobs = self.queue_panel.view
+        self.job_up, self.job_down = self.queue_panel.up, self.queue_panel.down
+        self.job_remove, self.job_clear = self.queue_panel.remove, self.queue_panel.clear_button
 
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Photos"))
         layout.addWidget(self.photos, 3)
         layout.addLayout(photo_buttons)
         layout.addWidget(heading("Queue"))
-        layout.addWidget(self.jobs, 1)
-        layout.addLayout(job_buttons)
+        layout.addWidget(self.queue_panel, 1)
 
         state.photosChanged.connect(self._on_photos_changed)
         state.photoChanged.connect(self._on_photo_changed)
@@ -205,6 +210,9 @@ class PhotosPanel(Panel):
 
     def generate(self) -> None:
         """Queue every photo of the batch (or the selected ones, when several are selected)."""
+        if self.read_only:
+            self.say(self.read_only, "warning")
+            return
         selected = {item.data(Qt.ItemDataRole.UserRole) for item in self.photos.selectedItems()}
         photos = [p for p in self.state.photos if p.status not in (Status.LOADING, Status.QUEUED, Status.RENDERING)]
         if len(selected) > 1:
@@ -219,66 +227,27 @@ class PhotosPanel(Panel):
         except I2VError as exc:
             self.say(str(exc))
             return
-        for photo, request in zip(photos, requests):
-            self.state.update_photo(photo.path, status=Status.QUEUED, reason="")
-            self.queue.add(photo.path, request)
+        self.state.update_photos([photo.path for photo in photos], status=Status.QUEUED, reason="")
+        self.queue.add_many([(photo.path, request) for photo, request in zip(photos, requests)])
 
     def queue_request(self, request: GenerationRequest) -> None:
         """One more render of a clip's photo (finalizing it), the photo added back if it was removed."""
+        if self.read_only:
+            self.say(self.read_only, "warning")
+            return
         if self.state.photo(request.image) is None:
             self.add_paths([Path(request.image)])
         self.state.update_photo(request.image, status=Status.QUEUED)
         self.queue.add(request.image, request)
 
-    # -- the queue view: one block, to be swapped for a model-based view ------------------------
+    # -- the queue view --------------------------------------------------------------------------
 
-    def _build_queue(self) -> QHBoxLayout:
-        self.jobs = QListWidget()
-        self.jobs.setAccessibleName("Job queue")
-        self.jobs.setToolTip("Renders waiting their turn; the top one is running")
-        self.job_up, self.job_down = tool("▲", "Move the job up"), tool("▼", "Move the job down")
-        self.job_remove, self.job_clear = tool("✕", "Remove the job"), tool("Clear", "Drop every waiting job")
-        self.job_up.clicked.connect(lambda: self._move_job(-1))
-        self.job_down.clicked.connect(lambda: self._move_job(1))
-        self.job_remove.clicked.connect(self._remove_job)
-        self.job_clear.clicked.connect(self.clear_queue)
-        job_buttons = QHBoxLayout()
-        for button in (self.job_up, self.job_down, self.job_remove):
-            job_buttons.addWidget(button)
-        job_buttons.addStretch(1)
-        job_buttons.addWidget(self.job_clear)
-        self.queue.changed.connect(self._on_queue_changed)
-        self._on_queue_changed()
-        return job_buttons
+    @Slot(list)
+    def _on_jobs_dropped(self, jobs: list[Job]) -> None:
+        self.state.update_photos([job.photo for job in jobs], status=Status.READY)
 
-    def clear_queue(self) -> None:
-        for job in self.queue.clear():
-            self.state.update_photo(job.photo, status=Status.READY)
-
-    def _move_job(self, offset: int) -> None:
-        item = self.jobs.currentItem()
-        if item is not None and item.data(Qt.ItemDataRole.UserRole):
-            self.queue.move(item.data(Qt.ItemDataRole.UserRole), offset)
-
-    def _remove_job(self) -> None:
-        item = self.jobs.currentItem()
-        job_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
-        job = next((job for job in self.queue.pending if job.id == job_id), None)
-        if job is not None:
-            self.queue.remove(job.id)
-            self.state.update_photo(job.photo, status=Status.READY)
-
-    @Slot()
-    def _on_queue_changed(self) -> None:
-        current = self.jobs.currentItem().data(Qt.ItemDataRole.UserRole) if self.jobs.currentItem() else None
-        self.jobs.clear()
-        rows = ([(self.queue.current, "▶")] if self.queue.current else []) + [(job, "•") for job in self.queue.pending]
-        for job, mark in rows:
-            request = job.request
-            item = QListWidgetItem(f"{mark} {Path(job.photo).name} · {request.preset} ×{request.variants}"
-                                   + (" · final" if request.quality == "final" else ""))
-            item.setData(Qt.ItemDataRole.UserRole, job.id if mark == "•" else 0)
-            self.jobs.addItem(item)
-            if job.id == current:
-                self.jobs.setCurrentItem(item)
-        self.job_clear.setEnabled(bool(self.queue.pending))
+    def resume_left_queue(self) -> None:
+        """Queue the jobs a previous session left, their photos added back where they still exist."""
+        jobs = self.queue.resume_held()
+        here = [Path(photo) for photo in dict.fromkeys(job.photo for job in jobs) if Path(photo).is_file()]
+        self.add_paths(here)  # a photo gone since fails as its job, with its own line

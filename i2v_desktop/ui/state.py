@@ -123,6 +123,16 @@ class AppState(QObject):
             setattr(photo, name, value)
         self.photoChanged.emit(path)
 
+    def update_photos(self, paths: list[str], **changes: Any) -> None:
+        """The same change to many photos (a batch queued or dropped), announced once."""
+        wanted = set(paths)
+        touched = [photo for photo in self.photos if photo.path in wanted]
+        for photo in touched:
+            for name, value in changes.items():
+                setattr(photo, name, value)
+        if touched:
+            self.photosChanged.emit()
+
     def select(self, path: str) -> None:
         if path != self.selected:
             self.selected = path

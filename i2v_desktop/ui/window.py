@@ -42,22 +42,27 @@ def _forwarded(path: str) -> property:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, studio: Studio, settings: QSettings, *, probe: bool = True) -> None:
+    def __init__(self, studio: Studio, settings: QSettings, *, probe: bool = True, read_only: str = "") -> None:
+        """`read_only`: why this window must not render or write (another instance has the data
+        folder); "" for a normal window."""
         super().__init__()
         self.studio = studio
         self.settings = settings
-        self.setWindowTitle("i2v desktop")
+        self.read_only = read_only
+        self.setWindowTitle("i2v desktop" + (" (read-only)" if read_only else ""))
         self.setAcceptDrops(True)
         self.state = AppState(self)
-        self.queue = JobQueue(studio, self)
+        self.queue = JobQueue(studio, self, persist=not read_only)
         self.background = Background(self)
 
         self._build()
+        self.photos_panel.read_only = read_only
         self.state.restore(settings)
         self.settings_panel.show_models()
         self._restore_layout()
         if probe:
             self.queue.probe()
+        self._offer_left_queue()
 
     def _build(self) -> None:
         state, studio, queue, background = self.state, self.studio, self.queue, self.background
@@ -74,6 +79,7 @@ class MainWindow(QMainWindow):
         self.viewer.restoreRequested.connect(self.photos_panel.restore_clip)
         self.viewer.exportRequested.connect(self.export_clips)
         queue.machineKnown.connect(self._on_machine_known)
+        queue.saveFailed.connect(lambda line: self.banner.show_message(line, "warning"))
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.photos_panel)
@@ -114,7 +120,7 @@ class MainWindow(QMainWindow):
         self.generate_action = action(render_menu, "&Generate", photos.generate, "Ctrl+Return")
         self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.cancel_action = action(render_menu, "&Cancel render", viewer.cancel_render, "Esc")
-        action(render_menu, "Clear &queue", photos.clear_queue)
+        action(render_menu, "Clear &queue", photos.queue_panel.clear)
         action(render_menu, "&Finalize selected clip", viewer.finalize)
         view_menu = self.menuBar().addMenu("&View")
         action(view_menu, "&Framing", viewer.show_framing_view, "Ctrl+1")
@@ -152,6 +158,9 @@ class MainWindow(QMainWindow):
     player = _forwarded("viewer.player")
     compare = _forwarded("viewer.compare")
     progress = _forwarded("viewer.render_progress.progress")
+    stage = _forwarded("viewer.render_progress.stage")
+    generate_button = _forwarded("settings_panel.generate_button")
+    queue_panel = _forwarded("photos_panel.queue_panel")
     variants = _forwarded("viewer.variants")
     history_strip = _forwarded("viewer.history_strip")
     strips = _forwarded("viewer.strips")
@@ -188,6 +197,30 @@ class MainWindow(QMainWindow):
         self.photos_panel.add_paths(local)
         event.acceptProposedAction()
 
+    # -- a read-only window, a queue left by the last session ------------------------------------
+
+    def _offer_left_queue(self) -> None:
+        """Jobs a previous session left (it was killed, or closed with jobs waiting): offered, not
+        run; until the user answers they stay on disk, kept after whatever is queued meanwhile."""
+        if self.read_only:
+            self.settings_panel.generate_button.setEnabled(False)
+            self.generate_action.setEnabled(False)
+            self.banner.show_message(self.read_only, "warning")
+            return
+        closed_with = self.settings.value("queue/closed_with")
+        if closed_with is not None:  # that close is answered now: a crash later must not pass for one
+            self.settings.remove("queue/closed_with")
+            self.settings.sync()
+        left = self.studio.load_queue()
+        if not left:
+            return
+        self.queue.hold(left)
+        jobs = f"{plural(len(left), 'job')} {'was' if len(left) == 1 else 'were'} still queued"
+        text = (f"{jobs} when i2v desktop closed; they are kept until you resume or discard them"
+                if closed_with is not None else f"{jobs} when i2v desktop stopped")
+        self.banner.show_message(text, "info", [("Resume", self.photos_panel.resume_left_queue),
+                                                ("Discard", self.queue.discard_held)])
+
     # -- machine, keys, settings, closing -------------------------------------------------------
 
     @Slot(str, object)
@@ -220,7 +253,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing cancels the render and the export and waits for their threads: nothing is left
-        half-done."""
+        half-done. Jobs still waiting are kept for the next start, which says why they are there."""
+        if not self.read_only and self.queue.requests():
+            self.settings.setValue("queue/closed_with", len(self.queue.requests()))
         self.save_settings()
         self.hide()  # gone for the user at once; a model still loading may take a moment to stop
         self.exporter.shutdown()

@@ -10,15 +10,16 @@ signal could not reach a worker busy denoising.
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from itertools import count
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
 from shiboken6 import isValid
 
 from ..core.cancel import CancelToken
@@ -85,35 +86,61 @@ class EngineWorker(QObject):
         self.studio.close()
 
 
-@dataclass
+@dataclass(slots=True, eq=False)
 class Job:
     id: int
     photo: str
     request: GenerationRequest
-    cancel: CancelToken = field(default_factory=CancelToken)
+    _cancel: CancelToken | None = field(default=None, repr=False)
+
+    @property
+    def cancel(self) -> CancelToken:
+        """Made on first use (GUI thread, when the job starts): a batch of 1,000 waiting jobs
+        costs no 1,000 locks, whose allocation set off full garbage collections mid-batch."""
+        if self._cancel is None:
+            self._cancel = CancelToken()
+        return self._cancel
 
 
 class JobQueue(QObject):
-    """Jobs waiting for the engine thread, in order; the GUI thread owns it.
+    """Jobs for the engine thread, in order; the GUI thread owns it.
 
-    Signals: `changed` whenever the queue or the running job changes; `started(job)`,
-    `event(job, event)`, `saved(job, saved)` and `finished(job, reason)` for the running job only.
+    Its rows are the running job (if any) then the waiting ones. Every change is announced as the
+    rows it touches, so a view redraws those rows only (a queue of 1,000 photos would otherwise
+    rebuild the whole list 1,000 times): `inserted(row, jobs)`, `removed(row, count)`,
+    `moved(row, to)` (`to`: its row once moved) and `rowChanged(row)` (the job there started).
+    `changed` follows each of them once. `started(job)`, `event(job, event)`, `saved(job, saved)`
+    and `finished(job, reason)` concern the running job only.
+
+    The rows are kept through `studio.save_queue` a moment after each change (at most every
+    SAVE_DELAY_MS, on a thread of their own: 1,000 requests take a while to write) and at
+    `shutdown`, so jobs still waiting when the app is killed or closed can be offered again.
+    Jobs a previous session left wait in `held` (saved after the rows, not rendered) until they
+    are resumed or discarded. `persist=False` (a read-only window) never writes anything.
     """
 
+    SAVE_DELAY_MS = 200
+
     changed = Signal()
+    inserted = Signal(int, object)  # first row, the list of jobs now there (passed as is, not converted)
+    removed = Signal(int, int)  # first row, how many
+    moved = Signal(int, int)  # the row a job was at, the row it is at now
+    rowChanged = Signal(int)
     started = Signal(object)
     event = Signal(object, object)
     saved = Signal(object, object)
     finished = Signal(object, str)  # reason: "" when it ended normally (cancelled or not)
     machineKnown = Signal(str, object)
+    saveFailed = Signal(str)  # one line: the queue file and why it could not be written
     _run = Signal(int, object, object)
     _probe = Signal()
     _close = Signal()
 
-    def __init__(self, studio: Studio, parent: QObject | None = None) -> None:
+    def __init__(self, studio: Studio, parent: QObject | None = None, *, persist: bool = True) -> None:
         super().__init__(parent)
         self.pending: list[Job] = []
         self.current: Job | None = None
+        self.held: list[GenerationRequest] = []
         self._ids = count(1)
         self._thread = QThread()
         self._thread.setObjectName("engine")
@@ -128,34 +155,83 @@ class JobQueue(QObject):
         self._worker.saved.connect(self._on_saved)
         self._worker.jobDone.connect(self._on_done)
         self._worker.machineKnown.connect(self.machineKnown)
+        self._saver = _Saver(studio, self) if persist else None
+        if self._saver is not None:
+            self._saver.failed.connect(self.saveFailed)
         self._thread.start()
+
+    # -- rows -----------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.pending) + (self.current is not None)
+
+    def job_at(self, row: int) -> Job:
+        if self.current is not None:
+            if row == 0:
+                return self.current
+            row -= 1
+        return self.pending[row]
+
+    def requests(self) -> list[GenerationRequest]:
+        """What is still to render, in order (the running job counts until it finishes), then
+        what is held from a previous session."""
+        return [self.job_at(row).request for row in range(len(self))] + self.held
+
+    # -- jobs a previous session left ------------------------------------------------------------
+
+    def hold(self, requests: Sequence[GenerationRequest]) -> None:
+        """Keep a previous session's jobs aside (and on disk) until `resume_held` or `discard_held`."""
+        self.held = list(requests)
+
+    def resume_held(self) -> list[Job]:
+        held, self.held = self.held, []
+        return self.add_many([(request.image, request) for request in held])
+
+    def discard_held(self) -> None:
+        if self.held:
+            self.held = []
+            self._announce(None)
 
     # -- queue --------------------------------------------------------------------------------
 
     def add(self, photo: str, request: GenerationRequest) -> Job:
-        job = Job(next(self._ids), photo, request)
-        self.pending.append(job)
-        self.changed.emit()
-        self._next()
-        return job
+        return self.add_many([(photo, request)])[0]
+
+    def add_many(self, items: Sequence[tuple[str, GenerationRequest]]) -> list[Job]:
+        """Queue (photo, request) pairs at the end, in one change however many there are."""
+        jobs = [Job(next(self._ids), photo, request) for photo, request in items]
+        if jobs:
+            first = len(self)
+            self.pending.extend(jobs)
+            self._announce(self.inserted, first, jobs)
+            self._next()
+        return jobs
 
     def move(self, job_id: int, offset: int) -> None:
         """Move a waiting job up (negative) or down the queue."""
-        index = next((i for i, job in enumerate(self.pending) if job.id == job_id), None)
+        index = self._index(job_id)
         if index is None:
             return
         target = min(max(index + offset, 0), len(self.pending) - 1)
-        self.pending.insert(target, self.pending.pop(index))
-        self.changed.emit()
+        if target != index:
+            self.pending.insert(target, self.pending.pop(index))
+            shift = self.current is not None
+            self._announce(self.moved, index + shift, target + shift)
 
-    def remove(self, job_id: int) -> None:
-        self.pending = [job for job in self.pending if job.id != job_id]
-        self.changed.emit()
+    def remove(self, job_id: int) -> Job | None:
+        """Take a waiting job off the queue; returns it (None: it is not waiting any more)."""
+        index = self._index(job_id)
+        if index is None:
+            return None
+        job = self.pending.pop(index)
+        self._announce(self.removed, index + (self.current is not None), 1)
+        return job
 
     def clear(self) -> list[Job]:
         """Drop every waiting job (the running one goes on); returns what was dropped."""
         dropped, self.pending = self.pending, []
-        self.changed.emit()
+        if dropped:
+            self._announce(self.removed, int(self.current is not None), len(dropped))
         return dropped
 
     def cancel_current(self) -> None:
@@ -170,19 +246,37 @@ class JobQueue(QObject):
         self._probe.emit()
 
     def shutdown(self) -> None:
-        """Cancel everything and wait for the engine thread to end (closing the window)."""
+        """Cancel the render and wait for the engine thread to end (closing the window).
+
+        What was still to render, the cancelled job included, stays saved for the next start."""
+        left = self.requests()
+        saver, self._saver = self._saver, None  # from here on nothing but `left` is written
         self.clear()
         self.cancel_current()
         self._close.emit()
         self._thread.quit()
         self._thread.wait()
+        if saver is not None:
+            saver.close(left)
+
+    def _index(self, job_id: int) -> int | None:
+        return next((i for i, job in enumerate(self.pending) if job.id == job_id), None)
+
+    def _announce(self, signal: Any, *args: Any) -> None:
+        if signal is not None:
+            signal.emit(*args)
+        self.changed.emit()
+        if self._saver is not None and not self._saver.timer.isActive():
+            # Not restarted by later changes: a steady stream of them still gets saved every
+            # SAVE_DELAY_MS, and the save takes whatever the rows are by then.
+            self._saver.timer.start()
 
     # -- from the engine thread ---------------------------------------------------------------
 
     def _next(self) -> None:
         if self.current is None and self.pending:
-            self.current = self.pending.pop(0)
-            self.changed.emit()
+            self.current = self.pending.pop(0)  # row 0 stays row 0: it only changes state
+            self._announce(self.rowChanged, 0)
             self.started.emit(self.current)
             self._run.emit(self.current.id, self.current.request, self.current.cancel)
 
@@ -205,9 +299,62 @@ class JobQueue(QObject):
         if job is None:
             return
         self.current = None
+        self._announce(self.removed, 0, 1)
         self.finished.emit(job, reason)
-        self.changed.emit()
         self._next()
+
+
+class _Saver(QObject):
+    """Writes the queue's requests through `studio.save_queue` off the GUI thread, newest only.
+
+    The timer (single shot, started by the first change after a save) takes a snapshot of the
+    rows on the GUI thread; one pool thread writes it. Snapshots that pile up while a write runs are skipped for
+    the newest, so a write never lags more than one behind and the order on disk is the order of
+    the changes.
+    """
+
+    failed = Signal(str)  # emitted on the pool thread; reaches the GUI thread queued
+
+    def __init__(self, studio: Studio, queue: JobQueue) -> None:
+        super().__init__(queue)
+        self.studio, self.queue = studio, queue
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(queue.SAVE_DELAY_MS)
+        self.timer.timeout.connect(self._snapshot)
+        self.pool = QThreadPool(self)
+        self.pool.setObjectName("queue saver")
+        self.pool.setMaxThreadCount(1)
+        _pools.add(self.pool)
+        self._lock = threading.Lock()
+        self._latest: tuple[GenerationRequest, ...] | None = None
+
+    @Slot()
+    def _snapshot(self) -> None:
+        with self._lock:
+            self._latest = tuple(self.queue.requests())
+        self.pool.start(self._write)
+
+    def _write(self) -> None:  # on the pool thread
+        with self._lock:
+            requests, self._latest = self._latest, None
+        if requests is None:
+            return  # a later write took it already
+        try:
+            self.studio.save_queue(requests)
+        except I2VError as exc:
+            self.failed.emit(f"{exc}; jobs still waiting will not be offered again after a crash")
+        except Exception as exc:
+            log.exception("could not save the queue")
+            self.failed.emit(failure_text(exc, "saving the queue"))
+
+    def close(self, requests: list[GenerationRequest]) -> None:
+        """The last write, on the calling thread, after any still running."""
+        self.timer.stop()
+        self.pool.waitForDone()
+        with self._lock:
+            self._latest = tuple(requests)
+        self._write()
 
 
 class Task(QObject):

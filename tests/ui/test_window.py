@@ -346,15 +346,16 @@ def test_queue_reorders_removes_and_clears(qtbot, make_window, samples):
     assert window.queue.busy and len(window.queue.pending) == 3
     names = lambda: [Path(job.photo).name for job in window.queue.pending]  # noqa: E731
     first, second, third = names()
-    window.jobs.setCurrentRow(3)  # row 0 is the running job
+    rows = window.jobs.model()
+    window.jobs.setCurrentIndex(rows.index(3))  # row 0 is the running job
     window.job_up.click()
     assert names() == [first, third, second]
-    window.jobs.setCurrentRow(1)
+    window.jobs.setCurrentIndex(rows.index(1))
     window.job_remove.click()
     assert names() == [third, second]
     assert window.state.photo(str((samples / first).resolve())).status == Status.READY
     window.job_clear.click()
-    assert names() == [] and window.jobs.count() == 1
+    assert names() == [] and rows.rowCount() == 1
     window.cancel_render()
     qtbot.waitUntil(lambda: not window.queue.busy, timeout=60_000)
     assert all(p.status in (Status.READY, Status.CANCELLED) for p in window.state.photos)
