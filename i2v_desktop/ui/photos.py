@@ -139,7 +139,14 @@ class PhotosPanel(Panel):
             self.say("The clipboard holds no photo: copy an image or image files first", "warning")
 
     def _on_photo_loaded(self, path: str, result: dict) -> None:
-        self.state.update_photo(path, status=Status.READY, **result)
+        # A photo added back for resumed jobs is queued already: it must not look ready (and be
+        # queued a second time by Generate).
+        status = Status.READY
+        for row in range(len(self.queue)):
+            if (job := self.queue.job_at(row)).photo == path:
+                status = Status.RENDERING if job is self.queue.current else Status.QUEUED
+                break
+        self.state.update_photo(path, status=status, **result)
 
     def _on_photo_failed(self, path: str, reason: str) -> None:
         self.say(reason)

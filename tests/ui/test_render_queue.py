@@ -181,6 +181,8 @@ def test_jobs_left_by_a_killed_session_are_offered_and_resume(qtbot, make_window
     window.banner.buttons[0].click()
     assert [job.request for job in [window.queue.current, *window.queue.pending]] == left
     assert not window.banner.isVisible()
+    qtbot.waitUntil(lambda: all(p.status != Status.LOADING for p in window.state.photos), timeout=10_000)
+    assert Status.READY not in {p.status for p in window.state.photos}  # queued already: Generate must skip them
     qtbot.waitUntil(lambda: not window.queue.busy and not window.queue.pending, timeout=120_000)
     assert sorted({entry.photo for entry in window.studio.clips()}) == sorted({r.image for r in left})
     assert {p.path for p in window.state.photos} == {r.image for r in left}  # the photos are in the batch again
