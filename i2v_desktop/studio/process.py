@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from multiprocessing import shared_memory
+from multiprocessing import resource_tracker, shared_memory
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +137,9 @@ def take(block: Block) -> np.ndarray:
         with open(path, "rb") as file:
             memory = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
         path.unlink()  # the name goes now; the mapping stays valid until the array is dropped
+        # The block was registered (by the child, with the tracker it shares with us) when it was
+        # made: it is freed, so the tracker must not try again at exit.
+        resource_tracker.unregister(f"/{block.name}", "shared_memory")
         count = int(np.prod(block.shape, dtype=np.int64))
         return np.frombuffer(memory, np.dtype(block.dtype), count=count).reshape(block.shape)
     shm = shared_memory.SharedMemory(name=block.name)
