@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from ..core.errors import I2VError
 from ..core.record import ClipEntry
 from ..core.studio import Studio
-from .worker import Background
+from .background import Background
 
 log = logging.getLogger(__name__)
 CLIP_CACHE_BYTES = 1_500_000_000  # full clips kept in memory for instant playback

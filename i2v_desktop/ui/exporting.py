@@ -16,7 +16,7 @@ from ..core.studio import ExportJob, ExportReport, Studio
 from .export import ExportDialog, ExportPlan, name_fields
 from .panel import plural, tool
 from .state import AppState
-from .worker import Background
+from .background import Background
 
 
 class _ProgressRelay(QObject):

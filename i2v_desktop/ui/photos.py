@@ -23,7 +23,8 @@ from .panel import Panel, heading
 from .state import AppState, Choices, Photo, Status
 from .variants import to_qimage
 from .queue import QueuePanel
-from .worker import Background, Job, JobQueue
+from .background import Background
+from .worker import Job, JobQueue
 
 STATUS_MARKS = {Status.LOADING: "…", Status.READY: "", Status.QUEUED: "•", Status.RENDERING: "▶",
                 Status.DONE: "✓", Status.FAILED: "!", Status.CANCELLED: "–"}

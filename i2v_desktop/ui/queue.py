@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QListView, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QListView, QVBoxLayout, QWidget
 
+from .panel import tool
 from .worker import Job, JobQueue
 
 Index = QModelIndex | QPersistentModelIndex
@@ -101,8 +102,8 @@ class QueuePanel(QWidget):
         self.view.setUniformItemSizes(True)  # rows are laid out without asking each one its size
         self.view.setAccessibleName("Job queue")
         self.view.setToolTip("Renders waiting their turn; the top one is running")
-        self.up, self.down = _tool("▲", "Move the job up"), _tool("▼", "Move the job down")
-        self.remove, self.clear_button = _tool("✕", "Remove the job"), _tool("Clear", "Drop every waiting job")
+        self.up, self.down = tool("▲", "Move the job up"), tool("▼", "Move the job down")
+        self.remove, self.clear_button = tool("✕", "Remove the job"), tool("Clear", "Drop every waiting job")
         self.up.clicked.connect(lambda: self.move_current(-1))
         self.down.clicked.connect(lambda: self.move_current(1))
         self.remove.clicked.connect(self.remove_current)
@@ -143,10 +144,3 @@ class QueuePanel(QWidget):
             button.setEnabled(waiting)
         self.clear_button.setEnabled(bool(self.queue.pending))
 
-
-def _tool(text: str, tip: str) -> QToolButton:
-    button = QToolButton()
-    button.setText(text)
-    button.setToolTip(tip)
-    button.setAccessibleName(tip.split(" (")[0])
-    return button

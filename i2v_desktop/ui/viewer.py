@@ -32,7 +32,8 @@ from .player import ComparePlayer, FramePlayer
 from .progress import RenderProgress
 from .state import AppState, Choices, Status
 from .variants import VariantStrip
-from .worker import Background, Job, JobQueue
+from .background import Background
+from .worker import Job, JobQueue
 
 HISTORY_SHOWN = 120  # the newest clips in the History tab (about 1 MB of thumbnails each)
 

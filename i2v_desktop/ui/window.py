@@ -26,7 +26,8 @@ from .photos import PhotosPanel
 from .settings import SettingsPanel
 from .state import AppState
 from .viewer import ViewerPanel
-from .worker import Background, JobQueue
+from .background import Background
+from .worker import JobQueue
 
 
 def _forwarded(path: str) -> property:

@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings
 
 from i2v_desktop.app import keep_singletons_alive, make_studio
 from i2v_desktop.ui.window import MainWindow
-from i2v_desktop.ui.worker import running_threads
+from i2v_desktop.ui.background import running_threads
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.errors import InputError
-from i2v_desktop.ui.worker import Background, running_threads
+from i2v_desktop.ui.background import Background, running_threads
 
 
 @pytest.fixture
