@@ -3,6 +3,7 @@ and the queue in the user's data folder and exports with ffmpeg."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -50,6 +51,7 @@ class LocalStudio:
         # Another process owns the data folder: everything is read, and every change is refused
         # in one line (renders included: they would add to its history).
         self._read_only = read_only
+        self._scratch: Path | None = None  # where a read-only studio keeps pasted pictures
         # A folder: the history is opened on first use (the command line renders into its own
         # folder and must neither read nor repair the user's history). Opening it is not
         # thread-safe, so a window is given an opened History.
@@ -206,6 +208,10 @@ class LocalStudio:
         self._prompts.remove(phrase)
 
     def pasted_folder(self) -> Path:
+        if self._read_only:  # the data folder is another instance's: a pasted picture lives for this session
+            if self._scratch is None:
+                self._scratch = Path(tempfile.mkdtemp(prefix="i2v_desktop-pasted-"))
+            return self._scratch
         return self._folder / "pasted"
 
     def save_queue(self, requests: Sequence[GenerationRequest]) -> None:

@@ -247,6 +247,8 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(splitter)
 
     def save_settings(self) -> None:
+        if self.read_only:
+            return  # the settings are the other instance's too: it keeps them
         self.state.save(self.settings)
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())

@@ -227,7 +227,7 @@ def test_a_clean_close_keeps_the_queue_and_the_next_start_says_so(qtbot, make_wi
     assert again.stage.text().startswith("Cancelled") and again.queue.held == queued
 
 
-def test_a_read_only_window_renders_nothing_and_writes_nothing(qtbot, make_window, samples):
+def test_a_read_only_window_renders_nothing_and_writes_nothing(qtbot, make_window, samples, settings_path):
     make_studio().save_queue([request for _, request in jobs_for(samples, 1)])
     reason = "instance.lock: another i2v desktop has this data folder open but does not answer"
     window = make_window(make_studio(read_only=True), read_only=reason)
@@ -239,5 +239,7 @@ def test_a_read_only_window_renders_nothing_and_writes_nothing(qtbot, make_windo
     assert not window.queue.busy and window.queue.pending == []
     with pytest.raises(HistoryError, match="read-only here"):
         window.studio.save_queue([])
+    assert data_dir() not in window.studio.pasted_folder().parents  # a pasted picture goes elsewhere
     window.close()
     assert len(load_queue(data_dir())) == 1  # left as the other instance keeps it
+    assert not settings_path.exists()  # nor are the settings rewritten
