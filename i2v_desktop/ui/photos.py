@@ -174,8 +174,9 @@ class PhotosPanel(Panel):
                      "is gone; add the photo again to render", "warning")
 
     def remove_selected_photos(self) -> None:
-        for item in self.photos.selectedItems():
-            self.state.remove_photo(item.data(Qt.ItemDataRole.UserRole))
+        # The paths first: each removal rebuilds the list, deleting the items still to be read.
+        for path in [item.data(Qt.ItemDataRole.UserRole) for item in self.photos.selectedItems()]:
+            self.state.remove_photo(path)
 
     # -- state → the photo list -----------------------------------------------------------------
 

@@ -661,3 +661,17 @@ def test_the_quality_picker_offers_fast_only_for_models_that_have_it(make_window
     assert "fast" not in offered()
     window.state.choose(model="ltx-video-2b-distilled")  # distilled itself: fast without a LoRA
     assert offered()[-1] == "fast"
+
+
+def test_removing_several_selected_photos_removes_them_all(qtbot, make_window, samples):
+    window = make_window()
+    window.add_paths(sorted(samples.glob("*.jpg"))[:3])
+    qtbot.waitUntil(lambda: len(window.state.photos) == 3 and all(p.status == Status.READY for p in window.state.photos),
+                    timeout=10_000)
+    kept = window.photos.item(0).data(Qt.ItemDataRole.UserRole)
+    window.photos.clearSelection()
+    for row in (1, 2):
+        window.photos.item(row).setSelected(True)
+    window.photos_panel.remove_selected_photos()
+    assert [photo.path for photo in window.state.photos] == [kept]
+    assert not window.banner.isVisible()
