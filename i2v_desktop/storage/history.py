@@ -134,7 +134,7 @@ class History:
             raise HistoryError(f"{path}: no such file, so it cannot go into the history")
         entry_id = uuid.uuid4().hex
         thumbs_path = self._thumbs_path(path, entry_id)
-        _atomic_write(thumbs_path, strip)  # outside the lock: each clip has its own strip file
+        atomic_write(thumbs_path, strip)  # outside the lock: each clip has its own strip file
 
         with self._lock:
             previous = self._entries
@@ -246,7 +246,7 @@ class History:
             ],
         }
         text = json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False)
-        _atomic_write(path, (text + "\n").encode("utf-8"))
+        atomic_write(path, (text + "\n").encode("utf-8"))
 
     def _load(self) -> list[ClipEntry]:
         path = self.index_path
@@ -329,7 +329,7 @@ class History:
     def _set_aside(self, reason: str) -> None:
         """Move a damaged index out of the way (index.json.damaged-<timestamp>) so it is kept."""
         path = self.index_path
-        target = _damaged_name(path)
+        target = damaged_name(path)
         try:
             os.replace(path, target)
         except FileNotFoundError:
@@ -345,9 +345,9 @@ class History:
                     path, reason, target.name)
 
     def _keep_copy(self, path: Path) -> None:
-        target = _damaged_name(path)
+        target = damaged_name(path)
         try:
-            _atomic_write(target, path.read_bytes())
+            atomic_write(target, path.read_bytes())
         except FileNotFoundError:
             return
         except OSError as exc:
@@ -465,7 +465,7 @@ def read_thumbnails(path: Path) -> np.ndarray:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and one rename, so
     readers see the old file or the new one and never half of one."""
     folder = path.parent
@@ -489,7 +489,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def _damaged_name(path: Path) -> Path:
+def damaged_name(path: Path) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target, n = path.with_name(f"{path.name}.damaged-{stamp}"), 1
     while target.exists():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..core.errors import I2VError
 from ..core.request import GenerationRequest
-from .history import _atomic_write, _damaged_name
+from .history import atomic_write, damaged_name
 
 SCHEMA = "i2v_desktop.queue"
 VERSION = 1
@@ -30,7 +30,7 @@ def save_queue(folder: Path, requests: Sequence[GenerationRequest]) -> None:
         path.unlink(missing_ok=True)
         return
     document = {"schema": SCHEMA, "version": VERSION, "jobs": [request.to_dict() for request in requests]}
-    _atomic_write(path, (json.dumps(document, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8"))
+    atomic_write(path, (json.dumps(document, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8"))
 
 
 def load_queue(folder: Path) -> list[GenerationRequest]:
@@ -54,7 +54,7 @@ def load_queue(folder: Path) -> list[GenerationRequest]:
 
 
 def _set_aside(path: Path, reason: str) -> list[GenerationRequest]:
-    target = _damaged_name(path)
+    target = damaged_name(path)
     try:
         path.rename(target)
         log.warning("%s %s; moved aside to %s and the queue starts empty", path, reason, target.name)

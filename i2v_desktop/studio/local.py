@@ -1,5 +1,6 @@
-"""`LocalStudio`: the Studio (`core.studio.Studio`) that renders in this process, keeps the history
-and the queue in the user's data folder and exports with ffmpeg."""
+"""`LocalStudio`: the Studio (`core.studio.Studio`) on this machine. It renders on the calling
+thread or in a worker process, keeps the history and the queue in the user's data folder and
+exports with ffmpeg."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ DEVICE_NAMES = {"cuda": "NVIDIA GPU", "mps": "Apple GPU", "cpu": "no GPU (CPU on
 
 
 class LocalStudio:
-    """Renders, history, export and queue in this process, behind the Studio Protocol.
+    """Renders, history, export and queue on this machine, behind the Studio Protocol.
 
     `history`: the History, or its folder to open on first use. `folder` is the data folder (the
     queue and pasted pictures live there); `prompts_file` the prompt library (default: in `folder`).

@@ -46,8 +46,8 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.02  # how often the waiting parent looks at the job's cancel token
 STOP_S = 5.0  # how long a child gets to end by itself before it is ended
-CANCEL_GRACE_S = 60.0
-NICE = 10  # how much lower the render process's CPU priority is than the window's  # a child that has not stopped this long after a cancel is stuck: it is ended
+CANCEL_GRACE_S = 60.0  # a child that has not stopped this long after a cancel is stuck: it is ended
+NICE = 10  # how much lower the render process's CPU priority is than the window's
 # Tests make the child die mid-render: "exit:STEP" (os._exit(3)) or "segv:STEP" (SIGSEGV) at that
 # step. Read in the parent for every job and sent along, so a running child sees a change.
 CRASH_VARIABLE = "I2V_RENDER_CRASH"
@@ -101,7 +101,7 @@ def _room_for(nbytes: int) -> bool:
     """Whether /dev/shm can hold nbytes more: writing past a full tmpfs kills the writer (SIGBUS).
     Containers often give it 64 MB. Where there is no /dev/shm (macOS), the system decides."""
     try:
-        stat = os.statvfs("/dev/shm")
+        stat = os.statvfs(SHM_FOLDER)
     except OSError:
         return True
     return stat.f_bavail * stat.f_frsize >= nbytes + (64 << 20)

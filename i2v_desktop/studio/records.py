@@ -35,7 +35,10 @@ def read_record(path: Path) -> ClipRecord:
     text = tags.get(METADATA_KEY)
     sidecar = path.with_suffix(".json")
     if text is None and sidecar.is_file():
-        text = sidecar.read_text(encoding="utf-8")
+        try:
+            text = sidecar.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{sidecar}: the clip's sidecar cannot be read ({type(exc).__name__})") from None
         try:  # an export's sidecar carries the clip's record among its tags
             exported = json.loads(text)
             if isinstance(exported, dict) and METADATA_KEY in exported.get("metadata", {}):

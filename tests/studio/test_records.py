@@ -25,3 +25,11 @@ def test_studio_records_name_a_damaged_or_foreign_clip(tmp_path):
     write_mp4(np.zeros((2, 16, 16, 3), np.uint8), 24, plain)
     with pytest.raises(InputError, match=r"plain.mp4: not made by i2v_desktop"):
         read_record(plain)
+
+
+def test_an_unreadable_sidecar_is_one_line_naming_it(tmp_path):
+    clip = tmp_path / "clip.mp4"
+    write_mp4(np.zeros((2, 16, 16, 3), np.uint8), 24, clip)  # its tags lost: the sidecar is read
+    (tmp_path / "clip.json").write_bytes(b"\xff\xfe\x00 not text")
+    with pytest.raises(InputError, match=r"clip.json: the clip's sidecar cannot be read \(UnicodeDecodeError\)$"):
+        read_record(clip)
