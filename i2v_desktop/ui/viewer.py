@@ -33,6 +33,7 @@ from .progress import RenderProgress
 from .state import AppState, Choices, Status
 from .variants import VariantStrip
 from .background import Background
+from .undo import CropChange, StarChange, Undo
 from .worker import Job, JobQueue
 
 HISTORY_SHOWN = 120  # the newest clips in the History tab (about 1 MB of thumbnails each)
@@ -49,6 +50,7 @@ class ViewerPanel(Panel):
         super().__init__()
         self.state, self.studio, self.queue, self.background = state, studio, queue, background
         self.clips = ClipCache(studio, background, self)
+        self.undo = Undo(studio, self)
         self._live = False  # the player shows the running job's preview
         self._job_saved: dict[int, list[Any]] = {}
         self._job_failures: dict[int, list[str]] = {}
@@ -121,6 +123,8 @@ class ViewerPanel(Panel):
         self.clips.clipLoaded.connect(self._on_clip_loaded)
         self.clips.thumbsLoaded.connect(self._on_thumbs_loaded)
         self.clips.failed.connect(self.say)
+        self.undo.clipsChanged.connect(self._on_clips_changed)
+        self.undo.failed.connect(self.say)
         self.render_progress.cancel_button.clicked.connect(self.cancel_render)
         self.queue.changed.connect(self._on_queue_changed)
         self.queue.started.connect(self._on_job_started)
@@ -166,8 +170,14 @@ class ViewerPanel(Panel):
         self.crop.set_crop_center(photo.crop_center)
 
     def _on_crop_changed(self, center: tuple[float, float] | None) -> None:
-        if self.state.selected:
-            self.state.update_photo(self.state.selected, crop_center=center)
+        photo = self.state.selected_photo()
+        if photo is not None:
+            self.undo.push(CropChange(self._apply_crop, photo.path, photo.crop_center, center))
+
+    def _apply_crop(self, path: str, center: tuple[float, float] | None) -> None:
+        if path != self.state.selected:  # an undo brings the photo it changes into view
+            self.state.select(path)
+        self.state.update_photo(path, crop_center=center)
 
     # -- the running render -------------------------------------------------------------------
 
@@ -325,7 +335,12 @@ class ViewerPanel(Panel):
             return None
 
     def _on_star_toggled(self, entry_id: str, starred: bool) -> None:
-        """A star set in either strip (or by a key) is saved and shown in both."""
+        entry = self._find_entry(entry_id)
+        if entry is not None:
+            self.undo.push(StarChange(self._apply_star, entry, starred))
+
+    def _apply_star(self, entry_id: str, starred: bool) -> None:
+        """A star set in either strip (or by a key, or undone) is saved and shown in both."""
         try:
             self.studio.star(entry_id, starred)
         except I2VError as exc:
@@ -367,22 +382,29 @@ class ViewerPanel(Panel):
         self.finalizeRequested.emit(replace(request, quality="final", variants=1, seed=entry.seed))
 
     def delete_selected(self) -> None:
+        """Move the selected clips to the trash; Undo brings them back."""
         entries = self._strip().selected_entries()
         if not entries:
             return
-        names = ", ".join(entry.mp4.name for entry in entries)
-        answer = QMessageBox.question(self, "Delete clips", f"Delete {names} from disk?")
-        if answer != QMessageBox.StandardButton.Yes:
-            return
         for entry in entries:
-            try:
-                self.studio.delete(entry.id)
-            except (I2VError, OSError) as exc:
-                self.say(str(exc))
             self.clips.forget(entry.id)
-        self.player.clear("Deleted")
+        self.player.clear("Moved to the trash (Ctrl+Z brings it back)")
+        self.undo.delete(entries, self._offer_delete_for_good)
+
+    def _offer_delete_for_good(self, line: str, entries: list[ClipEntry]) -> None:
+        """Where there is no trash, a delete cannot be undone: ask first."""
+        self.say(line, "warning")
+        names = ", ".join(entry.mp4.name for entry in entries)
+        answer = QMessageBox.question(self, "No trash", f"{line}.\n\nDelete {names} for good? This cannot be undone.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.undo.delete_for_good(entries)
+
+    @Slot(list)
+    def _on_clips_changed(self, restored: list) -> None:
         self._refresh_variants()
         self._refresh_history()
+        for index, entry in enumerate(restored):
+            self._strip().select(entry.id, extend=index > 0)
 
     def _restore_selected(self) -> None:
         entries = self._strip().selected_entries()
@@ -409,3 +431,4 @@ class ViewerPanel(Panel):
     def shutdown(self) -> None:
         self.player.pause()
         self.compare.pause()
+        self.undo.shutdown()
