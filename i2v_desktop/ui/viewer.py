@@ -28,12 +28,14 @@ from .clips import ClipCache, cell_label
 from .drop import DropHint
 from .framing import CropView
 from .panel import Panel, tool
+from .phone import PhoneView
 from .player import ComparePlayer, FramePlayer
 from .progress import RenderProgress
 from .state import AppState, Choices, Status
 from .variants import VariantStrip
 from .background import Background
 from .undo import CropChange, StarChange, Undo
+from .wipe import Wipe
 from .worker import Job, JobQueue
 
 HISTORY_SHOWN = 120  # the newest clips in the History tab (about 1 MB of thumbnails each)
@@ -73,6 +75,10 @@ class ViewerPanel(Panel):
         self.views.addTab(self.player, "Preview")
         self.views.addTab(self.compare, "Compare")
         self.views.setTabEnabled(2, False)
+        self.phone = PhoneView(self.studio, self.background, self.player)
+        self.views.addTab(self.phone, "Phone")
+        self.views.setTabToolTip(3, "The clip as it will sit in a Reels, TikTok or Shorts feed (Ctrl+3)")
+        self.wipe = Wipe(self.player.canvas, self.studio, self.background)
 
         self.render_progress = RenderProgress()
 
@@ -196,7 +202,9 @@ class ViewerPanel(Panel):
         self.state.update_photo(job.photo, status=Status.RENDERING)
         self.state.select(job.photo)
         self._live = True
-        self.views.setCurrentWidget(self.player)
+        self.wipe.set_entry(None)
+        if self.views.currentWidget() is not self.phone:
+            self.views.setCurrentWidget(self.player)
         self.player.clear("Starting…")
         self.render_progress.starting(Path(job.photo).name)
 
@@ -310,7 +318,9 @@ class ViewerPanel(Panel):
         entry = self._find_entry(entry_id)
         if entry is None:
             return
-        self.views.setCurrentWidget(self.player)
+        self.wipe.set_entry(entry)
+        if self.views.currentWidget() is not self.phone:  # the phone plays the player's frames
+            self.views.setCurrentWidget(self.player)
         clip = self.clips.clip(entry_id)
         if clip is not None:
             self.player.set_frames(*clip)
@@ -424,6 +434,16 @@ class ViewerPanel(Panel):
 
     def show_preview(self) -> None:
         self.views.setCurrentWidget(self.player)
+
+    def show_phone(self) -> None:
+        self.views.setCurrentWidget(self.phone)
+        self.phone.setFocus()
+
+    def show_wipe(self, on: bool) -> None:
+        """Before/after over the player: the clip's photo left of a divider, the clip right of it."""
+        if on:
+            self.views.setCurrentWidget(self.player)
+        self.wipe.set_shown(on)
 
     def show_history(self) -> None:
         self.strips.setCurrentWidget(self.history_strip)
