@@ -30,24 +30,25 @@ def test_a_deleted_clip_goes_to_the_trash_and_ctrl_z_brings_it_back_where_it_was
     assert not window.undo_action.isEnabled()
 
     window.variants.select(gone.id)
-    window.delete_button.click()
-    qtbot.waitUntil(lambda: len(window.studio.clips()) == 1, timeout=5_000)
+    with qtbot.waitSignal(window.viewer.undo.clipsChanged, timeout=5_000):  # the move is off the GUI thread
+        window.delete_button.click()
+    assert len(window.studio.clips()) == 1
     trash = Path(os.environ["XDG_DATA_HOME"]) / "Trash"
     assert not any(path.exists() for path in files)
     assert sorted(p.name for p in (trash / "files").iterdir()) == sorted(p.name for p in files)
     assert [cell.entry.id for cell in window.variants.cells] == [order[0]]
     assert window.undo_action.isEnabled() and window.undo_action.text() == f"&Undo Delete {gone.mp4.name}"
 
-    undo_keys(qtbot, window)
-    qtbot.waitUntil(lambda: len(window.studio.clips()) == 2, timeout=5_000)
+    with qtbot.waitSignal(window.viewer.undo.clipsChanged, timeout=5_000):
+        undo_keys(qtbot, window)
     assert all(path.is_file() for path in files)
     assert list((trash / "files").iterdir()) == [] and list((trash / "info").iterdir()) == []
     assert [cell.entry.id for cell in window.variants.cells] == order  # where it was
     assert window.variants.selection == [gone.id] and window.studio.clip(gone.id) == gone
     assert window.redo_action.text() == f"&Redo Delete {gone.mp4.name}"
 
-    undo_keys(qtbot, window, redo=True)
-    qtbot.waitUntil(lambda: len(window.studio.clips()) == 1, timeout=5_000)
+    with qtbot.waitSignal(window.viewer.undo.clipsChanged, timeout=5_000):
+        undo_keys(qtbot, window, redo=True)
     assert not gone.mp4.exists() and (trash / "files" / gone.mp4.name).is_file()
 
 
@@ -71,8 +72,9 @@ def test_where_there_is_no_trash_a_delete_asks_first_and_cannot_be_undone(qtbot,
     assert cell.entry.mp4.is_file() and len(window.studio.clips()) == 1  # "No" keeps it
 
     monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
-    window.delete_button.click()
-    qtbot.waitUntil(lambda: window.studio.clips() == [], timeout=5_000)
+    with qtbot.waitSignal(window.viewer.undo.clipsChanged, timeout=5_000):
+        window.delete_button.click()
+    assert window.studio.clips() == []
     assert not cell.entry.mp4.exists() and not window.undo_action.isEnabled()
 
 

@@ -393,9 +393,9 @@ def test_pick_compare_finalize_delete(qtbot, make_window, samples, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     window.variants.select(second.entry.id)
     mp4 = second.entry.mp4
-    window.delete_button.click()  # to the trash, off the GUI thread
-    qtbot.waitUntil(lambda: len(window.studio.clips()) == 2, timeout=5_000)
-    assert not mp4.exists()
+    with qtbot.waitSignal(window.viewer.undo.clipsChanged, timeout=5_000):  # to the trash, off the GUI thread
+        window.delete_button.click()
+    assert not mp4.exists() and len(window.studio.clips()) == 2
 
 
 def test_a_star_set_in_one_strip_shows_in_the_other(qtbot, make_window, samples):
