@@ -144,7 +144,12 @@ class Undo(QObject):
             for entry_id in ids:
                 self.studio.delete(entry_id)
 
-        self.files.submit(work, lambda _: self.clipsChanged.emit([]), self.failed.emit, name="Delete")
+        self.files.submit(work, lambda _: self.clipsChanged.emit([]), self.changed_then_failed, name="Delete")
+
+    def changed_then_failed(self, line: str) -> None:
+        """A move that stopped half-way (a second clip could not come back): what did change is shown."""
+        self.clipsChanged.emit([])
+        self.failed.emit(line)
 
     def push(self, command: QUndoCommand) -> None:
         self.stack.push(command)
@@ -173,12 +178,13 @@ class DeleteClips(QUndoCommand):
             if line:
                 undo.failed.emit(line)
 
-        undo.files.submit(lambda: trash_clips(undo.studio, entries), done, undo.failed.emit, name="Move to trash")
+        undo.files.submit(lambda: trash_clips(undo.studio, entries), done, undo.changed_then_failed,
+                          name="Move to trash")
 
     def undo(self) -> None:
         undo, trashed = self.undo_, list(self.trashed)
-        undo.files.submit(lambda: restore_clips(undo.studio, trashed), undo.clipsChanged.emit, undo.failed.emit,
-                          name="Restore from trash")
+        undo.files.submit(lambda: restore_clips(undo.studio, trashed), undo.clipsChanged.emit,
+                          undo.changed_then_failed, name="Restore from trash")
 
 
 class StarChange(QUndoCommand):

@@ -105,3 +105,22 @@ def test_a_star_and_a_framing_move_undo_and_redo(qtbot, make_window, samples):
     assert window.undo_action.text() == f"&Undo Pick {cell.entry.mp4.name}"
     undo_keys(qtbot, window, redo=True)
     assert window.state.photo(photo).crop_center == moved and window.crop.crop_center == moved
+
+
+def test_a_clip_the_trash_lost_meanwhile_cannot_come_back_and_says_so_in_one_line(qtbot, make_window, samples):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**{**QUICK, "variants": 1})
+    generate(qtbot, window)
+    (cell,) = window.variants.cells
+    window.variants.select(cell.entry.id)
+    with qtbot.waitSignal(window.viewer.undo.clipsChanged, timeout=5_000):
+        window.delete_button.click()
+    trashed = Path(os.environ["XDG_DATA_HOME"]) / "Trash" / "files" / cell.entry.mp4.name
+    trashed.unlink()  # the user emptied the trash
+    told = []
+    window.viewer.message.connect(lambda text, kind, action: told.append(text))
+    with qtbot.waitSignal(window.viewer.undo.failed, timeout=5_000):
+        undo_keys(qtbot, window)
+    assert told == [f"{trashed}: cannot come back from the trash (No such file or directory)"]
+    assert window.studio.clips() == [] and not cell.entry.mp4.exists()
