@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Slot
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPainterPath, QPaintEvent, QPen
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QSizePolicy, QStyle, QToolButton, QVBoxLayout, QWidget
 
 from ..core.studio import PostFraming, Studio
 from .background import Background
@@ -166,6 +166,14 @@ class PhoneView(QWidget):
         self.screen.message = "Select a clip to see it as it will be posted"
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
+        # The player's transport is on its own tab: play and pause from here too.
+        self.play_button = QToolButton()
+        self.play_button.setAutoRaise(True)
+        self.play_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.play_button.clicked.connect(player.toggle)
+        player.playingChanged.connect(self._sync_play_button)
+        self._sync_play_button(player.is_playing)
+        bar.addWidget(self.play_button)
         self.platforms = QButtonGroup(self)
         for index, platform in enumerate(PLATFORMS):
             button = QToolButton()
@@ -221,6 +229,13 @@ class PhoneView(QWidget):
             super().keyPressEvent(event)
             return
         event.accept()
+
+    @Slot(bool)
+    def _sync_play_button(self, playing: bool) -> None:
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setIcon(self.style().standardIcon(icon))
+        self.play_button.setToolTip(f"{'Pause' if playing else 'Play'} (Space)")
+        self.play_button.setAccessibleName("Pause" if playing else "Play")
 
     def _on_zones(self, on: bool) -> None:
         self.screen.safe_zones = on

@@ -122,7 +122,9 @@ class MainWindow(QMainWindow):
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo_action = viewer.undo.stack.createRedoAction(self, "&Redo")
         redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
-        self.redo_action.setShortcuts(redo_keys + [QKeySequence("Ctrl+Y")] * (QKeySequence("Ctrl+Y") not in redo_keys))
+        if QKeySequence("Ctrl+Y") not in redo_keys:  # what Windows users press, offered everywhere
+            redo_keys.append(QKeySequence("Ctrl+Y"))
+        self.redo_action.setShortcuts(redo_keys)
         edit_menu.addActions([self.undo_action, self.redo_action])
         render_menu = self.menuBar().addMenu("&Render")
         self.generate_action = action(render_menu, "&Generate", photos.generate, "Ctrl+Return")

@@ -71,6 +71,11 @@ def test_the_phone_view_plays_the_clip_framed_as_its_export_under_the_platforms_
     qtbot.waitUntil(lambda: phone.screen.framing == blurred, timeout=5_000)
     assert blurred.fit == (1080, 608)
 
+    phone.play_button.click()  # the player's transport is on another tab: the phone plays it too
+    assert window.player.is_playing and phone.play_button.accessibleName() == "Pause"
+    phone.play_button.click()
+    assert not window.player.is_playing and phone.play_button.accessibleName() == "Play"
+
 
 def test_before_after_wipes_between_the_framed_photo_and_the_clip(qtbot, make_window, samples):
     window = make_window()
