@@ -196,6 +196,10 @@ class PhoneView(QWidget):
         self.zones_button.setToolTip("Shade what the app's caption, buttons and top bar cover (Z)")
         bar.addWidget(self.blur_button)
         bar.addWidget(self.zones_button)
+        # Which platform is on, plain in light and dark themes alike (the style's own checked look is faint).
+        self.setStyleSheet("QToolButton:checked { background-color: palette(highlight);"
+                           " color: palette(highlighted-text); border: 1px solid palette(highlight);"
+                           " border-radius: 3px; padding: 2px 6px; }")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
