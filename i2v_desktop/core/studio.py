@@ -132,6 +132,15 @@ class ExportReport:
     cancelled: bool = False
 
 
+@dataclass(frozen=True)
+class PostFraming:
+    """How a platform's export frames a clip (export/social.py decides it), for a preview of the post."""
+
+    size: tuple[int, int]  # the platform's frame, e.g. (1080, 1920)
+    crop: tuple[int, int, int, int]  # (x, y, w, h): the part of each clip frame that is used
+    fit: tuple[int, int] | None = None  # "blur" fill: the whole clip at this size over a blurred copy
+
+
 ExportProgress = Callable[[int, float], None]  # (index of the job, fraction of it done)
 
 
@@ -178,6 +187,17 @@ class Studio(Protocol):
     def delete(self, entry_id: str) -> None:
         """Remove a clip from the history and its files from the disk."""
 
+    def clip_files(self, entry: ClipEntry) -> tuple[Path, ...]:
+        """The files a clip is made of, its MP4 first: what goes to the trash together."""
+
+    def forget(self, entry_id: str) -> ClipEntry:
+        """Take a clip out of the history and leave its files alone (a front end moved them to the
+        trash); the entry it returns is what `restore` puts back."""
+
+    def restore(self, entry: ClipEntry) -> ClipEntry:
+        """Put a forgotten clip back as it was (id, time, star) once its files are back; one line
+        naming the MP4 when it is not."""
+
     def thumbnails(self, entry: ClipEntry) -> np.ndarray:
         """*Slow.* The clip's small looping strip."""
 
@@ -188,6 +208,14 @@ class Studio(Protocol):
         """*Slow.* The record an i2v clip carries; raises InputError naming the file when it has none."""
 
     def export_choices(self) -> list[ExportChoice]: ...
+
+    def post_framing(self, preset: str, frame: np.ndarray, fill: str = "frame") -> PostFraming:
+        """*Slow* (it may look for the subject). How an export in `preset` frames a clip whose first
+        frame is `frame`; PresetError naming the preset when there is none."""
+
+    def framed_photo(self, entry: ClipEntry, size: tuple[int, int]) -> np.ndarray:
+        """*Slow.* The clip's photo framed as the clip was (its crop centre and shape) at `size`
+        (width, height): the "before" of a before/after. InputError naming the photo if unreadable."""
 
     def export_many(self, jobs: Sequence[ExportJob], cancel: CancelToken,
                     on_progress: ExportProgress | None = None) -> ExportReport:
@@ -216,5 +244,5 @@ class Studio(Protocol):
 
 __all__ = [
     "ExportChoice", "ExportJob", "ExportProgress", "ExportReport", "Limits", "Machine", "ModelChoice",
-    "Saved", "Studio", "frame_count",
+    "PostFraming", "Saved", "Studio", "frame_count",
 ]

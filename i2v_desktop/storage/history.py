@@ -176,13 +176,14 @@ class History:
         """
         with self._lock:
             entry = self._entries[self._position(entry_id)]
+            mp4, *extras = clip_files(entry)
             try:
-                entry.mp4.unlink()
+                mp4.unlink()
             except FileNotFoundError:
                 pass
             except OSError as exc:
                 raise HistoryError(f"{entry.mp4}: cannot delete the clip ({os_reason(exc)})") from None
-            for extra in (entry.mp4.with_suffix(".json"), entry.thumbs):
+            for extra in extras:
                 try:
                     extra.unlink()
                 except FileNotFoundError:
@@ -193,6 +194,38 @@ class History:
             # lose the entry on the next load anyway.
             self._entries = [other for other in self._entries if other.id != entry_id]
             self._save()
+
+    def forget(self, entry_id: str) -> ClipEntry:
+        """Take a clip out of the history and leave its files alone (a front end moved them to the
+        trash); returns the entry, which `restore` puts back as it was."""
+        with self._lock:
+            entry = self._entries[self._position(entry_id)]
+            previous = self._entries
+            self._entries = [other for other in previous if other.id != entry_id]
+            try:
+                self._save()
+            except BaseException:
+                self._entries = previous
+                raise
+            return entry
+
+    def restore(self, entry: ClipEntry) -> ClipEntry:
+        """Put a forgotten clip back as it was (its id, time and star, so it lands where it was in
+        any list sorted by them), once its MP4 is back on disk. HistoryError names the MP4 when it
+        is not, or when the history holds that clip again already."""
+        if not entry.mp4.is_file():
+            raise HistoryError(f"{entry.mp4}: no such file, so the clip cannot come back into the history")
+        with self._lock:
+            previous = self._entries
+            if any(other.id == entry.id or other.mp4 == entry.mp4 for other in previous):
+                raise HistoryError(f"{entry.mp4}: is in the history already")
+            self._entries = sorted([*previous, entry], key=lambda other: other.created)
+            try:
+                self._save()
+            except BaseException:
+                self._entries = previous
+                raise
+            return entry
 
     # -- the index -------------------------------------------------------------------------
 
@@ -463,6 +496,11 @@ def read_thumbnails(path: Path) -> np.ndarray:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def clip_files(entry: ClipEntry) -> tuple[Path, ...]:
+    """The files a clip of the history is made of: its MP4 first, then its sidecar and its strip."""
+    return entry.mp4, entry.mp4.with_suffix(".json"), entry.thumbs
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -16,13 +16,13 @@ from ..core.presets import MotionPreset, PresetLibrary
 from ..core.record import ClipEntry, ClipRecord
 from ..core.request import GenerationRequest
 from ..core.studio import (
-    ExportChoice, ExportJob, ExportProgress, ExportReport, Machine, ModelChoice, Saved,
+    ExportChoice, ExportJob, ExportProgress, ExportReport, Machine, ModelChoice, PostFraming, Saved,
 )
 from ..engine.plan import check_request, limits
 from ..engine.registry import ModelEntry, Registry
-from ..export.social import ExportLibrary
+from ..export.social import ExportLibrary, plan_layout
 from ..storage import queue
-from ..storage.history import History, HistoryError, thumbnail_frames
+from ..storage.history import History, HistoryError, clip_files, thumbnail_frames
 from ..storage.paths import config_dir, data_dir, history_dir, user_models_file, user_presets_dir
 from ..storage.prompts import PromptLibrary
 from . import exports, records
@@ -173,6 +173,17 @@ class LocalStudio:
         self._writable()
         self._history.remove(entry_id)
 
+    def clip_files(self, entry: ClipEntry) -> tuple[Path, ...]:
+        return clip_files(entry)
+
+    def forget(self, entry_id: str) -> ClipEntry:
+        self._writable()
+        return self._history.forget(entry_id)
+
+    def restore(self, entry: ClipEntry) -> ClipEntry:
+        self._writable()
+        return self._history.restore(entry)
+
     def thumbnails(self, entry: ClipEntry) -> np.ndarray:
         return self._history.thumbnails(entry)
 
@@ -194,6 +205,13 @@ class LocalStudio:
     def export_many(self, jobs: Sequence[ExportJob], cancel: CancelToken,
                     on_progress: ExportProgress | None = None) -> ExportReport:
         return exports.export_many(jobs, cancel, on_progress, library=self._exports)
+
+    def post_framing(self, preset: str, frame: np.ndarray, fill: str = "frame") -> PostFraming:
+        layout = plan_layout(frame, self._exports.get(preset), fill)
+        return PostFraming(layout.size, layout.crop, layout.fit)
+
+    def framed_photo(self, entry: ClipEntry, size: tuple[int, int]) -> np.ndarray:
+        return records.framed_photo(entry.request(), size)
 
     # -- the user's things -------------------------------------------------------------------
 

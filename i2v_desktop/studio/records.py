@@ -6,10 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from .. import __version__
 from ..core.clip import Clip
 from ..core.errors import InputError
+from ..core.framing import fit_image
+from ..core.image import load_image
 from ..core.record import ClipRecord, thaw
+from ..core.request import GenerationRequest
 from ..export.mp4 import read_mp4_metadata
 from ..quality.scorecard import Scorecard
 
@@ -58,3 +63,11 @@ def score_summary(record: ClipRecord) -> str | None:
     """The one-line scorecard a clip was saved with, or None for a clip that was not scored."""
     data = record.score_data
     return None if data is None else Scorecard.from_dict(thaw(data)).summary()
+
+
+def framed_photo(request: GenerationRequest, size: tuple[int, int]) -> np.ndarray:
+    """The photo `request` names, framed as its clip was (its crop centre, cropped to `size`'s
+    shape around the subject) and resized to `size`: (H, W, 3) uint8."""
+    width, height = size
+    photo = load_image(request.image, max_pixels=max(4 * width * height, 2_000_000))
+    return fit_image(photo, (width, height), request.crop_center)[0]

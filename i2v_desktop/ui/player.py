@@ -564,6 +564,11 @@ class FramePlayer(_PlayerBase):
     def fit(self) -> bool:
         return self.canvas.fit
 
+    @property
+    def frames(self) -> np.ndarray | None:
+        """The clip on show, (T, H, W, 3) uint8, or None."""
+        return self._tracks[0].frames
+
     def set_frames(self, frames: np.ndarray, fps: float, *, keep_position: bool = False) -> None:
         """Show a new clip; with keep_position the time position carries over (clamped to the new
         length) and playback goes on, for previews replaced during a render."""

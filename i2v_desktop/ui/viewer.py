@@ -28,11 +28,14 @@ from .clips import ClipCache, cell_label
 from .drop import DropHint
 from .framing import CropView
 from .panel import Panel, tool
+from .phone import PhoneView
 from .player import ComparePlayer, FramePlayer
 from .progress import RenderProgress
 from .state import AppState, Choices, Status
 from .variants import VariantStrip
 from .background import Background
+from .undo import CropChange, StarChange, Undo
+from .wipe import Wipe
 from .worker import Job, JobQueue
 
 HISTORY_SHOWN = 120  # the newest clips in the History tab (about 1 MB of thumbnails each)
@@ -49,6 +52,7 @@ class ViewerPanel(Panel):
         super().__init__()
         self.state, self.studio, self.queue, self.background = state, studio, queue, background
         self.clips = ClipCache(studio, background, self)
+        self.undo = Undo(studio, self)
         self._live = False  # the player shows the running job's preview
         self._job_saved: dict[int, list[Any]] = {}
         self._job_failures: dict[int, list[str]] = {}
@@ -71,6 +75,10 @@ class ViewerPanel(Panel):
         self.views.addTab(self.player, "Preview")
         self.views.addTab(self.compare, "Compare")
         self.views.setTabEnabled(2, False)
+        self.phone = PhoneView(self.studio, self.background, self.player)
+        self.views.addTab(self.phone, "Phone")
+        self.views.setTabToolTip(3, "The clip as it will sit in a Reels, TikTok or Shorts feed (Ctrl+3)")
+        self.wipe = Wipe(self.player.canvas, self.studio, self.background)
 
         self.render_progress = RenderProgress()
 
@@ -121,6 +129,8 @@ class ViewerPanel(Panel):
         self.clips.clipLoaded.connect(self._on_clip_loaded)
         self.clips.thumbsLoaded.connect(self._on_thumbs_loaded)
         self.clips.failed.connect(self.say)
+        self.undo.clipsChanged.connect(self._on_clips_changed)
+        self.undo.failed.connect(self.say)
         self.render_progress.cancel_button.clicked.connect(self.cancel_render)
         self.queue.changed.connect(self._on_queue_changed)
         self.queue.started.connect(self._on_job_started)
@@ -166,8 +176,14 @@ class ViewerPanel(Panel):
         self.crop.set_crop_center(photo.crop_center)
 
     def _on_crop_changed(self, center: tuple[float, float] | None) -> None:
-        if self.state.selected:
-            self.state.update_photo(self.state.selected, crop_center=center)
+        photo = self.state.selected_photo()
+        if photo is not None:
+            self.undo.push(CropChange(self._apply_crop, photo.path, photo.crop_center, center))
+
+    def _apply_crop(self, path: str, center: tuple[float, float] | None) -> None:
+        if path != self.state.selected:  # an undo brings the photo it changes into view
+            self.state.select(path)
+        self.state.update_photo(path, crop_center=center)
 
     # -- the running render -------------------------------------------------------------------
 
@@ -186,7 +202,9 @@ class ViewerPanel(Panel):
         self.state.update_photo(job.photo, status=Status.RENDERING)
         self.state.select(job.photo)
         self._live = True
-        self.views.setCurrentWidget(self.player)
+        self.wipe.set_entry(None)
+        if self.views.currentWidget() is not self.phone:
+            self.views.setCurrentWidget(self.player)
         self.player.clear("Starting…")
         self.render_progress.starting(Path(job.photo).name)
 
@@ -300,7 +318,9 @@ class ViewerPanel(Panel):
         entry = self._find_entry(entry_id)
         if entry is None:
             return
-        self.views.setCurrentWidget(self.player)
+        self.wipe.set_entry(entry)
+        if self.views.currentWidget() is not self.phone:  # the phone plays the player's frames
+            self.views.setCurrentWidget(self.player)
         clip = self.clips.clip(entry_id)
         if clip is not None:
             self.player.set_frames(*clip)
@@ -325,7 +345,12 @@ class ViewerPanel(Panel):
             return None
 
     def _on_star_toggled(self, entry_id: str, starred: bool) -> None:
-        """A star set in either strip (or by a key) is saved and shown in both."""
+        entry = self._find_entry(entry_id)
+        if entry is not None:
+            self.undo.push(StarChange(self._apply_star, entry, starred))
+
+    def _apply_star(self, entry_id: str, starred: bool) -> None:
+        """A star set in either strip (or by a key, or undone) is saved and shown in both."""
         try:
             self.studio.star(entry_id, starred)
         except I2VError as exc:
@@ -367,22 +392,29 @@ class ViewerPanel(Panel):
         self.finalizeRequested.emit(replace(request, quality="final", variants=1, seed=entry.seed))
 
     def delete_selected(self) -> None:
+        """Move the selected clips to the trash; Undo brings them back."""
         entries = self._strip().selected_entries()
         if not entries:
             return
-        names = ", ".join(entry.mp4.name for entry in entries)
-        answer = QMessageBox.question(self, "Delete clips", f"Delete {names} from disk?")
-        if answer != QMessageBox.StandardButton.Yes:
-            return
         for entry in entries:
-            try:
-                self.studio.delete(entry.id)
-            except (I2VError, OSError) as exc:
-                self.say(str(exc))
             self.clips.forget(entry.id)
-        self.player.clear("Deleted")
+        self.player.clear("Moved to the trash (Ctrl+Z brings it back)")
+        self.undo.delete(entries, self._offer_delete_for_good)
+
+    def _offer_delete_for_good(self, line: str, entries: list[ClipEntry]) -> None:
+        """Where there is no trash, a delete cannot be undone: ask first."""
+        self.say(line, "warning")
+        names = ", ".join(entry.mp4.name for entry in entries)
+        answer = QMessageBox.question(self, "No trash", f"{line}.\n\nDelete {names} for good? This cannot be undone.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.undo.delete_for_good(entries)
+
+    @Slot(list)
+    def _on_clips_changed(self, restored: list) -> None:
         self._refresh_variants()
         self._refresh_history()
+        for index, entry in enumerate(restored):
+            self._strip().select(entry.id, extend=index > 0)
 
     def _restore_selected(self) -> None:
         entries = self._strip().selected_entries()
@@ -403,9 +435,20 @@ class ViewerPanel(Panel):
     def show_preview(self) -> None:
         self.views.setCurrentWidget(self.player)
 
+    def show_phone(self) -> None:
+        self.views.setCurrentWidget(self.phone)
+        self.phone.setFocus()
+
+    def show_wipe(self, on: bool) -> None:
+        """Before/after over the player: the clip's photo left of a divider, the clip right of it."""
+        if on:
+            self.views.setCurrentWidget(self.player)
+        self.wipe.set_shown(on)
+
     def show_history(self) -> None:
         self.strips.setCurrentWidget(self.history_strip)
 
     def shutdown(self) -> None:
         self.player.pause()
         self.compare.pause()
+        self.undo.shutdown()

@@ -153,10 +153,44 @@ def test_remove_deletes_the_three_files_and_the_entry(tmp_path):
     assert kept.mp4.is_file() and kept.thumbs.is_file()
 
 
+def test_a_forgotten_clip_keeps_its_files_and_comes_back_where_it_was(tmp_path):
+    history = History(tmp_path)
+    first, _ = save_clip(history, "cat")
+    middle, mp4 = save_clip(history, "cat2")
+    last, _ = save_clip(history, "cat3")
+    middle = history.set_starred(middle.id, True)
+
+    forgotten = history.forget(middle.id)
+    assert forgotten == middle
+    assert all(path.is_file() for path in (mp4, mp4.with_suffix(".json"), middle.thumbs))
+    assert History(tmp_path).entries() == [first, last]
+
+    assert history.restore(forgotten) == middle
+    assert history.entries() == [first, middle, last]
+    assert History(tmp_path).entries() == [first, middle, last]  # id, time and star, as they were
+
+
+def test_a_clip_comes_back_only_with_its_mp4_and_only_once(tmp_path):
+    history = History(tmp_path)
+    entry, mp4 = save_clip(history, "cat")
+    history.forget(entry.id)
+    moved = mp4.with_name("elsewhere.mp4")
+    mp4.rename(moved)
+    with pytest.raises(HistoryError, match="cat.mp4: no such file") as info:
+        history.restore(entry)
+    assert "\n" not in str(info.value) and history.entries() == []
+    moved.rename(mp4)
+    history.restore(entry)
+    with pytest.raises(HistoryError, match="cat.mp4: is in the history already"):
+        history.restore(entry)
+    assert history.entries() == [entry]
+
+
 def test_unknown_ids_are_one_line_errors_naming_the_id(tmp_path):
     history = History(tmp_path)
     save_clip(history, "cat")
-    for call in (lambda: history.remove("nope123"), lambda: history.set_starred("nope123", True)):
+    for call in (lambda: history.remove("nope123"), lambda: history.set_starred("nope123", True),
+                 lambda: history.forget("nope123")):
         with pytest.raises(HistoryError, match="nope123") as info:
             call()
         assert isinstance(info.value, I2VError) and "\n" not in str(info.value)

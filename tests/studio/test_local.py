@@ -124,6 +124,34 @@ def test_render_keeps_clips_in_the_history_to_star_play_and_delete(studio, sampl
         studio.clip(clip.entry.id)
 
 
+def test_a_clip_leaves_the_history_and_comes_back_with_its_photo_and_post_framing(studio, samples):
+    saved = []
+    request = GenerationRequest(image=str(samples / "coffee.jpg"), model="instant", duration=0.5, fps=12.0,
+                                aspect="1:1", quality="draft", seed=3)
+    studio.render(request, lambda event: None, CancelToken(), saved.append)
+    [clip] = saved
+    files = studio.clip_files(clip.entry)
+    assert files[0] == clip.entry.mp4 and all(path.is_file() for path in files)
+    assert studio.forget(clip.entry.id) == clip.entry and studio.clips() == []
+    assert all(path.is_file() for path in files)
+    assert studio.restore(clip.entry) == clip.entry and studio.clips() == [clip.entry]
+
+    height, width = clip.frames.shape[1:3]
+    before = studio.framed_photo(clip.entry, (width, height))
+    assert before.shape == (height, width, 3) and before.dtype == np.uint8
+    # The first frame of the take is its photo, framed the same way.
+    assert np.abs(before.astype(int) - clip.frames[0].astype(int)).mean() < 12
+
+    reels = studio.post_framing("reels", clip.frames[0])
+    x, y, w, h = reels.crop
+    assert reels.size == (1080, 1920) and reels.fit is None
+    assert abs(w / h - 9 / 16) < 0.02 and h == height and 0 <= x <= width - w
+    blur = studio.post_framing("reels", clip.frames[0], "blur")
+    assert blur.crop == (0, 0, width, height) and blur.fit == (1080, 1080)
+    with pytest.raises(Exception, match="unknown export preset 'myspace'"):
+        studio.post_framing("myspace", clip.frames[0])
+
+
 def small_clip(path: Path, shade: int, record: ClipRecord | None = None) -> Path:
     frames = np.full((6, 64, 64, 3), shade, np.uint8)
     frames[:, :, : 8 * shade // 40] = 255 - shade  # something that moves would not matter here

@@ -393,7 +393,8 @@ def test_pick_compare_finalize_delete(qtbot, make_window, samples, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     window.variants.select(second.entry.id)
     mp4 = second.entry.mp4
-    window.delete_button.click()
+    with qtbot.waitSignal(window.viewer.undo.clipsChanged, timeout=5_000):  # to the trash, off the GUI thread
+        window.delete_button.click()
     assert not mp4.exists() and len(window.studio.clips()) == 2
 
 
