@@ -221,8 +221,8 @@ class ClipControls(QWidget):
             name = button.property("aspect")
             button.setChecked(name == choices.aspect)
             button.setEnabled(name in made)
-            button.setToolTip(("Keep the photo's own shape" if name == "source" else f"Frame the clip at {name}")
-                              if name in made else f"{model.name} does not make {name} clips")
+            tip = "Keep the photo's own shape" if name == "source" else f"Frame the clip at {name}"
+            button.setToolTip(tip if name in made else f"{model.name} does not make {name} clips")
         self.duration.setRange(round(lim.min_duration * 10), round(lim.max_duration * 10))
         self.duration.setValue(round(min(max(choices.duration, lim.min_duration), lim.max_duration) * 10))
         self.duration_label.setText(f"{frames / fps:.2f} s · {frames} frames")

@@ -69,7 +69,8 @@ class _CardDelegate(QStyledItemDelegate):
         view = self.parent()
         if isinstance(view, QListView) and view.gridSize().isValid():
             return view.gridSize()  # a card fills its cell: the columns sit edge to edge
-        return QSize(card_width(option.font, [str(index.data(Qt.ItemDataRole.DisplayRole) or "")]), _CARD_HEIGHT)
+        name = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        return QSize(card_width(option.font, [name]), _CARD_HEIGHT)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         painter.save()
@@ -95,7 +96,8 @@ class _CardDelegate(QStyledItemDelegate):
         icon = index.data(Qt.ItemDataRole.DecorationRole)
         left = rect.left() + _PAD
         if isinstance(icon, QIcon):
-            icon.paint(painter, QRectF(left, rect.center().y() - ICON_SIZE / 2, ICON_SIZE, ICON_SIZE).toRect())
+            top = rect.center().y() - ICON_SIZE / 2
+            icon.paint(painter, QRectF(left, top, ICON_SIZE, ICON_SIZE).toRect())
         font = _bold(option.font) if selected else QFont(option.font)
         painter.setFont(font)
         painter.setPen(text)
@@ -334,7 +336,8 @@ class PresetPicker(QWidget):
     def minimumSizeHint(self) -> QSize:
         """Two columns of cards at the least: ten presets in five rows."""
         hint = super().minimumSizeHint()
-        return QSize(max(hint.width(), 2 * self._card_width() + 2 * self._cards.frameWidth() + 1), hint.height())
+        two = 2 * self._card_width() + 2 * self._cards.frameWidth() + 1
+        return QSize(max(hint.width(), two), hint.height())
 
     def _fit_grid(self) -> None:
         """As many columns as whole cards fit, widened to fill the width; as many rows as they need."""

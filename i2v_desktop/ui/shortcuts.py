@@ -47,7 +47,8 @@ def shortcut_groups(window: QMainWindow, extra: list[Group]) -> list[Group]:
     loose: dict[str, list[tuple[str, str]]] = {}
     for action in window.findChildren(QAction):
         if action not in in_menus and action.shortcuts() and action.property("group"):
-            loose.setdefault(str(action.property("group")), []).append((keys_text(action), action_name(action)))
+            row = (keys_text(action), action_name(action))
+            loose.setdefault(str(action.property("group")), []).append(row)
     return groups + list(loose.items()) + extra
 
 

@@ -95,8 +95,8 @@ QPushButton#generate:disabled {{ background: #8a8c93; }}
 QToolButton#aspect {{ background: {button.name()}; color: {text.name()}; border: 1px solid {border};
                       border-radius: 4px; padding: 3px 7px; }}
 QToolButton#aspect:hover {{ background: {mix(button, ACCENT, 0.15).name()}; }}
-QToolButton#aspect:checked {{ background: {chosen.name()}; color: {chosen_text.name()}; border-color: {chosen.darker(130).name()};
-                              font-weight: 600; }}
+QToolButton#aspect:checked {{ background: {chosen.name()}; color: {chosen_text.name()};
+                              border-color: {chosen.darker(130).name()}; font-weight: 600; }}
 QToolButton#aspect:disabled {{ color: {disabled}; }}
 QLabel[note="true"] {{ color: {note_colour(palette).name()}; }}
 """

@@ -154,8 +154,9 @@ class MainWindow(QMainWindow):
         action(view_menu, "&Preview", viewer.show_preview, "Ctrl+2")
         action(view_menu, "&History", viewer.show_history, "Ctrl+H")
         view_menu.addSeparator()
-        self.photos_toggle = self._panel_toggle(view_menu, "P&hotos and queue panel", self.photos_panel, "Ctrl+B")
-        self.settings_toggle = self._panel_toggle(view_menu, "Clip &settings panel", self.settings_panel, "Ctrl+Shift+B")
+        toggle = self._panel_toggle
+        self.photos_toggle = toggle(view_menu, "P&hotos and queue panel", self.photos_panel, "Ctrl+B")
+        self.settings_toggle = toggle(view_menu, "Clip &settings panel", self.settings_panel, "Ctrl+Shift+B")
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
 
@@ -173,11 +174,11 @@ class MainWindow(QMainWindow):
 
         key(self, "Play or pause", "Space", viewer.toggle_playback, "Clips")
         key(viewer.variants, "Pick the selected clip", "S", viewer.toggle_star, "Clips")
-        key(viewer.variants, "Delete the selected clips", QKeySequence.StandardKey.Delete, viewer.delete_selected,
-            "Clips")
-        # Break 7: after a click on a clip the focus is in its strip, and the arrows still step the
-        # player. The strip lays its cards out in one row that the mouse, Tab and the selection keys
-        # serve; stepping through the frames of the clip just chosen is what the arrows are for.
+        key(viewer.variants, "Delete the selected clips", QKeySequence.StandardKey.Delete,
+            viewer.delete_selected, "Clips")
+        # Break 7: a click on a clip leaves the focus in its strip, and there too the arrows step
+        # the frames of the clip just chosen, which is what they are pressed for right then. Moving
+        # between clips stays with the mouse and Tab: these take the arrows from the strip.
         key(viewer.strips, "Previous frame", Qt.Key.Key_Left, lambda: self._shown_player().step(-1), "Clips")
         key(viewer.strips, "Next frame", Qt.Key.Key_Right, lambda: self._shown_player().step(1), "Clips")
         key(photos.photos, "Remove the selected photos", QKeySequence.StandardKey.Delete,
@@ -310,11 +311,8 @@ class MainWindow(QMainWindow):
             self.setGeometry(first)
         self.fit_to_screen()
         splitter = self.settings.value("window/splitter")
-        if not (isinstance(splitter, QByteArray) and self.splitter.restoreState(splitter)):
-            # The side panels at their usual widths, or narrower on a small screen; the viewer the rest.
-            photos = 230 if self.width() >= 1200 else self.photos_panel.minimumSizeHint().width()
-            settings = max(320, self.settings_panel.minimumWidth())
-            self.splitter.setSizes([photos, self.width() - photos - settings, settings])
+        restored = isinstance(splitter, QByteArray) and self.splitter.restoreState(splitter)
+        self._split = not restored  # the widths are set in _shown, once the splitter has its own
         for toggle, name in ((self.photos_toggle, "photos"), (self.settings_toggle, "settings")):
             toggle.setChecked(self.settings.value(f"window/{name}_shown", True, type=bool))
 
@@ -325,6 +323,7 @@ class MainWindow(QMainWindow):
         self.fit_to(screen.availableGeometry())
 
     def fit_to(self, available: QRect) -> None:
+        """Shrink and move the window, its frame included, into `available`."""
         if self.isMaximized() or self.isFullScreen():
             return
         known = self.frameGeometry() != self.geometry()
@@ -338,7 +337,19 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not event.spontaneous():
             # The window manager's real frame is known once the window is on screen: fit again.
-            QTimer.singleShot(0, self, self.fit_to_screen)
+            QTimer.singleShot(0, self, self._shown)
+
+    def _shown(self) -> None:
+        self.fit_to_screen()
+        if self._split:
+            # No widths saved: the side panels at their usual widths (narrower on a small screen),
+            # the viewer the rest. Only now is the splitter as wide as the window will have it.
+            self._split = False
+            self.centralWidget().layout().activate()
+            width = self.splitter.width()
+            photos = 230 if width >= 1200 else self.photos_panel.minimumSizeHint().width()
+            settings = max(320, self.settings_panel.minimumWidth())
+            self.splitter.setSizes([photos, width - photos - settings, settings])
 
     def save_settings(self) -> None:
         if self.read_only:

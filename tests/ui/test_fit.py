@@ -48,7 +48,7 @@ def test_generate_export_and_the_status_bar_are_on_show_on_a_small_screen(qtbot,
     qtbot.waitUntil(lambda: screen.contains(window.frameGeometry()))  # its frame too
     window.centralWidget().layout().activate()
     for widget in (window.generate_button, window.viewer.export_button, window.statusBar(), window.machine):
-        assert on_show(widget, window), widget.accessibleName() or widget.objectName() or type(widget).__name__
+        assert on_show(widget, window), widget.accessibleName() or type(widget).__name__
     for panel in (window.photos_panel, window.viewer, window.settings_panel):
         assert on_show(panel, window) and panel.width() >= panel.minimumWidth()
     # Every setting can be scrolled to (the column scrolls; Generate stays below it).
