@@ -155,8 +155,8 @@ class MainWindow(QMainWindow):
         action(view_menu, "&History", viewer.show_history, "Ctrl+H")
         view_menu.addSeparator()
         toggle = self._panel_toggle
-        self.photos_toggle = toggle(view_menu, "P&hotos and queue panel", self.photos_panel, "Ctrl+B")
-        self.settings_toggle = toggle(view_menu, "Clip &settings panel", self.settings_panel, "Ctrl+Shift+B")
+        self.photos_toggle = toggle(view_menu, "Photos and &queue panel", self.photos_panel, "F9")
+        self.settings_toggle = toggle(view_menu, "Clip &settings panel", self.settings_panel, "Shift+F9")
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
 
