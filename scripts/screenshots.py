@@ -1,5 +1,7 @@
 """Screenshots of the main window at 1280×800: empty, with a batch loaded, during a render with its
-preview, and with variants (light and dark). Written to docs/screenshots/.
+preview, and with variants (light and dark); then the variants on the screens of small laptops,
+1280×720 and 1366×768 (light and dark), as the window fits itself into them (less a title bar).
+Written to docs/screenshots/.
 
     .venv/bin/python scripts/screenshots.py
 """
@@ -16,7 +18,7 @@ HOME = tempfile.mkdtemp(prefix="i2v-screenshots-")
 os.environ.update(XDG_DATA_HOME=f"{HOME}/data", XDG_CONFIG_HOME=f"{HOME}/config", HF_HUB_OFFLINE="1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QRect, QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from i2v_desktop.app import keep_singletons_alive, make_studio  # noqa: E402
@@ -27,6 +29,7 @@ from i2v_desktop.ui.window import MainWindow  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "i2v_desktop" / "resources" / "samples"
 OUT = ROOT / "docs" / "screenshots"
+SMALL_SCREENS = ((1280, 720), (1366, 768))
 
 
 def wait(app: QApplication, until, timeout: float = 300.0) -> None:
@@ -56,8 +59,10 @@ def main() -> int:
     apply_theme(app)
     window = MainWindow(make_studio(), QSettings(f"{HOME}/config/settings.ini", QSettings.Format.IniFormat),
                         probe=True)
-    window.resize(1280, 800)
+    window.setGeometry(0, 0, 1280, 800)
     window.show()
+    settle(app)
+    window.setGeometry(0, 0, 1280, 800)  # after the fit to the (offscreen) screen that follows the show
     settle(app)
     shoot(window, "empty")
 
@@ -92,6 +97,14 @@ def main() -> int:
     apply_palette(app, dark=True)
     settle(app)
     shoot(window, "variants-dark")
+    for width, height in SMALL_SCREENS:
+        screen = QRect(0, 0, width, height)
+        window.setGeometry(screen)  # as big as the screen, then fitted into it as the window does
+        window.fit_to(screen)
+        for dark in (False, True):
+            apply_palette(app, dark=dark)
+            settle(app)
+            shoot(window, f"variants-{width}x{height}" + ("-dark" if dark else ""))
     window.close()
     return 0
 

@@ -81,7 +81,7 @@ def frame_count(frame_rule: str, duration: float, fps: float, max_frames: int) -
 class Machine:
     """What this machine is, once looked at (slow: it may probe the GPU)."""
 
-    summary: str  # e.g. "NVIDIA GPU, 78 GB free" or "no GPU (CPU only)"
+    summary: str  # e.g. "NVIDIA GPU, 78 GB GPU memory free" or "no GPU (CPU only)"
     models: tuple[ModelChoice, ...]
     default_model: str
 

@@ -99,7 +99,8 @@ class LocalStudio:
         from ..engine.device import glance
 
         self._device, self._free_gb = glance(self.engines.device)
-        free = f", {self._free_gb:.0f} GB free" if self._free_gb is not None else ""
+        memory = "RAM" if self._device == "cpu" else "GPU memory"  # what a render must fit in
+        free = f", {self._free_gb:.0f} GB {memory} free" if self._free_gb is not None else ""
         return Machine(DEVICE_NAMES[self._device] + free, tuple(self.models()), self.engines.default_model())
 
     def _choice(self, entry: ModelEntry, look: bool) -> ModelChoice:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -15,6 +16,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QSlider,
     QSpinBox,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -25,6 +29,10 @@ from ..core.studio import Limits, ModelChoice
 from .state import Choices
 
 LOOP_TIP = "End the clip where it began, for looping playback"
+FPS_TIP = "Frames per second (only what the model can do)"
+# The scale a fixed frame rate is shown on, so the handle sits where that rate is, not at the end.
+FPS_SCALE = (8, 60)
+NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 QUALITY_TIPS = {
@@ -38,9 +46,39 @@ def loop_tip(model: ModelChoice) -> str:
     return f"{LOOP_TIP}.\n{_sentence(model.loop_note)}" if model.loop_note else LOOP_TIP
 
 
+def model_note(model: ModelChoice) -> str:
+    """The line under the model picker: the licence, after what keeps the model from rendering."""
+    marks = ["Not installed: the first render downloads it"] if model.installed is False else []
+    if model.fits is False:
+        marks.append("too big for this machine")
+    return "; ".join(marks + [model.licence])
+
+
 def _sentence(note: str) -> str:
     """A registry note ("looping with … is experimental: …") as a sentence for a tooltip."""
     return f"{note[0].upper()}{note[1:]}."
+
+
+class ModelBox(QComboBox):
+    """The model picker: the list says of each model whether it is installed and fits; the closed
+    box shows the chosen model's name only (its state is spelled out on the line below it)."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        field: QRect = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                                   QStyle.SubControl.SC_ComboBoxEditField, self)
+        name = self.currentData(NAME_ROLE) or option.currentText
+        option.currentText = self.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, field.width())
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+    def showPopup(self) -> None:
+        # The list as wide as its longest entry: "(not installed, too big for this machine)" shows whole.
+        view = self.view()
+        view.setMinimumWidth(view.sizeHintForColumn(0) + view.verticalScrollBar().sizeHint().width() + 8)
+        super().showPopup()
 
 
 class ClipControls(QWidget):
@@ -64,6 +102,7 @@ class ClipControls(QWidget):
             button.setToolTip("Keep the photo's own shape" if name == "source" else f"Frame the clip at {name}")
             button.setAccessibleName(f"Aspect {name}")
             button.setProperty("aspect", name)
+            button.setObjectName("aspect")  # the chosen one is drawn in the accent colour (theme.py)
             self.aspects.addButton(button)
             aspect_row.addWidget(button)
         self.aspects.buttonClicked.connect(lambda button: self._emit(aspect=button.property("aspect")))
@@ -76,7 +115,7 @@ class ClipControls(QWidget):
         self.duration_label.setMinimumWidth(120)
         self.fps = QSlider(Qt.Orientation.Horizontal)
         self.fps.setAccessibleName("Frame rate")
-        self.fps.setToolTip("Frames per second (only what the model can do)")
+        self.fps.setToolTip(FPS_TIP)
         self.fps.valueChanged.connect(self._fps_moved)
         self.fps_label = QLabel()
         self.fps_label.setMinimumWidth(120)
@@ -98,13 +137,15 @@ class ClipControls(QWidget):
         seed_row.addWidget(self.fixed_seed)
         seed_row.addWidget(self.seed, 1)
 
-        self.model = QComboBox()
+        self.model = ModelBox()
+        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(12)
         self.model.setAccessibleName("Model")
         self.model.setToolTip("Which engine renders: installed models, what fits this machine, licences")
         self.model.currentIndexChanged.connect(lambda _: self._emit(model=self.model.currentData()))
         self.model_note = QLabel()
         self.model_note.setWordWrap(True)
-        self.model_note.setEnabled(False)
+        self.model_note.setProperty("note", True)  # secondary, yet legible (theme.py)
 
         self.advanced = QToolButton()
         self.advanced.setText("Advanced")
@@ -159,6 +200,7 @@ class ClipControls(QWidget):
                 marks.append("too big for this machine")
             label = choice.name + (f" ({', '.join(marks)})" if marks else "")
             self.model.addItem(label, choice.id)
+            self.model.setItemData(self.model.count() - 1, choice.name, NAME_ROLE)
             tip = f"{choice.name}\nLicence: {choice.licence}\n{choice.note}"
             if choice.loop_note:
                 tip += "\n" + _sentence(choice.loop_note)
@@ -176,16 +218,25 @@ class ClipControls(QWidget):
         frames, fps = model.timing(choices.duration, choices.fps)
         made = model.aspects
         for button in self.aspects.buttons():
-            button.setChecked(button.property("aspect") == choices.aspect)
-            button.setEnabled(button.property("aspect") in made)
+            name = button.property("aspect")
+            button.setChecked(name == choices.aspect)
+            button.setEnabled(name in made)
+            tip = "Keep the photo's own shape" if name == "source" else f"Frame the clip at {name}"
+            button.setToolTip(tip if name in made else f"{model.name} does not make {name} clips")
         self.duration.setRange(round(lim.min_duration * 10), round(lim.max_duration * 10))
         self.duration.setValue(round(min(max(choices.duration, lim.min_duration), lim.max_duration) * 10))
         self.duration_label.setText(f"{frames / fps:.2f} s · {frames} frames")
         low, high = lim.fps_range
-        self.fps.setRange(round(low), round(high))
+        fixed = high <= low
+        if fixed:  # disabled, with the handle at the model's rate on a common scale
+            self.fps.setRange(min(FPS_SCALE[0], round(fps)), max(FPS_SCALE[1], round(fps)))
+        else:
+            self.fps.setRange(round(low), round(high))
         self.fps.setValue(round(fps))
-        self.fps.setEnabled(high > low)
-        self.fps_label.setText(f"{fps:g} fps" + (" (fixed by this model)" if high <= low else ""))
+        self.fps.setEnabled(not fixed)
+        self.fps.setToolTip(f"{model.name} always renders at {fps:g} frames per second" if fixed else FPS_TIP)
+        self.fps_label.setText(f"{fps:g} fps" + (" (fixed by this model)" if fixed else ""))
+        self.fps_label.setToolTip(self.fps.toolTip())
         self.variants.setValue(choices.variants)
         self.fixed_seed.setChecked(choices.seed is not None)
         self.seed.setEnabled(choices.seed is not None)
@@ -193,7 +244,9 @@ class ClipControls(QWidget):
             self.seed.setValue(min(choices.seed, self.seed.maximum()))
         self.model.setCurrentIndex(max(0, self.model.findData(choices.model)))
         choice = getattr(self, "_choices", {}).get(choices.model)
-        self.model_note.setText(f"{choice.licence}" if choice else "")
+        self.model_note.setText(model_note(choice) if choice else "")
+        self.model.setToolTip(self.model.currentText() + "\n" + self.model_note.text() if choice else
+                              "Which engine renders: installed models, what fits this machine, licences")
         offered = model.qualities
         self._set_qualities(offered)
         self.quality.setCurrentIndex(max(0, self.quality.findData(choices.quality)))

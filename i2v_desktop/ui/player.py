@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from typing import NamedTuple
+
 from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
@@ -28,6 +30,7 @@ _MESSAGE_COLOR = QColor(0xC8, 0xC8, 0xC8)
 # seek(i) stores the time i / fps; this keeps floor(time * fps) at i despite float rounding.
 _EPS = 1e-6
 
+ZOOM_LABELS = ("Fit", "100 %")  # what the view shows: fitted, or one image pixel per screen pixel
 LabelledClip = tuple[np.ndarray, float, str]  # (frames, fps, label), as ComparePlayer.set_clips takes them
 
 
@@ -234,6 +237,14 @@ class _Track:
             self.shown = index
 
 
+class Key(NamedTuple):
+    """A key the player answers while it has focus: what the shortcuts sheet says, what it calls."""
+
+    name: str
+    does: str
+    method: str
+
+
 class _PlayerBase(QWidget):
     """Clock, transport controls and keys shared by FramePlayer and ComparePlayer.
 
@@ -243,6 +254,14 @@ class _PlayerBase(QWidget):
 
     frameChanged = Signal(int)
     playingChanged = Signal(bool)
+    KEYS = {
+        Qt.Key.Key_Space: Key("Space", "Play or pause", "toggle"),
+        Qt.Key.Key_Left: Key("←", "Previous frame", "step_back"),
+        Qt.Key.Key_Right: Key("→", "Next frame", "step_forward"),
+        Qt.Key.Key_Home: Key("Home", "First frame", "first_frame"),
+        Qt.Key.Key_End: Key("End", "Last frame", "last_frame"),
+        Qt.Key.Key_L: Key("L", "Loop on or off", "toggle_loop"),
+    }
 
     def __init__(self, parent: QWidget | None, *, zoom_button: bool) -> None:
         super().__init__(parent)
@@ -334,6 +353,12 @@ class _PlayerBase(QWidget):
         self.pause()
         index = self._index + n
         self.seek(index % self._count if self._loop else index)
+
+    def step_back(self) -> None:
+        self.step(-1)
+
+    def step_forward(self) -> None:
+        self.step(1)
 
     # -- clock -----------------------------------------------------------------------------------
 
@@ -445,10 +470,10 @@ class _PlayerBase(QWidget):
         self._play_button.clicked.connect(self.toggle)
         self._back_button = button("Previous frame (Left)", "Previous frame",
                                    QStyle.StandardPixmap.SP_MediaSeekBackward)
-        self._back_button.clicked.connect(lambda: self.step(-1))
+        self._back_button.clicked.connect(self.step_back)
         self._forward_button = button("Next frame (Right)", "Next frame",
                                       QStyle.StandardPixmap.SP_MediaSeekForward)
-        self._forward_button.clicked.connect(lambda: self.step(1))
+        self._forward_button.clicked.connect(self.step_forward)
 
         self._slider = QSlider(Qt.Orientation.Horizontal, bar)
         self._slider.setToolTip("Drag to scrub through the clip (Home / End: first / last frame)")
@@ -475,9 +500,11 @@ class _PlayerBase(QWidget):
 
         self._zoom_button: QToolButton | None = None
         if zoom_button:
-            self._zoom_button = button("100 %: one image pixel per screen pixel, drag to pan (F)", "100 %",
-                                       text="100 %")
+            self._zoom_button = button("", "", text="Fit")
             self._zoom_button.setCheckable(True)
+            # Wide enough for either label: the row does not jump when it changes.
+            widest = max(self._zoom_button.fontMetrics().horizontalAdvance(t) for t in ZOOM_LABELS)
+            self._zoom_button.setMinimumWidth(widest + 16)
         self._set_controls_enabled(False)
         return bar
 
@@ -520,32 +547,29 @@ class _PlayerBase(QWidget):
             self.play()
         self._resume_after_scrub = False
 
+    def first_frame(self) -> None:
+        self.seek(0)
+
+    def last_frame(self) -> None:
+        self.seek(self._count - 1)
+
+    def toggle_loop(self) -> None:
+        self.set_loop(not self._loop)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+        key = self.KEYS.get(event.key())
+        if key is None or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
             super().keyPressEvent(event)  # leave Ctrl+… and friends to the window
             return
-        key = event.key()
-        if key == Qt.Key.Key_Space:
-            if not event.isAutoRepeat():
-                self.toggle()
-        elif key == Qt.Key.Key_Left:
-            self.step(-1)
-        elif key == Qt.Key.Key_Right:
-            self.step(1)
-        elif key == Qt.Key.Key_Home:
-            self.seek(0)
-        elif key == Qt.Key.Key_End:
-            self.seek(self._count - 1)
-        elif key == Qt.Key.Key_L:
-            self.set_loop(not self._loop)
-        else:
-            super().keyPressEvent(event)
-            return
+        if not (event.key() == Qt.Key.Key_Space and event.isAutoRepeat()):
+            getattr(self, key.method)()
         event.accept()
 
 
 class FramePlayer(_PlayerBase):
     """Plays one clip held in memory: a picture area above a row of transport controls."""
+
+    KEYS = {**_PlayerBase.KEYS, Qt.Key.Key_F: Key("F", "Fit or 100 %", "toggle_fit")}
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, zoom_button=True)
@@ -559,6 +583,7 @@ class FramePlayer(_PlayerBase):
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.controls)
         self.clear()
+        self.set_fit(True)
 
     @property
     def fit(self) -> bool:
@@ -579,17 +604,19 @@ class FramePlayer(_PlayerBase):
         self._unload(message)
 
     def set_fit(self, fit: bool) -> None:
-        """Fit the frame to the view (default), or show it at 100 % for judging detail."""
+        """Fit the frame to the view (default), or show it at 100 % for judging detail. The button
+        says which the view shows now."""
         self.canvas.set_fit(fit)
-        assert self._zoom_button is not None
-        self._zoom_button.setChecked(not fit)
+        button = self._zoom_button
+        assert button is not None
+        button.setChecked(not fit)
+        button.setText(ZOOM_LABELS[0] if fit else ZOOM_LABELS[1])
+        button.setAccessibleName(f"Zoom: {button.text()}")
+        button.setToolTip("Fitted to the view; click for 100 %, one image pixel per screen pixel (F)" if fit
+                          else "At 100 %, one image pixel per screen pixel, drag to pan; click to fit (F)")
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_F and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
-            self.set_fit(not self.fit)
-            event.accept()
-        else:
-            super().keyPressEvent(event)
+    def toggle_fit(self) -> None:
+        self.set_fit(not self.fit)
 
 
 class ComparePlayer(_PlayerBase):

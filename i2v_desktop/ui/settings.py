@@ -7,7 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal, Slot
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.errors import I2VError
 from ..core.studio import ModelChoice, Studio
@@ -19,7 +29,8 @@ from .worker import JobQueue
 
 
 class SettingsPanel(Panel):
-    """The right column."""
+    """The right column: the settings scroll on a short screen; Generate stays below them, always
+    on show."""
 
     generateRequested = Signal()
 
@@ -27,8 +38,8 @@ class SettingsPanel(Panel):
         super().__init__()
         self.state, self.studio, self.settings = state, studio, settings
         self._models: dict[str, ModelChoice] = {}  # by id, as last offered (plus local folders once read)
-        self.setMinimumWidth(300)
-        self.setMaximumWidth(420)
+        self.setMinimumWidth(290)
+        self.setMaximumWidth(440)
 
         self.presets = PresetPicker()
         self.presets.set_presets(self.studio.presets())
@@ -59,16 +70,31 @@ class SettingsPanel(Panel):
         self.generate_button.setToolTip("Render every photo of the batch (Ctrl+Enter)")
         self.generate_button.setMinimumHeight(40)
         self.generate_button.clicked.connect(self.generateRequested)
+        inner = QWidget()
+        column = QVBoxLayout(inner)
+        column.setContentsMargins(0, 0, 6, 0)  # room between the fields and the scroll bar
+        column.addWidget(heading("Motion"))
+        column.addWidget(self.presets)
+        column.addWidget(heading("Prompt"))
+        column.addWidget(self.prompt)
+        column.addWidget(self.motion)
+        column.addLayout(prompt_row)
+        column.addWidget(heading("Clip"))
+        column.addWidget(self.controls)
+        column.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(inner)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
-        layout.addWidget(heading("Motion"))
-        layout.addWidget(self.presets, 1)
-        layout.addWidget(heading("Prompt"))
-        layout.addWidget(self.prompt)
-        layout.addWidget(self.motion)
-        layout.addLayout(prompt_row)
-        layout.addWidget(heading("Clip"))
-        layout.addWidget(self.controls)
+        layout.setContentsMargins(6, 0, 0, 0)
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.generate_button)
+        # The scroll area does not pass on what its contents need: ask for it here, so that two
+        # columns of motion cards always fit beside the scroll bar.
+        bar = self.scroll.verticalScrollBar().sizeHint().width()
+        self.setMinimumWidth(max(290, inner.minimumSizeHint().width() + bar + 6))
 
         state.choicesChanged.connect(self._show_choices)
         self.presets.presetChanged.connect(self._on_preset_changed)

@@ -13,9 +13,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QByteArray, QMargins, QPoint, QRect, QSettings, QSize, Qt, QTimer, Slot
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QShowEvent,
+)
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from ..core.studio import Studio
 from .banner import Banner
@@ -23,11 +31,29 @@ from .drop import DropOverlay
 from .exporting import Exporter
 from .panel import plural
 from .photos import PhotosPanel
+from .player import FramePlayer
 from .settings import SettingsPanel
+from .shortcuts import ShortcutsSheet, shortcut_groups
 from .state import AppState
 from .viewer import ViewerPanel
 from .background import Background
 from .worker import JobQueue
+
+
+DEFAULT_SIZE = QSize(1280, 800)
+# A window manager's frame before the window is shown and the real one known: a title bar.
+FRAME_GUESS = QMargins(0, 32, 0, 0)
+
+
+def fitted(inside: QRect, available: QRect, frame: QMargins) -> QRect:
+    """`inside` (a window's geometry, frame excluded) shrunk and moved so that the window with its
+    `frame` lies within `available` (a screen's available geometry)."""
+    room = available.marginsRemoved(frame)
+    size = inside.size().boundedTo(room.size())
+    # Where even the smallest window is larger than the screen, its top left corner stays on it.
+    x = max(min(inside.x(), room.right() + 1 - size.width()), room.left())
+    y = max(min(inside.y(), room.bottom() + 1 - size.height()), room.top())
+    return QRect(QPoint(x, y), size)
 
 
 def _forwarded(path: str) -> property:
@@ -87,6 +113,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.viewer)
         self.splitter.addWidget(self.settings_panel)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)  # folded from the View menu, never by a stray drag
         self.splitter.setSizes([230, 760, 320])
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -99,7 +126,6 @@ class MainWindow(QMainWindow):
         for widget in (self.exporter.status, self.exporter.progress, self.exporter.stop):
             self.statusBar().addPermanentWidget(widget)
         self._build_menus()
-        self.resize(1280, 800)
 
     def _build_menus(self) -> None:
         photos, viewer = self.photos_panel, self.viewer
@@ -139,13 +165,48 @@ class MainWindow(QMainWindow):
         self.wipe_action = action(view_menu, "&Before / after", viewer.show_wipe, "Ctrl+B")
         self.wipe_action.setCheckable(True)
         action(view_menu, "&History", viewer.show_history, "Ctrl+H")
+        view_menu.addSeparator()
+        toggle = self._panel_toggle
+        self.photos_toggle = toggle(view_menu, "Photos and &queue panel", self.photos_panel, "F9")
+        self.settings_toggle = toggle(view_menu, "Clip &settings panel", self.settings_panel, "Shift+F9")
         help_menu = self.menuBar().addMenu("&Help")
-        action(help_menu, "&Keyboard shortcuts", self._show_shortcuts, QKeySequence.StandardKey.HelpContents)
-        QShortcut(QKeySequence("Space"), self, viewer.toggle_playback)
-        # Each of these is live while the widget it belongs to is on show.
-        QShortcut(QKeySequence("S"), viewer.variants, viewer.toggle_star)
-        QShortcut(QKeySequence.StandardKey.Delete, viewer.variants, viewer.delete_selected)
-        QShortcut(QKeySequence.StandardKey.Delete, photos.photos, photos.remove_selected_photos)
+        action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
+
+        # Keys outside the menus, each in a group of the shortcuts sheet.
+        def key(widget: QWidget, text: str, shortcut: Any, slot: Any, group: str) -> QAction:
+            item = QAction(text, widget)
+            item.setShortcut(QKeySequence(shortcut))
+            # Window-wide for the window's own keys; else live while focus is in `widget`.
+            item.setShortcutContext(Qt.ShortcutContext.WindowShortcut if widget is self
+                                    else Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            item.setProperty("group", group)
+            item.triggered.connect(slot)
+            widget.addAction(item)
+            return item
+
+        key(self, "Play or pause", "Space", viewer.toggle_playback, "Clips")
+        key(viewer.variants, "Pick the selected clip", "S", viewer.toggle_star, "Clips")
+        key(viewer.variants, "Delete the selected clips", QKeySequence.StandardKey.Delete,
+            viewer.delete_selected, "Clips")
+        # Break 7: a click on a clip leaves the focus in its strip, and there too the arrows step
+        # the frames of the clip just chosen, which is what they are pressed for right then. Moving
+        # between clips stays with the mouse and Tab: these take the arrows from the strip.
+        key(viewer.strips, "Previous frame", Qt.Key.Key_Left, lambda: self._shown_player().step(-1), "Clips")
+        key(viewer.strips, "Next frame", Qt.Key.Key_Right, lambda: self._shown_player().step(1), "Clips")
+        key(photos.photos, "Remove the selected photos", QKeySequence.StandardKey.Delete,
+            photos.remove_selected_photos, "Photos")
+
+    def _panel_toggle(self, menu: Any, text: str, panel: QWidget, shortcut: str) -> QAction:
+        """A View menu item that folds a side panel away, for a small screen, and brings it back."""
+        item = menu.addAction(text)
+        item.setCheckable(True)
+        item.setChecked(True)
+        item.setShortcut(QKeySequence(shortcut))
+        item.toggled.connect(panel.setVisible)
+        return item
+
+    def _shown_player(self) -> Any:
+        return self.compare if self.views.currentWidget() is self.compare else self.player
 
     # -- what scripts and tests reach through the window ----------------------------------------
 
@@ -240,23 +301,67 @@ class MainWindow(QMainWindow):
     def _on_machine_known(self, summary: str, result: Any) -> None:
         self.machine.setText(summary)
 
-    def _show_shortcuts(self) -> None:
-        QMessageBox.information(self, "Keyboard shortcuts", "\n".join((
-            "Ctrl+O  add photos        Ctrl+V  paste photos",
-            "Ctrl+Enter  generate      Esc  cancel the render",
-            "Space  play / pause       ← →  step a frame (player)",
-            "S  pick the selected clip  Delete  delete it",
-            "Ctrl+E  export picked clips",
-            "Ctrl+1 / Ctrl+2  framing / preview   Ctrl+H  history",
-        )))
+    def shortcut_sheet(self) -> ShortcutsSheet:
+        """The shortcuts sheet as it stands: made from the actions the window has now."""
+        listed = {keys for _, rows in shortcut_groups(self, []) for keys, _ in rows}
+        player = [(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText), key.does)
+                  for k, key in FramePlayer.KEYS.items()]
+        extra = [("Player (when it has the focus)",
+                  [(keys, does) for keys, does in player if keys not in listed])]
+        return ShortcutsSheet(shortcut_groups(self, extra), self)
+
+    def show_shortcuts(self) -> None:
+        sheet = self.shortcut_sheet()
+        sheet.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        sheet.open()
 
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
+        if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
+            first = QRect(QPoint(), DEFAULT_SIZE)
+            first.moveCenter(self.screen().availableGeometry().center())
+            self.setGeometry(first)
+        self.fit_to_screen()
         splitter = self.settings.value("window/splitter")
-        if isinstance(splitter, QByteArray):
-            self.splitter.restoreState(splitter)
+        restored = isinstance(splitter, QByteArray) and self.splitter.restoreState(splitter)
+        self._split = not restored  # the widths are set in _shown, once the splitter has its own
+        for toggle, name in ((self.photos_toggle, "photos"), (self.settings_toggle, "settings")):
+            toggle.setChecked(self.settings.value(f"window/{name}_shown", True, type=bool))
+
+    def fit_to_screen(self) -> None:
+        """Keep the window on the screen it opens on: a saved size from a larger screen, or the
+        default on a small one, is shrunk to the screen's available area (less taskbars)."""
+        screen = QGuiApplication.screenAt(self.geometry().center()) or self.screen()
+        self.fit_to(screen.availableGeometry())
+
+    def fit_to(self, available: QRect) -> None:
+        """Shrink and move the window, its frame included, into `available`."""
+        if self.isMaximized() or self.isFullScreen():
+            return
+        known = self.frameGeometry() != self.geometry()
+        frame = QMargins(self.geometry().left() - self.frameGeometry().left(),
+                         self.geometry().top() - self.frameGeometry().top(),
+                         self.frameGeometry().right() - self.geometry().right(),
+                         self.frameGeometry().bottom() - self.geometry().bottom()) if known else FRAME_GUESS
+        self.setGeometry(fitted(self.geometry(), available, frame))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not event.spontaneous():
+            # The window manager's real frame is known once the window is on screen: fit again.
+            QTimer.singleShot(0, self, self._shown)
+
+    def _shown(self) -> None:
+        self.fit_to_screen()
+        if self._split:
+            # No widths saved: the side panels at their usual widths (narrower on a small screen),
+            # the viewer the rest. Only now is the splitter as wide as the window will have it.
+            self._split = False
+            self.centralWidget().layout().activate()
+            width = self.splitter.width()
+            photos = 230 if width >= 1200 else self.photos_panel.minimumSizeHint().width()
+            settings = max(320, self.settings_panel.minimumWidth())
+            self.splitter.setSizes([photos, width - photos - settings, settings])
 
     def save_settings(self) -> None:
         if self.read_only:
@@ -264,6 +369,8 @@ class MainWindow(QMainWindow):
         self.state.save(self.settings)
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.setValue("window/photos_shown", self.photos_toggle.isChecked())
+        self.settings.setValue("window/settings_shown", self.settings_toggle.isChecked())
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

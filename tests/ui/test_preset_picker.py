@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, Qt
-from PySide6.QtGui import QColor, QImage, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QLabel, QListWidget, QSlider
 
 from i2v_desktop.core.presets import MotionPreset, load_presets
-from i2v_desktop.ui.presets import PresetPicker, intensity_word, motion_icon
+from i2v_desktop.ui.motion_icons import motion_icon
+from i2v_desktop.ui.presets import PresetPicker, intensity_word
 
 BUILTINS = ("orbit", "pan-left", "pan-right", "pull-out", "push-in")
 BUILTINS += ("static", "subtle", "tilt-up", "turntable", "wind")
@@ -79,7 +80,27 @@ def test_clicking_a_card_emits_its_id_once(qtbot, picker):
     assert seen == ["orbit"]
 
 
+def test_orbit_push_in_and_wind_come_first_and_every_card_is_on_show(qtbot, picker, library):
+    view = cards(picker)
+    assert [view.item(i).data(Qt.ItemDataRole.UserRole + 1) for i in range(3)] == ["orbit", "push-in", "wind"]
+    for width in (picker.minimumSizeHint().width(), 360, 480):
+        picker.resize(width, 420)
+        qtbot.waitUntil(lambda: view.width() == width)
+        view.doItemsLayout()
+        for i in range(view.count()):  # each card whole inside the view: nothing to scroll to
+            rect = view.visualItemRect(view.item(i))
+            assert view.viewport().rect().contains(rect), (width, view.item(i).text())
+        columns = len({view.visualItemRect(view.item(i)).left() for i in range(view.count())})
+        assert columns >= 2
+    # Each name fits its card whole, in bold as the chosen card shows it.
+    font = view.font()
+    font.setBold(True)
+    widest = max(QFontMetrics(font).horizontalAdvance(p.name) for p in library.presets.values())
+    assert view.gridSize().width() - 2 * (4 + 24) > widest
+
+
 def test_arrow_keys_move_between_cards(qtbot, picker):
+    picker.set_current("orbit")
     seen = recorder(picker.presetChanged)
     view = cards(picker)
     view.setFocus()
@@ -87,7 +108,7 @@ def test_arrow_keys_move_between_cards(qtbot, picker):
     qtbot.keyClick(view, Qt.Key.Key_Right)
     after = view.visualItemRect(view.currentItem())
     assert after.top() == before.top() and after.left() > before.left()  # the card to the right
-    assert len(seen) == 1 and seen[0] == picker.current() != "push-in"
+    assert seen == ["push-in"] == [picker.current()]
     qtbot.keyClick(view, Qt.Key.Key_Down)
     assert len(seen) == 2 and view.visualItemRect(view.currentItem()).top() > after.top()
 
@@ -162,6 +183,10 @@ def leave(widget) -> None:
 
 def test_hover_animates_the_icon_and_stops_after_leaving(qtbot, picker):
     view = cards(picker)
+    picker.resize(480, 420)  # three columns: the last row has room beside its one card
+    qtbot.waitUntil(lambda: view.width() == 480)
+    view.doItemsLayout()
+    last = view.item(view.count() - 1)
     leave(view.viewport())  # the offscreen pointer may start over a card
     assert not picker.is_animating() and picker.hovered() is None
     rest = picker.card_icon("orbit").toImage()
@@ -172,7 +197,7 @@ def test_hover_animates_the_icon_and_stops_after_leaving(qtbot, picker):
     assert picker.card_icon("push-in").toImage() == other  # only the hovered card moves
 
     # Over the empty part of the grid: no card is hovered, the animation stops, the icon rests.
-    empty = view.visualItemRect(card(picker, "Wind")).center() + QPoint(view.gridSize().width(), 0)
+    empty = view.visualItemRect(last).center() + QPoint(view.gridSize().width(), 0)
     assert view.itemAt(empty) is None
     qtbot.mouseMove(view.viewport(), empty)
     assert picker.hovered() is None and not picker.is_animating()
