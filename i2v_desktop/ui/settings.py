@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal, Slot
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPlainTextEdit, QVBoxLayout
 
 from ..core.errors import I2VError
 from ..core.studio import ModelChoice, Studio
 from .controls import ClipControls
+from .generate import GenerateButtons
 from .panel import Panel, heading, tool
 from .presets import PresetPicker
 from .state import AppState, Choices
@@ -54,10 +55,8 @@ class SettingsPanel(Panel):
         prompt_row.addWidget(self.save_prompt)
         prompt_row.addWidget(self.forget_prompt)
         self.controls = ClipControls()
-        self.generate_button = QPushButton("Generate")
-        self.generate_button.setObjectName("generate")
-        self.generate_button.setToolTip("Render every photo of the batch (Ctrl+Enter)")
-        self.generate_button.setMinimumHeight(40)
+        self.generate_bar = GenerateButtons(state)
+        self.generate_button, self.generate_all_button = self.generate_bar.generate, self.generate_bar.generate_all
         self.generate_button.clicked.connect(self.generateRequested)
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Motion"))
@@ -68,7 +67,7 @@ class SettingsPanel(Panel):
         layout.addLayout(prompt_row)
         layout.addWidget(heading("Clip"))
         layout.addWidget(self.controls)
-        layout.addWidget(self.generate_button)
+        layout.addWidget(self.generate_bar)
 
         state.choicesChanged.connect(self._show_choices)
         self.presets.presetChanged.connect(self._on_preset_changed)
