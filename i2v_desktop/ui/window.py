@@ -21,6 +21,7 @@ from ..core.studio import Studio
 from .banner import Banner
 from .drop import DropOverlay
 from .exporting import Exporter
+from .notify import Notifier
 from .panel import plural
 from .photos import PhotosPanel
 from .settings import SettingsPanel
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow):
         # The window for a second Esc runs again from the end of the job the first one cancelled:
         # a cancel can take a moment, and the creator presses Esc again on seeing the next job start.
         self.queue.finished.connect(lambda job, _: job is self._esc_job and self._first_esc.restart())
+        self.notifier = Notifier(self, self.queue)
         view_menu = self.menuBar().addMenu("&View")
         action(view_menu, "&Framing", viewer.show_framing_view, "Ctrl+1")
         action(view_menu, "&Preview", viewer.show_preview, "Ctrl+2")

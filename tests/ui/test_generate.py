@@ -1,13 +1,20 @@
 """Generate and the queue as a creator uses them (issue 12): Generate renders the selected photos,
 Generate all the batch; Esc cancels, a second Esc or Shift+Esc stops the queue; each photo says
-what it got; the player follows the selected photo."""
+what it got; the player follows the selected photo; the desktop is told when the queue is done."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
 
+from i2v_desktop.ui.notify import Launcher
 from i2v_desktop.ui.state import Status, outcome
 
 SLOW = dict(preset="push-in", duration=6.0, fps=24.0, aspect="1:1", quality="standard", variants=1, model="instant")
@@ -152,3 +159,92 @@ def test_the_player_and_the_status_line_follow_the_selected_photo(qtbot, make_wi
     qtbot.waitUntil(lambda: not window.queue.busy, timeout=30_000)
     assert window.stage.text() == "Ready" and window.viewer.selected_entries() == []
     assert window.player.frame_count == 0 and not window.studio.clips(rocket)
+
+
+def test_the_desktop_is_told_when_the_queue_ends_in_the_background_only(qtbot, make_window, samples, monkeypatch):
+    alerts, titles = [], []
+    monkeypatch.setattr(QApplication, "alert", staticmethod(lambda widget, msec=0: alerts.append(widget)))
+    window = make_window()
+    window.windowTitleChanged.connect(titles.append)
+    add(qtbot, window, samples, ["coffee.jpg", "rocket.jpg"])
+    window.state.choose(**QUICK)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.generate_all()
+    qtbot.waitUntil(lambda: drained(window), timeout=60_000)
+    assert alerts == [] and titles == [] and window.notifier.told == ""  # active: the window shows it all
+
+    other = QWidget()  # another window takes the focus: i2v desktop is in the background
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(lambda: not window.isActiveWindow())
+    window.generate_all()
+    qtbot.waitUntil(lambda: drained(window), timeout=60_000)
+    assert titles[0] == "[1/2] i2v desktop" and "[2/2] i2v desktop" in titles
+    assert alerts == [window]
+    assert window.notifier.told == "2 clips ready from 2 photos"
+    assert window.windowTitle() == "2 clips ready from 2 photos · i2v desktop"
+
+    window.activateWindow()  # back: what was shown outside the window goes
+    qtbot.waitUntil(window.isActiveWindow)
+    assert window.windowTitle() == "i2v desktop" and window.notifier.told == ""
+
+
+@pytest.fixture
+def private_bus(tmp_path):
+    """A D-Bus session bus of the test's own (the desktop's is not ours to signal on), and a
+    function that returns the LauncherEntry updates heard on it, as dbus-monitor prints them."""
+    if shutil.which("dbus-daemon") is None or shutil.which("dbus-monitor") is None:
+        pytest.skip("dbus-daemon and dbus-monitor are not installed")
+    from PySide6.QtDBus import QDBusConnection
+
+    daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    heard = tmp_path / "monitor.txt"
+    with heard.open("w") as out:
+        address = daemon.stdout.readline().strip()
+        monitor = subprocess.Popen(["dbus-monitor", "--address", address, "interface='com.canonical.Unity.LauncherEntry'"],
+                                   stdout=out, stderr=subprocess.DEVNULL)
+    name = f"test-bus-{time.monotonic_ns()}"
+    try:
+        deadline = time.monotonic() + 10
+        while "NameAcquired" not in heard.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+        def updates() -> list[tuple[str, dict[str, str]]]:
+            found = []
+            for block in heard.read_text().split("signal time=")[1:]:
+                if "member=Update" in block:
+                    uri = re.search(r'string "(application://[^"]*)"', block).group(1)
+                    found.append((uri, dict(re.findall(r'string "([\w-]+)"\s+variant\s+\w+ (\S+)', block))))
+            return found
+
+        yield QDBusConnection.connectToBus(address, name), updates
+        QDBusConnection.disconnectFromBus(name)
+    finally:
+        for process in (monitor, daemon):
+            process.terminate()
+            process.wait()
+        daemon.stdout.close()
+
+
+def test_the_taskbar_entry_shows_the_progress_in_the_background(qtbot, make_window, samples, private_bus):
+    bus, updates = private_bus
+    window = make_window()
+    window.notifier.launcher = Launcher(bus)
+    add(qtbot, window, samples, ["coffee.jpg"])
+    window.state.choose(**QUICK)
+    other = QWidget()
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(lambda: not window.isActiveWindow())
+    window.generate()
+    qtbot.waitUntil(lambda: drained(window), timeout=60_000)
+    qtbot.waitUntil(lambda: bool(updates()) and updates()[-1][1].get("urgent") == "true", timeout=5_000)
+    seen = updates()
+    assert {uri for uri, _ in seen} == {"application://i2v-desktop.desktop"}
+    progress = [float(p["progress"]) for _, p in seen if p["progress-visible"] == "true"]
+    assert len(progress) >= 2 and progress == sorted(progress) and 0 <= progress[0] < progress[-1] <= 1
+    assert seen[-1][1] == {"progress": "0", "progress-visible": "false", "urgent": "true"}
