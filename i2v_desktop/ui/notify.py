@@ -85,8 +85,11 @@ class Notifier(QObject):
         window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if watched is self.window and event.type() == QEvent.Type.ActivationChange and self.window.isActiveWindow():
-            self._back()
+        if watched is self.window and event.type() == QEvent.Type.ActivationChange:
+            if self.window.isActiveWindow():
+                self._back()
+            else:
+                self._update()  # the progress shows outside from the moment the user looks away
         return False
 
     @Slot(object)
