@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QSize, Qt, Slot
+from PySide6.QtCore import QItemSelectionModel, QSettings, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout
 
@@ -233,7 +233,12 @@ class PhotosPanel(Panel):
         for row in range(self.photos.count()):
             item = self.photos.item(row)
             if item.data(Qt.ItemDataRole.UserRole) == path and self.photos.currentItem() is not item:
-                self.photos.setCurrentItem(item)
+                # Selected elsewhere (a render starting): within the selection the selection stays
+                # (Generate still means those photos); outside it, the photo becomes the selection.
+                # QListWidget's own default would add it to the selection.
+                keep = path in self.state.marked
+                flag = QItemSelectionModel.SelectionFlag
+                self.photos.setCurrentItem(item, flag.NoUpdate if keep else flag.ClearAndSelect)
 
     # -- rendering ----------------------------------------------------------------------------
 

@@ -56,6 +56,8 @@ def test_generate_renders_the_selected_photos_and_generate_all_the_batch(qtbot, 
     assert "2 photos × 2 variants" in window.generate_button.toolTip()
     qtbot.keyClick(window, Qt.Key.Key_Return, CTRL)
     assert queued(window) == [paths[0], paths[2]]  # the selected photos, not the batch
+    window.state.select(paths[0])  # as its render starting does: within the selection, it stays
+    assert window.state.marked == {paths[0], paths[2]}
     # The selection outlives the list's redraw; what is queued already is not counted again.
     assert window.state.marked == {paths[0], paths[2]} and len(list_.selectedItems()) == 2
     assert window.generate_button.text() == "Generate"
@@ -67,6 +69,8 @@ def test_generate_renders_the_selected_photos_and_generate_all_the_batch(qtbot, 
     assert not window.generate_all_button.isEnabled()
     window.generate_all()  # nothing left to queue: said, not queued twice
     assert len(window.queue) == 4 and "Every photo is queued, rendering or held already" in window.banner.text.text()
+    window.state.select(paths[3])  # a render of a photo outside the selection: it alone is selected
+    assert window.state.marked == {paths[3]} and window.generate_button.text() == "Generate"
 
     render = next(action.menu() for action in window.menuBar().actions() if action.text() == "&Render")
     shortcuts = {action.text(): [key.toString() for key in action.shortcuts()] for action in render.actions()}
@@ -86,6 +90,7 @@ def test_esc_cancels_the_render_and_esc_again_holds_the_queue_until_resume(qtbot
     qtbot.waitUntil(lambda: window.queue.current is not None and window.queue.current.photo == second, timeout=10_000)
     qtbot.keyClick(window, Qt.Key.Key_Escape)  # again, at once: the queue stops
     assert window.queue.pending == [] and [r.image for r in window.queue.held] == [second, third]
+    assert window.state.marked == {second}  # the render selected its photo: Generate would mean it alone
     assert window.banner.text.text() == "Queue stopped: 2 jobs held; Resume renders them, Discard forgets them"
     assert [b.text() for b in window.banner.buttons if b.isVisibleTo(window.banner)] == ["Resume", "Discard"]
     qtbot.waitUntil(lambda: not window.queue.busy, timeout=10_000)
