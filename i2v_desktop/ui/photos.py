@@ -261,7 +261,8 @@ class PhotosPanel(Panel):
             elif len(targets) == 1:
                 message = f"{targets[0].name} is {targets[0].status.value} already"
             else:
-                message = f"{'Every photo' if everything else 'Every selected photo'} is queued, rendering or held already"
+                which = "Every photo" if everything else "Every selected photo"
+                message = f"{which} is queued, rendering or held already"
             self.say(message, "info")
             return
         try:

@@ -167,7 +167,8 @@ class ViewerPanel(Panel):
             self.render_progress.show_photo(self.state.selected_photo())
         entries = self.studio.clips(path) if path else []
         if not entries:
-            self.player.clear("No clips of this photo yet" if path else "")
+            self.player.clear("No clips of this photo yet" if path
+                              else "Drop photos here, pick a motion, press Generate")
             if path:
                 self.views.setCurrentWidget(self.framing)
             return

@@ -209,8 +209,8 @@ def private_bus(tmp_path):
     heard = tmp_path / "monitor.txt"
     with heard.open("w") as out:
         address = daemon.stdout.readline().strip()
-        monitor = subprocess.Popen(["dbus-monitor", "--address", address, "interface='com.canonical.Unity.LauncherEntry'"],
-                                   stdout=out, stderr=subprocess.DEVNULL)
+        monitor = subprocess.Popen(["dbus-monitor", "--address", address,
+                                    "interface='com.canonical.Unity.LauncherEntry'"], stdout=out, stderr=subprocess.DEVNULL)
     name = f"test-bus-{time.monotonic_ns()}"
     try:
         deadline = time.monotonic() + 10
