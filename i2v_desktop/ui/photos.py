@@ -1,5 +1,5 @@
-"""The photos panel: the batch (photos in by drop, paste or the file dialog), Generate for it, and
-the queue of renders waiting their turn."""
+"""The photos panel: the batch (photos in by drop, paste or the file dialog), Generate for the
+selected photos or all of them, the queue of renders waiting their turn, and what each photo got."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QSize, Qt, Slot
+from PySide6.QtCore import QItemSelectionModel, QSettings, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout
 
@@ -19,15 +19,16 @@ from ..core.record import ClipRecord
 from ..core.request import GenerationRequest
 from ..core.studio import Studio
 from .drop import VIDEO_EXTENSIONS, expand_paths
-from .panel import Panel, heading
-from .state import AppState, Choices, Photo, Status
+from .panel import Panel, heading, plural
+from .state import BUSY, AppState, Choices, Photo, Status, outcome
 from .variants import to_qimage
 from .queue import QueuePanel
 from .background import Background
 from .worker import Job, JobQueue
 
 STATUS_MARKS = {Status.LOADING: "…", Status.READY: "", Status.QUEUED: "•", Status.RENDERING: "▶",
-                Status.DONE: "✓", Status.FAILED: "!", Status.CANCELLED: "–"}
+                Status.DONE: "✓", Status.PARTIAL: "◐", Status.FAILED: "!", Status.CANCELLED: "–",
+                Status.HELD: "‖"}
 
 
 def load_photo(path: str) -> dict[str, Any]:
@@ -73,6 +74,8 @@ class PhotosPanel(Panel):
         self.read_only = ""  # why this window may not render (another instance has the data folder)
         self.queue_panel = QueuePanel(queue)
         self.queue_panel.dropped.connect(self._on_jobs_dropped)
+        self.queue_panel.resumeRequested.connect(self.resume_held)
+        self.queue_panel.discardRequested.connect(self.discard_held)
         self.jobs = self.queue_panel.view
         self.job_up, self.job_down = self.queue_panel.up, self.queue_panel.down
         self.job_remove, self.job_clear = self.queue_panel.remove, self.queue_panel.clear_button
@@ -89,6 +92,11 @@ class PhotosPanel(Panel):
         state.selectionChanged.connect(self._on_selection_changed)
         self.photos.currentItemChanged.connect(
             lambda item, _: state.select(item.data(Qt.ItemDataRole.UserRole) if item else ""))
+        self.photos.itemSelectionChanged.connect(
+            lambda: state.mark([item.data(Qt.ItemDataRole.UserRole) for item in self.photos.selectedItems()]))
+        # Connected before the viewer's: what a photo got is set by the time the viewer shows it.
+        queue.started.connect(self._on_job_started)
+        queue.finished.connect(self._on_job_finished)
 
     # -- photos in ----------------------------------------------------------------------------
 
@@ -174,8 +182,15 @@ class PhotosPanel(Panel):
                      "is gone; add the photo again to render", "warning")
 
     def remove_selected_photos(self) -> None:
+        """The selected photos leave the batch, and their renders the queue (the running one is
+        cancelled): nothing of a removed photo stays on show."""
         # The paths first: each removal rebuilds the list, deleting the items still to be read.
-        for path in [item.data(Qt.ItemDataRole.UserRole) for item in self.photos.selectedItems()]:
+        paths = [item.data(Qt.ItemDataRole.UserRole) for item in self.photos.selectedItems()]
+        for job in [job for job in self.queue.pending if job.photo in paths]:
+            self.queue.remove(job.id)
+        if self.queue.current is not None and self.queue.current.photo in paths:
+            self.queue.cancel_current()
+        for path in paths:
             self.state.remove_photo(path)
 
     # -- state → the photo list -----------------------------------------------------------------
@@ -184,6 +199,7 @@ class PhotosPanel(Panel):
     def _on_photos_changed(self) -> None:
         self.photos.blockSignals(True)
         self.photos.clear()
+        marked = self.state.marked
         for photo in self.state.photos:
             item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, photo.path)
@@ -191,6 +207,10 @@ class PhotosPanel(Panel):
             self._paint_photo_item(item, photo)
             if photo.path == self.state.selected:
                 self.photos.setCurrentItem(item)
+            # The selection as it was, not just the current photo (marked items only: a thousand
+            # setSelected calls would cost more than the list).
+            if photo.path in marked or photo.path == self.state.selected:
+                item.setSelected(photo.path in marked)
         self.photos.blockSignals(False)
 
     @Slot(str)
@@ -202,33 +222,47 @@ class PhotosPanel(Panel):
 
     def _paint_photo_item(self, item: QListWidgetItem, photo: Photo) -> None:
         mark = STATUS_MARKS[photo.status]
-        item.setText(f"{mark} {photo.name}".strip() + (f"\n{photo.status.value}" if photo.status != Status.READY else ""))
+        item.setText(f"{mark} {photo.name}".strip() + (f"\n{photo.state_text}" if photo.status != Status.READY else ""))
         if photo.thumbnail is not None:
             item.setIcon(QIcon(QPixmap.fromImage(photo.thumbnail)))
         item.setToolTip(photo.path + (f"\n{photo.reason}" if photo.reason else ""))
-        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{photo.name}, {photo.status.value}")
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{photo.name}, {photo.state_text}")
 
     @Slot(str)
     def _on_selection_changed(self, path: str) -> None:
         for row in range(self.photos.count()):
             item = self.photos.item(row)
             if item.data(Qt.ItemDataRole.UserRole) == path and self.photos.currentItem() is not item:
-                self.photos.setCurrentItem(item)
+                # Selected elsewhere (a render starting): within the selection the selection stays
+                # (Generate still means those photos); outside it, the photo becomes the selection.
+                # QListWidget's own default would add it to the selection.
+                keep = path in self.state.marked
+                flag = QItemSelectionModel.SelectionFlag
+                self.photos.setCurrentItem(item, flag.NoUpdate if keep else flag.ClearAndSelect)
 
     # -- rendering ----------------------------------------------------------------------------
 
     def generate(self) -> None:
-        """Queue every photo of the batch (or the selected ones, when several are selected)."""
+        """Queue the selected photos (the current one when none is selected)."""
+        self._generate(self.state.targets(), everything=False)
+
+    def generate_all(self) -> None:
+        """Queue every photo of the batch."""
+        self._generate(self.state.photos, everything=True)
+
+    def _generate(self, targets: list[Photo], everything: bool) -> None:
         if self.read_only:
             self.say(self.read_only, "warning")
             return
-        selected = {item.data(Qt.ItemDataRole.UserRole) for item in self.photos.selectedItems()}
-        photos = [p for p in self.state.photos if p.status not in (Status.LOADING, Status.QUEUED, Status.RENDERING)]
-        if len(selected) > 1:
-            photos = [p for p in photos if p.path in selected]
+        photos = [p for p in targets if p.status not in BUSY]
         if not photos:
-            message = "Add photos first: drop them here, paste them, or use Add photos…" if not self.state.photos \
-                else "Every photo is already queued or rendering"
+            if not self.state.photos:
+                message = "Add photos first: drop them here, paste them, or use Add photos…"
+            elif len(targets) == 1:
+                message = f"{targets[0].name} is {targets[0].status.value} already"
+            else:
+                which = "Every photo" if everything else "Every selected photo"
+                message = f"{which} is queued, rendering or held already"
             self.say(message, "info")
             return
         try:
@@ -236,7 +270,7 @@ class PhotosPanel(Panel):
         except I2VError as exc:
             self.say(str(exc))
             return
-        self.state.update_photos([photo.path for photo in photos], status=Status.QUEUED, reason="")
+        self.state.update_photos([photo.path for photo in photos], status=Status.QUEUED, reason="", note="")
         self.queue.add_many([(photo.path, request) for photo, request in zip(photos, requests)])
 
     def queue_request(self, request: GenerationRequest) -> None:
@@ -246,17 +280,52 @@ class PhotosPanel(Panel):
             return
         if self.state.photo(request.image) is None:
             self.add_paths([Path(request.image)])
-        self.state.update_photo(request.image, status=Status.QUEUED)
+        self.state.update_photo(request.image, status=Status.QUEUED, note="")
         self.queue.add(request.image, request)
+
+    # -- what each photo got -----------------------------------------------------------------
+
+    @Slot(object)
+    def _on_job_started(self, job: Job) -> None:
+        self.state.update_photo(job.photo, status=Status.RENDERING, note="")
+
+    @Slot(object, str)
+    def _on_job_finished(self, job: Job, reason: str) -> None:
+        if job.held:
+            return  # stopped to be resumed: the photo stays held
+        failure = job.failures[-1].removeprefix(f"{Path(job.photo).name}: ") if job.failures else ""
+        status, note = outcome(job.made, job.request.variants, job.cancel.cancelled, failure)
+        self.state.update_photo(job.photo, status=status, note=note, reason="; ".join(job.failures))
+
+    # -- stopping and resuming the queue ------------------------------------------------------
+
+    def stop_queue(self, hold_running: bool = False) -> None:
+        """Cancel the running render and hold the waiting jobs, kept (on disk too) until Resume.
+        `hold_running`: hold the running job as well (it started as the queue was being stopped)."""
+        held = self.queue.stop(hold_running)
+        if not held:
+            return
+        self.state.update_photos([job.photo for job in held], status=Status.HELD, note="")
+        self.message.emit(f"Queue stopped: {plural(len(held), 'job')} held; Resume renders them, Discard forgets them",
+                          "info", [("Resume", self.resume_held), ("Discard", self.discard_held)])
 
     # -- the queue view --------------------------------------------------------------------------
 
     @Slot(list)
     def _on_jobs_dropped(self, jobs: list[Job]) -> None:
-        self.state.update_photos([job.photo for job in jobs], status=Status.READY)
+        self.state.update_photos([job.photo for job in jobs], status=Status.READY, note="")
 
-    def resume_left_queue(self) -> None:
-        """Queue the jobs a previous session left, their photos added back where they still exist."""
-        jobs = self.queue.resume_held()
-        here = [Path(photo) for photo in dict.fromkeys(job.photo for job in jobs) if Path(photo).is_file()]
-        self.add_paths(here)  # a photo gone since fails as its job, with its own line
+    def resume_held(self) -> None:
+        """Queue the held jobs (a stopped queue's, or those a previous session left), their photos
+        added back where they are gone from the batch but still exist."""
+        photos = list(dict.fromkeys(request.image for request in self.queue.held))
+        self.state.update_photos(photos, status=Status.QUEUED, note="")  # before the first starts
+        self.queue.resume_held()
+        gone = [Path(photo) for photo in photos if self.state.photo(photo) is None and Path(photo).is_file()]
+        self.add_paths(gone)  # a photo deleted since fails as its job, with its own line
+
+    def discard_held(self) -> None:
+        photos = [request.image for request in self.queue.held]
+        self.queue.discard_held()
+        held = [photo for photo in photos if (p := self.state.photo(photo)) is not None and p.status == Status.HELD]
+        self.state.update_photos(held, status=Status.READY, note="")

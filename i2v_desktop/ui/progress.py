@@ -1,8 +1,12 @@
-"""The running render in one row: what it is doing, a bar, its steps and the time left, Cancel."""
+"""The running render in one row: what it is doing, a bar, its steps and the time left, Cancel.
+Between renders the row says what the selected photo got."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from .panel import plural
+from .state import Photo
 
 
 class RenderProgress(QWidget):
@@ -16,7 +20,7 @@ class RenderProgress(QWidget):
         self.progress.setMaximumHeight(8)
         self.timing = QLabel()
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop this render (Esc)")
+        self.cancel_button.setToolTip("Stop this render (Esc); Esc twice or Shift+Esc stops the whole queue")
         self.cancel_button.setEnabled(False)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -50,6 +54,14 @@ class RenderProgress(QWidget):
         self.progress.setRange(0, total)
         self.progress.setValue(step)
         self.timing.setText(f"step {step}/{total} · {_clock(elapsed_s)} · {_clock(eta_s)} left")
+
+    def cancelling(self, waiting: int) -> None:
+        self.stage.setText("Cancelling…" + (f" (Shift+Esc holds the {plural(waiting, 'waiting job')} too)"
+                                           if waiting else ""))
+
+    def show_photo(self, photo: Photo | None) -> None:
+        """Between renders: what the selected photo got, or "Ready" when none is selected."""
+        self.ended(f"{photo.name}: {photo.state_text}" if photo is not None else "Ready")
 
     def ended(self, text: str) -> None:
         self.progress.setRange(0, 1)

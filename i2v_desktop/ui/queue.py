@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QListView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListView, QVBoxLayout, QWidget
 
-from .panel import tool
+from .panel import plural, tool
 from .worker import Job, JobQueue
 
 Index = QModelIndex | QPersistentModelIndex
@@ -89,9 +89,12 @@ class QueueModel(QAbstractListModel):
 
 class QueuePanel(QWidget):
     """The queue list with move up/down, remove and clear. Only waiting jobs move or go: the
-    running one is cancelled from the progress line."""
+    running one is cancelled from the progress line. Held jobs (a stopped queue's, or a previous
+    session's) show as one line with Resume and Discard, answered by whoever owns the photos."""
 
     dropped = Signal(list)  # the jobs the user took off the queue
+    resumeRequested = Signal()
+    discardRequested = Signal()
 
     def __init__(self, queue: JobQueue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,8 +116,20 @@ class QueuePanel(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.clear_button)
+        self.held_label = QLabel()
+        self.resume_button = tool("Resume", "Render the held jobs")
+        self.discard_button = tool("Discard", "Forget the held jobs")
+        self.resume_button.clicked.connect(self.resumeRequested)
+        self.discard_button.clicked.connect(self.discardRequested)
+        self.held_row = QWidget()
+        held = QHBoxLayout(self.held_row)
+        held.setContentsMargins(0, 0, 0, 0)
+        held.addWidget(self.held_label, 1)
+        held.addWidget(self.resume_button)
+        held.addWidget(self.discard_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.held_row)
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
         self.view.selectionModel().currentChanged.connect(self._update_buttons)
@@ -143,4 +158,6 @@ class QueuePanel(QWidget):
         for button in (self.up, self.down, self.remove):
             button.setEnabled(waiting)
         self.clear_button.setEnabled(bool(self.queue.pending))
+        self.held_label.setText(f"{plural(len(self.queue.held), 'job')} held")
+        self.held_row.setVisible(bool(self.queue.held))
 

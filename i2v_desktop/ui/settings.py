@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 from ..core.errors import I2VError
 from ..core.studio import ModelChoice, Studio
 from .controls import ClipControls
+from .generate import GenerateButtons
 from .panel import Panel, heading, tool
 from .presets import PresetPicker
 from .state import AppState, Choices
@@ -65,10 +65,8 @@ class SettingsPanel(Panel):
         prompt_row.addWidget(self.save_prompt)
         prompt_row.addWidget(self.forget_prompt)
         self.controls = ClipControls()
-        self.generate_button = QPushButton("Generate")
-        self.generate_button.setObjectName("generate")
-        self.generate_button.setToolTip("Render every photo of the batch (Ctrl+Enter)")
-        self.generate_button.setMinimumHeight(40)
+        self.generate_bar = GenerateButtons(state)
+        self.generate_button, self.generate_all_button = self.generate_bar.generate, self.generate_bar.generate_all
         self.generate_button.clicked.connect(self.generateRequested)
         inner = QWidget()
         column = QVBoxLayout(inner)
@@ -90,7 +88,7 @@ class SettingsPanel(Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 0, 0, 0)
         layout.addWidget(self.scroll, 1)
-        layout.addWidget(self.generate_button)
+        layout.addWidget(self.generate_bar)
         # The scroll area does not pass on what its contents need: ask for it here, so that two
         # columns of motion cards always fit beside the scroll bar.
         bar = self.scroll.verticalScrollBar().sizeHint().width()

@@ -25,8 +25,26 @@ class Status(str, Enum):
     QUEUED = "queued"
     RENDERING = "rendering"
     DONE = "done"
+    PARTIAL = "partial"  # some of its variants came, then one failed
     FAILED = "failed"
     CANCELLED = "cancelled"
+    HELD = "held"  # its job waits until the stopped queue is resumed
+
+
+# A photo in one of these is on its way already: Generate leaves it alone.
+BUSY = (Status.LOADING, Status.QUEUED, Status.RENDERING, Status.HELD)
+
+
+def outcome(made: int, wanted: int, cancelled: bool, failure: str = "") -> tuple[Status, str]:
+    """What a render got, as a photo's status and its words: never "done" unless every variant
+    came."""
+    if made >= wanted:
+        return Status.DONE, "done"
+    if cancelled:
+        return Status.CANCELLED, f"cancelled after {made} of {wanted}" if made else "cancelled"
+    if made:
+        return Status.PARTIAL, f"{made} of {wanted} variants"
+    return Status.FAILED, f"failed: {failure}" if failure else "failed"
 
 
 @dataclass
@@ -36,6 +54,7 @@ class Photo:
     path: str
     status: Status = Status.LOADING
     reason: str = ""  # why it failed, for its tooltip
+    note: str = ""  # what its last render got ("cancelled after 1 of 2"); "" to show the status
     thumbnail: QImage | None = None  # for the strip
     preview: QImage | None = None  # about 1 MP, for the framing view
     size: tuple[int, int] = (0, 0)  # the photo's own size in pixels
@@ -45,6 +64,10 @@ class Photo:
     @property
     def name(self) -> str:
         return Path(self.path).name
+
+    @property
+    def state_text(self) -> str:
+        return self.note or self.status.value
 
 
 @dataclass(frozen=True)
@@ -85,12 +108,14 @@ class AppState(QObject):
     photosChanged = Signal()  # photos added, removed or reordered
     photoChanged = Signal(str)  # one photo's status, thumbnail or framing changed
     selectionChanged = Signal(str)  # "" when nothing is selected
+    markedChanged = Signal()  # the photos selected in the list (Generate's) changed
     choicesChanged = Signal(object)  # the new Choices
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.photos: list[Photo] = []
         self.selected = ""
+        self.marked: set[str] = set()  # the photos selected in the list; Generate renders these
         self.choices = Choices()
 
     # -- photos -------------------------------------------------------------------------------
@@ -111,6 +136,7 @@ class AppState(QObject):
 
     def remove_photo(self, path: str) -> None:
         self.photos = [photo for photo in self.photos if photo.path != path]
+        self.marked.discard(path)
         self.photosChanged.emit()
         if self.selected == path:
             self.select(self.photos[0].path if self.photos else "")
@@ -140,6 +166,17 @@ class AppState(QObject):
 
     def selected_photo(self) -> Photo | None:
         return self.photo(self.selected)
+
+    def mark(self, paths: list[str]) -> None:
+        if set(paths) != self.marked:
+            self.marked = set(paths)
+            self.markedChanged.emit()
+
+    def targets(self) -> list[Photo]:
+        """The photos Generate acts on: those selected in the list, else the current one."""
+        marked = [photo for photo in self.photos if photo.path in self.marked]
+        current = self.selected_photo()
+        return marked or ([current] if current is not None else [])
 
     # -- choices ------------------------------------------------------------------------------
 

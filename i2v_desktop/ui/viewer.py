@@ -31,7 +31,7 @@ from .panel import Panel, tool
 from .phone import PhoneView
 from .player import ComparePlayer, FramePlayer
 from .progress import RenderProgress
-from .state import AppState, Choices, Status
+from .state import AppState, Choices
 from .variants import VariantStrip
 from .background import Background
 from .undo import CropChange, StarChange, Undo
@@ -55,7 +55,6 @@ class ViewerPanel(Panel):
         self.undo = Undo(studio, self)
         self._live = False  # the player shows the running job's preview
         self._job_saved: dict[int, list[Any]] = {}
-        self._job_failures: dict[int, list[str]] = {}
         self._history_stale = True
         self._build()
         self._bind()
@@ -155,11 +154,38 @@ class ViewerPanel(Panel):
     def _on_photo_changed(self, path: str) -> None:
         if path == self.state.selected:
             self._show_framing()
+            if not self.queue.busy:
+                self.render_progress.show_photo(self.state.selected_photo())
 
     @Slot(str)
-    def _on_selection_changed(self, _: str) -> None:
+    def _on_selection_changed(self, path: str) -> None:
         self._show_framing()
         self._refresh_variants()
+        self._show_selected(path)
+
+    def _show_selected(self, path: str) -> None:
+        """The player and the status line follow the selected photo: the running render's preview
+        when it is that photo's, else its newest clip, else the photo itself (the framing view);
+        with no photo selected (the shown one was removed), nothing."""
+        running = self.queue.current
+        self._live = running is not None and running.photo == path
+        if self._live:
+            self.views.setCurrentWidget(self.player)
+            self.player.clear(self.render_progress.text())  # until its next preview
+            return
+        if running is None:
+            self.render_progress.show_photo(self.state.selected_photo())
+        entries = self.studio.clips(path) if path else []
+        if not entries:
+            self.player.clear("No clips of this photo yet" if path
+                              else "Drop photos here, pick a motion, press Generate")
+            if path:
+                self.views.setCurrentWidget(self.framing)
+            return
+        newest = max(entries, key=lambda entry: entry.created)
+        self.variants.select(newest.id)
+        if self._strip() is not self.variants:  # the History tab is on show: its selection stays
+            self._play_entry(newest.id)
 
     @Slot(object)
     def _on_choices_changed(self, choices: Choices) -> None:
@@ -190,7 +216,7 @@ class ViewerPanel(Panel):
     def cancel_render(self) -> None:
         if self.queue.busy:
             self.queue.cancel_current()
-            self.render_progress.set_text("Cancelling…")
+            self.render_progress.cancelling(len(self.queue.pending))
 
     @Slot()
     def _on_queue_changed(self) -> None:
@@ -198,8 +224,7 @@ class ViewerPanel(Panel):
 
     @Slot(object)
     def _on_job_started(self, job: Job) -> None:
-        self._job_saved[job.id], self._job_failures[job.id] = [], []
-        self.state.update_photo(job.photo, status=Status.RENDERING)
+        self._job_saved[job.id] = []
         self.state.select(job.photo)
         self._live = True
         self.wipe.set_entry(None)
@@ -225,7 +250,6 @@ class ViewerPanel(Panel):
             case Warned(reason=reason):
                 self.say(f"{name}: {reason}", "warning", ("Cancel this take", self.cancel_render))
             case Failed(reason=reason):
-                self._job_failures[job.id].append(reason)
                 self.say(reason)
             case Finished() | Cancelled():
                 pass
@@ -245,18 +269,9 @@ class ViewerPanel(Panel):
     @Slot(object, str)
     def _on_job_finished(self, job: Job, reason: str) -> None:
         saved = self._job_saved.pop(job.id, [])
-        failures = self._job_failures.pop(job.id, []) + ([reason] if reason else [])
         if reason:
             self.say(reason)
-        if saved:
-            status = Status.DONE
-        elif job.cancel.cancelled:
-            status = Status.CANCELLED
-        else:
-            status = Status.FAILED
-        self.state.update_photo(job.photo, status=status, reason="; ".join(failures))
-        self.render_progress.ended({Status.DONE: "Done", Status.CANCELLED: "Cancelled", Status.FAILED: "Failed"}[status]
-                          + f": {Path(job.photo).name}")
+        self.render_progress.show_photo(self.state.photo(job.photo))  # what it got (the photos panel says)
         if self._live:
             self._live = False
             ids = {entry.id for entry in saved}  # the strip lists variants best first

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QMargins, QPoint, QRect, QSettings, QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QElapsedTimer, QMargins, QPoint, QRect, QSettings, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -29,6 +29,7 @@ from ..core.studio import Studio
 from .banner import Banner
 from .drop import DropOverlay
 from .exporting import Exporter
+from .notify import Notifier
 from .panel import plural
 from .photos import PhotosPanel
 from .player import FramePlayer
@@ -66,6 +67,9 @@ def _forwarded(path: str) -> property:
         return found
 
     return property(get, doc=f"self.{path}")
+
+
+STOP_WINDOW_MS = 1500  # a second Esc this soon after the first stops the whole queue
 
 
 class MainWindow(QMainWindow):
@@ -153,11 +157,20 @@ class MainWindow(QMainWindow):
         self.redo_action.setShortcuts(redo_keys)
         edit_menu.addActions([self.undo_action, self.redo_action])
         render_menu = self.menuBar().addMenu("&Render")
-        self.generate_action = action(render_menu, "&Generate", photos.generate, "Ctrl+Return")
+        self.generate_action = action(render_menu, "&Generate selected photos", photos.generate, "Ctrl+Return")
         self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.cancel_action = action(render_menu, "&Cancel render", viewer.cancel_render, "Esc")
+        self.generate_all_action = action(render_menu, "Generate &all photos", photos.generate_all)
+        self.generate_all_action.setShortcuts([QKeySequence("Ctrl+Shift+Return"), QKeySequence("Ctrl+Shift+Enter")])
+        self.settings_panel.generate_all_button.clicked.connect(photos.generate_all)
+        self.cancel_action = action(render_menu, "&Cancel render", self.cancel_key, "Esc")
+        self.stop_action = action(render_menu, "&Stop the queue (hold waiting jobs)", self.stop_queue, "Shift+Esc")
         action(render_menu, "Clear &queue", photos.queue_panel.clear)
         action(render_menu, "&Finalize selected clip", viewer.finalize)
+        self._first_esc, self._esc_job = QElapsedTimer(), None
+        # The window for a second Esc runs again from the end of the job the first one cancelled:
+        # a cancel can take a moment, and the creator presses Esc again on seeing the next job start.
+        self.queue.finished.connect(lambda job, _: job is self._esc_job and self._first_esc.restart())
+        self.notifier = Notifier(self, self.queue)
         view_menu = self.menuBar().addMenu("&View")
         action(view_menu, "&Framing", viewer.show_framing_view, "Ctrl+1")
         action(view_menu, "&Preview", viewer.show_preview, "Ctrl+2")
@@ -219,6 +232,7 @@ class MainWindow(QMainWindow):
     add_paths = _forwarded("photos_panel.add_paths")
     paste = _forwarded("photos_panel.paste")
     generate = _forwarded("photos_panel.generate")
+    generate_all = _forwarded("photos_panel.generate_all")
     presets = _forwarded("settings_panel.presets")
     prompt = _forwarded("settings_panel.prompt")
     motion = _forwarded("settings_panel.motion")
@@ -234,6 +248,7 @@ class MainWindow(QMainWindow):
     progress = _forwarded("viewer.render_progress.progress")
     stage = _forwarded("viewer.render_progress.stage")
     generate_button = _forwarded("settings_panel.generate_button")
+    generate_all_button = _forwarded("settings_panel.generate_all_button")
     queue_panel = _forwarded("photos_panel.queue_panel")
     variants = _forwarded("viewer.variants")
     history_strip = _forwarded("viewer.history_strip")
@@ -246,6 +261,23 @@ class MainWindow(QMainWindow):
     export_status = _forwarded("exporter.status")
     last_export = _forwarded("exporter.last_export")
     start_export = _forwarded("exporter.start_export")
+
+    def cancel_key(self) -> None:
+        """Esc cancels the running render; a second Esc while it is cancelling or within
+        STOP_WINDOW_MS stops the queue, holding the waiting jobs (and one started since the first Esc)."""
+        cancelling = self._esc_job is not None and self._esc_job is self.queue.current
+        if self._first_esc.isValid() and (cancelling or self._first_esc.elapsed() < STOP_WINDOW_MS):
+            self._first_esc.invalidate()
+            current = self.queue.current
+            self.stop_queue(hold_running=current is not None and current is not self._esc_job)
+            return
+        self._first_esc.start()
+        self._esc_job = self.queue.current
+        self.viewer.cancel_render()
+
+    def stop_queue(self, hold_running: bool = False) -> None:
+        self.photos_panel.stop_queue(hold_running)
+        self.viewer.cancel_render()
 
     def export_clips(self) -> None:
         """The export dialog for the picked clips, or for those selected in the strip on show."""
@@ -277,8 +309,9 @@ class MainWindow(QMainWindow):
         """Jobs a previous session left (it was killed, or closed with jobs waiting): offered, not
         run; until the user answers they stay on disk, kept after whatever is queued meanwhile."""
         if self.read_only:
-            self.settings_panel.generate_button.setEnabled(False)
+            self.settings_panel.generate_bar.setEnabled(False)
             self.generate_action.setEnabled(False)
+            self.generate_all_action.setEnabled(False)
             self.banner.show_message(self.read_only, "warning")
             return
         closed_with = self.settings.value("queue/closed_with")
@@ -292,8 +325,8 @@ class MainWindow(QMainWindow):
         jobs = f"{plural(len(left), 'job')} {'was' if len(left) == 1 else 'were'} still queued"
         text = (f"{jobs} when i2v desktop closed; they are kept until you resume or discard them"
                 if closed_with is not None else f"{jobs} when i2v desktop stopped")
-        self.banner.show_message(text, "info", [("Resume", self.photos_panel.resume_left_queue),
-                                                ("Discard", self.queue.discard_held)])
+        self.banner.show_message(text, "info", [("Resume", self.photos_panel.resume_held),
+                                                ("Discard", self.photos_panel.discard_held)])
 
     # -- machine, keys, settings, closing -------------------------------------------------------
 

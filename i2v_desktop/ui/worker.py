@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QThread, QThreadPool, QTimer, Signal, Slot
 from ..core.cancel import CancelToken
 from ..core.errors import Cancelled as CancelledError
 from ..core.errors import I2VError
+from ..core.events import Failed
 from ..core.request import GenerationRequest
 from ..core.studio import Studio
 from .background import failure_text, track
@@ -71,10 +72,16 @@ class EngineWorker(QObject):
 
 @dataclass(slots=True, eq=False)
 class Job:
+    """One render of one photo. `made` and `failures` say what it got so far (the GUI thread
+    counts them as the worker reports); `held`: stopped to be resumed, not cancelled for good."""
+
     id: int
     photo: str
     request: GenerationRequest
     _cancel: CancelToken | None = field(default=None, repr=False)
+    made: int = 0
+    failures: tuple[str, ...] = ()
+    held: bool = False
 
     @property
     def cancel(self) -> CancelToken:
@@ -98,8 +105,9 @@ class JobQueue(QObject):
     The rows are kept through `studio.save_queue` a moment after each change (at most every
     SAVE_DELAY_MS, on a thread of their own: 1,000 requests take a while to write) and at
     `shutdown`, so jobs still waiting when the app is killed or closed can be offered again.
-    Jobs a previous session left wait in `held` (saved after the rows, not rendered) until they
-    are resumed or discarded. `persist=False` (a read-only window) never writes anything.
+    Jobs a previous session left, and those waiting when the queue was stopped, wait in `held`
+    (saved after the rows, not rendered) until they are resumed or discarded. `persist=False`
+    (a read-only window) never writes anything.
     """
 
     SAVE_DELAY_MS = 200
@@ -157,18 +165,40 @@ class JobQueue(QObject):
 
     def requests(self) -> list[GenerationRequest]:
         """What is still to render, in order (the running job counts until it finishes), then
-        what is held from a previous session."""
-        return [self.job_at(row).request for row in range(len(self))] + self.held
+        what is held (a running job being held is there once, as held)."""
+        rows = (self.job_at(row) for row in range(len(self)))
+        return [job.request for job in rows if not job.held] + self.held
 
-    # -- jobs a previous session left ------------------------------------------------------------
+    # -- held jobs: left by a previous session, or waiting when the queue was stopped -------------
 
     def hold(self, requests: Sequence[GenerationRequest]) -> None:
         """Keep a previous session's jobs aside (and on disk) until `resume_held` or `discard_held`."""
         self.held = list(requests)
+        self._announce(None)
+
+    def stop(self, hold_running: bool = False) -> list[Job]:
+        """Stop the queue: cancel the running job and hold the waiting ones (saved, not run) in
+        front of any held already, until `resume_held` or `discard_held`. `hold_running`: hold
+        the running job too (it started a moment ago, as the queue was being stopped). Returns
+        the jobs held now."""
+        waiting, self.pending = self.pending, []
+        if waiting:
+            self._announce(self.removed, int(self.current is not None), len(waiting))
+        if self.current is not None:
+            self.cancel_current()
+            if hold_running:
+                self.current.held = True
+                waiting.insert(0, self.current)
+        self.held = [job.request for job in waiting] + self.held
+        self._announce(None)
+        return waiting
 
     def resume_held(self) -> list[Job]:
         held, self.held = self.held, []
-        return self.add_many([(request.image, request) for request in held])
+        jobs = self.add_many([(request.image, request) for request in held])
+        if not jobs:
+            self._announce(None)
+        return jobs
 
     def discard_held(self) -> None:
         if self.held:
@@ -269,11 +299,14 @@ class JobQueue(QObject):
     @Slot(int, object)
     def _on_event(self, job_id: int, event: object) -> None:
         if (job := self._job(job_id)) is not None:
+            if isinstance(event, Failed):
+                job.failures += (event.reason,)
             self.event.emit(job, event)
 
     @Slot(int, object)
     def _on_saved(self, job_id: int, saved: object) -> None:
         if (job := self._job(job_id)) is not None:
+            job.made += 1
             self.saved.emit(job, saved)
 
     @Slot(int, str)
@@ -281,6 +314,8 @@ class JobQueue(QObject):
         job = self._job(job_id)
         if job is None:
             return
+        if reason:
+            job.failures += (reason,)
         self.current = None
         self._announce(self.removed, 0, 1)
         self.finished.emit(job, reason)

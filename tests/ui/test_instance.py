@@ -142,7 +142,7 @@ def poke():
     if mode == "queue" and window.state.photos and all(p.status == Status.READY for p in window.state.photos):
         window.state.choose(preset="push-in", duration=2.0, fps=12.0, aspect="1:1", quality="standard",
                             variants=1, model="instant")
-        window.generate()
+        window.generate_all()
         done.append(1)
         say("queued", len(window.queue.requests()))
     if mode == "resume" and window.banner.buttons[0].isVisibleTo(window.banner):

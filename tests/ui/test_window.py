@@ -342,7 +342,7 @@ def test_queue_reorders_removes_and_clears(qtbot, make_window, samples):
     window = make_window()
     add_ready(qtbot, window, [samples / n for n in ("coffee.jpg", "chelsea.jpg", "rocket.jpg", "astronaut.jpg")])
     window.state.choose(**{**QUICK, "duration": 6.0, "fps": 24.0, "quality": "standard", "variants": 1})
-    window.generate()
+    window.generate_all()
     assert window.queue.busy and len(window.queue.pending) == 3
     names = lambda: [Path(job.photo).name for job in window.queue.pending]  # noqa: E731
     first, second, third = names()
@@ -592,6 +592,7 @@ def test_a_photo_gone_before_its_render_fails_in_the_window_and_the_batch_goes_o
     add_ready(qtbot, window, [doomed, samples / "coffee.jpg"])
     window.state.choose(**{**QUICK, "variants": 1})
     doomed.unlink()
+    window.photos.selectAll()  # Generate renders the selected photos
     generate(qtbot, window)
     statuses = {p.name: p.status for p in window.state.photos}
     assert statuses == {"doomed.jpg": Status.FAILED, "coffee.jpg": Status.DONE}
