@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,54 +23,15 @@ HOME = tempfile.mkdtemp(prefix="i2v-responsiveness-")
 os.environ.update(XDG_DATA_HOME=f"{HOME}/data", XDG_CONFIG_HOME=f"{HOME}/config", HF_HUB_OFFLINE="1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from i2v_desktop.app import keep_singletons_alive, make_studio  # noqa: E402
 from i2v_desktop.ui.theme import apply_theme  # noqa: E402
 from i2v_desktop.ui.window import MainWindow  # noqa: E402
+from stalls import Stalls, wait  # noqa: E402  (this folder is on the path when run as a script)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "i2v_desktop" / "resources" / "samples"
-
-
-class Stalls:
-    """Gaps between ticks of a 10 ms timer, in ms."""
-
-    def __init__(self) -> None:
-        self.clock = QElapsedTimer()
-        self.timer = QTimer()
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.timeout.connect(self._tick)
-        self.gaps: list[float] = []
-
-    def __enter__(self) -> "Stalls":
-        self.clock.start()
-        self.last = 0.0
-        self.timer.start(10)
-        return self
-
-    def _tick(self) -> None:
-        now = self.clock.nsecsElapsed() / 1e6
-        self.gaps.append(now - self.last)
-        self.last = now
-
-    def __exit__(self, *exc: object) -> None:
-        self.timer.stop()
-
-    def line(self, what: str) -> str:
-        gaps = sorted(self.gaps) or [0.0]
-        p99 = gaps[min(len(gaps) - 1, int(len(gaps) * 0.99))]
-        return (f"{what:<38} longest {max(gaps):6.1f} ms   p99 {p99:5.1f} ms   median {statistics.median(gaps):5.1f} ms"
-                f"   ({len(gaps)} ticks)")
-
-
-def wait(app: QApplication, until, timeout: float = 300.0) -> None:
-    end = time.perf_counter() + timeout
-    while not until():
-        if time.perf_counter() > end:
-            raise SystemExit("timed out")
-        app.processEvents()
-        time.sleep(0.001)
 
 
 def main() -> int:

@@ -87,8 +87,9 @@ def main() -> int:
     window.queue.event.disconnect(during)
     window.state.select(str(SAMPLES / "coffee.jpg"))
     settle(app)
-    window.variants.cells[0].star.click()
-    window.variants.select(window.variants.cells[0].entry.id)
+    first = window.variants.entries()[0]
+    window.variants.set_starred(first.id, True, announce=True)  # as a click on its star does
+    window.variants.select(first.id)
     wait(app, lambda: window.player.frame_count == 72)
     window.player.pause()
     window.player.seek(36)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QMessageBox,
@@ -24,7 +25,8 @@ from ..core.events import Cancelled, DownloadProgress, Failed, Finished, StageCh
 from ..core.record import ClipEntry
 from ..core.request import ASPECTS
 from ..core.studio import Studio
-from .clips import ClipCache, cell_label
+from .clips import ClipCache, cell_label, clip_tip, is_final
+from .drag import DragOut
 from .drop import DropHint
 from .framing import CropView
 from .panel import Panel, tool
@@ -37,8 +39,6 @@ from .background import Background
 from .undo import CropChange, StarChange, Undo
 from .wipe import Wipe
 from .worker import Job, JobQueue
-
-HISTORY_SHOWN = 120  # the newest clips in the History tab (about 1 MB of thumbnails each)
 
 
 class ViewerPanel(Panel):
@@ -56,6 +56,8 @@ class ViewerPanel(Panel):
         self._live = False  # the player shows the running job's preview
         self._job_saved: dict[int, list[Any]] = {}
         self._history_stale = True
+        self._deleted_rows: dict[str, dict[VariantStrip, int]] = {}  # where each deleted clip was, for an undo
+        self._history_asked = self._history_shown = 0  # reads of the history asked for, and the one on show
         self._build()
         self._bind()
 
@@ -81,7 +83,9 @@ class ViewerPanel(Panel):
 
         self.render_progress = RenderProgress()
 
-        self.variants = VariantStrip("Clips of the selected photo appear here")
+        names = {preset.id: preset.name for preset in self.studio.presets()}
+        self.variants = VariantStrip("Clips of the selected photo appear here", label=lambda e: cell_label(e, False),
+                                     tip=lambda e: clip_tip(e, names), thumbs=self.clips.thumbnails, is_final=is_final)
         self.variants.setAccessibleName("Variants")
         self.star_button = tool("★ Pick", "Pick the selected clip for export (S)")
         self.compare_button = tool("Compare", "Select two clips (Ctrl+click) and compare them side by side")
@@ -98,7 +102,16 @@ class ViewerPanel(Panel):
             variant_buttons.addWidget(button)
         variant_buttons.addStretch(1)
         variant_buttons.addWidget(self.export_button)
-        self.history_strip = VariantStrip("Every clip you make is kept here")
+        self.history_strip = VariantStrip("Every clip you make is kept here", label=lambda e: cell_label(e, True),
+                                          tip=lambda e: clip_tip(e, names), thumbs=self.clips.thumbnails,
+                                          is_final=is_final)
+        self._menu = [(QAction(button.text(), self), button) for button in (
+            self.star_button, self.compare_button, self.finalize_button, self.restore_button, self.delete_button)]
+        for action, button in self._menu:
+            action.setEnabled(False)
+            action.triggered.connect(button.click)
+        for strip in (self.variants, self.history_strip):
+            strip.context_actions = [action for action, _ in self._menu]
         self.history_strip.setAccessibleName("History")
         self.strips = QTabWidget()
         self.strips.setDocumentMode(True)
@@ -118,6 +131,8 @@ class ViewerPanel(Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(middle)
+        self._playing: ClipEntry | None = None  # the saved clip the player shows (None: a preview, or nothing)
+        DragOut(self.player.canvas, self._clip_on_show, lambda: self.player.fit, lambda: self.player.canvas.image)
 
     def _bind(self) -> None:
         state = self.state
@@ -258,13 +273,13 @@ class ViewerPanel(Panel):
     def _on_job_saved(self, job: Job, saved: Any) -> None:
         self._job_saved[job.id].append(saved.entry)
         self.clips.remember(saved.entry.id, saved.frames, saved.fps)
-        self.clips.thumbs[saved.entry.id] = saved.thumbs
+        self.clips.remember_thumbs(saved.entry.id, saved.thumbs)
         if job.photo == self.state.selected:
-            self._refresh_variants()
-        if self._history_stale:
-            self._refresh_history()
+            self.variants.append(saved.entry)  # at the end: the cards the user is looking at stay put
+        if self._history_stale or self._history_shown != self._history_asked:
+            self._refresh_history()  # not filled yet, or a read in flight that may miss this clip
         else:
-            self.history_strip.prepend(saved.entry, saved.thumbs, cell_label(saved.entry, with_photo=True))
+            self.history_strip.prepend(saved.entry)
 
     @Slot(object, str)
     def _on_job_finished(self, job: Job, reason: str) -> None:
@@ -274,11 +289,14 @@ class ViewerPanel(Panel):
         self.render_progress.show_photo(self.state.photo(job.photo))  # what it got (the photos panel says)
         if self._live:
             self._live = False
-            ids = {entry.id for entry in saved}  # the strip lists variants best first
-            best = next((cell.entry for cell in self.variants.cells if cell.entry.id in ids), None)
-            if best is not None and job.photo == self.state.selected:
-                self.variants.select(best.id)
-            elif not saved:
+            # A clip the user picked stays picked (a Finalize must not move the selection under the
+            # cursor); with none picked yet, the best of this render plays.
+            shown = [entry for entry in saved if self.variants.entry(entry.id) is not None]
+            if self._strip().selection:
+                self._play_entry(self._strip().selection[-1])
+            elif shown:
+                self.variants.select(max(shown, key=lambda e: e.score if e.score is not None else -1).id)
+            else:
                 self.player.clear(self.render_progress.text())
 
     # -- clips: play, pick, compare, finalize, delete -----------------------------------------
@@ -292,23 +310,32 @@ class ViewerPanel(Panel):
 
     @Slot(dict)
     def _on_thumbs_loaded(self, thumbs: dict) -> None:
-        for entry_id, frames in thumbs.items():
-            self.variants.set_thumbs(entry_id, frames)
-            self.history_strip.set_thumbs(entry_id, frames)
+        for strip in (self.variants, self.history_strip):
+            strip.thumbs_arrived(list(thumbs))
 
     def _refresh_variants(self) -> None:
+        """The selected photo's clips, best first. Only when the photo changes (or clips go away):
+        clips made while it is on show join at the end instead, so nothing moves under the cursor."""
         entries = self.studio.clips(self.state.selected) if self.state.selected else []
         entries = sorted(entries, key=lambda e: (-(e.score if e.score is not None else -1), -e.created))
-        self.variants.set_entries(self.clips.strip_items(entries, with_photo=False))
+        self.variants.set_entries(entries)
 
     def _refresh_history(self) -> None:
-        """The History tab, newest first; filled when first shown, so a long history costs no start-up."""
+        """The History tab, newest first; read off the GUI thread when first shown, so neither start-up
+        nor opening the tab waits on a long history. The cards on screen then read their thumbnails."""
         if self.strips.currentWidget() is not self.history_strip:
             self._history_stale = True
             return
         self._history_stale = False
-        entries = sorted(self.studio.clips(), key=lambda e: -e.created)[:HISTORY_SHOWN]
-        self.history_strip.set_entries(self.clips.strip_items(entries, with_photo=True))
+        self._history_asked += 1
+        asked, studio = self._history_asked, self.studio
+        self.background.submit(lambda: sorted(studio.clips(), key=lambda e: -e.created),
+                               lambda entries: self._on_history_read(asked, entries), self.say, name="history")
+
+    def _on_history_read(self, asked: int, entries: list) -> None:
+        if asked == self._history_asked:  # else a newer read is on its way
+            self._history_shown = asked
+            self.history_strip.set_entries(entries)
 
     def _on_strip_changed(self, _: int) -> None:
         if self._history_stale:
@@ -324,10 +351,18 @@ class ViewerPanel(Panel):
         for button in (self.star_button, self.finalize_button, self.delete_button, self.restore_button):
             button.setEnabled(count >= 1)
         self.compare_button.setEnabled(count == 2)
+        for action, button in self._menu:
+            action.setEnabled(button.isEnabled())
         self.views.setTabEnabled(2, count == 2)
         if count:
             self._live = False
             self._play_entry(ids[-1])
+
+    def _clip_on_show(self) -> Path | None:
+        """The file of the clip the player shows, for a drag out (none while it shows a render's preview)."""
+        if self._live or self._playing is None or not self.player.frame_count:
+            return None
+        return self._playing.mp4
 
     def _play_entry(self, entry_id: str) -> None:
         entry = self._find_entry(entry_id)
@@ -336,6 +371,7 @@ class ViewerPanel(Panel):
         self.wipe.set_entry(entry)
         if self.views.currentWidget() is not self.phone:  # the phone plays the player's frames
             self.views.setCurrentWidget(self.player)
+        self._playing = entry
         clip = self.clips.clip(entry_id)
         if clip is not None:
             self.player.set_frames(*clip)
@@ -371,7 +407,7 @@ class ViewerPanel(Panel):
         except I2VError as exc:
             self.say(str(exc))
         for strip in (self.variants, self.history_strip):
-            strip.set_starred(entry_id, starred)
+            strip.set_starred(entry_id, starred)  # the strip it was set in shows it already
 
     def toggle_star(self) -> None:
         strip = self._strip()
@@ -413,6 +449,7 @@ class ViewerPanel(Panel):
             return
         for entry in entries:
             self.clips.forget(entry.id)
+        self._playing = None
         self.player.clear("Moved to the trash (Ctrl+Z brings it back)")
         self.undo.delete(entries, self._offer_delete_for_good)
 
@@ -426,10 +463,35 @@ class ViewerPanel(Panel):
 
     @Slot(list)
     def _on_clips_changed(self, restored: list) -> None:
-        self._refresh_variants()
-        self._refresh_history()
+        """After a delete (or its redo) the gaps close and no other card moves; clips back from the
+        trash are shown where the order puts them, selected again."""
+        if not restored:
+            for strip in self._strips():
+                gone = {entry.id: row for row, entry in enumerate(strip.entries()) if not self._known(entry.id)}
+                for entry_id, row in gone.items():
+                    self._deleted_rows.setdefault(entry_id, {})[strip] = row
+                strip.remove(list(gone))
+            return
+        for entry in sorted(restored, key=lambda e: min(self._deleted_rows.get(e.id, {}).values(), default=0)):
+            rows = self._deleted_rows.pop(entry.id, {})
+            if entry.photo == self.state.selected:
+                self.variants.insert(rows.get(self.variants, len(self.variants.entries())), entry)
+            if self.history_strip in rows:
+                self.history_strip.insert(rows[self.history_strip], entry)
+            else:
+                self._refresh_history()
         for index, entry in enumerate(restored):
             self._strip().select(entry.id, extend=index > 0)
+
+    def _strips(self) -> tuple[VariantStrip, VariantStrip]:
+        return self.variants, self.history_strip
+
+    def _known(self, entry_id: str) -> bool:
+        try:
+            self.studio.clip(entry_id)
+        except KeyError:
+            return False
+        return True
 
     def _restore_selected(self) -> None:
         entries = self._strip().selected_entries()

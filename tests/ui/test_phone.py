@@ -25,11 +25,11 @@ def one_clip(qtbot, window, samples, **choices):
     add_ready(qtbot, window, [samples / "coffee.jpg"])
     window.state.choose(**{**QUICK, "variants": 1, **choices})
     generate(qtbot, window)
-    (cell,) = window.variants.cells
-    window.variants.select(cell.entry.id)
+    (clip,) = window.variants.entries()
+    window.variants.select(clip.id)
     qtbot.waitUntil(lambda: window.player.frames is not None, timeout=5_000)
     window.player.pause()
-    return cell.entry
+    return clip
 
 
 def test_the_phone_view_plays_the_clip_framed_as_its_export_under_the_platforms_ui(qtbot, make_window, samples):

@@ -222,10 +222,9 @@ def test_generate_with_the_instant_engine(qtbot, make_window, samples):
 
     photo = window.state.photos[0]
     assert photo.status == Status.DONE
-    assert len(window.variants.cells) == 2
-    scores = [cell.entry.score for cell in window.variants.cells]
-    assert scores == sorted(scores, reverse=True)  # best first
-    assert window.variants.selection == [window.variants.cells[0].entry.id]  # and the best one plays
+    shown = window.variants.entries()
+    assert len(shown) == 2
+    assert window.variants.selection == [max(shown, key=lambda e: e.score).id]  # the best one plays
     assert window.player.frame_count == 12 and window.player.is_playing
     entries = window.studio.clips()
     seeds = sorted(e.seed for e in entries)
@@ -304,7 +303,7 @@ def test_every_slot_the_worker_reaches_runs_on_the_gui_thread(qtbot, make_window
     window.state.choose(**QUICK)
     generate(qtbot, window)
     window.viewer.clips.full.clear()  # so playing a clip reads it back on the pool
-    window.variants.select(window.variants.cells[1].entry.id)
+    window.variants.select(window.variants.entries()[1].id)
     qtbot.waitUntil(lambda: window.player.frame_count == 12, timeout=10_000)
     plan = ExportPlan(tuple(window.studio.clips()[:1]), "square", tmp_path, "{photo}", open_folder=False)
     window.start_export(plan)
@@ -369,30 +368,32 @@ def test_pick_compare_finalize_delete(qtbot, make_window, samples, monkeypatch):
     add_ready(qtbot, window, [samples / "coffee.jpg"])
     window.state.choose(**QUICK)
     generate(qtbot, window)
-    first, second = window.variants.cells
+    strip = window.variants
+    first, second = strip.entries()
     shown = set()
-    qtbot.waitUntil(lambda: shown.add(first.thumb.index) or len(shown) >= 3, timeout=5_000)  # thumbnails loop
-    qtbot.mouseClick(first, Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(second, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier)
-    assert window.variants.selection == [first.entry.id, second.entry.id]
+    qtbot.waitUntil(lambda: shown.add(card_picture(strip, first.id)) or len(shown) >= 3, timeout=5_000)  # they loop
+    qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton, pos=strip.card_rect(first.id).center())
+    qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                     strip.card_rect(second.id).center())
+    assert window.variants.selection == [first.id, second.id]
     assert window.compare_button.isEnabled()
     window.compare_button.click()
     assert window.views.currentWidget() is window.compare
 
-    window.variants.select(first.entry.id)
+    window.variants.select(first.id)
     window.star_button.click()
-    assert window.studio.clip(first.entry.id).starred
-    assert History(history_dir()).get(first.entry.id).starred  # persisted
+    assert window.studio.clip(first.id).starred
+    assert History(history_dir()).get(first.id).starred  # persisted
 
     window.finalize_button.click()
     job = window.queue.current or window.queue.pending[-1]
-    assert job.request.quality == "final" and job.request.seed == first.entry.seed and job.request.variants == 1
+    assert job.request.quality == "final" and job.request.seed == first.seed and job.request.variants == 1
     qtbot.waitUntil(lambda: not window.queue.busy, timeout=60_000)
     assert len(window.studio.clips()) == 3
 
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    window.variants.select(second.entry.id)
-    mp4 = second.entry.mp4
+    window.variants.select(second.id)
+    mp4 = second.mp4
     with qtbot.waitSignal(window.viewer.undo.clipsChanged, timeout=5_000):  # to the trash, off the GUI thread
         window.delete_button.click()
     assert not mp4.exists() and len(window.studio.clips()) == 2
@@ -403,19 +404,20 @@ def test_a_star_set_in_one_strip_shows_in_the_other(qtbot, make_window, samples)
     add_ready(qtbot, window, [samples / "coffee.jpg"])
     window.state.choose(**{**QUICK, "variants": 1})
     generate(qtbot, window)
-    window.strips.setCurrentWidget(window.history_strip)  # fills the History tab
-    (in_history,) = window.history_strip.cells
-    window.strips.setCurrentWidget(window.variants)
-    (in_variants,) = window.variants.cells
-    in_variants.star.click()
-    assert in_history.star.isChecked() and in_history.star.text() == "★"
-    assert window.studio.clip(in_variants.entry.id).starred
+    history, variants = window.history_strip, window.variants
+    window.strips.setCurrentWidget(history)  # fills the History tab
+    qtbot.waitUntil(lambda: len(history.entries()) == 1, timeout=10_000)
+    window.strips.setCurrentWidget(variants)
+    (clip,) = variants.entries()
+    qtbot.mouseClick(variants.viewport(), Qt.MouseButton.LeftButton, pos=variants.star_rect(clip.id).center())
+    assert history.is_starred(clip.id) and variants.is_starred(clip.id)
+    assert window.studio.clip(clip.id).starred
 
-    window.strips.setCurrentWidget(window.history_strip)
-    window.history_strip.select(in_history.entry.id)
+    window.strips.setCurrentWidget(history)
+    history.select(clip.id)
     window.star_button.click()  # what S does
-    assert not in_variants.star.isChecked() and in_variants.star.text() == "☆"
-    assert not in_history.star.isChecked() and not window.studio.clip(in_history.entry.id).starred
+    assert not variants.is_starred(clip.id) and not history.is_starred(clip.id)
+    assert not window.studio.clip(clip.id).starred
 
 
 def test_export_picked_clips_through_the_dialog(qtbot, make_window, samples, tmp_path, monkeypatch):
@@ -423,12 +425,13 @@ def test_export_picked_clips_through_the_dialog(qtbot, make_window, samples, tmp
     add_ready(qtbot, window, [samples / "coffee.jpg"])
     window.state.choose(**QUICK, intensity=QUICK_INTENSITY)
     generate(qtbot, window)
-    picked = window.variants.cells[0]
-    picked.star.click()
+    picked = window.variants.entries()[0]
+    qtbot.mouseClick(window.variants.viewport(), Qt.MouseButton.LeftButton,
+                     pos=window.variants.star_rect(picked.id).center())
     out = tmp_path / "exports"
 
     def accept(dialog: ExportDialog) -> int:
-        assert [e.id for e in dialog.checked()] == [picked.entry.id]
+        assert [e.id for e in dialog.checked()] == [picked.id]
         dialog.folder.setText(str(out))
         dialog.template.setText("{photo}_{motion}_{seed}_{format}")
         dialog.format.setCurrentIndex(dialog.format.findData("reels"))
@@ -440,15 +443,21 @@ def test_export_picked_clips_through_the_dialog(qtbot, make_window, samples, tmp
     qtbot.waitUntil(lambda: not window.exporter.busy and window.export_status.text().startswith("Exported"),
                     timeout=60_000)
     (path,) = window.last_export
-    assert path == out / f"coffee_{QUICK_PRESET(window)}_{picked.entry.seed}_reels.mp4"
+    assert path == out / f"coffee_{QUICK_PRESET(window)}_{picked.seed}_reels.mp4"
     frames, fps = read_frames(path)
     assert frames.shape[1:3] == (1920, 1080)  # Reels is 9:16 whatever the clip's shape
     assert "i2v_desktop" in {k.lower() for k in read_mp4_metadata(path)}
 
     window.state.choose(preset="wind", intensity=0.1)  # dropping the exported clip brings its settings back
     drop(window, [path])
-    qtbot.waitUntil(lambda: window.state.choices.preset == picked.entry.preset, timeout=10_000)
+    qtbot.waitUntil(lambda: window.state.choices.preset == picked.preset, timeout=10_000)
     assert window.state.choices.intensity == QUICK_INTENSITY
+
+
+def card_picture(strip, entry_id) -> bytes:
+    """The pixels of a clip's card as painted now."""
+    image = strip.viewport().grab(strip.card_rect(entry_id)).toImage()
+    return bytes(image.constBits())
 
 
 def QUICK_PRESET(window) -> str:  # noqa: N802
@@ -481,10 +490,10 @@ def test_history_survives_a_restart_and_a_dropped_clip_restores_its_settings(qtb
     window.close()
 
     again = make_window()
-    assert again.history_strip.cells == []  # filled when first shown: a long history costs no start-up
+    assert again.history_strip.entries() == []  # filled when first shown: a long history costs no start-up
     again.strips.setCurrentWidget(again.history_strip)
-    assert [cell.entry.id for cell in again.history_strip.cells] == [entry.id]
-    qtbot.waitUntil(lambda: len(again.history_strip.cells[0].thumb.images) > 1, timeout=10_000)
+    qtbot.waitUntil(lambda: [e.id for e in again.history_strip.entries()] == [entry.id], timeout=10_000)
+    qtbot.waitUntil(lambda: len(again.viewer.clips.thumbs.get(entry.id, ())) > 1, timeout=10_000)
     assert again.state.choices.preset == "orbit" and again.state.choices.seed == 1234  # settings persisted
     again.state.choose(preset="wind", intensity=0.2, seed=None)
     drop(again, [entry.mp4])
