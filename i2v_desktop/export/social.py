@@ -19,6 +19,7 @@ ffmpeg one at a time, so a 90 s Reel never sits in memory at 1080×1920.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 import os
@@ -42,6 +43,7 @@ from ..core.presets import Library, load_data_file, load_data_files
 from .interpolate import Interpolator, frame_positions
 from .mp4 import (
     COLOUR_TAGS,
+    MOV_MUXER,
     X264_PRESETS,
     atomic_output,
     checked_tags,
@@ -86,6 +88,19 @@ PRORES_BITS_PER_PIXEL = {"0": 0.72, "1": 1.64, "2": 2.37, "3": 3.54}
 OPTIONAL_ENCODERS = frozenset({"libvpx-vp9"})
 CROSSFADE_S = 0.5  # the seam of a repeated clip that does not loop by itself
 AAC_BITRATE = "128k"
+AAC_RATE = 48000
+# ffmpeg's AAC encoder starts every track with one frame of priming (1024 samples, 21 ms at 48 kHz).
+# Without an edit list to skip it, the priming plays from time 0; the silence is made that much
+# shorter, so priming and silence together last exactly as long as the video.
+AAC_PRIMING = 1024
+# A platform's minimum length is met with this to spare: a file that lasts exactly 3.000 s is one
+# rounding (of a frame, of the audio's last packet, of a remux) away from being refused.
+MIN_DURATION_MARGIN = 0.1  # seconds
+# A GIF over its preset's size cap is made again smaller (its frame rate and length are kept):
+# at most this many times, each aiming a little under the cap, never below MIN_GIF_WIDTH.
+GIF_SHRINKS = 3
+GIF_SHRINK_AIM = 0.92
+MIN_GIF_WIDTH = 160
 # The blurred backdrop is made at 1/8 of the output size: the blur hides the difference, at a
 # fraction of the cost.
 BACKDROP_SCALE = 8
@@ -122,6 +137,11 @@ class ExportPreset:
     max_duration: float
     max_bitrate: int | None  # bits/s, the platform's limit; None: no limit
     source: str = ""  # the file it came from
+    b_frames: int | None = None  # the most consecutive B-frames (x264's -bf); None: the encoder's own
+    # Clip frame rates kept as they are; a clip at any other rate is interpolated to `fps`.
+    keep_rates: tuple[float, ...] = ()
+    max_bytes: int | None = None  # the file's size cap (GIF): over it, the GIF is made smaller
+    reference: str = ""  # where the platform's limits and recommendations come from
 
     @property
     def extension(self) -> str:
@@ -160,7 +180,7 @@ def parse_export_preset(data: Any, source: str) -> ExportPreset:
             raise fail(f"{name} must be one of {', '.join(allowed)}" if allowed else f"{name} must be null")
         return str(value)
 
-    def bitrate(value: Any, name: str) -> int | None:
+    def bitrate(value: Any, name: str, unit: str = "bits per second") -> int | None:
         if value is None:
             return None
         match = _BITRATE.match(value) if isinstance(value, str) else None
@@ -169,12 +189,13 @@ def parse_export_preset(data: Any, source: str) -> ExportPreset:
         elif match:
             bits = float(match[1]) * {"": 1, "k": 1e3, "m": 1e6}[match[2].lower()]
         else:
-            raise fail(f'{name} must be bits per second, as a number or text like "25M" or "128k"')
+            raise fail(f'{name} must be {unit}, as a number or text like "25M" or "128k"')
         if bits < 1000:
-            raise fail(f"{name} must be at least 1k bits per second")
+            raise fail(f"{name} must be at least 1k {unit}")
         return int(bits)
 
-    top = section(data, "preset", {"id", "name", "description", "container", "video", "audio", "limits"})
+    top = section(data, "preset", {"id", "name", "description", "container", "video", "audio", "limits",
+                                   "reference"})
     pid = top.get("id")
     if (
         not isinstance(pid, str)
@@ -201,7 +222,7 @@ def parse_export_preset(data: Any, source: str) -> ExportPreset:
         "maxrate",
         "bufsize",
     }
-    video = section(top.get("video"), "video", video_keys | {"gop_seconds"})
+    video = section(top.get("video"), "video", video_keys | {"gop_seconds", "b_frames", "keep_rates"})
     codec = video.get("codec")
     if not isinstance(codec, str) or codec not in CONTAINERS[container]:
         raise fail(f"video.codec must be one of {', '.join(CONTAINERS[container])} in {container}")
@@ -236,12 +257,24 @@ def parse_export_preset(data: Any, source: str) -> ExportPreset:
     gop = number(video.get("gop_seconds"), "video.gop_seconds", 0.1, 60)
     if codec in ("gif", "prores_ks") and gop is not None:
         raise fail(f"video.gop_seconds must be null: every {codec} frame stands alone")
+    b_frames = number(video.get("b_frames"), "video.b_frames", 0, 16, whole=True)
+    if codec != "libx264" and b_frames is not None:
+        raise fail("video.b_frames applies to libx264 only")
+    keep = video.get("keep_rates", [])
+    if not isinstance(keep, list):
+        raise fail("video.keep_rates must be a list of frame rates")
+    keep_rates = tuple(float(number(rate, "video.keep_rates", 1, MAX_FPS) or 0) for rate in keep)
+    if keep_rates and fps is None:
+        raise fail("video.keep_rates needs video.fps, the rate for clips at any other rate")
+    reference = top.get("reference", "")
+    if not isinstance(reference, str):
+        raise fail("reference must be text")
     audio = top.get("audio", False)
     if not isinstance(audio, bool):
         raise fail("audio must be true or false")
     if audio and container not in ("mp4", "mov"):
         raise fail("audio (a silent AAC track) is only for mp4 and mov")
-    limits = section(top.get("limits"), "limits", {"min_duration", "max_duration", "max_bitrate"})
+    limits = section(top.get("limits"), "limits", {"min_duration", "max_duration", "max_bitrate", "max_size"})
     min_duration = number(limits.get("min_duration"), "limits.min_duration", 0, 86400)
     max_duration = number(limits.get("max_duration"), "limits.max_duration", 0.1, 86400)
     if min_duration is None or max_duration is None:
@@ -249,6 +282,9 @@ def parse_export_preset(data: Any, source: str) -> ExportPreset:
     if max_duration < min_duration:
         raise fail("limits.max_duration must not be below limits.min_duration")
     max_bitrate = bitrate(limits.get("max_bitrate"), "limits.max_bitrate")
+    max_bytes = bitrate(limits.get("max_size"), "limits.max_size", "bytes")
+    if max_bytes is not None and codec != "gif":
+        raise fail("limits.max_size applies to gif only (the other codecs have max_bitrate)")
     if maxrate is not None and max_bitrate is not None and maxrate > max_bitrate:
         raise fail("video.maxrate must not exceed limits.max_bitrate")
     return ExportPreset(
@@ -272,6 +308,10 @@ def parse_export_preset(data: Any, source: str) -> ExportPreset:
         max_duration=float(max_duration),
         max_bitrate=max_bitrate,
         source=source,
+        b_frames=None if b_frames is None else int(b_frames),
+        keep_rates=keep_rates,
+        max_bytes=max_bytes,
+        reference=reference.strip(),
     )
 
 
@@ -499,16 +539,15 @@ def export_command(
     if preset.audio:
         # Silence exactly as long as the video: platforms treat a video without sound as a GIF or
         # refuse it, and some editors drop a track that ends early.
-        silence = f"anullsrc=channel_layout=stereo:sample_rate=48000:duration={duration:.6f}"
+        silent = max(duration - AAC_PRIMING / AAC_RATE, 1 / AAC_RATE)
+        silence = f"anullsrc=channel_layout=stereo:sample_rate={AAC_RATE}:duration={silent:.6f}"
         command += ["-f", "lavfi", "-i", silence]
     command += ["-filter_complex", _filter_graph(preset, layout), "-map", "[v]"]
     if preset.audio:
-        command += ["-map", "1:a", "-c:a", "aac", "-b:a", AAC_BITRATE, "-ar", "48000", "-ac", "2"]
+        command += ["-map", "1:a", "-c:a", "aac", "-b:a", AAC_BITRATE, "-ar", str(AAC_RATE), "-ac", "2"]
     command += ["-sn", "-dn"] + _video_codec_args(preset, rate)
     if preset.container in ("mp4", "mov"):
-        # faststart: the index before the data, so a browser or phone starts playing while it
-        # downloads. use_metadata_tags stores each tag under its own name (custom keys survive).
-        command += ["-movflags", "+faststart+use_metadata_tags"]
+        command += list(MOV_MUXER)
     if preset.container != "gif":  # GIF has no place for tags: the sidecar carries them
         for key, value in tags.items():
             command += ["-metadata", f"{key}={value}"]
@@ -578,6 +617,8 @@ def _video_codec_args(preset: ExportPreset, rate: Fraction) -> list[str]:
             args += ["-x264-params", "cabac=1:8x8dct=1"]
         if preset.maxrate:
             args += ["-maxrate", str(preset.maxrate), "-bufsize", str(preset.bufsize)]
+        if preset.b_frames is not None:
+            args += ["-bf", str(preset.b_frames)]
         if gop:
             # A keyframe every gop frames exactly, never early at a scene cut, and closed GOPs:
             # platforms cut and re-segment uploads at keyframes.
@@ -624,6 +665,7 @@ def export_clip(
     extend: str = "repeat",
     subject: tuple[float, float] | None = None,
     on_progress: Callable[[float], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> Path:
     """Write `frames` ((T, H, W, 3) uint8 RGB at `fps`) to `path` as `preset` asks; return `path`.
 
@@ -637,6 +679,8 @@ def export_clip(
         or "boomerang".
     on_progress: called with 0..1 as the export goes; an exception it raises (a cancel) stops the
         export and propagates, with nothing left behind.
+    on_note: called with one line naming the file for a change the user did not ask for, made to
+        meet the preset (a GIF made smaller to stay under its size cap).
 
     A JSON sidecar (path with .json) always goes beside the file. Raises ExportError with one line
     naming the file and the reason for anything the user can fix (limits, folder, disk), and
@@ -647,7 +691,7 @@ def export_clip(
     if path.suffix.lower() != preset.extension:
         raise ExportError(f"{path}: a {preset.name} export must be a {preset.extension} file")
     tags = checked_tags(metadata or {}, path)
-    rate = frame_rate(fps_override if fps_override is not None else (preset.fps or source_fps), path)
+    rate = frame_rate(fps_override if fps_override is not None else output_fps(preset, source_fps), path)
     ffmpeg = ffmpeg_exe(path)
     if preset.codec in OPTIONAL_ENCODERS and preset.codec not in available_encoders(ffmpeg):
         raise ExportError(
@@ -660,7 +704,7 @@ def export_clip(
         rate,
         loop=loop,
         extend=extend,
-        min_duration=preset.min_duration,
+        min_duration=preset.min_duration + MIN_DURATION_MARGIN if preset.min_duration else 0.0,
         duration=duration,
     )
     _check_limits(preset, timeline, path, requested=duration is not None)
@@ -674,20 +718,35 @@ def export_clip(
 
     report = on_progress or (lambda fraction: None)
     report(0.0)
-    work = _work_frames(frames, layout)
     sidecar = path.with_suffix(".json")
     sidecar_written = False
     try:
         with atomic_output(path) as tmp:
-            command = export_command(preset, ffmpeg, layout, rate, timeline.duration, tags, tmp)
-            run_ffmpeg(command, _render(work, timeline, loop, report), path)
-            bitrate = os.path.getsize(tmp) * 8 / timeline.duration
+            first, tries = layout.size, []
+            for attempt in range(GIF_SHRINKS + 1):
+                command = export_command(preset, ffmpeg, layout, rate, timeline.duration, tags, tmp)
+                run_ffmpeg(command, _render(_work_frames(frames, layout), timeline, loop, report), path)
+                size = os.path.getsize(tmp)
+                tries.append((layout.size[0], size))
+                if preset.max_bytes is None or size <= preset.max_bytes:
+                    break
+                if attempt == GIF_SHRINKS or layout.size[0] <= MIN_GIF_WIDTH:
+                    raise ExportError(f"{path}: {preset.name} is capped at {_bytes(preset.max_bytes)}, and even "
+                                      f"{layout.size[0]} px wide it came out at {_bytes(size)}; shorten the clip")
+                layout = _smaller(layout, frames[0], preset, fill, subject, preset.max_bytes / size, tries)
+                report = _held(report, 0.97)  # the new pass is not new progress
+            if layout.size != first and on_note is not None:
+                on_note(f"{path}: made {layout.size[0]}×{layout.size[1]} instead of {first[0]}×{first[1]} "
+                        f"to stay under {preset.name}'s {_bytes(preset.max_bytes or 0)} cap")
+            bitrate = size * 8 / timeline.duration
             if preset.max_bitrate is not None and bitrate > preset.max_bitrate:
                 raise ExportError(
                     f"{path}: {preset.name} allows {_mbps(preset.max_bitrate)}, "
                     f"the file came out at {_mbps(bitrate)}"
                 )
             record = _sidecar_record(path, preset, frames, source_fps, layout, timeline, fill, bitrate, tags)
+            if layout.size != first:
+                record["processing"]["size_cap"] = {"max_bytes": preset.max_bytes, "first_size": list(first)}
             write_sidecar(sidecar, record)
             sidecar_written = True
     except BaseException:
@@ -697,6 +756,34 @@ def export_clip(
         raise
     report(1.0)
     return path
+
+
+def output_fps(preset: ExportPreset, source_fps: float) -> float:
+    """The frame rate `preset` gives a clip made at `source_fps`: the clip's own where the preset
+    leaves it open or keeps it (23.976 and 29.97 count as 24 and 30), else the preset's."""
+    kept = any(abs(source_fps - rate) < 0.01 or abs(source_fps - rate * 1000 / 1001) < 0.01
+               for rate in preset.keep_rates)
+    return source_fps if preset.fps is None or kept else preset.fps
+
+
+def _smaller(layout: Layout, first_frame: np.ndarray, preset: ExportPreset, fill: str,
+             subject: tuple[float, float] | None, ratio: float, tries: list[tuple[int, int]]) -> Layout:
+    """The layout of `preset` for `ratio` of the file size. A GIF's size grows as its width to a
+    power from 2 (all pixels new in every frame) down toward 1 (small frames, where what each
+    frame costs besides its pixels counts): 2 at first, then as the last two tries measured."""
+    width, height = layout.size
+    power = 2.0
+    if len(tries) >= 2 and tries[-1][0] != tries[-2][0] and tries[-1][1] != tries[-2][1]:
+        (w0, s0), (w1, s1) = tries[-2:]
+        power = min(2.0, max(1.0, math.log(s1 / s0) / math.log(w1 / w0)))
+    scale = max((ratio * GIF_SHRINK_AIM) ** (1 / power), MIN_GIF_WIDTH / width)
+    smaller = dataclasses.replace(preset, width=round(width * scale), height=max(1, round(height * scale)))
+    return plan_layout(first_frame, smaller, fill, subject)
+
+
+def _held(report: Callable[[float], None], at: float) -> Callable[[float], None]:
+    """A progress callback that stays at `at` (and still lets a cancel through)."""
+    return lambda fraction: report(at)
 
 
 def _checked_arguments(
@@ -823,6 +910,10 @@ def _sidecar_record(
         },
         "metadata": dict(tags),
     }
+
+
+def _bytes(size: float) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
 
 
 def _mbps(bits: float) -> str:
