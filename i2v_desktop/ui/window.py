@@ -116,7 +116,8 @@ class MainWindow(QMainWindow):
         action(file_menu, "&Paste photos", photos.paste, QKeySequence.StandardKey.Paste)
         action(file_menu, "&Export picked clips…", self.export_clips, "Ctrl+E")
         file_menu.addSeparator()
-        action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        # Ctrl+Q itself (Cmd+Q on macOS): the platform's standard Quit key is none on Windows.
+        action(file_menu, "&Quit", self.close, "Ctrl+Q")
         render_menu = self.menuBar().addMenu("&Render")
         self.generate_action = action(render_menu, "&Generate", photos.generate, "Ctrl+Return")
         self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
