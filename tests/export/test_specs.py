@@ -136,3 +136,21 @@ def test_a_gif_that_cannot_fit_its_cap_is_refused_in_one_line(tmp_path: Path) ->
         export_clip(noise, 10, gif_preset("20k"), path)
     assert str(caught.value).startswith(f"{path}: Tiny GIF is capped at 20 kB") and "\n" not in str(caught.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_export_many_reports_the_gif_it_made_smaller(tmp_path: Path) -> None:
+    """What the window's banner and `i2v export` show comes from the report, one line per file."""
+    from types import MappingProxyType
+
+    from i2v_desktop.core.cancel import CancelToken
+    from i2v_desktop.core.presets import Library
+    from i2v_desktop.core.studio import ExportJob
+    from i2v_desktop.export.mp4 import write_mp4
+    from i2v_desktop.studio.exports import export_many
+
+    clip = write_mp4(np.random.default_rng(2).integers(0, 256, (20, 136, 240, 3), dtype=np.uint8), 10,
+                     tmp_path / "noise.mp4", crf=1)
+    library = Library("export preset", MappingProxyType({"tiny-gif": gif_preset("500k")}))
+    report = export_many([ExportJob(clip, "tiny-gif", tmp_path / "out")], CancelToken(), library=library)
+    (path,) = report.written
+    assert report.failed == () and len(report.notes) == 1 and report.notes[0].startswith(f"{path}: made ")
