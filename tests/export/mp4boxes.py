@@ -49,11 +49,14 @@ def edit_lists(path: Path) -> list[list[tuple[int, int]]]:
     return lists
 
 
-def first_composition_offsets(path: Path) -> list[int]:
-    """For each track with a `ctts` box, the composition offset of its first sample (0: the first
-    frame shows at the start, with no reordering delay to skip)."""
-    offsets = []
+def first_frame_delays(path: Path) -> list[float]:
+    """For each track with composition offsets (`ctts`), the seconds before its first frame shows
+    to a player that ignores edit lists (0: no reordering delay to skip)."""
+    delays, timescale = [], 1
     for name, body in boxes(path):
-        if name.endswith("/ctts") and struct.unpack(">I", body[4:8])[0]:
-            offsets.append(struct.unpack(">i" if body[0] == 1 else ">I", body[12:16])[0])
-    return offsets
+        if name.endswith("/mdhd"):  # each track's media header comes before its sample table
+            (timescale,) = struct.unpack(">I", body[20:24] if body[0] == 1 else body[12:16])
+        elif name.endswith("/ctts") and struct.unpack(">I", body[4:8])[0]:
+            (offset,) = struct.unpack(">i" if body[0] == 1 else ">I", body[12:16])
+            delays.append(offset / timescale)
+    return delays

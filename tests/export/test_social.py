@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from i2v_desktop.core.errors import ExportError, PresetError
-from i2v_desktop.export import social
+from i2v_desktop.export import presets, social
 from i2v_desktop.export.interpolate import Interpolator, frame_positions, interpolate
 from i2v_desktop.export.mp4 import ffmpeg_exe, read_mp4_metadata
 from exported import METADATA
@@ -174,7 +174,7 @@ def test_user_presets_override_and_broken_ones_are_skipped(tmp_path: Path) -> No
 
 def test_a_broken_builtin_preset_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "odd.json").write_text('{"id": "odd", "name": "Odd"}', encoding="utf-8")
-    monkeypatch.setattr(social, "builtin_export_preset_dir", lambda: tmp_path)
+    monkeypatch.setattr(presets, "builtin_export_preset_dir", lambda: tmp_path)
     with pytest.raises(PresetError, match=r"odd\.json: .*must be non-empty text"):
         load_export_presets()
 

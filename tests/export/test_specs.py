@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mp4boxes import edit_lists, first_composition_offsets
+from mp4boxes import edit_lists, first_frame_delays
 
+from i2v_desktop.export.encode import AAC_RATE
 from i2v_desktop.export.social import (
-    AAC_RATE,
     MIN_DURATION_MARGIN,
     export_clip,
     load_export_presets,
@@ -54,7 +54,7 @@ def most_consecutive_b(types: str) -> int:
 def test_no_edit_lists_and_every_track_starts_at_zero(pid: str, exports: dict[str, Path]) -> None:
     path = exports[pid]
     assert edit_lists(path) == []
-    assert set(first_composition_offsets(path)) <= {0}  # the first frame needs no delay skipped
+    assert set(first_frame_delays(path)) <= {0}  # the first frame needs no delay skipped
     seen = probe(path)
     for kind, (start, length) in seen["streams"].items():
         assert start == 0, kind
@@ -82,7 +82,8 @@ def test_youtube_gets_two_b_frames_at_most_a_keyframe_every_half_second_and_the_
 
 def test_youtube_keeps_the_rates_it_takes_and_interpolates_the_others() -> None:
     shorts, reels = load_export_presets().get("shorts"), load_export_presets().get("reels")
-    assert [output_fps(shorts, rate) for rate in (24, 24000 / 1001, 25, 30, 60)] == [24, 24000 / 1001, 25, 30, 60]
+    kept = (24, 24000 / 1001, 25, 30, 60)
+    assert [output_fps(shorts, rate) for rate in kept] == list(kept)
     assert [output_fps(shorts, rate) for rate in (7, 16)] == [30, 30]  # Stable Video Diffusion, Wan 2.1
     assert output_fps(reels, 24) == 30
 
@@ -124,7 +125,8 @@ def test_a_gif_over_its_cap_is_made_smaller_and_says_so(tmp_path: Path) -> None:
                                                                          "first_size": [240, 135]}
     assert len(notes) == 1 and notes[0].startswith(f"{capped}: made {record['width']}×")
     assert "Tiny GIF's 500 kB cap" in notes[0] and "\n" not in notes[0]
-    assert json.loads(free.with_suffix(".json").read_text(encoding="utf-8"))["processing"].get("size_cap") is None
+    untouched = json.loads(free.with_suffix(".json").read_text(encoding="utf-8"))
+    assert "size_cap" not in untouched["processing"]
 
 
 def test_a_gif_that_cannot_fit_its_cap_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -134,7 +136,8 @@ def test_a_gif_that_cannot_fit_its_cap_is_refused_in_one_line(tmp_path: Path) ->
     path = tmp_path / "huge.gif"
     with pytest.raises(ExportError) as caught:
         export_clip(noise, 10, gif_preset("20k"), path)
-    assert str(caught.value).startswith(f"{path}: Tiny GIF is capped at 20 kB") and "\n" not in str(caught.value)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: Tiny GIF is capped at 20 kB") and "\n" not in message
     assert list(tmp_path.iterdir()) == []
 
 
