@@ -139,8 +139,8 @@ class ExportDialog(QDialog):
         return [choice.id for choice in self.choices if self.formats[choice.id].isChecked()]
 
     def plan(self) -> ExportPlan:
-        return ExportPlan(tuple(self.checked()), tuple(self.chosen_formats()), Path(self.folder.text()).expanduser(),
-                          self.template.text(), self.open_folder.isChecked())
+        return ExportPlan(tuple(self.checked()), tuple(self.chosen_formats()),
+                          Path(self.folder.text()).expanduser(), self.template.text(), self.open_folder.isChecked())
 
     def _browse(self) -> None:
         chosen = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())
@@ -161,8 +161,8 @@ class ExportDialog(QDialog):
             # The first checked clip's own fields (its motion preset, seed, photo) in each format.
             extensions = {choice.id: choice.extension for choice in self.choices}
             try:
-                examples = [file_stem(self.template.text(), name_fields(checked[0], preset)) + extensions[preset]
-                            for preset in formats]
+                examples = [file_stem(self.template.text(), name_fields(checked[0], preset))
+                            + extensions[preset] for preset in formats]
             except I2VError as exc:
                 problem = str(exc)
         if problem:

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QWidget
+from shiboken6 import isValid
 
 from ..core.cancel import CancelToken
 from ..core.record import ClipEntry
@@ -86,7 +87,8 @@ class Exporter(QObject):
         # Where no window manager hands the focus back (or it gives it elsewhere), the window stayed
         # inactive after the dialog and its shortcuts, Ctrl+Q among them, did nothing: take it back.
         self._window.activateWindow()
-        if focus is not None and focus.isVisible():
+        # The widget may have gone while the dialog was open (a render that finished rebuilt the strip).
+        if focus is not None and isValid(focus) and focus.isVisible():
             focus.setFocus()
         if accepted:
             self.start_export(plan)
@@ -99,7 +101,8 @@ class Exporter(QObject):
         self.settings.setValue("export/open_folder", "true" if plan.open_folder else "false")
         cancel = self._cancel = CancelToken()
         relay, studio = self._relay, self.studio
-        jobs = [ExportJob(entry.mp4, preset, plan.folder, file_stem(plan.template, name_fields(entry, preset)))
+        jobs = [ExportJob(entry.mp4, preset, plan.folder,
+                          file_stem(plan.template, name_fields(entry, preset)))
                 for entry in plan.entries for preset in plan.presets]
         total = len(jobs)
 

@@ -123,4 +123,5 @@ def test_a_gif_made_smaller_for_its_cap_says_so(qtbot, make_window, samples, mon
     qtbot.waitUntil(lambda: not window.exporter.busy, timeout=60_000)
     (path,) = window.last_export
     assert path.suffix == ".gif" and path.stat().st_size <= 500_000
-    assert f"{path}: made " in window.banner.text.text() and "GIF (540 px)'s 500 kB cap" in window.banner.text.text()
+    banner = window.banner.text.text()
+    assert f"{path}: made " in banner and "GIF (540 px)'s 500 kB cap" in banner
