@@ -220,6 +220,8 @@ def cmd_render(args: argparse.Namespace) -> int:
             report = studio.export_many([ExportJob(output.mp4, name, out) for name in args.export], cancel)
             for path in report.written:
                 print(f"    → {path}")
+            for note in report.notes:
+                print(f"    note: {note}")
             failed += report.failed
     if failed:
         print(f"i2v: {len(failed)} failed:", file=sys.stderr)
@@ -334,6 +336,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         sys.stderr.write("\r" + " " * shutil.get_terminal_size((100, 20)).columns + "\r")
     for path in report.written:
         print(path)
+    for note in report.notes:
+        print(f"i2v: note: {note}", file=sys.stderr)
     for line in report.failed:
         print(f"i2v: {line}", file=sys.stderr)
     if report.failed:

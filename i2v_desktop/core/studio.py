@@ -130,6 +130,7 @@ class ExportReport:
     written: tuple[Path, ...] = ()
     failed: tuple[str, ...] = ()
     cancelled: bool = False
+    notes: tuple[str, ...] = ()  # one line per file changed to meet its format (a GIF made smaller)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,15 @@ X264_PRESETS = (
 )
 MAX_FPS = 240
 
+# How every MP4 and MOV we write is muxed. Meta and YouTube ask for files without edit lists (an
+# uploader that ignores them starts the video late and out of sync). ffmpeg's mov muxer writes one
+# per track by default: the video's skips the B-frame reordering delay, the audio's the AAC
+# encoder's priming. Instead, negative composition offsets (a version 1 `ctts`) put the first
+# frame on show at time 0 with no delay to skip, and -use_editlist 0 writes no `elst` at all.
+# faststart: the index before the data, so a browser or phone starts playing while it downloads.
+# use_metadata_tags stores each tag under its own name (mdta keys), so custom keys survive.
+MOV_MUXER = ("-use_editlist", "0", "-movflags", "+faststart+use_metadata_tags+negative_cts_offsets")
+
 # RGB -> YUV with the BT.709 matrix into limited ("tv") range: the same matrix the file is tagged
 # with, so players convert back exactly. setparams tags the frames themselves: recent ffmpeg takes
 # the stream's colour tags from the frames and ignores -color_primaries/-color_trc otherwise. The
@@ -153,8 +162,7 @@ def encode_command(
         "-x264-params", "cabac=1:8x8dct=1",
         "-pix_fmt", "yuv420p",
         *COLOUR_TAGS,
-        # use_metadata_tags stores every tag under its own name (mdta keys), so custom keys survive.
-        "-movflags", "+faststart+use_metadata_tags",
+        *MOV_MUXER,
     ]  # fmt: skip
     for key, value in tags.items():
         command += ["-metadata", f"{key}={value}"]

@@ -31,6 +31,7 @@ def export_to(
     extend: str = "repeat",
     match_colour: bool = False,
     on_progress: Callable[[float], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
     name: str | None = None,
 ) -> Path:
     """Export one clip for a platform into out_dir as `name`.EXT (default NAME_PRESET), carrying
@@ -57,7 +58,8 @@ def export_to(
                     "comment": f"i2v_desktop {__version__}: exported for {preset.name}"}
     target = free_path(out_dir, name or f"{clip_path.stem}_{preset.id}", preset.extension)
     return export_clip(frames, rate or 24.0, preset, target, metadata=metadata, loop=loop, fps_override=fps,
-                       duration=duration, fill=fill, extend=extend, on_progress=on_progress)
+                       duration=duration, fill=fill, extend=extend, on_progress=on_progress,
+                       on_note=on_note)
 
 
 def export_many(jobs: Sequence[ExportJob], cancel: CancelToken, on_progress: ExportProgress | None = None, *,
@@ -66,9 +68,10 @@ def export_many(jobs: Sequence[ExportJob], cancel: CancelToken, on_progress: Exp
     on; a cancel stops the file being written at once (nothing of it is left) and the rest never start."""
     written: list[Path] = []
     failed: list[str] = []
+    notes: list[str] = []
     for index, job in enumerate(jobs):
         if cancel.cancelled:
-            return ExportReport(tuple(written), tuple(failed), cancelled=True)
+            return ExportReport(tuple(written), tuple(failed), cancelled=True, notes=tuple(notes))
 
         def progress(fraction: float, index: int = index) -> None:
             cancel.raise_if_cancelled()
@@ -83,10 +86,11 @@ def export_many(jobs: Sequence[ExportJob], cancel: CancelToken, on_progress: Exp
                 raise ExportError(f"{job.folder}: cannot create the folder ({os_reason(exc)})") from None
             written.append(export_to(job.clip, preset, job.folder, loop=job.loop, fps=job.fps,
                                      duration=job.duration, fill=job.fill, extend=job.extend,
-                                     match_colour=job.match_colour, on_progress=progress, name=job.stem))
+                                     match_colour=job.match_colour, on_progress=progress, on_note=notes.append,
+                                     name=job.stem))
         except Cancelled:
-            return ExportReport(tuple(written), tuple(failed), cancelled=True)
+            return ExportReport(tuple(written), tuple(failed), cancelled=True, notes=tuple(notes))
         except I2VError as exc:
             line = str(exc)  # names the file it is about; an error about the preset is told which clip
             failed.append(line if job.clip.name in line else f"{job.clip}: {line}")
-    return ExportReport(tuple(written), tuple(failed), cancelled=False)
+    return ExportReport(tuple(written), tuple(failed), cancelled=False, notes=tuple(notes))

@@ -1,5 +1,5 @@
-"""The export action: the dialog for picked clips, then the export on a background thread with its
-progress and its Stop button in the status bar."""
+"""The export action: the dialog for picked clips, then the export (each clip in each chosen format)
+on a background thread with its progress and its Stop button in the status bar."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QWidget
+from shiboken6 import isValid
 
 from ..core.cancel import CancelToken
 from ..core.record import ClipEntry
@@ -17,6 +18,11 @@ from .export import ExportDialog, ExportPlan, name_fields
 from .panel import plural, tool
 from .state import AppState
 from .background import Background
+
+
+# The formats the dialog remembers, as ids joined by commas (one INI value on every platform).
+FORMATS_KEY = "export/formats"
+DEFAULT_FORMATS = "reels"
 
 
 class _ProgressRelay(QObject):
@@ -65,28 +71,40 @@ class Exporter(QObject):
         if not shown:
             self.message.emit("Nothing to export yet: generate clips and pick (★) the ones you like", "info", None)
             return
+        focus = QApplication.focusWidget()
+        # Before the choice of several formats, one format was kept under "export/preset".
+        formats = self.settings.value(FORMATS_KEY, self.settings.value("export/preset", DEFAULT_FORMATS))
         dialog = ExportDialog(
             shown, [f"{Path(e.photo).name} · {e.label}" for e in shown],
             self.studio.export_choices(), picked=picked,
-            preset=str(self.settings.value("export/preset", "reels")),
+            formats=str(formats).split(","),
             folder=str(self.settings.value("export/folder", str(Path.home() / "Videos" / "i2v"))),
             template=str(self.settings.value("export/template", DEFAULT_TEMPLATE)),
             open_folder=self.settings.value("export/open_folder", "true") == "true", parent=self._window)
-        if dialog.exec() != ExportDialog.DialogCode.Accepted:
-            return
-        self.start_export(dialog.plan())
+        accepted = dialog.exec() == ExportDialog.DialogCode.Accepted
+        plan = dialog.plan()
+        dialog.deleteLater()
+        # Where no window manager hands the focus back (or it gives it elsewhere), the window stayed
+        # inactive after the dialog and its shortcuts, Ctrl+Q among them, did nothing: take it back.
+        self._window.activateWindow()
+        # The widget may have gone while the dialog was open (a render that finished rebuilt the strip).
+        if focus is not None and isValid(focus) and focus.isVisible():
+            focus.setFocus()
+        if accepted:
+            self.start_export(plan)
 
     def start_export(self, plan: ExportPlan) -> None:
         """Export on a background thread, one clip after another; progress in the status bar."""
-        self.settings.setValue("export/preset", plan.preset)
+        self.settings.setValue(FORMATS_KEY, ",".join(plan.presets))
         self.settings.setValue("export/folder", str(plan.folder))
         self.settings.setValue("export/template", plan.template)
         self.settings.setValue("export/open_folder", "true" if plan.open_folder else "false")
         cancel = self._cancel = CancelToken()
-        total = len(plan.entries)
         relay, studio = self._relay, self.studio
-        jobs = [ExportJob(entry.mp4, plan.preset, plan.folder, file_stem(plan.template, name_fields(entry, plan.preset)))
-                for entry in plan.entries]
+        jobs = [ExportJob(entry.mp4, preset, plan.folder,
+                          file_stem(plan.template, name_fields(entry, preset)))
+                for entry in plan.entries for preset in plan.presets]
+        total = len(jobs)
 
         def progress(index: int, fraction: float) -> None:
             relay.progress.emit((index + fraction) / total, f"Exporting {index + 1}/{total}")
@@ -98,8 +116,8 @@ class Exporter(QObject):
         self.progress.setRange(0, 1000)
         self.progress.show()
         self.stop.show()
-        self.status.setText(f"Exporting {plural(total, 'clip')}…")
-        self.background.submit(work, lambda result: self._on_export_returned(plan, result),
+        self.status.setText(f"Exporting {plural(total, 'file')}…")
+        self.background.submit(work, lambda result: self._on_export_returned(plan, total, result),
                                self._on_export_errored, self._on_export_cancelled, cancel=cancel, name="export")
 
     def cancel_export(self) -> None:
@@ -129,21 +147,29 @@ class Exporter(QObject):
         self._ended("Export failed")
         self.message.emit(reason, "error", None)
 
-    def _on_export_returned(self, plan: ExportPlan, report: ExportReport) -> None:
+    def _on_export_returned(self, plan: ExportPlan, total: int, report: ExportReport) -> None:
         written, failed = list(report.written), list(report.failed)
         self.last_export = written
+        noun = "clip" if len(plan.presets) == 1 else "file"
         if report.cancelled:  # what was written before the stop is kept
-            self._ended(f"Export stopped ({len(written)} of {len(plan.entries)} clips written)")
+            self._ended(f"Export stopped ({len(written)} of {plural(total, noun)} written)")
             return
-        self._ended(f"Exported {len(written)} of {len(plan.entries)} clips to {plan.folder}"
-                    if failed else f"Exported {plural(len(written), 'clip')} to {plan.folder}")
+        self._ended(f"Exported {len(written)} of {plural(total, noun)} to {plan.folder}"
+                    if failed else f"Exported {plural(len(written), noun)} to {plan.folder}")
         for line in failed:
             self.message.emit(line, "error", None)
+        for line in report.notes:
+            self.message.emit(line, "info", None)
         if not written:
             return
-        url = QUrl.fromLocalFile(str(plan.folder))
         if plan.open_folder and not self._closing:
-            QDesktopServices.openUrl(url)
-        elif not failed:
-            self.message.emit(f"Exported {plural(len(written), 'clip')} to {plan.folder}", "info",
-                              ("Open folder", lambda: QDesktopServices.openUrl(url)))
+            self.open_folder(plan.folder)
+        elif not failed and not report.notes:
+            self.message.emit(f"Exported {plural(len(written), noun)} to {plan.folder}", "info",
+                              ("Open folder", lambda: self.open_folder(plan.folder)))
+
+    def open_folder(self, folder: Path) -> None:
+        """Show `folder` in the file manager; where none is set up, say so (Qt only returns False)."""
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.message.emit(f"{folder}: cannot be opened, no file manager is set up to show folders",
+                              "warning", None)

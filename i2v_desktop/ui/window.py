@@ -146,7 +146,8 @@ class MainWindow(QMainWindow):
         action(file_menu, "&Paste photos", photos.paste, QKeySequence.StandardKey.Paste)
         action(file_menu, "&Export picked clips…", self.export_clips, "Ctrl+E")
         file_menu.addSeparator()
-        action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        # Ctrl+Q itself (Cmd+Q on macOS): the platform's standard Quit key is none on Windows.
+        action(file_menu, "&Quit", self.close, "Ctrl+Q")
         edit_menu = self.menuBar().addMenu("&Edit")
         self.undo_action = viewer.undo.stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)

@@ -18,13 +18,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.errors import ExportError, PresetError
-from i2v_desktop.core.request import GenerationRequest
-from i2v_desktop.engine.instant import InstantEngine
-from i2v_desktop.export import social
+from i2v_desktop.export import presets, social
 from i2v_desktop.export.interpolate import Interpolator, frame_positions, interpolate
 from i2v_desktop.export.mp4 import ffmpeg_exe, read_mp4_metadata
+from exported import METADATA
 from i2v_desktop.export.social import (
     ExportPreset,
     available_encoders,
@@ -37,21 +35,14 @@ from i2v_desktop.export.social import (
 
 av = pytest.importorskip("av")
 
-SAMPLE = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples" / "astronaut.jpg"
-METADATA = {
-    "i2v_desktop": json.dumps(
-        {"request": {"prompt": 'a "quoted"\nprompt, 日本語 🎬'}, "score": {"overall": 0.8}}
-    ),
-    "comment": "Café; key=value # not a comment",
-}
 # (codec, profile, pixel format, size, frame rate) per built-in preset, for a 1280×720 24 fps clip.
 EXPECTED: dict[str, tuple[str, str | None, str | None, tuple[int, int], int]] = {
     "reels": ("h264", "High", "yuv420p", (1080, 1920), 30),
     "tiktok": ("h264", "High", "yuv420p", (1080, 1920), 30),
-    "shorts": ("h264", "High", "yuv420p", (1080, 1920), 30),
+    "shorts": ("h264", "High", "yuv420p", (1080, 1920), 24),  # YouTube takes 24 fps as it is
     "feed": ("h264", "High", "yuv420p", (1080, 1350), 30),
     "square": ("h264", "High", "yuv420p", (1080, 1080), 30),
-    "landscape": ("h264", "High", "yuv420p", (1920, 1080), 30),
+    "landscape": ("h264", "High", "yuv420p", (1920, 1080), 24),
     "source": ("h264", "High", "yuv420p", (1280, 720), 24),
     "prores": ("prores", "Standard", "yuv422p10le", (1280, 720), 24),
     "webm": ("vp9", "Profile 0", "yuv420p", (1280, 720), 24),
@@ -64,36 +55,9 @@ SILENT_TRACK = {"reels", "tiktok", "shorts", "feed", "square", "landscape"}
 
 
 @pytest.fixture(scope="module")
-def clip() -> np.ndarray:
-    """One second of the instant engine's orbit at 24 fps, 1280×720: a real generated clip."""
-    request = GenerationRequest(
-        image=str(SAMPLE),
-        preset="orbit",
-        duration=1.0,
-        fps=24,
-        quality="draft",
-        aspect="16:9",
-        model="instant",
-    )
-    frames = InstantEngine().generate(request, lambda event: None, CancelToken()).frames
-    assert frames.shape == (24, 720, 1280, 3)
-    return frames
-
-
-@pytest.fixture(scope="module")
 def small(clip: np.ndarray) -> np.ndarray:
     """The same clip at 320×180, for the tests about logic rather than about the file."""
     return np.stack([cv2.resize(frame, (320, 180), interpolation=cv2.INTER_AREA) for frame in clip])
-
-
-@pytest.fixture(scope="module")
-def exports(clip: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("social")
-    library = load_export_presets()
-    return {
-        pid: export_clip(clip, 24, preset, folder / f"clip-{pid}{preset.extension}", metadata=METADATA)
-        for pid, preset in library.presets.items()
-    }
 
 
 def texture(height: int = 120, width: int = 400, seed: int = 0) -> np.ndarray:
@@ -182,7 +146,7 @@ def test_builtin_presets_load_with_their_limits() -> None:
     assert (reels.maxrate, reels.bufsize, reels.max_bitrate) == (25_000_000, 50_000_000, 25_000_000)
     assert 18 <= reels.crf <= 20 and reels.gop_seconds == 2.0 and reels.audio
     assert (reels.min_duration, reels.max_duration) == (3, 90)
-    assert library.get("shorts").max_duration == 90 and library.get("tiktok").max_duration == 600
+    assert library.get("shorts").max_duration == 180 and library.get("tiktok").max_duration == 600
     assert (library.get("source").width, library.get("source").fps) == (None, None)
     for preset in library.presets.values():
         assert preset.max_duration >= preset.min_duration >= 0
@@ -210,7 +174,7 @@ def test_user_presets_override_and_broken_ones_are_skipped(tmp_path: Path) -> No
 
 def test_a_broken_builtin_preset_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "odd.json").write_text('{"id": "odd", "name": "Odd"}', encoding="utf-8")
-    monkeypatch.setattr(social, "builtin_export_preset_dir", lambda: tmp_path)
+    monkeypatch.setattr(presets, "builtin_export_preset_dir", lambda: tmp_path)
     with pytest.raises(PresetError, match=r"odd\.json: .*must be non-empty text"):
         load_export_presets()
 
@@ -311,7 +275,8 @@ def test_export_command_for_reels() -> None:
     line = " ".join(command)
     expected = ["-c:v libx264", "-profile:v high", "-maxrate 25000000 -bufsize 50000000",
                 "-g 60 -keyint_min 60 -sc_threshold 0 -flags +cgop", "+faststart", "-c:a aac",
-                "anullsrc=channel_layout=stereo:sample_rate=48000:duration=3.000000",
+                "anullsrc=channel_layout=stereo:sample_rate=48000:duration=2.978667",  # 3 s less the AAC priming
+                "-use_editlist 0",
                 "-colorspace bt709"]  # fmt: skip
     for part in expected:
         assert part in line

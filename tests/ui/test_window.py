@@ -305,7 +305,7 @@ def test_every_slot_the_worker_reaches_runs_on_the_gui_thread(qtbot, make_window
     window.viewer.clips.full.clear()  # so playing a clip reads it back on the pool
     window.variants.select(window.variants.entries()[1].id)
     qtbot.waitUntil(lambda: window.player.frame_count == 12, timeout=10_000)
-    plan = ExportPlan(tuple(window.studio.clips()[:1]), "square", tmp_path, "{photo}", open_folder=False)
+    plan = ExportPlan(tuple(window.studio.clips()[:1]), ("square",), tmp_path, "{photo}", open_folder=False)
     window.start_export(plan)
     qtbot.waitUntil(lambda: not window.exporter.busy, timeout=60_000)
     names = {name for name, _ in calls}
@@ -434,7 +434,8 @@ def test_export_picked_clips_through_the_dialog(qtbot, make_window, samples, tmp
         assert [e.id for e in dialog.checked()] == [picked.id]
         dialog.folder.setText(str(out))
         dialog.template.setText("{photo}_{motion}_{seed}_{format}")
-        dialog.format.setCurrentIndex(dialog.format.findData("reels"))
+        for pid, box in dialog.formats.items():
+            box.setChecked(pid == "reels")
         dialog.open_folder.setChecked(False)
         return ExportDialog.DialogCode.Accepted
 
@@ -471,7 +472,7 @@ def test_export_dialog_refuses_a_bad_template(qtbot, make_window, samples):
     generate(qtbot, window)
     entries = window.studio.clips()
     dialog = ExportDialog(entries, ["one"], window.studio.export_choices(),
-                          picked={entries[0].id}, preset="reels", folder="/tmp", template="{photo}_{nope}",
+                          picked={entries[0].id}, formats=["reels"], folder="/tmp", template="{photo}_{nope}",
                           open_folder=False)
     qtbot.addWidget(dialog)
     ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
@@ -618,7 +619,7 @@ def test_export_opens_the_folder_when_asked(qtbot, make_window, samples, tmp_pat
     add_ready(qtbot, window, [samples / "coffee.jpg"])
     window.state.choose(**{**QUICK, "variants": 1})
     generate(qtbot, window)
-    window.start_export(ExportPlan(tuple(window.studio.clips()), "square", tmp_path / "out", "{photo}", True))
+    window.start_export(ExportPlan(tuple(window.studio.clips()), ("square",), tmp_path / "out", "{photo}", True))
     qtbot.waitUntil(lambda: not window.exporter.busy, timeout=60_000)
     assert opened == [str(tmp_path / "out")]
     assert (tmp_path / "out" / "coffee.mp4").is_file()
@@ -646,7 +647,7 @@ def test_an_export_that_fails_for_one_clip_still_exports_the_others(qtbot, make_
     generate(qtbot, window)
     lost, kept = window.studio.clips()
     lost.mp4.unlink()
-    window.start_export(ExportPlan((lost, kept), "square", tmp_path / "out", "{photo}_{seed}", False))
+    window.start_export(ExportPlan((lost, kept), ("square",), tmp_path / "out", "{photo}_{seed}", False))
     qtbot.waitUntil(lambda: not window.exporter.busy, timeout=60_000)
     assert window.last_export == [tmp_path / "out" / f"coffee_{kept.seed}.mp4"]
     assert f"{lost.mp4}: no such file" in window.banner.text.text()
