@@ -17,6 +17,12 @@ from i2v_desktop.ui.export import ExportDialog
 ONE = {**QUICK, "variants": 1}
 
 
+
+def star(qtbot, strip, clip) -> None:
+    """A click on a card's star, as the user picks it."""
+    qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton, pos=strip.star_rect(clip.id).center())
+    assert strip.is_starred(clip.id)
+
 def window_with_clips(qtbot, make_window, samples, **choices):
     window = make_window()
     add_ready(qtbot, window, [samples / "coffee.jpg"])
@@ -57,8 +63,8 @@ def test_formats_come_reels_tiktok_shorts_first_and_the_example_is_the_clips_own
 
 def test_several_formats_at_once_and_they_are_remembered(qtbot, make_window, samples, monkeypatch, tmp_path):
     window = window_with_clips(qtbot, make_window, samples, variants=2)
-    for cell in window.variants.cells:
-        cell.star.click()
+    for clip in window.variants.entries():
+        star(qtbot, window.variants, clip)
     out = tmp_path / "out"
 
     def choose(dialog: ExportDialog) -> int:
@@ -73,7 +79,7 @@ def test_several_formats_at_once_and_they_are_remembered(qtbot, make_window, sam
 
     through_the_dialog(monkeypatch, window, choose)
     qtbot.waitUntil(lambda: not window.exporter.busy, timeout=120_000)
-    seeds = [cell.entry.seed for cell in window.variants.cells]
+    seeds = [clip.seed for clip in window.variants.entries()]
     assert sorted(window.last_export) == sorted(out / f"coffee_{seed}_{pid}.{ext}" for seed in seeds
                                                 for pid, ext in (("square", "mp4"), ("webm", "webm")))
     assert all(path.is_file() for path in window.last_export)
@@ -94,7 +100,7 @@ def test_a_folder_that_cannot_be_opened_is_said_in_one_line(qtbot, make_window, 
 
 def test_ctrl_q_quits_after_an_export(qtbot, make_window, samples, tmp_path):
     window = window_with_clips(qtbot, make_window, samples)
-    window.variants.cells[0].star.click()
+    star(qtbot, window.variants, window.variants.entries()[0])
 
     def accept() -> None:  # the real modal dialog, answered as a user would
         dialog = QApplication.activeModalWidget()
