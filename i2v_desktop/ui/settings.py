@@ -53,7 +53,7 @@ class SettingsPanel(Panel):
         prompt_row.addWidget(self.prompt_library, 1)
         prompt_row.addWidget(self.save_prompt)
         prompt_row.addWidget(self.forget_prompt)
-        self.controls = ClipControls()
+        self.controls = ClipControls(self.studio.presets())
         self.generate_button = QPushButton("Generate")
         self.generate_button.setObjectName("generate")
         self.generate_button.setToolTip("Render every photo of the batch (Ctrl+Enter)")
