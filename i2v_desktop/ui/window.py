@@ -25,6 +25,7 @@ from .panel import plural
 from .photos import PhotosPanel
 from .settings import SettingsPanel
 from .state import AppState
+from .tour import FirstSteps
 from .viewer import ViewerPanel
 from .background import Background
 from .worker import JobQueue
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         self.state = AppState(self)
         self.queue = JobQueue(studio, self, persist=not read_only)
         self.background = Background(self)
+        self.first_steps = FirstSteps(self, settings, remember=not read_only)  # app.py offers them
 
         self._build()
         self.photos_panel.read_only = read_only
@@ -129,6 +131,7 @@ class MainWindow(QMainWindow):
         action(view_menu, "&History", viewer.show_history, "Ctrl+H")
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "&Keyboard shortcuts", self._show_shortcuts, QKeySequence.StandardKey.HelpContents)
+        self.first_steps_action = action(help_menu, "Show the &first steps", self.first_steps.show)
         QShortcut(QKeySequence("Space"), self, viewer.toggle_playback)
         # Each of these is live while the widget it belongs to is on show.
         QShortcut(QKeySequence("S"), viewer.variants, viewer.toggle_star)
