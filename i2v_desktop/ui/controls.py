@@ -90,10 +90,6 @@ class ClipControls(QWidget):
         self.variants.setAccessibleName("Variants")
         self.variants.setToolTip(VARIANTS_TIP)
         self.variants.valueChanged.connect(lambda value: self._emit(variants=value))
-        self.variants_note = QLabel()
-        self.variants_note.setWordWrap(True)
-        self.variants_note.setEnabled(False)
-        self.variants_note.hide()
 
         self.fixed_seed = QCheckBox("Fixed seed")
         self.fixed_seed.setToolTip("Off: a new random seed each time you generate")
@@ -147,7 +143,6 @@ class ClipControls(QWidget):
         form.addRow("Frame rate", self.fps)
         form.addRow("", self.fps_label)
         form.addRow("Variants", self.variants)
-        form.addRow("", self.variants_note)
         form.addRow("Model", self.model)
         form.addRow("", self.model_note)
         layout = QVBoxLayout(self)
@@ -222,14 +217,14 @@ class ClipControls(QWidget):
             self._emit(variants=held)
 
     def _show_variants(self, choices: Choices, model: ModelChoice) -> bool:
-        """The variants count, or 1 and why where the preset makes one clip; True in that case."""
+        """The variants count, or 1 and why (in short beside it, whole in its tooltip) where the
+        preset makes one clip; True in that case."""
         preset = self._presets.get(choices.preset)
         reason = preset.one_clip_reason(model.family) if preset else ""
         self.variants.setValue(1 if reason else choices.variants)
         self.variants.setEnabled(not reason)
+        self.variants.setSuffix(" · the same for every seed" if reason else "")
         self.variants.setToolTip(reason or VARIANTS_TIP)
-        self.variants_note.setText(reason)
-        self.variants_note.setVisible(bool(reason))
         return bool(reason)
 
     def _set_qualities(self, offered: tuple[str, ...]) -> None:

@@ -10,13 +10,13 @@ from i2v_desktop.ui.state import Status
 def test_a_deterministic_preset_makes_one_clip_and_the_count_comes_back(qtbot, make_window, samples):
     window = make_window()
     window.state.choose(model="instant", duration=1.0, fps=12.0, aspect="1:1", quality="draft", preset="orbit")
-    spin, note = window.controls.variants, window.controls.variants_note
+    spin = window.controls.variants
     spin.setValue(3)
-    assert window.state.choices.variants == 3 and spin.isEnabled() and not note.isVisible()
+    assert window.state.choices.variants == 3 and spin.isEnabled() and spin.text() == "3"
 
     window.state.choose(preset="static")
-    assert spin.value() == 1 and not spin.isEnabled()
-    assert note.isVisible() and note.text().startswith("Static camera gives the same clip for every seed")
+    assert spin.value() == 1 and not spin.isEnabled() and spin.text() == "1 · the same for every seed"
+    assert spin.toolTip() == "Static camera gives the same clip for every seed on this model, so one clip is made"
     assert window.state.choices.variants == 1  # what Generate will ask for
 
     window.add_paths([samples / "coffee.jpg"])
@@ -27,5 +27,4 @@ def test_a_deterministic_preset_makes_one_clip_and_the_count_comes_back(qtbot, m
     assert len(window.studio.clips()) == 1 and len(window.variants.cells) == 1
 
     window.state.choose(preset="push-in")  # a preset with takes to choose from: the user's count again
-    assert spin.isEnabled() and spin.value() == 3 and window.state.choices.variants == 3
-    assert not note.isVisible()
+    assert spin.isEnabled() and spin.text() == "3" and window.state.choices.variants == 3
