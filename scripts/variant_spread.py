@@ -3,8 +3,8 @@
 For each preset, renders one photo with seeds 1..4 and prints the mean absolute difference
 between the frames of every pair of seeds (0..255 per channel, averaged over the six pairs: 0
 means the variants are the same clip), the spread of their overall scores, and what a render
-costs (frames only, no encode): the fastest of the four in wall seconds, and the mean CPU
-seconds of the process (all threads), which other work on the machine does not inflate. A
+costs (frames only, no encode): the fastest of the four in wall seconds and in CPU seconds of
+the process (all threads; other work on a busy machine inflates it less than wall time). A
 preset the data marks deterministic is marked "one clip": the window and the command line make
 one of it.
 
@@ -56,7 +56,7 @@ def main() -> int:
         scores = [card.overall for card in (score_against_photo(clip, preset.still) for clip in clips) if card]
         spread = f"{min(scores):.3f}–{max(scores):.3f}" if scores else "-"
         note = "  (one clip)" if one_clip else ""
-        print(f"{preset_id:12} {np.mean(diffs):10.2f} {spread:>13} {min(walls):7.2f} {np.mean(cpus):6.2f}{note}")
+        print(f"{preset_id:12} {np.mean(diffs):10.2f} {spread:>13} {min(walls):7.2f} {min(cpus):6.2f}{note}")
     return 0
 
 
