@@ -197,6 +197,8 @@ def run_window(app, photos: list[Path], read_only: str, instance) -> int:  # noq
     wake.timeout.connect(lambda: None)
     wake.start(250)
     window.show()
+    if not read_only:
+        window.first_steps.offer()  # the first time only; tests and scripts make windows without them
     log.info("window shown %.2f s after start", time.perf_counter() - STARTED)
     window.add_paths(photos)
     return app.exec()

@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence, TextIO
 
@@ -189,6 +190,11 @@ def cmd_render(args: argparse.Namespace) -> int:
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
     studio.check(requests[0])  # what the model cannot make at all, before anything loads
+    one_clip = next(p for p in studio.presets() if p.id == args.preset).one_clip_reason(model.family)
+    if one_clip and args.variants > 1:  # copies of one clip would only cost time
+        print(f"i2v: {one_clip}, not {args.variants}", file=sys.stderr)
+        args.variants = 1
+        requests = [replace(request, variants=1) for request in requests]
     out: Path = args.out
     _writable(out)
     print(f"i2v: {len(requests)} photo(s) × {args.variants} variant(s) with {model.name}, seed {seed}", file=sys.stderr)

@@ -56,6 +56,9 @@ class FamilyMotion:
     prompt: str = ""
     negative_prompt: str = ""
     controls: Mapping[str, tuple[float, float]] = field(default_factory=lambda: MappingProxyType({}))
+    # Every seed gives this family the same clip (a still camera on the instant engine): variants
+    # would be copies, so the front ends make one and say why.
+    deterministic: bool = False
 
     def prompt_for(self, intensity: float) -> str:
         return self.prompt.format(speed=_word("speed", intensity), amount=_word("amount", intensity))
@@ -83,6 +86,13 @@ class MotionPreset:
     def for_family(self, family: str) -> FamilyMotion:
         """The family's own section, or that family's defaults: the generic words, no controls."""
         return self.families.get(family) or FamilyMotion(self.prompt)
+
+    def one_clip_reason(self, family: str) -> str:
+        """Why this preset makes one clip on `family` whatever the variants asked, in one line;
+        "" where each seed gives a take of its own."""
+        if not self.for_family(family).deterministic:
+            return ""
+        return f"{self.name} gives the same clip for every seed on this model, so one clip is made"
 
 
 def parse_preset(data: Any, source: str) -> MotionPreset:
@@ -112,8 +122,10 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
     for fam, spec in fams.items():
         if fam not in CONTROLS:
             continue  # a family this version does not know
-        if not isinstance(spec, dict) or set(spec) - {"prompt", "negative_prompt", "controls"}:
-            raise fail(f"families.{fam} may only have prompt, negative_prompt and controls")
+        if not isinstance(spec, dict) or set(spec) - {"prompt", "negative_prompt", "controls", "deterministic"}:
+            raise fail(f"families.{fam} may only have prompt, negative_prompt, controls and deterministic")
+        if not isinstance(spec.get("deterministic", False), bool):
+            raise fail(f"families.{fam}.deterministic must be true or false")
         texts = {k: _template(spec.get(k, ""), f"families.{fam}.{k}", fail) for k in ("prompt", "negative_prompt")}
         controls = {}
         raw = spec.get("controls", {})
@@ -132,7 +144,8 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
             if not all(lo <= v <= hi for v in pair):
                 raise fail(f"families.{fam}.controls.{name} must stay within {lo}..{hi}")
             controls[name] = (float(pair[0]), float(pair[1]))
-        families[fam] = FamilyMotion(texts["prompt"], texts["negative_prompt"], MappingProxyType(controls))
+        families[fam] = FamilyMotion(texts["prompt"], texts["negative_prompt"], MappingProxyType(controls),
+                                     spec.get("deterministic", False))
     return MotionPreset(
         id=pid,
         name=data["name"].strip(),

@@ -7,7 +7,9 @@ orbit turns the subject in perspective while the background slides the other way
 
 All transforms are 3×3 matrices in output pixel coordinates, relative to the rest view (frame at
 t=0 without motion). Paths are smooth in time; with `loop` they are periodic over the clip, so
-the frame after the last is the first.
+the frame after the last is the first. The seed picks a `Take` of the preset: which way an orbit
+goes and how much of its arc, the easing, the parallax depth, a dolly's drift, where the light
+passes, so that variants are takes worth choosing between.
 """
 
 from __future__ import annotations
@@ -36,11 +38,7 @@ class FrameMotion:
     breathe: float = 0.0  # relative scale pulse
     wind_phase: float = 0.0  # 0..1 through the wind's period
     sweep: float = 0.0  # -1..1: where the specular highlight is across the subject
-
-
-def ease(t: float) -> float:
-    """0→1 with zero velocity at both ends (no jolt at the start or the end of a move)."""
-    return t * t * (3.0 - 2.0 * t)
+    depth: float = BACKGROUND_DEPTH  # the background's depth in units of the subject's distance
 
 
 def frame_times(count: int, loop: bool) -> np.ndarray:
@@ -50,35 +48,97 @@ def frame_times(count: int, loop: bool) -> np.ndarray:
     return np.arange(count) / (count if loop else count - 1)
 
 
-def motion_path(controls: Mapping[str, float], count: int, loop: bool) -> list[FrameMotion]:
-    """Per-frame camera for a preset's controls.
+@dataclass(frozen=True)
+class Take:
+    """What the seed picks within a preset: the things a creator compares variants on. Each stays
+    inside what the preset means (a push in still pushes in, a pan still goes its way), and only
+    the ones a preset's controls use show. The default is the plain take: a symmetric arc, a move
+    fastest mid-clip, no drift."""
+
+    direction: float = 1.0  # +1 or -1: which way an orbit travels and a turntable first turns
+    extent: float = 1.0  # the move a little shorter or longer than the intensity's
+    early: float = 1.0  # easing: a one-way move's speed goes as t**early · (1 - t)**late, so it
+    late: float = 1.0  # builds up (early > late), settles (late > early) or peaks mid-clip (equal)
+    # The share of an orbit's arc before the photo's own view: 0 starts on the photo, 0.5 centres
+    # the arc on it. Never more: a clip that opens on the subject turned far from the photo shows
+    # the flat layer's foreshortening from its first frame.
+    lead: float = 0.5
+    depth: float = BACKGROUND_DEPTH  # how far behind the subject the background seems: the parallax
+    drift: tuple[float, float] = (0.0, 0.0)  # a dolly's small sideways travel, fractions of the frame
+    swing: bool = True  # a one-way turntable turns both ways (True) or one way and back
+    light: float = 0.0  # shifts where the highlight band passes, in units of its sweep (-1..1)
+    breath: float = 0.0  # where in its cycle the breathing starts, radians
+
+
+# A dolly's drift: enough to read as a hand-steered move, never enough to become a pan.
+DRIFT = 0.02
+
+
+def take_for(seed: int) -> Take:
+    """The take a seed picks; every seed gives the same take, on any machine."""
+    rng = np.random.default_rng((seed, 1))  # a stream of its own: the wind draws from the seed alone
+    angle = rng.uniform(0.0, 2 * math.pi)
+    return Take(
+        direction=float(rng.choice((-1.0, 1.0))),
+        extent=float(rng.uniform(0.85, 1.15)),
+        early=float(rng.uniform(1.0, 2.5)),
+        late=float(rng.uniform(1.0, 2.5)),
+        lead=float(rng.uniform(0.0, 0.5)),
+        depth=float(rng.uniform(1.3, 2.4)),
+        drift=(DRIFT * math.cos(angle), DRIFT * math.sin(angle)),
+        swing=bool(rng.integers(2)),
+        light=float(rng.uniform(-0.3, 0.3)),
+        breath=float(rng.uniform(0.0, 2 * math.pi)),
+    )
+
+
+def eased(times: np.ndarray, early: float, late: float) -> np.ndarray:
+    """0→1 at `times` with speed ∝ t**early · (1 - t)**late: zero velocity at both ends (no jolt at
+    the start or the end of a move); early = late = 1 is the smoothstep 3t² - 2t³."""
+    grid = np.linspace(0.0, 1.0, 1025)
+    speed = grid**early * (1.0 - grid) ** late
+    position = np.concatenate(([0.0], np.cumsum((speed[1:] + speed[:-1]) / 2)))
+    return np.interp(times, grid, position / position[-1])
+
+
+def motion_path(controls: Mapping[str, float], count: int, loop: bool, take: Take = Take()) -> list[FrameMotion]:
+    """Per-frame camera for a preset's controls, as `take` plays it.
 
     One-way moves (dolly, track, orbit) ease from rest to their full extent; in a loop they go out
     and come back. Spins, breathing and wind are periodic by nature, with whole cycles per clip.
     """
-    zoom = controls.get("zoom", 0.0)
-    pan_x, pan_y = controls.get("pan_x", 0.0), controls.get("pan_y", 0.0)
-    orbit, spin = controls.get("orbit", 0.0), controls.get("spin", 0.0)
+    zoom = controls.get("zoom", 0.0) * take.extent
+    pan_x, pan_y = controls.get("pan_x", 0.0) * take.extent, controls.get("pan_y", 0.0) * take.extent
+    if zoom:
+        pan_x, pan_y = pan_x + take.drift[0], pan_y + take.drift[1]
+    orbit = controls.get("orbit", 0.0) * take.extent * take.direction
+    spin = controls.get("spin", 0.0) * take.extent * take.direction
     breathe = controls.get("breathe", 0.0)
+    times = frame_times(count, loop)
+    moves = 0.5 - 0.5 * np.cos(2 * np.pi * times) if loop else eased(times, take.early, take.late)
     path = []
-    for t in frame_times(count, loop):
-        if loop:
-            move = 0.5 - 0.5 * math.cos(2 * math.pi * t)  # out and back
-            arc = math.sin(2 * math.pi * t)  # orbit swings either side of the rest view
-        else:
-            move = ease(t)
-            arc = 2.0 * ease(t) - 1.0  # orbit from one side to the other
-        turn = math.sin(2 * math.pi * t)
+    for t, move in zip(times, moves):
+        if loop:  # out and back; an orbit swings either side of the rest view
+            angle = orbit * 0.5 * math.sin(2 * math.pi * t)
+            arc = math.sin(2 * math.pi * t)
+        else:  # an orbit from one side to the other, `lead` of it before the rest view
+            angle = orbit * (move - take.lead)
+            arc = 2.0 * move - 1.0
+        if loop or take.swing:
+            turn = math.sin(2 * math.pi * t)
+        else:  # one way and back
+            turn = math.sin(math.pi * move)
         path.append(
             FrameMotion(
                 zoom=zoom * move,
                 pan_x=pan_x * move,
                 pan_y=pan_y * move,
-                orbit=orbit * 0.5 * arc,
+                orbit=angle,
                 spin=spin * turn,
-                breathe=breathe * (0.5 - 0.5 * math.cos(2 * math.pi * t)),
+                breathe=breathe * (0.5 - 0.5 * math.cos(2 * math.pi * t + take.breath)),
                 wind_phase=float(t),
-                sweep=arc if orbit else turn,
+                sweep=take.direction * (arc if orbit else turn) + take.light,
+                depth=take.depth,
             )
         )
     return path
@@ -120,7 +180,7 @@ def layer_transforms(
     """The two layers' transforms for one frame of an output of `size` (width, height)."""
     width, height = size
     focal = 1.2 * max(width, height)  # a normal lens for the frame
-    depth = BACKGROUND_DEPTH
+    depth = motion.depth
     # Dolly: a layer at depth z grows by z / (z - zoom) as the camera moves zoom toward it.
     subject = _about(subject_center, _scale(1.0 / (1.0 - motion.zoom)))
     background = _about(subject_center, _scale(depth / (depth - motion.zoom)))

@@ -26,7 +26,7 @@ from ..core.subject import complete_background, saliency, subject_matte
 from ..core.presets import PresetLibrary, load_presets
 from ..core.request import GenerationRequest
 from .base import Engine
-from .camera import FrameMotion, Layers, is_layered, layer_transforms, motion_path, reach, required_zoom
+from .camera import FrameMotion, Layers, is_layered, layer_transforms, motion_path, reach, required_zoom, take_for
 from .plan import check_request, plan_fps, plan_frames
 from .registry import ModelEntry, built_in_entries
 
@@ -79,7 +79,7 @@ class Scene:
         view = crop_box(source.size, width / height, subject, crop_center)
         self.layered = is_layered(plan.controls)
         self.highlight = float(plan.controls.get("highlight", 0.0))
-        self.path = motion_path(plan.controls, plan.num_frames, plan.loop)
+        self.path = motion_path(plan.controls, plan.num_frames, plan.loop, take_for(seed))
         wind_px = plan.controls.get("wind", 0.0) * min(width, height)
 
         # How far the photo reaches from the view's centre on each side, in output pixels at zoom 1.
@@ -349,13 +349,16 @@ class InstantEngine(Engine):
     def prepare(self, request: GenerationRequest) -> tuple[InstantPlan, Scene]:
         """Everything before the first frame: the photo, the plan and the layered scene."""
         entry = self.entry
-        controls = self.presets.get(request.preset).for_family(entry.family).controls_for(request.intensity)
+        motion = self.presets.get(request.preset).for_family(entry.family)
+        controls = motion.controls_for(request.intensity)
+        # A preset with nothing for a seed to pick gives the same clip for every seed.
+        seed = 0 if motion.deterministic else request.seed
         # Up to 16 MP is decoded as is (a phone's 12 MP photo is never resampled twice: the canvas
         # is made from it with one area-averaging resize); larger photos decode at reduced scale.
         check_request(entry, request)  # before the photo is decoded
         source = load_image(request.image, max_pixels=max(4 * entry.area(request.quality), 16_000_000))
         plan = plan_instant(entry, request, source.size, controls)
-        return plan, Scene(source, plan, request.crop_center, request.seed)
+        return plan, Scene(source, plan, request.crop_center, seed)
 
     def generate(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken) -> Clip:
         started = time.perf_counter()

@@ -3,7 +3,7 @@ variants, seed, model, and the folded-away advanced settings."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QPaintEvent
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.presets import MotionPreset
 from ..core.request import ASPECTS, BASE_QUALITIES, MAX_SEED, MAX_VARIANTS
 from ..core.studio import Limits, ModelChoice
 from .state import Choices
@@ -33,6 +34,7 @@ FPS_TIP = "Frames per second (only what the model can do)"
 # The scale a fixed frame rate is shown on, so the handle sits where that rate is, not at the end.
 FPS_SCALE = (8, 60)
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
+VARIANTS_TIP = "How many takes per photo (seeds seed, seed+1, …) to choose from"
 
 
 QUALITY_TIPS = {
@@ -86,9 +88,11 @@ class ClipControls(QWidget):
 
     changed = Signal(dict)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, presets: Sequence[MotionPreset] = (), parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._limits: Limits | None = None  # the shown model's, once one is shown
+        self._presets = {preset.id: preset for preset in presets}
+        self._held_variants = 0  # the user's count while a preset that makes one clip is chosen
         self._updating = False
 
         self.aspects = QButtonGroup(self)
@@ -123,7 +127,7 @@ class ClipControls(QWidget):
         self.variants = QSpinBox()
         self.variants.setRange(1, MAX_VARIANTS)
         self.variants.setAccessibleName("Variants")
-        self.variants.setToolTip("How many takes per photo (seeds seed, seed+1, …) to choose from")
+        self.variants.setToolTip(VARIANTS_TIP)
         self.variants.valueChanged.connect(lambda value: self._emit(variants=value))
 
         self.fixed_seed = QCheckBox("Fixed seed")
@@ -238,6 +242,9 @@ class ClipControls(QWidget):
         self.fps_label.setText(f"{fps:g} fps" + (" (fixed by this model)" if fixed else ""))
         self.fps_label.setToolTip(self.fps.toolTip())
         self.variants.setValue(choices.variants)
+        self.fps.setEnabled(high > low)
+        self.fps_label.setText(f"{fps:g} fps" + (" (fixed by this model)" if high <= low else ""))
+        one_clip = self._show_variants(choices, model)
         self.fixed_seed.setChecked(choices.seed is not None)
         self.seed.setEnabled(choices.seed is not None)
         if choices.seed is not None:
@@ -256,6 +263,25 @@ class ClipControls(QWidget):
         if choices.quality not in offered:
             # The new model lacks the chosen tier (fast): fall back to its standard tier.
             self._emit(quality="standard")
+        # A preset that gives the same clip for every seed makes one; the user's count comes back
+        # with the next preset that has takes to choose from.
+        if one_clip and choices.variants > 1:
+            self._held_variants = choices.variants
+            self._emit(variants=1)
+        elif not one_clip and self._held_variants and choices.variants == 1:
+            held, self._held_variants = self._held_variants, 0
+            self._emit(variants=held)
+
+    def _show_variants(self, choices: Choices, model: ModelChoice) -> bool:
+        """The variants count, or 1 and why (in short beside it, whole in its tooltip) where the
+        preset makes one clip; True in that case."""
+        preset = self._presets.get(choices.preset)
+        reason = preset.one_clip_reason(model.family) if preset else ""
+        self.variants.setValue(1 if reason else choices.variants)
+        self.variants.setEnabled(not reason)
+        self.variants.setSuffix(" · the same for every seed" if reason else "")
+        self.variants.setToolTip(reason or VARIANTS_TIP)
+        return bool(reason)
 
     def _set_qualities(self, offered: tuple[str, ...]) -> None:
         if tuple(self.quality.itemData(i) for i in range(self.quality.count())) == offered:

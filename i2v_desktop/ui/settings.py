@@ -64,7 +64,7 @@ class SettingsPanel(Panel):
         prompt_row.addWidget(self.prompt_library, 1)
         prompt_row.addWidget(self.save_prompt)
         prompt_row.addWidget(self.forget_prompt)
-        self.controls = ClipControls()
+        self.controls = ClipControls(self.studio.presets())
         self.generate_bar = GenerateButtons(state)
         self.generate_button, self.generate_all_button = self.generate_bar.generate, self.generate_bar.generate_all
         self.generate_button.clicked.connect(self.generateRequested)

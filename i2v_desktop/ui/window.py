@@ -36,6 +36,7 @@ from .player import FramePlayer
 from .settings import SettingsPanel
 from .shortcuts import ShortcutsSheet, shortcut_groups
 from .state import AppState
+from .tour import FirstSteps
 from .viewer import ViewerPanel
 from .background import Background
 from .worker import JobQueue
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.state = AppState(self)
         self.queue = JobQueue(studio, self, persist=not read_only)
         self.background = Background(self)
+        self.first_steps = FirstSteps(self, settings, remember=not read_only)  # app.py offers them
 
         self._build()
         self.photos_panel.read_only = read_only
@@ -185,6 +187,7 @@ class MainWindow(QMainWindow):
         self.settings_toggle = toggle(view_menu, "Clip &settings panel", self.settings_panel, "Shift+F9")
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
+        self.first_steps_action = action(help_menu, "Show the &first steps", self.first_steps.show)
 
         # Keys outside the menus, each in a group of the shortcuts sheet.
         def key(widget: QWidget, text: str, shortcut: Any, slot: Any, group: str) -> QAction:

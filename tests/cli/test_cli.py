@@ -306,3 +306,13 @@ def test_export_goes_on_past_a_bad_clip_and_names_it_in_one_line(samples, tmp_pa
     assert main(["info", str(out / "coffee_source.mp4")]) == 0  # the good one carries its settings
     assert "seed" in capsys.readouterr().out
 
+
+
+def test_a_preset_that_gives_the_same_clip_for_every_seed_makes_one_and_says_why(samples, tmp_path, capsys):
+    code, _, err = render([str(samples / "coffee.jpg"), "--model", "instant", "--preset", "static", "--variants", "3",
+                           "--duration", "0.5", "--quality", "draft", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["coffee.json", "coffee.mp4"]
+    assert ("i2v: Static camera gives the same clip for every seed on this model, so one clip is made, not 3"
+            in err.splitlines())
+    assert "1 photo(s) × 1 variant(s)" in err

@@ -16,7 +16,7 @@ from PIL import Image
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.events import Cancelled, Finished, Stage, StageChanged, StepProgress
 from i2v_desktop.core.request import GenerationRequest
-from i2v_desktop.engine.camera import FrameMotion, layer_transforms
+from i2v_desktop.engine.camera import FrameMotion, layer_transforms, motion_path, take_for
 from i2v_desktop.engine.instant import InstantEngine
 
 ENGINE = InstantEngine()
@@ -201,12 +201,62 @@ def test_output_is_exactly_the_asked_aspect_and_size(samples, aspect, size):
     assert clip.size == size and clip.frames.shape == (6, size[1], size[0], 3)
 
 
-def test_same_request_same_frames_and_the_seed_changes_the_wind(samples):
-    a, _ = render(request(samples / "chelsea.jpg", "wind"))
-    b, _ = render(request(samples / "chelsea.jpg", "wind"))
-    c, _ = render(request(samples / "chelsea.jpg", "wind", seed=4))
-    np.testing.assert_array_equal(a.frames, b.frames)
-    assert not np.array_equal(a.frames, c.frames)
+# What the presets say about seeds: a take of its own for each, or one clip for every seed.
+SEEDED = [p for p in ALL_PRESETS if not ENGINE.presets.get(p).one_clip_reason("instant")]
+ONE_CLIP = [p for p in ALL_PRESETS if p not in SEEDED]
+
+
+def test_only_the_still_camera_is_the_same_for_every_seed():
+    assert ONE_CLIP == ["static"]
+
+
+@pytest.mark.parametrize("preset", SEEDED)
+def test_each_seed_is_a_take_of_its_own_and_the_same_seed_the_same_clip(samples, preset):
+    first, _ = render(request(samples / "coffee.jpg", preset, duration=0.5))
+    again, _ = render(request(samples / "coffee.jpg", preset, duration=0.5))
+    other, _ = render(request(samples / "coffee.jpg", preset, duration=0.5, seed=4))
+    np.testing.assert_array_equal(first.frames, again.frames)
+    difference = np.abs(first.frames.astype(np.int16) - other.frames).mean()
+    assert difference > 1.0, difference  # a creator sees the difference, not noise
+
+
+@pytest.mark.parametrize("preset", ONE_CLIP)
+def test_a_deterministic_preset_gives_the_same_clip_for_every_seed(samples, preset):
+    first, _ = render(request(samples / "coffee.jpg", preset, duration=0.5))
+    other, _ = render(request(samples / "coffee.jpg", preset, duration=0.5, seed=4))
+    np.testing.assert_array_equal(first.frames, other.frames)
+
+
+@pytest.mark.parametrize("preset", ["push-in", "pull-out", "pan-left", "pan-right", "tilt-up", "orbit", "turntable"])
+def test_every_take_stays_inside_what_its_preset_means(preset):
+    """Forty seeds: a push in still pushes in from the photo, a pan still goes its way and no
+    further than a little past the intensity's extent, an orbit and a turn still cover their arc."""
+    controls = ENGINE.presets.get(preset).for_family("instant").controls_for(1.0)
+    plain = motion_path(controls, 48, loop=False)
+    for seed in range(40):
+        path = motion_path(controls, 48, loop=False, take=take_for(seed))
+        assert path[0].zoom == path[0].pan_x == path[0].pan_y == 0  # it starts from the photo
+        for name in ("zoom", "pan_x", "pan_y"):
+            values = np.array([getattr(m, name) for m in path])
+            full = getattr(plain[-1], name)
+            if full and not (name != "zoom" and controls.get("zoom")):  # a dolly's drift aside
+                assert np.all(np.sign(np.diff(values)) * np.sign(full) >= 0), (seed, name)  # one way only
+                assert 0.85 * abs(full) - 1e-9 <= abs(values[-1]) <= 1.15 * abs(full) + 1e-9, (seed, name)
+        if controls.get("zoom"):
+            drift = np.hypot(path[-1].pan_x, path[-1].pan_y)
+            assert 0 < drift <= 0.0201, seed  # a little, never a pan
+        for name in ("orbit", "spin"):
+            if controls.get(name):
+                values = [getattr(m, name) for m in path]
+                assert max(values) - min(values) >= 0.84 * controls[name], seed  # 0.85 of it, sampled
+
+
+def test_takes_differ_in_what_a_creator_picks_between():
+    takes = [take_for(seed) for seed in range(1, 9)]
+    assert len({t.direction for t in takes}) == 2 and len({t.swing for t in takes}) == 2
+    for field in ("extent", "early", "late", "lead", "depth", "light", "breath", "drift"):
+        assert len({getattr(t, field) for t in takes}) == 8, field
+    assert take_for(5) == take_for(5)
 
 
 def test_motion_is_sub_pixel_smooth(samples):
