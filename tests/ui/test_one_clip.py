@@ -24,7 +24,7 @@ def test_a_deterministic_preset_makes_one_clip_and_the_count_comes_back(qtbot, m
     qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.state.photos[0].status == Status.DONE, timeout=60_000)
     qtbot.waitUntil(lambda: not window.queue.busy, timeout=10_000)
-    assert len(window.studio.clips()) == 1 and len(window.variants.cells) == 1
+    assert len(window.studio.clips()) == 1 and len(window.variants.entries()) == 1
 
     window.state.choose(preset="push-in")  # a preset with takes to choose from: the user's count again
     assert spin.isEnabled() and spin.text() == "3" and window.state.choices.variants == 3
