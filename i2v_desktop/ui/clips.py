@@ -148,12 +148,14 @@ def _thumbnails_or_blank(studio: Studio, entry: ClipEntry) -> np.ndarray:
 
 
 def cell_label(entry: ClipEntry, with_photo: bool) -> str:
-    """A clip's caption under its thumbnail: its score first (what a pick is made on), then its seed."""
+    """A clip's caption under its thumbnail, short enough for a card: its score first (what a pick
+    is made on), then its seed whole (what a creator notes down), or in the history its photo
+    instead (the seed is in the card's tooltip there)."""
     parts = [Path(entry.photo).stem] if with_photo else []
     if entry.score is not None:
         parts.append(f"{entry.score:.2f}")
-    if entry.seed is not None:
-        parts.append(f"seed {entry.seed}")
+    if entry.seed is not None and not with_photo:
+        parts.append(f"#{entry.seed}")
     return " · ".join(parts) or entry.mp4.stem
 
 

@@ -52,11 +52,14 @@ class DropHint(QWidget):
         colour = self.palette().color(self.palette().ColorRole.PlaceholderText)
         pen = QPen(colour, 2, Qt.PenStyle.DashLine)
         painter.setPen(pen)
-        painter.drawRoundedRect(self.rect().adjusted(24, 24, -24, -24), 16, 16)
+        box = self.rect().adjusted(24, 24, -24, -24)
+        painter.drawRoundedRect(box, 16, 16)
         font = painter.font()
         font.setPointSizeF(font.pointSizeF() * 1.3)
         painter.setFont(font)
-        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.TEXT)
+        # Inside the dashed line, wrapped: on a small screen the view is narrower than the words.
+        painter.drawText(box.adjusted(16, 16, -16, -16), int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                         self.TEXT)
 
 
 class DropOverlay(QWidget):

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from i2v_desktop.core.record import CLIP_SCHEMA, ClipEntry, ClipRecord
 from i2v_desktop.storage.paths import history_dir
+from i2v_desktop.ui.cards import card_parts
 from i2v_desktop.ui.clips import THUMBS_ON_SCREEN_S, Budget
 
 from i2v_desktop.ui.state import Status
@@ -250,3 +251,17 @@ def test_new_clips_never_slide_the_cards_on_screen(qtbot):
     strip.view.horizontalScrollBar().setValue(0)  # at the very start the newest shows
     strip.prepend(_entry(103))
     assert strip.card_rect("id103").left() < strip.card_rect("id102").left() and strip.card_rect("id103").left() < 20
+
+
+def test_captions_fit_their_cards_with_the_whole_seed(qtbot, make_window, samples):
+    """The seed was cut short ("seed 1121845..") in the strip's captions."""
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**{**QUICK, "variants": 1, "seed": 4_294_967_295})  # the widest seed there is
+    generate(qtbot, window)
+    strip = window.variants
+    (clip,) = strip.entries()
+    caption = strip.model.data(strip.model.index(0), Qt.ItemDataRole.DisplayRole)
+    assert str(clip.seed) in caption
+    room = card_parts(strip.card_rect(clip.id))[1].width()  # where the card paints its caption
+    assert strip.view.fontMetrics().horizontalAdvance(caption) <= room
