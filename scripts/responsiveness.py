@@ -64,12 +64,15 @@ def main() -> int:
     from i2v_desktop.ui.export import ExportPlan
 
     entries = tuple(window.studio.clips())
-    plan = ExportPlan(entries, "reels", Path(HOME) / "exports", "{photo}_{seed}_{format}", open_folder=False)
+    plan = ExportPlan(entries, ("reels",), Path(HOME) / "exports", "{photo}_{seed}_{format}", open_folder=False)
     with Stalls() as export:
         started = time.perf_counter()
         window.start_export(plan)
         wait(app, lambda: not window.exporter.busy)
         took = time.perf_counter() - started
+    written = sorted((Path(HOME) / "exports").glob("*.mp4"))
+    if len(written) != len(entries):  # a figure for an export that did not happen would mislead
+        sys.exit(f"the export wrote {len(written)} of {len(entries)} files: {window.export_status.text()}")
     print(export.line(f"export ({len(entries)} clips for Reels)"), f" {took:.1f} s")
 
     with Stalls() as probe:
