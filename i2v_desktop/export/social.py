@@ -117,14 +117,14 @@ def export_clip(
             f"{path}: this ffmpeg has no {preset.codec} encoder, so {preset.name} cannot be made"
         )
 
+    minimum = preset.min_duration + MIN_DURATION_MARGIN if preset.min_duration else 0.0
+    length = duration
+    if length is None and preset.min_duration and preset.min_duration <= len(frames) / source_fps < minimum:
+        # A clip that already meets the minimum gets just the margin (its next frames, cross-faded
+        # or looped as any extension), not a whole second pass: a 3 s clip stays about 3 s.
+        length = minimum
     timeline = plan_timeline(
-        len(frames),
-        source_fps,
-        rate,
-        loop=loop,
-        extend=extend,
-        min_duration=preset.min_duration + MIN_DURATION_MARGIN if preset.min_duration else 0.0,
-        duration=duration,
+        len(frames), source_fps, rate, loop=loop, extend=extend, min_duration=minimum, duration=length
     )
     _check_limits(preset, timeline, path, requested=duration is not None)
     layout = plan_layout(frames[0], preset, fill, subject)

@@ -157,3 +157,13 @@ def test_export_many_reports_the_gif_it_made_smaller(tmp_path: Path) -> None:
     report = export_many([ExportJob(clip, "tiny-gif", tmp_path / "out")], CancelToken(), library=library)
     (path,) = report.written
     assert report.failed == () and len(report.notes) == 1 and report.notes[0].startswith(f"{path}: made ")
+
+
+@pytest.mark.parametrize("loop", (False, True))
+def test_a_clip_that_meets_the_minimum_gets_just_the_margin(clip: np.ndarray, tmp_path: Path, loop: bool) -> None:
+    """A 3 s clip for Reels (3 s minimum) was made 5.5 s long (a whole second pass) for 0.1 s."""
+    three_seconds = np.concatenate([clip, clip, clip])  # 72 frames at 24 fps
+    preset = load_export_presets().get("reels")
+    out = export_clip(three_seconds, 24, preset, tmp_path / "clip.mp4", loop=loop)
+    duration = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))["duration"]
+    assert preset.min_duration + MIN_DURATION_MARGIN - 1e-9 <= duration < preset.min_duration + MIN_DURATION_MARGIN + 0.1
