@@ -24,10 +24,11 @@ HOME = tempfile.mkdtemp(prefix="i2v-queue-speed-")
 os.environ.update(XDG_DATA_HOME=f"{HOME}/data", XDG_CONFIG_HOME=f"{HOME}/config", HF_HUB_OFFLINE="1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from i2v_desktop.app import keep_singletons_alive, make_studio  # noqa: E402
+from stalls import Stalls  # noqa: E402
 from i2v_desktop.core.errors import Cancelled  # noqa: E402
 from i2v_desktop.core.events import StepProgress  # noqa: E402
 from i2v_desktop.core.request import GenerationRequest  # noqa: E402
@@ -35,31 +36,6 @@ from i2v_desktop.ui.state import Status  # noqa: E402
 from i2v_desktop.ui.window import MainWindow  # noqa: E402
 
 SAMPLES = ROOT / "i2v_desktop" / "resources" / "samples"
-
-
-class Stalls:
-    """The longest gap between ticks of a 5 ms timer, in ms."""
-
-    def __init__(self) -> None:
-        self.clock = QElapsedTimer()
-        self.timer = QTimer()
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.timeout.connect(self._tick)
-        self.longest = 0.0
-
-    def __enter__(self) -> Stalls:
-        self.clock.start()
-        self.last = 0.0
-        self.timer.start(5)
-        return self
-
-    def _tick(self) -> None:
-        now = self.clock.nsecsElapsed() / 1e6
-        self.longest = max(self.longest, now - self.last)
-        self.last = now
-
-    def __exit__(self, *exc: object) -> None:
-        self.timer.stop()
 
 
 def run_for(app: QApplication, seconds: float) -> None:
@@ -79,7 +55,7 @@ def measured(app: QApplication, action) -> tuple[float, float]:
         action()
         took.append(time.perf_counter() - start)
 
-    with Stalls() as stalls:
+    with Stalls(interval_ms=5) as stalls:
         run_for(app, 0.2)
         QTimer.singleShot(0, call)
         while not took:

@@ -11,9 +11,10 @@ from PySide6.QtWidgets import QApplication
 
 
 class Stalls:
-    """Gaps between ticks of a 10 ms timer, in ms."""
+    """Gaps between ticks of a timer (every `interval_ms`), in ms."""
 
-    def __init__(self) -> None:
+    def __init__(self, interval_ms: int = 10) -> None:
+        self.interval_ms = interval_ms
         self.clock = QElapsedTimer()
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -23,7 +24,7 @@ class Stalls:
     def __enter__(self) -> "Stalls":
         self.clock.start()
         self.last = 0.0
-        self.timer.start(10)
+        self.timer.start(self.interval_ms)
         return self
 
     def _tick(self) -> None:
@@ -33,6 +34,10 @@ class Stalls:
 
     def __exit__(self, *exc: object) -> None:
         self.timer.stop()
+
+    @property
+    def longest(self) -> float:
+        return max(self.gaps, default=0.0)
 
     def line(self, what: str) -> str:
         gaps = sorted(self.gaps) or [0.0]

@@ -159,12 +159,7 @@ class History:
             position = self._position(entry_id)
             previous = self._entries
             entry = replace(previous[position], starred=bool(starred))
-            self._entries = previous[:position] + [entry] + previous[position + 1 :]
-            try:
-                self._save()
-            except BaseException:
-                self._entries = previous
-                raise
+            self._commit(previous[:position] + [entry] + previous[position + 1 :])
             return entry
 
     def remove(self, entry_id: str) -> None:
@@ -200,13 +195,7 @@ class History:
         trash); returns the entry, which `restore` puts back as it was."""
         with self._lock:
             entry = self._entries[self._position(entry_id)]
-            previous = self._entries
-            self._entries = [other for other in previous if other.id != entry_id]
-            try:
-                self._save()
-            except BaseException:
-                self._entries = previous
-                raise
+            self._commit([other for other in self._entries if other.id != entry_id])
             return entry
 
     def restore(self, entry: ClipEntry) -> ClipEntry:
@@ -219,15 +208,20 @@ class History:
             previous = self._entries
             if any(other.id == entry.id or other.mp4 == entry.mp4 for other in previous):
                 raise HistoryError(f"{entry.mp4}: is in the history already")
-            self._entries = sorted([*previous, entry], key=lambda other: other.created)
-            try:
-                self._save()
-            except BaseException:
-                self._entries = previous
-                raise
+            self._commit(sorted([*previous, entry], key=lambda other: other.created))
             return entry
 
     # -- the index -------------------------------------------------------------------------
+
+    def _commit(self, entries: list[ClipEntry]) -> None:
+        """The history becomes `entries`, on disk too; if the index cannot be written, it stays as
+        it was (caller holds the lock)."""
+        previous, self._entries = self._entries, entries
+        try:
+            self._save()
+        except BaseException:
+            self._entries = previous
+            raise
 
     def _position(self, entry_id: str) -> int:
         for position, entry in enumerate(self._entries):
