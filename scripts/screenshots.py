@@ -22,6 +22,7 @@ from PySide6.QtCore import QRect, QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from i2v_desktop.app import keep_singletons_alive, make_studio  # noqa: E402
+from stalls import wait  # noqa: E402
 from i2v_desktop.core.events import StepProgress  # noqa: E402
 from i2v_desktop.ui.theme import apply_palette, apply_theme  # noqa: E402
 from i2v_desktop.ui.window import MainWindow  # noqa: E402
@@ -30,15 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "i2v_desktop" / "resources" / "samples"
 OUT = ROOT / "docs" / "screenshots"
 SMALL_SCREENS = ((1280, 720), (1366, 768))
-
-
-def wait(app: QApplication, until, timeout: float = 300.0) -> None:
-    end = time.perf_counter() + timeout
-    while not until():
-        if time.perf_counter() > end:
-            raise SystemExit("timed out")
-        app.processEvents()
-        time.sleep(0.002)
 
 
 def settle(app: QApplication, seconds: float = 0.4) -> None:
