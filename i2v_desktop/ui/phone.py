@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QSizePolicy, QStyle, QT
 
 from ..core.studio import PostFraming, Studio
 from .background import Background
+from .panel import media_icon
 from .player import BACKGROUND, FramePlayer
 
 
@@ -237,7 +238,7 @@ class PhoneView(QWidget):
     @Slot(bool)
     def _sync_play_button(self, playing: bool) -> None:
         icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
-        self.play_button.setIcon(self.style().standardIcon(icon))
+        self.play_button.setIcon(media_icon(icon))
         self.play_button.setToolTip(f"{'Pause' if playing else 'Play'} (Space)")
         self.play_button.setAccessibleName("Pause" if playing else "Play")
 

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .panel import media_icon
+
 # Neutral dark grey: a clip reads the same whether the window theme is light or dark.
 BACKGROUND = QColor(0x2B, 0x2B, 0x2B)
 _MESSAGE_COLOR = QColor(0xC8, 0xC8, 0xC8)
@@ -456,7 +458,7 @@ class _PlayerBase(QWidget):
                    text: str = "") -> QToolButton:
             b = QToolButton(bar)
             if icon is not None:
-                b.setIcon(self.style().standardIcon(icon))
+                b.setIcon(media_icon(icon))
             else:
                 b.setText(text)
             b.setToolTip(tip)
@@ -515,7 +517,7 @@ class _PlayerBase(QWidget):
     def _sync_play_button(self) -> None:
         verb = "Pause" if self._playing else "Play"
         icon = QStyle.StandardPixmap.SP_MediaPause if self._playing else QStyle.StandardPixmap.SP_MediaPlay
-        self._play_button.setIcon(self.style().standardIcon(icon))
+        self._play_button.setIcon(media_icon(icon))
         self._play_button.setToolTip(f"{verb} (Space)")
         self._play_button.setAccessibleName(verb)
 

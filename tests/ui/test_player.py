@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtWidgets import QSlider, QToolButton
 
 from i2v_desktop.ui.player import BACKGROUND, ComparePlayer, FrameCanvas, FramePlayer
@@ -283,3 +283,29 @@ def test_compare_player_shows_both_clips_at_the_same_time(compare, qtbot):
     compare.clear("Pick two variants")
     assert compare.frame_count == 0 and left.image is None and right.image is None
     assert [label.text() for label in compare.labels] == ["", ""]
+
+
+def test_the_transport_icons_read_in_light_and_dark(qtbot):
+    """Fusion's media icons are dark pixmaps: on a dark palette the play button looked disabled."""
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from i2v_desktop.ui.theme import apply_palette
+
+    player = FramePlayer()
+    qtbot.addWidget(player)
+    app = QApplication.instance()
+    original = app.palette()
+
+    def ink(mode=QIcon.Mode.Normal) -> float:
+        image = player._play_button.icon().pixmap(QSize(16, 16), mode).toImage()
+        shown = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())]
+        return sum(c.lightnessF() for c in shown if c.alphaF() > 0.5) / max(1, sum(c.alphaF() > 0.5 for c in shown))
+
+    try:
+        apply_palette(app, dark=True)
+        assert ink() > 0.7  # light ink on the dark palette
+        apply_palette(app, dark=False)
+        assert ink() < 0.3  # dark ink on the light one
+    finally:
+        app.setPalette(original)
