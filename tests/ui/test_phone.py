@@ -79,7 +79,8 @@ def test_the_phone_view_plays_the_clip_framed_as_its_export_under_the_platforms_
 
 def test_before_after_wipes_between_the_framed_photo_and_the_clip(qtbot, make_window, samples):
     window = make_window()
-    entry = one_clip(qtbot, window, samples, preset="push-in", duration=1.0)
+    # A take (seed) whose last frame has moved well away from the photo, so the two sides differ.
+    entry = one_clip(qtbot, window, samples, preset="push-in", duration=1.0, seed=2)
     frames = window.player.frames
     window.player.seek(len(frames) - 1)  # the last frame moved furthest from the photo
     qtbot.keyClick(window, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)

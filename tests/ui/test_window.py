@@ -303,7 +303,9 @@ def test_every_slot_the_worker_reaches_runs_on_the_gui_thread(qtbot, make_window
     window.state.choose(**QUICK)
     generate(qtbot, window)
     window.viewer.clips.full.clear()  # so playing a clip reads it back on the pool
-    window.variants.select(window.variants.entries()[1].id)
+    # a clip other than the one playing: selecting that one again reads nothing
+    window.variants.select(next(e.id for e in window.variants.entries() if e.id not in window.variants.selection))
+    qtbot.waitUntil(lambda: any(name == "_on_clip_loaded" for name, _ in calls), timeout=10_000)
     qtbot.waitUntil(lambda: window.player.frame_count == 12, timeout=10_000)
     plan = ExportPlan(tuple(window.studio.clips()[:1]), ("square",), tmp_path, "{photo}", open_folder=False)
     window.start_export(plan)
