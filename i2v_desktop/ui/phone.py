@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QSizePolicy, QStyle, QT
 from ..core.studio import PostFraming, Studio
 from .background import Background
 from .panel import media_icon
-from .player import BACKGROUND, FramePlayer
+from .canvas import BACKGROUND
+from .player import FramePlayer
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QWidget
 from ..core.record import ClipEntry
 from ..core.studio import Studio
 from .background import Background
-from .player import FrameCanvas
+from .canvas import FrameCanvas
 
 LABEL = QColor(255, 255, 255, 235)
 PILL = QColor(0, 0, 0, 150)

@@ -9,7 +9,8 @@ import pytest
 from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtWidgets import QSlider, QToolButton
 
-from i2v_desktop.ui.player import BACKGROUND, ComparePlayer, FrameCanvas, FramePlayer
+from i2v_desktop.ui.canvas import BACKGROUND, FrameCanvas
+from i2v_desktop.ui.player import ComparePlayer, FramePlayer
 
 
 def _clip(n: int, *, h: int = 18, w: int = 32, version: int = 0) -> np.ndarray:
