@@ -25,7 +25,7 @@ from ..core.events import Cancelled, DownloadProgress, Failed, Finished, StageCh
 from ..core.record import ClipEntry
 from ..core.request import ASPECTS
 from ..core.studio import Studio
-from .clips import ClipCache, cell_label, clip_tip, is_final
+from .clips import ClipCache
 from .drag import DragOut
 from .drop import DropHint
 from .framing import CropView
@@ -33,8 +33,8 @@ from .panel import Panel, tool
 from .phone import PhoneView
 from .player import ComparePlayer, FramePlayer
 from .progress import RenderProgress
+from .shelf import Shelf
 from .state import AppState, Choices
-from .variants import VariantStrip
 from .background import Background
 from .undo import CropChange, StarChange, Undo
 from .wipe import Wipe
@@ -55,9 +55,6 @@ class ViewerPanel(Panel):
         self.undo = Undo(studio, self)
         self._live = False  # the player shows the running job's preview
         self._job_saved: dict[int, list[Any]] = {}
-        self._history_stale = True
-        self._deleted_rows: dict[str, dict[VariantStrip, int]] = {}  # where each deleted clip was, for an undo
-        self._history_asked = self._history_shown = 0  # reads of the history asked for, and the one on show
         self._build()
         self._bind()
 
@@ -83,10 +80,8 @@ class ViewerPanel(Panel):
 
         self.render_progress = RenderProgress()
 
-        names = {preset.id: preset.name for preset in self.studio.presets()}
-        self.variants = VariantStrip("Clips of the selected photo appear here", label=lambda e: cell_label(e, False),
-                                     tip=lambda e: clip_tip(e, names), thumbs=self.clips.thumbnails, is_final=is_final)
-        self.variants.setAccessibleName("Variants")
+        self.strips = Shelf(self.studio, self.background, self.clips)
+        self.variants, self.history_strip = self.strips.variants, self.strips.history
         self.star_button = tool("★ Pick", "Pick the selected clip for export (S)")
         self.compare_button = tool("Compare", "Select two clips (Ctrl+click) and compare them side by side")
         self.finalize_button = tool("Finalize", "Re-render the selected clip at full quality, same seed")
@@ -102,9 +97,6 @@ class ViewerPanel(Panel):
             variant_buttons.addWidget(button)
         variant_buttons.addStretch(1)
         variant_buttons.addWidget(self.export_button)
-        self.history_strip = VariantStrip("Every clip you make is kept here", label=lambda e: cell_label(e, True),
-                                          tip=lambda e: clip_tip(e, names), thumbs=self.clips.thumbnails,
-                                          is_final=is_final)
         self._menu = [(QAction(button.text(), self), button) for button in (
             self.star_button, self.compare_button, self.finalize_button, self.restore_button, self.delete_button)]
         for action, button in self._menu:
@@ -112,11 +104,6 @@ class ViewerPanel(Panel):
             action.triggered.connect(button.click)
         for strip in (self.variants, self.history_strip):
             strip.context_actions = [action for action, _ in self._menu]
-        self.history_strip.setAccessibleName("History")
-        self.strips = QTabWidget()
-        self.strips.setDocumentMode(True)
-        self.strips.addTab(self.variants, "Variants")
-        self.strips.addTab(self.history_strip, "History")
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
@@ -143,6 +130,7 @@ class ViewerPanel(Panel):
         self.clips.clipLoaded.connect(self._on_clip_loaded)
         self.clips.thumbsLoaded.connect(self._on_thumbs_loaded)
         self.clips.failed.connect(self.say)
+        self.strips.failed.connect(self.say)
         self.undo.clipsChanged.connect(self._on_clips_changed)
         self.undo.failed.connect(self.say)
         self.render_progress.cancel_button.clicked.connect(self.cancel_render)
@@ -175,7 +163,7 @@ class ViewerPanel(Panel):
     @Slot(str)
     def _on_selection_changed(self, path: str) -> None:
         self._show_framing()
-        self._refresh_variants()
+        self.strips.show_photo(self.state.selected)
         self._show_selected(path)
 
     def _show_selected(self, path: str) -> None:
@@ -199,7 +187,7 @@ class ViewerPanel(Panel):
             return
         newest = max(entries, key=lambda entry: entry.created)
         self.variants.select(newest.id)
-        if self._strip() is not self.variants:  # the History tab is on show: its selection stays
+        if self.strips.current() is not self.variants:  # the History tab is on show: its selection stays
             self._play_entry(newest.id)
 
     @Slot(object)
@@ -274,12 +262,7 @@ class ViewerPanel(Panel):
         self._job_saved[job.id].append(saved.entry)
         self.clips.remember(saved.entry.id, saved.frames, saved.fps)
         self.clips.remember_thumbs(saved.entry.id, saved.thumbs)
-        if job.photo == self.state.selected:
-            self.variants.append(saved.entry)  # at the end: the cards the user is looking at stay put
-        if self._history_stale or self._history_shown != self._history_asked:
-            self._refresh_history()  # not filled yet, or a read in flight that may miss this clip
-        else:
-            self.history_strip.prepend(saved.entry)
+        self.strips.add(saved.entry, of_shown_photo=job.photo == self.state.selected)
 
     @Slot(object, str)
     def _on_job_finished(self, job: Job, reason: str) -> None:
@@ -292,8 +275,8 @@ class ViewerPanel(Panel):
             # A clip the user picked stays picked (a Finalize must not move the selection under the
             # cursor); with none picked yet, the best of this render plays.
             shown = [entry for entry in saved if self.variants.entry(entry.id) is not None]
-            if self._strip().selection:
-                self._play_entry(self._strip().selection[-1])
+            if self.strips.current().selection:
+                self._play_entry(self.strips.current().selection[-1])
             elif shown:
                 self.variants.select(max(shown, key=lambda e: e.score if e.score is not None else -1).id)
             else:
@@ -301,51 +284,23 @@ class ViewerPanel(Panel):
 
     # -- clips: play, pick, compare, finalize, delete -----------------------------------------
 
-    def _strip(self) -> VariantStrip:
-        return self.history_strip if self.strips.currentWidget() is self.history_strip else self.variants
-
     def selected_entries(self) -> list[Any]:
         """The clips selected in the strip on show."""
-        return self._strip().selected_entries()
+        return self.strips.current().selected_entries()
 
     @Slot(dict)
     def _on_thumbs_loaded(self, thumbs: dict) -> None:
         for strip in (self.variants, self.history_strip):
             strip.thumbs_arrived(list(thumbs))
 
-    def _refresh_variants(self) -> None:
-        """The selected photo's clips, best first. Only when the photo changes (or clips go away):
-        clips made while it is on show join at the end instead, so nothing moves under the cursor."""
-        entries = self.studio.clips(self.state.selected) if self.state.selected else []
-        entries = sorted(entries, key=lambda e: (-(e.score if e.score is not None else -1), -e.created))
-        self.variants.set_entries(entries)
-
-    def _refresh_history(self) -> None:
-        """The History tab, newest first; read off the GUI thread when first shown, so neither start-up
-        nor opening the tab waits on a long history. The cards on screen then read their thumbnails."""
-        if self.strips.currentWidget() is not self.history_strip:
-            self._history_stale = True
-            return
-        self._history_stale = False
-        self._history_asked += 1
-        asked, studio = self._history_asked, self.studio
-        self.background.submit(lambda: sorted(studio.clips(), key=lambda e: -e.created),
-                               lambda entries: self._on_history_read(asked, entries), self.say, name="history")
-
-    def _on_history_read(self, asked: int, entries: list) -> None:
-        if asked == self._history_asked:  # else a newer read is on its way
-            self._history_shown = asked
-            self.history_strip.set_entries(entries)
-
     def _on_strip_changed(self, _: int) -> None:
-        if self._history_stale:
-            self._refresh_history()
-        self._on_variant_selection(self._strip().selection)
+        self.strips.refresh_history_if_stale()
+        self._on_variant_selection(self.strips.current().selection)
 
     @Slot(list)
     def _on_variant_selection(self, ids: list) -> None:
         sender = self.sender()
-        if sender in (self.variants, self.history_strip) and sender is not self._strip():
+        if sender in (self.variants, self.history_strip) and sender is not self.strips.current():
             return  # a selection in the strip that is not on show
         count = len(ids)
         for button in (self.star_button, self.finalize_button, self.delete_button, self.restore_button):
@@ -382,7 +337,7 @@ class ViewerPanel(Panel):
 
     @Slot(str, object, float)
     def _on_clip_loaded(self, entry_id: str, frames: Any, fps: float) -> None:
-        selected = self._strip().selection
+        selected = self.strips.current().selection
         if selected and selected[-1] == entry_id and not self._live:
             self.player.set_frames(frames, fps)
             self.player.play()
@@ -410,12 +365,12 @@ class ViewerPanel(Panel):
             strip.set_starred(entry_id, starred)  # the strip it was set in shows it already
 
     def toggle_star(self) -> None:
-        strip = self._strip()
+        strip = self.strips.current()
         for entry in strip.selected_entries():
             self._on_star_toggled(entry.id, not strip.is_starred(entry.id))
 
     def compare_selected(self) -> None:
-        entries = self._strip().selected_entries()
+        entries = self.strips.current().selected_entries()
         if len(entries) != 2:
             return
         missing = [e for e in entries if e.id not in self.clips.full]
@@ -431,7 +386,7 @@ class ViewerPanel(Panel):
 
     def finalize(self) -> None:
         """Re-render the selected clip with the model's full-quality settings and the same seed."""
-        entries = self._strip().selected_entries()
+        entries = self.strips.current().selected_entries()
         if not entries:
             return
         entry = entries[-1]
@@ -444,7 +399,7 @@ class ViewerPanel(Panel):
 
     def delete_selected(self) -> None:
         """Move the selected clips to the trash; Undo brings them back."""
-        entries = self._strip().selected_entries()
+        entries = self.strips.current().selected_entries()
         if not entries:
             return
         for entry in entries:
@@ -463,38 +418,10 @@ class ViewerPanel(Panel):
 
     @Slot(list)
     def _on_clips_changed(self, restored: list) -> None:
-        """After a delete (or its redo) the gaps close and no other card moves; clips back from the
-        trash are shown where the order puts them, selected again."""
-        if not restored:
-            for strip in self._strips():
-                gone = {entry.id: row for row, entry in enumerate(strip.entries()) if not self._known(entry.id)}
-                for entry_id, row in gone.items():
-                    self._deleted_rows.setdefault(entry_id, {})[strip] = row
-                strip.remove(list(gone))
-            return
-        for entry in sorted(restored, key=lambda e: min(self._deleted_rows.get(e.id, {}).values(), default=0)):
-            rows = self._deleted_rows.pop(entry.id, {})
-            if entry.photo == self.state.selected:
-                self.variants.insert(rows.get(self.variants, len(self.variants.entries())), entry)
-            if self.history_strip in rows:
-                self.history_strip.insert(rows[self.history_strip], entry)
-            else:
-                self._refresh_history()
-        for index, entry in enumerate(restored):
-            self._strip().select(entry.id, extend=index > 0)
-
-    def _strips(self) -> tuple[VariantStrip, VariantStrip]:
-        return self.variants, self.history_strip
-
-    def _known(self, entry_id: str) -> bool:
-        try:
-            self.studio.clip(entry_id)
-        except KeyError:
-            return False
-        return True
+        self.strips.clips_changed(restored, self.state.selected)
 
     def _restore_selected(self) -> None:
-        entries = self._strip().selected_entries()
+        entries = self.strips.current().selected_entries()
         if entries:
             self.restoreRequested.emit(str(entries[-1].mp4), entries[-1].record)
 
