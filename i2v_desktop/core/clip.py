@@ -59,11 +59,38 @@ class RenderInfo:
 
 
 @dataclass(frozen=True)
+class Audio:
+    """Sound made with the picture: float32 samples in [-1, 1], one column per channel.
+
+    Like a clip's frames, the array is taken over (made read-only), not copied."""
+
+    samples: np.ndarray  # (n, channels) float32, read-only
+    rate: int  # samples per second
+
+    def __post_init__(self) -> None:
+        samples = np.asarray(self.samples)
+        if samples.ndim == 1:
+            samples = samples[:, None]
+        if samples.dtype != np.float32 or samples.ndim != 2 or not 1 <= samples.shape[1] <= 2 or not len(samples):
+            raise ValueError(f"audio must be (n, 1 or 2) float32 samples, got {samples.dtype} {samples.shape}")
+        if not isinstance(self.rate, int) or not 8000 <= self.rate <= 192000:
+            raise ValueError(f"audio rate must be 8000..192000 Hz, got {self.rate!r}")
+        if samples.flags.writeable:
+            samples.setflags(write=False)
+        object.__setattr__(self, "samples", samples)
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.rate
+
+
+@dataclass(frozen=True)
 class Clip:
     frames: np.ndarray  # (T, H, W, 3) uint8, read-only
     fps: float
     request: GenerationRequest
     info: RenderInfo
+    audio: Audio | None = None  # the model's sound for the clip, when the request asked for it
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "frames", frozen_frames(self.frames))

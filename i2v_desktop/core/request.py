@@ -19,7 +19,9 @@ from .settings import DEFAULTS
 
 SCHEMA = "i2v_desktop.request"
 # 2: the user's words (`prompt`) and the motion words (`motion_prompt`) are kept apart.
-SCHEMA_VERSION = 2
+# 3: `sound` (a model that makes sound with the picture) and `try_anyway` (a model too big for the
+# machine, run at the cost the user was told); both default to False, so version 2 reads unchanged.
+SCHEMA_VERSION = 3
 
 ASPECTS: dict[str, float | None] = {"source": None, "9:16": 9 / 16, "4:5": 4 / 5, "1:1": 1.0, "16:9": 16 / 9}
 # "fast" is offered only by models with a step-distilled tier (a distilled LoRA, or a distilled
@@ -58,6 +60,10 @@ class GenerationRequest:
     guidance: float | None = None  # None: the model's default
     loop: bool = DEFAULTS.loop
     crop_center: tuple[float, float] | None = None  # framing override, 0..1 in source coordinates
+    sound: bool = False  # make sound with the picture, where the model can (muxed as AAC)
+    # The model does not fit this machine and the user chose to run it anyway, at the cost they were
+    # told (offload to RAM, hours on the processor): the engine runs it instead of refusing.
+    try_anyway: bool = False
 
     def __post_init__(self) -> None:
         def bad(field: str, why: str) -> RequestError:
@@ -92,8 +98,9 @@ class GenerationRequest:
             raise bad("steps", f"must be from 1 to 200, got {self.steps!r}")
         if self.guidance is not None and (not _is_number(self.guidance) or not 0.0 <= self.guidance <= 30.0):
             raise bad("guidance", f"must be between 0 and 30, got {self.guidance!r}")
-        if not isinstance(self.loop, bool):
-            raise bad("loop", "must be true or false")
+        for name in ("loop", "sound", "try_anyway"):
+            if not isinstance(getattr(self, name), bool):
+                raise bad(name, "must be true or false")
         if self.crop_center is not None:
             c = tuple(self.crop_center)
             if len(c) != 2 or not all(_is_number(v) and 0.0 <= v <= 1.0 for v in c):

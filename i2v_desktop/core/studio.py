@@ -40,6 +40,32 @@ class Limits:
         return self.native_fps if fps is None else min(max(float(fps), low), high)
 
 
+# How a model's memory need compares with this machine (`Fit.verdict`).
+FITS = "fits"  # the fastest plan (everything on the GPU) fits
+FITS_OFFLOADED = "fits with offload"  # a plan that moves weights to RAM fits: slower, still a GPU render
+TOO_BIG = "too big"  # no plan fits (or no GPU): only "try anyway", at the cost it states
+UNKNOWN = "unknown"  # the machine has not been looked at yet
+VERDICTS = (FITS, FITS_OFFLOADED, TOO_BIG, UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A model's memory need against this machine: one verdict, said in one line, for every front end."""
+
+    verdict: str  # one of VERDICTS
+    reason: str  # one line, with the figures: "needs 24 GB with model offload; 80 GB free"
+    # The GPU memory each memory plan needs, from the registry: ((plan label, GB), ...), fastest first.
+    needs: tuple[tuple[str, float], ...] = ()
+    # What running it anyway costs, for a "try anyway" to state ("" where it fits): e.g. "on the
+    # processor, about 3 hours per 5 s clip".
+    cost: str = ""
+
+    @property
+    def runs(self) -> bool | None:
+        """Whether it renders here without a "try anyway" (None: not known yet)."""
+        return None if self.verdict == UNKNOWN else self.verdict != TOO_BIG
+
+
 @dataclass(frozen=True)
 class ModelChoice:
     """One model a front end can offer, with what it needs to shape the controls for it.
@@ -60,6 +86,9 @@ class ModelChoice:
     loop_note: str = ""  # why looping is experimental on this model, or ""
     frame_rule: str = "any"  # how the frame count snaps ("any", "4k+1", "8k+1")
     max_frames: int = 0
+    fit: Fit | None = None  # None until the machine has been looked at; `fits` says the same in short
+    sound: bool = False  # can make sound with the picture
+    enhancer: bool = False  # ships a prompt enhancer ("Improve prompt")
 
     def timing(self, duration: float, fps: float | None) -> tuple[int, float]:
         """(frames, fps) a job of `duration` seconds really renders on this model."""
@@ -84,6 +113,66 @@ class Machine:
     summary: str  # e.g. "NVIDIA GPU, 78 GB GPU memory free" or "no GPU (CPU only)"
     models: tuple[ModelChoice, ...]
     default_model: str
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """This machine as a model needs it (slow to read: it may load torch and probe the GPU)."""
+
+    device: str  # "cuda", "mps" or "cpu": where a render runs
+    gpu: str  # the GPU's name ("NVIDIA GeForce RTX 4090"), "" without one
+    vram_gb: float | None  # the GPU's memory, None without one
+    vram_free_gb: float | None
+    compute_capability: str  # "8.9" on CUDA, "" elsewhere
+    ram_gb: float | None  # host RAM, total
+    ram_free_gb: float | None
+    disk_free_gb: float | None  # free space where model downloads go
+    cache_dir: str  # where model downloads go (the Hugging Face cache)
+    torch: str  # the torch build: "2.13.0+cu130", "2.13.0+cpu", or "not installed"
+    bf16: bool = False  # the GPU computes in bfloat16 natively
+
+
+# A model's files as the disk has them (`ModelInfo.state`).
+BUILT_IN = "built in"  # nothing to download (the instant engine)
+NOT_DOWNLOADED = "not downloaded"
+PARTLY_DOWNLOADED = "partly downloaded"  # an interrupted download: Download resumes it
+READY = "ready"
+UPDATE_AVAILABLE = "update available"  # an older revision is here, not the one this app pins
+LOCAL_FOLDER = "local folder"  # the user's own folder or checkpoint
+STATES = (BUILT_IN, NOT_DOWNLOADED, PARTLY_DOWNLOADED, READY, UPDATE_AVAILABLE, LOCAL_FOLDER)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One row of the models page and of `i2v models`: everything a user weighs before a download."""
+
+    id: str
+    name: str
+    family: str
+    summary: str  # what it is good at, one line
+    licence: str
+    commercial: str  # what the licence allows commercially, one line
+    terms: str  # licence terms that depend on the user (revenue thresholds), "" where none
+    download_gb: float  # everything `download` fetches (weights, fast-tier LoRA, tiny decoder)
+    disk_bytes: int  # what its files take on this disk now (a partial download counts)
+    state: str  # one of STATES
+    fit: Fit
+    gated: bool = False  # the repository asks the user to accept terms and log in first
+    sound: bool = False
+    enhancer: bool = False
+    default: bool = False  # the model this machine renders with unless the user picks another
+    path: str = ""  # the folder or checkpoint, for a LOCAL_FOLDER
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """How a download is going (the window's progress bar and the command line's line say the same)."""
+
+    done_bytes: int
+    total_bytes: int
+    bytes_per_s: float  # over the last few seconds; 0 until known
+    eta_s: float | None  # None until a speed is known
+    what: str  # the file or part being fetched
 
 
 @dataclass(frozen=True)
@@ -161,6 +250,29 @@ class Studio(Protocol):
 
     def machine(self) -> Machine:
         """*Slow.* Look at the machine: what it is, which models are here and fit, the default."""
+
+    def hardware(self) -> Hardware:
+        """*Slow.* The hardware profile: GPU, its memory and compute capability, RAM, free disk, torch."""
+
+    def model_infos(self) -> list[ModelInfo]:
+        """*Slow.* Every model with its sizes, licence, state on disk and fit on this machine."""
+
+    def download(self, model: str, on_progress: Callable[[Transfer], object], cancel: CancelToken) -> None:
+        """*Slow.* Fetch a model's files into the download cache. Cancelling keeps what arrived, so
+        pausing is a cancel and resuming is another call. Refuses, in one line naming both figures,
+        when the free disk space is short of the size plus a margin; one line for a gated repo
+        (how to log in), offline mode and network errors. Raises Cancelled when cancelled."""
+
+    def remove(self, model: str) -> int:
+        """Delete a model's downloaded files that no other model here uses; the bytes freed."""
+
+    def use_folder(self, path: Path) -> ModelChoice:
+        """Validate a diffusers folder or a single-file checkpoint the user already has and add it
+        to their models; one line naming what is missing when it is not usable."""
+
+    def enhance_prompt(self, model: str, image: str, prompt: str, cancel: CancelToken) -> str:
+        """*Slow.* The model's prompt enhancer's rewrite of `prompt` for the photo `image`, for the
+        user to read and edit before a render; ModelError when the model ships none."""
 
     def presets(self) -> list[MotionPreset]:
         """The motion presets, built-in and the user's."""
@@ -244,6 +356,8 @@ class Studio(Protocol):
 
 
 __all__ = [
-    "ExportChoice", "ExportJob", "ExportProgress", "ExportReport", "Limits", "Machine", "ModelChoice",
-    "PostFraming", "Saved", "Studio", "frame_count",
+    "BUILT_IN", "FITS", "FITS_OFFLOADED", "LOCAL_FOLDER", "NOT_DOWNLOADED", "PARTLY_DOWNLOADED", "READY", "STATES",
+    "TOO_BIG", "UNKNOWN", "UPDATE_AVAILABLE", "VERDICTS",
+    "ExportChoice", "ExportJob", "ExportProgress", "ExportReport", "Fit", "Hardware", "Limits", "Machine",
+    "ModelChoice", "ModelInfo", "PostFraming", "Saved", "Studio", "Transfer", "frame_count",
 ]

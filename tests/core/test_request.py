@@ -98,9 +98,20 @@ def test_a_schema_1_record_reads_back_with_the_motion_words_split_off():
     assert (request.aspect, request.variants, request.seed) == ("9:16", 2, 7)
     # A schema 1 prompt without the preset's words (the command line's) is kept whole.
     cli = GenerationRequest.from_dict({**old, "prompt": "A glass bottle"})
-    assert cli.prompt == "A glass bottle" and cli.to_dict()["version"] == 2 == SCHEMA_VERSION
+    assert cli.prompt == "A glass bottle" and cli.to_dict()["version"] == 3 == SCHEMA_VERSION
 
 
 def test_motion_prompt_must_be_text_or_null():
     with pytest.raises(RequestError, match="motion_prompt"):
         GenerationRequest(image="a.png", motion_prompt=3)  # type: ignore[arg-type]
+
+
+def test_a_schema_2_request_reads_back_silent_and_within_the_machine():
+    old = {"schema": "i2v_desktop.request", "version": 2, "image": "/photos/bottle.jpg", "model": "svd-xt"}
+    request = GenerationRequest.from_dict(old)
+    assert (request.sound, request.try_anyway) == (False, False)
+    again = GenerationRequest.from_json(GenerationRequest(image="a.png", sound=True, try_anyway=True).to_json())
+    assert (again.sound, again.try_anyway) == (True, True)
+    for name in ("sound", "try_anyway"):
+        with pytest.raises(RequestError, match=name):
+            GenerationRequest(image="a.png", **{name: "yes"})
