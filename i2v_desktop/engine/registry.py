@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from ..core.errors import ModelError
 from ..core.request import ASPECTS, BASE_QUALITIES, QUALITIES
 
-FAMILIES = ("wan", "ltx", "svd")  # the diffusion families
+FAMILIES = ("wan", "ltx", "svd", "ltx2", "hunyuan15")  # the diffusion families
 # What renders a model: a diffusers pipeline on downloaded weights, or the built-in instant engine
 # (the photo moved in 2.5D on the CPU: no weights, no GPU).
 ENGINES = ("diffusion", "instant")
@@ -144,6 +144,10 @@ class ModelEntry:
     # The clip lengths in seconds it is offered for; None: whatever max_frames allows.
     durations: tuple[float, float] | None = None
     aspects: tuple[str, ...] = tuple(ASPECTS)  # the frame shapes it can make
+    terms: str = ""  # licence terms that depend on the user (a revenue threshold), shown before use
+    gated: bool = False  # the repo asks users to accept its terms and log in before downloading
+    sound: bool = False  # makes sound with the picture (a request's `sound`)
+    enhancer: bool = False  # ships a prompt enhancer (Studio.enhance_prompt)
 
     @property
     def qualities(self) -> tuple[str, ...]:
@@ -263,6 +267,10 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
             summary=data.get("summary", ""),
             durations=None if durations is None else (float(durations[0]), float(durations[1])),
             aspects=tuple(data.get("aspects", ASPECTS)),
+            terms=data.get("terms", ""),
+            gated=bool(data.get("gated", False)),
+            sound=bool(data.get("sound", False)),
+            enhancer=bool(data.get("enhancer", False)),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise fail(f"missing or bad field ({exc})") from None
