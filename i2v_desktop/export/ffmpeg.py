@@ -35,7 +35,7 @@ _FFMPEG_NOISE = re.compile(
 )
 _FFMPEG_PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*)+|^x264 \[\w+\]:\s*")
 
-NO_WINDOW = getattr(subprocess, "CREATENO_WINDOW", 0)  # no console window flashing up on Windows
+NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window flashing up on Windows
 
 
 def run_ffmpeg(command: Sequence[str], frames: Iterable[np.ndarray], path: Path) -> None:
