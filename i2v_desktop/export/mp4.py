@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from ..core.clip import Audio
 from ..core.errors import ExportError, InputError, os_reason
+from .audio import SoundInput, checked_audio, codec_args, encoder_samples, sound_input
 from .ffmpeg import NO_WINDOW, ffmpeg_exe, ffmpeg_url, known_cause, run_ffmpeg
 
 # The rest of the app finds ffmpeg here, as before it had a module of its own.
@@ -78,13 +80,16 @@ def write_mp4(
     crf: int = 18,
     metadata: Mapping[str, str] | None = None,
     encoder_preset: str = "medium",
+    audio: Audio | None = None,
 ) -> Path:
     """Encode RGB frames as an H.264 MP4 at `path` and return `path`.
 
     `frames` is a (T, H, W, 3) uint8 array or any iterable of (H, W, 3) uint8 arrays; an iterable
     is streamed to the encoder one frame at a time. Width and height must be even (4:2:0 video).
     `metadata` becomes container tags (any key without "=", any text value) that
-    `read_mp4_metadata` reads back unchanged.
+    `read_mp4_metadata` reads back unchanged. `audio`, the clip's sound, becomes an AAC track
+    (48 kHz, its own channels) exactly as long as the video: cut or made up with silence (see
+    export/audio.py); without it the file has no audio track.
 
     Raises ValueError for arguments no user could have chosen, ExportError for everything else.
     An exception raised by the frame source itself (a cancel, a bug, Ctrl+C) is re-raised as is,
@@ -97,6 +102,10 @@ def write_mp4(
     if encoder_preset not in X264_PRESETS:
         raise ValueError(f"{path}: encoder preset must be one of {', '.join(X264_PRESETS)}")
     tags = checked_tags(metadata or {}, path)
+    if audio is not None:
+        audio = checked_audio(audio, path)
+        if not isinstance(frames, np.ndarray):
+            raise ValueError(f"{path}: a clip with sound needs its frames as one array (they set the sound's length)")
     _check_destination(path)
 
     (width, height), stream = _frame_stream(frames, path)
@@ -105,7 +114,12 @@ def write_mp4(
 
     tmp = _create_temp(path)
     try:
-        _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp)
+        if audio is None:
+            _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp)
+        else:
+            samples = encoder_samples(audio.samples, audio.rate, float(len(frames) / rate), "aac")
+            with sound_input(samples, audio.rate, path) as sound:
+                _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp, sound)
         _commit(tmp, path)
     except BaseException:
         _remove(tmp)
@@ -122,8 +136,10 @@ def encode_command(
     encoder_preset: str,
     tags: Mapping[str, str],
     target: Path,
+    sound: SoundInput | None = None,
 ) -> list[str]:
-    """The ffmpeg command line that reads raw RGB frames on stdin and writes `target`."""
+    """The ffmpeg command line that reads raw RGB frames on stdin (and `sound` from its file) and
+    writes `target`."""
     command = [
         ffmpeg,
         "-hide_banner",
@@ -135,7 +151,8 @@ def encode_command(
         "-video_size", f"{width}x{height}",
         "-framerate", f"{rate.numerator}/{rate.denominator}",
         "-i", "pipe:0",
-        "-an", "-sn", "-dn",
+        *(["-an"] if sound is None else [*sound.input_args(), "-map", "0:v", "-map", "1:a"]),
+        "-sn", "-dn",
         "-vf", _VIDEO_FILTER,
         "-c:v", "libx264",
         "-preset", encoder_preset,
@@ -147,6 +164,7 @@ def encode_command(
         "-x264-params", "cabac=1:8x8dct=1",
         "-pix_fmt", "yuv420p",
         *COLOUR_TAGS,
+        *([] if sound is None else codec_args("aac", sound.channels)),
         *MOV_MUXER,
     ]  # fmt: skip
     for key, value in tags.items():
@@ -245,8 +263,9 @@ def _encode(
     tags: Mapping[str, str],
     path: Path,
     tmp: Path,
+    sound: SoundInput | None = None,
 ) -> None:
-    command = encode_command(ffmpeg_exe(path), width, height, rate, crf, encoder_preset, tags, tmp)
+    command = encode_command(ffmpeg_exe(path), width, height, rate, crf, encoder_preset, tags, tmp, sound)
     run_ffmpeg(command, stream, path)
 
 
