@@ -15,6 +15,7 @@ the picture as every player shows it, so a round trip keeps the sync.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import subprocess
@@ -143,7 +144,7 @@ class _Piece:
 
     first: int  # its first output frame
     source: int
-    last_position: float
+    position: float  # where in the clip (in frames) its last frame's sound came from, unclamped
     weights: list[float]
 
 
@@ -153,7 +154,8 @@ def timeline_samples(samples: np.ndarray, rate: int, count: int, source_fps: flo
     Each output frame plays the sound of the moment its picture comes from, so a new frame rate
     keeps the sound's speed and pitch (it is never resampled to fit), a trim trims it, and a clip
     repeated for length repeats its sound: a loop with a SEAM_FADE_S cross-fade where it starts
-    again, a repeat with the picture's own cross-fade at each seam. Frames that show the clip
+    again, a repeat with the picture's own cross-fade at each seam (equal-power: the two sounds are
+    unrelated, and a linear fade would dip in the middle). Frames that show the clip
     backwards (a boomerang's way back) are silent: sound played backwards is not the sound the
     picture was made with, and the forward sound under a backward picture would put every sound
     at the wrong moment; it returns with the next forward pass. Returns
@@ -173,17 +175,17 @@ def timeline_samples(samples: np.ndarray, rate: int, count: int, source_fps: flo
     pieces: list[_Piece] = []
     open_pieces: list[_Piece] = []
     for index, step in enumerate(steps):
-        heard = [] if _backwards(steps, index) else [(step.position, 1.0 - step.blend)]
+        heard = [] if _backwards(steps, index) else [(step.position, math.cos(step.blend * math.pi / 2))]
         if step.blend_position is not None:
-            heard.append((step.blend_position, step.blend))
+            heard.append((step.blend_position, math.sin(step.blend * math.pi / 2)))
         now: list[_Piece] = []
         for position, weight in heard:
-            piece = next((p for p in open_pieces if p not in now
-                          and abs(p.last_position + advance - position) < _POSITION_TOLERANCE), None)
+            piece = next((p for p in open_pieces if p not in now and _goes_on(p.position + advance, position, count)),
+                         None)
             if piece is None:
-                piece = _Piece(index, round(position / source_fps * rate), position, [])
+                piece = _Piece(index, round(position / source_fps * rate), position - advance, [])
                 pieces.append(piece)
-            piece.last_position = position
+            piece.position += advance
             piece.weights.append(weight)
             now.append(piece)
         open_pieces = now
@@ -206,6 +208,13 @@ def timeline_samples(samples: np.ndarray, rate: int, count: int, source_fps: flo
             after = source[begin + (end - start) : begin + (end - start) + tail]
             out[end : end + len(after)] += after * fall[: len(after), None]
     return np.clip(out, -1.0, 1.0)
+
+
+def _goes_on(expected: float, position: float, count: int) -> bool:
+    """Whether a frame at `position` continues a piece whose sound has reached `expected`: the
+    next moment, or the clip's last frame held past its end (a new frame rate's last frames)."""
+    held = position >= count - 1 - _POSITION_TOLERANCE and expected >= position - _POSITION_TOLERANCE
+    return held or abs(expected - position) < _POSITION_TOLERANCE
 
 
 def _backwards(steps: Any, index: int) -> bool:
