@@ -122,7 +122,7 @@ class LocalStudio:
             id=model, name=entry.name, engine=entry.engine, family=entry.family, installed=installed,
             fits=fits, licence=entry.licence, note=note, limits=limits(entry), aspects=entry.aspects,
             qualities=entry.qualities, loop_note=entry.loop_note(), frame_rule=entry.frame_rule,
-            max_frames=entry.max_frames,
+            max_frames=entry.max_frames, sound=entry.sound,
         )
 
     # -- requests ----------------------------------------------------------------------------

@@ -138,3 +138,19 @@ def test_the_sound_crosses_the_render_process_pipe():
     silent = decode(pickle.loads(pickle.dumps(encode(Finished(sounding_clip(Path("a.jpg"), None, 4)),
                                                      park_array, None))), take, None).clip
     assert silent.audio is None
+
+
+def test_a_model_choice_says_whether_the_model_makes_sound(tmp_path):
+    """What the window's "With sound" box and `i2v render --sound` go by: the registry's entry."""
+    from dataclasses import replace
+
+    registry = load_registry()
+    wan = registry.get("wan2.2-ti2v-5b")
+    registry = replace(registry, entries={**registry.entries, "loud": replace(wan, id="loud", sound=True)})
+    studio = LocalStudio(Engines(registry, load_presets(), device="cpu"), tmp_path / "history",
+                         load_export_presets(), tmp_path / "data")
+    try:
+        assert studio.model("loud").sound and not studio.model("wan2.2-ti2v-5b").sound
+        assert not studio.model("instant").sound
+    finally:
+        studio.close()
