@@ -271,3 +271,53 @@ def test_a_boomerang_export_is_silent_on_the_way_back(tmp_path):
     assert len(decoded[0]) / rate == pytest.approx(video_s, abs=0.025)
     level = windows(decoded[0], rate)  # 50 ms windows; at 30 fps the way back is 22/24 s after 1 s
     assert level[2:19].min() > 0.3 and level[21:38].max() < 0.01 and level[40:58].min() > 0.3
+
+
+# Commands written before clips had sound, word for word (from the commit before sound existed).
+COMMANDS_BEFORE = {
+    "reels": "ffmpeg -hide_banner -nostdin -loglevel error -y -f rawvideo -pix_fmt rgb24 -video_size 405x720 "
+             "-framerate 30/1 -i pipe:0 -f lavfi -i anullsrc=channel_layout=stereo:sample_rate=48000:duration=2.978667 "
+             "-filter_complex [0:v]scale=1080:1920:flags=lanczos+accurate_rnd+full_chroma_int:out_color_matrix=bt709"
+             ":out_range=tv,format=yuv420p,setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709[v] "
+             "-map [v] -map 1:a -c:a aac -b:a 128k -ar 48000 -ac 2 -sn -dn -c:v libx264 -preset veryfast -crf 19 "
+             "-profile:v high -x264-params cabac=1:8x8dct=1 -maxrate 25000000 -bufsize 50000000 -g 60 -keyint_min 60 "
+             "-sc_threshold 0 -flags +cgop -pix_fmt yuv420p -color_primaries bt709 -color_trc bt709 -colorspace bt709 "
+             "-color_range tv -use_editlist 0 -movflags +faststart+use_metadata_tags+negative_cts_offsets "
+             "-metadata k=v -f mp4 file:/tmp/out.mp4",
+    "prores": "ffmpeg -hide_banner -nostdin -loglevel error -y -f rawvideo -pix_fmt rgb24 -video_size 405x720 "
+              "-framerate 30/1 -i pipe:0 -filter_complex [0:v]scale=1080:1920:flags=lanczos+accurate_rnd+full_chroma_int"
+              ":out_color_matrix=bt709:out_range=tv,format=yuv422p10le,setparams=range=tv:color_primaries=bt709"
+              ":color_trc=bt709:colorspace=bt709[v] -map [v] -sn -dn -c:v prores_ks -profile:v 2 -vendor apl0 "
+              "-pix_fmt yuv422p10le -color_primaries bt709 -color_trc bt709 -colorspace bt709 -color_range tv "
+              "-use_editlist 0 -movflags +faststart+use_metadata_tags+negative_cts_offsets -metadata k=v -f mov "
+              "file:/tmp/out.mp4",
+    "clip": "ffmpeg -hide_banner -nostdin -loglevel error -y -f rawvideo -pix_fmt rgb24 -video_size 64x48 "
+            "-framerate 24/1 -i pipe:0 -an -sn -dn -vf scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd"
+            "+full_chroma_int,format=yuv420p,setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709 "
+            "-c:v libx264 -preset medium -crf 18 -profile:v high -x264-params cabac=1:8x8dct=1 -pix_fmt yuv420p "
+            "-color_primaries bt709 -color_trc bt709 -colorspace bt709 -color_range tv -use_editlist 0 "
+            "-movflags +faststart+use_metadata_tags+negative_cts_offsets -metadata k=v -f mp4 file:/tmp/x.mp4",
+}
+
+
+def test_without_sound_every_command_is_word_for_word_as_before(tmp_path):
+    from i2v_desktop.export import social
+    from i2v_desktop.export.audio import sound_input
+
+    library = social.load_export_presets()
+    layout = social.Layout((1080, 1920), (438, 0, 405, 720), (405, 720), "scale")
+    made = {pid: social.export_command(library.get(pid), "ffmpeg", layout, Fraction(30), 3.0, {"k": "v"},
+                                       Path("/tmp/out.mp4")) for pid in ("reels", "prores")}
+    made["clip"] = encode_command("ffmpeg", 64, 48, Fraction(24), 18, "medium", {"k": "v"}, Path("/tmp/x.mp4"))
+    assert {name: " ".join(command) for name, command in made.items()} == COMMANDS_BEFORE
+
+    # With sound, the clip's track replaces the platform's silence; ProRes gets PCM for editors.
+    with sound_input(tone(3.0, 48000, channels=2), 48000, tmp_path / "x.mp4") as sound:
+        reels = " ".join(social.export_command(library.get("reels"), "ffmpeg", layout, Fraction(30), 3.0, {},
+                                               Path("/tmp/out.mp4"), sound))
+        prores = " ".join(social.export_command(library.get("prores"), "ffmpeg", layout, Fraction(30), 3.0, {},
+                                                Path("/tmp/out.mp4"), sound))
+    assert "anullsrc" not in reels and "-map 1:a -c:a aac -b:a 192k -ar 48000" in reels
+    assert f"-f f32le -ar 48000 -ac 2 -i file:{sound.path}" in reels
+    assert "-map 1:a -c:a pcm_s24le -ar 48000" in prores
+    assert not sound.path.exists()  # the raw file goes with the block
