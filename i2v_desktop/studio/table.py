@@ -18,7 +18,10 @@ README_END = "<!-- end of the models table -->"
 
 
 def download_gb(entry: ModelEntry) -> float:
-    """Everything a download of `entry` fetches: weights, the fast tier's LoRA, the tiny decoder."""
+    """Everything a download of `entry` fetches: weights, the fast tier's LoRA, the tiny decoder
+    (nothing for a folder of the user's: a user entry based on a built-in keeps the built-in's size)."""
+    if entry.local_path:
+        return 0.0
     total = entry.download_gb
     if entry.lora is not None:
         total += entry.lora.download_gb
