@@ -1,19 +1,13 @@
-"""MP4 export through the ffmpeg binary that imageio-ffmpeg ships, plus JSON sidecars.
+"""MP4 export through the ffmpeg binary that imageio-ffmpeg ships, and reading video files back.
 
-Every file appears atomically: it is written under a hidden temporary name in the destination
-folder and renamed into place only when complete, so a failure never leaves a half-written file
-where the user looks (and never damages a file that was already there).
+Every file appears atomically (export/files.py): a failure never leaves a half-written file where
+the user looks, and never damages a file that was already there.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import json
 import math
-import os
 import re
-import secrets
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from fractions import Fraction
@@ -26,8 +20,9 @@ from ..core.clip import Audio
 from ..core.errors import ExportError, InputError, os_reason
 from .audio import SoundInput, checked_audio, codec_args, encoder_samples, sound_input
 from .ffmpeg import NO_WINDOW, ffmpeg_exe, ffmpeg_url, known_cause, run_ffmpeg
+from .files import atomic_output, check_destination, commit, create_temp, remove, write_sidecar
 
-# The rest of the app finds ffmpeg here, as before it had a module of its own.
+# The rest of the app finds ffmpeg and the atomic files here, as before they had modules of their own.
 __all__ = ["COLOUR_TAGS", "MOV_MUXER", "atomic_output", "checked_tags", "encode_command", "ffmpeg_exe",
            "ffmpeg_url", "frame_rate", "read_frames", "read_mp4_metadata", "run_ffmpeg", "write_mp4",
            "write_sidecar"]
@@ -106,13 +101,13 @@ def write_mp4(
         audio = checked_audio(audio, path)
         if not isinstance(frames, np.ndarray):
             raise ValueError(f"{path}: a clip with sound needs its frames as one array (they set the sound's length)")
-    _check_destination(path)
+    check_destination(path)
 
     (width, height), stream = _frame_stream(frames, path)
     if width % 2 or height % 2:
         raise ExportError(f"{path}: width and height must be even for H.264 video, got {width}x{height}")
 
-    tmp = _create_temp(path)
+    tmp = create_temp(path)
     try:
         if audio is None:
             _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp)
@@ -120,9 +115,9 @@ def write_mp4(
             samples = encoder_samples(audio.samples, audio.rate, float(len(frames) / rate), "aac")
             with sound_input(samples, audio.rate, path) as sound:
                 _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp, sound)
-        _commit(tmp, path)
+        commit(tmp, path)
     except BaseException:
-        _remove(tmp)
+        remove(tmp)
         raise
     return path
 
@@ -228,28 +223,6 @@ def read_frames(path: Path) -> tuple[np.ndarray, float]:
     return frames.copy(), float(rate.group(1)) if rate else 0.0
 
 
-def write_sidecar(path: Path, data: Mapping[str, Any]) -> Path:
-    """Write `data` as UTF-8 JSON (indent 2) to `path`, atomically, and return `path`."""
-    path = Path(path)
-    try:
-        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ExportError(f"{path}: cannot be written as JSON ({exc})") from None
-    _check_destination(path)
-    tmp = _create_temp(path)
-    try:
-        try:
-            with open(tmp, "wb") as file:
-                file.write((text + "\n").encode("utf-8"))
-        except OSError as exc:
-            raise ExportError(f"{path}: {os_reason(exc)}") from None
-        _commit(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
-    return path
-
-
 # -- encoding ------------------------------------------------------------------------------
 
 
@@ -267,21 +240,6 @@ def _encode(
 ) -> None:
     command = encode_command(ffmpeg_exe(path), width, height, rate, crf, encoder_preset, tags, tmp, sound)
     run_ffmpeg(command, stream, path)
-
-
-@contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
-    """A fresh hidden temporary file next to `path` for the block to write; renamed to `path`
-    when the block ends normally, removed when it raises (anything, Ctrl+C included)."""
-    path = Path(path)
-    _check_destination(path)
-    tmp = _create_temp(path)
-    try:
-        yield tmp
-        _commit(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
 
 
 def _frame_stream(frames: Frames, path: Path) -> tuple[tuple[int, int], Iterator[np.ndarray]]:
@@ -381,55 +339,3 @@ def _parse_ffmetadata(text: str) -> dict[str, str]:
     if key is not None and not comment:
         tags[key] = "".join(chars)
     return tags
-
-
-# -- files ---------------------------------------------------------------------------------
-
-
-def _check_destination(path: Path) -> None:
-    folder = path.parent
-    if path.is_dir():
-        raise ExportError(f"{path}: is a folder")
-    if not folder.exists():
-        raise ExportError(f"{folder}: folder does not exist")
-    if not folder.is_dir():
-        raise ExportError(f"{folder}: is not a folder")
-
-
-def _create_temp(path: Path) -> Path:
-    """Claim a fresh hidden file next to `path` (so the final rename stays on one disk)."""
-    name = path.name if len(path.name) <= 100 else "i2v"
-    folder = path.parent
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        tmp = folder / f".{name}.part-{secrets.token_hex(4)}{path.suffix}"
-        try:
-            os.close(os.open(tmp, flags, 0o666))  # 0o666 minus the umask, like any new file
-            return tmp
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise ExportError(f"{folder}: folder is not writable") from None
-            if exc.errno == errno.ENOENT:
-                raise ExportError(f"{folder}: folder does not exist") from None
-            raise ExportError(f"{folder}: {os_reason(exc)}") from None
-
-
-def _commit(tmp: Path, path: Path) -> None:
-    """Move the finished temporary file into place."""
-    try:
-        # Flushed to disk before the rename, so a crash cannot leave the final name over no data.
-        fd = os.open(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ExportError(f"{path}: {os_reason(exc)}") from None
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
