@@ -113,7 +113,10 @@ def encoder_samples(samples: np.ndarray, rate: int, duration: float, codec: str)
 def sound_input(samples: np.ndarray, rate: int, path: Path) -> Iterator[SoundInput]:
     """The samples in a temporary raw file for ffmpeg, removed when the block ends; `path` is the
     file being made, for the one-line error."""
-    fd, name = tempfile.mkstemp(prefix="i2v-sound-", suffix=".f32")
+    try:
+        fd, name = tempfile.mkstemp(prefix="i2v-sound-", suffix=".f32")
+    except OSError as exc:
+        raise ExportError(f"{path}: no temporary file for the sound ({os_reason(exc)})") from None
     raw = Path(name)
     try:
         try:

@@ -16,9 +16,6 @@ from .presets import ExportPreset
 # proxy 45, LT 102, 422 147, HQ 220 Mbit/s): ProRes has no rate control, so this is the estimate.
 PRORES_BITS_PER_PIXEL = {"0": 0.72, "1": 1.64, "2": 2.37, "3": 3.54}
 AAC_BITRATE = "128k"  # the silent track's
-# ffmpeg's AAC encoder starts every track with one frame of priming (AAC_PRIMING samples, 21 ms at
-# 48 kHz). Without an edit list to skip it, the priming plays from time 0; the silence is made that
-# much shorter, so priming and silence together last exactly as long as the video.
 # The blurred backdrop is made at 1/8 of the output size: the blur hides the difference, at a
 # fraction of the cost.
 BACKDROP_SCALE = 8
@@ -51,7 +48,10 @@ def export_command(
         command += sound.input_args()
     elif preset.audio:
         # Silence exactly as long as the video: platforms treat a video without sound as a GIF or
-        # refuse it, and some editors drop a track that ends early.
+        # refuse it, and some editors drop a track that ends early. ffmpeg's AAC encoder starts
+        # every track with one frame of priming (AAC_PRIMING samples, 21 ms at 48 kHz); without an
+        # edit list to skip it, the priming plays from time 0, so the silence is made that much
+        # shorter and priming and silence together last exactly as long as the video.
         silent = max(duration - AAC_PRIMING / AAC_RATE, 1 / AAC_RATE)
         silence = f"anullsrc=channel_layout=stereo:sample_rate={AAC_RATE}:duration={silent:.6f}"
         command += ["-f", "lavfi", "-i", silence]

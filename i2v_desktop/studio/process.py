@@ -4,8 +4,8 @@ The window's engine thread calls `RenderProcess.render`; a child process started
 fork: the parent holds Qt and threads) keeps its engines, and so a loaded model, from job to job.
 The closed event stream comes back over a pipe. Arrays (previews, a finished clip's frames) cross
 through shared memory, one block per array, never pickled (a clip's sound, a few megabytes at
-most, crosses pickled with its event). A child that dies (a segfault, a CUDA
-error, the OS killing it) fails its job in one line, and the next job starts a fresh child.
+most, crosses pickled with its event). A child that dies (a segfault, a CUDA error, the OS
+killing it) fails its job in one line, and the next job starts a fresh child.
 
 Shared-memory blocks are named after the child and numbered in the order they are sent, so the
 parent, which frees every block it reads, also knows the one a dying child may have made but not

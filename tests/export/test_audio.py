@@ -321,3 +321,18 @@ def test_without_sound_every_command_is_word_for_word_as_before(tmp_path):
     assert f"-f f32le -ar 48000 -ac 2 -i file:{sound.path}" in reels
     assert "-map 1:a -c:a pcm_s24le -ar 48000" in prores
     assert not sound.path.exists()  # the raw file goes with the block
+
+
+def test_no_room_for_the_sounds_temporary_file_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    path = tmp_path / "clip.mp4"
+    with pytest.raises(ExportError) as caught:
+        write_mp4(frames(24), FPS, path, audio=Audio(tone(1.0), 24000))
+    assert str(caught.value).startswith(f"{path}: no temporary file for the sound (") and "\n" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
