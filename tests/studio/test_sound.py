@@ -14,6 +14,7 @@ import pytest
 
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.clip import Audio, Clip, RenderInfo
+from i2v_desktop.core.errors import ExportError
 from i2v_desktop.core.events import Finished
 from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.record import ClipRecord
@@ -154,3 +155,13 @@ def test_a_model_choice_says_whether_the_model_makes_sound(tmp_path):
         assert not studio.model("instant").sound
     finally:
         studio.close()
+
+
+def test_a_clip_whose_sound_is_broken_is_refused_in_one_line_naming_it_with_nothing_left(samples, tmp_path):
+    broken = tone(1.0)
+    broken[12000:] = np.inf
+    path = tmp_path / "coffee.mp4"
+    with pytest.raises(ExportError) as caught:
+        save_clip(sounding_clip(samples / "coffee.jpg", Audio(broken, 24000)), path)
+    assert str(caught.value) == f"{path}: the clip's sound has NaN or infinite samples (the first at 0.500 s)"
+    assert list(tmp_path.iterdir()) == []
