@@ -232,7 +232,7 @@ def _backwards(steps: Any, index: int) -> bool:
 # -- reading -------------------------------------------------------------------------------------
 
 _STREAM = re.compile(r"Stream #\d+:\d+.*?: Audio: (\w+)[^,]*, (\d+) Hz, ([^,]+)")
-_LAYOUTS = {"mono": 1, "stereo": 2}
+_LAYOUTS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
 
 
 def audio_stream(path: Path) -> AudioStream | None:

@@ -336,3 +336,20 @@ def test_no_room_for_the_sounds_temporary_file_is_one_line_and_leaves_nothing(tm
         write_mp4(frames(24), FPS, path, audio=Audio(tone(1.0), 24000))
     assert str(caught.value).startswith(f"{path}: no temporary file for the sound (") and "\n" not in str(caught.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_foreign_files_surround_sound_reads_back_as_stereo(tmp_path):
+    import subprocess
+
+    from i2v_desktop.export.mp4 import ffmpeg_exe
+
+    path = tmp_path / "phone.mp4"
+    subprocess.run([ffmpeg_exe(path), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=440:d=1",
+                    "-f", "lavfi", "-i", "color=c=gray:s=64x64:r=24:d=1", "-filter_complex",
+                    "[0:a]pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0[a]", "-map", "1:v", "-map", "[a]",
+                    "-c:a", "aac", str(path)], check=True)
+    stream = audio_stream(path)
+    assert (stream.rate, stream.channels, stream.describe()) == (44100, 6, "AAC, 44.1 kHz, 6 channels")
+    sound = read_audio(path)
+    assert sound.rate == 44100 and sound.samples.shape[1] == 2
+    assert dominant_hz(sound.samples[4410:-4410, 0], 44100) == pytest.approx(440, abs=2)
