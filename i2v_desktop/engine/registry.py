@@ -29,6 +29,7 @@ PIPELINE_FOR_CLASS = {
     "LTXImageToVideoPipeline": ("ltx", "LTXConditionPipeline"),
     "LTXPipeline": ("ltx", "LTXConditionPipeline"),
     "StableVideoDiffusionPipeline": ("svd", "StableVideoDiffusionPipeline"),
+    "HunyuanVideo15ImageToVideoPipeline": ("hunyuan15", "HunyuanVideo15ImageToVideoPipeline"),
 }
 
 
