@@ -254,3 +254,27 @@ def test_bucket_base_is_the_side_of_the_square_of_the_same_area():
     assert bucket_base(848, 480, 16) == 640 and bucket_base(1280, 720, 16) == 960
     assert bucket_base(64, 64, 16) == 64
     assert bucket_base(848, 480, 16) == round(math.sqrt(848 * 480) / 16) * 16
+
+
+@pytest.mark.parametrize(
+    ("transformer", "expected"),
+    [
+        ({"target_size": 640, "use_meanflow": False}, "hunyuanvideo-1.5-i2v-480p"),
+        ({"target_size": 960, "use_meanflow": False}, "hunyuanvideo-1.5-i2v-720p"),
+        ({"target_size": 640, "use_meanflow": True}, "hunyuanvideo-1.5-i2v-480p-step-distilled"),
+    ],
+    ids=["480p", "720p", "step-distilled"],
+)
+def test_a_users_folder_gets_the_settings_of_the_checkpoint_its_transformer_says_it_is(
+    transformer, expected, tmp_path
+):
+    (tmp_path / "transformer").mkdir()
+    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "HunyuanVideo15ImageToVideoPipeline"}))
+    (tmp_path / "transformer" / "config.json").write_text(json.dumps(transformer))
+    registry = load_registry()
+    entry = registry.entry_for_folder(tmp_path)
+    base = registry.get(expected)
+    assert (entry.resolutions, entry.tiers, entry.guidance, entry.flow_shift) == (
+        base.resolutions, base.tiers, base.guidance, base.flow_shift
+    )
+    assert entry.local_path == str(tmp_path.resolve()) and entry.repo is None
