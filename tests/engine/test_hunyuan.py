@@ -278,3 +278,19 @@ def test_a_users_folder_gets_the_settings_of_the_checkpoint_its_transformer_says
         base.resolutions, base.tiers, base.guidance, base.flow_shift
     )
     assert entry.local_path == str(tmp_path.resolve()) and entry.repo is None
+
+
+def test_a_download_takes_every_file_the_pipeline_loads(tiny_folders):
+    """The tokenizer's chat template is saved as tokenizer/chat_template.jinja: without it the
+    pipeline cannot build a single prompt."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    from i2v_desktop.engine.weights import _snapshot_kwargs
+
+    folder = tiny_folders[KIND]
+    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert "tokenizer/chat_template.jinja" in files
+    kwargs = _snapshot_kwargs(load_registry().get("hunyuanvideo-1.5-i2v-480p"))
+    kept = set(filter_repo_objects(files, allow_patterns=kwargs["allow_patterns"],
+                                   ignore_patterns=kwargs["ignore_patterns"]))
+    assert kept == set(files)
