@@ -19,10 +19,11 @@ enters as a separate conditioning input), so a preview is `latents[0]`, the defa
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..core.errors import ModelError
 from .families import Family
@@ -87,7 +88,8 @@ def use_guidance(pipe: Any, guidance: float) -> None:
         pipe.guider = pipe.guider.new(guidance_scale=guidance)
 
 
-class step_callback:
+@contextlib.contextmanager
+def step_callback(pipe: Any, callback: Callable[..., Any]) -> Iterator[None]:
     """Runs `callback(pipe, i, t, {"latents": latents})` after every scheduler step, as diffusers'
     callback_on_step_end would, for a pipeline whose __call__ has none. A callback that returns
     new latents replaces them, as with callback_on_step_end.
@@ -95,32 +97,27 @@ class step_callback:
     The wrapper lives on the scheduler instance for the one call only (the class's `step` is back
     afterwards, also on cancel and errors); the engine's single thread is the only caller.
     """
+    scheduler = pipe.scheduler
+    original = scheduler.step
+    done = 0
 
-    def __init__(self, pipe: Any, callback: Callable[..., Any]) -> None:
-        self.pipe, self.callback = pipe, callback
+    def step(model_output: Any, timestep: Any, sample: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal done
+        output = original(model_output, timestep, sample, *args, **kwargs)
+        latents = output[0] if isinstance(output, tuple) else output.prev_sample
+        changed = callback(pipe, done, timestep, {"latents": latents}) or {}
+        done += 1
+        if "latents" in changed:
+            if isinstance(output, tuple):
+                return (changed["latents"], *output[1:])
+            output.prev_sample = changed["latents"]
+        return output
 
-    def __enter__(self) -> None:
-        scheduler = self.pipe.scheduler
-        original = scheduler.step
-        done = 0
-
-        def step(model_output: Any, timestep: Any, sample: Any, *args: Any, **kwargs: Any) -> Any:
-            nonlocal done
-            output = original(model_output, timestep, sample, *args, **kwargs)
-            latents = output[0] if isinstance(output, tuple) else output.prev_sample
-            changed = self.callback(self.pipe, done, timestep, {"latents": latents}) or {}
-            done += 1
-            if "latents" in changed:
-                if isinstance(output, tuple):
-                    return (changed["latents"], *output[1:])
-                output.prev_sample = changed["latents"]
-            return output
-
-        scheduler.step = step
-        self.scheduler = scheduler
-
-    def __exit__(self, *exc: Any) -> None:
-        del self.scheduler.step  # the instance attribute goes; the class's method shows again
+    scheduler.step = step
+    try:
+        yield
+    finally:
+        del scheduler.step  # the instance attribute goes; the class's method shows again
 
 
 def bucket_base(width: int, height: int, multiple: int) -> int:
