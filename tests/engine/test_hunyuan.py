@@ -294,3 +294,20 @@ def test_a_download_takes_every_file_the_pipeline_loads(tiny_folders):
     kept = set(filter_repo_objects(files, allow_patterns=kwargs["allow_patterns"],
                                    ignore_patterns=kwargs["ignore_patterns"]))
     assert kept == set(files)
+
+
+def test_a_registry_id_loads_its_revision_from_the_hugging_face_cache(tiny_folders, registry, photo, hub_cache):
+    """The route a downloaded model takes: repo and revision to the cache's snapshot folder."""
+    from i2v_desktop.bench.tiny_registry import FAKE_REVISION
+
+    snapshot = hub_cache / "models--tiny-org--tiny-hunyuan" / "snapshots" / FAKE_REVISION
+    shutil.copytree(tiny_folders[KIND], snapshot)
+    try:
+        entry = replace(registry.get(MODEL), repo="tiny-org/tiny-hunyuan", revision=FAKE_REVISION, local_path=None)
+        engine = DiffusionEngine(replace(registry, entries={entry.id: entry}), load_presets(), device="cpu")
+        clip, events = run(engine, request_for(photo))
+        assert clip is not None, events[-1]
+        assert str(snapshot) in engine._pipe.config._name_or_path
+        engine.close()
+    finally:
+        shutil.rmtree(snapshot.parent.parent)
