@@ -225,6 +225,10 @@ class SVDFamily(Family):
         return latents[0].transpose(0, 1)  # SVD's latents are (B, T, C, h, w)
 
 
-from .hunyuan import HunyuanFamily  # noqa: E402  (it builds on Family, above)
+FAMILIES: dict[str, Family] = {f.name: f for f in (WanFamily(), LTXFamily(), SVDFamily())}
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (WanFamily(), LTXFamily(), SVDFamily(), HunyuanFamily())}
+# Families in their own modules build on Family and add themselves to FAMILIES when imported; here,
+# after both exist, so that importing either module first works.
+from . import hunyuan  # noqa: E402
+
+FAMILY_MODULES = (hunyuan,)

@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import Any, Callable, Iterator
 
 from ..core.errors import ModelError
-from .families import Family
+from .families import FAMILIES, Family
 from .plan import RenderPlan
 from .registry import ModelEntry
 
@@ -80,6 +80,9 @@ class HunyuanFamily(Family):
         use_guidance(pipe, plan.guidance)
         with step_callback(pipe, callback):
             return pipe(**args)
+
+
+FAMILIES[HunyuanFamily.name] = HunyuanFamily()
 
 
 def use_guidance(pipe: Any, guidance: float) -> None:

@@ -311,3 +311,13 @@ def test_a_registry_id_loads_its_revision_from_the_hugging_face_cache(tiny_folde
         engine.close()
     finally:
         shutil.rmtree(snapshot.parent.parent)
+
+
+@pytest.mark.parametrize("first", ["i2v_desktop.engine.hunyuan", "i2v_desktop.engine.families"])
+def test_either_module_can_be_imported_first(first):
+    import subprocess
+    import sys
+
+    code = f"import {first}; from i2v_desktop.engine.families import FAMILIES; print(sorted(FAMILIES))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "'hunyuan15'" in out
