@@ -49,9 +49,11 @@ class HunyuanFamily(Family):
         """Both text encoders (Qwen2.5-VL through the chat template, byT5 for quoted glyph text),
         for the prompt and the negative prompt, once per prompt: variants reuse them.
 
-        The negative prompt is encoded even when this job's guidance leaves it unused (the
-        distilled checkpoints, guidance 1.0): the pipeline then ignores it, and a later job with
-        CFG and the same words finds it ready."""
+        The negative prompt is encoded even when this job's guidance leaves it unused (guidance 1.0,
+        the distilled checkpoints), where the pipeline ignores it: the guider runs CFG at any scale
+        but 1.0, below 1 too, while the engine's embedding cache tells jobs apart only by
+        guidance > 1, so embeddings without the negative could be reused by a job that needs it.
+        The cost is one more text-encoder pass per new prompt, none per step."""
         dtype = pipe.transformer.dtype
         embeds: dict[str, Any] = {}
         for prefix, text in (("", plan.prompt), ("negative_", plan.negative_prompt)):
