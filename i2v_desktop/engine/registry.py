@@ -29,6 +29,7 @@ PIPELINE_FOR_CLASS = {
     "LTXImageToVideoPipeline": ("ltx", "LTXConditionPipeline"),
     "LTXPipeline": ("ltx", "LTXConditionPipeline"),
     "StableVideoDiffusionPipeline": ("svd", "StableVideoDiffusionPipeline"),
+    "HunyuanVideo15ImageToVideoPipeline": ("hunyuan15", "HunyuanVideo15ImageToVideoPipeline"),
 }
 
 
@@ -377,7 +378,7 @@ class Registry:
         if cls not in PIPELINE_FOR_CLASS:
             raise ModelError(f"{path}: {cls} is not an image-to-video pipeline this app can drive")
         family, pipeline = PIPELINE_FOR_CLASS[cls]
-        base = self.entries[self._closest(family, meta)]
+        base = self.entries[self._closest(family, meta, path)]
         return replace(
             base,
             id=str(path),
@@ -391,9 +392,24 @@ class Registry:
             local_path=str(path.resolve()),
         )
 
-    def _closest(self, family: str, meta: dict[str, Any]) -> str:
+    def _closest(self, family: str, meta: dict[str, Any], path: Path) -> str:
         """Which built-in entry's defaults (fps, buckets, steps) suit a local folder best."""
         candidates = [e for e in self.entries.values() if e.family == family]
+        if family == "hunyuan15":
+            # The transformer's config says which checkpoint it is: its size buckets (target_size
+            # 640 for 480p, 960 for 720p) and whether it is the step-distilled one (meanflow).
+            try:
+                config = json.loads((path / "transformer" / "config.json").read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                config = {}
+            if config.get("use_meanflow"):
+                want = "hunyuanvideo-1.5-i2v-480p-step-distilled"
+            elif config.get("target_size") == 960:
+                want = "hunyuanvideo-1.5-i2v-720p"
+            else:
+                want = "hunyuanvideo-1.5-i2v-480p"
+            if want in self.entries:
+                return want
         if family == "wan":
             if meta.get("expand_timesteps"):
                 want = "wan2.2-ti2v-5b"

@@ -35,7 +35,9 @@ def _snapshot_kwargs(entry: ModelEntry) -> dict[str, Any]:
     return dict(
         repo_id=entry.repo,
         revision=entry.revision,
-        allow_patterns=["model_index.json", "*/*.json", "*/*.txt", "*/*.model", weights],
+        # *.jinja: a chat template saved by transformers next to its tokenizer (HunyuanVideo-1.5's
+        # Qwen tokenizer prompts through one).
+        allow_patterns=["model_index.json", "*/*.json", "*/*.txt", "*/*.model", "*/*.jinja", weights],
         ignore_patterns=ignore,
     )
 
