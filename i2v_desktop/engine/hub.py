@@ -163,8 +163,10 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
-def _tidy(folder: Path) -> None:
-    """After single files went: drop emptied snapshot folders, refs to them, and an emptied repo."""
+def _tidy(folder: Path, own: bool) -> None:
+    """Drop emptied snapshot folders, refs to them, and a repo with no snapshot left: with its
+    blobs when it is the model's own repo (blobs of an interrupted download not yet in a snapshot),
+    else only once nothing but partial files is left in it."""
     import shutil
 
     snapshots = folder / "snapshots"
@@ -176,7 +178,7 @@ def _tidy(folder: Path) -> None:
             ref.unlink()
     blobs = folder / "blobs"
     left = [p for p in blobs.iterdir() if not p.name.endswith(".incomplete")] if blobs.is_dir() else []
-    if not (snapshots.is_dir() and any(snapshots.iterdir())) and not left:
+    if not (snapshots.is_dir() and any(snapshots.iterdir())) and (own or not left):
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -254,9 +256,11 @@ def remove(entry: ModelEntry, others: Iterable[ModelEntry]) -> int:
         cache.delete_revisions(*revisions).execute()
     if files:
         cache.delete_files(*files).execute()
+    own = {repo_folder(h.repo) for h in _holdings(entry) if h.files is None
+           and (h.repo, commit(h.repo, h.revision)) not in keep_whole}
     for folder in folders:
         if folder.is_dir():
-            _tidy(folder)
+            _tidy(folder, folder in own)
     return before - sum(_folder_bytes(folder) for folder in folders if folder.is_dir())
 
 

@@ -383,7 +383,7 @@ class Registry:
         if cls not in PIPELINE_FOR_CLASS:
             raise ModelError(f"{path}: {cls} is not an image-to-video pipeline this app can drive")
         family, pipeline = PIPELINE_FOR_CLASS[cls]
-        base = self.entries[self._closest(family, meta)]
+        base = self.entries[self.closest_base(family, meta)]
         return replace(
             base,
             id=str(path),
@@ -405,10 +405,7 @@ class Registry:
         from .checkpoint import identify
 
         found = identify(path)
-        base = self.entries.get(found.base) or next(
-            (e for e in self.entries.values() if e.family == found.family and not e.local_path), None)
-        if base is None or not base.repo:
-            raise ModelError(f"{path}: a {found.what}, but no {found.family} model here to take the rest from")
+        base = self.entries[self.checkpoint_base(found)]
         full = path.resolve()
         size_gb = full.stat().st_size / 1e9
         return replace(
@@ -422,7 +419,16 @@ class Registry:
             local_path=None,
         )
 
-    def _closest(self, family: str, meta: dict[str, Any]) -> str:
+    def checkpoint_base(self, found: Any) -> str:  # found: engine.checkpoint.Checkpoint
+        """The built-in whose repo gives a checkpoint everything else (one line when there is none)."""
+        if found.base in self.entries and self.entries[found.base].repo:
+            return found.base
+        for entry in self.entries.values():
+            if entry.family == found.family and entry.repo and not entry.local_path:
+                return entry.id
+        raise ModelError(f"{found.path}: a {found.what}, but no {found.family} model here to take the rest from")
+
+    def closest_base(self, family: str, meta: dict[str, Any]) -> str:
         """Which built-in entry's defaults (fps, buckets, steps) suit a local folder best."""
         candidates = [e for e in self.entries.values() if e.family == family]
         if family == "wan":

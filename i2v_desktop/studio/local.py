@@ -6,23 +6,27 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
 from ..core.cancel import CancelToken
+from ..core.errors import ModelError
 from ..core.events import EventSink
 from ..core.presets import MotionPreset, PresetLibrary
 from ..core.record import ClipEntry, ClipRecord
 from ..core.request import GenerationRequest
 from ..core.studio import (
-    ExportChoice, ExportJob, ExportProgress, ExportReport, Machine, ModelChoice, PostFraming, Saved,
+    ExportChoice, ExportJob, ExportProgress, ExportReport, Machine, ModelChoice, PostFraming, Saved, Transfer,
 )
 from ..engine.plan import check_request, limits
 from ..engine.registry import ModelEntry, Registry
 from ..export.social import ExportLibrary, plan_layout
 from ..storage import queue
 from ..storage.history import History, HistoryError, clip_files, thumbnail_frames
+from ..storage.models import drop_model, put_model
 from ..storage.paths import config_dir, data_dir, history_dir, user_models_file, user_presets_dir
 from ..storage.prompts import PromptLibrary
 from . import exports, records
@@ -102,6 +106,69 @@ class LocalStudio:
         memory = "RAM" if self._device == "cpu" else "GPU memory"  # what a render must fit in
         free = f", {self._free_gb:.0f} GB {memory} free" if self._free_gb is not None else ""
         return Machine(DEVICE_NAMES[self._device] + free, tuple(self.models()), self.engines.default_model())
+
+    # -- a model's files: download, removal, the user's own folders and checkpoints -----------
+
+    def download(self, model: str, on_progress: Callable[[Transfer], object], cancel: CancelToken) -> None:
+        from ..engine.fetch import download
+
+        entry = self._registry.resolve(model)
+        if entry.engine != "diffusion":
+            raise ModelError(f"{entry.name} is built in: there is nothing to download")
+        if entry.local_path:
+            raise ModelError(f"{entry.name} is your own folder ({entry.local_path}): there is nothing to download")
+        download(entry, on_progress, cancel)
+
+    def remove(self, model: str) -> int:
+        from ..engine.hub import remove
+
+        entry = self._registry.resolve(model)
+        if _users_own(entry):  # the user's folder or checkpoint: off the list, its files left alone
+            self._writable()
+            if not drop_model(user_models_file(), entry.id) and entry.id not in self._registry.entries:
+                raise ModelError(f"{model}: not one of your models")
+            self.engines.registry = replace(self._registry, entries=MappingProxyType(
+                {key: value for key, value in self._registry.entries.items() if key != entry.id}))
+            return 0
+        return remove(entry, self._registry.entries.values())
+
+    def use_folder(self, path: Path) -> ModelChoice:
+        import json
+
+        from ..engine.checkpoint import identify
+        from ..engine.registry import PIPELINE_FOR_CLASS, load_registry
+        from ..engine.weights import check_folder
+
+        self._writable()
+        path = Path(path).expanduser()
+        if not path.exists():
+            raise ModelError(f"{path}: no such folder or file")
+        full = path.resolve()
+        own = "see the model's own licence"
+        if full.is_dir():
+            check_folder(full)  # model_index.json, every component folder, safetensors weights
+            entry = self._registry.entry_for_folder(full)
+            meta = json.loads((full / "model_index.json").read_text(encoding="utf-8"))
+            base = self._registry.closest_base(PIPELINE_FOR_CLASS[meta["_class_name"]][0], meta)
+            item = {"id": str(full), "base": base, "name": entry.name, "path": str(full), "repo": None,
+                    "revision": None, "pipeline": entry.pipeline, "single_file": None, "licence": own,
+                    "commercial": own, "download_gb": 0}
+        else:
+            found = identify(full)  # a safetensors header whose tensors are a denoiser we drive
+            entry = self._registry.entry_for_checkpoint(full)
+            item = {"id": str(full), "base": self._registry.checkpoint_base(found), "name": entry.name,
+                    "single_file": {"path": str(full), "components": list(found.components)},
+                    "licence": entry.licence, "commercial": entry.commercial, "download_gb": entry.download_gb}
+        file = user_models_file()
+        put_model(file, item)
+        # Read back the way the next start will read it: what is remembered must load.
+        added = load_registry(user_file=file).entries.get(item["id"])
+        if added is None:
+            drop_model(file, item["id"])
+            raise ModelError(f"{full}: cannot be added to {file}")
+        self.engines.registry = replace(self._registry, entries=MappingProxyType({**self._registry.entries,
+                                                                                   added.id: added}))
+        return self._choice(added, look=True)
 
     def _choice(self, entry: ModelEntry, look: bool) -> ModelChoice:
         if entry.engine == "diffusion":
@@ -249,6 +316,11 @@ class LocalStudio:
         if self._process is not None:
             self._process.close()
         self.engines.close()
+
+
+def _users_own(entry: ModelEntry) -> bool:
+    """A model made of the user's own folder or checkpoint (use_folder), not of a download."""
+    return bool(entry.local_path) or (entry.single_file is not None and not entry.single_file.repo)
 
 
 # -- the user's folders -----------------------------------------------------------------------
