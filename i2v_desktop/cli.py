@@ -540,8 +540,8 @@ class _TransferLine:
         total = max(transfer.total_bytes, 1)
         speed = f"{_bytes(transfer.bytes_per_s)}/s" if transfer.bytes_per_s else "…"
         left = _duration(transfer.eta_s) + " left" if transfer.eta_s is not None else "time left unknown"
-        text = (f"{self.name}: {_bar(transfer.done_bytes / total)} {transfer.done_bytes / 1e9:.2f}/"
-                f"{transfer.total_bytes / 1e9:.2f} GB  {speed}  {left}")
+        text = (f"{self.name}: {_bar(transfer.done_bytes / total)} {_bytes(transfer.done_bytes)} of "
+                f"{_bytes(transfer.total_bytes)}  {speed}  {left}")
         with self._lock:
             self._text = text
             if self.tty:
