@@ -45,7 +45,6 @@ class Part:
     size: int
     cached: bool
     etag: str = ""  # the blob's name in the cache (only known for what is still to fetch)
-    url: str = ""  # where its bytes come from, after the hub's redirects
 
     @property
     def partial(self) -> Path:
@@ -137,7 +136,7 @@ def _part(repo: str, revision: str | None, filename: str) -> Part:
     meta = get_hf_file_metadata(hf_hub_url(repo, filename, revision=revision))
     if meta.etag is None or meta.commit_hash is None or meta.size is None:
         raise ModelError(f"huggingface.co/{repo}: {filename} has no size or version on the server")
-    return Part(repo, meta.commit_hash, filename, meta.size, False, meta.etag, meta.location)
+    return Part(repo, meta.commit_hash, filename, meta.size, False, meta.etag)
 
 
 def plan(entry: ModelEntry, extras: bool = True) -> list[Part]:
@@ -250,7 +249,7 @@ def _fetch(part: Part, counted: int, meter: TransferMeter, report: Callable[[], 
 
 def _stream(part: Part, out: Any, meter: TransferMeter, report: Callable[[], None], halt: Callable[[], None]) -> None:
     """Append the rest of the file to `out` (opened for appending) with a Range request."""
-    from huggingface_hub import constants
+    from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
     from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_stream_backoff
 
     resume = out.tell()
@@ -260,7 +259,10 @@ def _stream(part: Part, out: Any, meter: TransferMeter, report: Callable[[], Non
     headers["Accept-Encoding"] = "identity"  # byte offsets must be the file's own
     if resume:
         headers["Range"] = f"bytes={resume}-"
-    with http_stream_backoff("GET", part.url, headers=headers, timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT,
+    # The address is asked for now, not when the download was planned: the hub's signed CDN
+    # addresses expire, and a file may wait its turn for an hour behind the others.
+    url = get_hf_file_metadata(hf_hub_url(part.repo, part.filename, revision=part.revision)).location
+    with http_stream_backoff("GET", url, headers=headers, timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT,
                              retry_on_exceptions=(), retry_on_status_codes=(408, 429)) as response:
         hf_raise_for_status(response)
         if resume and response.status_code != 206:  # the server sent the whole file: start again
@@ -312,12 +314,12 @@ def download(entry: ModelEntry, on_progress: Callable[[Transfer], object], cance
         lock = threading.Lock()
 
         def report(force: bool = False) -> None:
-            with lock:
+            with lock:  # the calls never overlap, whichever thread makes them
                 now = time.monotonic()
                 if not force and now - last[0] < REPORT_EVERY_S:
                     return
                 last[0] = now
-            on_progress(meter.transfer())
+                on_progress(meter.transfer())
 
         def halt() -> None:
             if cancel.cancelled or stop.is_set():
@@ -325,6 +327,7 @@ def download(entry: ModelEntry, on_progress: Callable[[Transfer], object], cance
 
         def fetch(part: Part) -> None:
             try:
+                halt()  # a file still waiting its turn does not start after a cancel
                 _fetch(part, counted[part], meter, report, halt)
             except BaseException:
                 stop.set()

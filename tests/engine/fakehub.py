@@ -2,9 +2,10 @@
 
 It answers the calls huggingface_hub's downloads really make, the way the hub answers them: the
 repo info and tree listing APIs (sizes, blob ids, LFS sha256), HEAD and GET on
-`/{repo}/resolve/{revision}/{file}` with X-Repo-Commit, ETag and Content-Length, Range requests
-(206 and Content-Range), and 401/403 with `X-Error-Code: GatedRepo` for a gated repo without the
-right token. It can throttle its bytes (to interrupt a download mid-file), counts the bytes it
+`/{repo}/resolve/{revision}/{file}` with X-Repo-Commit, ETag and Content-Length; for weights (LFS
+files) a 302 to a "CDN" on another origin with X-Linked-Etag and X-Linked-Size, as the hub does;
+Range requests (206 and Content-Range), and 401/403 with `X-Error-Code: GatedRepo` for a gated
+repo without the right token. It can throttle its bytes (to interrupt a download mid-file), counts the bytes it
 served and records the Range headers it was sent. `close()` joins every thread it started.
 """
 
@@ -26,6 +27,7 @@ TOKEN = "hf_fake_token_accepted_terms"
 _REPO = r"(?P<repo>[^/]+/[^/]+)"
 _API = re.compile(rf"^/api/models/{_REPO}(?:/(?P<kind>tree|revision)/(?P<rev>[^/]+)(?:/.*)?)?$")
 _RESOLVE = re.compile(rf"^/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<file>.+)$")
+_CDN = re.compile(rf"^/cdn/{_REPO}/(?P<rev>[0-9a-f]{{40}})/(?P<file>.+)$")
 
 
 @dataclass
@@ -69,15 +71,24 @@ class FakeHub:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 return None
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = False  # server_close() joins the request threads
-        self._server.block_on_close = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fakehub", daemon=True)
-        self._thread.start()
+        self._servers, self._threads = [], []
+        for name in ("fakehub", "fakehub-cdn"):  # the hub, and the storage its weights are served from
+            server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            server.daemon_threads = False  # server_close() joins the request threads
+            server.block_on_close = True
+            thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+            thread.start()
+            self._servers.append(server)
+            self._threads.append(thread)
 
     @property
     def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._servers[0].server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def cdn(self) -> str:
+        host, port = self._servers[1].server_address[:2]
         return f"http://{host}:{port}"
 
     def add(self, repo: str, folder: Path, gated: bool = False) -> str:
@@ -87,9 +98,10 @@ class FakeHub:
         return commit
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        for server, thread in zip(self._servers, self._threads):
+            server.shutdown()
+            server.server_close()
+            thread.join()
 
     # -- answers --------------------------------------------------------------------------------
 
@@ -102,6 +114,8 @@ class FakeHub:
                 self._api(handler, match)
             elif match := _RESOLVE.match(path):
                 self._resolve(handler, match, body)
+            elif match := _CDN.match(path):
+                self._file(handler, match, body)
             else:
                 self._error(handler, 404, "EntryNotFound", f"no route {path}")
         except (BrokenPipeError, ConnectionResetError):
@@ -148,6 +162,26 @@ class FakeHub:
         if repo is None:
             return
         file = repo.files.get(match["file"])
+        if file is None:
+            self._error(handler, 404, "EntryNotFound", f"{match['file']} does not exist")
+            return
+        if not _lfs(match["file"]):
+            self._file(handler, match, body, repo)
+            return
+        data = file.read_bytes()  # weights: the hub answers with where the bytes are
+        handler.send_response(302)
+        handler.send_header("X-Repo-Commit", repo.commit)
+        handler.send_header("X-Linked-Etag", f'"{hashlib.sha256(data).hexdigest()}"')
+        handler.send_header("X-Linked-Size", str(len(data)))
+        handler.send_header("ETag", f'"{_blob_id(data)}"')
+        handler.send_header("Location", f"{self.cdn}/cdn/{match['repo']}/{repo.commit}/{match['file']}")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def _file(self, handler: BaseHTTPRequestHandler, match: re.Match[str], body: bool,
+              repo: FakeRepo | None = None) -> None:
+        repo = repo or self.repos.get(match["repo"])
+        file = repo.files.get(match["file"]) if repo is not None else None
         if file is None:
             self._error(handler, 404, "EntryNotFound", f"{match['file']} does not exist")
             return

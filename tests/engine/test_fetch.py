@@ -4,6 +4,7 @@ and network errors, each in one line."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -69,6 +70,10 @@ def test_download_fetches_the_safetensors_model_and_reports_bytes_over_the_whole
     got = hf_hub_download("test/svd", "unet/diffusion_pytorch_model.safetensors", revision=entry.revision,
                           local_files_only=True)
     assert Path(got).read_bytes() == served
+    # Weights came from the "CDN" the hub redirected to, into a blob named by their sha256, as the
+    # hub's own downloads name LFS blobs.
+    assert ("GET", f"/cdn/test/svd/{entry.revision}/unet/diffusion_pytorch_model.safetensors") in fake_hub.requests
+    assert Path(got).resolve().name == hashlib.sha256(served).hexdigest()
     before = fake_hub.bytes_served
     assert all(part.cached for part in plan(entry))  # a second download has nothing to fetch
     download(entry, seen.append, CancelToken())
