@@ -297,6 +297,8 @@ def download(entry: ModelEntry, on_progress: Callable[[Transfer], object], cance
     """
     from huggingface_hub import is_offline_mode
 
+    if _complete(entry, extras):  # nothing to fetch: no need of the network, offline or not
+        return []
     if is_offline_mode():
         raise WeightsMissingError(
             f"{entry.name}: downloads are off on this machine (HF_HUB_OFFLINE is set); "
@@ -350,6 +352,15 @@ def download(entry: ModelEntry, on_progress: Callable[[Transfer], object], cance
         raise
     except Exception as exc:  # the hub's answers, the network, the disk: one line each
         raise _one_line(entry, exc) from None
+
+
+def _complete(entry: ModelEntry, extras: bool) -> bool:
+    """Whether every file a download would fetch is here already (no network)."""
+    from .weights import is_downloaded, loras_downloaded, tiny_decoder_file
+
+    if not is_downloaded(entry):
+        return False
+    return not extras or (loras_downloaded(entry) and (entry.tiny_decoder is None or tiny_decoder_file(entry) is not None))
 
 
 def _one_line(entry: ModelEntry, exc: Exception) -> ModelError:

@@ -1,7 +1,8 @@
 """Weights on disk: a registry id resolves to a pinned revision in the Hugging Face cache.
 
-Downloads go through huggingface_hub into the standard cache (HF_HOME and HF_HUB_CACHE are
-honoured), so weights are shared with every other tool on the machine. Only the diffusers-format
+Downloads go into huggingface_hub's standard cache (HF_HOME and HF_HUB_CACHE are honoured), so
+weights are shared with every other tool on the machine; a model's weights come through
+engine/fetch.py, which resumes what a paused or failed download left. Only the diffusers-format
 component folders are fetched, and only safetensors: root-level single-file checkpoints (unless
 the entry names one) and pickled .bin weights are never downloaded or loaded.
 """

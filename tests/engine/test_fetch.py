@@ -139,14 +139,14 @@ def test_a_gated_repo_says_so_and_how_to_log_in_and_a_token_opens_it(fake_hub, r
 
 def test_offline_and_an_unreachable_hub_are_one_line_each(entry, fake_hub, monkeypatch):
     from huggingface_hub import constants
+    from huggingface_hub.utils import _http  # its retries wait 1+2+4+8+8 s first: not in a test
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(WeightsMissingError, match="HF_HUB_OFFLINE") as offline:
         download(entry, lambda t: None, CancelToken())
     assert "\n" not in str(offline.value)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    from huggingface_hub.utils import _http  # its retries wait 1+2+4+8+8 s first: not in a test
-
+    endpoint = constants.ENDPOINT
     monkeypatch.setattr(_http, "time", SimpleNamespace(sleep=lambda seconds: None))
     dead = fake_hub.endpoint.rsplit(":", 1)[0] + ":9"  # the discard port: nothing listens there
     monkeypatch.setattr(constants, "ENDPOINT", dead)
@@ -154,6 +154,11 @@ def test_offline_and_an_unreachable_hub_are_one_line_each(entry, fake_hub, monke
     with pytest.raises(ModelError, match="cannot reach huggingface.co") as unreachable:
         download(entry, lambda t: None, CancelToken())
     assert "\n" not in str(unreachable.value)
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    download(entry, lambda t: None, CancelToken())
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert download(entry, lambda t: None, CancelToken()) == []  # complete: no network needed, no refusal
 
 
 def test_the_meter_gives_speed_over_the_last_seconds_and_the_time_left():
