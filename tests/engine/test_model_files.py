@@ -20,7 +20,7 @@ from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
 from i2v_desktop.core.studio import NOT_DOWNLOADED, PARTLY_DOWNLOADED, READY
 from i2v_desktop.engine.hub import local_state, repo_folder
-from i2v_desktop.engine.registry import Registry, TinyDecoder, load_registry
+from i2v_desktop.engine.registry import LoraFile, LoraSet, Registry, TinyDecoder, load_registry
 from i2v_desktop.export.social import load_export_presets
 from i2v_desktop.storage.history import History
 from i2v_desktop.studio.local import LocalStudio
@@ -81,12 +81,18 @@ def two_models(fake_hub, tmp_path):
     shared_commit = fake_hub.add("test/decoders", shared)
     tiny = TinyDecoder(arch="wan2.1", repo="test/decoders", revision=shared_commit, file="taew.safetensors",
                        download_gb=0.0, licence="MIT")
+    loras = tmp_path / "loras"
+    loras.mkdir()
+    (loras / "fast.safetensors").write_bytes(b"l" * 30_000)
+    fake_hub.add("test/loras", loras)
+    # Not pinned (as Wan2.2's distilled LoRAs are): the hub's main at download time.
+    lora = LoraSet("fast", "Apache-2.0", (LoraFile("test/loras", None, "fast.safetensors", 0.0, "transformer"),))
     base = load_registry().get("svd-xt")
     made = {}
     for name, size, seed in (("one", 300_000, 1), ("two", 200_000, 2)):
         commit = fake_hub.add(f"test/{name}", _repo(tmp_path, name, size, seed))
         made[name] = replace(base, id=name, name=f"Model {name}", repo=f"test/{name}", revision=commit, variant=None,
-                             tiny_decoder=tiny)
+                             tiny_decoder=tiny, lora=lora)
     registry = Registry(MappingProxyType(made), "one")
     studio = studio_for(registry, tmp_path)
     yield studio, made
@@ -99,17 +105,20 @@ def test_removing_a_model_frees_its_own_files_and_keeps_what_another_downloaded_
         studio.download(name, lambda t: None, CancelToken())
     shared_blobs = repo_folder("test/decoders") / "blobs"
     assert [p.stat().st_size for p in shared_blobs.iterdir()] == [50_000]
-    assert local_state(made["one"]).disk_bytes >= 350_000
+    assert [p.stat().st_size for p in (repo_folder("test/loras") / "blobs").iterdir()] == [30_000]
+    assert local_state(made["one"]).disk_bytes >= 380_000
 
     freed = studio.remove("one")
-    assert 300_000 < freed < 350_000  # its weights and configs, not the decoder "two" still uses
+    assert 300_000 < freed < 350_000  # its weights and configs, not the decoder and LoRA "two" still uses
     assert not repo_folder("test/one").exists()
     assert local_state(made["one"]).state == NOT_DOWNLOADED and local_state(made["two"]).state == READY
     assert [p.stat().st_size for p in shared_blobs.iterdir()] == [50_000]
+    assert [p.stat().st_size for p in (repo_folder("test/loras") / "blobs").iterdir()] == [30_000]
 
     freed = studio.remove("two")
-    assert freed >= 250_000  # now the decoder goes with it
+    assert freed >= 280_000  # now the decoder and the LoRA go with it
     assert not repo_folder("test/two").exists() and not repo_folder("test/decoders").exists()
+    assert not repo_folder("test/loras").exists()
     with pytest.raises(ModelError, match="Model two is not downloaded: there is nothing to remove"):
         studio.remove("two")
 
