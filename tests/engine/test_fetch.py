@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from collections import namedtuple
 from dataclasses import replace
 from pathlib import Path
@@ -90,6 +91,7 @@ def test_a_cancelled_download_keeps_its_partial_file_and_the_next_call_resumes_i
 
     with pytest.raises(Cancelled):
         download(entry, pause, cancel)
+    assert not [t for t in threading.enumerate() if t.name.startswith("i2v-download")]  # all ended
     partial = [p for p in (repo_folder("test/svd") / "blobs").iterdir() if p.name.endswith(".incomplete")]
     assert len(partial) == 1 and 300_000 <= partial[0].stat().st_size < BIG
     state = local_state(entry)
@@ -179,8 +181,6 @@ def test_the_meter_gives_speed_over_the_last_seconds_and_the_time_left():
 
 
 def test_no_download_threads_are_left_running(entry, fake_hub):
-    import threading
-
     download(entry, lambda t: None, CancelToken())
     assert not [t for t in threading.enumerate() if t.name.startswith(("i2v-download", "i2v-plan"))]
     assert os.path.isdir(repo_folder("test/svd") / "snapshots" / entry.revision)

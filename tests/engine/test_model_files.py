@@ -15,7 +15,7 @@ from i2v_desktop.bench.tiny import save_tiny_pipeline
 from i2v_desktop.bench.tiny_registry import tiny_registry
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.errors import ModelError
-from i2v_desktop.core.events import Finished
+from i2v_desktop.core.events import DownloadProgress, Finished, Stage, StageChanged
 from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
 from i2v_desktop.core.studio import NOT_DOWNLOADED, PARTLY_DOWNLOADED, READY
@@ -58,6 +58,23 @@ def test_a_model_downloaded_from_the_hub_renders(fake_hub, tiny_svd, tmp_path, p
             studio.download("instant", seen.append, CancelToken())
     finally:
         studio.close()
+
+
+def test_a_render_of_a_model_not_yet_here_downloads_it_first_with_progress(fake_hub, tiny_svd, tmp_path, photo):
+    commit = fake_hub.add("test/tiny-svd", tiny_svd)
+    entry = replace(tiny_registry({"svd": tiny_svd}).get("svd-xt"), local_path=None, repo="test/tiny-svd",
+                    revision=commit)
+    engine = Engines(Registry(MappingProxyType({entry.id: entry}), entry.id), load_presets(), device="cpu")
+    try:
+        events = []
+        request = GenerationRequest(image=photo, model=entry.id, preset="orbit", duration=1.0, seed=7)
+        engine.for_model(entry.id).run(request, events.append, CancelToken())
+    finally:
+        engine.close()
+    progress = [e for e in events if isinstance(e, DownloadProgress)]
+    assert any(isinstance(e, StageChanged) and e.stage == Stage.DOWNLOADING for e in events)
+    assert progress and progress[-1].done_bytes == progress[-1].total_bytes > 0
+    assert isinstance(events[-1], Finished) and local_state(entry).state == READY
 
 
 def _repo(root, name: str, weights: int, seed: int):
