@@ -39,6 +39,14 @@ class FakeRepo:
 
     def __post_init__(self) -> None:
         self.files = {p.relative_to(self.folder).as_posix(): p for p in sorted(self.folder.rglob("*")) if p.is_file()}
+        self._hashes: dict[str, tuple[str, str]] = {}
+
+    def hashes(self, name: str) -> tuple[str, str]:
+        """(git blob id, sha256) of a file, worked out once (the server's threads may race: same result)."""
+        if name not in self._hashes:
+            data = self.files[name].read_bytes()
+            self._hashes[name] = (_blob_id(data), hashlib.sha256(data).hexdigest())
+        return self._hashes[name]
 
 
 def _lfs(path: str) -> bool:
@@ -146,10 +154,11 @@ class FakeHub:
         if match["kind"] == "tree":
             listing = []
             for name, file in repo.files.items():
-                data = file.read_bytes()
-                item = {"type": "file", "oid": _blob_id(data), "size": len(data), "path": name}
+                size = file.stat().st_size
+                blob_id, sha256 = repo.hashes(name)
+                item = {"type": "file", "oid": blob_id, "size": size, "path": name}
                 if _lfs(name):
-                    item["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+                    item["lfs"] = {"oid": sha256, "size": size, "pointerSize": 134}
                 listing.append(item)
             self._json(handler, listing)
         else:
@@ -168,12 +177,12 @@ class FakeHub:
         if not _lfs(match["file"]):
             self._file(handler, match, body, repo)
             return
-        data = file.read_bytes()  # weights: the hub answers with where the bytes are
+        blob_id, sha256 = repo.hashes(match["file"])  # weights: the hub answers with where the bytes are
         handler.send_response(302)
         handler.send_header("X-Repo-Commit", repo.commit)
-        handler.send_header("X-Linked-Etag", f'"{hashlib.sha256(data).hexdigest()}"')
-        handler.send_header("X-Linked-Size", str(len(data)))
-        handler.send_header("ETag", f'"{_blob_id(data)}"')
+        handler.send_header("X-Linked-Etag", f'"{sha256}"')
+        handler.send_header("X-Linked-Size", str(file.stat().st_size))
+        handler.send_header("ETag", f'"{blob_id}"')
         handler.send_header("Location", f"{self.cdn}/cdn/{match['repo']}/{repo.commit}/{match['file']}")
         handler.send_header("Content-Length", "0")
         handler.end_headers()
@@ -185,15 +194,17 @@ class FakeHub:
         if file is None:
             self._error(handler, 404, "EntryNotFound", f"{match['file']} does not exist")
             return
-        data = file.read_bytes()
-        etag = hashlib.sha256(data).hexdigest() if _lfs(match["file"]) else _blob_id(data)
+        blob_id, sha256 = repo.hashes(match["file"])
+        etag = sha256 if _lfs(match["file"]) else blob_id
+        data = file.read_bytes() if body else b""
+        size = file.stat().st_size
         start, status = 0, 200
         wanted = handler.headers.get("Range")
         if body and wanted:
             with self._lock:
                 self.ranges.append(wanted)
             found = re.fullmatch(r"bytes=(\d+)-", wanted.strip())
-            if found is None or int(found[1]) >= len(data):
+            if found is None or int(found[1]) >= size:
                 self._error(handler, 416, "RangeNotSatisfiable", f"bad range {wanted}")
                 return
             start, status = int(found[1]), 206
@@ -201,9 +212,9 @@ class FakeHub:
         handler.send_header("X-Repo-Commit", repo.commit)
         handler.send_header("ETag", f'"{etag}"')
         handler.send_header("Accept-Ranges", "bytes")
-        handler.send_header("Content-Length", str(len(data) - start))
+        handler.send_header("Content-Length", str(size - start))
         if status == 206:
-            handler.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            handler.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
         handler.end_headers()
         if body:
             self._send(handler, data[start:])
