@@ -162,10 +162,12 @@ class LocalStudio:
         file = user_models_file()
         put_model(file, item)
         # Read back the way the next start will read it: what is remembered must load.
-        added = load_registry(user_file=file).entries.get(item["id"])
+        reread = load_registry(user_file=file)
+        added = reread.entries.get(item["id"])
         if added is None:
             drop_model(file, item["id"])
-            raise ModelError(f"{full}: cannot be added to {file}")
+            why = next((p for p in reread.problems if repr(item["id"]) in p), "")
+            raise ModelError(f"{full}: cannot be added to {file}" + (f" ({why})" if why else ""))
         self.engines.registry = replace(self._registry, entries=MappingProxyType({**self._registry.entries,
                                                                                    added.id: added}))
         return self._choice(added, look=True)
