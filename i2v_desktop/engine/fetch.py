@@ -112,7 +112,7 @@ def _file_kwargs(entry: ModelEntry, extras: bool) -> list[dict[str, Any]]:
     tier's LoRAs and the tiny decoder."""
     files = []
     single = entry.single_file
-    if single is not None and single.repo:
+    if single is not None and single.repo and not entry.local_path:
         files.append(dict(repo_id=single.repo, revision=single.revision, filename=single.file))
     if extras:
         for lora in entry.lora.files if entry.lora else ():
@@ -147,7 +147,7 @@ def plan(entry: ModelEntry, extras: bool = True) -> list[Part]:
     from huggingface_hub.utils import filter_repo_objects
 
     jobs: list[tuple[str, str | None, str]] = []
-    if entry.repo:
+    if entry.repo and not entry.local_path:  # a folder of the user's own: only its extras come from the hub
         kwargs = _snapshot_kwargs(entry)
         api = HfApi()
         commit = entry.revision
@@ -280,7 +280,7 @@ def _link(entry: ModelEntry, extras: bool) -> None:
     """Let huggingface_hub put the finished blobs into the pinned snapshots (nothing left to download)."""
     from huggingface_hub import hf_hub_download, snapshot_download
 
-    if entry.repo:
+    if entry.repo and not entry.local_path:
         snapshot_download(tqdm_class=_Quiet, **_snapshot_kwargs(entry))  # type: ignore[arg-type]
     for kwargs in _file_kwargs(entry, extras):
         hf_hub_download(**kwargs)

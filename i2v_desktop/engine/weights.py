@@ -85,6 +85,22 @@ def is_downloaded(entry: ModelEntry) -> bool:
     return True
 
 
+def on_disk(entry: ModelEntry) -> tuple[Weights | None, tuple[Path, ...], Path | None]:
+    """Where the model's weights, its fast tier's LoRAs and its tiny decoder are on this disk: None
+    or () for what is not (never touches the network)."""
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        weights = Weights(check_folder(Path(entry.local_path))) if entry.local_path else _cached(entry)
+    except (LocalEntryNotFoundError, ModelError):
+        weights = None
+    try:
+        loras = _cached_loras(entry) if entry.lora else ()
+    except LocalEntryNotFoundError:
+        loras = ()
+    return weights, loras, tiny_decoder_file(entry)
+
+
 def ensure_weights(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) -> Weights:
     """The entry's weights on disk, downloading them first if needed."""
     if entry.local_path:

@@ -115,9 +115,9 @@ class LocalStudio:
         entry = self._registry.resolve(model)
         if entry.engine != "diffusion":
             raise ModelError(f"{entry.name} is built in: there is nothing to download")
-        if entry.local_path:
+        if entry.local_path and entry.lora is None and entry.tiny_decoder is None:
             raise ModelError(f"{entry.name} is your own folder ({entry.local_path}): there is nothing to download")
-        download(entry, on_progress, cancel)
+        download(entry, on_progress, cancel)  # for a folder of the user's own: its LoRAs and tiny decoder
 
     def remove(self, model: str) -> int:
         from ..engine.hub import remove
