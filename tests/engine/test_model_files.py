@@ -157,3 +157,32 @@ def test_removing_an_interrupted_download_deletes_its_partial_files(two_models, 
     assert studio.remove("one") >= partial
     assert not repo_folder("test/one").exists()
     assert local_state(made["one"]).state == NOT_DOWNLOADED
+
+
+def test_a_users_checkpoint_downloads_everything_else_but_never_the_denoiser_it_replaces(fake_hub, tmp_path):
+    from safetensors.numpy import save_file
+
+    from i2v_desktop.engine.registry import SingleFile
+    from i2v_desktop.engine.weights import is_downloaded, on_disk
+
+    repo = tmp_path / "wan"
+    for part in ("transformer", "vae"):
+        (repo / part).mkdir(parents=True)
+        (repo / part / "config.json").write_text("{}")
+        (repo / part / "diffusion_pytorch_model.safetensors").write_bytes(bytes(200_000 if part == "transformer" else 50_000))
+    (repo / "model_index.json").write_text(json.dumps({"_class_name": "WanPipeline", "transformer": [
+        "diffusers", "WanTransformer3DModel"], "vae": ["diffusers", "AutoencoderKLWan"]}))
+    commit = fake_hub.add("test/wan", repo)
+    checkpoint = tmp_path / "mine.safetensors"
+    save_file({"head.modulation": np.zeros(2, np.float16)}, str(checkpoint))
+    entry = replace(load_registry().get("wan2.2-ti2v-5b"), id=str(checkpoint), repo="test/wan", revision=commit,
+                    single_file=SingleFile("", None, str(checkpoint), ("transformer",), 0.0), tiny_decoder=None)
+    studio = studio_for(Registry(MappingProxyType({entry.id: entry}), entry.id), tmp_path)
+    try:
+        studio.download(entry.id, lambda t: None, CancelToken())
+    finally:
+        studio.close()
+    assert 50_000 <= fake_hub.bytes_served < 200_000  # the VAE and configs; never the repo's transformer
+    weights, _, _ = on_disk(entry)
+    assert is_downloaded(entry) and weights.single_file == checkpoint and local_state(entry).state == READY
+    assert not (weights.folder / "transformer" / "diffusion_pytorch_model.safetensors").exists()
