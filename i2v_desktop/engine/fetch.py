@@ -360,7 +360,8 @@ def _complete(entry: ModelEntry, extras: bool) -> bool:
 
     if not is_downloaded(entry):
         return False
-    return not extras or (loras_downloaded(entry) and (entry.tiny_decoder is None or tiny_decoder_file(entry) is not None))
+    tiny_here = entry.tiny_decoder is None or tiny_decoder_file(entry) is not None
+    return not extras or (loras_downloaded(entry) and tiny_here)
 
 
 def _one_line(entry: ModelEntry, exc: Exception) -> ModelError:
@@ -381,7 +382,8 @@ def _one_line(entry: ModelEntry, exc: Exception) -> ModelError:
         return ModelError(f"{entry.name}: huggingface.co/{repo} no longer has the version this app pins")
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, HfHubHTTPError):
-        return ModelError(f"{entry.name}: huggingface.co/{repo} answered {first}; what arrived is kept, try again later")
+        return ModelError(f"{entry.name}: huggingface.co/{repo} answered {first}; "
+                          f"what arrived is kept, try again later")
     if isinstance(exc, httpx2.HTTPError):
         return ModelError(f"{entry.name}: cannot reach huggingface.co ({first}); what arrived is kept, "
                           f"check the connection and download again")

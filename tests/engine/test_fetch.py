@@ -63,7 +63,8 @@ def test_download_fetches_the_safetensors_model_and_reports_bytes_over_the_whole
                      "unet/diffusion_pytorch_model.safetensors"]
     total = sum(part.size for part in parts)
     assert seen[-1].done_bytes == seen[-1].total_bytes == total
-    assert all(t.total_bytes == total for t in seen) and [t.done_bytes for t in seen] == sorted(t.done_bytes for t in seen)
+    assert all(t.total_bytes == total for t in seen)
+    assert [t.done_bytes for t in seen] == sorted(t.done_bytes for t in seen)
     assert is_downloaded(entry) and local_state(entry).state == READY
     served = fake_hub.repos["test/svd"].files["unet/diffusion_pytorch_model.safetensors"].read_bytes()
     from huggingface_hub import hf_hub_download

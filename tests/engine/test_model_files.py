@@ -169,7 +169,8 @@ def test_a_users_checkpoint_downloads_everything_else_but_never_the_denoiser_it_
     for part in ("transformer", "vae"):
         (repo / part).mkdir(parents=True)
         (repo / part / "config.json").write_text("{}")
-        (repo / part / "diffusion_pytorch_model.safetensors").write_bytes(bytes(200_000 if part == "transformer" else 50_000))
+        size = 200_000 if part == "transformer" else 50_000
+        (repo / part / "diffusion_pytorch_model.safetensors").write_bytes(bytes(size))
     (repo / "model_index.json").write_text(json.dumps({"_class_name": "WanPipeline", "transformer": [
         "diffusers", "WanTransformer3DModel"], "vae": ["diffusers", "AutoencoderKLWan"]}))
     commit = fake_hub.add("test/wan", repo)
