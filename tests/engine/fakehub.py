@@ -66,6 +66,7 @@ class FakeHub:
         self.bytes_served = 0
         self.ranges: list[str] = []  # every Range header a GET carried
         self.requests: list[tuple[str, str]] = []  # (method, path)
+        self.statuses: list[int] = []  # every error status it answered
         self._lock = threading.Lock()
         hub = self
 
@@ -240,6 +241,8 @@ class FakeHub:
             handler.wfile.write(raw)
 
     def _error(self, handler: BaseHTTPRequestHandler, status: int, code: str, message: str) -> None:
+        with self._lock:
+            self.statuses.append(status)
         raw = json.dumps({"error": message}).encode()
         handler.send_response(status)
         handler.send_header("X-Error-Code", code)

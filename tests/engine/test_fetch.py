@@ -135,6 +135,10 @@ def test_a_gated_repo_says_so_and_how_to_log_in_and_a_token_opens_it(fake_hub, r
     line = str(refused.value)
     assert "\n" not in line and "is gated" in line and "https://huggingface.co/test/gated" in line
     assert "hf auth login" in line and "HF_TOKEN" in line
+    monkeypatch.setenv("HF_TOKEN", "hf_a_token_without_access")  # logged in, terms not accepted: a 403
+    with pytest.raises(ModelError, match="is gated: accept its terms"):
+        download(entry, lambda t: None, CancelToken())
+    assert any(status == 403 for status in fake_hub.statuses)
     monkeypatch.setenv("HF_TOKEN", fakehub.TOKEN)  # huggingface_hub's own token: never our settings
     download(entry, lambda t: None, CancelToken())
     assert is_downloaded(entry)
@@ -185,3 +189,10 @@ def test_no_download_threads_are_left_running(entry, fake_hub):
     download(entry, lambda t: None, CancelToken())
     assert not [t for t in threading.enumerate() if t.name.startswith(("i2v-download", "i2v-plan"))]
     assert os.path.isdir(repo_folder("test/svd") / "snapshots" / entry.revision)
+
+
+def test_the_fake_hub_leaves_no_thread_behind():
+    hub = fakehub.FakeHub()
+    assert [t for t in threading.enumerate() if t.name.startswith("fakehub")]
+    hub.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("fakehub")]
