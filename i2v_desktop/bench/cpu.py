@@ -83,11 +83,12 @@ def plain_args(engine: DiffusionEngine, entry: ModelEntry, request: GenerationRe
     from ..engine.plan import plan_render
 
     source = load_image(request.image)
+    family = FAMILIES[entry.family]
     plan = plan_render(entry, request, source.size, engine.presets.get(request.preset))
+    plan = family.fit_plan(entry, plan)  # the size the pipeline renders
     frame, _, _ = fit_image(source, (plan.width, plan.height))
     from PIL import Image
 
-    family = FAMILIES[entry.family]
     args = family.call_args(engine._pipe, entry, plan, Image.fromarray(frame))
     if family.uses_prompt:
         args.update(prompt=plan.prompt, negative_prompt=plan.negative_prompt)

@@ -15,8 +15,14 @@ TINY_ENTRY = {
     "wan2.2-i2v-a14b": "wan2.2-i2v-a14b",
     "ltx": "ltx-video-2b-distilled",
     "svd": "svd-xt",
+    "hunyuan15": "hunyuanvideo-1.5-i2v-480p",
 }
-FAMILY_KINDS = {"wan": ("wan2.2-ti2v", "wan2.1-i2v", "wan2.2-i2v-a14b"), "ltx": ("ltx",), "svd": ("svd",)}
+FAMILY_KINDS = {
+    "wan": ("wan2.2-ti2v", "wan2.1-i2v", "wan2.2-i2v-a14b"),
+    "ltx": ("ltx",),
+    "svd": ("svd",),
+    "hunyuan15": ("hunyuan15",),
+}
 FAKE_REVISION = "0123456789abcdef0123456789abcdef01234567"
 
 

@@ -156,7 +156,7 @@ class DiffusionEngine(Engine):
         # Decode no more than the render can use (JPEGs then decode at reduced scale): four times
         # the output area leaves room for cropping to another aspect.
         source = load_image(request.image, max_pixels=max(4 * entry.area(request.quality), 2_000_000))
-        plan = plan_render(entry, request, source.size, preset)
+        plan = FAMILIES[entry.family].fit_plan(entry, plan_render(entry, request, source.size, preset))
         frame, _alpha, _box = fit_image(source, (plan.width, plan.height), request.crop_center)
 
         started = time.perf_counter()
@@ -237,13 +237,8 @@ class DiffusionEngine(Engine):
             generator = torch.Generator(device="cpu").manual_seed(plan.seed)
             tiny = self.tiny_decoder(entry, pipe) if speed.tiny_decoder and quality == "draft" else None
             speed = speed.with_(tiny_decoder=tiny is not None)  # what really decodes this clip
-            output = pipe(
-                **args,
-                generator=generator,
-                output_type="latent" if tiny is not None else "np",
-                callback_on_step_end=callback,
-                callback_on_step_end_tensor_inputs=["latents"],
-            )
+            args.update(generator=generator, output_type="latent" if tiny is not None else "np")
+            output = family.run(pipe, args, plan, callback)
             if tiny is not None:
                 # Wan's "latent" output is the final latents in the denoiser's normalised space,
                 # first frame merged in: exactly what the tiny decoder takes.

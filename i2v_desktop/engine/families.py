@@ -2,7 +2,8 @@
 
 Each adapter knows three things: how to encode the prompt once (so variants share it), which
 arguments its pipeline call takes, and how to read the latents its step callback sees as a
-(C, T, h, w) tensor for previews.
+(C, T, h, w) tensor for previews. Two hooks cover pipelines that differ more: `fit_plan`, for one
+that picks its frame size itself, and `run`, for one whose call takes no step callback.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from .plan import RenderPlan
 from .registry import ModelEntry
@@ -44,6 +45,14 @@ class Family:
 
     def latent_cthw(self, pipe: Any, latents: Any, plan: RenderPlan, entry: ModelEntry) -> Any:
         return latents[0]
+
+    def fit_plan(self, entry: ModelEntry, plan: RenderPlan) -> RenderPlan:
+        """The plan at the frame size the pipeline will really render (before the photo is framed)."""
+        return plan
+
+    def run(self, pipe: Any, args: dict[str, Any], plan: RenderPlan, callback: Callable[..., Any]) -> Any:
+        """One pipeline call, `callback(pipe, i, t, {"latents": ...})` after every step."""
+        return pipe(**args, callback_on_step_end=callback, callback_on_step_end_tensor_inputs=["latents"])
 
 
 class WanFamily(Family):
@@ -217,3 +226,9 @@ class SVDFamily(Family):
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (WanFamily(), LTXFamily(), SVDFamily())}
+
+# Families in their own modules build on Family and add themselves to FAMILIES when imported; here,
+# after both exist, so that importing either module first works.
+from . import hunyuan  # noqa: E402
+
+FAMILY_MODULES = (hunyuan,)

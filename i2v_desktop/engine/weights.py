@@ -1,7 +1,8 @@
 """Weights on disk: a registry id resolves to a pinned revision in the Hugging Face cache.
 
-Downloads go through huggingface_hub into the standard cache (HF_HOME and HF_HUB_CACHE are
-honoured), so weights are shared with every other tool on the machine. Only the diffusers-format
+Downloads go into huggingface_hub's standard cache (HF_HOME and HF_HUB_CACHE are honoured), so
+weights are shared with every other tool on the machine; a model's weights come through
+engine/fetch.py, which resumes what a paused or failed download left. Only the diffusers-format
 component folders are fetched, and only safetensors: root-level single-file checkpoints (unless
 the entry names one) and pickled .bin weights are never downloaded or loaded.
 """
@@ -35,7 +36,9 @@ def _snapshot_kwargs(entry: ModelEntry) -> dict[str, Any]:
     return dict(
         repo_id=entry.repo,
         revision=entry.revision,
-        allow_patterns=["model_index.json", "*/*.json", "*/*.txt", "*/*.model", weights],
+        # *.jinja: a chat template saved by transformers next to its tokenizer (HunyuanVideo-1.5's
+        # Qwen tokenizer prompts through one).
+        allow_patterns=["model_index.json", "*/*.json", "*/*.txt", "*/*.model", "*/*.jinja", weights],
         ignore_patterns=ignore,
     )
 
@@ -45,13 +48,26 @@ def _file_kwargs(entry: ModelEntry) -> dict[str, Any]:
     return dict(repo_id=entry.single_file.repo, revision=entry.single_file.revision, filename=entry.single_file.file)
 
 
+def _single(entry: ModelEntry) -> Path | None:
+    """The entry's checkpoint on disk: the user's own file, or the cached download (never the network)."""
+    from huggingface_hub import hf_hub_download
+
+    if entry.single_file is None:
+        return None
+    if not entry.single_file.repo:  # the user's own checkpoint
+        path = Path(entry.single_file.file)
+        if not path.is_file():
+            raise ModelError(f"{path}: the checkpoint of {entry.name} is no longer there")
+        return path
+    return Path(hf_hub_download(local_files_only=True, **_file_kwargs(entry)))
+
+
 def _cached(entry: ModelEntry) -> Weights:
     """The complete local copy, or LocalEntryNotFoundError/ModelError (never touches the network)."""
-    from huggingface_hub import hf_hub_download, snapshot_download
+    from huggingface_hub import snapshot_download
 
     folder = Path(snapshot_download(local_files_only=True, **_snapshot_kwargs(entry)))
-    single = Path(hf_hub_download(local_files_only=True, **_file_kwargs(entry))) if entry.single_file else None
-    return Weights(check_folder(folder, _provided(entry)), single)
+    return Weights(check_folder(folder, _provided(entry)), _single(entry))
 
 
 def _provided(entry: ModelEntry) -> tuple[str, ...]:
@@ -71,11 +87,26 @@ def is_downloaded(entry: ModelEntry) -> bool:
     return True
 
 
+def on_disk(entry: ModelEntry) -> tuple[Weights | None, tuple[Path, ...], Path | None]:
+    """Where the model's weights, its fast tier's LoRAs and its tiny decoder are on this disk: None
+    or () for what is not (never touches the network)."""
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        weights = Weights(check_folder(Path(entry.local_path))) if entry.local_path else _cached(entry)
+    except (LocalEntryNotFoundError, ModelError):
+        weights = None
+    try:
+        loras = _cached_loras(entry) if entry.lora else ()
+    except LocalEntryNotFoundError:
+        loras = ()
+    return weights, loras, tiny_decoder_file(entry)
+
+
 def ensure_weights(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) -> Weights:
     """The entry's weights on disk, downloading them first if needed."""
     if entry.local_path:
         return Weights(check_folder(Path(entry.local_path)))
-    from huggingface_hub import hf_hub_download, snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
@@ -90,15 +121,10 @@ def ensure_weights(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) 
             f" (run `i2v download {entry.id}` while online, or pass --model FOLDER)"
         )
     on_event(StageChanged(Stage.DOWNLOADING, f"{entry.name}, {entry.download_gb:g} GB"))
-    progress = _progress_class(entry.name, on_event, cancel)
-    try:
-        snapshot_download(tqdm_class=progress, **_snapshot_kwargs(entry))
-        if entry.single_file:
-            hf_hub_download(tqdm_class=progress, **_file_kwargs(entry))
-    except Cancelled:
-        raise
-    except Exception as exc:  # network, disk or HTTP errors: say what failed in one line
-        raise ModelError(f"{entry.name}: download from huggingface.co/{entry.repo} failed ({exc})") from None
+    from .fetch import download  # resumable: it takes up what a paused download left
+
+    download(entry, lambda t: on_event(DownloadProgress(t.done_bytes, t.total_bytes, entry.name)), cancel,
+             extras=False)
     return _cached(entry)
 
 

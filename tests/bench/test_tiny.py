@@ -20,6 +20,7 @@ EXPECTED_CLASS = {
     "wan2.2-i2v-a14b": "WanImageToVideoPipeline",
     "ltx": "LTXConditionPipeline",
     "svd": "StableVideoDiffusionPipeline",
+    "hunyuan15": "HunyuanVideo15ImageToVideoPipeline",
 }
 
 # The smallest geometry each layout accepts: Wan 2.1 and A14B need multiples of 16 (8x VAE x 2x2
@@ -31,7 +32,11 @@ CALLS: dict[str, dict[str, Any]] = {
     "wan2.2-i2v-a14b": {"prompt": "a cat turns its head", "height": 32, "width": 32, "num_frames": 5},
     "ltx": {"prompt": "a cat turns its head", "height": 32, "width": 32, "num_frames": 9},
     "svd": {"height": 32, "width": 32, "num_frames": 5, "decode_chunk_size": 5},
+    # HunyuanVideo-1.5 takes no size: it crops the photo to the bucket of its transformer's
+    # target_size (64 here) nearest the photo's aspect, a square for this 40 x 48 photo.
+    "hunyuan15": {"prompt": "a cat turns its head", "num_frames": 5},
 }
+PICKED_SIZE = {"hunyuan15": (64, 64)}
 
 WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".msgpack", ".h5", ".gguf"}
 
@@ -91,7 +96,8 @@ def test_loaded_pipeline_makes_the_requested_clip(loaded, image):
     kind, pipe = loaded
     frames = _run(pipe, kind, image, seed=0)
     call = CALLS[kind]
-    assert frames.shape == (1, call["num_frames"], call["height"], call["width"], 3)
+    height, width = PICKED_SIZE.get(kind) or (call["height"], call["width"])
+    assert frames.shape == (1, call["num_frames"], height, width, 3)
     assert frames.dtype == np.float32
     assert np.isfinite(frames).all()
     assert frames.min() >= 0.0 and frames.max() <= 1.0

@@ -2,7 +2,8 @@
 
 For each family a tiny pipeline with the real model's structural features (Wan2.1 I2V with its
 CLIP image encoder; Wan2.2 TI2V with expand_timesteps and the 48-channel VAE; Wan2.2 A14B with two
-experts and boundary_ratio; LTX with and without a last-frame condition; SVD) goes through
+experts and boundary_ratio; LTX with and without a last-frame condition; SVD; HunyuanVideo-1.5 with
+its two text encoders, SigLIP, guider and bucketed frame size) goes through
 DiffusionEngine, loaded by the registry's folder route, and through a pipeline freshly loaded
 from the same folder by diffusers alone and called as its docs show: prompt text, same seed,
 same settings, no callback. Then the previews: the denoiser's estimate at the last step, frame
@@ -28,6 +29,7 @@ from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
 from i2v_desktop.engine import diffusion
 from i2v_desktop.engine.diffusion import DiffusionEngine, _StepCallback
+from i2v_desktop.engine.families import FAMILIES
 from i2v_desktop.engine.plan import plan_render
 from i2v_desktop.engine.registry import Registry
 
@@ -41,6 +43,7 @@ CASES = [
     ("ltx", False),
     ("ltx", True),
     ("svd", False),
+    ("hunyuan15", False),
 ]
 IDS = [f"{kind}{'-loop' if loop else ''}" for kind, loop in CASES]
 # LTX at the distilled checkpoint's own step count, so its explicit timestep list is what runs.
@@ -112,6 +115,7 @@ def _plan_and_frame(engine: DiffusionEngine, request: GenerationRequest):
     entry = engine.registry.resolve(request.model)
     source = load_image(request.image)
     plan = plan_render(entry, request, source.size, engine.presets.get(request.preset))
+    plan = FAMILIES[entry.family].fit_plan(entry, plan)  # the size the pipeline renders
     frame, _, _ = fit_image(source, (plan.width, plan.height), request.crop_center)
     return entry, plan, frame
 
@@ -134,8 +138,8 @@ def test_the_preview_estimate_at_the_last_step_is_the_latent_that_gets_decoded(k
         return callback(pipe, i, t, kwargs)
 
     args = plain_args(engine, entry, request)
-    args.update(output_type="latent", callback_on_step_end=watch, callback_on_step_end_tensor_inputs=["latents"])
-    final = pipe(**args).frames
+    args.update(output_type="latent")
+    final = FAMILIES[entry.family].run(pipe, args, plan, watch).frames  # the callback as the engine passes it
     final = final[0].transpose(0, 1) if entry.family == "svd" else final[0]  # as (C, T, h, w)
 
     last = estimates[-1]
