@@ -1,31 +1,31 @@
-"""MP4 export through the ffmpeg binary that imageio-ffmpeg ships, plus JSON sidecars.
+"""MP4 export through the ffmpeg binary that imageio-ffmpeg ships, and reading video files back.
 
-Every file appears atomically: it is written under a hidden temporary name in the destination
-folder and renamed into place only when complete, so a failure never leaves a half-written file
-where the user looks (and never damages a file that was already there).
+Every file appears atomically (export/files.py): a failure never leaves a half-written file where
+the user looks, and never damages a file that was already there.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import json
 import math
-import os
 import re
-import secrets
-import signal
 import subprocess
-import threading
-from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..core.clip import Audio
 from ..core.errors import ExportError, InputError, os_reason
+from .audio import SoundInput, checked_audio, codec_args, encoder_samples, sound_input
+from .ffmpeg import NO_WINDOW, ffmpeg_exe, ffmpeg_url, known_cause, run_ffmpeg
+from .files import atomic_output, check_destination, commit, create_temp, remove, write_sidecar
+
+# The rest of the app finds ffmpeg and the atomic files here, as before they had modules of their own.
+__all__ = ["COLOUR_TAGS", "MOV_MUXER", "atomic_output", "checked_tags", "encode_command", "ffmpeg_exe",
+           "ffmpeg_url", "frame_rate", "read_frames", "read_mp4_metadata", "run_ffmpeg", "write_mp4",
+           "write_sidecar"]
 
 Frames = np.ndarray | Iterable[np.ndarray]
 
@@ -65,24 +65,6 @@ _VIDEO_FILTER = (
     "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
 )
 
-# Causes that ffmpeg reports in its own words, as the user should read them.
-_FFMPEG_CAUSES = (
-    ("no space left on device", "no space left on device"),
-    ("disk quota exceeded", "disk quota exceeded"),
-    ("file too large", "the file is too large for this disk's file system"),
-    ("read-only file system", "the disk is read-only"),
-    ("permission denied", "permission denied"),
-)
-# ffmpeg lines that only repeat that something failed earlier.
-_FFMPEG_NOISE = re.compile(
-    r"^(conversion failed|nothing was written|task finished with error|terminating thread with"
-    r"|could not open encoder before eof|error sending frames to consumers|error opening output files?"
-    r"|error while filtering|error closing)",
-    re.IGNORECASE,
-)
-_FFMPEG_PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*)+|^x264 \[\w+\]:\s*")
-
-_NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window flashing up on Windows
 
 
 def write_mp4(
@@ -93,13 +75,16 @@ def write_mp4(
     crf: int = 18,
     metadata: Mapping[str, str] | None = None,
     encoder_preset: str = "medium",
+    audio: Audio | None = None,
 ) -> Path:
     """Encode RGB frames as an H.264 MP4 at `path` and return `path`.
 
     `frames` is a (T, H, W, 3) uint8 array or any iterable of (H, W, 3) uint8 arrays; an iterable
     is streamed to the encoder one frame at a time. Width and height must be even (4:2:0 video).
     `metadata` becomes container tags (any key without "=", any text value) that
-    `read_mp4_metadata` reads back unchanged.
+    `read_mp4_metadata` reads back unchanged. `audio`, the clip's sound, becomes an AAC track
+    (48 kHz, its own channels) exactly as long as the video: cut or made up with silence (see
+    export/audio.py); without it the file has no audio track.
 
     Raises ValueError for arguments no user could have chosen, ExportError for everything else.
     An exception raised by the frame source itself (a cancel, a bug, Ctrl+C) is re-raised as is,
@@ -112,18 +97,27 @@ def write_mp4(
     if encoder_preset not in X264_PRESETS:
         raise ValueError(f"{path}: encoder preset must be one of {', '.join(X264_PRESETS)}")
     tags = checked_tags(metadata or {}, path)
-    _check_destination(path)
+    if audio is not None:
+        audio = checked_audio(audio, path)
+        if not isinstance(frames, np.ndarray):
+            raise ValueError(f"{path}: a clip with sound needs its frames as one array (they set the sound's length)")
+    check_destination(path)
 
     (width, height), stream = _frame_stream(frames, path)
     if width % 2 or height % 2:
         raise ExportError(f"{path}: width and height must be even for H.264 video, got {width}x{height}")
 
-    tmp = _create_temp(path)
+    tmp = create_temp(path)
     try:
-        _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp)
-        _commit(tmp, path)
+        if audio is None:
+            _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp)
+        else:
+            samples = encoder_samples(audio.samples, audio.rate, float(len(frames) / rate), "aac")
+            with sound_input(samples, audio.rate, path) as sound:
+                _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp, sound)
+        commit(tmp, path)
     except BaseException:
-        _remove(tmp)
+        remove(tmp)
         raise
     return path
 
@@ -137,8 +131,10 @@ def encode_command(
     encoder_preset: str,
     tags: Mapping[str, str],
     target: Path,
+    sound: SoundInput | None = None,
 ) -> list[str]:
-    """The ffmpeg command line that reads raw RGB frames on stdin and writes `target`."""
+    """The ffmpeg command line that reads raw RGB frames on stdin (and `sound` from its file) and
+    writes `target`."""
     command = [
         ffmpeg,
         "-hide_banner",
@@ -150,7 +146,8 @@ def encode_command(
         "-video_size", f"{width}x{height}",
         "-framerate", f"{rate.numerator}/{rate.denominator}",
         "-i", "pipe:0",
-        "-an", "-sn", "-dn",
+        *(["-an"] if sound is None else [*sound.input_args(), "-map", "0:v", "-map", "1:a"]),
+        "-sn", "-dn",
         "-vf", _VIDEO_FILTER,
         "-c:v", "libx264",
         "-preset", encoder_preset,
@@ -162,6 +159,7 @@ def encode_command(
         "-x264-params", "cabac=1:8x8dct=1",
         "-pix_fmt", "yuv420p",
         *COLOUR_TAGS,
+        *([] if sound is None else codec_args("aac", sound.channels)),
         *MOV_MUXER,
     ]  # fmt: skip
     for key, value in tags.items():
@@ -183,13 +181,13 @@ def read_mp4_metadata(path: Path) -> dict[str, str]:
     ]  # fmt: skip
     try:
         result = subprocess.run(
-            command, stdin=subprocess.DEVNULL, capture_output=True, check=False, creationflags=_NO_WINDOW
+            command, stdin=subprocess.DEVNULL, capture_output=True, check=False, creationflags=NO_WINDOW
         )
     except OSError as exc:
         raise InputError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
     if result.returncode != 0:
         lines = result.stderr.decode("utf-8", errors="replace").splitlines()
-        raise InputError(f"{path}: {_known_cause(lines) or 'not a readable video file'}")
+        raise InputError(f"{path}: {known_cause(lines) or 'not a readable video file'}")
     return _parse_ffmetadata(result.stdout.decode("utf-8", errors="replace"))
 
 
@@ -208,14 +206,14 @@ def read_frames(path: Path) -> tuple[np.ndarray, float]:
     ]  # fmt: skip
     try:
         result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False,
-                                creationflags=_NO_WINDOW)
+                                creationflags=NO_WINDOW)
     except OSError as exc:
         raise InputError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
     header = result.stderr.decode("utf-8", errors="replace").splitlines()
     video = next((line for line in header if "Video:" in line), "")
     size, rate = _VIDEO_SIZE.search(video), _VIDEO_FPS.search(video)
     if result.returncode != 0 or size is None:
-        raise InputError(f"{path}: {_known_cause(header) or 'not a readable video file'}")
+        raise InputError(f"{path}: {known_cause(header) or 'not a readable video file'}")
     width, height = int(size.group(1)), int(size.group(2))
     frame_bytes = width * height * 3
     count = len(result.stdout) // frame_bytes
@@ -223,28 +221,6 @@ def read_frames(path: Path) -> tuple[np.ndarray, float]:
         raise InputError(f"{path}: the video has no frames")
     frames = np.frombuffer(result.stdout, np.uint8, count * frame_bytes).reshape(count, height, width, 3)
     return frames.copy(), float(rate.group(1)) if rate else 0.0
-
-
-def write_sidecar(path: Path, data: Mapping[str, Any]) -> Path:
-    """Write `data` as UTF-8 JSON (indent 2) to `path`, atomically, and return `path`."""
-    path = Path(path)
-    try:
-        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ExportError(f"{path}: cannot be written as JSON ({exc})") from None
-    _check_destination(path)
-    tmp = _create_temp(path)
-    try:
-        try:
-            with open(tmp, "wb") as file:
-                file.write((text + "\n").encode("utf-8"))
-        except OSError as exc:
-            raise ExportError(f"{path}: {os_reason(exc)}") from None
-        _commit(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
-    return path
 
 
 # -- encoding ------------------------------------------------------------------------------
@@ -260,69 +236,10 @@ def _encode(
     tags: Mapping[str, str],
     path: Path,
     tmp: Path,
+    sound: SoundInput | None = None,
 ) -> None:
-    command = encode_command(ffmpeg_exe(path), width, height, rate, crf, encoder_preset, tags, tmp)
+    command = encode_command(ffmpeg_exe(path), width, height, rate, crf, encoder_preset, tags, tmp, sound)
     run_ffmpeg(command, stream, path)
-
-
-def run_ffmpeg(command: Sequence[str], frames: Iterable[np.ndarray], path: Path) -> None:
-    """Run an ffmpeg command that reads raw frames on stdin, writing each of `frames` to it.
-
-    Frames must be C-contiguous arrays in the layout the command declares. A failure of ffmpeg is
-    an ExportError naming `path` (the file the user asked for, not the temporary one) with one
-    line of reason; an exception from `frames` itself (a cancel, Ctrl+C) propagates unchanged
-    after ffmpeg is stopped.
-    """
-    try:
-        proc = subprocess.Popen(
-            list(command),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            creationflags=_NO_WINDOW,
-        )
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
-    assert proc.stdin is not None and proc.stderr is not None
-    # Drained on a thread: a chatty ffmpeg would otherwise fill the pipe and stall while we write.
-    stderr: deque[str] = deque(maxlen=200)
-    drain = threading.Thread(target=_drain, args=(proc.stderr, stderr), daemon=True)
-    drain.start()
-    stopped_reading = False
-    try:
-        for frame in frames:  # an exception from the caller's frame source propagates unchanged
-            try:
-                proc.stdin.write(frame.data)
-            except OSError:  # ffmpeg stopped reading: it has exited, and its stderr says why
-                stopped_reading = True
-                break
-        _close_quietly(proc.stdin)
-        returncode = proc.wait()
-    except BaseException:
-        proc.kill()
-        raise
-    finally:
-        _close_quietly(proc.stdin)
-        proc.wait()
-        drain.join()
-        proc.stderr.close()
-    if returncode != 0 or stopped_reading:
-        raise ExportError(f"{path}: {_ffmpeg_reason(list(stderr), returncode)}")
-
-
-@contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
-    """A fresh hidden temporary file next to `path` for the block to write; renamed to `path`
-    when the block ends normally, removed when it raises (anything, Ctrl+C included)."""
-    path = Path(path)
-    _check_destination(path)
-    tmp = _create_temp(path)
-    try:
-        yield tmp
-        _commit(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
 
 
 def _frame_stream(frames: Frames, path: Path) -> tuple[tuple[int, int], Iterator[np.ndarray]]:
@@ -392,37 +309,6 @@ def checked_tags(metadata: Mapping[str, str], path: Path) -> dict[str, str]:
     return tags
 
 
-def _drain(pipe: Any, lines: deque[str]) -> None:
-    for raw in pipe:
-        lines.append(raw.decode("utf-8", errors="replace").rstrip())
-
-
-def _known_cause(lines: list[str]) -> str | None:
-    text = "\n".join(lines).lower()
-    for needle, reason in _FFMPEG_CAUSES:
-        if needle in text:
-            return reason
-    return None
-
-
-def _ffmpeg_reason(lines: list[str], returncode: int) -> str:
-    """One line for the user: a cause we recognise, else ffmpeg's first real error line."""
-    cause = _known_cause(lines)
-    if cause:
-        return cause
-    for line in lines:
-        line = _FFMPEG_PREFIX.sub("", line).strip()
-        if line and not _FFMPEG_NOISE.match(line):
-            return f"ffmpeg failed: {line}"
-    if returncode < 0:  # POSIX: killed by a signal, e.g. SIGKILL from the out-of-memory killer
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return f"ffmpeg was killed ({name})"
-    return "ffmpeg failed without saying why"
-
-
 def _parse_ffmetadata(text: str) -> dict[str, str]:
     """The global tags of ffmpeg's FFMETADATA1 text ('=', ';', '#', '\\' and newline are escaped)."""
     tags: dict[str, str] = {}
@@ -453,76 +339,3 @@ def _parse_ffmetadata(text: str) -> dict[str, str]:
     if key is not None and not comment:
         tags[key] = "".join(chars)
     return tags
-
-
-def ffmpeg_exe(path: Path) -> str:
-    try:
-        import imageio_ffmpeg
-
-        return str(imageio_ffmpeg.get_ffmpeg_exe())
-    except (ImportError, RuntimeError) as exc:
-        raise ExportError(f"{path}: ffmpeg is not available ({exc})") from None
-
-
-def ffmpeg_url(path: Path) -> str:
-    # The file: prefix stops ffmpeg from reading "name:..." as a protocol or "-name" as an option.
-    return "file:" + os.path.abspath(path)
-
-
-# -- files ---------------------------------------------------------------------------------
-
-
-def _check_destination(path: Path) -> None:
-    folder = path.parent
-    if path.is_dir():
-        raise ExportError(f"{path}: is a folder")
-    if not folder.exists():
-        raise ExportError(f"{folder}: folder does not exist")
-    if not folder.is_dir():
-        raise ExportError(f"{folder}: is not a folder")
-
-
-def _create_temp(path: Path) -> Path:
-    """Claim a fresh hidden file next to `path` (so the final rename stays on one disk)."""
-    name = path.name if len(path.name) <= 100 else "i2v"
-    folder = path.parent
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        tmp = folder / f".{name}.part-{secrets.token_hex(4)}{path.suffix}"
-        try:
-            os.close(os.open(tmp, flags, 0o666))  # 0o666 minus the umask, like any new file
-            return tmp
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise ExportError(f"{folder}: folder is not writable") from None
-            if exc.errno == errno.ENOENT:
-                raise ExportError(f"{folder}: folder does not exist") from None
-            raise ExportError(f"{folder}: {os_reason(exc)}") from None
-
-
-def _commit(tmp: Path, path: Path) -> None:
-    """Move the finished temporary file into place."""
-    try:
-        # Flushed to disk before the rename, so a crash cannot leave the final name over no data.
-        fd = os.open(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ExportError(f"{path}: {os_reason(exc)}") from None
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
-
-
-def _close_quietly(pipe: Any) -> None:
-    with contextlib.suppress(OSError):  # flushing into a pipe whose reader has gone
-        pipe.close()
-
-
