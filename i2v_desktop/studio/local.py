@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.cancel import CancelToken
+from ..core.errors import ModelError
 from ..core.events import EventSink
 from ..core.presets import MotionPreset, PresetLibrary
 from ..core.record import ClipEntry, ClipRecord
@@ -124,6 +125,15 @@ class LocalStudio:
             qualities=entry.qualities, loop_note=entry.loop_note(), frame_rule=entry.frame_rule,
             max_frames=entry.max_frames,
         )
+
+    def enhance_prompt(self, model: str, image: str, prompt: str, cancel: CancelToken) -> str:
+        entry = self._registry.resolve(model)
+        if not entry.enhancer:
+            raise ModelError(f"{entry.name} ships no prompt enhancer")
+        # On this process's engine: the one the command line renders with, so its loaded pipeline
+        # is reused. A window rendering in a worker process loads the model here a second time.
+        engine = self.engines.for_model(model)  # a model with an enhancer renders with diffusion
+        return engine.enhance_prompt(model, image, prompt, lambda event: None, cancel)
 
     # -- requests ----------------------------------------------------------------------------
 
