@@ -20,17 +20,20 @@ EXPECTED_CLASS = {
     "wan2.2-i2v-a14b": "WanImageToVideoPipeline",
     "ltx": "LTXConditionPipeline",
     "svd": "StableVideoDiffusionPipeline",
+    "ltx2": "LTX2ImageToVideoPipeline",
 }
 
 # The smallest geometry each layout accepts: Wan 2.1 and A14B need multiples of 16 (8x VAE x 2x2
-# patches) and 4k + 1 frames, Wan 2.2 TI2V multiples of 32 (16x VAE), LTX 0.9.5+ multiples of 32
-# and 8k + 1 frames; SVD takes any frame count.
+# patches) and 4k + 1 frames, Wan 2.2 TI2V multiples of 32 (16x VAE), LTX 0.9.5+ and LTX-2
+# multiples of 32 and 8k + 1 frames; SVD takes any frame count.
 CALLS: dict[str, dict[str, Any]] = {
     "wan2.1-i2v": {"prompt": "a cat turns its head", "height": 32, "width": 32, "num_frames": 5},
     "wan2.2-ti2v": {"prompt": "a cat turns its head", "height": 32, "width": 32, "num_frames": 5},
     "wan2.2-i2v-a14b": {"prompt": "a cat turns its head", "height": 32, "width": 32, "num_frames": 5},
     "ltx": {"prompt": "a cat turns its head", "height": 32, "width": 32, "num_frames": 9},
     "svd": {"height": 32, "width": 32, "num_frames": 5, "decode_chunk_size": 5},
+    # LTX-2's decoder pads by reflection, which needs a latent of at least 2 x 2: 64 pixels.
+    "ltx2": {"prompt": "a cat turns its head", "height": 64, "width": 64, "num_frames": 9, "frame_rate": 24.0},
 }
 
 WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".msgpack", ".h5", ".gguf"}
