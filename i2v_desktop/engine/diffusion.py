@@ -219,9 +219,14 @@ class DiffusionEngine(Engine):
 
         from .enhance import enhance
 
+        from .weights import is_downloaded
+
         entry = self.registry.resolve(model)
         if not entry.enhancer:
             raise ModelError(f"{entry.name} ships no prompt enhancer")
+        if not is_downloaded(entry):  # a better prompt is not worth a download of tens of GB unasked
+            raise ModelError(f"{entry.name} is not downloaded: its prompt enhancer is part of it "
+                             f"({entry.download_gb:g} GB; i2v download {entry.id})")
         photo = Image.fromarray(load_image(image, max_pixels=2_000_000).rgb)
         pipe = self._ensure_pipeline(entry, on_event, cancel)
         on_event(StageChanged(Stage.ENCODING_PROMPT, "improving the prompt"))

@@ -14,10 +14,6 @@ from ..core.cancel import CancelToken
 from ..core.errors import ModelError
 
 
-def has_enhancer(pipe: Any) -> bool:
-    return callable(getattr(pipe, "enhance_prompt", None)) and getattr(pipe, "processor", None) is not None
-
-
 def system_prompt(pipe: Any) -> str:
     """The system prompt the pipeline pairs with its enhancer for image-to-video."""
     from diffusers.pipelines.ltx2 import utils
@@ -40,8 +36,10 @@ def generation_kwargs(pipe: Any) -> dict[str, Any]:
 def enhance(pipe: Any, photo: Any, prompt: str, cancel: CancelToken, name: str) -> str:
     """The enhancer's rewrite of `prompt` for `photo` (a PIL image). Deterministic: the pipeline
     seeds the sampling itself. Cancelled between two generated tokens."""
-    if not has_enhancer(pipe):
+    if not callable(getattr(pipe, "enhance_prompt", None)):
         raise ModelError(f"{name} ships no prompt enhancer")
+    if getattr(pipe, "processor", None) is None:
+        raise ModelError(f"{name}: the model folder has no processor/, which its prompt enhancer needs")
     from transformers import StoppingCriteria, StoppingCriteriaList
 
     class _Cancelled(StoppingCriteria):

@@ -151,6 +151,17 @@ def test_a_model_without_an_enhancer_says_so_in_one_line(registry, photo):
     assert engine._pipe is None  # refused before anything loads
 
 
+def test_the_enhancer_of_a_model_not_downloaded_asks_for_the_download_first(registry, photo):
+    from i2v_desktop.bench.tiny_registry import FAKE_REVISION
+
+    base = registry.get(MODEL)
+    entry = replace(base, repo="tiny-org/not-here", revision=FAKE_REVISION, local_path=None, download_gb=71.0)
+    engine = DiffusionEngine(Registry({entry.id: entry}, entry.id), load_presets(), device="cpu")
+    with pytest.raises(ModelError, match=r"is not downloaded.*71 GB; i2v download") as error:
+        engine.enhance_prompt(entry.id, photo, "a cat", lambda event: None, CancelToken())
+    assert "\n" not in str(error.value) and engine._pipe is None
+
+
 def test_the_distilled_checkpoint_runs_its_sigmas_as_given_with_no_guidance(registry, tiny_folders, photo):
     """The real distilled entry's settings on the tiny weights, whose scheduler config shifts
     (token-count mu, shift_terminal) as LTX-2's does."""
