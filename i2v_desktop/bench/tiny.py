@@ -26,11 +26,12 @@ if TYPE_CHECKING:
         WanTransformer3DModel,
     )
 
+from . import tiny_ltx2
 from .tiny_hunyuan import hunyuan15_i2v
 from .tiny_parts import (TEXT_DIM, clip_image_processor, clip_vision_config, t5_encoder, t5_tokenizer,
                          umt5_encoder)
 
-TINY_KINDS = ("wan2.1-i2v", "wan2.2-ti2v", "wan2.2-i2v-a14b", "ltx", "svd", "hunyuan15")
+TINY_KINDS = ("wan2.1-i2v", "wan2.2-ti2v", "wan2.2-i2v-a14b", "ltx", "svd", "hunyuan15", "ltx2")
 
 
 def build_tiny_pipeline(kind: str, seed: int = 0) -> DiffusionPipeline:
@@ -345,4 +346,5 @@ _BUILDERS: dict[str, Callable[[int], DiffusionPipeline]] = {
     "ltx": _ltx,
     "svd": _svd,
     "hunyuan15": hunyuan15_i2v,
+    "ltx2": tiny_ltx2.ltx2,
 }

@@ -16,12 +16,14 @@ TINY_ENTRY = {
     "ltx": "ltx-video-2b-distilled",
     "svd": "svd-xt",
     "hunyuan15": "hunyuanvideo-1.5-i2v-480p",
+    "ltx2": "ltx-2.3-22b",
 }
 FAMILY_KINDS = {
     "wan": ("wan2.2-ti2v", "wan2.1-i2v", "wan2.2-i2v-a14b"),
     "ltx": ("ltx",),
     "svd": ("svd",),
     "hunyuan15": ("hunyuan15",),
+    "ltx2": ("ltx2",),
 }
 FAKE_REVISION = "0123456789abcdef0123456789abcdef01234567"
 

@@ -25,6 +25,7 @@ CONTROLS: Mapping[str, Mapping[str, tuple[float, float]]] = {
     "wan": {},
     "ltx": {},
     "hunyuan15": {},
+    "ltx2": {},
     "svd": {"motion_bucket_id": (1, 255), "noise_aug_strength": (0.0, 1.0)},
     # The instant engine's virtual camera. Distances are fractions of the frame, angles degrees:
     # zoom (dolly toward the subject, negative away), pan_x / pan_y (how far the scene travels:

@@ -54,6 +54,10 @@ class Family:
         """One pipeline call, `callback(pipe, i, t, {"latents": ...})` after every step."""
         return pipe(**args, callback_on_step_end=callback, callback_on_step_end_tensor_inputs=["latents"])
 
+    def audio(self, pipe: Any, output: Any) -> Any | None:
+        """The sound the pipeline made with the picture (a core.clip.Audio), or None: it makes none."""
+        return None
+
 
 class WanFamily(Family):
     name = "wan"
@@ -228,7 +232,7 @@ class SVDFamily(Family):
 FAMILIES: dict[str, Family] = {f.name: f for f in (WanFamily(), LTXFamily(), SVDFamily())}
 
 # Families in their own modules build on Family and add themselves to FAMILIES when imported; here,
-# after both exist, so that importing either module first works.
-from . import hunyuan  # noqa: E402
+# after both exist, so that importing any of them first works.
+from . import hunyuan, ltx2  # noqa: E402
 
-FAMILY_MODULES = (hunyuan,)
+FAMILY_MODULES = (hunyuan, ltx2)

@@ -30,6 +30,8 @@ PIPELINE_FOR_CLASS = {
     "LTXPipeline": ("ltx", "LTXConditionPipeline"),
     "StableVideoDiffusionPipeline": ("svd", "StableVideoDiffusionPipeline"),
     "HunyuanVideo15ImageToVideoPipeline": ("hunyuan15", "HunyuanVideo15ImageToVideoPipeline"),
+    "LTX2ImageToVideoPipeline": ("ltx2", "LTX2ImageToVideoPipeline"),
+    "LTX2Pipeline": ("ltx2", "LTX2ImageToVideoPipeline"),  # the LTX-2.x repos ship as the text-to-video class
 }
 
 

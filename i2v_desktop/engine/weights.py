@@ -37,7 +37,7 @@ def _snapshot_kwargs(entry: ModelEntry) -> dict[str, Any]:
         repo_id=entry.repo,
         revision=entry.revision,
         # *.jinja: a chat template saved by transformers next to its tokenizer (HunyuanVideo-1.5's
-        # Qwen tokenizer prompts through one).
+        # Qwen tokenizer prompts through one; LTX-2's prompt enhancer needs Gemma's).
         allow_patterns=["model_index.json", "*/*.json", "*/*.txt", "*/*.model", "*/*.jinja", weights],
         ignore_patterns=ignore,
     )

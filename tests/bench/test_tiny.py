@@ -21,11 +21,12 @@ EXPECTED_CLASS = {
     "ltx": "LTXConditionPipeline",
     "svd": "StableVideoDiffusionPipeline",
     "hunyuan15": "HunyuanVideo15ImageToVideoPipeline",
+    "ltx2": "LTX2ImageToVideoPipeline",
 }
 
 # The smallest geometry each layout accepts: Wan 2.1 and A14B need multiples of 16 (8x VAE x 2x2
-# patches) and 4k + 1 frames, Wan 2.2 TI2V multiples of 32 (16x VAE), LTX 0.9.5+ multiples of 32
-# and 8k + 1 frames; SVD takes any frame count.
+# patches) and 4k + 1 frames, Wan 2.2 TI2V multiples of 32 (16x VAE), LTX 0.9.5+ and LTX-2
+# multiples of 32 and 8k + 1 frames; SVD takes any frame count.
 CALLS: dict[str, dict[str, Any]] = {
     "wan2.1-i2v": {"prompt": "a cat turns its head", "height": 32, "width": 32, "num_frames": 5},
     "wan2.2-ti2v": {"prompt": "a cat turns its head", "height": 32, "width": 32, "num_frames": 5},
@@ -35,6 +36,8 @@ CALLS: dict[str, dict[str, Any]] = {
     # HunyuanVideo-1.5 takes no size: it crops the photo to the bucket of its transformer's
     # target_size (64 here) nearest the photo's aspect, a square for this 40 x 48 photo.
     "hunyuan15": {"prompt": "a cat turns its head", "num_frames": 5},
+    # LTX-2's decoder pads by reflection, which needs a latent of at least 2 x 2: 64 pixels.
+    "ltx2": {"prompt": "a cat turns its head", "height": 64, "width": 64, "num_frames": 9, "frame_rate": 24.0},
 }
 PICKED_SIZE = {"hunyuan15": (64, 64)}
 
