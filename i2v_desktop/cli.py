@@ -470,8 +470,8 @@ def cmd_models() -> int:
     for info in infos:
         print(f"{info.id}: {info.name}: {info.summary}.")
         print(f"  here: {info.fit.verdict}: {info.fit.reason}" + (f"; try anyway: {info.fit.cost}" if info.fit.cost else ""))
-        print(f"  qualities: {', '.join(qualities[info.id])}" + ("; with sound" if info.sound else "")
-              + ("; prompt enhancer" if info.enhancer else ""))
+        print(f"  qualities: {', '.join(qualities[info.id])}" + _fast_tier(studio.engines.registry.resolve(info.id))
+              + ("; with sound" if info.sound else "") + ("; prompt enhancer" if info.enhancer else ""))
         print(f"  {info.commercial}")
         if info.terms:
             print(f"  Terms: {info.terms}")
@@ -479,6 +479,19 @@ def cmd_models() -> int:
             print("  Gated: accept its terms on its Hugging Face page, then log in (`hf auth login`, or set "
                   "HF_TOKEN) before `i2v download`")
     return 0
+
+
+def _fast_tier(entry) -> str:  # entry: engine.registry.ModelEntry
+    """What the fast tier runs on: a step-distilled LoRA (its size, and whether it is here) or the
+    model's own distilled weights."""
+    if "fast" not in entry.qualities:
+        return ""
+    if entry.lora is None:
+        return " (fast: distilled, built in)"
+    from .studio.catalog import downloaded
+
+    here = ", downloaded" if downloaded(entry)[1] else ""
+    return f" (fast: {entry.lora.name} LoRA {entry.lora.download_gb:g} GB{here})"
 
 
 def cmd_doctor() -> int:

@@ -236,7 +236,8 @@ def registry_json(model: str) -> dict:
 def test_fast_is_offered_only_where_a_model_has_a_distilled_tier_and_is_refused_elsewhere_in_one_line():
     registry = load_registry()
     offers = {e.id for e in registry.entries.values() if "fast" in e.qualities}
-    assert offers == {"wan2.1-i2v-14b-480p", "wan2.1-i2v-14b-720p", "wan2.2-i2v-a14b", "ltx-video-2b-distilled"}
+    assert offers == {"wan2.1-i2v-14b-480p", "wan2.1-i2v-14b-720p", "wan2.2-i2v-a14b", "ltx-video-2b-distilled",
+                      "hunyuanvideo-1.5-i2v-480p-step-distilled", "ltx-2.3-22b-distilled"}
     ltx = registry.get("ltx-video-2b-distilled")
     plan = plan_render(ltx, GenerationRequest(image="a.jpg", quality="fast"), (1280, 720), load_presets().get("orbit"))
     assert plan.lora is None and plan.guidance == 1.0  # distilled natively: no LoRA
@@ -431,10 +432,12 @@ def test_the_cli_lists_fast_tiers_downloads_their_lora_and_renders_fast(user_fas
 
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    row = {line.split()[0]: line for line in out.splitlines() if line.strip()}
-    assert "LoRA 0.74 GB" in row["wan2.1-i2v-14b-480p"] and "LoRA 1.37 GB" in row["wan2.2-i2v-a14b"]
-    assert "built in" in row["ltx-video-2b-distilled"] and "LoRA" not in row["svd-xt"]
-    assert "LoRA 0.74 GB, downloaded" in row["tiny-fast"]  # its files are in the cache
+    lines = out.splitlines()
+    tiers = {lines[i].split(":")[0]: lines[i + 2] for i in range(len(lines) - 2)
+             if lines[i + 2].startswith("  qualities:") and not lines[i].startswith(" ")}
+    assert "LoRA 0.74 GB)" in tiers["wan2.1-i2v-14b-480p"] and "LoRA 1.37 GB)" in tiers["wan2.2-i2v-a14b"]
+    assert "(fast: distilled, built in)" in tiers["ltx-video-2b-distilled"] and "fast" not in tiers["svd-xt"]
+    assert "LoRA 0.74 GB, downloaded)" in tiers["tiny-fast"]  # its files are in the cache
 
     assert main(["download", user_fast_model]) == 0
     out = capsys.readouterr().out

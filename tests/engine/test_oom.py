@@ -180,6 +180,8 @@ def test_every_rung_of_the_ladder_places_the_pipeline_and_renders_the_same_frame
             from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
             args["conditions"] = [LTXVideoCondition(image=args.pop("image"), frame_index=0)]
+        if kind == "hunyuan15":
+            del args["height"], args["width"]  # it renders at its own bucket for the photo's shape
         if kind != "svd":
             args["prompt"] = "a boat"
         return np.asarray(pipe(**args).frames[0])
