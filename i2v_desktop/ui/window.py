@@ -29,6 +29,7 @@ from ..core.studio import Studio
 from .banner import Banner
 from .drop import DropOverlay
 from .exporting import Exporter
+from .modelsdesk import ModelDesk
 from .notify import Notifier
 from .panel import plural
 from .photos import PhotosPanel
@@ -103,15 +104,18 @@ class MainWindow(QMainWindow):
         self.drop_overlay = DropOverlay(self)
         self.photos_panel = PhotosPanel(state, studio, queue, background, self.settings)
         self.viewer = ViewerPanel(state, studio, queue, background)
-        self.settings_panel = SettingsPanel(state, studio, queue, self.settings)
+        self.settings_panel = SettingsPanel(state, studio, queue, background, self.settings)
         self.exporter = Exporter(state, studio, background, self.settings, self)
-        for source in (self.photos_panel, self.viewer, self.settings_panel, self.exporter):
+        self.models = ModelDesk(self, studio, background, self.settings_panel, self.settings,
+                                remember=not self.read_only)
+        for source in (self.photos_panel, self.viewer, self.settings_panel, self.exporter, self.models):
             source.message.connect(self.banner.show_message)
         self.settings_panel.generateRequested.connect(self.photos_panel.generate)
         self.viewer.finalizeRequested.connect(self.photos_panel.queue_request)
         self.viewer.restoreRequested.connect(self.photos_panel.restore_clip)
         self.viewer.exportRequested.connect(self.export_clips)
         queue.machineKnown.connect(self._on_machine_known)
+        queue.machineKnown.connect(self.models.on_machine_known)  # after the panel has chosen the model
         queue.saveFailed.connect(lambda line: self.banner.show_message(line, "warning"))
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -169,6 +173,8 @@ class MainWindow(QMainWindow):
         self.stop_action = action(render_menu, "&Stop the queue (hold waiting jobs)", self.stop_queue, "Shift+Esc")
         action(render_menu, "Clear &queue", photos.queue_panel.clear)
         action(render_menu, "&Finalize selected clip", viewer.finalize)
+        render_menu.addSeparator()
+        self.models_action = action(render_menu, "&Models…", self.models.open_models)
         self._first_esc, self._esc_job = QElapsedTimer(), None
         # The window for a second Esc runs again from the end of the job the first one cancelled:
         # a cancel can take a moment, and the creator presses Esc again on seeing the next job start.
@@ -188,6 +194,7 @@ class MainWindow(QMainWindow):
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
         self.first_steps_action = action(help_menu, "Show the &first steps", self.first_steps.show)
+        self.machine_action = action(help_menu, "This &machine", self.models.open_machine)
 
         # Keys outside the menus, each in a group of the shortcuts sheet.
         def key(widget: QWidget, text: str, shortcut: Any, slot: Any, group: str) -> QAction:
@@ -419,6 +426,8 @@ class MainWindow(QMainWindow):
         self.hide()  # gone for the user at once; a model still loading may take a moment to stop
         self.exporter.shutdown()
         self.queue.shutdown()
+        self.models.shutdown()
+        self.settings_panel.improver.shutdown()
         self.background.shutdown()
         self.viewer.shutdown()
         event.accept()
