@@ -65,6 +65,21 @@ class Fit:
         """Whether it renders here without a "try anyway" (None: not known yet)."""
         return None if self.verdict == UNKNOWN else self.verdict != TOO_BIG
 
+    @property
+    def memory(self) -> str:
+        """The need per plan as every front end writes it (see `memory_text`)."""
+        return memory_text(self.needs)
+
+
+# The plans `memory_text` lists, in its order: the label a table column or a tooltip gives them.
+MEMORY_PLANS = "full / model offload / group offload"
+
+
+def memory_text(needs: tuple[tuple[str, float], ...]) -> str:
+    """GPU memory per plan in one form for the window, `i2v models` and the README: "48 / 24 / 16 GB"
+    (full / model offload / group offload, as MEMORY_PLANS says), "none" without a GPU need."""
+    return " / ".join(f"{gb:g}" for _, gb in needs) + " GB" if needs else "none"
+
 
 @dataclass(frozen=True)
 class ModelChoice:
@@ -112,7 +127,10 @@ class Machine:
 
     summary: str  # e.g. "NVIDIA GPU, 78 GB GPU memory free" or "no GPU (CPU only)"
     models: tuple[ModelChoice, ...]
+    # The model and quality tier a new user renders with: never a model that cannot run here.
     default_model: str
+    default_quality: str = "standard"
+    hardware: Hardware | None = None  # the profile the choice was made from
 
 
 @dataclass(frozen=True)
@@ -359,5 +377,6 @@ __all__ = [
     "BUILT_IN", "FITS", "FITS_OFFLOADED", "LOCAL_FOLDER", "NOT_DOWNLOADED", "PARTLY_DOWNLOADED", "READY", "STATES",
     "TOO_BIG", "UNKNOWN", "UPDATE_AVAILABLE", "VERDICTS",
     "ExportChoice", "ExportJob", "ExportProgress", "ExportReport", "Fit", "Hardware", "Limits", "Machine",
-    "ModelChoice", "ModelInfo", "PostFraming", "Saved", "Studio", "Transfer", "frame_count",
+    "MEMORY_PLANS", "ModelChoice", "ModelInfo", "PostFraming", "Saved", "Studio", "Transfer", "frame_count",
+    "memory_text",
 ]

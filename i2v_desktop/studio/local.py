@@ -16,8 +16,10 @@ from ..core.presets import MotionPreset, PresetLibrary
 from ..core.record import ClipEntry, ClipRecord
 from ..core.request import GenerationRequest
 from ..core.studio import (
-    ExportChoice, ExportJob, ExportProgress, ExportReport, Machine, ModelChoice, PostFraming, Saved,
+    LOCAL_FOLDER, MEMORY_PLANS, READY, ExportChoice, ExportJob, ExportProgress, ExportReport, Fit, Hardware, Machine,
+    ModelChoice, ModelInfo, PostFraming, Saved, memory_text,
 )
+from ..engine.fit import fit as fit_here, needs as needs_of, suggest
 from ..engine.plan import check_request, limits
 from ..engine.registry import ModelEntry, Registry
 from ..export.social import ExportLibrary, plan_layout
@@ -29,8 +31,19 @@ from . import exports, records
 from .catalog import user_exports, user_presets, user_registry
 from .process import EngineSettings, RenderProcess
 from .render import Engines, render_to_files
+from .table import download_gb
 
 DEVICE_NAMES = {"cuda": "NVIDIA GPU", "mps": "Apple GPU", "cpu": "no GPU (CPU only)"}
+RUNNABLE = (READY, LOCAL_FOLDER)  # states in which a model renders without a download
+
+
+def _summary(hardware: Hardware) -> str:
+    """One line on the machine: "NVIDIA H100 80GB HBM3, 79 GB GPU memory free", "no GPU (CPU only)..."."""
+    if hardware.device == "cpu":
+        free = f", {hardware.ram_free_gb:.0f} GB RAM free" if hardware.ram_free_gb is not None else ""
+        return DEVICE_NAMES["cpu"] + free
+    free = hardware.vram_free_gb if hardware.vram_free_gb is not None else None
+    return (hardware.gpu or DEVICE_NAMES[hardware.device]) + (f", {free:.0f} GB GPU memory free" if free is not None else "")
 
 
 class LocalStudio:
@@ -60,9 +73,8 @@ class LocalStudio:
         self._history_root = None if isinstance(history, History) else Path(history)
         self._folder = Path(folder)
         self._prompts = PromptLibrary(prompts_file or self._folder / "prompts.json")
-        # What machine() saw; None until it has looked (models() then leaves `fits` unknown).
-        self._device: str | None = None
-        self._free_gb: float | None = None
+        # The profile hardware() last read; None until it has looked (models() then leaves `fit` unknown).
+        self._hardware: Hardware | None = None
 
     @property
     def process(self) -> RenderProcess | None:
@@ -95,35 +107,69 @@ class LocalStudio:
     def model(self, model: str) -> ModelChoice:
         return self._choice(self._registry.resolve(model), look=True)
 
-    def machine(self) -> Machine:
-        from ..engine.device import glance
+    def hardware(self) -> Hardware:
+        from ..engine.hardware import read_hardware
 
-        self._device, self._free_gb = glance(self.engines.device)
-        memory = "RAM" if self._device == "cpu" else "GPU memory"  # what a render must fit in
-        free = f", {self._free_gb:.0f} GB {memory} free" if self._free_gb is not None else ""
-        return Machine(DEVICE_NAMES[self._device] + free, tuple(self.models()), self.engines.default_model())
+        self._hardware = read_hardware(self.engines.device)  # one assignment: safe from a worker thread
+        return self._hardware
+
+    def model_infos(self) -> list[ModelInfo]:
+        from ..engine.hub import local_state
+
+        hardware = self.hardware()
+        entries = list(self._registry.models.values())
+        fits = {entry.id: fit_here(entry, hardware) for entry in entries}
+        local = {entry.id: local_state(entry) for entry in entries}
+        default, _ = self._default(entries, fits, {i for i, (state, _) in local.items() if state in RUNNABLE})
+        return [
+            ModelInfo(
+                id=self._request_id(entry), name=entry.name, family=entry.family, summary=entry.summary,
+                licence=entry.licence, commercial=entry.commercial, terms=entry.terms,
+                download_gb=download_gb(entry), disk_bytes=local[entry.id].disk_bytes, state=local[entry.id].state,
+                fit=fits[entry.id], gated=entry.gated, sound=entry.sound, enhancer=entry.enhancer,
+                default=entry.id == default, path=entry.local_path or "",
+            )
+            for entry in entries
+        ]
+
+    def _default(self, entries: list[ModelEntry], fits: dict[str, Fit], here: set[str]) -> tuple[str, str]:
+        """(model, quality) a new user renders with here: see engine.fit.suggest."""
+        from ..engine.weights import loras_downloaded
+
+        fast = {entry.id for entry in entries if entry.id in here and loras_downloaded(entry)}
+        return suggest(entries, fits, here, fast, self._registry.default, self._registry.fallback)
 
     def _choice(self, entry: ModelEntry, look: bool) -> ModelChoice:
+        fit = None if self._hardware is None else fit_here(entry, self._hardware)
         if entry.engine == "diffusion":
             from ..engine.weights import is_downloaded
 
-            need = min(entry.vram_gb.values())
-            fits = None
-            if self._device is not None:
-                fits = self._device != "cpu" and (self._free_gb is None or need * 1.1 <= self._free_gb)
-            note = f"{entry.download_gb:g} GB download, needs {need:g} GB of GPU memory. {entry.commercial}"
+            memory = memory_text(needs_of(entry))
+            note = (f"{download_gb(entry):g} GB download, GPU memory {memory} ({MEMORY_PLANS}). {entry.commercial}"
+                    + (f" {entry.terms}" if entry.terms else ""))
             installed = is_downloaded(entry) if look else None
         else:  # made here from the photo alone: always installed, fits anywhere
-            installed, fits, note = True, True, entry.summary
-        # What a request names: the registry id, or the folder's full path (a relative one would
-        # mean another folder once the clip's record is read elsewhere).
-        model = entry.id if entry.id in self._registry.models else entry.local_path or entry.id
+            installed, note = True, entry.summary
         return ModelChoice(
-            id=model, name=entry.name, engine=entry.engine, family=entry.family, installed=installed,
-            fits=fits, licence=entry.licence, note=note, limits=limits(entry), aspects=entry.aspects,
+            id=self._request_id(entry), name=entry.name, engine=entry.engine, family=entry.family,
+            installed=installed, fits=True if entry.engine != "diffusion" else fit.runs if fit else None,
+            licence=entry.licence, note=note, limits=limits(entry), aspects=entry.aspects,
             qualities=entry.qualities, loop_note=entry.loop_note(), frame_rule=entry.frame_rule,
-            max_frames=entry.max_frames,
+            max_frames=entry.max_frames, fit=fit, sound=entry.sound, enhancer=entry.enhancer,
         )
+
+    def _request_id(self, entry: ModelEntry) -> str:
+        """What a request names: the registry id, or the folder's full path (a relative one would
+        mean another folder once the clip's record is read elsewhere)."""
+        return entry.id if entry.id in self._registry.models else entry.local_path or entry.id
+
+    def machine(self) -> Machine:
+        hardware = self.hardware()
+        entries = list(self._registry.models.values())
+        choices = tuple(self.models())
+        fits = {entry.id: choice.fit for entry, choice in zip(entries, choices)}
+        default, quality = self._default(entries, fits, {e.id for e, c in zip(entries, choices) if c.installed})
+        return Machine(_summary(hardware), choices, default, quality, hardware)
 
     # -- requests ----------------------------------------------------------------------------
 

@@ -1,0 +1,80 @@
+"""The models table: what `i2v models` prints and the README lists, from the one registry.
+
+Every memory figure goes through `core.studio.memory_text`, the same function the window's
+models page and picker use, so a model needs the same GB wherever it is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..core.studio import MEMORY_PLANS, ModelInfo, memory_text
+from ..engine.fit import needs
+from ..engine.registry import ModelEntry
+
+# Where scripts/models_table.py writes the table in README.md.
+README_BEGIN = "<!-- models table: scripts/models_table.py writes this part -->"
+README_END = "<!-- end of the models table -->"
+
+
+def download_gb(entry: ModelEntry) -> float:
+    """Everything a download of `entry` fetches: weights, the fast tier's LoRA, the tiny decoder."""
+    total = entry.download_gb
+    if entry.lora is not None:
+        total += entry.lora.download_gb
+    if entry.tiny_decoder is not None:
+        total += entry.tiny_decoder.download_gb
+    return round(total, 1)
+
+
+def size_text(gb: float) -> str:
+    return f"{gb:g} GB" if gb else "none"
+
+
+def disk_text(size: int) -> str:
+    if not size:
+        return "-"
+    return f"{size / 1e9:.1f} GB" if size >= 1e8 else f"{size / 1e6:.0f} MB"
+
+
+def info_rows(infos: Iterable[ModelInfo]) -> list[tuple[str, ...]]:
+    """`i2v models`: the window's models page as text, a header row first."""
+    rows = [("id", "name", "download", "on disk", f"GPU memory ({MEMORY_PLANS})", "here", "licence", "state")]
+    for info in infos:
+        rows.append((info.id + (" (default)" if info.default else ""), info.name, size_text(info.download_gb),
+                     disk_text(info.disk_bytes), info.fit.memory, info.fit.verdict, info.licence, info.state))
+    return rows
+
+
+def readme_rows(entries: Iterable[ModelEntry]) -> list[tuple[str, ...]]:
+    """The README's table: only what is the same on every machine."""
+    rows = [("Model", "Good at", "Download", f"GPU memory ({MEMORY_PLANS})", "RAM to load", "Licence",
+             "Commercial use", "Sound")]
+    for entry in entries:
+        ram = "-" if entry.engine != "diffusion" else size_text(entry.ram_gb)
+        commercial = entry.commercial + (f" {entry.terms}" if entry.terms else "")
+        rows.append((f"{entry.name} (`{entry.id}`)", entry.summary, size_text(download_gb(entry)),
+                     memory_text(needs(entry)), ram, entry.licence, commercial, "yes" if entry.sound else "no"))
+    return rows
+
+
+def markdown(rows: list[tuple[str, ...]]) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(cell(c) for c in rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows[1:]]
+    return "\n".join(lines)
+
+
+def readme_section(entries: Iterable[ModelEntry]) -> str:
+    """The part of README.md between the markers, markers included."""
+    return f"{README_BEGIN}\n{markdown(readme_rows(entries))}\n{README_END}"
+
+
+def rewrite_readme(text: str, entries: Iterable[ModelEntry]) -> str:
+    """README.md's text with the models table regenerated; ValueError when the markers are missing."""
+    start, end = text.find(README_BEGIN), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"README.md has no models table markers ({README_BEGIN} ... {README_END})")
+    return text[:start] + readme_section(entries) + text[end + len(README_END):]
