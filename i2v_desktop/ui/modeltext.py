@@ -23,10 +23,11 @@ def gb(value: float | None) -> str:
 
 
 def needs(fit: Fit | None) -> str:
-    """The GPU memory each plan needs, fastest first: "full 24 GB · model offload 16 GB"."""
+    """The GPU memory each plan needs, fastest first, as `i2v models` and the README write it:
+    "48 / 24 / 16 GB (full / model offload / group offload)"; "" with no GPU need."""
     if fit is None or not fit.needs:
         return ""
-    return " · ".join(f"{plan} {gb(value)}" for plan, value in fit.needs)
+    return f"{fit.memory} ({' / '.join(plan for plan, _ in fit.needs)})"
 
 
 def verdict(fit: Fit | None) -> str:
