@@ -95,6 +95,7 @@ class ModelsPage(QDialog):
                 row.cancelRequested.connect(self.cancel)
                 row.deleteRequested.connect(self.ask_delete)
                 self._list.insertWidget(self._list.count() - 1, row)
+                row.show()  # now, not on the layout's next pass: a row is whole once it is listed
             else:
                 row.show_info(info)
         for gone in set(self.rows) - {info.id for info in infos}:

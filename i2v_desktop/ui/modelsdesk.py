@@ -61,11 +61,12 @@ class ModelDesk(QObject):
         """After the settings panel has offered the models (and chosen the default at first start)."""
         if result is None:
             return
-        self.quality = getattr(result, "default_quality", "")
+        self.quality = result.default_quality
         choice = self.panel.chosen_model(self.panel.state.choices.model)
         if not self.settings.value("machine/shown", False, type=bool):
             if self.remember:
                 self.settings.setValue("machine/shown", True)
+                self.settings.sync()
             self._say(f"This machine: {summary}. {choice.name} is chosen to start with.", "info",
                       ("This machine…", self.open_machine))
         if modeltext.too_big(choice) and not self.panel.state.choices.try_anyway:

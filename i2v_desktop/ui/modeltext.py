@@ -45,7 +45,8 @@ def too_big(choice: ModelChoice) -> bool:
 
 def memory_tip(choice: ModelChoice) -> str:
     """The memory lines of a picker tooltip: the same figures as the models page."""
-    lines = [f"Memory: {needs(choice.fit)}"] if needs(choice.fit) else []
+    said = needs(choice.fit)
+    lines = [f"GPU memory {said}"] if said and choice.fit and choice.fit.memory not in choice.note else []
     return "\n".join(lines + [f"On this machine: {verdict(choice.fit)}"] if choice.fit else lines)
 
 

@@ -206,9 +206,7 @@ class SettingsPanel(Panel):
         first_run = self.settings.value("choices/model") is None
         self._offer(list(machine.models))
         if first_run:  # what this machine suggests (the window says so, and This machine why)
-            quality = getattr(machine, "default_quality", "")
-            self.state.choose(model=machine.default_model, try_anyway=False,
-                              **({"quality": quality} if quality else {}))
+            self.state.choose(model=machine.default_model, quality=machine.default_quality, try_anyway=False)
         self._show_choices(self.state.choices)
 
     # -- prompt library -----------------------------------------------------------------------
