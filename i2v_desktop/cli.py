@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
     render.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's)")
     render.add_argument("--loop", action="store_true", default=DEFAULTS.loop, help="ask for a clip that loops")
+    render.add_argument("--sound", action="store_true",
+                        help="make sound with the picture, an AAC track in the MP4 (models that can: see `i2v models`)")
     render.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
     render.add_argument("--crf", type=int, default=18, help="H.264 quality, lower is better (default 18)")
     render.add_argument("--device", choices=("cuda", "mps", "cpu"), default=None, help="default: best available")
@@ -187,6 +189,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         negative_prompt=args.negative_prompt,
         duration=args.duration, fps=args.fps, aspect=args.aspect, quality=args.quality, seed=seed,
         variants=args.variants, model=model.id, steps=args.steps, guidance=args.guidance, loop=args.loop,
+        sound=args.sound,
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
     studio.check(requests[0])  # what the model cannot make at all, before anything loads
@@ -354,7 +357,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     import json
 
-    from .studio.records import read_record, score_summary
+    from .studio.records import read_record, score_summary, sound_summary
 
     failed = 0
     for path in args.clips:
@@ -381,6 +384,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  model     {record.model} ({made.get('engine')}), seed {record.seed}, {made.get('steps')} steps")
         print(f"  clip      {made.get('width')}×{made.get('height')}, {made.get('num_frames')} frames, "
               f"{record.duration or 0:.2f} s @ {record.fps or 0:g} fps")
+        print(f"  sound     {sound_summary(Path(path))}")
         if (summary := score_summary(record)) is not None:
             print(f"  score     {summary}")
     return 1 if failed else 0

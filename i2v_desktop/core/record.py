@@ -35,11 +35,14 @@ class ClipRecord:
 
     @classmethod
     def make(cls, request: GenerationRequest, render: Mapping[str, Any], score: Mapping[str, Any] | None,
-             app: str) -> ClipRecord:
+             app: str, sound: Mapping[str, Any] | None = None) -> ClipRecord:
+        """`sound`: the clip's sound track as written (rate, channels, seconds), None for a silent clip."""
         data: dict[str, Any] = {"schema": CLIP_SCHEMA, "version": CLIP_VERSION, "app": app,
                                 "request": request.to_dict(), "render": dict(render)}
         if score is not None:
             data["score"] = dict(score)
+        if sound is not None:
+            data["sound"] = dict(sound)
         return cls(data)
 
     @classmethod
@@ -113,6 +116,12 @@ class ClipRecord:
         return float(value) if is_real(value) else None
 
     @property
+    def sound(self) -> bool:
+        """Whether the clip has a sound track. Records written before clips could have one lack the
+        section: those clips are silent."""
+        return isinstance(self.data.get("sound"), Mapping)
+
+    @property
     def fps(self) -> float | None:
         value = self.render.get("fps")
         return float(value) if is_real(value) and value > 0 else None
@@ -153,6 +162,11 @@ class ClipEntry:
     @property
     def duration(self) -> float | None:
         return self.record.duration
+
+    @property
+    def sound(self) -> bool:
+        """Whether the clip has a sound track (a speaker badge on its card)."""
+        return self.record.sound
 
     @property
     def label(self) -> str:

@@ -27,7 +27,7 @@ from ..core.presets import PresetLibrary, load_presets
 from ..core.request import GenerationRequest
 from .base import Engine
 from .camera import FrameMotion, Layers, is_layered, layer_transforms, motion_path, reach, required_zoom, take_for
-from .plan import check_request, plan_fps, plan_frames
+from .plan import check_request, plan_fps, plan_frames, plan_sound
 from .registry import ModelEntry, built_in_entries
 
 # The engine's limits (frame rates, lengths, output area per quality tier) are its registry entry's
@@ -48,6 +48,7 @@ class InstantPlan:
     fps: float
     controls: Mapping[str, float]
     loop: bool
+    notes: tuple[str, ...] = ()
 
 
 def instant_entry() -> ModelEntry:
@@ -61,7 +62,9 @@ def plan_instant(entry: ModelEntry, request: GenerationRequest, source_size: tup
     fps = plan_fps(entry, request.fps)
     frames = plan_frames(entry, request.duration, fps)
     width, height = output_size(source_size, request.aspect, entry.area(request.quality), entry.multiple)
-    return InstantPlan(width, height, frames, fps, dict(controls), request.loop)
+    sound_note = plan_sound(entry, request)[1]  # the photo alone makes no sound
+    notes = () if sound_note is None else (sound_note,)
+    return InstantPlan(width, height, frames, fps, dict(controls), request.loop, notes)
 
 
 class Scene:
@@ -396,5 +399,6 @@ class InstantEngine(Engine):
             negative_prompt="",
             device="cpu",
             elapsed_s=round(time.perf_counter() - started, 3),
+            notes=plan.notes,
         )
         return Clip(frames, plan.fps, request, info)

@@ -34,6 +34,7 @@ class RenderPlan:
     notes: tuple[str, ...] = field(default_factory=tuple)
     lora: str | None = None  # the step-distilled LoRA set this job runs with (the fast tier), or None
     flow_shift: float | None = None  # the tier's own scheduler shift, where it differs from the model's
+    sound: bool = False  # make sound with the picture: asked for, and the model can
 
     @property
     def duration(self) -> float:
@@ -56,6 +57,14 @@ def check_request(entry: ModelEntry, request: GenerationRequest) -> None:
         if not low <= request.duration <= high:
             raise RequestError(f"{entry.name} makes clips of {low:g} to {high:g} s, not {request.duration:g} s")
     entry.tier(request.quality)  # one line naming the model if it lacks this tier
+
+
+def plan_sound(entry: ModelEntry, request: GenerationRequest) -> tuple[bool, str | None]:
+    """Whether the clip gets sound, and the note when it was asked for from a model that makes none
+    (snapped off like any setting the model cannot honour: the clip is still made, silent)."""
+    if request.sound and not entry.sound:
+        return False, f"{entry.name} makes no sound: the clip is silent"
+    return request.sound, None
 
 
 def plan_fps(entry: ModelEntry, wanted: float | None) -> float:
@@ -99,6 +108,9 @@ def plan_render(
         notes.append(f"fast: {steps} steps at guidance {guidance:g} with the {lora.name} LoRA")
     if request.loop and entry.loop_note():
         notes.append(entry.loop_note())
+    sound, sound_note = plan_sound(entry, request)
+    if sound_note is not None:
+        notes.append(sound_note)
     motion = preset.for_family(entry.family)
     # The motion words follow the user's: the request's own, or the preset's for this family.
     words = motion.prompt_for(request.intensity) if request.motion_prompt is None else request.motion_prompt
@@ -123,4 +135,5 @@ def plan_render(
         notes=tuple(notes),
         lora=lora.name if lora is not None else None,
         flow_shift=tier.flow_shift,
+        sound=sound,
     )

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 
+from .audio import AAC_PRIMING, AAC_RATE, SoundInput, codec_args
 from .mp4 import COLOUR_TAGS, MOV_MUXER, ffmpeg_url
 from .plan import Layout
 from .presets import ExportPreset
@@ -14,12 +15,10 @@ from .presets import ExportPreset
 # ProRes data rates per pixel per frame, from Apple's ProRes white paper (1920×1080 at 29.97 fps:
 # proxy 45, LT 102, 422 147, HQ 220 Mbit/s): ProRes has no rate control, so this is the estimate.
 PRORES_BITS_PER_PIXEL = {"0": 0.72, "1": 1.64, "2": 2.37, "3": 3.54}
-AAC_BITRATE = "128k"
-AAC_RATE = 48000
-# ffmpeg's AAC encoder starts every track with one frame of priming (1024 samples, 21 ms at 48 kHz).
-# Without an edit list to skip it, the priming plays from time 0; the silence is made that much
-# shorter, so priming and silence together last exactly as long as the video.
-AAC_PRIMING = 1024
+AAC_BITRATE = "128k"  # the silent track's
+# ffmpeg's AAC encoder starts every track with one frame of priming (AAC_PRIMING samples, 21 ms at
+# 48 kHz). Without an edit list to skip it, the priming plays from time 0; the silence is made that
+# much shorter, so priming and silence together last exactly as long as the video.
 # The blurred backdrop is made at 1/8 of the output size: the blur hides the difference, at a
 # fraction of the cost.
 BACKDROP_SCALE = 8
@@ -35,9 +34,11 @@ def export_command(
     duration: float,
     tags: Mapping[str, str],
     target: Path,
+    sound: SoundInput | None = None,
 ) -> list[str]:
     """The ffmpeg command that reads raw RGB frames of `layout.work` size on stdin and writes
-    `target` as `preset` asks."""
+    `target` as `preset` asks; with the clip's `sound` (already laid along the export's timeline)
+    in its own track where the container has room for one."""
     work_w, work_h = layout.work
     command = [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
@@ -45,14 +46,19 @@ def export_command(
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-video_size", f"{work_w}x{work_h}",
         "-framerate", f"{rate.numerator}/{rate.denominator}", "-i", "pipe:0",
     ]  # fmt: skip
-    if preset.audio:
+    codec = None if sound is None else sound_codec(preset)
+    if sound is not None and codec is not None:
+        command += sound.input_args()
+    elif preset.audio:
         # Silence exactly as long as the video: platforms treat a video without sound as a GIF or
         # refuse it, and some editors drop a track that ends early.
         silent = max(duration - AAC_PRIMING / AAC_RATE, 1 / AAC_RATE)
         silence = f"anullsrc=channel_layout=stereo:sample_rate={AAC_RATE}:duration={silent:.6f}"
         command += ["-f", "lavfi", "-i", silence]
     command += ["-filter_complex", _filter_graph(preset, layout), "-map", "[v]"]
-    if preset.audio:
+    if sound is not None and codec is not None:
+        command += ["-map", "1:a", *codec_args(codec, sound.channels)]
+    elif preset.audio:
         command += ["-map", "1:a", "-c:a", "aac", "-b:a", AAC_BITRATE, "-ar", str(AAC_RATE), "-ac", "2"]
     command += ["-sn", "-dn"] + _video_codec_args(preset, rate)
     if preset.container in ("mp4", "mov"):
@@ -64,6 +70,21 @@ def export_command(
         command += ["-loop", "0"]  # 0: forever
     # The muxer named outright: the temporary file's name does not end in the container's suffix.
     return command + ["-f", preset.container, ffmpeg_url(target)]
+
+
+def sound_codec(preset: ExportPreset) -> str | None:
+    """The codec a clip's sound is written with in `preset`'s file, or None where it has no place.
+
+    AAC wherever the platforms and players look for it (MP4, and MOV for them); ProRes goes to
+    editors, which expect uncompressed sound beside it (some cannot decode AAC at all): 24-bit PCM;
+    WebM takes only Opus or Vorbis; a GIF has no sound."""
+    if preset.container == "gif":
+        return None
+    if preset.container == "webm":
+        return "libopus"
+    if preset.codec == "prores_ks":
+        return "pcm_s24le"
+    return "aac"
 
 
 def _filter_graph(preset: ExportPreset, layout: Layout) -> str:

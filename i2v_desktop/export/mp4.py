@@ -14,18 +14,23 @@ import math
 import os
 import re
 import secrets
-import signal
 import subprocess
-import threading
-from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..core.clip import Audio
 from ..core.errors import ExportError, InputError, os_reason
+from .audio import SoundInput, checked_audio, codec_args, encoder_samples, sound_input
+from .ffmpeg import NO_WINDOW, ffmpeg_exe, ffmpeg_url, known_cause, run_ffmpeg
+
+# The rest of the app finds ffmpeg here, as before it had a module of its own.
+__all__ = ["COLOUR_TAGS", "MOV_MUXER", "atomic_output", "checked_tags", "encode_command", "ffmpeg_exe",
+           "ffmpeg_url", "frame_rate", "read_frames", "read_mp4_metadata", "run_ffmpeg", "write_mp4",
+           "write_sidecar"]
 
 Frames = np.ndarray | Iterable[np.ndarray]
 
@@ -65,24 +70,6 @@ _VIDEO_FILTER = (
     "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
 )
 
-# Causes that ffmpeg reports in its own words, as the user should read them.
-_FFMPEG_CAUSES = (
-    ("no space left on device", "no space left on device"),
-    ("disk quota exceeded", "disk quota exceeded"),
-    ("file too large", "the file is too large for this disk's file system"),
-    ("read-only file system", "the disk is read-only"),
-    ("permission denied", "permission denied"),
-)
-# ffmpeg lines that only repeat that something failed earlier.
-_FFMPEG_NOISE = re.compile(
-    r"^(conversion failed|nothing was written|task finished with error|terminating thread with"
-    r"|could not open encoder before eof|error sending frames to consumers|error opening output files?"
-    r"|error while filtering|error closing)",
-    re.IGNORECASE,
-)
-_FFMPEG_PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*)+|^x264 \[\w+\]:\s*")
-
-_NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window flashing up on Windows
 
 
 def write_mp4(
@@ -93,13 +80,16 @@ def write_mp4(
     crf: int = 18,
     metadata: Mapping[str, str] | None = None,
     encoder_preset: str = "medium",
+    audio: Audio | None = None,
 ) -> Path:
     """Encode RGB frames as an H.264 MP4 at `path` and return `path`.
 
     `frames` is a (T, H, W, 3) uint8 array or any iterable of (H, W, 3) uint8 arrays; an iterable
     is streamed to the encoder one frame at a time. Width and height must be even (4:2:0 video).
     `metadata` becomes container tags (any key without "=", any text value) that
-    `read_mp4_metadata` reads back unchanged.
+    `read_mp4_metadata` reads back unchanged. `audio`, the clip's sound, becomes an AAC track
+    (48 kHz, its own channels) exactly as long as the video: cut or made up with silence (see
+    export/audio.py); without it the file has no audio track.
 
     Raises ValueError for arguments no user could have chosen, ExportError for everything else.
     An exception raised by the frame source itself (a cancel, a bug, Ctrl+C) is re-raised as is,
@@ -112,6 +102,10 @@ def write_mp4(
     if encoder_preset not in X264_PRESETS:
         raise ValueError(f"{path}: encoder preset must be one of {', '.join(X264_PRESETS)}")
     tags = checked_tags(metadata or {}, path)
+    if audio is not None:
+        audio = checked_audio(audio, path)
+        if not isinstance(frames, np.ndarray):
+            raise ValueError(f"{path}: a clip with sound needs its frames as one array (they set the sound's length)")
     _check_destination(path)
 
     (width, height), stream = _frame_stream(frames, path)
@@ -120,7 +114,12 @@ def write_mp4(
 
     tmp = _create_temp(path)
     try:
-        _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp)
+        if audio is None:
+            _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp)
+        else:
+            samples = encoder_samples(audio.samples, audio.rate, float(len(frames) / rate), "aac")
+            with sound_input(samples, audio.rate, path) as sound:
+                _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp, sound)
         _commit(tmp, path)
     except BaseException:
         _remove(tmp)
@@ -137,8 +136,10 @@ def encode_command(
     encoder_preset: str,
     tags: Mapping[str, str],
     target: Path,
+    sound: SoundInput | None = None,
 ) -> list[str]:
-    """The ffmpeg command line that reads raw RGB frames on stdin and writes `target`."""
+    """The ffmpeg command line that reads raw RGB frames on stdin (and `sound` from its file) and
+    writes `target`."""
     command = [
         ffmpeg,
         "-hide_banner",
@@ -150,7 +151,8 @@ def encode_command(
         "-video_size", f"{width}x{height}",
         "-framerate", f"{rate.numerator}/{rate.denominator}",
         "-i", "pipe:0",
-        "-an", "-sn", "-dn",
+        *(["-an"] if sound is None else [*sound.input_args(), "-map", "0:v", "-map", "1:a"]),
+        "-sn", "-dn",
         "-vf", _VIDEO_FILTER,
         "-c:v", "libx264",
         "-preset", encoder_preset,
@@ -162,6 +164,7 @@ def encode_command(
         "-x264-params", "cabac=1:8x8dct=1",
         "-pix_fmt", "yuv420p",
         *COLOUR_TAGS,
+        *([] if sound is None else codec_args("aac", sound.channels)),
         *MOV_MUXER,
     ]  # fmt: skip
     for key, value in tags.items():
@@ -183,13 +186,13 @@ def read_mp4_metadata(path: Path) -> dict[str, str]:
     ]  # fmt: skip
     try:
         result = subprocess.run(
-            command, stdin=subprocess.DEVNULL, capture_output=True, check=False, creationflags=_NO_WINDOW
+            command, stdin=subprocess.DEVNULL, capture_output=True, check=False, creationflags=NO_WINDOW
         )
     except OSError as exc:
         raise InputError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
     if result.returncode != 0:
         lines = result.stderr.decode("utf-8", errors="replace").splitlines()
-        raise InputError(f"{path}: {_known_cause(lines) or 'not a readable video file'}")
+        raise InputError(f"{path}: {known_cause(lines) or 'not a readable video file'}")
     return _parse_ffmetadata(result.stdout.decode("utf-8", errors="replace"))
 
 
@@ -208,14 +211,14 @@ def read_frames(path: Path) -> tuple[np.ndarray, float]:
     ]  # fmt: skip
     try:
         result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False,
-                                creationflags=_NO_WINDOW)
+                                creationflags=NO_WINDOW)
     except OSError as exc:
         raise InputError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
     header = result.stderr.decode("utf-8", errors="replace").splitlines()
     video = next((line for line in header if "Video:" in line), "")
     size, rate = _VIDEO_SIZE.search(video), _VIDEO_FPS.search(video)
     if result.returncode != 0 or size is None:
-        raise InputError(f"{path}: {_known_cause(header) or 'not a readable video file'}")
+        raise InputError(f"{path}: {known_cause(header) or 'not a readable video file'}")
     width, height = int(size.group(1)), int(size.group(2))
     frame_bytes = width * height * 3
     count = len(result.stdout) // frame_bytes
@@ -260,54 +263,10 @@ def _encode(
     tags: Mapping[str, str],
     path: Path,
     tmp: Path,
+    sound: SoundInput | None = None,
 ) -> None:
-    command = encode_command(ffmpeg_exe(path), width, height, rate, crf, encoder_preset, tags, tmp)
+    command = encode_command(ffmpeg_exe(path), width, height, rate, crf, encoder_preset, tags, tmp, sound)
     run_ffmpeg(command, stream, path)
-
-
-def run_ffmpeg(command: Sequence[str], frames: Iterable[np.ndarray], path: Path) -> None:
-    """Run an ffmpeg command that reads raw frames on stdin, writing each of `frames` to it.
-
-    Frames must be C-contiguous arrays in the layout the command declares. A failure of ffmpeg is
-    an ExportError naming `path` (the file the user asked for, not the temporary one) with one
-    line of reason; an exception from `frames` itself (a cancel, Ctrl+C) propagates unchanged
-    after ffmpeg is stopped.
-    """
-    try:
-        proc = subprocess.Popen(
-            list(command),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            creationflags=_NO_WINDOW,
-        )
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
-    assert proc.stdin is not None and proc.stderr is not None
-    # Drained on a thread: a chatty ffmpeg would otherwise fill the pipe and stall while we write.
-    stderr: deque[str] = deque(maxlen=200)
-    drain = threading.Thread(target=_drain, args=(proc.stderr, stderr), daemon=True)
-    drain.start()
-    stopped_reading = False
-    try:
-        for frame in frames:  # an exception from the caller's frame source propagates unchanged
-            try:
-                proc.stdin.write(frame.data)
-            except OSError:  # ffmpeg stopped reading: it has exited, and its stderr says why
-                stopped_reading = True
-                break
-        _close_quietly(proc.stdin)
-        returncode = proc.wait()
-    except BaseException:
-        proc.kill()
-        raise
-    finally:
-        _close_quietly(proc.stdin)
-        proc.wait()
-        drain.join()
-        proc.stderr.close()
-    if returncode != 0 or stopped_reading:
-        raise ExportError(f"{path}: {_ffmpeg_reason(list(stderr), returncode)}")
 
 
 @contextlib.contextmanager
@@ -392,37 +351,6 @@ def checked_tags(metadata: Mapping[str, str], path: Path) -> dict[str, str]:
     return tags
 
 
-def _drain(pipe: Any, lines: deque[str]) -> None:
-    for raw in pipe:
-        lines.append(raw.decode("utf-8", errors="replace").rstrip())
-
-
-def _known_cause(lines: list[str]) -> str | None:
-    text = "\n".join(lines).lower()
-    for needle, reason in _FFMPEG_CAUSES:
-        if needle in text:
-            return reason
-    return None
-
-
-def _ffmpeg_reason(lines: list[str], returncode: int) -> str:
-    """One line for the user: a cause we recognise, else ffmpeg's first real error line."""
-    cause = _known_cause(lines)
-    if cause:
-        return cause
-    for line in lines:
-        line = _FFMPEG_PREFIX.sub("", line).strip()
-        if line and not _FFMPEG_NOISE.match(line):
-            return f"ffmpeg failed: {line}"
-    if returncode < 0:  # POSIX: killed by a signal, e.g. SIGKILL from the out-of-memory killer
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return f"ffmpeg was killed ({name})"
-    return "ffmpeg failed without saying why"
-
-
 def _parse_ffmetadata(text: str) -> dict[str, str]:
     """The global tags of ffmpeg's FFMETADATA1 text ('=', ';', '#', '\\' and newline are escaped)."""
     tags: dict[str, str] = {}
@@ -453,20 +381,6 @@ def _parse_ffmetadata(text: str) -> dict[str, str]:
     if key is not None and not comment:
         tags[key] = "".join(chars)
     return tags
-
-
-def ffmpeg_exe(path: Path) -> str:
-    try:
-        import imageio_ffmpeg
-
-        return str(imageio_ffmpeg.get_ffmpeg_exe())
-    except (ImportError, RuntimeError) as exc:
-        raise ExportError(f"{path}: ffmpeg is not available ({exc})") from None
-
-
-def ffmpeg_url(path: Path) -> str:
-    # The file: prefix stops ffmpeg from reading "name:..." as a protocol or "-name" as an option.
-    return "file:" + os.path.abspath(path)
 
 
 # -- files ---------------------------------------------------------------------------------
@@ -519,10 +433,3 @@ def _commit(tmp: Path, path: Path) -> None:
 def _remove(path: Path) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
-
-
-def _close_quietly(pipe: Any) -> None:
-    with contextlib.suppress(OSError):  # flushing into a pipe whose reader has gone
-        pipe.close()
-
-

@@ -8,6 +8,8 @@ limits. `export_clip` turns a clip into a file that meets it:
   else repeated with a cross-fade at the seam (or played forward and back, "boomerang");
 * a clip of another shape is cropped around its subject, or shown whole over a blurred copy of
   itself: never stretched, never letterboxed with black;
+* the clip's sound, where it has one, follows the picture: repeated with it, silent while a
+  boomerang plays backwards, trimmed with it, never sped up or slowed down (export/audio.py);
 * the request and scorecard travel in the container's metadata and in a JSON sidecar.
 
 Python does the work that needs the whole clip (flow, timing, subject); ffmpeg does the per-pixel
@@ -28,8 +30,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..core.clip import Audio
 from ..core.errors import ExportError
-from .encode import estimated_bitrate, export_command
+from .audio import AAC_RATE, checked_audio, encoder_samples, sound_input, timeline_samples
+from .encode import estimated_bitrate, export_command, sound_codec
 from .interpolate import Interpolator
 from .mp4 import atomic_output, checked_tags, ffmpeg_exe, frame_rate, run_ffmpeg, write_sidecar
 from .plan import Layout, Timeline, plan_layout, plan_timeline
@@ -56,7 +60,7 @@ EXPORT_SCHEMA = "i2v_desktop.export"
 FILLS = ("frame", "blur")
 EXTENDS = ("repeat", "boomerang")
 # Encoders that builds of ffmpeg may lack (libx264, prores_ks and gif are in every build we ship).
-OPTIONAL_ENCODERS = frozenset({"libvpx-vp9"})
+OPTIONAL_ENCODERS = frozenset({"libvpx-vp9", "libopus"})
 # A platform's minimum length is met with this to spare: a file that lasts exactly 3.000 s is one
 # rounding (of a frame, of the audio's last packet, of a remux) away from being refused.
 MIN_DURATION_MARGIN = 0.1  # seconds
@@ -85,6 +89,7 @@ def export_clip(
     subject: tuple[float, float] | None = None,
     on_progress: Callable[[float], None] | None = None,
     on_note: Callable[[str], None] | None = None,
+    audio: Audio | None = None,
 ) -> Path:
     """Write `frames` ((T, H, W, 3) uint8 RGB at `fps`) to `path` as `preset` asks; return `path`.
 
@@ -100,6 +105,9 @@ def export_clip(
         export and propagates, with nothing left behind.
     on_note: called with one line naming the file for a change the user did not ask for, made to
         meet the preset (a GIF made smaller to stay under its size cap).
+    audio: the clip's sound: laid along the export's timeline and written as the preset's
+        container allows (AAC; PCM beside ProRes; Opus in WebM; none in a GIF). Without it the
+        file is exactly as before (a platform preset's silent track included).
 
     A JSON sidecar (path with .json) always goes beside the file. Raises ExportError with one line
     naming the file and the reason for anything the user can fix (limits, folder, disk), and
@@ -110,12 +118,17 @@ def export_clip(
     if path.suffix.lower() != preset.extension:
         raise ExportError(f"{path}: a {preset.name} export must be a {preset.extension} file")
     tags = checked_tags(metadata or {}, path)
+    if audio is not None:
+        audio = checked_audio(audio, path)
     rate = frame_rate(fps_override if fps_override is not None else output_fps(preset, source_fps), path)
     ffmpeg = ffmpeg_exe(path)
     if preset.codec in OPTIONAL_ENCODERS and preset.codec not in available_encoders(ffmpeg):
         raise ExportError(
             f"{path}: this ffmpeg has no {preset.codec} encoder, so {preset.name} cannot be made"
         )
+    codec = None if audio is None else sound_codec(preset)
+    if codec in OPTIONAL_ENCODERS and codec not in available_encoders(ffmpeg):
+        raise ExportError(f"{path}: this ffmpeg has no {codec} encoder, so the clip's sound cannot go into {preset.name}")
 
     minimum = preset.min_duration + MIN_DURATION_MARGIN if preset.min_duration else 0.0
     length = duration
@@ -139,11 +152,15 @@ def export_clip(
     report(0.0)
     sidecar = path.with_suffix(".json")
     sidecar_written = False
+    sound = contextlib.nullcontext(None)
+    if audio is not None and codec is not None:
+        samples = timeline_samples(audio.samples, audio.rate, len(frames), source_fps, timeline)
+        sound = sound_input(encoder_samples(samples, audio.rate, timeline.duration, codec), audio.rate, path)
     try:
-        with atomic_output(path) as tmp:
+        with atomic_output(path) as tmp, sound as track:
             first, tries = layout.size, []
             for attempt in range(GIF_SHRINKS + 1):
-                command = export_command(preset, ffmpeg, layout, rate, timeline.duration, tags, tmp)
+                command = export_command(preset, ffmpeg, layout, rate, timeline.duration, tags, tmp, track)
                 run_ffmpeg(command, _render(_work_frames(frames, layout), timeline, loop, report), path)
                 size = os.path.getsize(tmp)
                 tries.append((layout.size[0], size))
@@ -165,6 +182,7 @@ def export_clip(
                     f"the file came out at {_mbps(bitrate)}"
                 )
             record = _sidecar_record(path, preset, frames, source_fps, layout, timeline, fill, bitrate, tags)
+            record["audio"] = _sound_record(preset, codec, None if audio is None else audio.samples.shape[1])
             if layout.size != first:
                 record["processing"]["size_cap"] = {"max_bytes": preset.max_bytes, "first_size": list(first)}
             write_sidecar(sidecar, record)
@@ -322,6 +340,15 @@ def _sidecar_record(
         },
         "metadata": dict(tags),
     }
+
+
+def _sound_record(preset: ExportPreset, codec: str | None, channels: int | None) -> dict[str, Any] | None:
+    """The sidecar's account of the file's sound: the clip's, the platform's silence, or none."""
+    if codec is not None and channels is not None:
+        return {"source": "clip", "codec": codec, "rate": AAC_RATE, "channels": channels}
+    if preset.audio:
+        return {"source": "silence", "codec": "aac", "rate": AAC_RATE, "channels": 2}
+    return None
 
 
 def _bytes(size: float) -> str:

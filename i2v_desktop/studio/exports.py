@@ -12,6 +12,7 @@ from ..core.errors import Cancelled, ExportError, I2VError, InputError, os_reaso
 from ..core.framing import fit_image
 from ..core.image import load_image
 from ..core.studio import ExportJob, ExportProgress, ExportReport
+from ..export.audio import read_audio
 from ..export.mp4 import read_frames
 from ..export.social import ExportLibrary, ExportPreset, export_clip
 from ..quality.scorecard import correct_colour
@@ -35,10 +36,11 @@ def export_to(
     name: str | None = None,
 ) -> Path:
     """Export one clip for a platform into out_dir as `name`.EXT (default NAME_PRESET), carrying
-    its record along; an existing file is never overwritten.
+    its record and its sound along; an existing file is never overwritten.
 
     `match_colour` pulls the clip's colours back to its photo's (for takes that drifted)."""
     frames, rate = read_frames(clip_path)
+    audio = read_audio(clip_path)
     try:
         record = read_record(clip_path)
     except I2VError:
@@ -59,7 +61,7 @@ def export_to(
     target = free_path(out_dir, name or f"{clip_path.stem}_{preset.id}", preset.extension)
     return export_clip(frames, rate or 24.0, preset, target, metadata=metadata, loop=loop, fps_override=fps,
                        duration=duration, fill=fill, extend=extend, on_progress=on_progress,
-                       on_note=on_note)
+                       on_note=on_note, audio=audio)
 
 
 def export_many(jobs: Sequence[ExportJob], cancel: CancelToken, on_progress: ExportProgress | None = None, *,

@@ -3,7 +3,8 @@
 The window's engine thread calls `RenderProcess.render`; a child process started with spawn (never
 fork: the parent holds Qt and threads) keeps its engines, and so a loaded model, from job to job.
 The closed event stream comes back over a pipe. Arrays (previews, a finished clip's frames) cross
-through shared memory, one block per array, never pickled. A child that dies (a segfault, a CUDA
+through shared memory, one block per array, never pickled (a clip's sound, a few megabytes at
+most, crosses pickled with its event). A child that dies (a segfault, a CUDA
 error, the OS killing it) fails its job in one line, and the next job starts a fresh child.
 
 Shared-memory blocks are named after the child and numbered in the order they are sent, so the
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..core.cancel import CancelToken
-from ..core.clip import Clip
+from ..core.clip import Audio, Clip
 from ..core.errors import Cancelled as CancelledError
 from ..core.errors import I2VError, first_line
 from ..core.events import Event, Finished, Preview, StepProgress
@@ -169,13 +170,16 @@ def encode(event: Event, park_array: Callable[[np.ndarray], Block | None], saved
     """An event as it crosses the pipe: its arrays parked, the rest pickled as it is.
 
     A Finished clip whose frames were just sent with its saved files refers to them (None) rather
-    than crossing twice; a preview with no room in shared memory is dropped (the step is kept)."""
+    than crossing twice; a preview with no room in shared memory is dropped (the step is kept).
+    The clip's sound crosses as (samples, rate) and is made an Audio again on the other side (an
+    unpickled array is writable: the Audio makes it read-only)."""
     match event:
         case StepProgress(preview=Preview(frames=frames, fps=fps)):
             return ("step", replace(event, preview=None), park_array(frames), fps)
         case Finished(clip=clip):
             block = None if clip.frames is saved else park_array(clip.frames)
-            return ("finished", block, clip.fps, clip.request, clip.info)
+            sound = None if clip.audio is None else (clip.audio.samples, clip.audio.rate)
+            return ("finished", block, clip.fps, clip.request, clip.info, sound)
     return ("plain", event)
 
 
@@ -184,8 +188,9 @@ def decode(message: tuple, take_array: Callable[[Block], np.ndarray], saved: np.
     match message:
         case ("step", event, block, fps):
             return event if block is None else replace(event, preview=Preview(take_array(block), fps))
-        case ("finished", block, fps, request, info):
-            return Finished(Clip(saved if block is None else take_array(block), fps, request, info))
+        case ("finished", block, fps, request, info, sound):
+            audio = None if sound is None else Audio(np.array(sound[0], np.float32), sound[1])
+            return Finished(Clip(saved if block is None else take_array(block), fps, request, info, audio))
         case ("plain", event):
             return event
     raise ValueError(f"not an encoded event: {message[0]!r}")

@@ -15,6 +15,7 @@ from ..core.framing import fit_image
 from ..core.image import load_image
 from ..core.record import ClipRecord, thaw
 from ..core.request import GenerationRequest
+from ..export.audio import AAC_RATE, audio_stream
 from ..export.mp4 import read_mp4_metadata
 from ..quality.scorecard import Scorecard
 
@@ -22,9 +23,15 @@ METADATA_KEY = "i2v_desktop"  # the MP4 tag that carries the record
 
 
 def make_record(clip: Clip, score: Scorecard | None = None) -> ClipRecord:
-    """What travels with a clip: the request that reproduces it, what was done, how the take holds up."""
+    """What travels with a clip: the request that reproduces it, what was done, how the take holds
+    up, and its sound track (as `save_clip` writes it: the clip's channels at 48 kHz, as long as
+    the video)."""
+    sound = None
+    if clip.audio is not None:
+        sound = {"codec": "aac", "rate": AAC_RATE, "channels": int(clip.audio.samples.shape[1]),
+                 "source_rate": clip.audio.rate, "duration": round(clip.duration, 4)}
     return ClipRecord.make(clip.request, clip.info.to_dict(), None if score is None else score.to_dict(),
-                           f"i2v_desktop {__version__}")
+                           f"i2v_desktop {__version__}", sound)
 
 
 def record_text(record: ClipRecord) -> str:
@@ -63,6 +70,13 @@ def score_summary(record: ClipRecord) -> str | None:
     """The one-line scorecard a clip was saved with, or None for a clip that was not scored."""
     data = record.score_data
     return None if data is None else Scorecard.from_dict(thaw(data)).summary()
+
+
+def sound_summary(path: Path) -> str:
+    """The file's sound track in a few words ("AAC, 48 kHz, stereo"), or "none". Read from the
+    file itself: an export carries its clip's record but has a track of its own."""
+    stream = audio_stream(path)
+    return "none" if stream is None else stream.describe()
 
 
 def framed_photo(request: GenerationRequest, size: tuple[int, int]) -> np.ndarray:

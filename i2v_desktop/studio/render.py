@@ -105,7 +105,7 @@ def save_clip(
         f"model {clip.info.model}, seed {clip.info.seed}"
     )
     write_mp4(clip.frames, clip.fps, path, crf=crf, encoder_preset=encoder_preset,
-              metadata={METADATA_KEY: record_text(record), "comment": summary})
+              metadata={METADATA_KEY: record_text(record), "comment": summary}, audio=clip.audio)
     sidecar = write_sidecar(path.with_suffix(".json"), record.to_dict())
     return Output(path, sidecar, clip, score)
 

@@ -316,3 +316,25 @@ def test_a_preset_that_gives_the_same_clip_for_every_seed_makes_one_and_says_why
     assert ("i2v: Static camera gives the same clip for every seed on this model, so one clip is made, not 3"
             in err.splitlines())
     assert "1 photo(s) × 1 variant(s)" in err
+
+
+def test_render_sound_on_a_model_without_it_is_a_note_and_info_shows_each_files_sound(samples, tmp_path, capsys):
+    import numpy as np
+
+    from i2v_desktop.core.clip import Audio, Clip, RenderInfo
+    from i2v_desktop.studio.render import save_clip
+
+    code, out, err = render([str(samples / "coffee.jpg"), "--model", "instant", "--sound", "--duration", "0.5",
+                             "--quality", "draft", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert "note: Instant (2.5D, no AI model) makes no sound: the clip is silent" in out
+    assert main(["info", str(tmp_path / "coffee.mp4")]) == 0
+    assert "  sound     none" in capsys.readouterr().out.splitlines()
+
+    t = np.arange(12000) / 24000
+    sound = Audio(np.stack([np.sin(2 * np.pi * 440 * t)] * 2, axis=1).astype(np.float32) * 0.5, 24000)
+    info = RenderInfo("diffusion", "ltx-2", 32, 32, 12, 24.0, 8, 3.0, 1, "", "")
+    request = GenerationRequest(image=str(samples / "coffee.jpg"), sound=True)
+    save_clip(Clip(np.zeros((12, 32, 32, 3), np.uint8), 24.0, request, info, sound), tmp_path / "loud.mp4")
+    assert main(["info", str(tmp_path / "loud.mp4")]) == 0
+    assert "  sound     AAC, 48 kHz, stereo" in capsys.readouterr().out.splitlines()

@@ -1,0 +1,133 @@
+"""Running the ffmpeg binary that imageio-ffmpeg ships: finding it, naming files to it, feeding it
+raw frames, and turning what it says on failure into one line for the user."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import ExportError, os_reason
+
+# Causes that ffmpeg reports in its own words, as the user should read them.
+_FFMPEG_CAUSES = (
+    ("no space left on device", "no space left on device"),
+    ("disk quota exceeded", "disk quota exceeded"),
+    ("file too large", "the file is too large for this disk's file system"),
+    ("read-only file system", "the disk is read-only"),
+    ("permission denied", "permission denied"),
+)
+# ffmpeg lines that only repeat that something failed earlier.
+_FFMPEG_NOISE = re.compile(
+    r"^(conversion failed|nothing was written|task finished with error|terminating thread with"
+    r"|could not open encoder before eof|error sending frames to consumers|error opening output files?"
+    r"|error while filtering|error closing)",
+    re.IGNORECASE,
+)
+_FFMPEG_PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*)+|^x264 \[\w+\]:\s*")
+
+NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window flashing up on Windows
+
+
+def run_ffmpeg(command: Sequence[str], frames: Iterable[np.ndarray], path: Path) -> None:
+    """Run an ffmpeg command that reads raw frames on stdin, writing each of `frames` to it.
+
+    Frames must be C-contiguous arrays in the layout the command declares. A failure of ffmpeg is
+    an ExportError naming `path` (the file the user asked for, not the temporary one) with one
+    line of reason; an exception from `frames` itself (a cancel, Ctrl+C) propagates unchanged
+    after ffmpeg is stopped.
+    """
+    try:
+        proc = subprocess.Popen(
+            list(command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            creationflags=NO_WINDOW,
+        )
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
+    assert proc.stdin is not None and proc.stderr is not None
+    # Drained on a thread: a chatty ffmpeg would otherwise fill the pipe and stall while we write.
+    stderr: deque[str] = deque(maxlen=200)
+    drain = threading.Thread(target=_drain, args=(proc.stderr, stderr), daemon=True)
+    drain.start()
+    stopped_reading = False
+    try:
+        for frame in frames:  # an exception from the caller's frame source propagates unchanged
+            try:
+                proc.stdin.write(frame.data)
+            except OSError:  # ffmpeg stopped reading: it has exited, and its stderr says why
+                stopped_reading = True
+                break
+        _close_quietly(proc.stdin)
+        returncode = proc.wait()
+    except BaseException:
+        proc.kill()
+        raise
+    finally:
+        _close_quietly(proc.stdin)
+        proc.wait()
+        drain.join()
+        proc.stderr.close()
+    if returncode != 0 or stopped_reading:
+        raise ExportError(f"{path}: {_ffmpeg_reason(list(stderr), returncode)}")
+
+
+def _drain(pipe: Any, lines: deque[str]) -> None:
+    for raw in pipe:
+        lines.append(raw.decode("utf-8", errors="replace").rstrip())
+
+
+def known_cause(lines: list[str]) -> str | None:
+    text = "\n".join(lines).lower()
+    for needle, reason in _FFMPEG_CAUSES:
+        if needle in text:
+            return reason
+    return None
+
+
+def _ffmpeg_reason(lines: list[str], returncode: int) -> str:
+    """One line for the user: a cause we recognise, else ffmpeg's first real error line."""
+    cause = known_cause(lines)
+    if cause:
+        return cause
+    for line in lines:
+        line = _FFMPEG_PREFIX.sub("", line).strip()
+        if line and not _FFMPEG_NOISE.match(line):
+            return f"ffmpeg failed: {line}"
+    if returncode < 0:  # POSIX: killed by a signal, e.g. SIGKILL from the out-of-memory killer
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"ffmpeg was killed ({name})"
+    return "ffmpeg failed without saying why"
+
+
+def ffmpeg_exe(path: Path) -> str:
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError) as exc:
+        raise ExportError(f"{path}: ffmpeg is not available ({exc})") from None
+
+
+def ffmpeg_url(path: Path) -> str:
+    # The file: prefix stops ffmpeg from reading "name:..." as a protocol or "-name" as an option.
+    return "file:" + os.path.abspath(path)
+
+
+def _close_quietly(pipe: Any) -> None:
+    with contextlib.suppress(OSError):  # flushing into a pipe whose reader has gone
+        pipe.close()
