@@ -99,8 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the models, their size, licence and whether they are downloaded")
     sub.add_parser("presets", help="list the motion presets")
     download = sub.add_parser("download", help="download a model's weights (and its fast tier's LoRA) into the "
-                              "Hugging Face cache")
+                              "Hugging Face cache; Ctrl+C pauses, running it again resumes")
     download.add_argument("model", help="model id (see `i2v models`)")
+    remove = sub.add_parser("remove", help="delete a model's downloaded files (those no other model here uses)")
+    remove.add_argument("model", help="model id (see `i2v models`), or a folder or checkpoint you added")
 
     bench = sub.add_parser("bench", help="measure step time, preview overhead and memory on this machine")
     bench.add_argument("--family", choices=("wan", "ltx", "svd", "all"), default="all")
@@ -139,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_presets()
         if args.command == "download":
             return cmd_download(args.model)
+        if args.command == "remove":
+            return cmd_remove(args.model)
         if args.command == "bench" and args.export:
             from .bench.export import run
 
@@ -470,17 +474,93 @@ def cmd_presets() -> int:
 
 
 def cmd_download(model: str) -> int:
-    from .studio.catalog import download
+    from .studio.catalog import cache_folder
+    from .studio.local import user_studio
 
-    entry = _registry().get(model)
-    weights, loras, tiny = download(entry, _Progress(entry.id, 1, sys.stderr))
-    print(f"\n{entry.name} is ready in {weights.folder}")
-    if entry.lora is not None:
-        folders = ", ".join(str(folder) for folder in dict.fromkeys(path.parent for path in loras))
-        print(f"its fast tier's {entry.lora.name} LoRA is ready in {folders}")
-    if tiny is not None:
-        print(f"its tiny video decoder (previews, drafts) is ready in {tiny.parent}")
+    studio, problems = user_studio(open_history=False)
+    _skipped(problems)
+    try:
+        choice = studio.model(model)
+        line = _TransferLine(choice.name, sys.stderr)
+        cancel = CancelToken()
+        try:
+            studio.download(choice.id, line, cancel)
+        except KeyboardInterrupt:
+            cancel.cancel()  # the download threads stop at their next chunk; what arrived stays on disk
+            line.end()
+            print(f"i2v: paused; what arrived of {choice.name} is kept, and `i2v download {model}` resumes it",
+                  file=sys.stderr)
+            return 130
+        line.end()
+    finally:
+        studio.close()
+    print(f"{choice.name} is ready (in {cache_folder()})")
     return 0
+
+
+def cmd_remove(model: str) -> int:
+    from .studio.local import user_studio
+
+    studio, problems = user_studio(open_history=False)
+    _skipped(problems)
+    try:
+        choice = studio.model(model)
+        freed = studio.remove(choice.id)
+    finally:
+        studio.close()
+    if os.path.isabs(choice.id) and Path(choice.id).exists():  # the user's own folder or checkpoint
+        print(f"{choice.name} is off your models; its files at {choice.id} are left as they are")
+    else:
+        print(f"{choice.name}: {_bytes(freed)} freed")
+    return 0
+
+
+def _bytes(n: float) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.2f} {unit}" if unit == "GB" else f"{n / size:.0f} {unit}"
+    return f"{n:.0f} bytes"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class _TransferLine:
+    """A download's progress line: bytes, speed and time left. Called from the download threads."""
+
+    def __init__(self, name: str, stream: TextIO, every_s: float = 10.0) -> None:
+        import threading
+
+        self.name, self.stream, self.every_s = name, stream, every_s
+        self.tty = stream.isatty()
+        self._lock = threading.Lock()  # the download threads call in turn, never at once
+        self._last = -every_s
+        self._text = ""
+
+    def __call__(self, transfer) -> None:  # transfer: core.studio.Transfer
+        total = max(transfer.total_bytes, 1)
+        speed = f"{_bytes(transfer.bytes_per_s)}/s" if transfer.bytes_per_s else "…"
+        left = _duration(transfer.eta_s) + " left" if transfer.eta_s is not None else "time left unknown"
+        text = (f"{self.name}: {_bar(transfer.done_bytes / total)} {_bytes(transfer.done_bytes)} of "
+                f"{_bytes(transfer.total_bytes)}  {speed}  {left}")
+        with self._lock:
+            self._text = text
+            if self.tty:
+                width = shutil.get_terminal_size((100, 20)).columns - 1
+                self.stream.write("\r" + text[:width].ljust(width))
+            elif time.monotonic() - self._last >= self.every_s or transfer.done_bytes >= transfer.total_bytes:
+                self._last = time.monotonic()
+                self.stream.write(text + "\n")  # redirected: a line now and then
+            self.stream.flush()
+
+    def end(self) -> None:
+        with self._lock:
+            if self.tty and self._text:
+                self.stream.write("\n")
+                self.stream.flush()
 
 
 def _registry():

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterable, NamedTuple
 
+from ..core.errors import ModelError
 from ..core.studio import BUILT_IN, LOCAL_FOLDER, NOT_DOWNLOADED, PARTLY_DOWNLOADED, READY, UPDATE_AVAILABLE
 from .registry import ModelEntry
 
@@ -38,7 +39,7 @@ def repos(entry: ModelEntry) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     if entry.repo:
         found[entry.repo] = entry.revision
-    if entry.single_file:
+    if entry.single_file and entry.single_file.repo:  # not the user's own checkpoint
         found.setdefault(entry.single_file.repo, entry.single_file.revision)
     for lora in entry.lora.files if entry.lora else ():
         found.setdefault(lora.repo, lora.revision)
@@ -79,8 +80,29 @@ def _other_revisions(folder: Path, revision: str | None) -> bool:
         return False
 
 
+def _file_bytes(repo: str, revision: str | None, filename: str) -> int:
+    """The size of one cached file of a shared repo (a LoRA, a tiny decoder), 0 when not here."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo, filename, revision=revision)
+    return os.path.getsize(found) if isinstance(found, str) else 0
+
+
+def _own_bytes(entry: ModelEntry) -> int:
+    """Bytes of the model's own repo (every revision, partial files) and its single checkpoint."""
+    disk = _blob_bytes(repo_folder(entry.repo)) if entry.repo else 0
+    single = entry.single_file
+    if single is not None and single.repo and single.repo != entry.repo:
+        disk += _file_bytes(single.repo, single.revision, single.file)
+    return disk
+
+
 def local_state(entry: ModelEntry) -> LocalState:
-    """The model's state on this disk and the bytes its cached files take (no network)."""
+    """The model's state on this disk and the bytes its cached files take (no network).
+
+    Its state comes from its own repo and checkpoint; the fast tier's LoRAs and the tiny decoder are
+    extras (a render works without them) and live in repos other models share, so they add their
+    own files' bytes to the size but never make a model "partly downloaded"."""
     if entry.engine != "diffusion":
         return LocalState(BUILT_IN, 0)
     if entry.local_path:
@@ -89,7 +111,11 @@ def local_state(entry: ModelEntry) -> LocalState:
         return LocalState(LOCAL_FOLDER, size if path.is_dir() else path.stat().st_size if path.is_file() else 0)
     from .weights import is_downloaded
 
-    disk = sum(_blob_bytes(repo_folder(repo)) for repo in repos(entry))
+    own = _own_bytes(entry)
+    extras = [(f.repo, f.revision, f.file) for f in entry.lora.files] if entry.lora else []
+    if entry.tiny_decoder:
+        extras.append((entry.tiny_decoder.repo, entry.tiny_decoder.revision, entry.tiny_decoder.file))
+    disk = own + sum(_file_bytes(*extra) for extra in dict.fromkeys(extras))
     if is_downloaded(entry):
         return LocalState(READY, disk)
     main = repo_folder(entry.repo) if entry.repo else None
@@ -97,4 +123,146 @@ def local_state(entry: ModelEntry) -> LocalState:
         return LocalState(PARTLY_DOWNLOADED, disk)
     if main is not None and _other_revisions(main, entry.revision):
         return LocalState(UPDATE_AVAILABLE, disk)
-    return LocalState(PARTLY_DOWNLOADED if disk else NOT_DOWNLOADED, disk)
+    return LocalState(PARTLY_DOWNLOADED if own else NOT_DOWNLOADED, disk)
+
+
+# -- removing a model's files ------------------------------------------------------------------
+
+
+class _Holding(NamedTuple):
+    repo: str
+    revision: str | None
+    files: frozenset[str] | None  # None: the whole revision is the model's (its own diffusers repo)
+
+
+def _holdings(entry: ModelEntry) -> list[_Holding]:
+    found = []
+    if entry.repo:
+        found.append(_Holding(entry.repo, entry.revision, None))
+    single = entry.single_file
+    if single is not None and single.repo:
+        found.append(_Holding(single.repo, single.revision, frozenset({single.file})))
+    for lora in entry.lora.files if entry.lora else ():
+        found.append(_Holding(lora.repo, lora.revision, frozenset({lora.file})))
+    if entry.tiny_decoder:
+        tiny = entry.tiny_decoder
+        found.append(_Holding(tiny.repo, tiny.revision, frozenset({tiny.file})))
+    return found
+
+
+def _folder_bytes(folder: Path) -> int:
+    """Bytes of the regular files under a cached repo (snapshot symlinks do not count twice)."""
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                path = os.path.join(root, name)
+                total += 0 if os.path.islink(path) else os.lstat(path).st_size
+            except OSError:
+                continue
+    return total
+
+
+def _tidy(folder: Path, own: bool) -> None:
+    """Drop emptied snapshot folders, refs to them, and a repo with no snapshot left: with its
+    blobs when it is the model's own repo (blobs of an interrupted download not yet in a snapshot),
+    else only once nothing but partial files is left in it."""
+    import shutil
+
+    snapshots = folder / "snapshots"
+    for path in sorted(snapshots.rglob("*"), key=lambda p: len(p.parts), reverse=True) if snapshots.is_dir() else ():
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    for ref in (folder / "refs").rglob("*") if (folder / "refs").is_dir() else ():
+        if ref.is_file() and not (snapshots / ref.read_text().strip()).is_dir():
+            ref.unlink()
+    blobs = folder / "blobs"
+    left = [p for p in blobs.iterdir() if not p.name.endswith(".incomplete")] if blobs.is_dir() else []
+    if not (snapshots.is_dir() and any(snapshots.iterdir())) and (own or not left):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove(entry: ModelEntry, others: Iterable[ModelEntry]) -> int:
+    """Delete the model's downloaded files that no other model here still uses; the bytes freed.
+
+    Its own repo goes revision by revision (huggingface_hub's delete_revisions, which keeps blobs
+    that a revision it does not delete shares), with its partial downloads; from repos it shares
+    (the fast tier's LoRAs, the tiny decoder, a checkpoint) only its own files go (delete_files).
+    Whatever another model on this disk needs stays: a model counts as on this disk once anything
+    of its own repo or checkpoint is here.
+    """
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    if entry.engine != "diffusion" or entry.local_path:
+        raise ModelError(f"{entry.name} has no downloaded files to remove")
+    if local_state(entry).state == NOT_DOWNLOADED:
+        raise ModelError(f"{entry.name} is not downloaded: there is nothing to remove")
+    try:
+        cache = scan_cache_dir(cache_root())
+    except CacheNotFound:
+        raise ModelError(f"{entry.name} is not downloaded: there is nothing to remove") from None
+    cached = {repo.repo_id: repo for repo in cache.repos if repo.repo_type == "model"}
+
+    def commit(repo: str, revision: str | None) -> str | None:
+        info = cached.get(repo)
+        if info is None:
+            return None
+        if revision is None:
+            return info.refs["main"].commit_hash if "main" in info.refs else None
+        return revision
+
+    keep_whole: set[tuple[str, str | None]] = set()
+    keep_files: set[tuple[str, str | None, str]] = set()
+    for other in others:
+        if other.id == entry.id or other.engine != "diffusion" or other.local_path or not _own_bytes(other):
+            continue
+        for holding in _holdings(other):
+            at = commit(holding.repo, holding.revision)
+            if holding.files is None:
+                keep_whole.add((holding.repo, at))
+            else:
+                keep_files.update((holding.repo, at, name) for name in holding.files)
+
+    folders = list(dict.fromkeys(repo_folder(holding.repo) for holding in _holdings(entry)))
+    before = sum(_folder_bytes(folder) for folder in folders)
+    revisions, files = [], []
+    for holding in _holdings(entry):
+        info = cached.get(holding.repo)
+        folder = repo_folder(holding.repo)
+        if holding.files is None and (holding.repo, commit(holding.repo, holding.revision)) not in keep_whole:
+            for partial in (folder / "blobs").glob("*.incomplete"):  # its interrupted downloads
+                partial.unlink(missing_ok=True)
+        if info is None:
+            continue
+        if holding.files is None:  # the model's own repo: every revision no other model pins
+            for rev in info.revisions:
+                if (holding.repo, rev.commit_hash) in keep_whole:
+                    continue
+                shared = {name for repo, at, name in keep_files if repo == holding.repo and at == rev.commit_hash}
+                if shared:
+                    files += [f for f in rev.files if _relative(f, rev) not in shared]
+                else:
+                    revisions.append(rev.commit_hash)
+            continue
+        at = commit(holding.repo, holding.revision)
+        if (holding.repo, at) in keep_whole:
+            continue
+        for rev in info.revisions:
+            if rev.commit_hash == at:
+                files += [f for f in rev.files if _relative(f, rev) in holding.files
+                          and (holding.repo, at, _relative(f, rev)) not in keep_files]
+    if revisions:
+        cache.delete_revisions(*revisions).execute()
+    if files:
+        cache.delete_files(*files).execute()
+    own = {repo_folder(h.repo) for h in _holdings(entry) if h.files is None
+           and (h.repo, commit(h.repo, h.revision)) not in keep_whole}
+    for folder in folders:
+        if folder.is_dir():
+            _tidy(folder, folder in own)
+    return before - sum(_folder_bytes(folder) for folder in folders if folder.is_dir())
+
+
+def _relative(file, revision) -> str:  # (CachedFileInfo, CachedRevisionInfo) -> the file's path in the repo
+    return file.file_path.relative_to(revision.snapshot_path).as_posix()

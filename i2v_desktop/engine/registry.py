@@ -73,7 +73,8 @@ class SingleFile:
     """Components whose weights come from one original-format checkpoint instead of the repo.
 
     Some checkpoints (LTX-Video's 2B distilled) are published only as a single file; diffusers
-    converts them, using the diffusers repo's component configs.
+    converts them, using the diffusers repo's component configs. A checkpoint the user already has
+    (Studio.use_folder) has no repo: `repo` is "" and `file` its full path.
     """
 
     repo: str
@@ -185,6 +186,9 @@ class ModelEntry:
 def _single_file(data: dict[str, Any] | None) -> SingleFile | None:
     if data is None:
         return None
+    if "path" in data:  # the user's own checkpoint
+        return SingleFile(repo="", revision=None, file=str(Path(data["path"]).expanduser()),
+                          components=tuple(data["components"]), download_gb=0.0)
     return SingleFile(
         repo=data["repo"],
         revision=data["revision"],
@@ -358,6 +362,8 @@ class Registry:
         if model in self.models:
             return self.models[model]
         path = Path(model).expanduser()
+        if path.is_file():
+            return self.entry_for_checkpoint(path)
         if path.is_dir() or any(sep in model for sep in ("/", "\\")) or model.startswith("."):
             return self.entry_for_folder(path)
         return self.get(model)
@@ -377,7 +383,7 @@ class Registry:
         if cls not in PIPELINE_FOR_CLASS:
             raise ModelError(f"{path}: {cls} is not an image-to-video pipeline this app can drive")
         family, pipeline = PIPELINE_FOR_CLASS[cls]
-        base = self.entries[self._closest(family, meta)]
+        base = self.entries[self.closest_base(family, meta)]
         return replace(
             base,
             id=str(path),
@@ -391,7 +397,38 @@ class Registry:
             local_path=str(path.resolve()),
         )
 
-    def _closest(self, family: str, meta: dict[str, Any]) -> str:
+    def entry_for_checkpoint(self, path: Path) -> ModelEntry:
+        """A single-file checkpoint as a model: its family's built-in, with the file for the denoiser.
+
+        Everything else (configs, text encoder, VAE unless the file has it) comes from the built-in's
+        repo. One line naming the file when it is no model this app drives."""
+        from .checkpoint import identify
+
+        found = identify(path)
+        base = self.entries[self.checkpoint_base(found)]
+        full = path.resolve()
+        size_gb = full.stat().st_size / 1e9
+        return replace(
+            base,
+            id=str(full),
+            name=f"{path.stem} (local {found.what})",
+            single_file=SingleFile(repo="", revision=None, file=str(full), components=found.components, download_gb=0.0),
+            licence="see the checkpoint's own licence",
+            commercial="see the checkpoint's own licence",
+            download_gb=round(max(base.download_gb - size_gb, 0.0), 1),
+            local_path=None,
+        )
+
+    def checkpoint_base(self, found: Any) -> str:  # found: engine.checkpoint.Checkpoint
+        """The built-in whose repo gives a checkpoint everything else (one line when there is none)."""
+        if found.base in self.entries and self.entries[found.base].repo:
+            return found.base
+        for entry in self.entries.values():
+            if entry.family == found.family and entry.repo and not entry.local_path:
+                return entry.id
+        raise ModelError(f"{found.path}: a {found.what}, but no {found.family} model here to take the rest from")
+
+    def closest_base(self, family: str, meta: dict[str, Any]) -> str:
         """Which built-in entry's defaults (fps, buckets, steps) suit a local folder best."""
         candidates = [e for e in self.entries.values() if e.family == family]
         if family == "wan":

@@ -45,13 +45,26 @@ def _file_kwargs(entry: ModelEntry) -> dict[str, Any]:
     return dict(repo_id=entry.single_file.repo, revision=entry.single_file.revision, filename=entry.single_file.file)
 
 
+def _single(entry: ModelEntry) -> Path | None:
+    """The entry's checkpoint on disk: the user's own file, or the cached download (never the network)."""
+    from huggingface_hub import hf_hub_download
+
+    if entry.single_file is None:
+        return None
+    if not entry.single_file.repo:  # the user's own checkpoint
+        path = Path(entry.single_file.file)
+        if not path.is_file():
+            raise ModelError(f"{path}: the checkpoint of {entry.name} is no longer there")
+        return path
+    return Path(hf_hub_download(local_files_only=True, **_file_kwargs(entry)))
+
+
 def _cached(entry: ModelEntry) -> Weights:
     """The complete local copy, or LocalEntryNotFoundError/ModelError (never touches the network)."""
-    from huggingface_hub import hf_hub_download, snapshot_download
+    from huggingface_hub import snapshot_download
 
     folder = Path(snapshot_download(local_files_only=True, **_snapshot_kwargs(entry)))
-    single = Path(hf_hub_download(local_files_only=True, **_file_kwargs(entry))) if entry.single_file else None
-    return Weights(check_folder(folder, _provided(entry)), single)
+    return Weights(check_folder(folder, _provided(entry)), _single(entry))
 
 
 def _provided(entry: ModelEntry) -> tuple[str, ...]:
@@ -75,7 +88,6 @@ def ensure_weights(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) 
     """The entry's weights on disk, downloading them first if needed."""
     if entry.local_path:
         return Weights(check_folder(Path(entry.local_path)))
-    from huggingface_hub import hf_hub_download, snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
@@ -90,15 +102,10 @@ def ensure_weights(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) 
             f" (run `i2v download {entry.id}` while online, or pass --model FOLDER)"
         )
     on_event(StageChanged(Stage.DOWNLOADING, f"{entry.name}, {entry.download_gb:g} GB"))
-    progress = _progress_class(entry.name, on_event, cancel)
-    try:
-        snapshot_download(tqdm_class=progress, **_snapshot_kwargs(entry))
-        if entry.single_file:
-            hf_hub_download(tqdm_class=progress, **_file_kwargs(entry))
-    except Cancelled:
-        raise
-    except Exception as exc:  # network, disk or HTTP errors: say what failed in one line
-        raise ModelError(f"{entry.name}: download from huggingface.co/{entry.repo} failed ({exc})") from None
+    from .fetch import download  # resumable: it takes up what a paused download left
+
+    download(entry, lambda t: on_event(DownloadProgress(t.done_bytes, t.total_bytes, entry.name)), cancel,
+             extras=False)
     return _cached(entry)
 
 

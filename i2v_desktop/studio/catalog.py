@@ -1,17 +1,15 @@
 """What the user has to choose from, read from the user's folders (models, motion presets, export
-formats), and the model downloads: what the command line reaches behind the seam besides a Studio."""
+formats) and where downloads go: what the command line reaches behind the seam besides a Studio."""
 
 from __future__ import annotations
 
-from ..core.cancel import CancelToken
-from ..core.events import EventSink
 from ..core.presets import PresetLibrary, load_presets
 from ..engine.device import OFFLOAD_MODES
 from ..engine.registry import ModelEntry, Registry, load_registry
 from ..engine.speed import SPEED_MODES
 from ..storage.paths import config_dir, user_models_file, user_presets_dir
 
-__all__ = ["OFFLOAD_MODES", "SPEED_MODES", "download", "downloaded", "user_exports", "user_presets",
+__all__ = ["OFFLOAD_MODES", "SPEED_MODES", "cache_folder", "downloaded", "user_exports", "user_presets",
            "user_registry"]
 
 
@@ -37,12 +35,8 @@ def downloaded(entry: ModelEntry) -> tuple[bool, bool]:
     return is_downloaded(entry), loras_downloaded(entry)
 
 
-def download(entry: ModelEntry, on_event: EventSink):
-    """Fetch the model's weights, its fast tier's LoRAs and its tiny decoder (where it has them):
-    (weights, LoRA files, tiny decoder file or None)."""
-    from ..engine.weights import ensure_loras, ensure_tiny_decoder, ensure_weights
+def cache_folder() -> str:
+    """Where model downloads go: huggingface_hub's cache (HF_HOME / HF_HUB_CACHE)."""
+    from ..engine.hub import cache_root
 
-    weights = ensure_weights(entry, on_event, CancelToken())
-    loras = ensure_loras(entry, on_event, CancelToken())
-    tiny = ensure_tiny_decoder(entry, on_event, CancelToken())
-    return weights, loras, tiny
+    return str(cache_root())

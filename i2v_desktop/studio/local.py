@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
 from ..core.cancel import CancelToken
+from ..core.errors import ModelError
 from ..core.events import EventSink
 from ..core.presets import MotionPreset, PresetLibrary
 from ..core.record import ClipEntry, ClipRecord
 from ..core.request import GenerationRequest
 from ..core.studio import (
     LOCAL_FOLDER, MEMORY_PLANS, READY, ExportChoice, ExportJob, ExportProgress, ExportReport, Fit, Hardware, Machine,
-    ModelChoice, ModelInfo, PostFraming, Saved, memory_text,
+    ModelChoice, ModelInfo, PostFraming, Saved, Transfer, memory_text,
 )
 from ..engine.fit import fit as fit_here, needs as needs_of, suggest
 from ..engine.plan import check_request, limits
@@ -25,6 +28,7 @@ from ..engine.registry import ModelEntry, Registry
 from ..export.social import ExportLibrary, plan_layout
 from ..storage import queue
 from ..storage.history import History, HistoryError, clip_files, thumbnail_frames
+from ..storage.models import drop_model, put_model
 from ..storage.paths import config_dir, data_dir, history_dir, user_models_file, user_presets_dir
 from ..storage.prompts import PromptLibrary
 from . import exports, records
@@ -138,6 +142,69 @@ class LocalStudio:
 
         fast = {entry.id for entry in entries if entry.id in here and loras_downloaded(entry)}
         return suggest(entries, fits, here, fast, self._registry.default, self._registry.fallback)
+
+    # -- a model's files: download, removal, the user's own folders and checkpoints -----------
+
+    def download(self, model: str, on_progress: Callable[[Transfer], object], cancel: CancelToken) -> None:
+        from ..engine.fetch import download
+
+        entry = self._registry.resolve(model)
+        if entry.engine != "diffusion":
+            raise ModelError(f"{entry.name} is built in: there is nothing to download")
+        if entry.local_path:
+            raise ModelError(f"{entry.name} is your own folder ({entry.local_path}): there is nothing to download")
+        download(entry, on_progress, cancel)
+
+    def remove(self, model: str) -> int:
+        from ..engine.hub import remove
+
+        entry = self._registry.resolve(model)
+        if _users_own(entry):  # the user's folder or checkpoint: off the list, its files left alone
+            self._writable()
+            if not drop_model(user_models_file(), entry.id) and entry.id not in self._registry.entries:
+                raise ModelError(f"{model}: not one of your models")
+            self.engines.registry = replace(self._registry, entries=MappingProxyType(
+                {key: value for key, value in self._registry.entries.items() if key != entry.id}))
+            return 0
+        return remove(entry, self._registry.entries.values())
+
+    def use_folder(self, path: Path) -> ModelChoice:
+        import json
+
+        from ..engine.checkpoint import identify
+        from ..engine.registry import PIPELINE_FOR_CLASS, load_registry
+        from ..engine.weights import check_folder
+
+        self._writable()
+        path = Path(path).expanduser()
+        if not path.exists():
+            raise ModelError(f"{path}: no such folder or file")
+        full = path.resolve()
+        own = "see the model's own licence"
+        if full.is_dir():
+            check_folder(full)  # model_index.json, every component folder, safetensors weights
+            entry = self._registry.entry_for_folder(full)
+            meta = json.loads((full / "model_index.json").read_text(encoding="utf-8"))
+            base = self._registry.closest_base(PIPELINE_FOR_CLASS[meta["_class_name"]][0], meta)
+            item = {"id": str(full), "base": base, "name": entry.name, "path": str(full), "repo": None,
+                    "revision": None, "pipeline": entry.pipeline, "single_file": None, "licence": own,
+                    "commercial": own, "download_gb": 0}
+        else:
+            found = identify(full)  # a safetensors header whose tensors are a denoiser we drive
+            entry = self._registry.entry_for_checkpoint(full)
+            item = {"id": str(full), "base": self._registry.checkpoint_base(found), "name": entry.name,
+                    "single_file": {"path": str(full), "components": list(found.components)},
+                    "licence": entry.licence, "commercial": entry.commercial, "download_gb": entry.download_gb}
+        file = user_models_file()
+        put_model(file, item)
+        # Read back the way the next start will read it: what is remembered must load.
+        added = load_registry(user_file=file).entries.get(item["id"])
+        if added is None:
+            drop_model(file, item["id"])
+            raise ModelError(f"{full}: cannot be added to {file}")
+        self.engines.registry = replace(self._registry, entries=MappingProxyType({**self._registry.entries,
+                                                                                   added.id: added}))
+        return self._choice(added, look=True)
 
     def _choice(self, entry: ModelEntry, look: bool) -> ModelChoice:
         fit = None if self._hardware is None else fit_here(entry, self._hardware)
@@ -295,6 +362,11 @@ class LocalStudio:
         if self._process is not None:
             self._process.close()
         self.engines.close()
+
+
+def _users_own(entry: ModelEntry) -> bool:
+    """A model made of the user's own folder or checkpoint (use_folder), not of a download."""
+    return bool(entry.local_path) or (entry.single_file is not None and not entry.single_file.repo)
 
 
 # -- the user's folders -----------------------------------------------------------------------

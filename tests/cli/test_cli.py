@@ -338,3 +338,82 @@ def test_render_sound_on_a_model_without_it_is_a_note_and_info_shows_each_files_
     save_clip(Clip(np.zeros((12, 32, 32, 3), np.uint8), 24.0, request, info, sound), tmp_path / "loud.mp4")
     assert main(["info", str(tmp_path / "loud.mp4")]) == 0
     assert "  sound     AAC, 48 kHz, stereo" in capsys.readouterr().out.splitlines()
+
+
+# -- download and remove, against a local fake of the hub ----------------------------------------
+
+
+def _fakehub():
+    import importlib.util
+
+    if "fakehub" in sys.modules:  # the engine tests have it already
+        return sys.modules["fakehub"]
+    spec = importlib.util.spec_from_file_location("fakehub", Path(__file__).parents[1] / "engine" / "fakehub.py")
+    module = sys.modules["fakehub"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def hub_model(tmp_path, monkeypatch, isolated_home):
+    """A user model whose repo is on a fake hub (no network): an index, a config and 1 MB of weights."""
+    from huggingface_hub import constants
+
+    hub = _fakehub().FakeHub()
+    monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    served = tmp_path / "served"
+    (served / "unet").mkdir(parents=True)
+    (served / "model_index.json").write_text(json.dumps({
+        "_class_name": "StableVideoDiffusionPipeline", "unet": ["diffusers", "UNetSpatioTemporalConditionModel"]}))
+    (served / "unet" / "config.json").write_text("{}")
+    (served / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(bytes(range(256)) * 4000)
+    commit = hub.add("test/tiny", served)
+    folder = isolated_home / "config" / "i2v_desktop"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "models.json").write_text(json.dumps({"models": [
+        {"id": "tiny", "base": "svd-xt", "name": "Tiny", "repo": "test/tiny", "revision": commit, "variant": None}]}))
+    try:
+        yield hub
+    finally:
+        hub.close()
+
+
+def test_download_shows_bytes_speed_and_time_left_and_ctrl_c_keeps_what_arrived(hub_model, capsys, monkeypatch):
+    from i2v_desktop import cli
+
+    hub_model.rate = 400_000  # bytes per second: the weights take 2.5 s
+    shown = cli._TransferLine.__call__
+
+    def interrupted(self, transfer):  # Ctrl+C once some of the weights are here
+        shown(self, transfer)
+        if transfer.done_bytes > 200_000:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._TransferLine, "__call__", interrupted)
+    assert main(["download", "tiny"]) == 130
+    err = capsys.readouterr().err
+    assert "Tiny: " in err and " of 1 MB" in err
+    assert "paused; what arrived of Tiny is kept, and `i2v download tiny` resumes it" in err
+    monkeypatch.setattr(cli._TransferLine, "__call__", shown)
+    hub_model.rate = None
+    assert main(["download", "tiny"]) == 0
+    out, err = capsys.readouterr()
+    assert any(r.startswith("bytes=") and r != "bytes=0-" for r in hub_model.ranges)  # it resumed
+    assert "Tiny is ready (in " in out
+    line = [text for text in err.splitlines() if text.startswith("Tiny:")][-1]
+    assert "1 MB of 1 MB" in line and "0:00 left" in line
+
+
+def test_remove_prints_the_space_freed_and_a_second_remove_says_there_is_nothing(hub_model, capsys):
+    assert main(["download", "tiny"]) == 0
+    capsys.readouterr()
+    assert main(["remove", "tiny"]) == 0
+    out, _ = capsys.readouterr()
+    assert out.strip().startswith("Tiny: 1 MB freed")
+    assert main(["remove", "tiny"]) == 2
+    assert "i2v: Tiny is not downloaded: there is nothing to remove" in capsys.readouterr().err
