@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.studio import TOO_BIG, Hardware, ModelInfo, Studio
+from ..core.studio import MEMORY_PLANS, TOO_BIG, Hardware, ModelInfo, Studio
 from . import modeltext
 from .background import Background
 from .panel import heading
@@ -29,7 +29,7 @@ class MachineDialog(QDialog):
         """`quality`: the tier the machine suggests with its default model ("" when not known)."""
         super().__init__(parent)
         self.setWindowTitle("This machine")
-        self.resize(640, 520)
+        self.resize(900, 540)
         self.quality = quality
         self.values: dict[str, QLabel] = {}
         profile = QFormLayout()
@@ -39,7 +39,7 @@ class MachineDialog(QDialog):
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             profile.addRow(name, value)
         self.models = QTreeWidget()
-        self.models.setHeaderLabels(["Model", "Memory per plan", "On this machine"])
+        self.models.setHeaderLabels(["Model", f"GPU memory ({MEMORY_PLANS})", "On this machine"])
         self.models.setRootIsDecorated(False)
         self.models.setWordWrap(True)
         self.suggestion = QLabel("Looking at this machine…")
@@ -62,7 +62,7 @@ class MachineDialog(QDialog):
             self.values[name].setText(value)
         self.models.clear()
         for info in infos:
-            item = QTreeWidgetItem([info.name, modeltext.needs(info.fit) or "no GPU needed",
+            item = QTreeWidgetItem([info.name, info.fit.memory if info.fit.needs else "no GPU needed",
                                     modeltext.verdict(info.fit)])
             item.setToolTip(2, modeltext.verdict(info.fit))
             if info.fit.verdict == TOO_BIG:

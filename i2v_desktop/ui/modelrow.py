@@ -82,11 +82,12 @@ class ModelRow(QFrame):
         facts = QGridLayout()
         facts.setColumnStretch(1, 1)
         for row, (name, widget) in enumerate((("Licence", self.licence), ("Size", self.sizes),
-                                              ("Memory", self.memory), ("Here", self.verdict))):
+                                              ("Memory", self.memory), ("This machine", self.verdict))):
             facts.addWidget(QLabel(name), row, 0, Qt.AlignmentFlag.AlignTop)
             facts.addWidget(widget, row, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.transfer, 1)
+        buttons.addStretch(0)  # the buttons keep their size while the transfer line is hidden
         for button in (self.download, self.pause, self.cancel, self.delete):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)

@@ -29,6 +29,7 @@ class ModelDesk(QObject):
         self.page: ModelsPage | None = None
         self.machine_dialog: MachineDialog | None = None
         self.quality = ""  # the tier this machine suggests, once it has been looked at
+        self._sizes: dict[str, float] = {}  # download sizes in GB, by model, once the models were read
         panel.manageRequested.connect(self.open_models)
 
     def open_models(self) -> ModelsPage:
@@ -82,11 +83,25 @@ class ModelDesk(QObject):
                                    name="reading the models")
 
     def _not_downloaded(self, choice: ModelChoice, infos: list[ModelInfo]) -> None:
-        if self.panel.state.choices.model != choice.id:
-            return  # the user chose another meanwhile
-        info = next((info for info in infos if info.id == choice.id), None)
-        size = f" ({info.download_gb:g} GB)" if info is not None else ""
+        self._sizes.update((info.id, info.download_gb) for info in infos)
+        if self.panel.state.choices.model == choice.id:  # else the user chose another meanwhile
+            self._say_not_downloaded(choice)
+
+    def _say_not_downloaded(self, choice: ModelChoice) -> None:
+        if self.page is not None and choice.id in self.page.rows:  # the page read them last
+            self._sizes[choice.id] = self.page.rows[choice.id].info.download_gb
+        size = f" ({self._sizes[choice.id]:g} GB)" if choice.id in self._sizes else ""
         self._say(f"{choice.name} is not downloaded{size}", "warning", ("Open Models", self.open_models))
+
+    def may_render(self) -> bool:
+        """Before Generate queues anything: a model known not to be downloaded is fetched from the
+        models page (with its progress, pause and disk check), not by a render that starts a
+        download of tens of GB unasked."""
+        choice = self.panel.chosen_model(self.panel.state.choices.model)
+        if choice.installed is False:
+            self._say_not_downloaded(choice)
+            return False
+        return True
 
     def _say(self, text: str, kind: str, action: tuple[str, Callable[[], object]] | list[Any] | None) -> None:
         self.message.emit(text, kind, action)

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.viewer.exportRequested.connect(self.export_clips)
         queue.machineKnown.connect(self._on_machine_known)
         queue.machineKnown.connect(self.models.on_machine_known)  # after the panel has chosen the model
+        self.photos_panel.may_render = self.models.may_render
         queue.saveFailed.connect(lambda line: self.banner.show_message(line, "warning"))
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)

@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from i2v_desktop.bench.tiny import save_tiny_pipeline
+from i2v_desktop.ui.state import Status
 
 WEIGHTS = 1_500_000  # bytes: long enough to pause mid-file when throttled
 
@@ -61,13 +62,20 @@ def picker_label(window, model: str) -> str:
     return combo.itemText(combo.findData(model))
 
 
-def test_download_shows_progress_pauses_keeping_what_arrived_and_resumes_to_ready(qtbot, make_window, hub):
+def test_download_shows_progress_pauses_keeping_what_arrived_and_resumes_to_ready(qtbot, make_window, hub, samples):
     window = make_window(probe=True)
     qtbot.waitUntil(lambda: window.machine.text() != "Checking this machine…", timeout=30_000)
     page = open_page(qtbot, window)
     row = page.rows["tiny"]
     assert row.state.text() == "not downloaded" and row.download.text() == "Download"
     assert "not downloaded" in picker_label(window, "tiny")
+    # Generate does not start a download unasked: it leads to this page.
+    window.state.choose(model="tiny")
+    window.add_paths([samples / "coffee.jpg"])
+    qtbot.waitUntil(lambda: window.state.photos and window.state.photos[0].status == Status.READY, timeout=10_000)
+    window.generate()
+    assert len(window.queue) == 0 and window.banner.text.text().startswith(f"Tiny is not downloaded ({row.info.download_gb:g} GB)")
+    assert window.banner.buttons[0].text() == "Open Models"
 
     hub.rate = 300_000  # bytes per second: the weights take 5 s
     row.download.click()
