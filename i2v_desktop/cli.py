@@ -27,7 +27,7 @@ from .core.events import (
 )
 from .core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
 from .core.settings import DEFAULTS
-from .core.studio import ExportJob
+from .core.studio import ExportJob, Studio
 from .studio.catalog import OFFLOAD_MODES, SPEED_MODES
 
 
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--motion-prompt", default=None,
                         help="your own motion words (default: the preset's, for the chosen model)")
     render.add_argument("--negative-prompt", default="", help="what to avoid (default: the model's own)")
+    render.add_argument("--enhance-prompt", action="store_true",
+                        help="let the model's prompt enhancer rewrite the prompt and motion for each photo "
+                             "(printed), then render with it")
     render.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
     render.add_argument("--variants", type=int, default=DEFAULTS.variants, help="clips per photo, seeds seed, seed+1, …")
     render.add_argument("--model", default=None, help="model id (see `i2v models`) or a local diffusers folder")
@@ -197,6 +200,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
     studio.check(requests[0])  # what the model cannot make at all, before anything loads
+    if args.enhance_prompt:
+        requests = [_enhanced(studio, request) for request in requests]
     one_clip = next(p for p in studio.presets() if p.id == args.preset).one_clip_reason(model.family)
     if one_clip and args.variants > 1:  # copies of one clip would only cost time
         print(f"i2v: {one_clip}, not {args.variants}", file=sys.stderr)
@@ -242,6 +247,20 @@ def cmd_render(args: argparse.Namespace) -> int:
             print(f"  {reason}", file=sys.stderr)
         return 1
     return 0
+
+
+def _enhanced(studio: Studio, request: GenerationRequest) -> GenerationRequest:
+    """The request with its prompt rewritten by the model's enhancer for its photo, printed.
+
+    The enhancer is given the subject and the preset's motion words together and writes one prompt
+    for both, so the render adds no motion words of its own."""
+    words = (studio.motion_words(request.model, request.preset, request.intensity)
+             if request.motion_prompt is None else request.motion_prompt)
+    raw = ". ".join(p.strip().rstrip(".") for p in (request.prompt, words) if p.strip())
+    print(f"i2v: improving the prompt for {Path(request.image).name} with {request.model}…", file=sys.stderr)
+    text = studio.enhance_prompt(request.model, request.image, raw, CancelToken())
+    print(f"{Path(request.image).name}: {text}")
+    return replace(request, prompt=text, motion_prompt="")
 
 
 def _skipped(problems: list[str]) -> None:

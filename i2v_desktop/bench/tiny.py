@@ -26,10 +26,11 @@ if TYPE_CHECKING:
         WanTransformer3DModel,
     )
 
+from . import tiny_ltx2
 from .tiny_parts import (TEXT_DIM, clip_image_processor, clip_vision_config, t5_encoder, t5_tokenizer,
                          umt5_encoder)
 
-TINY_KINDS = ("wan2.1-i2v", "wan2.2-ti2v", "wan2.2-i2v-a14b", "ltx", "svd")
+TINY_KINDS = ("wan2.1-i2v", "wan2.2-ti2v", "wan2.2-i2v-a14b", "ltx", "svd", "ltx2")
 
 
 def build_tiny_pipeline(kind: str, seed: int = 0) -> DiffusionPipeline:
@@ -343,4 +344,5 @@ _BUILDERS: dict[str, Callable[[int], DiffusionPipeline]] = {
     "wan2.2-i2v-a14b": _wan_2_2_i2v_a14b,
     "ltx": _ltx,
     "svd": _svd,
+    "ltx2": tiny_ltx2.ltx2,
 }

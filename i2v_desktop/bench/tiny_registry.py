@@ -15,8 +15,10 @@ TINY_ENTRY = {
     "wan2.2-i2v-a14b": "wan2.2-i2v-a14b",
     "ltx": "ltx-video-2b-distilled",
     "svd": "svd-xt",
+    "ltx2": "ltx-2.3-22b",
 }
-FAMILY_KINDS = {"wan": ("wan2.2-ti2v", "wan2.1-i2v", "wan2.2-i2v-a14b"), "ltx": ("ltx",), "svd": ("svd",)}
+FAMILY_KINDS = {"wan": ("wan2.2-ti2v", "wan2.1-i2v", "wan2.2-i2v-a14b"), "ltx": ("ltx",), "svd": ("svd",),
+                "ltx2": ("ltx2",)}
 FAKE_REVISION = "0123456789abcdef0123456789abcdef01234567"
 
 

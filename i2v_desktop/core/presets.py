@@ -24,6 +24,7 @@ T = TypeVar("T")
 CONTROLS: Mapping[str, Mapping[str, tuple[float, float]]] = {
     "wan": {},
     "ltx": {},
+    "ltx2": {},
     "svd": {"motion_bucket_id": (1, 255), "noise_aug_strength": (0.0, 1.0)},
     # The instant engine's virtual camera. Distances are fractions of the frame, angles degrees:
     # zoom (dolly toward the subject, negative away), pan_x / pan_y (how far the scene travels:

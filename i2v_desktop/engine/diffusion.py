@@ -187,6 +187,11 @@ class DiffusionEngine(Engine):
             notes = (*notes, line)
             self.stats = RunStats()  # the timings are the retry's
         frames = _to_uint8(output.frames[0])
+        # The pipelines that make sound always decode it (LTX-2 has no switch to skip it); a
+        # request without sound just leaves it out of the clip.
+        audio = FAMILIES[entry.family].audio(self._pipe, output) if request.sound else None
+        if request.sound and audio is None:
+            notes = (*notes, f"{entry.name} makes no sound: the clip is silent")
         assert self._device_plan is not None
         info = RenderInfo(
             engine=self.name,
@@ -205,7 +210,25 @@ class DiffusionEngine(Engine):
             notes=(*notes, "draft decoded with the tiny decoder (faster, less detail)") if speed.tiny_decoder else notes,
             speed=speed.with_(lora=plan.lora).as_metadata(),
         )
-        return Clip(frames, plan.fps, request, info)
+        return Clip(frames, plan.fps, request, info, audio=audio)
+
+    def enhance_prompt(self, model: str, image: str, prompt: str, on_event: EventSink, cancel: CancelToken) -> str:
+        """The model's prompt enhancer's rewrite of `prompt` for the photo `image`, on the loaded
+        pipeline when it is this model's (loading it otherwise, as a render would)."""
+        from PIL import Image
+
+        from .enhance import enhance
+
+        entry = self.registry.resolve(model)
+        if not entry.enhancer:
+            raise ModelError(f"{entry.name} ships no prompt enhancer")
+        photo = Image.fromarray(load_image(image, max_pixels=2_000_000).rgb)
+        pipe = self._ensure_pipeline(entry, on_event, cancel)
+        on_event(StageChanged(Stage.ENCODING_PROMPT, "improving the prompt"))
+        try:
+            return enhance(pipe, photo, prompt, cancel, entry.name)
+        finally:
+            pipe.maybe_free_model_hooks()
 
     def _render(self, entry: ModelEntry, plan: RenderPlan, quality: str, frame: np.ndarray, still: bool,
                 on_event: EventSink, cancel: CancelToken) -> tuple[Any, SpeedPlan]:

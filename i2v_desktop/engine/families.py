@@ -45,6 +45,10 @@ class Family:
     def latent_cthw(self, pipe: Any, latents: Any, plan: RenderPlan, entry: ModelEntry) -> Any:
         return latents[0]
 
+    def audio(self, pipe: Any, output: Any) -> Any | None:
+        """The sound the pipeline made with the picture (a core.clip.Audio), or None: it makes none."""
+        return None
+
 
 class WanFamily(Family):
     name = "wan"
@@ -216,4 +220,6 @@ class SVDFamily(Family):
         return latents[0].transpose(0, 1)  # SVD's latents are (B, T, C, h, w)
 
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (WanFamily(), LTXFamily(), SVDFamily())}
+from .ltx2 import LTX2Family  # noqa: E402  (it builds on Family, above)
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (WanFamily(), LTXFamily(), SVDFamily(), LTX2Family())}

@@ -29,6 +29,8 @@ PIPELINE_FOR_CLASS = {
     "LTXImageToVideoPipeline": ("ltx", "LTXConditionPipeline"),
     "LTXPipeline": ("ltx", "LTXConditionPipeline"),
     "StableVideoDiffusionPipeline": ("svd", "StableVideoDiffusionPipeline"),
+    "LTX2ImageToVideoPipeline": ("ltx2", "LTX2ImageToVideoPipeline"),
+    "LTX2Pipeline": ("ltx2", "LTX2ImageToVideoPipeline"),  # the LTX-2.x repos ship as the text-to-video class
 }
 
 

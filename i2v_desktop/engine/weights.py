@@ -35,7 +35,7 @@ def _snapshot_kwargs(entry: ModelEntry) -> dict[str, Any]:
     return dict(
         repo_id=entry.repo,
         revision=entry.revision,
-        allow_patterns=["model_index.json", "*/*.json", "*/*.txt", "*/*.model", weights],
+        allow_patterns=["model_index.json", "*/*.json", "*/*.txt", "*/*.model", "*/*.jinja", weights],
         ignore_patterns=ignore,
     )
 

@@ -238,6 +238,15 @@ class LocalStudio:
         default, quality = self._default(entries, fits, {e.id for e, c in zip(entries, choices) if c.installed})
         return Machine(_summary(hardware), choices, default, quality, hardware)
 
+    def enhance_prompt(self, model: str, image: str, prompt: str, cancel: CancelToken) -> str:
+        entry = self._registry.resolve(model)
+        if not entry.enhancer:
+            raise ModelError(f"{entry.name} ships no prompt enhancer")
+        # On this process's engine: the one the command line renders with, so its loaded pipeline
+        # is reused. A window rendering in a worker process loads the model here a second time.
+        engine = self.engines.for_model(model)  # a model with an enhancer renders with diffusion
+        return engine.enhance_prompt(model, image, prompt, lambda event: None, cancel)
+
     # -- requests ----------------------------------------------------------------------------
 
     def presets(self) -> list[MotionPreset]:

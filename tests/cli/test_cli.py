@@ -417,3 +417,46 @@ def test_remove_prints_the_space_freed_and_a_second_remove_says_there_is_nothing
     assert out.strip().startswith("Tiny: 1 MB freed")
     assert main(["remove", "tiny"]) == 2
     assert "i2v: Tiny is not downloaded: there is nothing to remove" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def tiny_ltx2(tmp_path_factory) -> Path:
+    return save_tiny_pipeline("ltx2", tmp_path_factory.mktemp("models") / "tiny-ltx2")
+
+
+@pytest.fixture
+def ltx2_models(tiny_ltx2, user_models) -> Path:
+    """The user models.json with a tiny LTX-2 (sound and a prompt enhancer) next to the tiny Wan."""
+    data = json.loads(user_models.read_text())
+    data["models"].append({
+        "id": "tiny-ltx2", "base": "ltx-2.3-22b", "name": "Tiny LTX-2", "path": str(tiny_ltx2),
+        "resolutions": {"tiny": [64, 64]}, "max_frames": 9,
+        "tiers": {q: {"resolution": "tiny", "steps": 2} for q in ("draft", "standard", "final")},
+    })
+    user_models.write_text(json.dumps(data))
+    return user_models
+
+
+def test_enhance_prompt_prints_the_rewrite_and_renders_with_it(ltx2_models, samples, tmp_path, capsys):
+    code, out, err = render(
+        [str(samples / "coffee.jpg"), "--model", "tiny-ltx2", "--enhance-prompt", "--prompt", "a cup of coffee",
+         "--seed", "3", "--duration", "0.3", "--out", str(tmp_path)],
+        capsys,
+    )
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("coffee.jpg: ")]
+    assert len(lines) == 1
+    text = lines[0].removeprefix("coffee.jpg: ")
+    assert text.strip()
+    sidecar = json.loads((tmp_path / "coffee.json").read_text())
+    # The rewrite is the whole prompt: it carries the motion, so no preset words are added to it.
+    assert sidecar["request"]["prompt"] == text and sidecar["request"]["motion_prompt"] == ""
+    assert sidecar["render"]["prompt"].startswith(text.rstrip("."))
+
+
+def test_enhance_prompt_with_a_model_that_has_no_enhancer_is_one_line(user_models, samples, tmp_path, capsys):
+    code, _, err = render([str(samples / "coffee.jpg"), "--model", "tiny-wan", "--enhance-prompt",
+                           "--out", str(tmp_path)], capsys)
+    assert code == 2
+    assert err.strip().splitlines()[-1] == "i2v: Tiny Wan ships no prompt enhancer"
+    assert list(tmp_path.iterdir()) == []

@@ -292,7 +292,8 @@ def test_a_single_file_checkpoint_replaces_a_component_of_the_repo(tiny_folders,
     shutil.rmtree(single_repo.parent.parent)
 
 
-def test_a_take_going_wrong_is_flagged_once_a_third_of_the_way_in(engines, photo, monkeypatch):
+@pytest.mark.parametrize("kind", ["wan2.2-ti2v", "ltx2"])
+def test_a_take_going_wrong_is_flagged_once_a_third_of_the_way_in(kind, engines, photo, monkeypatch):
     """The engine asks the scorecard about the preview at a third of the steps, once."""
     from i2v_desktop.core.events import Warned
     from i2v_desktop.engine import diffusion
@@ -304,7 +305,7 @@ def test_a_take_going_wrong_is_flagged_once_a_third_of_the_way_in(engines, photo
         return "almost static: consider cancelling and reseeding"
 
     monkeypatch.setattr(diffusion, "early_warning", judge)
-    clip, events = run(engines["wan2.2-ti2v"], request_for("wan2.2-ti2v", photo, steps=6))
+    clip, events = run(engines[kind], request_for(kind, photo, steps=6))
     warned = [i for i, e in enumerate(events) if isinstance(e, Warned)]
     assert len(warned) == 1 and len(seen) == 1
     steps_before = [e.step for e in events[: warned[0]] if isinstance(e, StepProgress)]

@@ -32,7 +32,8 @@ from i2v_desktop.engine.plan import plan_render
 from i2v_desktop.engine.registry import Registry
 
 # (tiny kind, loop). LTX's loop adds a conditioning frame at the end, whose tokens the pipeline
-# puts in front of the video's; Wan2.2 A14B's loop (experimental) passes last_image.
+# puts in front of the video's; Wan2.2 A14B's loop (experimental) passes last_image. LTX-2 makes
+# sound too: tests/engine/test_ltx2.py holds its sound to the plain call the same way.
 CASES = [
     ("wan2.1-i2v", False),
     ("wan2.2-ti2v", False),
@@ -41,6 +42,7 @@ CASES = [
     ("ltx", False),
     ("ltx", True),
     ("svd", False),
+    ("ltx2", False),
 ]
 IDS = [f"{kind}{'-loop' if loop else ''}" for kind, loop in CASES]
 # LTX at the distilled checkpoint's own step count, so its explicit timestep list is what runs.
@@ -136,6 +138,11 @@ def test_the_preview_estimate_at_the_last_step_is_the_latent_that_gets_decoded(k
     args = plain_args(engine, entry, request)
     args.update(output_type="latent", callback_on_step_end=watch, callback_on_step_end_tensor_inputs=["latents"])
     final = pipe(**args).frames
+    if entry.family == "ltx2":
+        # LTX-2's "latent" output is denormalised for a VAE decode; the denoiser works (and the
+        # previews look) in the normalised space.
+        final = pipe._normalize_latents(final, pipe.vae.latents_mean, pipe.vae.latents_std,
+                                        pipe.vae.config.scaling_factor)
     final = final[0].transpose(0, 1) if entry.family == "svd" else final[0]  # as (C, T, h, w)
 
     last = estimates[-1]
