@@ -3,6 +3,7 @@ anyway?", Improve prompt where the model ships an enhancer, With sound where it 
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from i2v_desktop.bench.tiny import save_tiny_pipeline
 from i2v_desktop.bench.tiny_registry import tiny_registry
+from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.errors import Cancelled
 from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.studio import TOO_BIG
@@ -123,7 +125,9 @@ def test_improve_prompt_rewrites_the_words_off_the_gui_thread_and_ctrl_z_brings_
     EnhancingStudio.release.clear()
     improve.click()
     qtbot.waitUntil(lambda: bool(EnhancingStudio.calls), timeout=5_000)
-    assert EnhancingStudio.calls[-1] == (WAN, window.state.photos[0].path, "a cup of coffee")
+    motion = window.studio.motion_words(WAN, window.state.choices.preset, window.state.choices.intensity)
+    # Given the user's words and the preset's motion words together, as `i2v render --enhance-prompt` does.
+    assert EnhancingStudio.calls[-1] == (WAN, window.state.photos[0].path, f"a cup of coffee. {motion.rstrip('.')}")
     assert improve.text() == "Stop improving" and window.prompt.isReadOnly()
     improve.click()  # cancel: the words stay the user's
     qtbot.waitUntil(lambda: improve.text() == "Improve prompt", timeout=5_000)
@@ -131,13 +135,17 @@ def test_improve_prompt_rewrites_the_words_off_the_gui_thread_and_ctrl_z_brings_
 
     EnhancingStudio.release.set()
     improve.click()
-    improved = "a cup of coffee, steam rising from the cup, slow dolly in, warm morning light"
+    improved = f"a cup of coffee. {motion.rstrip('.')}, steam rising from the cup, slow dolly in, warm morning light"
     qtbot.waitUntil(lambda: window.prompt.toPlainText() == improved, timeout=5_000)
-    assert window.state.choices.prompt == improved  # what a render now asks for; the user may edit it
+    # What a render now asks for, the motion in the rewrite (no preset words added); the user may edit it.
+    assert (window.state.choices.prompt, window.state.choices.motion_prompt) == (improved, "")
+    (request,) = window.state.requests(window.state.photos)
+    assert (request.prompt, request.motion_prompt) == (improved, "")
     window.prompt.setFocus()
     qtbot.keyClick(window.prompt, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.prompt.toPlainText() == "a cup of coffee"
-    assert window.state.choices.prompt == "a cup of coffee"
+    assert (window.state.choices.prompt, window.state.choices.motion_prompt) == ("a cup of coffee", None)
+    assert window.motion.placeholderText() == motion  # the preset's words are back
 
 
 def test_with_sound_is_offered_where_the_model_makes_sound(qtbot, make_window, samples):
@@ -157,3 +165,34 @@ def test_with_sound_is_offered_where_the_model_makes_sound(qtbot, make_window, s
     assert not sound.isEnabled() and not sound.isChecked()
     (request,) = window.state.requests(window.state.photos)
     assert not request.sound
+
+
+@pytest.fixture(scope="module")
+def tiny_ltx2(tmp_path_factory) -> Path:
+    return save_tiny_pipeline("ltx2", tmp_path_factory.mktemp("models") / "tiny-ltx2")
+
+
+def test_improve_prompt_with_a_real_enhancer_shows_its_rewrite_for_the_user_to_edit(
+        qtbot, make_window, tiny_ltx2, isolated_home, samples):
+    """A tiny LTX-2 (its Gemma enhancer with random weights) as the user's own model: the window
+    shows exactly what the studio's enhancer writes, and renders with what the box then holds."""
+    folder = isolated_home / "config" / "i2v_desktop"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "models.json").write_text(json.dumps({"models": [{
+        "id": "tiny-ltx2", "base": "ltx-2.3-22b", "name": "Tiny LTX-2", "path": str(tiny_ltx2),
+        "resolutions": {"tiny": [64, 64]}, "max_frames": 9,
+        "tiers": {q: {"resolution": "tiny", "steps": 2} for q in ("draft", "standard", "final")}}]}))
+    window = make_window()
+    window.state.choose(model="tiny-ltx2")
+    add_photo(qtbot, window, samples / "coffee.jpg")
+    improve = window.settings_panel.improve_prompt
+    assert improve.isEnabled() and window.controls.sound.isEnabled()  # LTX-2 has both
+    qtbot.keyClicks(window.prompt, "a cup of coffee")
+    improve.click()
+    qtbot.waitUntil(lambda: improve.text() == "Improve prompt", timeout=300_000)
+    choices = window.state.choices
+    motion = window.studio.motion_words("tiny-ltx2", choices.preset, choices.intensity)
+    expected = window.studio.enhance_prompt("tiny-ltx2", window.state.photos[0].path,
+                                            f"a cup of coffee. {motion.rstrip('.')}", CancelToken())
+    assert window.prompt.toPlainText() == expected.strip() != "a cup of coffee"
+    assert window.state.choices.prompt == expected.strip() and window.state.choices.motion_prompt == ""
