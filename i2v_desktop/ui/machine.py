@@ -62,8 +62,9 @@ class MachineDialog(QDialog):
             self.values[name].setText(value)
         self.models.clear()
         for info in infos:
+            # The column says "on this machine" already: the verdict in short, then its reason.
             item = QTreeWidgetItem([info.name, info.fit.memory if info.fit.needs else "no GPU needed",
-                                    modeltext.verdict(info.fit)])
+                                    f"{info.fit.verdict}: {info.fit.reason}" if info.fit.reason else info.fit.verdict])
             item.setToolTip(2, modeltext.verdict(info.fit))
             if info.fit.verdict == TOO_BIG:
                 item.setForeground(2, Qt.GlobalColor.darkRed)
