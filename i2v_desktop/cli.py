@@ -493,7 +493,7 @@ def cmd_presets() -> int:
 
 
 def cmd_download(model: str) -> int:
-    from .studio.catalog import cache_folder
+    from .studio.catalog import on_disk
     from .studio.local import user_studio
 
     studio, problems = user_studio(open_history=False)
@@ -511,9 +511,17 @@ def cmd_download(model: str) -> int:
                   file=sys.stderr)
             return 130
         line.end()
+        entry = studio.engines.registry.resolve(choice.id)
     finally:
         studio.close()
-    print(f"{choice.name} is ready (in {cache_folder()})")
+    weights, loras, tiny = on_disk(entry)
+    if weights is not None:
+        print(f"{choice.name} is ready in {weights.folder}")
+    if entry.lora is not None and loras:
+        folders = ", ".join(str(folder) for folder in dict.fromkeys(path.parent for path in loras))
+        print(f"its fast tier's {entry.lora.name} LoRA is ready in {folders}")
+    if tiny is not None:
+        print(f"its tiny video decoder (previews, drafts) is ready in {tiny.parent}")
     return 0
 
 

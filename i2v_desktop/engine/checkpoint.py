@@ -91,7 +91,8 @@ def identify(path: Path) -> Checkpoint:
         if not has("patchify_proj.weight"):
             raise ModelError(f"{path}: an LTX-Video VAE without its transformer")
         with_vae = "vae.decoder.last_scale_shift_table" in tensors
-        return Checkpoint(path, "ltx", "ltx-video-2b-distilled", ("transformer", "vae") if with_vae else ("transformer",),
+        components = ("transformer", "vae") if with_vae else ("transformer",)
+        return Checkpoint(path, "ltx", "ltx-video-2b-distilled", components,
                           "LTX-Video 2B transformer" + (" and VAE" if with_vae else ""))
     if has("input_blocks.0.0.weight") and any(".time_stack." in name for name in tensors):
         raise ModelError(f"{path}: a Stable Video Diffusion checkpoint, which diffusers loads only as a "

@@ -45,7 +45,6 @@ class Part:
     size: int
     cached: bool
     etag: str = ""  # the blob's name in the cache (only known for what is still to fetch)
-    url: str = ""  # where its bytes come from, after the hub's redirects
 
     @property
     def partial(self) -> Path:
@@ -113,7 +112,7 @@ def _file_kwargs(entry: ModelEntry, extras: bool) -> list[dict[str, Any]]:
     tier's LoRAs and the tiny decoder."""
     files = []
     single = entry.single_file
-    if single is not None and single.repo:
+    if single is not None and single.repo and not entry.local_path:
         files.append(dict(repo_id=single.repo, revision=single.revision, filename=single.file))
     if extras:
         for lora in entry.lora.files if entry.lora else ():
@@ -137,7 +136,7 @@ def _part(repo: str, revision: str | None, filename: str) -> Part:
     meta = get_hf_file_metadata(hf_hub_url(repo, filename, revision=revision))
     if meta.etag is None or meta.commit_hash is None or meta.size is None:
         raise ModelError(f"huggingface.co/{repo}: {filename} has no size or version on the server")
-    return Part(repo, meta.commit_hash, filename, meta.size, False, meta.etag, meta.location)
+    return Part(repo, meta.commit_hash, filename, meta.size, False, meta.etag)
 
 
 def plan(entry: ModelEntry, extras: bool = True) -> list[Part]:
@@ -148,7 +147,7 @@ def plan(entry: ModelEntry, extras: bool = True) -> list[Part]:
     from huggingface_hub.utils import filter_repo_objects
 
     jobs: list[tuple[str, str | None, str]] = []
-    if entry.repo:
+    if entry.repo and not entry.local_path:  # a folder of the user's own: only its extras come from the hub
         kwargs = _snapshot_kwargs(entry)
         api = HfApi()
         commit = entry.revision
@@ -250,7 +249,7 @@ def _fetch(part: Part, counted: int, meter: TransferMeter, report: Callable[[], 
 
 def _stream(part: Part, out: Any, meter: TransferMeter, report: Callable[[], None], halt: Callable[[], None]) -> None:
     """Append the rest of the file to `out` (opened for appending) with a Range request."""
-    from huggingface_hub import constants
+    from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
     from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_stream_backoff
 
     resume = out.tell()
@@ -260,7 +259,10 @@ def _stream(part: Part, out: Any, meter: TransferMeter, report: Callable[[], Non
     headers["Accept-Encoding"] = "identity"  # byte offsets must be the file's own
     if resume:
         headers["Range"] = f"bytes={resume}-"
-    with http_stream_backoff("GET", part.url, headers=headers, timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT,
+    # The address is asked for now, not when the download was planned: the hub's signed CDN
+    # addresses expire, and a file may wait its turn for an hour behind the others.
+    url = get_hf_file_metadata(hf_hub_url(part.repo, part.filename, revision=part.revision)).location
+    with http_stream_backoff("GET", url, headers=headers, timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT,
                              retry_on_exceptions=(), retry_on_status_codes=(408, 429)) as response:
         hf_raise_for_status(response)
         if resume and response.status_code != 206:  # the server sent the whole file: start again
@@ -278,7 +280,7 @@ def _link(entry: ModelEntry, extras: bool) -> None:
     """Let huggingface_hub put the finished blobs into the pinned snapshots (nothing left to download)."""
     from huggingface_hub import hf_hub_download, snapshot_download
 
-    if entry.repo:
+    if entry.repo and not entry.local_path:
         snapshot_download(tqdm_class=_Quiet, **_snapshot_kwargs(entry))  # type: ignore[arg-type]
     for kwargs in _file_kwargs(entry, extras):
         hf_hub_download(**kwargs)
@@ -295,6 +297,8 @@ def download(entry: ModelEntry, on_progress: Callable[[Transfer], object], cance
     """
     from huggingface_hub import is_offline_mode
 
+    if _complete(entry, extras):  # nothing to fetch: no need of the network, offline or not
+        return []
     if is_offline_mode():
         raise WeightsMissingError(
             f"{entry.name}: downloads are off on this machine (HF_HUB_OFFLINE is set); "
@@ -312,12 +316,12 @@ def download(entry: ModelEntry, on_progress: Callable[[Transfer], object], cance
         lock = threading.Lock()
 
         def report(force: bool = False) -> None:
-            with lock:
+            with lock:  # the calls never overlap, whichever thread makes them
                 now = time.monotonic()
                 if not force and now - last[0] < REPORT_EVERY_S:
                     return
                 last[0] = now
-            on_progress(meter.transfer())
+                on_progress(meter.transfer())
 
         def halt() -> None:
             if cancel.cancelled or stop.is_set():
@@ -325,6 +329,7 @@ def download(entry: ModelEntry, on_progress: Callable[[Transfer], object], cance
 
         def fetch(part: Part) -> None:
             try:
+                halt()  # a file still waiting its turn does not start after a cancel
                 _fetch(part, counted[part], meter, report, halt)
             except BaseException:
                 stop.set()
@@ -349,6 +354,16 @@ def download(entry: ModelEntry, on_progress: Callable[[Transfer], object], cance
         raise _one_line(entry, exc) from None
 
 
+def _complete(entry: ModelEntry, extras: bool) -> bool:
+    """Whether every file a download would fetch is here already (no network)."""
+    from .weights import is_downloaded, loras_downloaded, tiny_decoder_file
+
+    if not is_downloaded(entry):
+        return False
+    tiny_here = entry.tiny_decoder is None or tiny_decoder_file(entry) is not None
+    return not extras or (loras_downloaded(entry) and tiny_here)
+
+
 def _one_line(entry: ModelEntry, exc: Exception) -> ModelError:
     import httpx2
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
@@ -367,7 +382,8 @@ def _one_line(entry: ModelEntry, exc: Exception) -> ModelError:
         return ModelError(f"{entry.name}: huggingface.co/{repo} no longer has the version this app pins")
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, HfHubHTTPError):
-        return ModelError(f"{entry.name}: huggingface.co/{repo} answered {first}; what arrived is kept, try again later")
+        return ModelError(f"{entry.name}: huggingface.co/{repo} answered {first}; "
+                          f"what arrived is kept, try again later")
     if isinstance(exc, httpx2.HTTPError):
         return ModelError(f"{entry.name}: cannot reach huggingface.co ({first}); what arrived is kept, "
                           f"check the connection and download again")

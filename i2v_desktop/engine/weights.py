@@ -1,7 +1,8 @@
 """Weights on disk: a registry id resolves to a pinned revision in the Hugging Face cache.
 
-Downloads go through huggingface_hub into the standard cache (HF_HOME and HF_HUB_CACHE are
-honoured), so weights are shared with every other tool on the machine. Only the diffusers-format
+Downloads go into huggingface_hub's standard cache (HF_HOME and HF_HUB_CACHE are honoured), so
+weights are shared with every other tool on the machine; a model's weights come through
+engine/fetch.py, which resumes what a paused or failed download left. Only the diffusers-format
 component folders are fetched, and only safetensors: root-level single-file checkpoints (unless
 the entry names one) and pickled .bin weights are never downloaded or loaded.
 """
@@ -82,6 +83,22 @@ def is_downloaded(entry: ModelEntry) -> bool:
     except (LocalEntryNotFoundError, ModelError):
         return False
     return True
+
+
+def on_disk(entry: ModelEntry) -> tuple[Weights | None, tuple[Path, ...], Path | None]:
+    """Where the model's weights, its fast tier's LoRAs and its tiny decoder are on this disk: None
+    or () for what is not (never touches the network)."""
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        weights = Weights(check_folder(Path(entry.local_path))) if entry.local_path else _cached(entry)
+    except (LocalEntryNotFoundError, ModelError):
+        weights = None
+    try:
+        loras = _cached_loras(entry) if entry.lora else ()
+    except LocalEntryNotFoundError:
+        loras = ()
+    return weights, loras, tiny_decoder_file(entry)
 
 
 def ensure_weights(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) -> Weights:

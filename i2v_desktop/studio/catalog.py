@@ -1,5 +1,5 @@
 """What the user has to choose from, read from the user's folders (models, motion presets, export
-formats) and where downloads go: what the command line reaches behind the seam besides a Studio."""
+formats) and the model files on this disk: what the command line reaches behind the seam besides a Studio."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ..engine.registry import ModelEntry, Registry, load_registry
 from ..engine.speed import SPEED_MODES
 from ..storage.paths import config_dir, user_models_file, user_presets_dir
 
-__all__ = ["OFFLOAD_MODES", "SPEED_MODES", "cache_folder", "downloaded", "user_exports", "user_presets",
+__all__ = ["OFFLOAD_MODES", "SPEED_MODES", "downloaded", "on_disk", "user_exports", "user_presets",
            "user_registry"]
 
 
@@ -35,8 +35,9 @@ def downloaded(entry: ModelEntry) -> tuple[bool, bool]:
     return is_downloaded(entry), loras_downloaded(entry)
 
 
-def cache_folder() -> str:
-    """Where model downloads go: huggingface_hub's cache (HF_HOME / HF_HUB_CACHE)."""
-    from ..engine.hub import cache_root
+def on_disk(entry: ModelEntry):
+    """Where the model's weights, its fast tier's LoRAs and its tiny decoder are on this disk:
+    (Weights or None, LoRA files, tiny decoder file or None); no network."""
+    from ..engine.weights import on_disk
 
-    return str(cache_root())
+    return on_disk(entry)

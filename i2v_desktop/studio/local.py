@@ -151,9 +151,9 @@ class LocalStudio:
         entry = self._registry.resolve(model)
         if entry.engine != "diffusion":
             raise ModelError(f"{entry.name} is built in: there is nothing to download")
-        if entry.local_path:
+        if entry.local_path and entry.lora is None and entry.tiny_decoder is None:
             raise ModelError(f"{entry.name} is your own folder ({entry.local_path}): there is nothing to download")
-        download(entry, on_progress, cancel)
+        download(entry, on_progress, cancel)  # for a folder of the user's own: its LoRAs and tiny decoder
 
     def remove(self, model: str) -> int:
         from ..engine.hub import remove
@@ -198,10 +198,12 @@ class LocalStudio:
         file = user_models_file()
         put_model(file, item)
         # Read back the way the next start will read it: what is remembered must load.
-        added = load_registry(user_file=file).entries.get(item["id"])
+        reread = load_registry(user_file=file)
+        added = reread.entries.get(item["id"])
         if added is None:
             drop_model(file, item["id"])
-            raise ModelError(f"{full}: cannot be added to {file}")
+            why = next((p for p in reread.problems if repr(item["id"]) in p), "")
+            raise ModelError(f"{full}: cannot be added to {file}" + (f" ({why})" if why else ""))
         self.engines.registry = replace(self._registry, entries=MappingProxyType({**self._registry.entries,
                                                                                    added.id: added}))
         return self._choice(added, look=True)

@@ -361,7 +361,8 @@ def hub_model(tmp_path, monkeypatch, isolated_home):
 
     hub = _fakehub().FakeHub()
     monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                        hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
     monkeypatch.delenv("HF_TOKEN", raising=False)
@@ -404,7 +405,7 @@ def test_download_shows_bytes_speed_and_time_left_and_ctrl_c_keeps_what_arrived(
     assert main(["download", "tiny"]) == 0
     out, err = capsys.readouterr()
     assert any(r.startswith("bytes=") and r != "bytes=0-" for r in hub_model.ranges)  # it resumed
-    assert "Tiny is ready (in " in out
+    assert "Tiny is ready in " in out and "snapshots" in out
     line = [text for text in err.splitlines() if text.startswith("Tiny:")][-1]
     assert "1 MB of 1 MB" in line and "0:00 left" in line
 

@@ -2,9 +2,10 @@
 
 It answers the calls huggingface_hub's downloads really make, the way the hub answers them: the
 repo info and tree listing APIs (sizes, blob ids, LFS sha256), HEAD and GET on
-`/{repo}/resolve/{revision}/{file}` with X-Repo-Commit, ETag and Content-Length, Range requests
-(206 and Content-Range), and 401/403 with `X-Error-Code: GatedRepo` for a gated repo without the
-right token. It can throttle its bytes (to interrupt a download mid-file), counts the bytes it
+`/{repo}/resolve/{revision}/{file}` with X-Repo-Commit, ETag and Content-Length; for weights (LFS
+files) a 302 to a "CDN" on another origin with X-Linked-Etag and X-Linked-Size, as the hub does;
+Range requests (206 and Content-Range), and 401/403 with `X-Error-Code: GatedRepo` for a gated
+repo without the right token. It can throttle its bytes (to interrupt a download mid-file), counts the bytes it
 served and records the Range headers it was sent. `close()` joins every thread it started.
 """
 
@@ -26,6 +27,7 @@ TOKEN = "hf_fake_token_accepted_terms"
 _REPO = r"(?P<repo>[^/]+/[^/]+)"
 _API = re.compile(rf"^/api/models/{_REPO}(?:/(?P<kind>tree|revision)/(?P<rev>[^/]+)(?:/.*)?)?$")
 _RESOLVE = re.compile(rf"^/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<file>.+)$")
+_CDN = re.compile(rf"^/cdn/{_REPO}/(?P<rev>[0-9a-f]{{40}})/(?P<file>.+)$")
 
 
 @dataclass
@@ -37,6 +39,14 @@ class FakeRepo:
 
     def __post_init__(self) -> None:
         self.files = {p.relative_to(self.folder).as_posix(): p for p in sorted(self.folder.rglob("*")) if p.is_file()}
+        self._hashes: dict[str, tuple[str, str]] = {}
+
+    def hashes(self, name: str) -> tuple[str, str]:
+        """(git blob id, sha256) of a file, worked out once (the server's threads may race: same result)."""
+        if name not in self._hashes:
+            data = self.files[name].read_bytes()
+            self._hashes[name] = (_blob_id(data), hashlib.sha256(data).hexdigest())
+        return self._hashes[name]
 
 
 def _lfs(path: str) -> bool:
@@ -56,6 +66,7 @@ class FakeHub:
         self.bytes_served = 0
         self.ranges: list[str] = []  # every Range header a GET carried
         self.requests: list[tuple[str, str]] = []  # (method, path)
+        self.statuses: list[int] = []  # every error status it answered
         self._lock = threading.Lock()
         hub = self
 
@@ -69,15 +80,24 @@ class FakeHub:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 return None
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = False  # server_close() joins the request threads
-        self._server.block_on_close = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fakehub", daemon=True)
-        self._thread.start()
+        self._servers, self._threads = [], []
+        for name in ("fakehub", "fakehub-cdn"):  # the hub, and the storage its weights are served from
+            server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            server.daemon_threads = False  # server_close() joins the request threads
+            server.block_on_close = True
+            thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+            thread.start()
+            self._servers.append(server)
+            self._threads.append(thread)
 
     @property
     def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._servers[0].server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def cdn(self) -> str:
+        host, port = self._servers[1].server_address[:2]
         return f"http://{host}:{port}"
 
     def add(self, repo: str, folder: Path, gated: bool = False) -> str:
@@ -87,9 +107,10 @@ class FakeHub:
         return commit
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        for server, thread in zip(self._servers, self._threads):
+            server.shutdown()
+            server.server_close()
+            thread.join()
 
     # -- answers --------------------------------------------------------------------------------
 
@@ -102,6 +123,8 @@ class FakeHub:
                 self._api(handler, match)
             elif match := _RESOLVE.match(path):
                 self._resolve(handler, match, body)
+            elif match := _CDN.match(path):
+                self._file(handler, match, body)
             else:
                 self._error(handler, 404, "EntryNotFound", f"no route {path}")
         except (BrokenPipeError, ConnectionResetError):
@@ -132,10 +155,11 @@ class FakeHub:
         if match["kind"] == "tree":
             listing = []
             for name, file in repo.files.items():
-                data = file.read_bytes()
-                item = {"type": "file", "oid": _blob_id(data), "size": len(data), "path": name}
+                size = file.stat().st_size
+                blob_id, sha256 = repo.hashes(name)
+                item = {"type": "file", "oid": blob_id, "size": size, "path": name}
                 if _lfs(name):
-                    item["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+                    item["lfs"] = {"oid": sha256, "size": size, "pointerSize": 134}
                 listing.append(item)
             self._json(handler, listing)
         else:
@@ -151,15 +175,37 @@ class FakeHub:
         if file is None:
             self._error(handler, 404, "EntryNotFound", f"{match['file']} does not exist")
             return
-        data = file.read_bytes()
-        etag = hashlib.sha256(data).hexdigest() if _lfs(match["file"]) else _blob_id(data)
+        if not _lfs(match["file"]):
+            self._file(handler, match, body, repo)
+            return
+        blob_id, sha256 = repo.hashes(match["file"])  # weights: the hub answers with where the bytes are
+        handler.send_response(302)
+        handler.send_header("X-Repo-Commit", repo.commit)
+        handler.send_header("X-Linked-Etag", f'"{sha256}"')
+        handler.send_header("X-Linked-Size", str(file.stat().st_size))
+        handler.send_header("ETag", f'"{blob_id}"')
+        handler.send_header("Location", f"{self.cdn}/cdn/{match['repo']}/{repo.commit}/{match['file']}")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def _file(self, handler: BaseHTTPRequestHandler, match: re.Match[str], body: bool,
+              repo: FakeRepo | None = None) -> None:
+        repo = repo or self.repos.get(match["repo"])
+        file = repo.files.get(match["file"]) if repo is not None else None
+        if file is None:
+            self._error(handler, 404, "EntryNotFound", f"{match['file']} does not exist")
+            return
+        blob_id, sha256 = repo.hashes(match["file"])
+        etag = sha256 if _lfs(match["file"]) else blob_id
+        data = file.read_bytes() if body else b""
+        size = file.stat().st_size
         start, status = 0, 200
         wanted = handler.headers.get("Range")
         if body and wanted:
             with self._lock:
                 self.ranges.append(wanted)
             found = re.fullmatch(r"bytes=(\d+)-", wanted.strip())
-            if found is None or int(found[1]) >= len(data):
+            if found is None or int(found[1]) >= size:
                 self._error(handler, 416, "RangeNotSatisfiable", f"bad range {wanted}")
                 return
             start, status = int(found[1]), 206
@@ -167,9 +213,9 @@ class FakeHub:
         handler.send_header("X-Repo-Commit", repo.commit)
         handler.send_header("ETag", f'"{etag}"')
         handler.send_header("Accept-Ranges", "bytes")
-        handler.send_header("Content-Length", str(len(data) - start))
+        handler.send_header("Content-Length", str(size - start))
         if status == 206:
-            handler.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            handler.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
         handler.end_headers()
         if body:
             self._send(handler, data[start:])
@@ -195,6 +241,8 @@ class FakeHub:
             handler.wfile.write(raw)
 
     def _error(self, handler: BaseHTTPRequestHandler, status: int, code: str, message: str) -> None:
+        with self._lock:
+            self.statuses.append(status)
         raw = json.dumps({"error": message}).encode()
         handler.send_response(status)
         handler.send_header("X-Error-Code", code)
@@ -213,7 +261,8 @@ def fake_hub(tmp_path, monkeypatch):
 
     hub = FakeHub()
     monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                        hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
     monkeypatch.setattr(constants, "HF_HUB_ETAG_TIMEOUT", 5)

@@ -4,9 +4,11 @@ and network errors, each in one line."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import threading
 from collections import namedtuple
 from dataclasses import replace
 from pathlib import Path
@@ -61,7 +63,8 @@ def test_download_fetches_the_safetensors_model_and_reports_bytes_over_the_whole
                      "unet/diffusion_pytorch_model.safetensors"]
     total = sum(part.size for part in parts)
     assert seen[-1].done_bytes == seen[-1].total_bytes == total
-    assert all(t.total_bytes == total for t in seen) and [t.done_bytes for t in seen] == sorted(t.done_bytes for t in seen)
+    assert all(t.total_bytes == total for t in seen)
+    assert [t.done_bytes for t in seen] == sorted(t.done_bytes for t in seen)
     assert is_downloaded(entry) and local_state(entry).state == READY
     served = fake_hub.repos["test/svd"].files["unet/diffusion_pytorch_model.safetensors"].read_bytes()
     from huggingface_hub import hf_hub_download
@@ -69,6 +72,10 @@ def test_download_fetches_the_safetensors_model_and_reports_bytes_over_the_whole
     got = hf_hub_download("test/svd", "unet/diffusion_pytorch_model.safetensors", revision=entry.revision,
                           local_files_only=True)
     assert Path(got).read_bytes() == served
+    # Weights came from the "CDN" the hub redirected to, into a blob named by their sha256, as the
+    # hub's own downloads name LFS blobs.
+    assert ("GET", f"/cdn/test/svd/{entry.revision}/unet/diffusion_pytorch_model.safetensors") in fake_hub.requests
+    assert Path(got).resolve().name == hashlib.sha256(served).hexdigest()
     before = fake_hub.bytes_served
     assert all(part.cached for part in plan(entry))  # a second download has nothing to fetch
     download(entry, seen.append, CancelToken())
@@ -85,6 +92,7 @@ def test_a_cancelled_download_keeps_its_partial_file_and_the_next_call_resumes_i
 
     with pytest.raises(Cancelled):
         download(entry, pause, cancel)
+    assert not [t for t in threading.enumerate() if t.name.startswith("i2v-download")]  # all ended
     partial = [p for p in (repo_folder("test/svd") / "blobs").iterdir() if p.name.endswith(".incomplete")]
     assert len(partial) == 1 and 300_000 <= partial[0].stat().st_size < BIG
     state = local_state(entry)
@@ -127,6 +135,10 @@ def test_a_gated_repo_says_so_and_how_to_log_in_and_a_token_opens_it(fake_hub, r
     line = str(refused.value)
     assert "\n" not in line and "is gated" in line and "https://huggingface.co/test/gated" in line
     assert "hf auth login" in line and "HF_TOKEN" in line
+    monkeypatch.setenv("HF_TOKEN", "hf_a_token_without_access")  # logged in, terms not accepted: a 403
+    with pytest.raises(ModelError, match="is gated: accept its terms"):
+        download(entry, lambda t: None, CancelToken())
+    assert any(status == 403 for status in fake_hub.statuses)
     monkeypatch.setenv("HF_TOKEN", fakehub.TOKEN)  # huggingface_hub's own token: never our settings
     download(entry, lambda t: None, CancelToken())
     assert is_downloaded(entry)
@@ -134,14 +146,14 @@ def test_a_gated_repo_says_so_and_how_to_log_in_and_a_token_opens_it(fake_hub, r
 
 def test_offline_and_an_unreachable_hub_are_one_line_each(entry, fake_hub, monkeypatch):
     from huggingface_hub import constants
+    from huggingface_hub.utils import _http  # its retries wait 1+2+4+8+8 s first: not in a test
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(WeightsMissingError, match="HF_HUB_OFFLINE") as offline:
         download(entry, lambda t: None, CancelToken())
     assert "\n" not in str(offline.value)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    from huggingface_hub.utils import _http  # its retries wait 1+2+4+8+8 s first: not in a test
-
+    endpoint = constants.ENDPOINT
     monkeypatch.setattr(_http, "time", SimpleNamespace(sleep=lambda seconds: None))
     dead = fake_hub.endpoint.rsplit(":", 1)[0] + ":9"  # the discard port: nothing listens there
     monkeypatch.setattr(constants, "ENDPOINT", dead)
@@ -149,6 +161,11 @@ def test_offline_and_an_unreachable_hub_are_one_line_each(entry, fake_hub, monke
     with pytest.raises(ModelError, match="cannot reach huggingface.co") as unreachable:
         download(entry, lambda t: None, CancelToken())
     assert "\n" not in str(unreachable.value)
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    download(entry, lambda t: None, CancelToken())
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert download(entry, lambda t: None, CancelToken()) == []  # complete: no network needed, no refusal
 
 
 def test_the_meter_gives_speed_over_the_last_seconds_and_the_time_left():
@@ -169,8 +186,13 @@ def test_the_meter_gives_speed_over_the_last_seconds_and_the_time_left():
 
 
 def test_no_download_threads_are_left_running(entry, fake_hub):
-    import threading
-
     download(entry, lambda t: None, CancelToken())
     assert not [t for t in threading.enumerate() if t.name.startswith(("i2v-download", "i2v-plan"))]
     assert os.path.isdir(repo_folder("test/svd") / "snapshots" / entry.revision)
+
+
+def test_the_fake_hub_leaves_no_thread_behind():
+    hub = fakehub.FakeHub()
+    assert [t for t in threading.enumerate() if t.name.startswith("fakehub")]
+    hub.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("fakehub")]

@@ -53,3 +53,16 @@ def test_the_pinned_revision_complete_is_ready(cache, svd):
     (snapshot / "model_index.json").write_text(json.dumps({"_class_name": "StableVideoDiffusionPipeline"}))
     _blob(folder, "0123", 2048)
     assert local_state(svd) == (READY, 2048)
+
+
+def test_a_tiny_decoder_another_model_fetched_counts_in_its_size_but_leaves_it_not_downloaded(cache):
+    wan = load_registry().get("wan2.1-i2v-14b-480p")
+    tiny = wan.tiny_decoder
+    folder = repo_folder(tiny.repo)
+    _blob(folder, "cafe", 4096)
+    snapshot = folder / "snapshots" / tiny.revision
+    snapshot.mkdir(parents=True)
+    (snapshot / tiny.file).symlink_to(folder / "blobs" / "cafe")
+    assert local_state(wan) == (NOT_DOWNLOADED, 4096)
+    _blob(repo_folder(wan.repo), "feed.incomplete", 100)  # now a download of its own began
+    assert local_state(wan) == (PARTLY_DOWNLOADED, 4196)

@@ -145,3 +145,17 @@ def test_a_file_that_is_no_checkpoint_we_drive_is_refused_in_one_line_naming_it(
     line = str(refused.value)
     assert words in line and str(path.name) in line and "\n" not in line
     assert not user_models_file().exists()
+
+
+def test_an_ltx_checkpoint_with_its_vae_gives_both_and_a_13b_one_is_refused(studio, tmp_path):
+    tensors = {"model.diffusion_model.patchify_proj.weight": np.zeros((4, 4), np.float16),
+               "vae.decoder.last_scale_shift_table": np.zeros((2, 4), np.float16)}
+    save_file(tensors, str(tmp_path / "ltxv-2b.safetensors"))
+    choice = studio.use_folder(tmp_path / "ltxv-2b.safetensors")
+    entry = studio.engines.registry.get(choice.id)
+    assert choice.family == "ltx" and entry.single_file.components == ("transformer", "vae")
+    assert entry.repo == load_registry().get("ltx-video-2b-distilled").repo
+    tensors["model.diffusion_model.transformer_blocks.47.scale_shift_table"] = np.zeros((2, 4), np.float16)
+    save_file(tensors, str(tmp_path / "ltxv-13b.safetensors"))
+    with pytest.raises(ModelError, match="ltxv-13b.safetensors: an LTX-Video 13B checkpoint"):
+        studio.use_folder(tmp_path / "ltxv-13b.safetensors")
