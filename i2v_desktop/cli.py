@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--offload", choices=OFFLOAD_MODES, default="auto", help="memory saving (default auto)")
     render.add_argument("--speed", choices=SPEED_MODES, default="auto",
                         help="speed switches chosen for this GPU (auto), or plain diffusers (off)")
+    render.add_argument("--try-anyway", action="store_true",
+                        help="run a model too big for this machine anyway (see `i2v doctor`): on the processor "
+                             "it takes hours per clip, with sequential offload 10x longer or more")
     render.add_argument("--export", metavar="PRESET", action="append", default=[],
                         help="also export each clip for a platform (see `i2v export --list`); repeatable")
 
@@ -99,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("clips", nargs="+", metavar="CLIP", help="MP4 or MOV files made by i2v")
     info.add_argument("--json", action="store_true", help="print the whole record as JSON")
 
-    sub.add_parser("models", help="list the models, their size, licence and whether they are downloaded")
+    sub.add_parser("models", help="list the models: size, memory, whether they fit here, licence, state")
+    sub.add_parser("doctor", help="this machine's GPU, memory, disk and torch, and which models fit it")
     sub.add_parser("presets", help="list the motion presets")
     download = sub.add_parser("download", help="download a model's weights (and its fast tier's LoRA) into the "
                               "Hugging Face cache; Ctrl+C pauses, running it again resumes")
@@ -140,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_score(args)
         if args.command == "models":
             return cmd_models()
+        if args.command == "doctor":
+            return cmd_doctor()
         if args.command == "presets":
             return cmd_presets()
         if args.command == "download":
@@ -196,7 +202,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         negative_prompt=args.negative_prompt,
         duration=args.duration, fps=args.fps, aspect=args.aspect, quality=args.quality, seed=seed,
         variants=args.variants, model=model.id, steps=args.steps, guidance=args.guidance, loop=args.loop,
-        sound=args.sound,
+        sound=args.sound, try_anyway=args.try_anyway,
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
     studio.check(requests[0])  # what the model cannot make at all, before anything loads
@@ -451,32 +457,65 @@ def _clock(seconds: float) -> str:
 
 
 def cmd_models() -> int:
-    from .studio.catalog import downloaded
+    from .studio.local import user_studio
+    from .studio.table import info_rows
 
-    registry = _registry()
-    rows = [("id", "size", "VRAM (offload/full)", "licence", "fast tier", "downloaded")]
-    for entry in registry.entries.values():
-        weights, loras = downloaded(entry)
-        vram = f"{entry.vram_gb['model_offload']:g}/{entry.vram_gb['full']:g} GB"
-        default = " (default)" if entry.id == registry.default else ""
-        if "fast" not in entry.qualities:
-            fast = "-"
-        elif entry.lora is None:
-            fast = "built in"
-        else:
-            fast = f"LoRA {entry.lora.download_gb:g} GB" + (", downloaded" if loras else "")
-        rows.append((entry.id + default, f"{entry.download_gb:g} GB", vram, entry.licence, fast,
-                     "yes" if weights else "no"))
-    for entry in registry.built_in.values():
-        rows.append((entry.id, "0 GB", "none (CPU)", entry.licence, "-", "yes"))
-    _table(rows)
+    studio, problems = user_studio(open_history=False)
+    _skipped(problems)
+    infos = studio.model_infos()
+    _table(info_rows(infos))
     print()
-    for entry in registry.built_in.values():
-        print(f"{entry.id}: {entry.name}: {entry.summary}. "
-              f"{'The default when no diffusion model can run here. ' if entry.id == registry.fallback else ''}"
-              f"{entry.commercial}")
-    for entry in registry.entries.values():
-        print(f"{entry.id}: {entry.name}. {entry.commercial}")
+    qualities = {choice.id: choice.qualities for choice in studio.models(look=False)}
+    for info in infos:
+        print(f"{info.id}: {info.name}: {info.summary}.")
+        print(f"  here: {info.fit.verdict}: {info.fit.reason}" + (f"; try anyway: {info.fit.cost}" if info.fit.cost else ""))
+        print(f"  qualities: {', '.join(qualities[info.id])}" + ("; with sound" if info.sound else "")
+              + ("; prompt enhancer" if info.enhancer else ""))
+        print(f"  {info.commercial}")
+        if info.terms:
+            print(f"  Terms: {info.terms}")
+        if info.gated:
+            print("  Gated: accept its terms on its Hugging Face page, then log in (`hf auth login`, or set "
+                  "HF_TOKEN) before `i2v download`")
+    return 0
+
+
+def cmd_doctor() -> int:
+    from .studio.local import user_studio
+
+    studio, problems = user_studio(open_history=False)
+    _skipped(problems)
+    machine = studio.machine()
+    hw = machine.hardware
+    assert hw is not None
+
+    def gb(value: float | None, what: str = "") -> str:
+        return "unknown" if value is None else f"{value:.1f} GB{what}"
+
+    print("This machine")
+    if hw.gpu:
+        capability = f"compute capability {hw.compute_capability}, " if hw.compute_capability else ""
+        print(f"  GPU         {hw.gpu} ({capability}{'bfloat16' if hw.bf16 else 'no bfloat16'})")
+        print(f"  GPU memory  {gb(hw.vram_gb)}, {gb(hw.vram_free_gb, ' free')}")
+    else:
+        print("  GPU         none: renders run on the processor")
+    print(f"  RAM         {gb(hw.ram_gb)}, {gb(hw.ram_free_gb, ' available')}")
+    print(f"  disk        {gb(hw.disk_free_gb, ' free')} where models are downloaded ({hw.cache_dir})")
+    print(f"  torch       {hw.torch}")
+    print(f"  renders on  {hw.device}")
+    print()
+    print("Models")
+    width = max(len(choice.id) for choice in machine.models)
+    for choice in machine.models:
+        fit = choice.fit
+        assert fit is not None
+        state = "" if choice.installed else " (not downloaded)"
+        print(f"  {choice.id.ljust(width)}  {fit.verdict}{state}: {fit.reason}")
+        if fit.cost:
+            print(f"  {' ' * width}  try anyway: {fit.cost}")
+    print()
+    default = next(choice for choice in machine.models if choice.id == machine.default_model)
+    print(f"Default: {default.name} ({default.id}) at {machine.default_quality} quality")
     return 0
 
 

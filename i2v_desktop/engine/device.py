@@ -201,7 +201,7 @@ def plan_memory(
     `fp8`: whether the denoiser's weights will be stored in float8; None follows the one rule
     (speed.fp8_weights). The speed plan then takes the plan's `fp8`, so both always agree.
     """
-    from .speed import fp8_weights  # here: glance() imports this module where torch must not load
+    from .speed import fp8_weights  # here: engine.fit imports this module where torch must not load
 
     if offload not in OFFLOAD_MODES:
         raise ModelError(f"--offload {offload}: choose {', '.join(OFFLOAD_MODES)}")
@@ -288,32 +288,3 @@ def is_out_of_memory(exc: BaseException) -> bool:
         return False
     text = str(exc)
     return "out of memory" in text.lower() or "_ALLOC_FAILED" in text
-
-
-def glance(prefer: str | None = None) -> tuple[str, float | None]:
-    """(device, free GB) without importing torch, for the window's model picker.
-
-    Importing torch takes seconds and holds the interpreter while it loads, which a window at
-    start-up cannot afford; so unless torch is already loaded, ask the driver's own tool
-    (nvidia-smi) or the platform. The render itself still decides with `plan_device`.
-    """
-    import platform
-    import shutil
-    import subprocess
-    import sys
-
-    if "torch" in sys.modules or prefer:
-        device = pick_device(prefer)
-        return device, free_memory_gb(device)
-    smi = shutil.which("nvidia-smi")
-    if smi:
-        try:
-            out = subprocess.run([smi, "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
-                                 capture_output=True, text=True, timeout=10, check=True).stdout
-            free_mib = max(float(line) for line in out.split() if line.strip())
-            return "cuda", free_mib * 1024**2 / GB
-        except (OSError, subprocess.SubprocessError, ValueError):
-            pass
-    if sys.platform == "darwin" and platform.machine() == "arm64":
-        return "mps", None
-    return "cpu", free_memory_gb("cpu")

@@ -88,6 +88,8 @@ class DiffusionEngine(Engine):
         self._plans: dict[tuple[Any, ...], DevicePlan] = {}
         self._embeds: tuple[tuple[Any, ...], dict[str, Any]] | None = None
         self._tiny: tuple[tuple[Any, ...], Any] | None = None  # (pipeline key, its tiny decoder)
+        # The job being rendered asked to run a model too big for this machine (request.try_anyway).
+        self._try_anyway = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -117,11 +119,12 @@ class DiffusionEngine(Engine):
             device_plan = plan_device(entry, self.device, self.offload, self.vae_tiling, loaded=self._pipe,
                                       fp8=self._forced_fp8())
             self._plans[options] = device_plan
-        if device_plan.device == "cpu" and self.device is None and not entry.local_path:
-            # Billions of parameters on a CPU take hours per clip: say so before a large download.
+        if device_plan.device == "cpu" and self.device is None and not entry.local_path and not self._try_anyway:
+            # Billions of parameters on a CPU take hours per clip: say so before a large download. The
+            # line reaches the window too, so it names the choice ("try anyway"), not a flag.
             raise ModelError(
                 f"{entry.name} needs a GPU (CUDA, or Apple silicon with MPS) and this machine has none; "
-                f"pass --device cpu to run it on the processor anyway (hours per clip)"
+                f"try anyway to run it on the processor (hours per clip)"
             )
         key = (*options, device_plan)
         if self._pipe is not None and self._key == key:
@@ -147,6 +150,7 @@ class DiffusionEngine(Engine):
         """One clip. Out of memory while loading, denoising or decoding, everything is freed and
         the job runs once more with the next lighter memory plan (see device.lighter)."""
         self.stats = RunStats()
+        self._try_anyway = request.try_anyway
         entry = self.registry.resolve(request.model)
         preset = self.presets.get(request.preset)
         # Decode no more than the render can use (JPEGs then decode at reduced scale): four times

@@ -1,6 +1,10 @@
 """This machine as a model needs it: the GPU, its memory and compute capability, RAM, free disk
 where downloads go, and the torch build (`core.studio.Hardware`).
 
+The GPU's free memory counts what our own processes hold there as free: a render frees its loaded
+model before loading another, and the memory plan counts it so too (device.read_facts), so a
+verdict read while a model is loaded says what the next render will see.
+
 Read without importing torch unless it is loaded already: the window asks on a worker thread at
 start-up, and importing torch would hold the interpreter for seconds while the window should
 appear. So the driver's own tool (nvidia-smi), /proc/meminfo and sysctl answer instead. The
@@ -22,7 +26,9 @@ from ..core.studio import Hardware
 from .device import GB
 
 # What nvidia-smi is asked, in this order; drivers before 510 do not know compute_cap.
-SMI_FIELDS = ("name", "memory.total", "memory.free", "compute_cap")
+SMI_FIELDS = ("uuid", "name", "memory.total", "memory.free", "compute_cap")
+# The processes using each GPU: what our own render process holds counts as free for us.
+SMI_APPS = ("gpu_uuid", "pid", "used_memory")
 MIB = 1024**2
 
 
@@ -30,35 +36,69 @@ MIB = 1024**2
 class Gpu:
     """One NVIDIA GPU as nvidia-smi lists it."""
 
+    uuid: str
     name: str
     total_gb: float | None
     free_gb: float | None
     compute_capability: str  # "9.0", "" when the driver does not say
 
 
+def _gb(cell: str) -> float | None:
+    try:
+        return float(cell) * MIB / GB
+    except ValueError:
+        return None  # "[N/A]", "[Not Supported]"
+
+
 def parse_smi(text: str) -> list[Gpu]:
-    """GPUs from `nvidia-smi --query-gpu=name,memory.total,memory.free[,compute_cap]
+    """GPUs from `nvidia-smi --query-gpu=uuid,name,memory.total,memory.free[,compute_cap]
     --format=csv,noheader,nounits`: one line each; "[N/A]" and "[Not Supported]" read as unknown."""
-
-    def number(cell: str) -> float | None:
-        try:
-            return float(cell) * MIB / GB
-        except ValueError:
-            return None
-
     gpus = []
     for line in text.splitlines():
-        if not line.strip():
-            continue
-        cells = [cell.strip() for cell in line.rsplit(",", len(SMI_FIELDS) - 1)]
-        if len(cells) == len(SMI_FIELDS) - 1:  # asked without compute_cap
+        uuid, _, rest = line.strip().partition(",")
+        cells = [cell.strip() for cell in rest.rsplit(",", len(SMI_FIELDS) - 2)]
+        if len(cells) == len(SMI_FIELDS) - 2:  # asked without compute_cap
             cells.append("")
-        if len(cells) != len(SMI_FIELDS):
+        if not uuid.startswith("GPU-") or len(cells) != len(SMI_FIELDS) - 1:
             continue
         name, total, free, capability = cells
         capability = capability if capability[:1].isdigit() else ""
-        gpus.append(Gpu(name, number(total), number(free), capability))
+        gpus.append(Gpu(uuid, name, _gb(total), _gb(free), capability))
     return gpus
+
+
+def parse_apps(text: str) -> list[tuple[str, int, float]]:
+    """(GPU uuid, pid, GB used) from `nvidia-smi --query-compute-apps=gpu_uuid,pid,used_memory
+    --format=csv,noheader,nounits`; lines it cannot read are left out."""
+    apps = []
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.split(",")]
+        if len(cells) != len(SMI_APPS) or not cells[1].isdigit():
+            continue
+        used = _gb(cells[2])
+        if used is not None:
+            apps.append((cells[0], int(cells[1]), used))
+    return apps
+
+
+def free_for_us(gpu: Gpu, apps: list[tuple[str, int, float]], ours: set[int]) -> float | None:
+    """The GPU's free memory plus what our own processes hold there: a render frees its loaded
+    model before it loads another (the memory plan counts it the same way, device.read_facts)."""
+    if gpu.free_gb is None:
+        return None
+    held = sum(used for uuid, pid, used in apps if uuid == gpu.uuid and pid in ours)
+    return gpu.free_gb + held if gpu.total_gb is None else min(gpu.total_gb, gpu.free_gb + held)
+
+
+def own_pids() -> set[int]:
+    """This process and the render processes it started (multiprocessing's children)."""
+    import multiprocessing
+
+    try:
+        children = {child.pid for child in multiprocessing.active_children() if child.pid}
+    except RuntimeError:  # another thread started a process meanwhile: count this one only
+        children = set()
+    return {os.getpid(), *children}
 
 
 def parse_meminfo(text: str) -> tuple[float | None, float | None]:
@@ -94,21 +134,30 @@ def visible_gpu(gpus: list[Gpu], visible: str | None) -> Gpu | None:
     return gpus[0] if gpus else None  # a UUID or MIG name: nvidia-smi lists by index, take the first
 
 
-def read_smi() -> list[Gpu]:
-    """The NVIDIA GPUs nvidia-smi lists; none where it is missing or fails."""
+def read_smi() -> tuple[list[Gpu], list[tuple[str, int, float]]]:
+    """The NVIDIA GPUs nvidia-smi lists and the processes using them; none where it is missing or fails."""
     smi = shutil.which("nvidia-smi")
     if not smi:
-        return []
+        return [], []
+
+    def ask(query: str) -> str:
+        return subprocess.run([smi, query, "--format=csv,noheader,nounits"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout
+
+    gpus: list[Gpu] = []
     for fields in (SMI_FIELDS, SMI_FIELDS[:-1]):  # an older driver refuses compute_cap: ask without it
         try:
-            out = subprocess.run([smi, f"--query-gpu={','.join(fields)}", "--format=csv,noheader,nounits"],
-                                 capture_output=True, text=True, timeout=10, check=True).stdout
+            gpus = parse_smi(ask(f"--query-gpu={','.join(fields)}"))
+            break
         except subprocess.CalledProcessError:
             continue
         except (OSError, subprocess.SubprocessError):
-            return []
-        return parse_smi(out)
-    return []
+            return [], []
+    try:
+        apps = parse_apps(ask(f"--query-compute-apps={','.join(SMI_APPS)}")) if gpus else []
+    except (OSError, subprocess.SubprocessError):
+        apps = []
+    return gpus, apps
 
 
 def read_ram() -> tuple[float | None, float | None]:
@@ -178,15 +227,16 @@ def read_hardware(prefer: str | None = None) -> Hardware:
     common = dict(ram_gb=ram, ram_free_gb=ram_free, disk_free_gb=disk, cache_dir=str(cache), torch=torch_build())
     if "torch" in sys.modules:  # already paid for: ask it, it sees what a render will see
         return _from_torch(prefer, common)
-    gpu = visible_gpu(read_smi(), os.environ.get("CUDA_VISIBLE_DEVICES"))
+    gpus, apps = read_smi()
+    gpu = visible_gpu(gpus, os.environ.get("CUDA_VISIBLE_DEVICES"))
     if prefer == "cuda" and gpu is None:
         raise ModelError("--device cuda: no CUDA GPU is available on this machine")
     if prefer == "mps" and not is_apple_silicon():
         raise ModelError("--device mps: Apple MPS is not available on this machine")
     if gpu is not None and prefer in (None, "cuda"):
         capability = gpu.compute_capability
-        return Hardware("cuda", gpu.name, gpu.total_gb, gpu.free_gb, capability, bf16=_bf16(capability),
-                        **common)
+        free = free_for_us(gpu, apps, own_pids())
+        return Hardware("cuda", gpu.name, gpu.total_gb, free, capability, bf16=_bf16(capability), **common)
     if is_apple_silicon() and prefer in (None, "mps"):
         chip = _sysctl("machdep.cpu.brand_string") or "Apple silicon"
         usable = apple_gpu_gb(ram)
@@ -211,6 +261,7 @@ def _from_torch(prefer: str | None, common: dict) -> Hardware:
     if device == "cuda":
         props = torch.cuda.get_device_properties(torch.cuda.current_device())
         total, free = _cuda_memory()
+        free = min(total, free + torch.cuda.memory_reserved() / GB)  # ours: freed before another model loads
         return Hardware("cuda", props.name, total, free, f"{props.major}.{props.minor}",
                         bf16=torch.cuda.is_bf16_supported(including_emulation=False), **common)
     if device == "mps":

@@ -214,7 +214,8 @@ class LocalStudio:
             from ..engine.weights import is_downloaded
 
             memory = memory_text(needs_of(entry))
-            note = (f"{download_gb(entry):g} GB download, GPU memory {memory} ({MEMORY_PLANS}). {entry.commercial}"
+            size = f"in {entry.local_path}" if entry.local_path else f"{download_gb(entry):g} GB download"
+            note = (f"{size}, GPU memory {memory} ({MEMORY_PLANS}). {entry.commercial}"
                     + (f" {entry.terms}" if entry.terms else ""))
             installed = is_downloaded(entry) if look else None
         else:  # made here from the photo alone: always installed, fits anywhere

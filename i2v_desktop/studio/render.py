@@ -162,17 +162,6 @@ class Engines:
                                                    offload=self.offload, speed=self.speed)
         return self._made[kind]
 
-    def default_model(self) -> str:
-        """The registry's default where it can run (weights here, and a GPU), else the one that runs anywhere."""
-        from ..engine.weights import is_downloaded
-
-        entry = self.registry.get(self.registry.default)
-        if not is_downloaded(entry):
-            return self.registry.fallback
-        from ..engine.device import glance
-
-        return entry.id if glance(self.device)[0] != "cpu" or self.device == "cpu" else self.registry.fallback
-
     def close(self) -> None:
         for engine in self._made.values():
             engine.close()

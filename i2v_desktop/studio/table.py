@@ -18,7 +18,10 @@ README_END = "<!-- end of the models table -->"
 
 
 def download_gb(entry: ModelEntry) -> float:
-    """Everything a download of `entry` fetches: weights, the fast tier's LoRA, the tiny decoder."""
+    """Everything a download of `entry` fetches: weights, the fast tier's LoRA, the tiny decoder
+    (nothing for a folder of the user's: a user entry based on a built-in keeps the built-in's size)."""
+    if entry.local_path:
+        return 0.0
     total = entry.download_gb
     if entry.lora is not None:
         total += entry.lora.download_gb
@@ -48,13 +51,16 @@ def info_rows(infos: Iterable[ModelInfo]) -> list[tuple[str, ...]]:
 
 def readme_rows(entries: Iterable[ModelEntry]) -> list[tuple[str, ...]]:
     """The README's table: only what is the same on every machine."""
-    rows = [("Model", "Good at", "Download", f"GPU memory ({MEMORY_PLANS})", "RAM to load", "Licence",
-             "Commercial use", "Sound")]
+    rows = [("Model", "Good at", "Clip", "Download", f"GPU memory ({MEMORY_PLANS})", "RAM to load", "Licence",
+             "Commercial use", "Terms that depend on you", "Sound")]
     for entry in entries:
         ram = "-" if entry.engine != "diffusion" else size_text(entry.ram_gb)
-        commercial = entry.commercial + (f" {entry.terms}" if entry.terms else "")
-        rows.append((f"{entry.name} (`{entry.id}`)", entry.summary, size_text(download_gb(entry)),
-                     memory_text(needs(entry)), ram, entry.licence, commercial, "yes" if entry.sound else "no"))
+        sizes = " or ".join(f"{w}×{h}" for w, h in dict.fromkeys(entry.resolutions.values()))
+        low, high = entry.fps_range
+        rate = f"{entry.fps:g} fps" + (f" ({low:g}–{high:g})" if low != high else "")
+        rows.append((f"{entry.name} (`{entry.id}`)", entry.summary, f"{sizes}, {rate}", size_text(download_gb(entry)),
+                     memory_text(needs(entry)), ram, entry.licence, entry.commercial, entry.terms or "-",
+                     "yes" if entry.sound else "no"))
     return rows
 
 

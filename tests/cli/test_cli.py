@@ -95,8 +95,15 @@ def _has_gpu() -> bool:
 def test_a_large_model_on_a_machine_without_gpu_says_so_before_downloading(samples, tmp_path, capsys):
     code, _, err = render([str(samples / "coffee.jpg"), "--model", "wan2.2-ti2v-5b", "--out", str(tmp_path)], capsys)
     assert code == 1
-    assert "Wan2.2 TI2V-5B needs a GPU" in err and "--device cpu" in err
+    assert "Wan2.2 TI2V-5B needs a GPU" in err and "try anyway" in err and "hours per clip" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_try_anyway_gets_past_the_refusal_to_the_missing_download(samples, tmp_path, capsys):
+    code, _, err = render([str(samples / "coffee.jpg"), "--model", "wan2.2-ti2v-5b", "--try-anyway",
+                           "--out", str(tmp_path)], capsys)
+    assert code == 1 and "needs a GPU" not in err
+    assert "Wan2.2 TI2V-5B is not downloaded" in err and "34.2 GB" in err
 
 
 def test_default_model_without_weights_says_what_to_download(samples, tmp_path, capsys):
@@ -130,16 +137,38 @@ def test_an_output_path_that_is_a_file_is_refused(samples, tmp_path, capsys):
     assert code == 2 and str(blocker) in err
 
 
-def test_models_lists_size_licence_vram_and_download_state(user_models, capsys):
+def test_models_lists_sizes_memory_fit_licence_and_state_then_each_models_terms(user_models, capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    for model in ("wan2.2-ti2v-5b (default)", "wan2.1-i2v-14b-480p", "wan2.1-i2v-14b-720p", "wan2.2-i2v-a14b",
-                  "ltx-video-2b-distilled", "svd-xt", "tiny-wan"):
+    header = out.splitlines()[0].split()
+    assert header[:4] == ["id", "name", "download", "on"] and header[-3:] == ["here", "licence", "state"]
+    for model in ("instant (default)", "wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "wan2.1-i2v-14b-720p",
+                  "wan2.2-i2v-a14b", "ltx-video-2b-distilled", "svd-xt", "tiny-wan"):
         assert model in out
-    wan = next(line for line in out.splitlines() if line.startswith("wan2.2-ti2v-5b"))
-    assert "34.2 GB" in wan and "Apache-2.0" in wan and wan.rstrip().endswith("no")
-    tiny = next(line for line in out.splitlines() if line.startswith("tiny-wan"))
-    assert tiny.rstrip().endswith("yes")
+    rows = {line.split()[0]: line for line in out.splitlines() if line and not line.startswith(" ")}
+    wan = rows["wan2.2-ti2v-5b"]
+    for cell in ("Wan2.2 TI2V-5B", "34.2 GB", "48 / 24 / 16 GB", "too big", "Apache-2.0", "not downloaded"):
+        assert cell in wan
+    assert "20 / 10 / 8 GB" in rows["svd-xt"] and rows["tiny-wan"].rstrip().endswith("local folder")
+    # Under the table: each model's verdict with its reason and cost, and its commercial terms.
+    assert "  here: too big: needs a GPU with 16 GB (group offload); this machine has none; try anyway: " \
+           "on the processor: hours per clip" in out
+    assert "Terms: Free, also commercially, while you and your affiliates make under US$10M a year" in out
+    assert "Terms: Free, also commercially, while you and your affiliates make under US$1M a year" in out
+
+
+def test_doctor_shows_the_profile_each_models_verdict_and_the_default(capsys):
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("This machine\n")
+    for label in ("RAM", "disk", "torch", "renders on"):
+        assert f"\n  {label} " in out
+    assert "where models are downloaded (" in out
+    models = out[out.index("\nModels\n"):]
+    for model in ("instant", "wan2.2-ti2v-5b", "svd-xt"):
+        assert f"\n  {model} " in models
+    assert "  instant " in models and "fits: runs on the processor" in models
+    assert out.rstrip().splitlines()[-1].startswith("Default: ")
 
 
 def test_presets_lists_every_motion(capsys):

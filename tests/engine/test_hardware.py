@@ -3,6 +3,7 @@ checked against the memory plan a render would really pick there."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -13,16 +14,23 @@ from i2v_desktop.engine.device import MachineFacts, plan_memory
 from i2v_desktop.engine.fit import SEQUENTIAL_COST, fit, needs, suggest
 from i2v_desktop.engine.registry import load_registry
 
-# nvidia-smi --query-gpu=name,memory.total,memory.free,compute_cap --format=csv,noheader,nounits
-H100 = "NVIDIA H100 80GB HBM3, 81559, 81003, 9.0\n"
-TWO = "NVIDIA GeForce RTX 4090, 24564, 23170, 8.9\nNVIDIA GeForce RTX 3060, 12288, 11903, 8.6\n"
-NA = "NVIDIA GH200 480GB, [N/A], [N/A], 9.0\n"
-OLD_DRIVER = "Tesla T4, 15360, 15101\n"  # asked without compute_cap
+# nvidia-smi --query-gpu=uuid,name,memory.total,memory.free,compute_cap --format=csv,noheader,nounits
+H100 = "GPU-5a4b8f0e-91c2-4b8e-b5c6-2f1d6a7e9c01, NVIDIA H100 80GB HBM3, 81559, 81003, 9.0\n"
+TWO = ("GPU-0f6e1c2a-7d3b-4e5f-8a9b-1c2d3e4f5a6b, NVIDIA GeForce RTX 4090, 24564, 23170, 8.9\n"
+       "GPU-9e8d7c6b-5a4f-3e2d-1c0b-a9b8c7d6e5f4, NVIDIA GeForce RTX 3060, 12288, 11903, 8.6\n")
+NA = "GPU-11111111-2222-3333-4444-555555555555, NVIDIA GH200 480GB, [N/A], [N/A], 9.0\n"
+OLD_DRIVER = "GPU-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee, Tesla T4, 15360, 15101\n"  # asked without compute_cap
+# nvidia-smi --query-compute-apps=gpu_uuid,pid,used_memory --format=csv,noheader,nounits
+APPS = ("GPU-0f6e1c2a-7d3b-4e5f-8a9b-1c2d3e4f5a6b, 4242, 1024\n"
+        "GPU-0f6e1c2a-7d3b-4e5f-8a9b-1c2d3e4f5a6b, 777, 300\n"
+        "GPU-9e8d7c6b-5a4f-3e2d-1c0b-a9b8c7d6e5f4, 4242, 256\n"
+        "GPU-0f6e1c2a-7d3b-4e5f-8a9b-1c2d3e4f5a6b, 99, [N/A]\n")
 
 
 def test_nvidia_smi_lines_become_gpus_in_gb():
     [gpu] = hw.parse_smi(H100)
     assert gpu.name == "NVIDIA H100 80GB HBM3" and gpu.compute_capability == "9.0"
+    assert gpu.uuid == "GPU-5a4b8f0e-91c2-4b8e-b5c6-2f1d6a7e9c01"
     assert gpu.total_gb == pytest.approx(79.65, abs=0.01) and gpu.free_gb == pytest.approx(79.1, abs=0.01)
     first, second = hw.parse_smi(TWO)
     assert (first.name, second.name, second.compute_capability) == ("NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 3060",
@@ -32,6 +40,19 @@ def test_nvidia_smi_lines_become_gpus_in_gb():
     [t4] = hw.parse_smi(OLD_DRIVER)
     assert t4.name == "Tesla T4" and t4.compute_capability == "" and t4.total_gb == 15.0
     assert hw.parse_smi("") == [] and hw.parse_smi("No devices were found\n") == []
+
+
+def test_what_our_own_render_process_holds_counts_as_free():
+    """A loaded model is freed before the next one loads: the verdict must not flip while one is held."""
+    card, other = hw.parse_smi(TWO)
+    apps = hw.parse_apps(APPS)
+    assert apps[0] == ("GPU-0f6e1c2a-7d3b-4e5f-8a9b-1c2d3e4f5a6b", 4242, 1.0) and len(apps) == 3
+    assert hw.free_for_us(card, apps, {4242}) == pytest.approx(card.free_gb + 1.0)  # not what pid 777 holds
+    assert hw.free_for_us(card, [(card.uuid, 4242, 5.0)], {4242}) == card.total_gb  # never past the card
+    assert hw.free_for_us(card, apps, {1}) == card.free_gb
+    assert hw.free_for_us(other, apps, {4242}) == pytest.approx(other.free_gb + 0.25)
+    assert hw.free_for_us(hw.parse_smi(NA)[0], apps, {4242}) is None
+    assert hw.own_pids() >= {os.getpid()}
 
 
 @pytest.mark.parametrize("visible, name", [(None, "NVIDIA GeForce RTX 4090"), ("1", "NVIDIA GeForce RTX 3060"),
@@ -79,6 +100,8 @@ def test_read_hardware_asks_nvidia_smi_and_falls_back_for_old_drivers(monkeypatc
         asked.append(cmd[1])
         if "compute_cap" in cmd[1]:
             raise subprocess.CalledProcessError(2, cmd, "Field \"compute_cap\" is not a valid field to query.")
+        if cmd[1].startswith("--query-compute-apps"):  # our own render process holds 128 MB of the T4
+            return subprocess.CompletedProcess(cmd, 0, f"GPU-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee, {os.getpid()}, 128\n", "")
         return subprocess.CompletedProcess(cmd, 0, OLD_DRIVER, "")
 
     monkeypatch.setattr(hw.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
@@ -86,10 +109,12 @@ def test_read_hardware_asks_nvidia_smi_and_falls_back_for_old_drivers(monkeypatc
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.delitem(sys.modules, "torch", raising=False)
     profile = hw.read_hardware()
-    assert asked == ["--query-gpu=name,memory.total,memory.free,compute_cap",
-                     "--query-gpu=name,memory.total,memory.free"]
+    assert asked == ["--query-gpu=uuid,name,memory.total,memory.free,compute_cap",
+                     "--query-gpu=uuid,name,memory.total,memory.free",
+                     "--query-compute-apps=gpu_uuid,pid,used_memory"]
     assert (profile.device, profile.gpu, profile.vram_gb, profile.compute_capability, profile.bf16) == \
         ("cuda", "Tesla T4", 15.0, "", False)
+    assert profile.vram_free_gb == pytest.approx((15101 + 128) / 1024)
     assert hw.read_hardware("cpu").device == "cpu"
 
 

@@ -88,12 +88,13 @@ def test_a_folder_of_the_users_is_the_default_where_it_fits(tmp_path, monkeypatc
     mine = infos["my-wan"]
     assert (mine.state, mine.disk_bytes, mine.path) == (LOCAL_FOLDER, 3000 + len('{"_class_name": "WanPipeline"}'),
                                                         str((tmp_path / "my-wan").resolve()))
-    assert mine.fit.verdict == FITS_OFFLOADED and mine.default
+    assert mine.fit.verdict == FITS_OFFLOADED and mine.default and mine.download_gb == 0  # nothing to fetch
     machine = studio.machine()
     assert (machine.default_model, machine.default_quality) == ("my-wan", "standard")
     assert machine.hardware == made_up(24) and machine.summary == "Made-up GPU, 24 GB GPU memory free"
     chosen = {choice.id: choice for choice in machine.models}
     assert chosen["my-wan"].fit == mine.fit and chosen["my-wan"].fits is True
+    assert chosen["my-wan"].note.startswith(f"in {mine.path}, GPU memory 48 / 24 / 16 GB")
     # The registry default is not downloaded: it is offered, with its fit, but is not the default.
     assert chosen["wan2.2-ti2v-5b"].installed is False and chosen["wan2.2-ti2v-5b"].fits is True
 
