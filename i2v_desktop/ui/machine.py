@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from ..core.studio import MEMORY_PLANS, TOO_BIG, Hardware, ModelInfo, Studio
 from . import modeltext
 from .background import Background
+from .modelrow import alarm_colour
 from .panel import heading
 
 LABELS = ("Renders on", "GPU", "GPU memory", "Compute capability", "RAM", "Free disk", "torch")
@@ -63,11 +64,11 @@ class MachineDialog(QDialog):
         self.models.clear()
         for info in infos:
             # The column says "on this machine" already: the verdict in short, then its reason.
-            item = QTreeWidgetItem([info.name, info.fit.memory if info.fit.needs else "no GPU needed",
-                                    f"{info.fit.verdict}: {info.fit.reason}" if info.fit.reason else info.fit.verdict])
+            here = f"{info.fit.verdict}: {info.fit.reason}" if info.fit.reason else info.fit.verdict
+            item = QTreeWidgetItem([info.name, info.fit.memory if info.fit.needs else "no GPU needed", here])
             item.setToolTip(2, modeltext.verdict(info.fit))
             if info.fit.verdict == TOO_BIG:
-                item.setForeground(2, Qt.GlobalColor.darkRed)
+                item.setForeground(2, alarm_colour())
             self.models.addTopLevelItem(item)
         for column in range(2):
             self.models.resizeColumnToContents(column)

@@ -4,7 +4,17 @@ state on disk, and the buttons that act on its files. It shows; the page acts.""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+)
 
 from ..core.studio import (
     BUILT_IN,
@@ -21,6 +31,12 @@ from . import modeltext
 
 GATED = "Gated: accept the terms on its Hugging Face page, then log in (huggingface-cli login, or HF_TOKEN)"
 DOWNLOAD_WORDS = {NOT_DOWNLOADED: "Download", PARTLY_DOWNLOADED: "Resume", UPDATE_AVAILABLE: "Update"}
+
+
+def alarm_colour() -> QColor:
+    """Red that reads on the palette in use: darker on a light window, lighter on a dark one."""
+    dark = QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    return QColor("#ff8a80" if dark else "#b03a2e")
 
 
 def _label(text: str = "", note: bool = False) -> QLabel:
@@ -60,7 +76,7 @@ class ModelRow(QFrame):
         self.gated = _label(GATED, note=True)
         self.error = _label()
         self.error.setAccessibleName("Error")
-        self.error.setStyleSheet("color: #c0392b;")
+        self.error.setStyleSheet(f"color: {alarm_colour().name()};")
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(8)
@@ -113,7 +129,7 @@ class ModelRow(QFrame):
                            f"{info.download_gb:g} GB download · {on_disk} on disk{where}")
         self.memory.setText(modeltext.needs(info.fit) or "no GPU needed")
         self.verdict.setText(modeltext.verdict(info.fit))
-        self.verdict.setStyleSheet("color: #c0392b;" if info.fit.verdict == TOO_BIG else "")
+        self.verdict.setStyleSheet(f"color: {alarm_colour().name()};" if info.fit.verdict == TOO_BIG else "")
         self.gated.setVisible(info.gated and info.state not in (READY, BUILT_IN, LOCAL_FOLDER))
         self._show_buttons()
 

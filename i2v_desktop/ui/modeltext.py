@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..core.studio import FITS, FITS_OFFLOADED, TOO_BIG, Fit, Hardware, ModelChoice, ModelInfo, Transfer
 
+DEVICES = {"cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)"}
 VERDICT_WORDS = {FITS: "fits", FITS_OFFLOADED: "fits with offload", TOO_BIG: "too big for this machine"}
 
 
@@ -87,7 +88,7 @@ def hardware_rows(hardware: Hardware) -> list[tuple[str, str]]:
         ram += f" ({gb(round(hardware.ram_free_gb, 1))} free)"
     disk = gb(hardware.disk_free_gb and round(hardware.disk_free_gb, 1))
     return [
-        ("Renders on", {"cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)"}.get(hardware.device, "processor (CPU)")),
+        ("Renders on", DEVICES.get(hardware.device, "processor (CPU)")),
         ("GPU", gpu),
         ("GPU memory", vram),
         ("Compute capability", hardware.compute_capability or "—"),

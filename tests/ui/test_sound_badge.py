@@ -37,6 +37,7 @@ def test_a_clip_with_sound_has_a_speaker_badge_and_a_silent_one_none(qtbot, make
     after = strip.view.viewport().grab(badge).toImage()
 
     def white(image) -> int:
-        return sum(image.pixelColor(x, y).lightness() > 240 for x in range(image.width()) for y in range(image.height()))
+        return sum(image.pixelColor(x, y).lightness() > 240
+                   for x in range(image.width()) for y in range(image.height()))
 
     assert white(after) > white(before) + 20  # the speaker, drawn in white on its dark patch
