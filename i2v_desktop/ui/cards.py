@@ -7,15 +7,47 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPalette
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPalette, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from .drag import clip_mime
 
 CELL = QSize(176, 150)
 STAR = QSize(22, 20)
+SPEAKER = QSize(20, 18)
 EntryRole = Qt.ItemDataRole.UserRole + 1
+
+
+def speaker_icon() -> QIcon:
+    """A small white speaker (the badge of a clip with sound), drawn rather than taken from a style or
+    a font, which may lack one."""
+    pixmap = QPixmap(32, 28)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("white"))
+    painter.drawPolygon(QPolygonF([QPointF(3, 10), QPointF(9, 10), QPointF(16, 3), QPointF(16, 25),
+                                   QPointF(9, 18), QPointF(3, 18)]))
+    pen = QPen(QColor("white"), 2.4)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    for radius in (6, 11):
+        painter.drawArc(QRectF(16 - radius, 14 - radius, 2 * radius, 2 * radius), -45 * 16, 90 * 16)
+    painter.end()
+    return QIcon(pixmap)
 
 
 def to_qimage(frame: np.ndarray) -> QImage:
@@ -46,7 +78,8 @@ class StripModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self.tip(entry)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"Clip {self.label(entry)}" + (", picked" if entry.starred else "")
+            return (f"Clip {self.label(entry)}" + (", with sound" if entry.sound else "")
+                    + (", picked" if entry.starred else ""))
         if role == EntryRole:
             return entry
         return None
@@ -99,6 +132,11 @@ class StripModel(QAbstractListModel):
         self._rows = {entry.id: row for row, entry in enumerate(self.entries)}
 
 
+def speaker_rect(thumb: QRect) -> QRect:
+    """Where a clip with sound has its speaker badge: the thumbnail's top right corner."""
+    return QRect(thumb.right() - SPEAKER.width() - 3, thumb.top() + 4, SPEAKER.width(), SPEAKER.height())
+
+
 def card_parts(rect: QRect) -> tuple[QRect, QRect, QRect]:
     """Where a card's thumbnail, caption and star go, within the card's rectangle."""
     inner = rect.adjusted(5, 5, -5, -3)
@@ -114,6 +152,7 @@ class CardDelegate(QStyledItemDelegate):
     def __init__(self, strip: Any) -> None:
         super().__init__(strip)
         self.strip = strip  # the VariantStrip: its selection, thumbnails, clock
+        self.speaker = speaker_icon()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return CELL
@@ -154,6 +193,12 @@ class CardDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(QRectF(badge), 4, 4)
             painter.setPen(palette.color(QPalette.ColorRole.HighlightedText))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "final")
+        if entry.sound:
+            badge = speaker_rect(thumb)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(0, 0, 0, 150))  # readable over any frame
+            painter.drawRoundedRect(QRectF(badge), 4, 4)
+            self.speaker.paint(painter, badge.adjusted(2, 1, -2, -1))
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         text = painter.fontMetrics().elidedText(index.data(Qt.ItemDataRole.DisplayRole), Qt.TextElideMode.ElideRight,
                                                 caption.width())

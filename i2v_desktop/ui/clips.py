@@ -193,6 +193,8 @@ def clip_tip(entry: ClipEntry, preset_names: dict[str, str]) -> str:
         details.append(f"{entry.duration:.1f} s")
     if record.model:
         details.append(html.escape(record.model))
+    if entry.sound:
+        details.append("with sound")
     head.append(" · ".join(details))
     score = record.score_data
     rows = []

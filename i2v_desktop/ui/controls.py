@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from ..core.presets import MotionPreset
 from ..core.request import ASPECTS, BASE_QUALITIES, MAX_SEED, MAX_VARIANTS
 from ..core.studio import Limits, ModelChoice
+from . import modeltext
 from .state import Choices
 
 LOOP_TIP = "End the clip where it began, for looping playback"
@@ -35,6 +36,8 @@ FPS_TIP = "Frames per second (only what the model can do)"
 FPS_SCALE = (8, 60)
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 VARIANTS_TIP = "How many takes per photo (seeds seed, seed+1, …) to choose from"
+SOUND_TIP = "Make sound with the picture (an AAC track in the MP4)"
+MODEL_TIP = "Which model renders: downloaded models, what fits this machine, licences"
 
 
 QUALITY_TIPS = {
@@ -48,12 +51,22 @@ def loop_tip(model: ModelChoice) -> str:
     return f"{LOOP_TIP}.\n{_sentence(model.loop_note)}" if model.loop_note else LOOP_TIP
 
 
-def model_note(model: ModelChoice) -> str:
+def model_note(model: ModelChoice, try_anyway: bool = False) -> str:
     """The line under the model picker: the licence, after what keeps the model from rendering."""
-    marks = ["Not installed: the first render downloads it"] if model.installed is False else []
-    if model.fits is False:
-        marks.append("too big for this machine")
+    marks = ["Not downloaded: Models… gets it"] if model.installed is False else []
+    if modeltext.too_big(model):
+        marks.append("too big for this machine" + (", tried anyway" if try_anyway else ""))
     return "; ".join(marks + [model.licence])
+
+
+def model_tip(choice: ModelChoice) -> str:
+    """A model's tooltip in the picker: its licence, then the memory figures the models page shows."""
+    tip = f"{choice.name}\nLicence: {choice.licence}\n{choice.note}"
+    if memory := modeltext.memory_tip(choice):
+        tip += "\n" + memory
+    if choice.loop_note:
+        tip += "\n" + _sentence(choice.loop_note)
+    return tip
 
 
 def _sentence(note: str) -> str:
@@ -87,6 +100,7 @@ class ClipControls(QWidget):
     """Edits the clip part of Choices; emits `changed(dict)` with only the fields the user moved."""
 
     changed = Signal(dict)
+    manageRequested = Signal()  # "Models…" beside the picker
 
     def __init__(self, presets: Sequence[MotionPreset] = (), parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -145,11 +159,23 @@ class ClipControls(QWidget):
         self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model.setMinimumContentsLength(12)
         self.model.setAccessibleName("Model")
-        self.model.setToolTip("Which engine renders: installed models, what fits this machine, licences")
+        self.model.setToolTip(MODEL_TIP)
         self.model.currentIndexChanged.connect(lambda _: self._emit(model=self.model.currentData()))
         self.model_note = QLabel()
         self.model_note.setWordWrap(True)
         self.model_note.setProperty("note", True)  # secondary, yet legible (theme.py)
+        self.manage = QToolButton()
+        self.manage.setText("Models…")
+        self.manage.setToolTip("Download, delete or add models; what each needs and fits here")
+        self.manage.setAccessibleName("Manage models")
+        self.manage.clicked.connect(self.manageRequested)
+        self.sound = QCheckBox("With sound")
+        self.sound.setToolTip(SOUND_TIP)
+        self.sound.toggled.connect(lambda on: self._emit(sound=on))
+        # Under the picker, not beside it: the box keeps its width for a model's whole name.
+        sound_row = QHBoxLayout()
+        sound_row.addWidget(self.sound, 1)
+        sound_row.addWidget(self.manage)
 
         self.advanced = QToolButton()
         self.advanced.setText("Advanced")
@@ -186,6 +212,7 @@ class ClipControls(QWidget):
         form.addRow("Variants", self.variants)
         form.addRow("Model", self.model)
         form.addRow("", self.model_note)
+        form.addRow("", sound_row)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)
@@ -199,16 +226,13 @@ class ClipControls(QWidget):
         self._updating = True
         self.model.clear()
         for choice in choices:
-            marks = ["not installed"] if choice.installed is False else []
-            if choice.fits is False:
+            marks = ["not downloaded"] if choice.installed is False else []
+            if modeltext.too_big(choice):
                 marks.append("too big for this machine")
             label = choice.name + (f" ({', '.join(marks)})" if marks else "")
             self.model.addItem(label, choice.id)
             self.model.setItemData(self.model.count() - 1, choice.name, NAME_ROLE)
-            tip = f"{choice.name}\nLicence: {choice.licence}\n{choice.note}"
-            if choice.loop_note:
-                tip += "\n" + _sentence(choice.loop_note)
-            self.model.setItemData(self.model.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+            self.model.setItemData(self.model.count() - 1, model_tip(choice), Qt.ItemDataRole.ToolTipRole)
         self._choices = {choice.id: choice for choice in choices}
         self.model.setCurrentIndex(max(0, self.model.findData(current)))
         self._updating = False
@@ -251,9 +275,12 @@ class ClipControls(QWidget):
             self.seed.setValue(min(choices.seed, self.seed.maximum()))
         self.model.setCurrentIndex(max(0, self.model.findData(choices.model)))
         choice = getattr(self, "_choices", {}).get(choices.model)
-        self.model_note.setText(model_note(choice) if choice else "")
-        self.model.setToolTip(self.model.currentText() + "\n" + self.model_note.text() if choice else
-                              "Which engine renders: installed models, what fits this machine, licences")
+        self.model_note.setText(model_note(choice, choices.try_anyway) if choice else "")
+        self.model.setToolTip(model_tip(choice) + "\n" + self.model_note.text() if choice else MODEL_TIP)
+        self.sound.setEnabled(model.sound)
+        self.sound.setChecked(choices.sound and model.sound)
+        self.sound.setToolTip(SOUND_TIP if model.sound else
+                              f"{model.name} makes pictures only; a model that makes sound (LTX-2) offers it")
         offered = model.qualities
         self._set_qualities(offered)
         self.quality.setCurrentIndex(max(0, self.quality.findData(choices.quality)))
@@ -263,6 +290,8 @@ class ClipControls(QWidget):
         if choices.quality not in offered:
             # The new model lacks the chosen tier (fast): fall back to its standard tier.
             self._emit(quality="standard")
+        if choices.sound and not model.sound:
+            self._emit(sound=False)  # a request asks only for what its model can make
         # A preset that gives the same clip for every seed makes one; the user's count comes back
         # with the next preset that has takes to choose from.
         if one_clip and choices.variants > 1:

@@ -4,6 +4,7 @@ selected photos or all of them, the queue of renders waiting their turn, and wha
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,9 @@ class PhotosPanel(Panel):
         photo_buttons.addWidget(add, 1)
         photo_buttons.addWidget(remove)
         self.read_only = ""  # why this window may not render (another instance has the data folder)
+        # Asked before Generate queues anything: False when the chosen model cannot render yet (it
+        # says why, e.g. not downloaded); the window sets it.
+        self.may_render: Callable[[], bool] = lambda: True
         self.queue_panel = QueuePanel(queue)
         self.queue_panel.dropped.connect(self._on_jobs_dropped)
         self.queue_panel.resumeRequested.connect(self.resume_held)
@@ -264,6 +268,8 @@ class PhotosPanel(Panel):
                 which = "Every photo" if everything else "Every selected photo"
                 message = f"{which} is queued, rendering or held already"
             self.say(message, "info")
+            return
+        if not self.may_render():
             return
         try:
             requests = self.state.requests(photos)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QScrollArea,
     QVBoxLayout,
@@ -19,8 +20,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.errors import I2VError
-from ..core.studio import ModelChoice, Studio
+from ..core.studio import Machine, ModelChoice, Studio
+from . import modeltext
+from .background import Background
 from .controls import ClipControls
+from .enhance import PromptImprover
 from .generate import GenerateButtons
 from .panel import Panel, heading, tool
 from .presets import PresetPicker
@@ -33,11 +37,14 @@ class SettingsPanel(Panel):
     on show."""
 
     generateRequested = Signal()
+    manageRequested = Signal()  # the models page, asked for from beside the picker
 
-    def __init__(self, state: AppState, studio: Studio, queue: JobQueue, settings: QSettings) -> None:
+    def __init__(self, state: AppState, studio: Studio, queue: JobQueue, background: Background,
+                 settings: QSettings) -> None:
         super().__init__()
         self.state, self.studio, self.settings = state, studio, settings
         self._models: dict[str, ModelChoice] = {}  # by id, as last offered (plus local folders once read)
+        self.try_box: QMessageBox | None = None  # the "Try anyway?" question while it is on show
         self.setMinimumWidth(290)
         self.setMaximumWidth(440)
 
@@ -64,7 +71,14 @@ class SettingsPanel(Panel):
         prompt_row.addWidget(self.prompt_library, 1)
         prompt_row.addWidget(self.save_prompt)
         prompt_row.addWidget(self.forget_prompt)
+        self.improver = PromptImprover(self.prompt, state, studio, background, self.chosen_model)
+        self.improve_prompt = self.improver.button
+        self.improver.message.connect(self.message)
+        improve_row = QHBoxLayout()
+        improve_row.addStretch(1)
+        improve_row.addWidget(self.improve_prompt)
         self.controls = ClipControls(self.studio.presets())
+        self.controls.manageRequested.connect(self.manageRequested)
         self.generate_bar = GenerateButtons(state)
         self.generate_button, self.generate_all_button = self.generate_bar.generate, self.generate_bar.generate_all
         self.generate_button.clicked.connect(self.generateRequested)
@@ -75,6 +89,7 @@ class SettingsPanel(Panel):
         column.addWidget(self.presets)
         column.addWidget(heading("Prompt"))
         column.addWidget(self.prompt)
+        column.addLayout(improve_row)
         column.addWidget(self.motion)
         column.addLayout(prompt_row)
         column.addWidget(heading("Clip"))
@@ -102,7 +117,7 @@ class SettingsPanel(Panel):
         self.prompt_library.activated.connect(self._use_saved_prompt)
         self.save_prompt.clicked.connect(self._save_prompt)
         self.forget_prompt.clicked.connect(self._forget_prompt)
-        self.controls.changed.connect(lambda changes: state.choose(**changes))
+        self.controls.changed.connect(self._on_controls_changed)
         queue.machineKnown.connect(self._on_machine_known)
         self._refresh_prompts()
 
@@ -116,6 +131,11 @@ class SettingsPanel(Panel):
     def _offer(self, models: list[ModelChoice]) -> None:
         self._models = {model.id: model for model in models}
         self.controls.set_models(models, self.state.choices.model)
+
+    def offer(self, models: list[ModelChoice]) -> None:
+        """The models as read again (a download, a deletion, a folder added): the picker and its marks."""
+        self._offer(models)
+        self._show_choices(self.state.choices)
 
     def chosen_model(self, model: str) -> ModelChoice:
         """The chosen model's choice: one on offer, or a local folder read once (from its
@@ -147,6 +167,34 @@ class SettingsPanel(Panel):
         self.motion.setEnabled(bool(words) or choices.motion_prompt is not None)
         self.controls.show_choices(choices, self.chosen_model(choices.model))
 
+    def _on_controls_changed(self, changes: dict[str, Any]) -> None:
+        model = changes.get("model")
+        if model is None or model == self.state.choices.model:
+            self.state.choose(**changes)
+            return
+        choice = self.chosen_model(model)
+        if modeltext.too_big(choice):
+            self.ask_try_anyway(choice)  # never picked silently: the user weighs the cost first
+            return
+        self.state.choose(**changes, try_anyway=False)
+
+    def ask_try_anyway(self, choice: ModelChoice) -> None:
+        """A model too big for this machine: say why and what running it costs; accepting picks it
+        with `try_anyway` set, declining keeps the model chosen before."""
+        reason = choice.fit.reason if choice.fit else "it needs more memory than this machine has"
+        cost = choice.fit.cost if choice.fit and choice.fit.cost else "much slower than on a machine it fits"
+        before = self.chosen_model(self.state.choices.model)
+        self.try_box = QMessageBox(QMessageBox.Icon.Warning, "Try anyway?",
+                                   f"{choice.name} is too big for this machine: {reason}.\n\n"
+                                   f"Running it anyway: {cost}.",
+                                   QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        self.try_box.button(QMessageBox.StandardButton.Yes).setText("Try anyway")
+        self.try_box.button(QMessageBox.StandardButton.No).setText(f"Keep {before.name}")
+        self.try_box.setDefaultButton(QMessageBox.StandardButton.No)
+        self.try_box.accepted.connect(lambda: self.state.choose(model=choice.id, try_anyway=True))
+        self.try_box.rejected.connect(lambda: self._show_choices(self.state.choices))  # the picker back
+        self.try_box.open()
+
     def _on_preset_changed(self, preset_id: str) -> None:
         self.state.choose(preset=preset_id, motion_prompt=None)  # a new preset brings its own words
 
@@ -154,16 +202,12 @@ class SettingsPanel(Panel):
     def _on_machine_known(self, summary: str, result: Any) -> None:
         if result is None:
             return
-        choices, default = result
+        machine: Machine = result
         first_run = self.settings.value("choices/model") is None
-        self._offer(choices)
-        if first_run:
-            self.state.choose(model=default)
-        chosen = next((c for c in choices if c.id == self.state.choices.model), None)
-        if chosen is not None and chosen.installed is False:
-            self.say(f"{chosen.name} is not downloaded; renders will download it first "
-                     "or fail offline. The Instant engine works right away.", "warning",
-                     ("Use Instant", lambda: self.state.choose(model=self.studio.fallback_model)))
+        self._offer(list(machine.models))
+        if first_run:  # what this machine suggests (the window says so, and This machine why)
+            self.state.choose(model=machine.default_model, quality=machine.default_quality, try_anyway=False)
+        self._show_choices(self.state.choices)
 
     # -- prompt library -----------------------------------------------------------------------
 

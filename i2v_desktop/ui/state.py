@@ -86,13 +86,17 @@ class Choices:
     seed: int | None = None  # None: a new random seed per Generate
     model: str = ""  # "" until the app knows what can run here
     loop: bool = DEFAULTS.loop
+    sound: bool = False  # with sound, where the chosen model makes it
+    # The chosen model is too big for this machine and the user accepted the cost it states; it goes
+    # with that model only: choosing another clears it.
+    try_anyway: bool = False
 
     def request_for(self, photo: Photo, seed: int) -> GenerationRequest:
         return GenerationRequest(
             image=photo.path, preset=self.preset, intensity=self.intensity, prompt=self.prompt,
             motion_prompt=self.motion_prompt, duration=self.duration, fps=self.fps, aspect=self.aspect,
             quality=self.quality, seed=seed, variants=self.variants, model=self.model, loop=self.loop,
-            crop_center=photo.crop_center,
+            crop_center=photo.crop_center, sound=self.sound, try_anyway=self.try_anyway,
         )
 
     @staticmethod
@@ -101,7 +105,8 @@ class Choices:
                        motion_prompt=request.motion_prompt,
                        duration=request.duration, fps=request.fps, aspect=request.aspect,
                        quality=request.quality, variants=request.variants, seed=request.seed,
-                       model=request.model, loop=request.loop)
+                       model=request.model, loop=request.loop, sound=request.sound,
+                       try_anyway=request.try_anyway)
 
 
 class AppState(QObject):
@@ -224,7 +229,7 @@ def _parse(name: str, raw: Any, default: Any) -> Any:
         value = text or None
     elif name in ("fps", "seed"):
         value = None if text == "" else (float(text) if name == "fps" else int(text))
-    elif name == "loop" or isinstance(default, bool):
+    elif isinstance(default, bool):
         value = text.lower() in ("true", "1")
     elif isinstance(default, int):
         value = int(text)

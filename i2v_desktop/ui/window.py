@@ -2,8 +2,8 @@
 
 It composes the panels (photos and queue on the left, the viewer in the middle, clip settings on
 the right, the export action in the status bar), all bound to one AppState, and holds what
-belongs to the whole window: the menus and shortcuts, the message banner, dropping files
-anywhere on it, its layout from one session to the next, and closing. The window talks to the
+belongs to the whole window: the menus and shortcuts (built by menus.py), the message banner,
+dropping files anywhere on it, its layout from one session to the next, and closing. The window talks to the
 engines only through the `Studio` seam (core.studio) that app.py hands it: renders through the job
 queue (engine thread), slow reads and exports through `Background` (short tasks).
 """
@@ -15,7 +15,6 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QElapsedTimer, QMargins, QPoint, QRect, QSettings, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import (
-    QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
@@ -29,6 +28,8 @@ from ..core.studio import Studio
 from .banner import Banner
 from .drop import DropOverlay
 from .exporting import Exporter
+from .menus import build_menus
+from .modelsdesk import ModelDesk
 from .notify import Notifier
 from .panel import plural
 from .photos import PhotosPanel
@@ -103,15 +104,19 @@ class MainWindow(QMainWindow):
         self.drop_overlay = DropOverlay(self)
         self.photos_panel = PhotosPanel(state, studio, queue, background, self.settings)
         self.viewer = ViewerPanel(state, studio, queue, background)
-        self.settings_panel = SettingsPanel(state, studio, queue, self.settings)
+        self.settings_panel = SettingsPanel(state, studio, queue, background, self.settings)
         self.exporter = Exporter(state, studio, background, self.settings, self)
-        for source in (self.photos_panel, self.viewer, self.settings_panel, self.exporter):
+        self.models = ModelDesk(self, studio, background, self.settings_panel, self.settings,
+                                remember=not self.read_only)
+        for source in (self.photos_panel, self.viewer, self.settings_panel, self.exporter, self.models):
             source.message.connect(self.banner.show_message)
         self.settings_panel.generateRequested.connect(self.photos_panel.generate)
         self.viewer.finalizeRequested.connect(self.photos_panel.queue_request)
         self.viewer.restoreRequested.connect(self.photos_panel.restore_clip)
         self.viewer.exportRequested.connect(self.export_clips)
         queue.machineKnown.connect(self._on_machine_known)
+        queue.machineKnown.connect(self.models.on_machine_known)  # after the panel has chosen the model
+        self.photos_panel.may_render = self.models.may_render
         queue.saveFailed.connect(lambda line: self.banner.show_message(line, "warning"))
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -131,98 +136,14 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.machine, 1)
         for widget in (self.exporter.status, self.exporter.progress, self.exporter.stop):
             self.statusBar().addPermanentWidget(widget)
-        self._build_menus()
-
-    def _build_menus(self) -> None:
-        photos, viewer = self.photos_panel, self.viewer
-
-        def action(menu: Any, text: str, slot: Any, shortcut: Any = None) -> Any:
-            item = menu.addAction(text)
-            item.triggered.connect(slot)
-            if shortcut is not None:
-                item.setShortcut(QKeySequence(shortcut))
-            return item
-
-        file_menu = self.menuBar().addMenu("&File")
-        action(file_menu, "&Add photos…", photos.open_photos, QKeySequence.StandardKey.Open)
-        action(file_menu, "&Paste photos", photos.paste, QKeySequence.StandardKey.Paste)
-        action(file_menu, "&Export picked clips…", self.export_clips, "Ctrl+E")
-        file_menu.addSeparator()
-        # Ctrl+Q itself (Cmd+Q on macOS): the platform's standard Quit key is none on Windows.
-        action(file_menu, "&Quit", self.close, "Ctrl+Q")
-        edit_menu = self.menuBar().addMenu("&Edit")
-        self.undo_action = viewer.undo.stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = viewer.undo.stack.createRedoAction(self, "&Redo")
-        redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
-        if QKeySequence("Ctrl+Y") not in redo_keys:  # what Windows users press, offered everywhere
-            redo_keys.append(QKeySequence("Ctrl+Y"))
-        self.redo_action.setShortcuts(redo_keys)
-        edit_menu.addActions([self.undo_action, self.redo_action])
-        render_menu = self.menuBar().addMenu("&Render")
-        self.generate_action = action(render_menu, "&Generate selected photos", photos.generate, "Ctrl+Return")
-        self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.generate_all_action = action(render_menu, "Generate &all photos", photos.generate_all)
-        self.generate_all_action.setShortcuts([QKeySequence("Ctrl+Shift+Return"), QKeySequence("Ctrl+Shift+Enter")])
-        self.settings_panel.generate_all_button.clicked.connect(photos.generate_all)
-        self.cancel_action = action(render_menu, "&Cancel render", self.cancel_key, "Esc")
-        self.stop_action = action(render_menu, "&Stop the queue (hold waiting jobs)", self.stop_queue, "Shift+Esc")
-        action(render_menu, "Clear &queue", photos.queue_panel.clear)
-        action(render_menu, "&Finalize selected clip", viewer.finalize)
         self._first_esc, self._esc_job = QElapsedTimer(), None
         # The window for a second Esc runs again from the end of the job the first one cancelled:
         # a cancel can take a moment, and the creator presses Esc again on seeing the next job start.
         self.queue.finished.connect(lambda job, _: job is self._esc_job and self._first_esc.restart())
         self.notifier = Notifier(self, self.queue)
-        view_menu = self.menuBar().addMenu("&View")
-        action(view_menu, "&Framing", viewer.show_framing_view, "Ctrl+1")
-        action(view_menu, "&Preview", viewer.show_preview, "Ctrl+2")
-        action(view_menu, "Ph&one", viewer.show_phone, "Ctrl+3")
-        self.wipe_action = action(view_menu, "&Before / after", viewer.show_wipe, "Ctrl+B")
-        self.wipe_action.setCheckable(True)
-        action(view_menu, "&History", viewer.show_history, "Ctrl+H")
-        view_menu.addSeparator()
-        toggle = self._panel_toggle
-        self.photos_toggle = toggle(view_menu, "Photos and &queue panel", self.photos_panel, "F9")
-        self.settings_toggle = toggle(view_menu, "Clip &settings panel", self.settings_panel, "Shift+F9")
-        help_menu = self.menuBar().addMenu("&Help")
-        action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
-        self.first_steps_action = action(help_menu, "Show the &first steps", self.first_steps.show)
+        build_menus(self)
 
-        # Keys outside the menus, each in a group of the shortcuts sheet.
-        def key(widget: QWidget, text: str, shortcut: Any, slot: Any, group: str) -> QAction:
-            item = QAction(text, widget)
-            item.setShortcut(QKeySequence(shortcut))
-            # Window-wide for the window's own keys; else live while focus is in `widget`.
-            item.setShortcutContext(Qt.ShortcutContext.WindowShortcut if widget is self
-                                    else Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            item.setProperty("group", group)
-            item.triggered.connect(slot)
-            widget.addAction(item)
-            return item
-
-        key(self, "Play or pause", "Space", viewer.toggle_playback, "Clips")
-        key(viewer.variants, "Pick the selected clip", "S", viewer.toggle_star, "Clips")
-        key(viewer.variants, "Delete the selected clips", QKeySequence.StandardKey.Delete,
-            viewer.delete_selected, "Clips")
-        # Break 7: a click on a clip leaves the focus in its strip, and there too the arrows step
-        # the frames of the clip just chosen, which is what they are pressed for right then. Moving
-        # between clips stays with the mouse and Tab: these take the arrows from the strip.
-        key(viewer.strips, "Previous frame", Qt.Key.Key_Left, lambda: self._shown_player().step(-1), "Clips")
-        key(viewer.strips, "Next frame", Qt.Key.Key_Right, lambda: self._shown_player().step(1), "Clips")
-        key(photos.photos, "Remove the selected photos", QKeySequence.StandardKey.Delete,
-            photos.remove_selected_photos, "Photos")
-
-    def _panel_toggle(self, menu: Any, text: str, panel: QWidget, shortcut: str) -> QAction:
-        """A View menu item that folds a side panel away, for a small screen, and brings it back."""
-        item = menu.addAction(text)
-        item.setCheckable(True)
-        item.setChecked(True)
-        item.setShortcut(QKeySequence(shortcut))
-        item.toggled.connect(panel.setVisible)
-        return item
-
-    def _shown_player(self) -> Any:
+    def shown_player(self) -> Any:
         return self.compare if self.views.currentWidget() is self.compare else self.player
 
     # -- what scripts and tests reach through the window ----------------------------------------
@@ -419,6 +340,8 @@ class MainWindow(QMainWindow):
         self.hide()  # gone for the user at once; a model still loading may take a moment to stop
         self.exporter.shutdown()
         self.queue.shutdown()
+        self.models.shutdown()
+        self.settings_panel.improver.shutdown()
         self.background.shutdown()
         self.viewer.shutdown()
         event.accept()

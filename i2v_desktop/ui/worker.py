@@ -36,7 +36,7 @@ class EngineWorker(QObject):
     event = Signal(int, object)  # job id, core.events.Event
     saved = Signal(int, object)  # job id, core.studio.Saved (history entry + frames)
     jobDone = Signal(int, str)  # job id, "" or the reason the job as a whole failed
-    machineKnown = Signal(str, object)  # summary, (model choices, default model) or None
+    machineKnown = Signal(str, object)  # summary, core.studio.Machine or None
 
     def __init__(self, studio: Studio) -> None:
         super().__init__()
@@ -59,7 +59,7 @@ class EngineWorker(QObject):
     def probe(self) -> None:
         try:
             machine = self.studio.machine()
-            summary, result = machine.summary, (list(machine.models), machine.default_model)
+            summary, result = machine.summary, machine
         except Exception as exc:
             log.exception("machine probe failed")
             summary, result = f"could not check this machine ({type(exc).__name__})", None

@@ -448,6 +448,7 @@ def test_remove_prints_the_space_freed_and_a_second_remove_says_there_is_nothing
     assert main(["remove", "tiny"]) == 2
     assert "i2v: Tiny is not downloaded: there is nothing to remove" in capsys.readouterr().err
 
+
 @pytest.fixture(scope="module")
 def tiny_ltx2(tmp_path_factory) -> Path:
     return save_tiny_pipeline("ltx2", tmp_path_factory.mktemp("models") / "tiny-ltx2")

@@ -112,8 +112,8 @@ def test_the_model_box_names_the_model_and_the_line_below_says_what_keeps_it_fro
     window.state.choose(model="svd-xt")
     box = window.controls.model
     assert box.currentData(Qt.ItemDataRole.UserRole + 1) == "Stable Video Diffusion XT"
-    assert "(not installed" in box.currentText()  # the list still says it
-    assert window.controls.model_note.text().startswith("Not installed")
+    assert "(not downloaded" in box.currentText()  # the list still says it
+    assert window.controls.model_note.text().startswith("Not downloaded")
     assert "too big for this machine" in window.controls.model_note.text()
     # The closed box has room for the name at the panel's narrowest.
     window.settings_panel.setFixedWidth(window.settings_panel.minimumWidth())

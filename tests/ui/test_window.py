@@ -169,7 +169,7 @@ def test_model_picker_says_what_is_installed_fits_and_its_licence(qtbot, make_wi
     labels = [combo.itemText(i) for i in range(combo.count())]
     assert labels[0].startswith("Instant")
     wan = combo.findData("wan2.2-ti2v-5b")
-    assert "not installed" in labels[wan]  # no weights in the test cache
+    assert "not downloaded" in labels[wan]  # no weights in the test cache
     assert "Apache" in combo.itemData(wan, Qt.ItemDataRole.ToolTipRole)
     if "no GPU" in window.machine.text():
         assert "too big for this machine" in labels[wan]
