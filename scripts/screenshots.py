@@ -1,7 +1,7 @@
 """Screenshots of the main window at 1280×800: empty, with a batch loaded, during a render with its
 preview, and with variants (light and dark); then the variants on the screens of small laptops,
-1280×720 and 1366×768 (light and dark), as the window fits itself into them (less a title bar).
-Written to docs/screenshots/.
+1280×720 and 1366×768 (light and dark), as the window fits itself into them (less a title bar);
+then the Models page and Help > This machine, light and dark. Written to docs/screenshots/.
 
     .venv/bin/python scripts/screenshots.py
 """
@@ -38,10 +38,26 @@ def settle(app: QApplication, seconds: float = 0.4) -> None:
     wait(app, lambda: time.perf_counter() > end)
 
 
-def shoot(window: MainWindow, name: str) -> None:
+def shoot(window, name: str) -> None:  # the main window, or one of its dialogs
     path = OUT / f"{name}.png"
     window.grab().save(str(path))
     print(path.relative_to(ROOT))
+
+
+def shoot_model_pages(app: QApplication, window: MainWindow) -> None:
+    """The Models page and This machine, as this machine shows them, in both palettes."""
+    page = window.models.open_models()
+    wait(app, lambda: bool(page.rows) and not page.status.text().startswith("Reading"))
+    machine = window.models.open_machine()
+    wait(app, lambda: bool(machine.suggestion.text()))
+    for dark in (False, True):
+        apply_palette(app, dark=dark)
+        settle(app)
+        shoot(page, "models-dark" if dark else "models")
+        shoot(machine, "machine-dark" if dark else "machine")
+    machine.close()
+    page.close()
+    apply_palette(app, dark=False)
 
 
 def main() -> int:
@@ -98,6 +114,7 @@ def main() -> int:
             apply_palette(app, dark=dark)
             settle(app)
             shoot(window, f"variants-{width}x{height}" + ("-dark" if dark else ""))
+    shoot_model_pages(app, window)
     window.close()
     return 0
 

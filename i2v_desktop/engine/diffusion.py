@@ -35,7 +35,7 @@ from .preview import PreviewThrottle, TinyPreviewer, estimate_x0, make_previewer
 from .registry import ModelEntry, Registry, load_registry
 from .speed import (SPEED_MODES, SPEED_OFF, SpeedPlan, apply_to_pipeline, pipeline_speed, plan_speed,
                     set_pipeline_step_cache)
-from .weights import Weights, ensure_weights, tiny_decoder_file
+from .weights import Weights, ensure_weights, how_to_download, tiny_decoder_file
 
 log = logging.getLogger(__name__)
 # Previews may take at most this share of the render time (see PreviewThrottle).
@@ -229,7 +229,7 @@ class DiffusionEngine(Engine):
             raise ModelError(f"{entry.name} ships no prompt enhancer")
         if not is_downloaded(entry):  # a better prompt is not worth a download of tens of GB unasked
             raise ModelError(f"{entry.name} is not downloaded: its prompt enhancer is part of it "
-                             f"({entry.download_gb:g} GB; i2v download {entry.id})")
+                             f"({entry.download_gb:g} GB; {how_to_download(entry)})")
         photo = Image.fromarray(load_image(image, max_pixels=2_000_000).rgb)
         pipe = self._ensure_pipeline(entry, on_event, cancel)
         on_event(StageChanged(Stage.ENCODING_PROMPT, "improving the prompt"))

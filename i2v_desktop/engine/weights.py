@@ -118,7 +118,7 @@ def ensure_weights(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) 
     if is_offline_mode():
         raise WeightsMissingError(
             f"{entry.name} is not downloaded: it needs {entry.download_gb:g} GB from huggingface.co/{entry.repo}"
-            f" (run `i2v download {entry.id}` while online, or pass --model FOLDER)"
+            f": download it while online ({how_to_download(entry)})"
         )
     on_event(StageChanged(Stage.DOWNLOADING, f"{entry.name}, {entry.download_gb:g} GB"))
     from .fetch import download  # resumable: it takes up what a paused download left
@@ -126,6 +126,12 @@ def ensure_weights(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) 
     download(entry, lambda t: on_event(DownloadProgress(t.done_bytes, t.total_bytes, entry.name)), cancel,
              extras=False)
     return _cached(entry)
+
+
+def how_to_download(entry: ModelEntry) -> str:
+    """Where a user gets a model's files, in words for the window and the command line alike (the
+    engine's lines reach both, so they name no command-line option of their own)."""
+    return f"the Models page, or `i2v download {entry.id}`"
 
 
 def _lora_kwargs(lora: LoraFile) -> dict[str, Any]:
@@ -179,7 +185,7 @@ def _download_files(entry: ModelEntry, what: str, size: str, files: list[dict[st
     if is_offline_mode():
         raise WeightsMissingError(
             f"{entry.name}: {what} is not downloaded ({size} from {repos}); "
-            f"run `i2v download {entry.id}` while online{otherwise}"
+            f"download it while online ({how_to_download(entry)}){otherwise}"
         )
     on_event(StageChanged(Stage.DOWNLOADING, f"{what}, {size}"))
     progress = _progress_class(what, on_event, cancel)

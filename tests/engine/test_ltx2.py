@@ -157,7 +157,7 @@ def test_the_enhancer_of_a_model_not_downloaded_asks_for_the_download_first(regi
     base = registry.get(MODEL)
     entry = replace(base, repo="tiny-org/not-here", revision=FAKE_REVISION, local_path=None, download_gb=71.0)
     engine = DiffusionEngine(Registry({entry.id: entry}, entry.id), load_presets(), device="cpu")
-    with pytest.raises(ModelError, match=r"is not downloaded.*71 GB; i2v download") as error:
+    with pytest.raises(ModelError, match=r"is not downloaded.*71 GB; the Models page, or `i2v download") as error:
         engine.enhance_prompt(entry.id, photo, "a cat", lambda event: None, CancelToken())
     assert "\n" not in str(error.value) and engine._pipe is None
 
