@@ -19,7 +19,7 @@ os.environ.update(XDG_DATA_HOME=f"{HOME}/data", XDG_CONFIG_HOME=f"{HOME}/config"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QRect, QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
 
 from i2v_desktop.app import keep_singletons_alive, make_studio  # noqa: E402
 from stalls import wait  # noqa: E402
@@ -55,6 +55,10 @@ def shoot_model_pages(app: QApplication, window: MainWindow) -> None:
         settle(app)
         shoot(page, "models-dark" if dark else "models")
         shoot(machine, "machine-dark" if dark else "machine")
+    # A model whose licence has terms that depend on the user, and that makes sound.
+    page.findChild(QScrollArea).ensureWidgetVisible(page.rows["ltx-2.3-22b"], 0, 0)
+    settle(app)
+    shoot(page, "models-ltx2-dark")
     machine.close()
     page.close()
     apply_palette(app, dark=False)
