@@ -414,7 +414,7 @@ def hub_model(tmp_path, monkeypatch, isolated_home):
 
 
 def test_download_shows_bytes_speed_and_time_left_and_ctrl_c_keeps_what_arrived(hub_model, capsys, monkeypatch):
-    from i2v_desktop import cli
+    from i2v_desktop.cli import models as cli
 
     hub_model.rate = 400_000  # bytes per second: the weights take 2.5 s
     shown = cli._TransferLine.__call__
