@@ -242,13 +242,11 @@ class LocalStudio:
         return Machine(_summary(hardware), choices, default, quality, hardware)
 
     def enhance_prompt(self, model: str, image: str, prompt: str, cancel: CancelToken) -> str:
-        entry = self._registry.resolve(model)
-        if not entry.enhancer:
-            raise ModelError(f"{entry.name} ships no prompt enhancer")
-        # On this process's engine: the one the command line renders with, so its loaded pipeline
-        # is reused. A window rendering in a worker process loads the model here a second time.
-        engine = self.engines.for_model(model)  # a model with an enhancer renders with diffusion
-        return engine.enhance_prompt(model, image, prompt, lambda event: None, cancel)
+        # Where renders run, so the model loaded for them is the one that enhances: in the worker
+        # process (a window's), or on this process's engines (the command line's).
+        if self._process is not None:
+            return self._process.enhance(model, image, prompt, cancel)
+        return self.engines.enhance_prompt(model, image, prompt, cancel)
 
     # -- requests ----------------------------------------------------------------------------
 

@@ -222,6 +222,7 @@ class RenderProcess:
         self._flag: Any = None  # the child's cancel flag (a multiprocessing.Event)
         self._next_block = 0  # the first block number not yet read from this child
         self._saved: np.ndarray | None = None  # frames of the clip last saved in this job
+        self._enhanced: str | None = None  # the text of the last prompt enhancement
 
     @property
     def pid(self) -> int | None:
@@ -260,6 +261,28 @@ class RenderProcess:
                 raise
             if error is not None:
                 raise error
+
+    def enhance(self, model: str, image: str, prompt: str, cancel: CancelToken) -> str:
+        """The model's prompt enhancer's rewrite of `prompt` for the photo `image`, made in the child,
+        where the model is loaded for rendering: the window never holds a second copy of a model
+        of tens of GB. Raises what the child's enhancer raised, Cancelled included."""
+        job = GenerationRequest(image=image, model=model)  # names the photo if the child dies
+        with self._lock:
+            if self._process is None or not self._process.is_alive():
+                self._stop()
+                self._start()
+            self._flag.clear()
+            self._saved = self._enhanced = None
+            try:
+                self._conn.send(("enhance", model, image, prompt))
+            except OSError:
+                raise self._died(job) from None
+            error = self._follow(job, lambda event: None, cancel, lambda output: None)
+            if error is not None:
+                raise error
+            if self._enhanced is None:
+                raise I2VError(f"{Path(image).name}: the render process sent no enhanced prompt")
+            return self._enhanced
 
     def close(self) -> None:
         """End the child: ask it, wait a little, then end it. A running job is cancelled first."""
@@ -321,6 +344,8 @@ class RenderProcess:
                         frames = self._take(block)
                     self._saved = frames
                     on_output(Rendered(mp4, sidecar, ClipRecord(record), frames, fps))
+                case ("enhanced", text):
+                    self._enhanced = text
                 case ("done", error):
                     return error
 
@@ -391,7 +416,10 @@ def serve(conn: Any, flag: Any, settings: EngineSettings, level: int) -> None:
     child = _Child(conn, CancelToken(flag), settings)
     try:
         while (job := conn.recv()) is not None:
-            conn.send(("done", child.run(*job)))
+            if job[0] == "enhance":
+                conn.send(("done", child.enhance(*job[1:])))
+            else:
+                conn.send(("done", child.run(*job)))
     except (EOFError, BrokenPipeError):
         pass  # the parent is gone
     finally:
@@ -408,19 +436,40 @@ class _Child:
 
     def run(self, request: GenerationRequest, out_dir: Path, crash: str | None) -> I2VError | None:
         """One job; returns the error that ended it, as the parent should raise it."""
-        from ..core.presets import load_presets
-        from ..engine.registry import load_registry
-        from .render import Engines, render_to_files
+        from .render import render_to_files
 
         self.saved = None
-        try:
-            if self.engines is None:  # kept from job to job: a loaded model stays loaded
-                s = self.settings
-                self.engines = Engines(load_registry(user_file=s.models_file), load_presets(s.presets_dir),
-                                       s.device, s.offload, s.speed)
+
+        def work() -> None:
             sink = self.send_event if not crash else self.crashing(crash)
-            render_to_files(self.engines.for_model(request.model), request, out_dir, sink, self.cancel,
+            render_to_files(self._engines().for_model(request.model), request, out_dir, sink, self.cancel,
                             on_saved=self.send_output)
+
+        return self._guarded(request.image, work)
+
+    def enhance(self, model: str, image: str, prompt: str) -> I2VError | None:
+        """One prompt enhancement on the engine renders use (its loaded model is reused)."""
+
+        def work() -> None:
+            self.conn.send(("enhanced", self._engines().enhance_prompt(model, image, prompt, self.cancel)))
+
+        return self._guarded(image, work)
+
+    def _engines(self) -> Any:
+        from ..core.presets import load_presets
+        from ..engine.registry import load_registry
+        from .render import Engines
+
+        if self.engines is None:  # kept from job to job: a loaded model stays loaded
+            s = self.settings
+            self.engines = Engines(load_registry(user_file=s.models_file), load_presets(s.presets_dir),
+                                   s.device, s.offload, s.speed)
+        return self.engines
+
+    def _guarded(self, image: str, work: Callable[[], None]) -> I2VError | None:
+        """Run a job; the error that ended it, as the parent should raise it (one line)."""
+        try:
+            work()
         except BrokenPipeError:
             raise
         except I2VError as exc:
@@ -429,9 +478,8 @@ class _Child:
             except Exception:
                 return I2VError(first_line(exc))
         except Exception as exc:
-            log.exception("render of %s failed", request.image)
-            name = Path(request.image).name
-            return I2VError(f"{name}: internal error ({type(exc).__name__}: {first_line(exc)})")
+            log.exception("job on %s failed", image)
+            return I2VError(f"{Path(image).name}: internal error ({type(exc).__name__}: {first_line(exc)})")
         return None
 
     def park(self, array: np.ndarray) -> Block | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from .. import __version__
 from ..core.cancel import CancelToken
 from ..core.clip import Clip, RenderInfo
-from ..core.errors import I2VError, InputError
+from ..core.errors import I2VError, InputError, ModelError
 from ..core.events import EventSink, Stage, StageChanged
 from ..core.framing import fit_image
 from ..core.image import load_image
@@ -161,6 +161,14 @@ class Engines:
                 self._made[kind] = DiffusionEngine(self.registry, self.presets, device=self.device,
                                                    offload=self.offload, speed=self.speed)
         return self._made[kind]
+
+    def enhance_prompt(self, model: str, image: str, prompt: str, cancel: CancelToken) -> str:
+        """The model's prompt enhancer's rewrite of `prompt` for `image`, on the engine that renders
+        the model (its loaded pipeline is reused); one line when the model ships none."""
+        entry = self.registry.resolve(model)
+        if not entry.enhancer:
+            raise ModelError(f"{entry.name} ships no prompt enhancer")
+        return self.for_model(model).enhance_prompt(model, image, prompt, lambda event: None, cancel)
 
     def close(self) -> None:
         for engine in self._made.values():
