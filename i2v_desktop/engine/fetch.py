@@ -304,8 +304,29 @@ def download(entry: ModelEntry, on_progress: Callable[[Transfer], object], cance
             f"{entry.name}: downloads are off on this machine (HF_HUB_OFFLINE is set); "
             f"unset it to fetch the model from huggingface.co/{entry.repo}"
         )
+    return _transfer(entry, lambda: plan(entry, extras), on_progress, cancel, lambda: _link(entry, extras))
+
+
+def download_files(entry: ModelEntry, files: list[dict[str, Any]], on_progress: Callable[[Transfer], object],
+                   cancel: CancelToken) -> list[Path]:
+    """Fetch single files of `entry` (hf_hub_download keyword sets, e.g. its fast tier's LoRAs) the
+    same resumable way as a whole model; their paths in the cache, in the order given."""
+    from huggingface_hub import hf_hub_download
+
+    def parts() -> list[Part]:
+        return [_part(kw["repo_id"], kw["revision"], kw["filename"]) for kw in files]
+
+    paths: list[Path] = []  # huggingface_hub links each finished blob into its snapshot
+    _transfer(entry, parts, on_progress, cancel, lambda: paths.extend(Path(hf_hub_download(**kw)) for kw in files))
+    return paths
+
+
+def _transfer(entry: ModelEntry, make_parts: Callable[[], list[Part]], on_progress: Callable[[Transfer], object],
+              cancel: CancelToken, link: Callable[[], object]) -> list[Part]:
+    """Fetch the parts `make_parts` names that the cache lacks, on a few threads, with progress and
+    cancel (see `download`), then `link` them into place."""
     try:
-        parts = plan(entry, extras)
+        parts = make_parts()
         todo = [part for part in parts if not part.cached]
         arrived = [part.arrived() for part in parts]
         meter = TransferMeter(sum(p.size for p in parts), sum(arrived))
@@ -345,13 +366,15 @@ def download(entry: ModelEntry, on_progress: Callable[[Transfer], object], cance
                 if error is not None and not isinstance(error, Cancelled):
                     raise error
             cancel.raise_if_cancelled()
-        _link(entry, extras)
+        link()
         report(force=True)
         return parts
     except (Cancelled, ModelError):
         raise
     except Exception as exc:  # the hub's answers, the network, the disk: one line each
         raise _one_line(entry, exc) from None
+
+
 
 
 def _complete(entry: ModelEntry, extras: bool) -> bool:

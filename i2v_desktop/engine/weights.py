@@ -10,13 +10,12 @@ the entry names one) and pickled .bin weights are never downloaded or loaded.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core.cancel import CancelToken
-from ..core.errors import Cancelled, ModelError, WeightsMissingError
+from ..core.errors import ModelError, WeightsMissingError
 from ..core.events import DownloadProgress, EventSink, Stage, StageChanged
 from .registry import LoraFile, ModelEntry
 
@@ -179,7 +178,7 @@ def _download_files(entry: ModelEntry, what: str, size: str, files: list[dict[st
                     on_event: EventSink, cancel: CancelToken, otherwise: str = "") -> list[Path]:
     """Download extra files of `entry` (hf_hub_download keyword sets) with progress events and
     cancel; offline or failing, one line says what is missing and how to get it."""
-    from huggingface_hub import hf_hub_download, is_offline_mode
+    from huggingface_hub import is_offline_mode
 
     repos = ", ".join(dict.fromkeys(f"huggingface.co/{f['repo_id']}" for f in files))
     if is_offline_mode():
@@ -188,13 +187,10 @@ def _download_files(entry: ModelEntry, what: str, size: str, files: list[dict[st
             f"download it while online ({how_to_download(entry)}){otherwise}"
         )
     on_event(StageChanged(Stage.DOWNLOADING, f"{what}, {size}"))
-    progress = _progress_class(what, on_event, cancel)
-    try:
-        return [Path(hf_hub_download(tqdm_class=progress, **f)) for f in files]
-    except Cancelled:
-        raise
-    except Exception as exc:  # network, disk or HTTP errors: say what failed in one line
-        raise ModelError(f"{entry.name}: downloading {what} from {repos} failed ({exc})") from None
+    from .fetch import download_files  # resumable, like a whole model's download
+
+    return download_files(entry, files, lambda t: on_event(DownloadProgress(t.done_bytes, t.total_bytes, what)),
+                          cancel)
 
 
 def check_folder(path: Path, provided: tuple[str, ...] = ()) -> Path:
@@ -224,38 +220,6 @@ def check_folder(path: Path, provided: tuple[str, ...] = ()) -> Path:
     return path
 
 
-def _progress_class(what: str, on_event: EventSink, cancel: CancelToken) -> type:
-    """A tqdm stand-in that turns huggingface_hub's byte counters into DownloadProgress events.
-
-    huggingface_hub updates it from its download threads, so it only reads its own counters and
-    calls the event sink (which must be thread-safe); raising Cancelled aborts the download, and
-    the partial files are resumed next time.
-    """
-    from tqdm.auto import tqdm
-
-    class Progress(tqdm):  # type: ignore[misc]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs.pop("name", None)
-            kwargs["disable"] = False
-            kwargs["file"] = open(os.devnull, "w")  # noqa: SIM115 - closed in close()
-            super().__init__(*args, **kwargs)
-
-        def update(self, n: float | None = 1) -> bool | None:
-            cancel.raise_if_cancelled()
-            out = super().update(n)
-            if self.unit == "B" and self.total:
-                on_event(DownloadProgress(int(self.n), int(self.total), what))
-            return out
-
-        def close(self) -> None:
-            fp = self.fp
-            super().close()
-            if not fp.closed:
-                fp.close()
-
-    return Progress
-
-
 # -- the optional tiny decoder -------------------------------------------------------------------
 
 
@@ -277,15 +241,3 @@ def tiny_decoder_file(entry: ModelEntry) -> Path | None:
         return Path(hf_hub_download(local_files_only=True, **_tiny_kwargs(entry)))
     except LocalEntryNotFoundError:
         return None
-
-
-def ensure_tiny_decoder(entry: ModelEntry, on_event: EventSink, cancel: CancelToken) -> Path | None:
-    """Download the entry's tiny decoder if it has one (a few tens of MB), for `i2v download`."""
-    tiny = entry.tiny_decoder
-    if tiny is None:
-        return None
-    cached = tiny_decoder_file(entry)
-    if cached is not None:
-        return cached
-    size = f"{tiny.download_gb * 1000:.0f} MB"
-    return _download_files(entry, "the tiny preview decoder", size, [_tiny_kwargs(entry)], on_event, cancel)[0]

@@ -7,9 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from i2v_desktop.core.cancel import CancelToken
-from i2v_desktop.core.errors import Cancelled, ModelError
-from i2v_desktop.core.events import DownloadProgress
+from i2v_desktop.core.errors import ModelError
 from i2v_desktop.engine import weights
 from i2v_desktop.engine.device import choose_offload, plan_device
 from i2v_desktop.engine.registry import load_registry
@@ -78,22 +76,6 @@ def test_folder_check_accepts_safetensors_and_refuses_pickles_and_gaps(tmp_path)
     assert weights.check_folder(_folder(tmp_path / "single", []), provided=("unet",))
     with pytest.raises(ModelError, match="no model_index.json"):
         weights.check_folder(tmp_path / "ok" / "unet")
-
-
-def test_byte_progress_becomes_events_and_cancel_aborts(wan5b):
-    events, cancel = [], CancelToken()
-    progress = weights._progress_class("Wan", events.append, cancel)
-    bar = progress(total=1000, unit="B")
-    bar.update(250)
-    bar.update(250)
-    files = progress(total=3)  # huggingface_hub's "Fetching N files" bar counts files, not bytes
-    files.update(1)
-    assert events == [DownloadProgress(250, 1000, "Wan"), DownloadProgress(500, 1000, "Wan")]
-    cancel.cancel()
-    with pytest.raises(Cancelled):
-        bar.update(100)
-    bar.close()
-    files.close()
 
 
 def test_nothing_cached_means_not_downloaded(wan5b):

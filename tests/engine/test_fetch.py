@@ -196,3 +196,36 @@ def test_the_fake_hub_leaves_no_thread_behind():
     assert [t for t in threading.enumerate() if t.name.startswith("fakehub")]
     hub.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("fakehub")]
+
+
+def test_a_fast_tier_lora_fetched_at_render_time_resumes_like_a_model(fake_hub, tmp_path):
+    from i2v_desktop.core.events import DownloadProgress, StageChanged
+    from i2v_desktop.engine.registry import LoraFile, LoraSet
+    from i2v_desktop.engine.weights import ensure_loras
+
+    served = tmp_path / "lora"
+    served.mkdir()
+    (served / "fast.safetensors").write_bytes(np.random.default_rng(1).integers(0, 256, BIG, dtype=np.uint8).tobytes())
+    commit = fake_hub.add("test/lora", served)
+    wan = load_registry().get("wan2.1-i2v-14b-480p")
+    entry = replace(wan, lora=LoraSet("test", "MIT", (LoraFile("test/lora", commit, "fast.safetensors", 0.0015,
+                                                                 "transformer"),)))
+    fake_hub.rate = 1_000_000
+    cancel, events = CancelToken(), []
+
+    def watch(event):
+        events.append(event)
+        if isinstance(event, DownloadProgress) and event.done_bytes > 300_000:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        ensure_loras(entry, watch, cancel)
+    assert isinstance(events[0], StageChanged) and "LoRA" in events[0].detail
+    partial = [p for p in (repo_folder("test/lora") / "blobs").iterdir() if p.name.endswith(".incomplete")]
+    assert len(partial) == 1
+    kept = partial[0].stat().st_size
+
+    fake_hub.rate = None
+    (path,) = ensure_loras(entry, lambda event: None, CancelToken())
+    assert f"bytes={kept}-" in fake_hub.ranges  # the rest only
+    assert path.read_bytes() == (served / "fast.safetensors").read_bytes()
