@@ -18,7 +18,6 @@ import contextlib
 import math
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ import numpy as np
 
 from ..core.clip import Audio
 from ..core.errors import ExportError, InputError, os_reason
-from .ffmpeg import NO_WINDOW, ffmpeg_exe, ffmpeg_url, known_cause
+from .ffmpeg import ffmpeg_exe, ffmpeg_url, known_cause, read_with_ffmpeg
 
 if TYPE_CHECKING:
     from .plan import Timeline
@@ -265,11 +264,7 @@ def read_audio(path: Path) -> Audio | None:
         ffmpeg_exe(path), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", ffmpeg_url(path),
         "-map", "0:a:0", "-ac", str(channels), "-ar", str(stream.rate), "-f", "f32le", "-c:a", "pcm_f32le", "pipe:1",
     ]  # fmt: skip
-    try:
-        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False,
-                                creationflags=NO_WINDOW)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
+    result = read_with_ffmpeg(command, path)
     lines = result.stderr.decode("utf-8", errors="replace").splitlines()
     usable = len(result.stdout) // (4 * channels)
     if result.returncode != 0 or usable == 0:
@@ -292,10 +287,6 @@ def _existing(path: Path) -> Path:
 def _ffmpeg_header(path: Path) -> list[str]:
     """What ffmpeg says about a file it is given no output for (it exits 1 after the header)."""
     command = [ffmpeg_exe(path), "-hide_banner", "-nostdin", "-i", ffmpeg_url(path)]
-    try:
-        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False,
-                                creationflags=NO_WINDOW)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
+    result = read_with_ffmpeg(command, path)
     return result.stderr.decode("utf-8", errors="replace").splitlines()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import ExportError, os_reason
+from ..core.errors import ExportError, InputError, os_reason
 
 # Causes that ffmpeg reports in its own words, as the user should read them.
 _FFMPEG_CAUSES = (
@@ -36,6 +36,16 @@ _FFMPEG_NOISE = re.compile(
 _FFMPEG_PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*)+|^x264 \[\w+\]:\s*")
 
 NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window flashing up on Windows
+
+
+def read_with_ffmpeg(command: Sequence[str], path: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run an ffmpeg that reads `path` and writes to its stdout; (stdout, stderr) in bytes.
+    One line naming the file when ffmpeg cannot be started."""
+    try:
+        return subprocess.run(list(command), stdin=subprocess.DEVNULL, capture_output=True, check=False,
+                              creationflags=NO_WINDOW)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
 
 
 def run_ffmpeg(command: Sequence[str], frames: Iterable[np.ndarray], path: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
@@ -17,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..core.clip import Audio
-from ..core.errors import ExportError, InputError, os_reason
+from ..core.errors import ExportError, InputError
 from .audio import SoundInput, checked_audio, codec_args, encoder_samples, sound_input
-from .ffmpeg import NO_WINDOW, ffmpeg_exe, ffmpeg_url, known_cause, run_ffmpeg
+from .ffmpeg import ffmpeg_exe, ffmpeg_url, known_cause, read_with_ffmpeg, run_ffmpeg
 from .files import atomic_output, check_destination, commit, create_temp, remove, write_sidecar
 
 # The rest of the app finds ffmpeg and the atomic files here, as before they had modules of their own.
@@ -179,12 +178,7 @@ def read_mp4_metadata(path: Path) -> dict[str, str]:
         ffmpeg_exe(path), "-hide_banner", "-nostdin", "-loglevel", "error",
         "-i", ffmpeg_url(path), "-f", "ffmetadata", "pipe:1",
     ]  # fmt: skip
-    try:
-        result = subprocess.run(
-            command, stdin=subprocess.DEVNULL, capture_output=True, check=False, creationflags=NO_WINDOW
-        )
-    except OSError as exc:
-        raise InputError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
+    result = read_with_ffmpeg(command, path)
     if result.returncode != 0:
         lines = result.stderr.decode("utf-8", errors="replace").splitlines()
         raise InputError(f"{path}: {known_cause(lines) or 'not a readable video file'}")
@@ -204,11 +198,7 @@ def read_frames(path: Path) -> tuple[np.ndarray, float]:
         ffmpeg_exe(path), "-hide_banner", "-nostdin", "-i", ffmpeg_url(path),
         "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
     ]  # fmt: skip
-    try:
-        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False,
-                                creationflags=NO_WINDOW)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
+    result = read_with_ffmpeg(command, path)
     header = result.stderr.decode("utf-8", errors="replace").splitlines()
     video = next((line for line in header if "Video:" in line), "")
     size, rate = _VIDEO_SIZE.search(video), _VIDEO_FPS.search(video)
