@@ -43,7 +43,10 @@ class ModelsPage(QDialog):
         super().__init__(parent)
         self.studio = studio
         self.setWindowTitle("Models")
-        self.resize(760, 680)
+        # As tall as a few cards, but never taller than the screen it opens on (a 720-pixel laptop
+        # screen also has a title bar and a panel to fit).
+        room = (parent.screen() if parent is not None else self.screen()).availableGeometry()
+        self.resize(min(760, room.width() - 40), min(680, room.height() - 80))
         # Its own pool: downloads run long and would starve the window's short tasks. Three threads:
         # a download, a second one, and the re-reading of the rows.
         self.background = Background(self, threads=3)
