@@ -28,7 +28,7 @@ from ..core.events import (
 from ..core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
 from ..core.settings import DEFAULTS
 from ..core.studio import ExportJob, Studio
-from ..studio.catalog import OFFLOAD_MODES, SPEED_MODES
+from ..studio.catalog import FAMILIES, OFFLOAD_MODES, SPEED_MODES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("model", help="model id (see `i2v models`), or a folder or checkpoint you added")
 
     bench = sub.add_parser("bench", help="measure step time, preview overhead and memory on this machine")
-    bench.add_argument("--family", choices=("wan", "ltx", "svd", "all"), default="all")
+    bench.add_argument("--family", choices=(*FAMILIES, "all"), default="all")
     bench.add_argument("--steps", type=int, default=8)
     bench.add_argument("--real", action="store_true", help="real model architectures (random weights; needs a GPU)")
     bench.add_argument("--dry-run", action="store_true",

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from ..core.presets import PresetLibrary, load_presets
 from ..engine.device import OFFLOAD_MODES
-from ..engine.registry import ModelEntry, Registry, load_registry
+from ..engine.registry import FAMILIES, ModelEntry, Registry, load_registry
 from ..engine.speed import SPEED_MODES
 from ..storage.paths import config_dir, user_models_file, user_presets_dir
 
-__all__ = ["OFFLOAD_MODES", "SPEED_MODES", "downloaded", "on_disk", "user_exports", "user_presets",
+__all__ = ["FAMILIES", "OFFLOAD_MODES", "SPEED_MODES", "downloaded", "on_disk", "user_exports", "user_presets",
            "user_registry"]
 
 

@@ -490,3 +490,13 @@ def test_enhance_prompt_with_a_model_that_has_no_enhancer_is_one_line(user_model
     assert code == 2
     assert err.strip().splitlines()[-1] == "i2v: Tiny Wan ships no prompt enhancer"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_bench_takes_every_registry_family():
+    from i2v_desktop.cli import build_parser
+    from i2v_desktop.engine.registry import FAMILIES
+
+    for family in (*FAMILIES, "all"):
+        assert build_parser().parse_args(["bench", "--family", family]).family == family
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["bench", "--family", "nope"])
