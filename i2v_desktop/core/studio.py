@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .batch import BatchPlan, BatchReport, RowResult
 from .cancel import CancelToken
 from .events import EventSink
 from .presets import MotionPreset
@@ -369,11 +370,31 @@ class Studio(Protocol):
     def load_queue(self) -> list[GenerationRequest]:
         """The jobs a previous session left; unreadable ones are dropped with a logged line."""
 
+    def read_batch(self, source: str, defaults: GenerationRequest, exports: Sequence[str] = (),
+                   crf: int = 18) -> BatchPlan:
+        """*Slow.* A catalogue to render: `source` is a manifest (.csv or .jsonl: a row per clip, the
+        columns of core.batch.COLUMNS) or a folder (a row per photo in it). Each row is `defaults`
+        with the row's own values over it; a row that cannot be made (a bad value, an unknown preset
+        or model, a missing photo) is a BadRow with its one line. `source` may be an fsspec URL
+        ("s3://bucket/catalogue.csv") where that storage's backend is installed. ManifestError
+        naming the file when the manifest as a whole cannot be read."""
+
+    def run_batch(self, plan: BatchPlan, out: str, on_result: Callable[[RowResult], object], cancel: CancelToken,
+                  workers: int | None = None) -> BatchReport:
+        """*Slow.* Render every row of `plan` into `out` (a folder or an fsspec URL): clips, exports and
+        sidecars, and results.csv written as each row ends. Rows an earlier run finished (same key)
+        are skipped. A row that fails is one result and the others go on; a worker that dies has its
+        row retried on another (a few times at most). `workers`: at most this many (default: one
+        per GPU for diffusion models, one per core for the instant engine). `on_result` hears of
+        each row as it ends, on the calling thread. A cancel stops starting rows and ends the running
+        ones; the report then says `cancelled`."""
+
     def close(self) -> None:
         """Stop what runs behind the seam (a worker process, loaded models)."""
 
 
 __all__ = [
+    "BatchPlan", "BatchReport", "RowResult",
     "BUILT_IN", "FITS", "FITS_OFFLOADED", "LOCAL_FOLDER", "NOT_DOWNLOADED", "PARTLY_DOWNLOADED", "READY", "STATES",
     "TOO_BIG", "UNKNOWN", "UPDATE_AVAILABLE", "VERDICTS",
     "ExportChoice", "ExportJob", "ExportProgress", "ExportReport", "Fit", "Hardware", "Limits", "Machine",

@@ -7,11 +7,13 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 
+from ..core.batch import BatchPlan, BatchReport, RowResult
 from ..core.cancel import CancelToken
 from ..core.errors import ModelError
 from ..core.events import EventSink
@@ -31,8 +33,10 @@ from ..storage.history import History, HistoryError, clip_files, thumbnail_frame
 from ..storage.models import drop_model, put_model
 from ..storage.paths import config_dir, data_dir, history_dir, user_models_file, user_presets_dir
 from ..storage.prompts import PromptLibrary
-from . import exports, records
+from . import batch, exports, records
+from .batch import Pool
 from .catalog import user_exports, user_presets, user_registry
+from .pool import LocalPool
 from .process import EngineSettings, RenderProcess
 from .render import Engines, render_to_files
 from .table import download_gb
@@ -60,8 +64,13 @@ class LocalStudio:
 
     def __init__(self, engines: Engines, history: History | Path, export_presets: ExportLibrary, folder: Path,
                  prompts_file: Path | None = None, process: RenderProcess | None = None,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, settings: EngineSettings | None = None,
+                 pool: Callable[[], Pool] | None = None) -> None:
         self.engines, self._exports = engines, export_presets
+        # How a batch's worker processes make the same engines, and where a batch runs: this
+        # machine's processes (LocalPool), or what the command line was given (a Ray cluster).
+        self._settings = settings or EngineSettings(None, None, engines.device, engines.offload, engines.speed)
+        self._pool = pool or LocalPool
         # Where renders run: a worker process (the window's choice: a crash there costs one job,
         # not the window), or None for the calling thread with `engines`. Either way the history
         # is written here only.
@@ -364,6 +373,18 @@ class LocalStudio:
     def load_queue(self) -> list[GenerationRequest]:
         return queue.load_queue(self._folder)
 
+    # -- batches ----------------------------------------------------------------------------
+
+    def read_batch(self, source: str, defaults: GenerationRequest, exports: Sequence[str] = (),
+                   crf: int = 18) -> BatchPlan:
+        return batch.read_plan(source, defaults, exports, crf, self.check, {c.id for c in self.export_choices()})
+
+    def run_batch(self, plan: BatchPlan, out: str, on_result: Callable[[RowResult], object], cancel: CancelToken,
+                  workers: int | None = None) -> BatchReport:
+        gpu = any(self._registry.resolve(row.request.model).engine != "instant" for row in plan.rows)
+        return batch.run_batch(plan, out, on_result, cancel, self._pool(), partial(batch.BatchWorker, self._settings),
+                               gpu, workers)
+
     def _writable(self) -> None:
         if self._read_only:
             raise HistoryError(f"{self._folder}: read-only here, another i2v desktop is using it")
@@ -383,21 +404,22 @@ def _users_own(entry: ModelEntry) -> bool:
 
 
 def user_studio(device: str | None = None, offload: str = "auto", speed: str = "auto", *,
-                open_history: bool = True, process: bool = False,
-                read_only: bool = False) -> tuple[LocalStudio, list[str]]:
+                open_history: bool = True, process: bool = False, read_only: bool = False,
+                pool: Callable[[], Pool] | None = None) -> tuple[LocalStudio, list[str]]:
     """The Studio on the user's folders, and one line for each user file or entry it skipped.
 
     The history is opened now, so a history the app cannot use stops it at start (HistoryError);
     `open_history=False` leaves it closed until used (the command line renders elsewhere).
     `process`: render in a worker process that the first job starts (the window's choice).
-    `read_only`: another process owns the data folder: read everything, change nothing."""
+    `read_only`: another process owns the data folder: read everything, change nothing.
+    `pool`: where batches run (default: processes on this machine)."""
     registry, presets, exported = user_registry(), user_presets(), user_exports()
     problems = [*(f"model {p}" for p in registry.problems), *(f"preset {p}" for p in presets.problems),
                 *(f"export preset {p}" for p in exported.problems)]
     engines = Engines(registry, presets, device=device, offload=offload, speed=speed)
     history = History(history_dir()) if open_history else history_dir()
-    worker = None
-    if process:
-        worker = RenderProcess(EngineSettings(user_presets_dir(), user_models_file(), device, offload, speed))
-    studio = LocalStudio(engines, history, exported, data_dir(), config_dir() / "prompts.json", worker, read_only)
+    settings = EngineSettings(user_presets_dir(), user_models_file(), device, offload, speed)
+    worker = RenderProcess(settings) if process else None
+    studio = LocalStudio(engines, history, exported, data_dir(), config_dir() / "prompts.json", worker, read_only,
+                         settings, pool)
     return studio, problems

@@ -41,7 +41,7 @@ from ..core.record import ClipRecord
 from ..core.request import GenerationRequest
 
 if TYPE_CHECKING:
-    from .render import Output
+    from .render import Engines, Output
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,16 @@ class EngineSettings:
     device: str | None = None
     offload: str = "auto"
     speed: str = "auto"
+
+
+def make_engines(settings: EngineSettings) -> Engines:
+    """The engines another process makes from `settings`: the same as this process has."""
+    from ..core.presets import load_presets
+    from ..engine.registry import load_registry
+    from .render import Engines
+
+    return Engines(load_registry(user_file=settings.models_file), load_presets(settings.presets_dir),
+                   settings.device, settings.offload, settings.speed)
 
 
 @dataclass(frozen=True)
@@ -456,14 +466,8 @@ class _Child:
         return self._guarded(image, work)
 
     def _engines(self) -> Any:
-        from ..core.presets import load_presets
-        from ..engine.registry import load_registry
-        from .render import Engines
-
         if self.engines is None:  # kept from job to job: a loaded model stays loaded
-            s = self.settings
-            self.engines = Engines(load_registry(user_file=s.models_file), load_presets(s.presets_dir),
-                                   s.device, s.offload, s.speed)
+            self.engines = make_engines(self.settings)
         return self.engines
 
     def _guarded(self, image: str, work: Callable[[], None]) -> I2VError | None:

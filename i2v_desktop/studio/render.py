@@ -81,8 +81,9 @@ def score_file(path: Path, source: Path | None = None, loop: bool = False) -> Sc
     return score
 
 
-def output_stem(image: str, variant: int, variants: int) -> str:
-    stem = Path(image).stem
+def output_stem(image: str, variant: int, variants: int, named: bool = False) -> str:
+    """The file stem of a variant: the photo's stem (or `image` itself when `named`), with _vN."""
+    stem = image if named else Path(image).stem
     return f"{stem}_v{variant + 1}" if variants > 1 else stem
 
 
@@ -118,18 +119,25 @@ def render_to_files(
     cancel: CancelToken,
     crf: int = 18,
     on_saved: Callable[[Output], object] | None = None,
+    name: str | None = None,
+    photo: str | None = None,
 ) -> list[Output]:
     """Render every variant of `request` into out_dir, best-scoring first. Each variant ends with
-    one terminal event; `on_saved` hears of each file as soon as it is written."""
+    one terminal event; `on_saved` hears of each file as soon as it is written.
+
+    `name`: the clips' file stem (default: the photo's). `photo`: where the clips' records say the
+    photo is, when the engine reads a local copy of it (a batch's photo on object storage)."""
     outputs: list[Output] = []
     still = engine.presets.get(request.preset).still
     for index, single in enumerate(request.variant_requests()):
         if cancel.cancelled:
             break
-        path = free_path(out_dir, output_stem(request.image, index, request.variants))
+        path = free_path(out_dir, output_stem(name or request.image, index, request.variants, named=name is not None))
 
         def deliver(clip: Clip, path: Path = path) -> None:
             score = score_against_photo(clip, still=still)
+            if photo is not None:
+                clip = replace(clip, request=replace(clip.request, image=photo))
             on_event(StageChanged(Stage.ENCODING_VIDEO, path.name))
             outputs.append(save_clip(clip, path, crf, engine.encoder_preset, score))
             if on_saved is not None:
