@@ -249,6 +249,15 @@ class Pool(Protocol):
         """Stop every worker; running tasks end unfinished."""
 
 
+def finished_rows(plan: BatchPlan, out: str) -> tuple[int, ...]:
+    """The plan's rows an earlier run into `out` finished (they will be skipped), by row number."""
+    store = Store(out)
+    if not store.exists(RESULTS_FILE):
+        return ()
+    done = done_keys(read_results(store.read_text(RESULTS_FILE)))
+    return tuple(row.row for row in plan.rows if _done(done.get(row.key), store))
+
+
 def run_batch(plan: BatchPlan, out: str, on_result: Callable[[RowResult], object], cancel: CancelToken,
               pool: Pool, make_worker: Callable[[], Worker], gpu: bool, workers: int | None = None) -> BatchReport:
     """Render the plan's rows into `out` on `pool` (see `Studio.run_batch`)."""
@@ -312,4 +321,5 @@ def _done(result: RowResult | None, store: Store) -> bool:
     return store.url or all(Path(clip).is_file() for clip in result.clips)
 
 
-__all__ = ["MAX_ATTEMPTS", "BatchWorker", "Pool", "Task", "Worker", "read_plan", "run_batch", "worker_name"]
+__all__ = ["MAX_ATTEMPTS", "BatchWorker", "Pool", "Task", "Worker", "finished_rows", "read_plan", "run_batch",
+           "worker_name"]
