@@ -39,6 +39,8 @@ from .store import ResultsFile, Store, is_url
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # a row whose worker died this many times is reported failed
+# Tests make a worker process die as it starts a row: "ROW" on the row's first try, "ROW:always" on every try.
+CRASH_VARIABLE = "I2V_BATCH_CRASH"
 POLL_S = 0.2  # how often the scheduler looks at the cancel token while rows run
 
 
@@ -151,6 +153,9 @@ class BatchWorker:
 
     def do(self, task: Task) -> RowResult:
         row, started = task.row, time.perf_counter()
+        crash, _, when = os.environ.get(CRASH_VARIABLE, "").partition(":")
+        if crash == str(row.row) and (task.attempt == 1 or when == "always"):
+            os._exit(3)
         try:
             clips, exports, scores, notes = self._render(task)
         except I2VError as exc:
@@ -321,5 +326,5 @@ def _done(result: RowResult | None, store: Store) -> bool:
     return store.url or all(Path(clip).is_file() for clip in result.clips)
 
 
-__all__ = ["MAX_ATTEMPTS", "BatchWorker", "Pool", "Task", "Worker", "finished_rows", "read_plan", "run_batch",
+__all__ = ["CRASH_VARIABLE", "MAX_ATTEMPTS", "BatchWorker", "Pool", "Task", "Worker", "finished_rows", "read_plan", "run_batch",
            "worker_name"]
