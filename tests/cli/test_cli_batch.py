@@ -8,30 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from i2v_desktop.bench.tiny import save_tiny_pipeline
 from i2v_desktop.cli import main
 from i2v_desktop.core.batch import DONE, FAILED, INVALID, RESULTS_FILE, read_results
 from i2v_desktop.core.request import GenerationRequest
-
-
-@pytest.fixture(scope="module")
-def tiny_wan(tmp_path_factory) -> Path:
-    return save_tiny_pipeline("wan2.2-ti2v", tmp_path_factory.mktemp("models") / "tiny-wan")
-
-
-@pytest.fixture
-def user_models(tiny_wan, isolated_home) -> Path:
-    """The user's models.json with a tiny local Wan: the batch's worker processes read it too."""
-    folder = isolated_home / "config" / "i2v_desktop"
-    folder.mkdir(parents=True, exist_ok=True)
-    entry = {
-        "id": "tiny-wan", "base": "wan2.2-ti2v-5b", "name": "Tiny Wan", "path": str(tiny_wan),
-        "resolutions": {"tiny": [64, 64]}, "max_frames": 9,
-        "tiers": {q: {"resolution": "tiny", "steps": 2} for q in ("draft", "standard", "final")},
-    }
-    path = folder / "models.json"
-    path.write_text(json.dumps({"models": [entry]}))
-    return path
 
 
 @pytest.fixture
