@@ -2,10 +2,9 @@
 code as `i2v batch` (`Studio.read_batch`, then `Studio.run_batch`), with the window's clip settings
 as every row's defaults.
 
-The plan is read, and the batch run, on the dialog's own pool (a batch runs for hours and must not
-hold up the window's short tasks). Rows end on that pool's thread: each result crosses to the GUI
-thread as a signal carrying the frozen RowResult, tagged with its run's number so that a late
-result of an earlier run is dropped.
+The plan is read, and the batch run, on the pool of its `BatchRun` (batchrun.py), whose signals
+bring each row's result to the GUI thread as it ends. The rows as the plan has them and as they end
+are the table's (batchtable.py); what is worked out with no Qt is in batchplan.py.
 """
 
 from __future__ import annotations
@@ -13,15 +12,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QSettings, QStandardPaths, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QModelIndex, QRect, QSettings, QSize, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDialog,
-    QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -29,13 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.batch import FAILED, INVALID, BatchPlan, BatchReport, RowResult, Tally
-from ..core.cancel import CancelToken
+from ..core.batch import FAILED, INVALID, BatchPlan, BatchReport, RowResult
 from ..core.errors import I2VError, ModelError
 from ..core.request import GenerationRequest
 from ..core.studio import Studio
-from .background import Background
 from .batchplan import default_output, defaults_text, earlier_results, ended_text, is_manifest, plan_text
+from .batchrun import BatchRun
+from .batchsource import BatchSource
 from .batchtable import DONE_EARLIER, TO_RENDER, BatchTable, Line, plan_lines
 from .drop import DropOverlay
 from .state import AppState, Photo
@@ -43,13 +39,18 @@ from .state import AppState, Photo
 # The request's image is each row's photo; the defaults need one to be a request at all.
 PLACEHOLDER_PHOTO = "photo"
 TICK_MS = 1000  # how often the time left is worked out again while a batch runs
+SETTLE_MS = 300  # the clip settings this long unchanged are read into the rows
+
+
+def fitting_size(room: QRect) -> QSize:
+    """Wide enough for the table's columns with room for the reasons, and never larger than the
+    screen it opens on (a 720-pixel laptop screen also has a title bar and a panel to fit)."""
+    return QSize(min(980, room.width() - 40), min(620, room.height() - 80))
 
 
 class BatchDialog(QDialog):
     """Non-modal: the window stays usable while a batch runs. Kept by the main window (one dialog,
     so reopening it shows the batch that runs)."""
-
-    _row_ended = Signal(int, object)  # run number, RowResult: emitted on the batch's thread
 
     def __init__(self, studio: Studio, state: AppState, settings: QSettings, parent: QWidget | None = None,
                  *, remember: bool = True) -> None:
@@ -57,21 +58,17 @@ class BatchDialog(QDialog):
         self.studio, self.state, self.settings, self.remember = studio, state, settings, remember
         self.setWindowTitle("Batch")
         self.setAcceptDrops(True)
-        room = (parent.screen() if parent is not None else self.screen()).availableGeometry()
-        self.resize(min(980, room.width() - 40), min(620, room.height() - 80))
-        self.background = Background(self, threads=2)  # reading a plan, and the run
-        self.background.pool.setObjectName("batch")
+        self.resize(fitting_size((parent.screen() if parent is not None else self.screen()).availableGeometry()))
+        self.work = BatchRun(studio, self)
+        self.work.rowEnded.connect(self._on_row_ended)
+        self.work.finished.connect(self._run_ended)
         self.source, self.out = "", ""
         self.plan: BatchPlan | None = None
-        self._earlier: dict[str, RowResult] = {}
         self._reading = 0  # the number of the latest plan read: older ones are dropped
-        self._run = 0  # the number of the latest run: results of older ones are dropped
-        self._token: CancelToken | None = None  # set while a run is on
-        self._tally: Tally | None = None
         self._stale = False  # the source, folder or settings changed during a run: read again after it
+        self._changed_during_run = False  # the plan on show was read again after a run for that
         self._closing = False
         self.confirm: QMessageBox | None = None
-        self._row_ended.connect(self._on_row_ended)
         self._build()
         state.choicesChanged.connect(self._choices_changed)
         last = str(settings.value("batch/source", "") or "")
@@ -82,24 +79,10 @@ class BatchDialog(QDialog):
             self._show_defaults()
 
     def _build(self) -> None:
-        self.source_edit = QLineEdit()
-        self.source_edit.setReadOnly(True)
-        self.source_edit.setPlaceholderText("A folder of photos, or a manifest with a row per clip")
-        self.source_edit.setAccessibleName("Photos or manifest")
-        self.folder_button = QPushButton("Folder…")
-        self.folder_button.clicked.connect(self.choose_folder)
-        self.manifest_button = QPushButton("Manifest…")
-        self.manifest_button.setToolTip("A .csv or .jsonl file: a row per clip, with a photo column and any of "
-                                        "preset, prompt, aspect, duration, fps, model, quality, variants, seed, "
-                                        "loop, exports")
-        self.manifest_button.clicked.connect(self.choose_manifest)
-        self.out_edit = QLineEdit()
-        self.out_edit.setReadOnly(True)
-        self.out_edit.setAccessibleName("Output folder")
-        self.out_button = QPushButton("Change…")
-        self.out_button.clicked.connect(self.choose_output)
-        self.defaults = QLabel()
-        self.defaults.setWordWrap(True)
+        self.paths = BatchSource()
+        self.paths.sourceChosen.connect(self.set_source)
+        self.paths.outputChosen.connect(self.set_output)
+        self.defaults = self.paths.defaults
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -125,18 +108,11 @@ class BatchDialog(QDialog):
         self._ticker = QTimer(self)
         self._ticker.setInterval(TICK_MS)
         self._ticker.timeout.connect(self._show_progress)
+        self._settled = QTimer(self)
+        self._settled.setSingleShot(True)
+        self._settled.setInterval(SETTLE_MS)
+        self._settled.timeout.connect(lambda: self.read_plan() if self.source else self._show_defaults())
 
-        source = QHBoxLayout()
-        source.addWidget(self.source_edit, 1)
-        source.addWidget(self.folder_button)
-        source.addWidget(self.manifest_button)
-        out = QHBoxLayout()
-        out.addWidget(self.out_edit, 1)
-        out.addWidget(self.out_button)
-        form = QFormLayout()
-        form.addRow("Photos:", source)
-        form.addRow("Clips to:", out)
-        form.addRow("Each row:", self.defaults)
         progress = QHBoxLayout()
         progress.addWidget(self.progress)
         progress.addWidget(self.progress_text, 1)
@@ -146,7 +122,7 @@ class BatchDialog(QDialog):
         for button in (self.start_button, self.cancel_button, self.close_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.paths)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
         layout.addLayout(progress)
@@ -157,33 +133,11 @@ class BatchDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self._token is not None
+        return self.work.running
 
     @property
     def cancelling(self) -> bool:
-        return self._token is not None and self._token.cancelled
-
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "A folder of photos", self._start_folder())
-        if folder:
-            self.set_source(folder)
-
-    def choose_manifest(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "A manifest", self._start_folder(),
-                                              "Manifests (*.csv *.jsonl *.ndjson *.json)")
-        if path:
-            self.set_source(path)
-
-    def choose_output(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Where the clips go", self.out or self._start_folder())
-        if folder:
-            self.set_output(folder)
-
-    def _start_folder(self) -> str:
-        if self.source:
-            path = Path(self.source)
-            return str(path if path.is_dir() else path.parent)
-        return QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        return self.work.cancelling
 
     def set_source(self, source: str | Path, out: str | None = None) -> bool:
         """Read a folder or a manifest; its clips go to `out` (default: a "batch" folder next to it).
@@ -200,8 +154,7 @@ class BatchDialog(QDialog):
             return False
         self.source = str(path.resolve())
         self.out = out or default_output(self.source)
-        self.source_edit.setText(self.source)
-        self.out_edit.setText(self.out)
+        self.paths.show_paths(self.source, self.out)
         self._remember()
         self.read_plan()
         return True
@@ -210,7 +163,7 @@ class BatchDialog(QDialog):
         if self.running:
             return
         self.out = str(Path(folder).expanduser().resolve())
-        self.out_edit.setText(self.out)
+        self.paths.show_paths(self.source, self.out)
         self._remember()
         if self.source:
             self.read_plan()  # what an earlier run into this folder made is skipped
@@ -241,16 +194,14 @@ class BatchDialog(QDialog):
             model = self.studio.model(request.model).name
         except ModelError:
             model = request.model
-        self.defaults.setText(f"{defaults_text(request, preset, model)}: the window's clip settings, "
-                              "under what a manifest's columns say")
+        self.defaults.setText(f"{defaults_text(request, preset, model)}, as the clip settings say, "
+                              "unless the manifest's row says otherwise")
         return request
 
     @Slot(object)
     def _choices_changed(self, _choices: object) -> None:
-        if self.source:
-            self.read_plan()
-        else:
-            self._show_defaults()
+        # A slider dragged changes the settings many times a second: the rows are read once it rests.
+        self._settled.start()
 
     def read_plan(self) -> None:
         """Read the source with the window's settings, and what an earlier run into the output
@@ -261,27 +212,32 @@ class BatchDialog(QDialog):
         request = self._show_defaults()
         self._reading += 1
         number, source, out = self._reading, self.source, self.out
-        self.plan, self._earlier = None, {}
+        self.plan = None
         self.table.rows.show([])
-        self.progress.reset()
-        self.progress_text.clear()
+        if not self._changed_during_run:  # else how the run went stays said
+            self.progress.reset()
+            self.progress_text.clear()
         self._update_controls()
         if request is None:
             self._say("The rows are read once a model is chosen")
             return
         self._say(f"Reading {Path(source).name}…")
         studio = self.studio
-        self.background.submit(lambda: (studio.read_batch(source, request), earlier_results(out)),
-                               lambda read: self._planned(number, *read),
-                               lambda line: self._plan_failed(number, line), name=f"reading {source}")
+        self.work.background.submit(lambda: (studio.read_batch(source, request), earlier_results(out)),
+                                    lambda read: self._planned(number, *read),
+                                    lambda line: self._plan_failed(number, line), name=f"reading {source}")
 
     def _planned(self, number: int, plan: BatchPlan, earlier: dict[str, RowResult]) -> None:
         if number != self._reading:
             return  # the source, the folder or the settings changed while it was read
-        self.plan, self._earlier = plan, earlier
+        self.plan = plan
         self.table.rows.show(plan_lines(plan, earlier))
         rows = self.table.rows
-        self._say(plan_text(len(rows.lines), rows.count(TO_RENDER), rows.count(DONE_EARLIER), rows.count(INVALID)))
+        text = plan_text(len(rows.lines), rows.count(TO_RENDER), rows.count(DONE_EARLIER), rows.count(INVALID))
+        if self._changed_during_run:
+            text += " (read again: the clip settings changed during the run)"
+            self._changed_during_run = False
+        self._say(text)
         self._update_controls()
 
     def _plan_failed(self, number: int, line: str) -> None:
@@ -297,16 +253,9 @@ class BatchDialog(QDialog):
     def start(self) -> None:
         if self.running or self.plan is None or not self.to_render():
             return
-        token = self._token = CancelToken()
-        self._run += 1
-        self._tally = Tally(self.to_render(), time.monotonic())
-        run, plan, out, studio, ended = self._run, self.plan, self.out, self.studio, self._row_ended
-        self.background.submit(
-            # Runs on the pool's thread; so does on_result, which only emits (a queued signal).
-            lambda: studio.run_batch(plan, out, lambda result: ended.emit(run, result), token),
-            lambda report: self._run_ended(run, report), lambda line: self._run_ended(run, None, line),
-            lambda: self._run_ended(run, None), cancel=token, name="the batch")
-        self.progress.setRange(0, self._tally.total)
+        rows = self.to_render()
+        self.work.start(self.plan, self.out, rows)
+        self.progress.setRange(0, rows)
         self.progress.setValue(0)
         self._ticker.start()
         self._show_progress()
@@ -314,35 +263,27 @@ class BatchDialog(QDialog):
 
     def cancel(self) -> None:
         """Stop the batch: no row starts, the running ones end unfinished (nothing of them is kept)."""
-        if self._token is None or self._token.cancelled:
+        if not self.running or self.cancelling:
             return
-        self._token.cancel()
+        self.work.cancel()
         self.progress_text.setText("Cancelling…")
         self._update_controls()
 
-    @Slot(int, object)
-    def _on_row_ended(self, run: int, result: RowResult) -> None:
-        if run != self._run:
-            return
+    @Slot(object)
+    def _on_row_ended(self, result: RowResult) -> None:
         self.table.rows.ended(result)
-        if result.status == INVALID or self._tally is None:
-            return  # a row the plan already showed as one that cannot be made: no render
-        self._tally.add(result, time.monotonic())
-        if result.key:
-            self._earlier[result.key] = result
         self._show_progress()
 
     def _show_progress(self) -> None:
-        if self._tally is None or self._token is None or self._token.cancelled:
+        tally = self.work.tally
+        if tally is None or not self.running or self.cancelling:
             return
-        self.progress.setValue(self._tally.count)
-        self.progress_text.setText(self._tally.line(time.monotonic()))
+        self.progress.setValue(tally.count)
+        self.progress_text.setText(tally.line(time.monotonic()))
 
-    def _run_ended(self, run: int, report: BatchReport | None, error: str = "") -> None:
-        if run != self._run:
-            return
-        tally = self._tally
-        self._token = None
+    @Slot(object, str)
+    def _run_ended(self, report: BatchReport | None, error: str) -> None:
+        tally = self.work.tally
         self._ticker.stop()
         if tally is not None:
             self.progress.setValue(tally.count)
@@ -351,17 +292,20 @@ class BatchDialog(QDialog):
             self.progress_text.setText(f"Stopped: {error}" if error else text)
         self._update_controls()
         if self._stale and not self._closing:
+            # The rows are read again with the settings as they are now: a row whose settings
+            # changed is another row (its key), made again by the next Start.
             self._stale = False
+            self._changed_during_run = True
             self.read_plan()
 
     def _update_controls(self) -> None:
         running = self.running
-        for widget in (self.folder_button, self.manifest_button, self.out_button):
-            widget.setEnabled(not running)
+        self.paths.set_busy(running)
         count = self.to_render() if self.plan is not None else 0
-        self.start_button.setText(f"Start: {count} row{'s' if count != 1 else ''}" if count else "Start")
+        self.start_button.setText(f"Start: {count} row{'s' if count != 1 else ''}" if count and not running
+                                  else "Start")
         self.start_button.setEnabled(not running and count > 0)
-        self.cancel_button.setEnabled(running and not self._token.cancelled)
+        self.cancel_button.setEnabled(running and not self.cancelling)
         self.open_button.setEnabled(bool(self.out))
         self.progress.setVisible(running or self.progress.value() > 0)
 
@@ -402,7 +346,8 @@ class BatchDialog(QDialog):
         path = self._dropped(event)
         if path is not None:
             event.acceptProposedAction()
-            self.drop_overlay.show_over(self.table, f"Drop to batch this {'folder' if path.is_dir() else 'manifest'}")
+            what = "folder" if path.is_dir() else "manifest"
+            self.drop_overlay.show_over(self.table, f"Drop to batch this {what}")
 
     def dragLeaveEvent(self, event: object) -> None:  # noqa: N802
         self.drop_overlay.hide()
@@ -418,7 +363,7 @@ class BatchDialog(QDialog):
 
     def reject(self) -> None:
         """Esc, Close and the title bar's close come here: a batch running is stopped, once asked."""
-        if not self.running or self._token.cancelled:
+        if not self.running or self.cancelling:
             super().reject()
             return
         self.confirm = QMessageBox(QMessageBox.Icon.Question, "Batch running",
@@ -437,9 +382,8 @@ class BatchDialog(QDialog):
     def shutdown(self) -> None:
         """The main window closes: stop the batch and wait for its thread (the rows made are kept)."""
         self._closing = True
-        if self._token is not None:
-            self._token.cancel()
         if self.confirm is not None:
             self.confirm.close()
         self._ticker.stop()
-        self.background.shutdown()
+        self._settled.stop()
+        self.work.shutdown()

@@ -8,13 +8,21 @@ through the dialog's slots, never from the thread the batch runs on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from ..core.batch import DONE, FAILED, INVALID, BatchPlan, RowResult
 
@@ -26,13 +34,21 @@ ERROR_COLOUR = QColor("#d9534f")  # reads on the light and the dark palette alik
 
 COLUMNS = ("Row", "Photo", "Status", "Clips", "Score", "Seconds", "Reason")
 ROW, PHOTO, STATUS, CLIPS, SCORE, SECONDS, REASON = range(len(COLUMNS))
-# Widths for the columns that hold short values; Reason takes what is left.
-WIDTHS = {ROW: 48, PHOTO: 180, STATUS: 110, CLIPS: 170, SCORE: 56, SECONDS: 70}
+# What the columns that hold short values must fit (their headers too); Reason takes what is left.
+WIDEST = {ROW: "9999", PHOTO: "spring-collection-01.jpg", STATUS: STATUS_TEXT[INVALID],
+          CLIPS: "spring-collection.mp4", SCORE: COLUMNS[SCORE], SECONDS: COLUMNS[SECONDS]}
+_LEADING_PATH = re.compile(r"^\S*[/\\]([^/\\:]+): ")
 
 
 def file_name(location: str) -> str:
     """The last part of a path or URL: what a narrow column shows of it."""
     return PurePath(location.replace("\\", "/")).name or location
+
+
+def short_reason(reason: str) -> str:
+    """A reason as the table shows it: a path it starts with by its file name ("/a/b/x.jpg: photo not
+    found" is "x.jpg: photo not found"); the whole line is the cell's tooltip."""
+    return _LEADING_PATH.sub(r"\1: ", reason)
 
 
 @dataclass(frozen=True)
@@ -63,7 +79,7 @@ class Line:
             return f"{max(result.scores):.0f}" if result is not None and result.scores else ""
         if column == SECONDS:
             return f"{result.seconds:.1f}" if result is not None and result.seconds else ""
-        return self.reason
+        return short_reason(self.reason)
 
     def tip(self, column: int) -> str:
         if column == PHOTO:
@@ -144,6 +160,19 @@ class BatchRows(QAbstractTableModel):
         return None
 
 
+class _Elided(QStyledItemDelegate):
+    """A column elided in its own way: a file name in the middle (its end says the most)."""
+
+    def __init__(self, mode: Qt.TextElideMode, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.mode = mode
+
+    def initStyleOption(self, option: QStyleOptionViewItem,  # noqa: N802
+                        index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = self.mode
+
+
 class BatchTable(QTableView):
     """The rows of a batch; a double-click on a done row asks for its clip (the dialog opens it)."""
 
@@ -157,13 +186,18 @@ class BatchTable(QTableView):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setAlternatingRowColors(True)
         self.setWordWrap(False)
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a file name's end says the most
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self._middle = _Elided(Qt.TextElideMode.ElideMiddle, self)
+        for column in (PHOTO, CLIPS):
+            self.setItemDelegateForColumn(column, self._middle)
         self.verticalHeader().hide()
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.horizontalHeader()
         header.setHighlightSections(False)
-        for column, width in WIDTHS.items():
-            header.resizeSection(column, width)
+        metrics = self.fontMetrics()
+        for column, text in WIDEST.items():
+            # The widest value or the header, and the cell's margins.
+            header.resizeSection(column, max(map(metrics.horizontalAdvance, (text, COLUMNS[column]))) + 20)
         header.setSectionResizeMode(REASON, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(40)
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from i2v_desktop.core.batch import DONE, RESULTS_FILE
-from i2v_desktop.ui.batch import BatchDialog
+from i2v_desktop.ui.batch import SETTLE_MS, BatchDialog
 from i2v_desktop.ui.batchtable import CLIPS, DONE_EARLIER, STATUS, TO_RENDER
 
 QUICK = dict(model="instant", duration=1.0, fps=12.0, aspect="1:1", quality="draft", preset="orbit", variants=1)
@@ -170,7 +170,7 @@ def test_a_manifest_with_a_bad_row_is_cancelled_mid_run_and_the_next_start_goes_
     assert sorted(done) == sorted(line.key for line in dialog.table.rows.lines if line.key)  # each made once
 
 
-def test_closing_a_running_batch_asks_and_the_window_stops_it(qtbot, make_window, samples, tmp_path):
+def test_closing_a_running_batch_asks_settings_changed_meanwhile_apply_after_and_the_window_stops_it(qtbot, make_window, samples, tmp_path):
     folder = photos(tmp_path / "shots", samples, ["coffee.jpg", "rocket.jpg"])
     window = make_window()
     dialog = opened_batch(qtbot, window)
@@ -180,13 +180,19 @@ def test_closing_a_running_batch_asks_and_the_window_stops_it(qtbot, make_window
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     assert dialog.confirm is not None and dialog.confirm.isVisible() and dialog.isVisible()
     dialog.confirm.button(QMessageBox.StandardButton.No).click()  # Keep running
-    assert dialog.isVisible() and dialog.running and not dialog.cancel_button.isHidden()
+    assert dialog.isVisible() and dialog.running and dialog.cancel_button.isEnabled()
+    window.state.choose(duration=2.0)  # other rows now: read once this run has ended
+    qtbot.wait(SETTLE_MS + 200)
+    assert [row.request.duration for row in dialog.plan.rows] == [1.0, 1.0]
 
     dialog.reject()
     dialog.confirm.button(QMessageBox.StandardButton.Yes).click()  # Stop and close
     assert not dialog.isVisible() and dialog.cancelling
     qtbot.waitUntil(lambda: not dialog.running, timeout=20_000)
-    assert dialog.progress_text.text().startswith("Cancelled after ")
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20_000)
+    assert [row.request.duration for row in dialog.plan.rows] == [2.0, 2.0]
+    assert dialog.summary.text() == "2 rows: 2 to render (read again: the clip settings changed during the run)"
+    assert dialog.progress_text.text().startswith("Cancelled after 0 of 2 rows")  # how the run went stays said
 
     window.batch_action.trigger()  # open again: the rest of the batch is there to start
     assert dialog.isVisible() and dialog.start_button.isEnabled()
