@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QRect, QSettings, QSize, Qt, QTimer, QUrl, Slot
+from PySide6.QtCore import QModelIndex, QRect, QSettings, QSize, QStandardPaths, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -153,7 +153,8 @@ class BatchDialog(QDialog):
             self._say(f"{path.name}: not a folder of photos or a manifest (.csv, .jsonl)")
             return False
         self.source = str(path.resolve())
-        self.out = out or default_output(self.source)
+        videos = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
+        self.out = out or default_output(self.source, videos)
         self.paths.show_paths(self.source, self.out)
         self._remember()
         self.read_plan()

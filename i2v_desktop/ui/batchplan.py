@@ -3,6 +3,7 @@ earlier run into that folder finished, and the words for the plan and for how a 
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,12 +19,16 @@ def is_manifest(path: Path) -> bool:
     return path.suffix.lower() in MANIFEST_SUFFIXES
 
 
-def default_output(source: str) -> str:
+def default_output(source: str, videos: str) -> str:
     """A "batch" folder in the folder of photos, or next to the manifest: the clips stay with the
     catalogue they were made from (a folder's photos are the files directly in it, so the clips'
-    folder inside it is never read as photos)."""
+    folder inside it is never read as photos). Where that folder cannot be written (a shared
+    catalogue, a card), a folder named after the source in `videos` (the user's Videos)."""
     path = Path(source)
-    return str((path if path.is_dir() else path.parent) / OUTPUT_NAME)
+    home = path if path.is_dir() else path.parent
+    if os.access(home, os.W_OK):
+        return str(home / OUTPUT_NAME)
+    return str(Path(videos) / f"{path.stem or OUTPUT_NAME} {OUTPUT_NAME}")
 
 
 def earlier_results(out: str) -> dict[str, RowResult]:

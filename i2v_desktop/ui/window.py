@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidg
 from ..core.studio import Studio
 from .banner import Banner
 from .batch import BatchDialog
+from .batchplan import is_manifest
 from .drop import DropOverlay
 from .exporting import Exporter
 from .menus import build_menus
@@ -237,6 +238,10 @@ class MainWindow(QMainWindow):
         local = [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]
         if len(local) < len(urls):
             self.banner.show_message("Only files on this computer can be added (not web links)", "warning")
+        if len(local) == 1 and is_manifest(local[0]):  # a catalogue: rendered by Batch…, not a photo
+            self.open_batch().set_source(local[0])
+            event.acceptProposedAction()
+            return
         self.photos_panel.add_paths(local)
         event.acceptProposedAction()
 

@@ -199,3 +199,22 @@ def test_closing_a_running_batch_asks_settings_changed_meanwhile_apply_after_and
     dialog.start()
     window.close()  # while it runs: the window stops it and waits for its thread (the fixture checks)
     assert dialog.cancelling
+
+
+def test_a_manifest_dropped_on_the_window_opens_it_in_the_batch_dialog(qtbot, make_window, samples, tmp_path):
+    folder = photos(tmp_path / "catalogue", samples, ["coffee.jpg"])
+    (folder / "spring.jsonl").write_text('{"photo": "coffee.jpg", "duration": 2}\n{"photo": "coffee.jpg", '
+                                         '"duration": "long"}\n', encoding="utf-8")
+    window = make_window()
+    window.state.choose(**QUICK)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder / "spring.jsonl"))])
+    for kind in (QDragEnterEvent, QDropEvent):
+        QApplication.sendEvent(window, kind(QPointF(200, 200), Qt.DropAction.CopyAction, mime,
+                                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    dialog = window.batch_dialog
+    assert dialog is not None and dialog.isVisible() and window.state.photos == []  # not taken for a photo
+    read(qtbot, dialog)
+    assert dialog.summary.text() == "2 rows: 1 to render, 1 cannot be made (see the reason)"
+    assert dialog.table.rows.lines[1].reason == "duration: not a number: 'long'"
+    assert dialog.plan.rows[0].request.duration == 2.0 and dialog.plan.rows[0].request.aspect == "1:1"

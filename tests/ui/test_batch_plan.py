@@ -17,8 +17,18 @@ from i2v_desktop.ui.batchtable import CLIPS, DONE_EARLIER, REASON, SCORE, STATUS
 
 def test_the_clips_go_into_a_batch_folder_in_the_photos_folder_or_next_to_the_manifest(tmp_path):
     (tmp_path / "shots").mkdir()
-    assert default_output(str(tmp_path / "shots")) == str(tmp_path / "shots" / "batch")
-    assert default_output(str(tmp_path / "catalogue.csv")) == str(tmp_path / "batch")
+    videos = str(tmp_path / "Videos")
+    assert default_output(str(tmp_path / "shots"), videos) == str(tmp_path / "shots" / "batch")
+    assert default_output(str(tmp_path / "catalogue.csv"), videos) == str(tmp_path / "batch")
+
+
+def test_a_catalogue_in_a_folder_that_cannot_be_written_has_its_clips_in_videos(tmp_path, monkeypatch):
+    (tmp_path / "shared").mkdir()
+    # A read-only share, as this user sees it (chmod would not stop a test run as root).
+    monkeypatch.setattr("i2v_desktop.ui.batchplan.os.access", lambda path, mode: Path(path) != tmp_path / "shared")
+    videos = str(tmp_path / "Videos")
+    assert default_output(str(tmp_path / "shared" / "spring.csv"), videos) == str(tmp_path / "Videos" / "spring batch")
+    assert default_output(str(tmp_path / "shared"), videos) == str(tmp_path / "Videos" / "shared batch")
 
 
 def row(number: int, photo: Path) -> BatchRow:
