@@ -1,14 +1,18 @@
 """Screenshots of the main window at 1280×800: empty, with a batch loaded, during a render with its
 preview, and with variants (light and dark); then the variants on the screens of small laptops,
 1280×720 and 1366×768 (light and dark), as the window fits itself into them (less a title bar);
-then the Models page and Help > This machine, light and dark. Written to docs/screenshots/.
+then the Models page and Help > This machine, light and dark; then Render > Batch… on a manifest
+with a bad row, mid-run and after it (light and dark). Written to docs/screenshots/.
 
-    .venv/bin/python scripts/screenshots.py
+    .venv/bin/python scripts/screenshots.py          # all of them
+    .venv/bin/python scripts/screenshots.py batch    # the batch dialog only
 """
 
 from __future__ import annotations
 
+import csv
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -24,6 +28,7 @@ from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
 from i2v_desktop.app import keep_singletons_alive, make_studio  # noqa: E402
 from stalls import wait  # noqa: E402
 from i2v_desktop.core.events import StepProgress  # noqa: E402
+from i2v_desktop.ui.batch import fitting_size  # noqa: E402
 from i2v_desktop.ui.theme import apply_palette, apply_theme  # noqa: E402
 from i2v_desktop.ui.window import MainWindow  # noqa: E402
 
@@ -64,6 +69,42 @@ def shoot_model_pages(app: QApplication, window: MainWindow) -> None:
     apply_palette(app, dark=False)
 
 
+def shoot_batch_dialog(app: QApplication, window: MainWindow) -> None:
+    """Render > Batch… on a manifest of the samples with one row whose photo is missing: mid-run, once
+    a row has ended, then after the run, light and dark."""
+    folder = Path(HOME) / "catalogue"
+    folder.mkdir()
+    names = sorted(p.name for p in SAMPLES.glob("*.jpg"))
+    for name in names:
+        shutil.copy(SAMPLES / name, folder / name)
+    with open(folder / "catalogue.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["photo", "preset", "prompt"])
+        writer.writerow([names[0], "orbit", ""])
+        writer.writerow(["spring-collection-hero-shot.jpg", "", ""])  # not there: the row says so
+        for name, preset in zip(names[1:], ("push-in", "pan-left", "orbit")):
+            writer.writerow([name, preset, "soft studio light"])
+    window.state.choose(preset="orbit", intensity=0.6, aspect="1:1", duration=1.0, fps=12.0, variants=1,
+                        quality="draft", model="instant")
+    window.batch_action.trigger()
+    dialog = window.batch_dialog
+    dialog.set_source(folder / "catalogue.csv")
+    wait(app, lambda: dialog.plan is not None)
+    dialog.start()
+    # The size it takes on a 1280x720 laptop screen (the offscreen screen is smaller).
+    dialog.resize(fitting_size(QRect(0, 0, 1280, 720 - 32)))
+    wait(app, lambda: dialog.table.rows.count("done") >= 1)
+    settle(app)
+    shoot(dialog, "batch-dialog-running")
+    wait(app, lambda: not dialog.running)
+    for dark in (False, True):
+        apply_palette(app, dark=dark)
+        settle(app)
+        shoot(dialog, "batch-dialog-dark" if dark else "batch-dialog")
+    apply_palette(app, dark=False)
+    dialog.close()
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     keep_singletons_alive()  # PySide6 6.12 on Python < 3.12: see app.py
@@ -76,6 +117,10 @@ def main() -> int:
     settle(app)
     window.setGeometry(0, 0, 1280, 800)  # after the fit to the (offscreen) screen that follows the show
     settle(app)
+    if sys.argv[1:] == ["batch"]:
+        shoot_batch_dialog(app, window)
+        window.close()
+        return 0
     shoot(window, "empty")
 
     window.add_paths([SAMPLES])
@@ -119,6 +164,7 @@ def main() -> int:
             settle(app)
             shoot(window, f"variants-{width}x{height}" + ("-dark" if dark else ""))
     shoot_model_pages(app, window)
+    shoot_batch_dialog(app, window)
     window.close()
     return 0
 

@@ -46,6 +46,8 @@ def build_menus(window: MainWindow) -> None:
     window.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
     window.generate_all_action = action(render_menu, "Generate &all photos", photos.generate_all)
     window.generate_all_action.setShortcuts([QKeySequence("Ctrl+Shift+Return"), QKeySequence("Ctrl+Shift+Enter")])
+    # A folder or a manifest rendered into a folder, as `i2v batch` does.
+    window.batch_action = action(render_menu, "&Batch…", window.open_batch)
     window.settings_panel.generate_all_button.clicked.connect(photos.generate_all)
     window.cancel_action = action(render_menu, "&Cancel render", window.cancel_key, "Esc")
     window.stop_action = action(render_menu, "&Stop the queue (hold waiting jobs)", window.stop_queue, "Shift+Esc")

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidg
 
 from ..core.studio import Studio
 from .banner import Banner
+from .batch import BatchDialog
+from .batchplan import is_manifest
 from .drop import DropOverlay
 from .exporting import Exporter
 from .menus import build_menus
@@ -88,6 +90,7 @@ class MainWindow(QMainWindow):
         self.queue = JobQueue(studio, self, persist=not read_only)
         self.background = Background(self)
         self.first_steps = FirstSteps(self, settings, remember=not read_only)  # app.py offers them
+        self.batch_dialog: BatchDialog | None = None  # made when first opened
 
         self._build()
         self.photos_panel.read_only = read_only
@@ -204,6 +207,16 @@ class MainWindow(QMainWindow):
         self.photos_panel.stop_queue(hold_running)
         self.viewer.cancel_render()
 
+    def open_batch(self) -> BatchDialog:
+        """Render > Batch…: one dialog for the window's life, so reopening it shows the batch that runs."""
+        if self.batch_dialog is None:
+            self.batch_dialog = BatchDialog(self.studio, self.state, self.settings, self,
+                                            remember=not self.read_only)
+        self.batch_dialog.show()
+        self.batch_dialog.raise_()
+        self.batch_dialog.activateWindow()
+        return self.batch_dialog
+
     def export_clips(self) -> None:
         """The export dialog for the picked clips, or for those selected in the strip on show."""
         self.exporter.export_clips(self.viewer.selected_entries())
@@ -225,6 +238,10 @@ class MainWindow(QMainWindow):
         local = [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]
         if len(local) < len(urls):
             self.banner.show_message("Only files on this computer can be added (not web links)", "warning")
+        if len(local) == 1 and is_manifest(local[0]):  # a catalogue: rendered by Batch…, not a photo
+            self.open_batch().set_source(local[0])
+            event.acceptProposedAction()
+            return
         self.photos_panel.add_paths(local)
         event.acceptProposedAction()
 
@@ -341,6 +358,8 @@ class MainWindow(QMainWindow):
         self.exporter.shutdown()
         self.queue.shutdown()
         self.models.shutdown()
+        if self.batch_dialog is not None:
+            self.batch_dialog.shutdown()
         self.settings_panel.improver.shutdown()
         self.background.shutdown()
         self.viewer.shutdown()
