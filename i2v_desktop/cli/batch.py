@@ -39,7 +39,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     print(f"i2v: {len(plan.rows)} row(s) from {plan.source}" + (f", {len(plan.bad)} that cannot be made" if plan.bad
                                                                  else "") + f", into {args.out}, {where}",
           file=sys.stderr)
-    done_before = len(studio.finished_rows(plan, args.out))
+    done_before = sum(r.status == DONE for r in studio.earlier_results(plan, args.out).values())
     if done_before:
         print(f"i2v: {done_before} of them done by an earlier run: skipped", file=sys.stderr)
     display = BatchDisplay(len(plan.rows) - done_before, sys.stderr)

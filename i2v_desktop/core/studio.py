@@ -379,9 +379,10 @@ class Studio(Protocol):
         ("s3://bucket/catalogue.csv") where that storage's backend is installed. ManifestError
         naming the file when the manifest as a whole cannot be read."""
 
-    def finished_rows(self, plan: BatchPlan, out: str) -> tuple[int, ...]:
-        """*Slow.* The rows of `plan` that an earlier run into `out` finished, by row number: a run
-        skips them (a front end says so before it starts)."""
+    def earlier_results(self, plan: BatchPlan, out: str) -> dict[int, RowResult]:
+        """*Slow.* What an earlier run into `out` recorded for the rows of `plan`, by row number: a
+        run skips the DONE ones (a front end says so, and shows them, before it starts). A row
+        recorded done whose clips have since been deleted is FAILED, with that reason."""
 
     def run_batch(self, plan: BatchPlan, out: str, on_result: Callable[[RowResult], object], cancel: CancelToken,
                   workers: int | None = None) -> BatchReport:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..core.batch import (
-    DONE, FAILED, INVALID, RESULTS_FILE, BadRow, BatchPlan, BatchReport, BatchRow, ManifestError, RowResult, done_keys,
+    DONE, FAILED, INVALID, RESULTS_FILE, BadRow, BatchPlan, BatchReport, BatchRow, ManifestError, RowResult,
     export_ids, keyed, manifest_items, manifest_kind, read_results, result_line, row_request, row_seed, safe_name,
     unique_names,
 )
@@ -254,13 +254,26 @@ class Pool(Protocol):
         """Stop every worker; running tasks end unfinished."""
 
 
-def finished_rows(plan: BatchPlan, out: str) -> tuple[int, ...]:
-    """The plan's rows an earlier run into `out` finished (they will be skipped), by row number."""
+def earlier_results(plan: BatchPlan, out: str) -> dict[int, RowResult]:
+    """What an earlier run into `out` recorded for the plan's rows, by row number: the latest result
+    under each row's key. A run skips the DONE ones; a row recorded done whose clips are no longer
+    there (looked at in a folder, where looking is cheap) is reported FAILED with that reason."""
     store = Store(out)
     if not store.exists(RESULTS_FILE):
-        return ()
-    done = done_keys(read_results(store.read_text(RESULTS_FILE)))
-    return tuple(row.row for row in plan.rows if _done(done.get(row.key), store))
+        return {}
+    latest: dict[str, RowResult] = {}
+    for result in read_results(store.read_text(RESULTS_FILE)):
+        if result.key:
+            latest[result.key] = result
+    found: dict[int, RowResult] = {}
+    for row in plan.rows:
+        result = latest.get(row.key)
+        if result is None:
+            continue
+        if result.status == DONE and not store.url and not all(Path(clip).is_file() for clip in result.clips):
+            result = replace(result, status=FAILED, reason="its clips were made, then removed")
+        found[row.row] = replace(result, row=row.row)
+    return found
 
 
 def run_batch(plan: BatchPlan, out: str, on_result: Callable[[RowResult], object], cancel: CancelToken,
@@ -272,8 +285,8 @@ def run_batch(plan: BatchPlan, out: str, on_result: Callable[[RowResult], object
     tidied = store.tidy()
     if tidied:
         log.info("removed %d file(s) an interrupted run left in %s", tidied, out)
+    earlier = earlier_results(plan, out)
     results_file = ResultsFile(store, RESULTS_FILE)
-    finished = done_keys(read_results(results_file.text))
     results: list[RowResult] = []
 
     def record(result: RowResult) -> None:
@@ -284,7 +297,7 @@ def run_batch(plan: BatchPlan, out: str, on_result: Callable[[RowResult], object
     try:
         for bad in plan.bad:
             record(RowResult(bad.row, "", bad.photo, INVALID, reason=bad.reason))
-        todo = [row for row in plan.rows if not _done(finished.get(row.key), store)]
+        todo = [row for row in plan.rows if row.row not in earlier or earlier[row.row].status != DONE]
         skipped = len(plan.rows) - len(todo)
         # Rows of one model together: a worker keeps a model loaded, so it changes models rarely.
         order = {model: i for i, model in enumerate(dict.fromkeys(row.request.model for row in todo))}
@@ -318,13 +331,5 @@ def _schedule(pending: deque[Task], pool: Pool, record: Callable[[RowResult], No
                                  reason=f"its worker was lost {MAX_ATTEMPTS} times (last: {outcome})", key=row.key))
 
 
-def _done(result: RowResult | None, store: Store) -> bool:
-    """Whether an earlier run's result still stands: recorded done, and (in a folder, where looking
-    is cheap) its clips still there."""
-    if result is None:
-        return False
-    return store.url or all(Path(clip).is_file() for clip in result.clips)
-
-
-__all__ = ["CRASH_VARIABLE", "MAX_ATTEMPTS", "BatchWorker", "Pool", "Task", "Worker", "finished_rows", "read_plan", "run_batch",
+__all__ = ["CRASH_VARIABLE", "MAX_ATTEMPTS", "BatchWorker", "Pool", "Task", "Worker", "earlier_results", "read_plan", "run_batch",
            "worker_name"]

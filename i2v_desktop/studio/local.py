@@ -379,8 +379,8 @@ class LocalStudio:
                    crf: int = 18) -> BatchPlan:
         return batch.read_plan(source, defaults, exports, crf, self.check, {c.id for c in self.export_choices()})
 
-    def finished_rows(self, plan: BatchPlan, out: str) -> tuple[int, ...]:
-        return batch.finished_rows(plan, out)
+    def earlier_results(self, plan: BatchPlan, out: str) -> dict[int, RowResult]:
+        return batch.earlier_results(plan, out)
 
     def run_batch(self, plan: BatchPlan, out: str, on_result: Callable[[RowResult], object], cancel: CancelToken,
                   workers: int | None = None) -> BatchReport:

@@ -68,7 +68,7 @@ class Store:
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise InputError(f"{where}: not text (save the manifest as UTF-8)") from None
+            raise InputError(f"{where}: not UTF-8 text") from None
 
     def exists(self, name: str = "") -> bool:
         try:

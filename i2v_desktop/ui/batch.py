@@ -29,7 +29,7 @@ from ..core.batch import FAILED, INVALID, BatchPlan, BatchReport, RowResult
 from ..core.errors import I2VError, ModelError
 from ..core.request import GenerationRequest
 from ..core.studio import Studio
-from .batchplan import default_output, defaults_text, earlier_results, ended_text, is_manifest, plan_text
+from .batchplan import default_output, defaults_text, ended_text, is_manifest, plan_text
 from .batchrun import BatchRun
 from .batchsource import BatchSource
 from .batchtable import DONE_EARLIER, TO_RENDER, BatchTable, Line, plan_lines
@@ -224,11 +224,15 @@ class BatchDialog(QDialog):
             return
         self._say(f"Reading {Path(source).name}…")
         studio = self.studio
-        self.work.background.submit(lambda: (studio.read_batch(source, request), earlier_results(out)),
+        def read() -> tuple[BatchPlan, dict[int, RowResult]]:
+            plan = studio.read_batch(source, request)
+            return plan, studio.earlier_results(plan, out)
+
+        self.work.background.submit(read,
                                     lambda read: self._planned(number, *read),
                                     lambda line: self._plan_failed(number, line), name=f"reading {source}")
 
-    def _planned(self, number: int, plan: BatchPlan, earlier: dict[str, RowResult]) -> None:
+    def _planned(self, number: int, plan: BatchPlan, earlier: dict[int, RowResult]) -> None:
         if number != self._reading:
             return  # the source, the folder or the settings changed while it was read
         self.plan = plan

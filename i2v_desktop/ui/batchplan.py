@@ -1,14 +1,12 @@
-"""What the batch dialog works out before a run, with no Qt: where the clips go by default, what an
-earlier run into that folder finished, and the words for the plan and for how a run ended."""
+"""What the batch dialog works out before a run, with no Qt: where the clips go by default, and the
+words for the plan and for how a run ended."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
-from ..core.batch import DONE, FAILED, RESULTS_FILE, BatchReport, RowResult, clock, read_results
-from ..core.errors import I2VError
+from ..core.batch import BatchReport, clock
 from ..core.request import GenerationRequest
 
 MANIFEST_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json")
@@ -29,27 +27,6 @@ def default_output(source: str, videos: str) -> str:
     if os.access(home, os.W_OK):
         return str(home / OUTPUT_NAME)
     return str(Path(videos) / f"{path.stem or OUTPUT_NAME} {OUTPUT_NAME}")
-
-
-def earlier_results(out: str) -> dict[str, RowResult]:
-    """The latest result an earlier run into `out` recorded for each row key: what a run will skip
-    (the done ones) and why a row failed last time. A done row whose clips are gone is not done, as
-    the run itself decides. I2VError naming the file when it is there and cannot be read."""
-    path = Path(out) / RESULTS_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise I2VError(f"{path}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
-    latest: dict[str, RowResult] = {}
-    for result in read_results(text):
-        if result.key:
-            latest[result.key] = result
-    for key, result in latest.items():
-        if result.status == DONE and not all(Path(clip).is_file() for clip in result.clips):
-            latest[key] = replace(result, status=FAILED, reason="its clips were made, then removed")
-    return latest
 
 
 def defaults_text(request: GenerationRequest, preset: str, model: str) -> str:

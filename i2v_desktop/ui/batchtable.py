@@ -93,12 +93,12 @@ class Line:
         return ""
 
 
-def plan_lines(plan: BatchPlan, earlier: dict[str, RowResult]) -> list[Line]:
-    """The plan as lines, in the manifest's order. `earlier`: the latest result an earlier run
-    recorded for each key (see `batchplan.earlier_results`)."""
+def plan_lines(plan: BatchPlan, earlier: dict[int, RowResult]) -> list[Line]:
+    """The plan as lines, in the manifest's order. `earlier`: what an earlier run recorded for each
+    row, by row number (`Studio.earlier_results`)."""
     lines = [Line(bad.row, bad.photo, INVALID, reason=bad.reason) for bad in plan.bad]
     for row in plan.rows:
-        before = earlier.get(row.key)
+        before = earlier.get(row.row)
         if before is not None and before.status == DONE:
             lines.append(Line(row.row, row.photo, DONE_EARLIER, row.key, before, before.reason))
         else:

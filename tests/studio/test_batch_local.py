@@ -148,7 +148,8 @@ def test_a_cancelled_batch_resumes_where_it_stopped_and_changed_rows_render_agai
     plan, first = run(studio, photos, out, cancel_after=1)
     assert first.cancelled and 1 <= first.done < 6
     assert leftovers(out) == []  # the rows cut short left nothing behind
-    assert len(studio.finished_rows(plan, str(out))) == first.done
+    earlier = studio.earlier_results(plan, str(out))
+    assert sorted(earlier) == sorted(r.row for r in first.results) and sum(r.status == DONE for r in earlier.values()) == first.done
     _, second = run(studio, photos, out)
     assert second.skipped == first.done and second.done == 6 - first.done and not second.cancelled
     assert {r.row for r in first.results if r.status == DONE}.isdisjoint(r.row for r in second.results)
@@ -220,7 +221,7 @@ def test_a_manifest_that_cannot_be_read_is_one_line(studio, tmp_path):
     from i2v_desktop.core.errors import I2VError
 
     (tmp_path / "c.csv").write_bytes(b"\xff\xfephoto\n")
-    with pytest.raises(I2VError, match=r"c\.csv: not text"):
+    with pytest.raises(I2VError, match=r"c\.csv: not UTF-8 text"):
         studio.read_batch(str(tmp_path / "c.csv"), DEFAULTS)
     with pytest.raises(I2VError, match=r"nope\.csv: not found"):
         studio.read_batch(str(tmp_path / "nope.csv"), DEFAULTS)

@@ -1,5 +1,5 @@
 """What the batch dialog works out without a window: the default folder for the clips, what an earlier
-run finished, the lines of the table, and the words it says."""
+run finished (as the Studio reports it), the lines of the table, and the words it says."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from i2v_desktop.core.batch import DONE, FAILED, RESULTS_FILE, BadRow, BatchPlan
 from i2v_desktop.core.batch import keyed, result_line, results_header
 from i2v_desktop.core.errors import I2VError
 from i2v_desktop.core.request import GenerationRequest
-from i2v_desktop.ui.batchplan import default_output, defaults_text, earlier_results, ended_text, plan_text
+from i2v_desktop.studio.batch import earlier_results
+from i2v_desktop.ui.batchplan import default_output, defaults_text, ended_text, plan_text
 from i2v_desktop.ui.batchtable import CLIPS, DONE_EARLIER, REASON, SCORE, STATUS, TO_RENDER, plan_lines, short_reason
 
 
@@ -52,13 +53,12 @@ def test_an_earlier_run_s_rows_are_done_while_their_clips_are_there_and_failed_o
         RowResult(2, "b", second.photo, DONE, (str(out / "b.mp4"),), key=second.key),  # its clip was removed
         RowResult(3, "c", third.photo, FAILED, reason="the photo is 1 pixel wide", key=third.key),
     ])
-    earlier = earlier_results(str(out))
-    assert earlier[first.key].status == DONE  # the latest result of a key wins
-    assert (earlier[second.key].status, earlier[second.key].reason) == (FAILED, "its clips were made, then removed")
-    assert earlier_results(str(tmp_path / "nothing-yet")) == {}
-
     plan = BatchPlan("catalogue.csv", (first, second, third), (BadRow(4, "gone.jpg", f"{tmp_path}/gone.jpg: photo "
                                                                                      "not found"),))
+    earlier = earlier_results(plan, str(out))
+    assert earlier[1].status == DONE  # the latest result of a key wins
+    assert (earlier[2].status, earlier[2].reason) == (FAILED, "its clips were made, then removed")
+    assert earlier_results(plan, str(tmp_path / "nothing-yet")) == {}
     lines = plan_lines(plan, earlier)
     assert [line.status for line in lines] == [DONE_EARLIER, TO_RENDER, TO_RENDER, "invalid"]
     assert [line.cell(STATUS) for line in lines] == ["done earlier", "to render", "to render", "cannot be made"]
@@ -72,8 +72,8 @@ def test_an_unreadable_results_file_is_named(tmp_path):
     out = tmp_path / "batch"
     out.mkdir()
     (out / RESULTS_FILE).write_bytes(b"\xff\xfe\x00 not text")
-    with pytest.raises(I2VError, match=r"results\.csv: cannot be read"):
-        earlier_results(str(out))
+    with pytest.raises(I2VError, match=r"results\.csv: not UTF-8 text"):
+        earlier_results(BatchPlan("catalogue.csv", ()), str(out))
 
 
 def test_the_words_for_a_plan_a_run_and_the_settings():
