@@ -84,6 +84,9 @@ def shoot_batch_dialog(app: QApplication, window: MainWindow) -> None:
         writer.writerow(["spring-collection-hero-shot.jpg", "", ""])  # not there: the row says so
         for name, preset in zip(names[1:], ("push-in", "pan-left", "orbit")):
             writer.writerow([name, preset, "soft studio light"])
+    # The user has chosen before: the machine's first-run suggestion, if it lands during the run,
+    # must not change the settings (and so every row's key) under the shot.
+    QSettings(f"{HOME}/config/settings.ini", QSettings.Format.IniFormat).setValue("choices/model", "instant")
     window.state.choose(preset="orbit", intensity=0.6, aspect="1:1", duration=1.0, fps=12.0, variants=1,
                         quality="draft", model="instant")
     window.batch_action.trigger()
