@@ -1,23 +1,44 @@
 """RayPool on a local Ray instance: the pool's own rules with workers that only sleep, then whole
-batches with the instant engine through LocalStudio, against a local run of the same rows."""
+batches with the instant engine through LocalStudio, against a local run of the same rows.
+
+Each row renders in a second or so on an idle core; the batches are kept to a few rows each."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import signal
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 ray = pytest.importorskip("ray")
 
-from i2v_desktop.core.batch import DONE, BatchRow, RowResult, keyed  # noqa: E402
+from i2v_desktop.core.batch import (  # noqa: E402
+    DONE, FAILED, INVALID, RESULTS_FILE, BatchRow, RowResult, keyed, read_results,
+)
+from i2v_desktop.core.cancel import CancelToken  # noqa: E402
 from i2v_desktop.core.errors import I2VError  # noqa: E402
+from i2v_desktop.core.presets import load_presets  # noqa: E402
 from i2v_desktop.core.request import GenerationRequest  # noqa: E402
+from i2v_desktop.engine.registry import load_registry  # noqa: E402
+from i2v_desktop.export.mp4 import read_frames  # noqa: E402
+from i2v_desktop.export.social import load_export_presets  # noqa: E402
+from i2v_desktop.storage.history import History  # noqa: E402
 from i2v_desktop.studio.batch import Task, worker_name  # noqa: E402
-from i2v_desktop.studio.cluster import RayPool  # noqa: E402
+from i2v_desktop.studio.cluster import RESTARTS, RayPool  # noqa: E402
+from i2v_desktop.studio.local import LocalStudio  # noqa: E402
+from i2v_desktop.studio.pool import LocalPool  # noqa: E402
+from i2v_desktop.studio.render import Engines  # noqa: E402
+from i2v_desktop.studio.store import PART_PREFIX, STAGING  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples"
 
 # The actors unpickle this module's workers: send them whole, as pytest's module name means
 # nothing in an actor process.
@@ -25,9 +46,16 @@ ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning", log_to_driver=True,
-             object_store_memory=80 * 1024 * 1024)
+def home(tmp_path_factory) -> dict[str, str]:
+    """Folders for the user's settings that the workers of the module's batches read."""
+    folder = tmp_path_factory.mktemp("home")
+    return {"XDG_CONFIG_HOME": str(folder / "config"), "XDG_DATA_HOME": str(folder / "data")}
+
+
+@pytest.fixture(scope="module")
+def cluster(home):
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning", object_store_memory=80 * 1024 * 1024,
+             runtime_env={"env_vars": home})
     yield
     ray.shutdown()
 
@@ -151,3 +179,171 @@ def test_a_worker_that_cannot_start_loses_its_rows_with_the_reason(cluster):
         assert isinstance(why, str) and "no engine here" in why and "\n" not in why, why
     finally:
         pool.close()
+
+
+# -- whole batches through the Studio ---------------------------------------------------------------
+
+DEFAULTS = GenerationRequest(image="-", model="instant", preset="push-in", duration=0.5, fps=8.0, aspect="1:1",
+                             quality="draft")
+GOOD = [("mug", "coffee", "orbit"), ("cat", "chelsea", "wind"), ("astro", "astronaut", "pan-left"),
+        ("rocket", "rocket", "push-in"), ("mug-m", "coffee", "tilt-up"), ("cat-m", "chelsea", "pull-out")]
+
+
+@pytest.fixture(scope="module")
+def shoot(tmp_path_factory) -> Path:
+    """Six small photos (two of them mirrored samples) and a manifest of them with bad rows among them."""
+    folder = tmp_path_factory.mktemp("shoot")
+    for name, sample, _ in GOOD:
+        image = Image.open(SAMPLES / f"{sample}.jpg").convert("RGB").resize((160, 120))
+        if name.endswith("-m"):
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        image.save(folder / f"{name}.jpg", quality=90)
+    (folder / "notes.txt").write_text("not a photo")
+    rows = [f"{name}.jpg,{preset},," for name, _, preset in GOOD]
+    rows[0] = "mug.jpg,orbit,,reels"  # an export too
+    rows[3:3] = ["missing.jpg,orbit,,", "cat.jpg,orbitt,,", "astro.jpg,,abc,", "notes.txt,wind,,"]
+    (folder / "catalogue.csv").write_text("photo,preset,duration,exports\n" + "\n".join(rows) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def four(shoot, tmp_path_factory) -> Path:
+    """A folder of four of the photos: enough for two actors with rows in flight."""
+    folder = tmp_path_factory.mktemp("four")
+    for name in ("mug", "cat", "astro", "rocket"):
+        (folder / f"{name}.jpg").write_bytes((shoot / f"{name}.jpg").read_bytes())
+    return folder
+
+
+def make_studio(folder: Path, pool) -> LocalStudio:
+    return LocalStudio(Engines(load_registry(), load_presets(), device="cpu"), History(folder / "history"),
+                       load_export_presets(), folder / "data", pool=pool)
+
+
+def run(pool, source: Path | str, out: Path | str, cancel_after: int | None = None, on_result=None,
+        workers: int = 2):
+    """A batch as the command line runs it; (plan, report)."""
+    studio = make_studio(Path(str(out).removeprefix("file://")).parent / "studio", pool)
+    seen, cancel = [], CancelToken()
+
+    def heard(result: RowResult) -> None:
+        seen.append(result)
+        if on_result is not None:
+            on_result(result)
+        if cancel_after is not None and sum(r.status == DONE for r in seen) >= cancel_after:
+            cancel.cancel()
+
+    try:
+        plan = studio.read_batch(str(source), DEFAULTS)
+        report = studio.run_batch(plan, str(out), heard, cancel, workers=workers)
+    finally:
+        studio.close()
+    assert list(report.results) == seen
+    return plan, report
+
+
+@pytest.fixture(scope="module")
+def both(cluster, home, shoot, tmp_path_factory):
+    """The catalogue rendered by this machine's worker processes, and on Ray."""
+    local = tmp_path_factory.mktemp("local") / "out"
+    on_ray = tmp_path_factory.mktemp("ray") / "out"
+    with pytest.MonkeyPatch.context() as patch:  # what the Ray actors have (see `cluster`)
+        for name, value in home.items():
+            patch.setenv(name, value)
+        return (run(LocalPool, shoot / "catalogue.csv", local),
+                run(lambda: RayPool(None), shoot / "catalogue.csv", on_ray))
+
+
+def test_a_catalogue_on_ray_gives_the_same_files_as_on_this_machine(both):
+    (plan, local), (_, on_ray) = both
+    assert local.done == on_ray.done == len(GOOD)
+    folders = [Path(report.results_file).parent for report in (local, on_ray)]
+    names = [sorted(p.name for p in folder.iterdir()) for folder in folders]
+    assert names[0] == names[1]
+    assert "mug_reels.mp4" in names[0] and len([n for n in names[0] if n.endswith(".mp4")]) == len(GOOD) + 1
+    for name in (n for n in names[0] if n.endswith(".mp4")):
+        # The same seeds, the same engine, one OpenCV thread per worker in both: the same pixels.
+        frames = [read_frames(folder / name)[0] for folder in folders]
+        assert frames[0].shape == frames[1].shape and np.array_equal(frames[0], frames[1]), name
+    assert len([n for n in names[0] if n.endswith(".json")]) == len(GOOD)  # a sidecar per clip, none per export
+    for name in (n for n in names[0] if n.endswith(".json")):  # each clip's sidecar (an export has none)
+        sidecars = [json.loads((folder / name).read_text()) for folder in folders]
+        assert sidecars[0]["request"] == sidecars[1]["request"], name
+    by_row = {result.row: result for result in local.results}
+    for result in on_ray.results:
+        twin = by_row[result.row]
+        assert (result.status, result.name, result.key, result.scores) == (
+            twin.status, twin.name, twin.key, twin.scores)
+        assert [Path(c).name for c in result.clips] == [Path(c).name for c in twin.clips]
+
+
+def test_bad_rows_on_ray_are_reported_in_one_line_each_and_the_others_render(both):
+    (plan, _), (_, on_ray) = both
+    assert [(bad.row, bad.photo) for bad in plan.bad] == [(4, "missing.jpg"), (5, "cat.jpg"), (6, "astro.jpg")]
+    status = {result.row: result for result in on_ray.results}
+    assert {row: result.status for row, result in status.items()} == {
+        1: DONE, 2: DONE, 3: DONE, 4: INVALID, 5: INVALID, 6: INVALID, 7: FAILED, 8: DONE, 9: DONE, 10: DONE}
+    assert status[6].reason == "duration: not a number: 'abc'"
+    assert status[4].reason.endswith("missing.jpg: photo not found")
+    assert "notes.txt" in status[7].reason and "\n" not in status[7].reason  # failed where it rendered
+    assert status[7].worker  # on an actor, as a result: not a lost worker
+    recorded = read_results(Path(on_ray.results_file).read_text())
+    assert sorted(r.row for r in recorded) == list(range(1, 11))
+
+
+@pytest.mark.parametrize("restarts", [RESTARTS, 0], ids=["ray-restarts-it", "scheduler-retries"])
+def test_an_actor_killed_mid_batch_costs_a_retry_not_the_batch(cluster, four, tmp_path, restarts, caplog):
+    pools: list[RayPool] = []
+    killed: list[int] = []
+    started: list[int] = []
+
+    def pool() -> RayPool:
+        pools.append(RayPool(None, restarts=restarts))
+        return pools[-1]
+
+    def kill_one(result: RowResult) -> None:
+        if not killed:  # the other actor has a row running, and one more waiting
+            started.extend(pools[0].pids())
+            killed.append(next(pid for pid in started if str(pid) != result.worker.rsplit(":", 1)[1]))
+            os.kill(killed[0], signal.SIGKILL)
+
+    with caplog.at_level(logging.WARNING, logger="i2v_desktop.studio"):
+        plan, report = run(pool, four, tmp_path / "out", on_result=kill_one)
+    assert killed and len(plan.rows) == 4
+    assert sorted(r.row for r in report.results) == [1, 2, 3, 4]  # each row once
+    assert {r.status for r in report.results} == {DONE}
+    lost = [m for m in caplog.messages if "its worker was lost (Ray actor" in m]
+    if restarts:  # Ray restarted the actor in a new process, which ran the killed one's rows again
+        assert not lost and {int(r.worker.rsplit(":", 1)[1]) for r in report.results} - set(started)
+    else:  # Ray gave up on the actor: the scheduler tried its rows again elsewhere
+        assert lost and "died" in lost[0]
+    assert leftovers(tmp_path / "out") == []
+
+
+def test_a_cancelled_batch_on_ray_resumes_and_skips_the_rows_done(cluster, four, tmp_path):
+    out = tmp_path / "out"
+    plan, first = run(lambda: RayPool(None), four, out, cancel_after=1)
+    assert first.cancelled and 1 <= first.done < 4
+    assert leftovers(out) == []  # the rows cut short left nothing behind
+    _, second = run(lambda: RayPool(None), four, out)
+    assert second.skipped == first.done and second.done == 4 - first.done and not second.cancelled
+    assert {r.row for r in first.results if r.status == DONE}.isdisjoint(r.row for r in second.results)
+    assert len(list(out.glob("*.mp4"))) == 4
+
+
+def test_output_on_a_storage_url_from_ray_actors(cluster, shoot, tmp_path):
+    manifest = tmp_path / "catalogue.jsonl"
+    manifest.write_text("".join(json.dumps({"photo": f"file://{shoot / name}.jpg"}) + "\n" for name in ("mug", "cat")))
+    out = f"file://{tmp_path / 'bucket' / 'run'}"
+    _, report = run(lambda: RayPool(None), manifest, out)
+    assert report.done == 2 and report.results_file == f"{out}/{RESULTS_FILE}"
+    assert sorted(c for r in report.results for c in r.clips) == [f"{out}/cat.mp4", f"{out}/mug.mp4"]
+    folder = tmp_path / "bucket" / "run"
+    assert sorted(p.name for p in folder.iterdir()) == ["cat.json", "cat.mp4", "mug.json", "mug.mp4", RESULTS_FILE]
+    assert json.loads((folder / "cat.json").read_text())["request"]["image"] == f"file://{shoot / 'cat.jpg'}"
+    _, again = run(lambda: RayPool(None), manifest, out)
+    assert again.skipped == 2 and again.results == ()
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith((PART_PREFIX, STAGING)))
