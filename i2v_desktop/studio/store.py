@@ -33,7 +33,7 @@ class Store:
     """A folder or an fsspec URL, and the few things a batch does there."""
 
     def __init__(self, root: str) -> None:
-        self.root = root.rstrip("/") if is_url(root) else str(Path(root).expanduser())
+        self.root = root.rstrip("/") if is_url(root) else str(Path(root).expanduser().absolute())
         self.url = is_url(root)
         self._fs = None
         if self.url:

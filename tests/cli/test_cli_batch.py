@@ -58,9 +58,10 @@ def test_a_manifest_of_two_engines_renders_reports_bad_rows_and_resumes(user_mod
     assert "coffee" not in err.replace(str(manifest), "")  # nothing rendered again
 
 
-def test_a_folder_takes_the_options_as_every_rows_settings_and_exports(shoot, tmp_path, capsys):
+def test_a_folder_takes_the_options_as_every_rows_settings_and_exports(shoot, tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
-    code, _, err = batch([str(shoot), "--out", str(out), "--model", "instant", "--duration", "0.5", "--fps", "8",
+    monkeypatch.chdir(tmp_path)  # both named relative to where the command runs
+    code, _, err = batch(["shoot", "--out", "out", "--model", "instant", "--duration", "0.5", "--fps", "8",
                           "--aspect", "1:1", "--preset", "orbit", "--quality", "draft", "--export", "reels", "--workers", "1"], capsys)
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted(
