@@ -21,7 +21,7 @@ from ..core.presets import MotionPreset, PresetLibrary
 from ..core.record import ClipEntry, ClipRecord
 from ..core.request import GenerationRequest
 from ..core.studio import (
-    LOCAL_FOLDER, MEMORY_PLANS, READY, ExportChoice, ExportJob, ExportProgress, ExportReport, Fit, Hardware, Machine,
+    LOCAL_FOLDER, MEMORY_PLANS, READY, ExportChoice, ExportJob, ExportProgress, ExportReport, Fit, Hardware, Limits, Machine,
     ModelChoice, ModelInfo, PostFraming, Saved, Transfer, memory_text,
 )
 from ..engine.fit import fit as fit_here, needs as needs_of, suggest
@@ -234,7 +234,9 @@ class LocalStudio:
         return ModelChoice(
             id=self._request_id(entry), name=entry.name, engine=entry.engine, family=entry.family,
             installed=installed, fits=True if entry.engine != "diffusion" else fit.runs if fit else None,
-            licence=entry.licence, note=note, limits=limits(entry), aspects=entry.aspects,
+            licence=entry.licence, note=note, aspects=entry.aspects,
+            # An add-on makes no clip: nothing to ask of it.
+            limits=limits(entry) if entry.tiers else Limits(0.0, 0.0, (0.0, 0.0), 0.0),
             qualities=entry.qualities, loop_note=entry.loop_note(), frame_rule=entry.frame_rule,
             max_frames=entry.max_frames, fit=fit, sound=entry.sound, enhancer=entry.enhancer,
         )

@@ -214,3 +214,18 @@ def test_depth_levels_are_cut_where_the_histogram_has_its_gap():
     assert 0.15 < low < 0.45 < 0.55 < high < 0.85
     assert depth.normalised(np.full((20, 20), 3.0)) is None  # no depth at all: nothing to layer
     assert depth.normalised(np.array([[np.nan, 1.0], [2.0, 3.0]])) is None
+
+
+def test_the_command_line_lists_the_add_on_and_refuses_to_render_with_it(capsys):
+    from i2v_desktop.cli import main
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("depth-anything-v2-small "))
+    for cell in ("Depth Anything V2 Small", "0.1 GB", "Apache-2.0", "not downloaded"):
+        assert cell in row
+    assert "depth-anything-v2-small: Depth Anything V2 Small: Optional add-on for the instant engine" in out
+    photo = str(SAMPLES / "chelsea.jpg")
+    assert main(["render", photo, "--model", depth.DEPTH_MODEL, "--out", "unused"]) == 2
+    assert capsys.readouterr().err.strip() == \
+        "i2v: Depth Anything V2 Small is an add-on of the instant engine, not a video model: choose another model"
