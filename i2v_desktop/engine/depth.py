@@ -32,13 +32,15 @@ from .registry import ModelEntry, built_in_addons
 
 DEPTH_MODEL = "depth-anything-v2-small"  # the add-on's registry id
 # The model's input, long side: a multiple of its 14-pixel patch. Depth Anything was trained at
-# 518; at 280 its map still separates near from far cleanly, for about a quarter of the cost.
-WORK_LONG = 280
+# 518; a few depth levels need far less, and the cost grows with the patches (measured on two busy
+# shared cores: 0.5-0.65 s at 224, 0.9-1.2 s at 252, 0.7-1.4 s at 280).
+WORK_LONG = 224
 PATCH = 14
 LAYERS = 3  # at most; fewer where the depth has fewer distinct levels
 MIN_SHARE = 0.03  # a depth layer smaller than this share of the picture is merged into the one behind
 MIN_GAP = 0.1  # depth levels whose means are closer than this (on the 0..1 scale) are one level
 FEATHER = 3  # pixels over which a layer's edge fades, just outside what the layer behind fills
+BLEND = 0.06  # half the depth span (0..1 scale) over which a layer fades in across its cut
 
 Estimate = Callable[[np.ndarray], np.ndarray]  # RGB (H, W, 3) uint8 -> relative inverse depth (h, w)
 
@@ -76,8 +78,17 @@ class DepthEstimator:
         # Shrunk here with area averaging (OpenCV, no aliasing); the processor then only normalises.
         small = cv2.resize(rgb, (size["width"], size["height"]), interpolation=cv2.INTER_AREA)
         inputs = self.processor(images=small, size=size, keep_aspect_ratio=False, do_pad=False, return_tensors="pt")
-        with self._torch.inference_mode():
-            depth = self.model(**inputs).predicted_depth[0]
+        torch = self._torch
+        threads = torch.get_num_threads()
+        # One thread: with the cores busy (an encode, the window, other programs) torch's spinning
+        # worker threads made an estimate five times slower than one thread does (measured on two
+        # busy cores at this size: 4.6 s against 0.9 s). Put back after: the setting is the process's.
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                depth = self.model(**inputs).predicted_depth[0]
+        finally:
+            torch.set_num_threads(threads)
         return depth.float().numpy()
 
 
@@ -172,9 +183,12 @@ def _fine(disparity: np.ndarray, rgb: np.ndarray) -> np.ndarray:
 def depth_layers(rgb: np.ndarray, disparity: np.ndarray) -> list[DepthLayer] | None:
     """The canvas as layers by depth, far to near, or None when the depth gives fewer than two.
 
-    A layer holds the photo from its depth level nearer; each is opaque a little beyond its level
-    (as far as the layer behind it fills), and fades out over FEATHER pixels there, where the layer
-    behind shows the photo's own pixels: at rest the layers put the photo back together exactly.
+    A layer holds the photo from its depth level nearer. Across a cut its opacity ramps over BLEND
+    of depth: where the depth jumps (an object's edge) that is a few pixels, where it slopes (a
+    face, a floor) it is a wide cross-fade, so a cut through one surface shows no seam as the
+    layers part. Beyond that, each is opaque as far as the layer behind it is filled and fades out
+    over FEATHER pixels where the layer behind shows the photo's own pixels: at rest the layers
+    put the photo back together exactly.
     """
     levels = cuts(disparity)
     if not levels:
@@ -182,19 +196,25 @@ def depth_layers(rgb: np.ndarray, disparity: np.ndarray) -> list[DepthLayer] | N
     fine = _fine(disparity, rgb)
     h, w = rgb.shape[:2]
     grow = max(2, round(0.006 * max(h, w)))  # how far complete_background grows a hole
-    means = [float(disparity[disparity < levels[0]].mean())]
-    means += [float(disparity[(disparity >= lo) & (disparity < hi)].mean()) for lo, hi in zip(levels, [*levels[1:], 2.0])]
+    blend = BLEND if len(levels) < 2 else min(BLEND, 0.4 * float(np.diff(levels).min()))
+    bounds_of = [0.0, *levels, 2.0]
+    means = [float(disparity[(disparity >= lo) & (disparity < hi)].mean()) for lo, hi in zip(bounds_of, bounds_of[1:])]
     near = [(m - means[0]) / (means[-1] - means[0]) for m in means]
     layers = []
     for index in range(len(levels) + 1):
-        nearer = (fine >= levels[index]).astype(np.uint8) if index < len(levels) else None
-        colour = rgb if nearer is None else complete_background(rgb, nearer.astype(np.float32))
+        if index < len(levels):  # what the nearer layers cover whole is filled from around it
+            colour = complete_background(rgb, (fine >= levels[index] + blend).astype(np.float32))
+        else:
+            colour = rgb
         if index == 0:
             alpha = np.full((h, w), 255, np.uint8)
         else:
-            own = (fine >= levels[index - 1]).astype(np.uint8)
-            outside = cv2.distanceTransform(1 - own, cv2.DIST_L2, 3)
-            alpha = (np.clip((grow + 1 + FEATHER - outside) / FEATHER, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+            cut = levels[index - 1]
+            solid = (fine >= cut + blend).astype(np.uint8)
+            outside = cv2.distanceTransform(1 - solid, cv2.DIST_L2, 3)
+            ring = np.clip((grow + 1 + FEATHER - outside) / FEATHER, 0.0, 1.0)
+            ramp = np.clip((fine - (cut - blend)) / (2 * blend), 0.0, 1.0)
+            alpha = (np.maximum(ring, ramp) * 255 + 0.5).astype(np.uint8)
         premultiplied = cv2.multiply(colour, cv2.merge([alpha, alpha, alpha]), scale=1 / 255)
         points = cv2.findNonZero(alpha)
         bounds = cv2.boundingRect(points) if points is not None else (0, 0, 0, 0)
