@@ -77,7 +77,8 @@ class DepthEstimator:
                 "width": max(PATCH, round(w * scale / PATCH) * PATCH)}
         # Shrunk here with area averaging (OpenCV, no aliasing); the processor then only normalises.
         small = cv2.resize(rgb, (size["width"], size["height"]), interpolation=cv2.INTER_AREA)
-        inputs = self.processor(images=small, size=size, keep_aspect_ratio=False, do_pad=False, return_tensors="pt")
+        inputs = self.processor(images=small, size=size, keep_aspect_ratio=False, do_pad=False,
+                                return_tensors="pt")
         torch = self._torch
         threads = torch.get_num_threads()
         # One thread: with the cores busy (an encode, the window, other programs) torch's spinning
@@ -128,7 +129,8 @@ def cuts(disparity: np.ndarray, layers: int = LAYERS, bins: int = 32) -> list[fl
     hist = np.histogram(disparity, bins=bins, range=(0.0, 1.0))[0].astype(np.float64)
     hist /= hist.sum()
     centres = (np.arange(bins) + 0.5) / bins
-    weight, moment = np.concatenate(([0.0], np.cumsum(hist))), np.concatenate(([0.0], np.cumsum(hist * centres)))
+    weight = np.concatenate(([0.0], np.cumsum(hist)))
+    moment = np.concatenate(([0.0], np.cumsum(hist * centres)))
     share = lambda group: weight[group[1]] - weight[group[0]]  # noqa: E731
     mean = lambda group: (moment[group[1]] - moment[group[0]]) / max(share(group), 1e-12)  # noqa: E731
     best, chosen = -1.0, ()
@@ -198,7 +200,8 @@ def depth_layers(rgb: np.ndarray, disparity: np.ndarray) -> list[DepthLayer] | N
     grow = max(2, round(0.006 * max(h, w)))  # how far complete_background grows a hole
     blend = BLEND if len(levels) < 2 else min(BLEND, 0.4 * float(np.diff(levels).min()))
     bounds_of = [0.0, *levels, 2.0]
-    means = [float(disparity[(disparity >= lo) & (disparity < hi)].mean()) for lo, hi in zip(bounds_of, bounds_of[1:])]
+    means = [float(disparity[(disparity >= lo) & (disparity < hi)].mean())
+             for lo, hi in zip(bounds_of, bounds_of[1:])]
     near = [(m - means[0]) / (means[-1] - means[0]) for m in means]
     layers = []
     for index in range(len(levels) + 1):
@@ -242,7 +245,8 @@ class DepthScene:
         canvas_h, canvas_w = scene.canvas.shape[:2]
         ox, oy = scene.rest_to_canvas[:2, 2]
         # How far the canvas reaches from the rest view's centre (left, top, right, bottom).
-        have = np.array([ox + width / 2, oy + height / 2, canvas_w - ox - width / 2, canvas_h - oy - height / 2])
+        have = np.array([ox + width / 2, oy + height / 2,
+                         canvas_w - ox - width / 2, canvas_h - oy - height / 2])
         self.to_canvas = np.linalg.inv(scene.rest_to_canvas)
         self.depths = [self._fitting(layer, have) for layer in layers]
 
@@ -252,8 +256,8 @@ class DepthScene:
         return getattr(self.scene, name)
 
     def _transforms(self, depth: float) -> list[np.ndarray]:
-        return [layer_transforms(replace(motion, depth=depth), self.scene.size, self.scene.subject_center).background
-                for motion in self.scene.path]
+        size, center = self.scene.size, self.scene.subject_center
+        return [layer_transforms(replace(motion, depth=depth), size, center).background for motion in self.scene.path]
 
     def _fitting(self, layer: DepthLayer, have: np.ndarray) -> float:
         """The layer's depth, pushed back as far as needed for its content at the canvas's edges
@@ -283,7 +287,8 @@ class DepthScene:
         frame = self.scene._scratch
         center = self.scene.subject_center
         for number, (layer, depth) in enumerate(zip(self.layers, self.depths)):
-            matrix = layer_transforms(replace(motion, depth=depth), (width, height), center).background @ self.to_canvas
+            moved = layer_transforms(replace(motion, depth=depth), (width, height), center).background
+            matrix = moved @ self.to_canvas
             if number == 0:
                 cv2.warpAffine(layer.rgba, matrix[:2], (width, height), dst=frame, flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REFLECT)
@@ -311,7 +316,8 @@ def _over(frame: np.ndarray, layer: DepthLayer, matrix: np.ndarray) -> None:
     cv2.add(roi, warped, dst=roi)
 
 
-def deepen(scene: Any, plan: Any, estimate: Estimate | None = None, entry: ModelEntry | None = None) -> tuple[Any, Any]:
+def deepen(scene: Any, plan: Any, estimate: Estimate | None = None,
+           entry: ModelEntry | None = None) -> tuple[Any, Any]:
     """(scene, plan) with the scene drawn by depth and a note saying so, where the depth model is
     downloaded (or `estimate` is given) and the photo has depth worth layering; else as they were."""
     entry = entry or depth_entry()

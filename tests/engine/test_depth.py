@@ -41,7 +41,8 @@ def tiny_depth_model(folder: Path) -> Path:
 
     backbone = Dinov2Config(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
                             image_size=56, patch_size=14, out_indices=[1, 2, 3, 4], reshape_hidden_states=False)
-    config = DepthAnythingConfig(backbone_config=backbone, reassemble_hidden_size=32, neck_hidden_sizes=[8, 16, 32, 32],
+    config = DepthAnythingConfig(backbone_config=backbone, reassemble_hidden_size=32,
+                                 neck_hidden_sizes=[8, 16, 32, 32],
                                  fusion_hidden_size=16, head_hidden_size=8, patch_size=14)
     torch.manual_seed(0)
     DepthAnythingForDepthEstimation(config).save_pretrained(folder)
@@ -67,10 +68,11 @@ def test_the_depth_model_is_an_add_on_listed_but_never_offered_to_render_with():
     entry = registry.addons[depth.DEPTH_MODEL]
     assert entry.id not in registry.models and registry.listed[entry.id] is entry
     assert registry.resolve(entry.id) is entry  # `i2v download depth-anything-v2-small`
-    assert (entry.engine, entry.licence, entry.repo) == ("depth", "Apache-2.0", "depth-anything/Depth-Anything-V2-Small-hf")
+    assert (entry.engine, entry.licence) == ("depth", "Apache-2.0")
+    assert entry.repo == "depth-anything/Depth-Anything-V2-Small-hf"
     assert entry.revision and len(entry.revision) == 40 and 0 < entry.download_gb < 0.2
     request = GenerationRequest(image="photo.jpg", model=entry.id)
-    with pytest.raises(RequestError, match=r"^Depth Anything V2 Small is an add-on of the instant engine, not a video"):
+    with pytest.raises(RequestError, match=r"^Depth Anything V2 Small is an add-on of the instant engine, not a"):
         check_request(entry, request)
 
 
@@ -81,7 +83,7 @@ def test_an_add_on_without_a_repo_or_of_an_unknown_kind_is_refused_in_one_line(t
     data["addons"][0]["engine"] = "upscale"
     path = tmp_path / "models.json"
     path.write_text(json.dumps(data))
-    with pytest.raises(ModelError, match=r"models.json: add-on 'depth-anything-v2-small': engine must be one of depth"):
+    with pytest.raises(ModelError, match=r"models.json: add-on 'depth-anything-v2-small': engine must be one of"):
         load_registry(path)
 
 
@@ -157,7 +159,8 @@ def depth_clip(photo: Path, preset: str) -> tuple[np.ndarray, np.ndarray, object
     # The photo as one layer, moved as the background: at rest, what every layer together must give.
     photo = cv2.cvtColor(scene.canvas, cv2.COLOR_RGB2RGBA)
     flat = np.empty_like(frames[0])
-    depth.DepthScene(scene, [depth.DepthLayer(photo, (0, 0, photo.shape[1], photo.shape[0]), 0.0)]).render(0, flat)
+    whole = depth.DepthLayer(photo, (0, 0, photo.shape[1], photo.shape[0]), 0.0)
+    depth.DepthScene(scene, [whole]).render(0, flat)
     return frames, flat, deep
 
 
@@ -166,7 +169,8 @@ def region_flow(frames: np.ndarray, measure) -> tuple[float, float]:
     near = far = 0.0
     for a, b in zip(frames[:-1], frames[1:]):
         small = (320, round(320 * a.shape[0] / a.shape[1]))
-        ga, gb = (cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), small, interpolation=cv2.INTER_AREA) for f in (a, b))
+        ga, gb = (cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), small, interpolation=cv2.INTER_AREA)
+                  for f in (a, b))
         field = cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 3, 21, 3, 5, 1.1, 0)
         board = cv2.resize(known_depth(a), small, interpolation=cv2.INTER_AREA)
         inner = cv2.erode((board > 0.99).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0  # away from the edge
