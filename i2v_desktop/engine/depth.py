@@ -319,16 +319,28 @@ def _over(frame: np.ndarray, layer: DepthLayer, matrix: np.ndarray) -> None:
 def deepen(scene: Any, plan: Any, estimate: Estimate | None = None,
            entry: ModelEntry | None = None) -> tuple[Any, Any]:
     """(scene, plan) with the scene drawn by depth and a note saying so, where the depth model is
-    downloaded (or `estimate` is given) and the photo has depth worth layering; else as they were."""
+    downloaded (or `estimate` is given) and the photo has depth worth layering; else as they were.
+
+    The model is optional: one that cannot be loaded or run (a damaged download) leaves the clip
+    as one layer, with a note saying why, and never fails the render."""
     entry = entry or depth_entry()
-    estimate = estimate or estimator(entry)
-    if estimate is None:
-        return scene, plan
-    disparity = normalised(estimate(scene.canvas))
+    try:
+        estimate = estimate or estimator(entry)
+        if estimate is None:
+            return scene, plan
+        raw = estimate(scene.canvas)
+    except Exception as exc:  # noqa: BLE001 - torch, transformers and safetensors share no error type
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return scene, _noted(plan, f"depth ({entry.name}) could not be used ({first}); the photo moves as one "
+                                   f"layer: remove the add-on and download it again")
+    disparity = normalised(raw)
     layers = None if disparity is None else depth_layers(scene.canvas, disparity)
     if layers is None:
-        return scene, replace(plan, notes=(*plan.notes, f"depth ({entry.name}): the photo reads as one flat "
-                                                         f"surface, so it moves as one layer"))
-    note = (f"depth ({entry.name}): no subject could be cut out, so the photo moves as {len(layers)} layers "
-            f"by depth, with parallax")
-    return DepthScene(scene, layers), replace(plan, notes=(*plan.notes, note))
+        return scene, _noted(plan, f"depth ({entry.name}): the photo reads as one flat surface, so it moves as "
+                                   f"one layer")
+    return DepthScene(scene, layers), _noted(plan, f"depth ({entry.name}): no subject could be cut out, so the "
+                                                   f"photo moves as {len(layers)} layers by depth, with parallax")
+
+
+def _noted(plan: Any, note: str) -> Any:
+    return replace(plan, notes=(*plan.notes, note))

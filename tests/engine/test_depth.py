@@ -120,6 +120,18 @@ def test_a_flat_scene_uses_the_downloaded_depth_model_and_says_so(served, fake_h
     assert not any(note.startswith("depth") for note in windy.info.notes)
 
 
+def test_a_damaged_download_leaves_the_clip_as_one_layer_with_a_note_and_never_fails_it(served, fake_hub):
+    download(served, lambda transfer: None, CancelToken())
+    weights = depth.model_folder(served) / "model.safetensors"
+    weights.resolve().write_bytes(b"not safetensors")  # the cached blob, as a disk error might leave it
+    request = GenerationRequest(image=str(SAMPLES / "chelsea.jpg"), preset="pan-left", duration=0.5, fps=12,
+                                quality="draft", aspect="9:16", seed=1)
+    clip = ENGINE.run(request, lambda event: None, CancelToken())
+    note = next(note for note in clip.info.notes if note.startswith("depth"))
+    assert note.startswith("depth (Depth Anything V2 Small) could not be used (") and "download it again" in note
+    assert len(note.splitlines()) == 1 and clip.frames.shape[0] == 6
+
+
 # -- the warp, on a scene of known depth ---------------------------------------------------------
 
 
