@@ -104,6 +104,27 @@ def test_download_load_estimate_and_remove_through_the_code_users_run(served, fa
     assert local_state(served).state == NOT_DOWNLOADED and depth.estimator(served) is None
 
 
+def test_the_studio_lists_downloads_and_removes_the_add_on_but_never_offers_it(served, fake_hub):
+    from i2v_desktop.studio.local import user_studio
+
+    studio, _ = user_studio(open_history=False)
+    try:
+        assert depth.DEPTH_MODEL not in [choice.id for choice in studio.models(look=False)]
+        assert depth.DEPTH_MODEL not in [choice.id for choice in studio.machine().models]
+        info = {info.id: info for info in studio.model_infos()}[depth.DEPTH_MODEL]
+        assert (info.state, info.download_gb, info.licence, info.fit.reason) == \
+            (NOT_DOWNLOADED, 0.1, "Apache-2.0", "runs on the processor: no GPU needed")
+        seen = []
+        studio.download(depth.DEPTH_MODEL, seen.append, CancelToken())
+        assert seen[-1].done_bytes == seen[-1].total_bytes > 90_000
+        info = {info.id: info for info in studio.model_infos()}[depth.DEPTH_MODEL]
+        assert info.state == READY and info.disk_bytes > 90_000 and studio.model(depth.DEPTH_MODEL).installed
+        assert studio.remove(depth.DEPTH_MODEL) > 90_000
+        assert {info.id: info for info in studio.model_infos()}[depth.DEPTH_MODEL].state == NOT_DOWNLOADED
+    finally:
+        studio.close()
+
+
 def test_a_flat_scene_uses_the_downloaded_depth_model_and_says_so(served, fake_hub):
     request = GenerationRequest(image=str(SAMPLES / "chelsea.jpg"), preset="push-in", duration=0.5, fps=12,
                                 quality="draft", aspect="9:16", seed=1)
