@@ -51,6 +51,12 @@ def depth_entry() -> ModelEntry:
 
 def model_folder(entry: ModelEntry) -> Path | None:
     """The downloaded model's folder, or None (never touches the network)."""
+    from huggingface_hub import constants
+
+    # Most machines never download it: a look for its folder in the cache (huggingface_hub's
+    # `models--org--name` layout) spares a flat scene's render importing the hub's client.
+    if not (Path(constants.HF_HUB_CACHE) / f"models--{entry.repo.replace('/', '--')}").is_dir():
+        return None
     from .weights import on_disk
 
     weights = on_disk(entry)[0]

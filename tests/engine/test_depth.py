@@ -153,6 +153,28 @@ def test_a_damaged_download_leaves_the_clip_as_one_layer_with_a_note_and_never_f
     assert len(note.splitlines()) == 1 and clip.frames.shape[0] == 6
 
 
+def test_without_the_model_a_flat_scene_imports_neither_torch_nor_transformers_nor_the_hubs_client(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from i2v_desktop.core.cancel import CancelToken\n"
+        "from i2v_desktop.core.request import GenerationRequest\n"
+        "from i2v_desktop.engine.instant import InstantEngine\n"
+        f"request = GenerationRequest(image={str(SAMPLES / 'chelsea.jpg')!r}, preset='push-in', duration=0.5, "
+        "fps=12, quality='draft', aspect='9:16')\n"
+        "plan, scene = InstantEngine().prepare(request)\n"
+        "assert not scene.matte.any() and not plan.notes\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'huggingface_hub.hf_api') if m in sys.modules))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 # -- the warp, on a scene of known depth ---------------------------------------------------------
 
 
