@@ -37,7 +37,7 @@ DEPTH_MODEL = "depth-anything-v2-small"  # the add-on's registry id
 WORK_LONG = 224
 PATCH = 14
 LAYERS = 3  # at most; fewer where the depth has fewer distinct levels
-MIN_SHARE = 0.03  # a depth layer smaller than this share of the picture is merged into the one behind
+MIN_SHARE = 0.03  # a depth level with less of the picture than this joins its nearest neighbour in depth
 MIN_GAP = 0.1  # depth levels whose means are closer than this (on the 0..1 scale) are one level
 FEATHER = 3  # pixels over which a layer's edge fades, just outside what the layer behind fills
 BLEND = 0.06  # half the depth span (0..1 scale) over which a layer fades in across its cut
@@ -89,7 +89,7 @@ class DepthEstimator:
         threads = torch.get_num_threads()
         # One thread: with the cores busy (an encode, the window, other programs) torch's spinning
         # worker threads made an estimate five times slower than one thread does (measured on two
-        # busy cores at this size: 4.6 s against 0.9 s). Put back after: the setting is the process's.
+        # busy cores at 280 pixels: 4.6 s against 0.9 s). Put back after: the setting is the process's.
         torch.set_num_threads(1)
         try:
             with torch.inference_mode():
