@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     text = args.readme.read_text(encoding="utf-8")
     try:
-        wanted = rewrite_readme(text, load_registry().models.values())
+        wanted = rewrite_readme(text, load_registry().listed.values())
     except ValueError as exc:
         print(f"{args.readme}: {exc}", file=sys.stderr)
         return 2

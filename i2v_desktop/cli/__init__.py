@@ -221,6 +221,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     studio, problems = user_studio(device=args.device, offload=args.offload, speed=args.speed, open_history=False)
     _skipped(problems)
     model = studio.model(args.model or studio.machine().default_model)
+    if not model.qualities:  # an add-on (the depth model) makes no clip of its own
+        raise I2VError(f"{model.name} is an add-on of the instant engine, not a video model: choose another model")
     if args.quality not in model.qualities:
         others = [choice.id for choice in studio.models(look=False) if args.quality in choice.qualities]
         raise I2VError(f"{model.name} has no {args.quality} quality (it offers {', '.join(model.qualities)}); "

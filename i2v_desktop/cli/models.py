@@ -27,8 +27,9 @@ def cmd_models() -> int:
     for info in infos:
         print(f"{info.id}: {info.name}: {info.summary}.")
         print(f"  here: {info.fit.verdict}: {info.fit.reason}" + (f"; try anyway: {info.fit.cost}" if info.fit.cost else ""))
-        print(f"  qualities: {', '.join(qualities[info.id])}" + _fast_tier(studio.engines.registry.resolve(info.id))
-              + ("; with sound" if info.sound else "") + ("; prompt enhancer" if info.enhancer else ""))
+        if info.id in qualities:  # else an add-on (the depth model): it renders nothing itself
+            print(f"  qualities: {', '.join(qualities[info.id])}" + _fast_tier(studio.engines.registry.resolve(info.id))
+                  + ("; with sound" if info.sound else "") + ("; prompt enhancer" if info.enhancer else ""))
         print(f"  {info.commercial}")
         if info.terms:
             print(f"  Terms: {info.terms}")

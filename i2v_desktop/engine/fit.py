@@ -47,8 +47,9 @@ def cpu_cost(entry: ModelEntry, ram_gb: float | None) -> str:
 def fit(entry: ModelEntry, hardware: Hardware) -> Fit:
     """`entry`'s memory need against `hardware`: the verdict, one line with the figures, the need
     per plan, and what running it anyway costs when it does not fit."""
-    if entry.engine != "diffusion":
-        return Fit(FITS, "runs on the processor: no GPU or download needed")
+    if entry.engine != "diffusion":  # the instant engine, or an add-on to it (the depth model: a download)
+        needed = "no GPU or download needed" if entry.engine == "instant" else "no GPU needed"
+        return Fit(FITS, f"runs on the processor: {needed}")
     device = hardware.device
     per_plan = needs(entry)
     smallest, smallest_label = per_plan[-1][1], per_plan[-1][0]

@@ -13,7 +13,7 @@ from typing import Iterable, NamedTuple
 
 from ..core.errors import ModelError
 from ..core.studio import BUILT_IN, LOCAL_FOLDER, NOT_DOWNLOADED, PARTLY_DOWNLOADED, READY, UPDATE_AVAILABLE
-from .registry import ModelEntry
+from .registry import DOWNLOADED, ModelEntry
 
 
 class LocalState(NamedTuple):
@@ -103,7 +103,7 @@ def local_state(entry: ModelEntry) -> LocalState:
     Its state comes from its own repo and checkpoint; the fast tier's LoRAs and the tiny decoder are
     extras (a render works without them) and live in repos other models share, so they add their
     own files' bytes to the size but never make a model "partly downloaded"."""
-    if entry.engine != "diffusion":
+    if entry.engine not in DOWNLOADED:
         return LocalState(BUILT_IN, 0)
     if entry.local_path:
         path = Path(entry.local_path)
@@ -194,7 +194,7 @@ def remove(entry: ModelEntry, others: Iterable[ModelEntry]) -> int:
     from huggingface_hub import scan_cache_dir
     from huggingface_hub.errors import CacheNotFound
 
-    if entry.engine != "diffusion" or entry.local_path:
+    if entry.engine not in DOWNLOADED or entry.local_path:
         raise ModelError(f"{entry.name} has no downloaded files to remove")
     if local_state(entry).state == NOT_DOWNLOADED:
         raise ModelError(f"{entry.name} is not downloaded: there is nothing to remove")
@@ -215,7 +215,7 @@ def remove(entry: ModelEntry, others: Iterable[ModelEntry]) -> int:
     keep_whole: set[tuple[str, str | None]] = set()
     keep_files: set[tuple[str, str | None, str]] = set()
     for other in others:
-        if other.id == entry.id or other.engine != "diffusion" or other.local_path or not _own_bytes(other):
+        if other.id == entry.id or other.engine not in DOWNLOADED or other.local_path or not _own_bytes(other):
             continue
         for holding in _holdings(other):
             at = commit(holding.repo, holding.revision)

@@ -361,7 +361,15 @@ class InstantEngine(Engine):
         check_request(entry, request)  # before the photo is decoded
         source = load_image(request.image, max_pixels=max(4 * entry.area(request.quality), 16_000_000))
         plan = plan_instant(entry, request, source.size, controls)
-        return plan, Scene(source, plan, request.crop_center, seed)
+        scene = Scene(source, plan, request.crop_center, seed)
+        moves = any(controls.get(name) for name in ("zoom", "pan_x", "pan_y", "orbit"))
+        if scene.layered and moves and not scene.matte.any():
+            # No subject to cut out, and a camera move that parallax would show: layers by depth,
+            # where the optional depth model is downloaded (engine/depth.py); else one flat layer.
+            from .depth import deepen
+
+            scene, plan = deepen(scene, plan)
+        return plan, scene
 
     def generate(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken) -> Clip:
         started = time.perf_counter()

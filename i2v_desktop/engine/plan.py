@@ -50,6 +50,8 @@ def limits(entry: ModelEntry) -> Limits:
 
 def check_request(entry: ModelEntry, request: GenerationRequest) -> None:
     """Refuse, in one line, what the model cannot make at all (the rest is snapped, with a note)."""
+    if not entry.tiers:  # an add-on (the depth model) helps an engine and renders nothing itself
+        raise RequestError(f"{entry.name} is an add-on of the instant engine, not a video model: choose another model")
     if request.aspect not in entry.aspects:
         raise RequestError(f"{entry.name} cannot make {request.aspect} clips (it makes {', '.join(entry.aspects)})")
     if entry.durations is not None:

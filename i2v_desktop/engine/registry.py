@@ -21,6 +21,11 @@ FAMILIES = ("wan", "ltx", "svd", "ltx2", "hunyuan15")  # the diffusion families
 # What renders a model: a diffusers pipeline on downloaded weights, or the built-in instant engine
 # (the photo moved in 2.5D on the CPU: no weights, no GPU).
 ENGINES = ("diffusion", "instant")
+# Add-ons: downloaded models that render nothing themselves but help an engine (models.json's
+# "addons": the depth model that gives the instant engine's camera parallax where no subject can be
+# cut out). They are on the models page and in `i2v models`, never in the model picker.
+ADDONS = ("depth",)
+DOWNLOADED = ("diffusion", *ADDONS)  # the kinds whose files come from the hub
 # The diffusers pipeline class we drive for each model_index.json class name of a local folder.
 PIPELINE_FOR_CLASS = {
     "WanImageToVideoPipeline": ("wan", "WanImageToVideoPipeline"),
@@ -325,6 +330,33 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
     return entry
 
 
+def _addon(data: dict[str, Any], source: str) -> ModelEntry:
+    """An add-on's entry: what the models page shows and a download fetches. It renders nothing,
+    so it has no frame rates, sizes or quality tiers."""
+    try:
+        entry = ModelEntry(
+            id=data["id"], name=data["name"], family=data["family"], pipeline=data["pipeline"], repo=data["repo"],
+            revision=data["revision"], licence=data["licence"], commercial=data["commercial"],
+            download_gb=float(data["download_gb"]), vram_gb=MappingProxyType({}), fps=0.0, fps_range=(0.0, 0.0),
+            frame_rule="none", max_frames=0, multiple=1, loops=False, resolutions=MappingProxyType({}),
+            tiers=MappingProxyType({}), guidance=0.0, preview="", temporal_ratio=1, spatial_ratio=1,
+            sources=tuple(data.get("sources", ())), engine=data["engine"], summary=data["summary"], aspects=(),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{source}: add-on {data.get('id', '?')!r}: missing or bad field ({exc})") from None
+    if entry.engine not in ADDONS or not entry.repo:
+        raise ModelError(f"{source}: add-on {entry.id!r}: engine must be one of {', '.join(ADDONS)}, with a repo")
+    return entry
+
+
+@functools.lru_cache(maxsize=1)
+def built_in_addons() -> Mapping[str, ModelEntry]:
+    """models.json's add-ons (the instant engine's depth model)."""
+    path = registry_file()
+    items = json.loads(path.read_text(encoding="utf-8")).get("addons", [])
+    return MappingProxyType({entry.id: entry for entry in (_addon(item, str(path)) for item in items)})
+
+
 @functools.lru_cache(maxsize=1)
 def built_in_entries() -> Mapping[str, ModelEntry]:
     """The models.json entries the app renders itself (no weights): the instant engine."""
@@ -341,11 +373,17 @@ class Registry:
     problems: tuple[str, ...] = ()  # one line per user entry that was skipped
     # Models rendered by the app itself, on any machine; every registry has them.
     built_in: Mapping[str, ModelEntry] = field(default_factory=built_in_entries)
+    addons: Mapping[str, ModelEntry] = field(default_factory=built_in_addons)  # downloaded, never rendered with
 
     @property
     def models(self) -> Mapping[str, ModelEntry]:
         """Every model a front end can offer, the built-in ones first."""
         return MappingProxyType({**self.built_in, **self.entries})
+
+    @property
+    def listed(self) -> Mapping[str, ModelEntry]:
+        """What the models page and `i2v models` list: every model, then the add-ons."""
+        return MappingProxyType({**self.models, **self.addons})
 
     @property
     def fallback(self) -> str:
@@ -361,9 +399,9 @@ class Registry:
             ) from None
 
     def resolve(self, model: str) -> ModelEntry:
-        """A registry id, or a path to a local diffusers-format folder."""
-        if model in self.models:
-            return self.models[model]
+        """A registry id (an add-on's too), or a path to a local diffusers-format folder."""
+        if model in self.listed:
+            return self.listed[model]
         path = Path(model).expanduser()
         if path.is_file():
             return self.entry_for_checkpoint(path)
@@ -487,6 +525,12 @@ def load_registry(path: Path | None = None, user_file: Path | None = None) -> Re
         raise ModelError(f"{path}: no model runs without weights (the instant engine is missing)")
     if data["default"] not in entries:
         raise ModelError(f"{path}: default model {data['default']!r} is not listed")
+    addons = {}
+    for item in data.get("addons", []):
+        addon = _addon(item, str(path))
+        if addon.id in entries or addon.id in built_in or addon.id in addons:
+            raise ModelError(f"{path}: model id {addon.id!r} appears twice")
+        addons[addon.id] = addon
     problems = []
     if user_file is not None and user_file.is_file():
         try:
@@ -503,8 +547,12 @@ def load_registry(path: Path | None = None, user_file: Path | None = None) -> Re
             except ModelError as exc:
                 problems.append(str(exc))
                 continue
+            if entry.id in addons:
+                problems.append(f"{user_file}: model {entry.id!r}: that id is the built-in add-on's")
+                continue
             entries[entry.id] = entry
-    return Registry(MappingProxyType(entries), data["default"], tuple(problems), MappingProxyType(built_in))
+    return Registry(MappingProxyType(entries), data["default"], tuple(problems), MappingProxyType(built_in),
+                    MappingProxyType(addons))
 
 
 def _user_entry(item: Any, builtins: Mapping[str, dict[str, Any]], source: str) -> ModelEntry:

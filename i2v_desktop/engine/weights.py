@@ -27,6 +27,8 @@ class Weights:
 
 
 def _snapshot_kwargs(entry: ModelEntry) -> dict[str, Any]:
+    if entry.engine != "diffusion":  # an add-on: one transformers model, its files at the repo's root
+        return dict(repo_id=entry.repo, revision=entry.revision, allow_patterns=list(FLAT_FILES), ignore_patterns=[])
     weights = f"*/*.{entry.variant}.safetensors" if entry.variant else "*/*.safetensors"
     # Without a variant, skip the variant copies (e.g. *.fp16.safetensors next to full precision).
     ignore = [] if entry.variant else ["*/*.fp16.safetensors", "*/*.bf16.safetensors"]
@@ -66,6 +68,8 @@ def _cached(entry: ModelEntry) -> Weights:
     from huggingface_hub import snapshot_download
 
     folder = Path(snapshot_download(local_files_only=True, **_snapshot_kwargs(entry)))
+    if entry.engine != "diffusion":
+        return Weights(check_flat_folder(folder))
     return Weights(check_folder(folder, _provided(entry)), _single(entry))
 
 
@@ -191,6 +195,18 @@ def _download_files(entry: ModelEntry, what: str, size: str, files: list[dict[st
 
     return download_files(entry, files, lambda t: on_event(DownloadProgress(t.done_bytes, t.total_bytes, what)),
                           cancel)
+
+
+# A transformers model's files (an add-on's): the config, the image processor's config, safetensors weights.
+FLAT_FILES = ("config.json", "preprocessor_config.json", "model.safetensors")
+
+
+def check_flat_folder(path: Path) -> Path:
+    """A transformers model folder with every file in FLAT_FILES (an incomplete download lacks one)."""
+    missing = [name for name in FLAT_FILES if not (path / name).is_file()]
+    if missing:
+        raise ModelError(f"{path}: not a complete model folder ({', '.join(missing)} missing)")
+    return path
 
 
 def check_folder(path: Path, provided: tuple[str, ...] = ()) -> Path:

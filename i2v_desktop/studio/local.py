@@ -21,12 +21,12 @@ from ..core.presets import MotionPreset, PresetLibrary
 from ..core.record import ClipEntry, ClipRecord
 from ..core.request import GenerationRequest
 from ..core.studio import (
-    LOCAL_FOLDER, MEMORY_PLANS, READY, ExportChoice, ExportJob, ExportProgress, ExportReport, Fit, Hardware, Machine,
+    LOCAL_FOLDER, MEMORY_PLANS, READY, ExportChoice, ExportJob, ExportProgress, ExportReport, Fit, Hardware, Limits, Machine,
     ModelChoice, ModelInfo, PostFraming, Saved, Transfer, memory_text,
 )
 from ..engine.fit import fit as fit_here, needs as needs_of, suggest
 from ..engine.plan import check_request, limits
-from ..engine.registry import ModelEntry, Registry
+from ..engine.registry import DOWNLOADED, ModelEntry, Registry
 from ..export.social import ExportLibrary, plan_layout
 from ..storage import queue
 from ..storage.history import History, HistoryError, clip_files, thumbnail_frames
@@ -130,7 +130,7 @@ class LocalStudio:
         from ..engine.hub import local_state
 
         hardware = self.hardware()
-        entries = list(self._registry.models.values())
+        entries = list(self._registry.listed.values())  # the add-ons too: downloaded and removed here
         fits = {entry.id: fit_here(entry, hardware) for entry in entries}
         local = {entry.id: local_state(entry) for entry in entries}
         default, _ = self._default(entries, fits, {i for i, (state, _) in local.items() if state in RUNNABLE})
@@ -158,7 +158,7 @@ class LocalStudio:
         from ..engine.fetch import download
 
         entry = self._registry.resolve(model)
-        if entry.engine != "diffusion":
+        if entry.engine not in DOWNLOADED:
             raise ModelError(f"{entry.name} is built in: there is nothing to download")
         if entry.local_path and entry.lora is None and entry.tiny_decoder is None:
             raise ModelError(f"{entry.name} is your own folder ({entry.local_path}): there is nothing to download")
@@ -219,20 +219,24 @@ class LocalStudio:
 
     def _choice(self, entry: ModelEntry, look: bool) -> ModelChoice:
         fit = None if self._hardware is None else fit_here(entry, self._hardware)
-        if entry.engine == "diffusion":
+        if entry.engine in DOWNLOADED:
             from ..engine.weights import is_downloaded
 
             memory = memory_text(needs_of(entry))
             size = f"in {entry.local_path}" if entry.local_path else f"{download_gb(entry):g} GB download"
             note = (f"{size}, GPU memory {memory} ({MEMORY_PLANS}). {entry.commercial}"
                     + (f" {entry.terms}" if entry.terms else ""))
+            if entry.engine != "diffusion":  # an add-on: what it adds, not what it needs of a GPU
+                note = f"{size}. {entry.summary}. {entry.commercial}"
             installed = is_downloaded(entry) if look else None
         else:  # made here from the photo alone: always installed, fits anywhere
             installed, note = True, entry.summary
         return ModelChoice(
             id=self._request_id(entry), name=entry.name, engine=entry.engine, family=entry.family,
             installed=installed, fits=True if entry.engine != "diffusion" else fit.runs if fit else None,
-            licence=entry.licence, note=note, limits=limits(entry), aspects=entry.aspects,
+            licence=entry.licence, note=note, aspects=entry.aspects,
+            # An add-on makes no clip: nothing to ask of it.
+            limits=limits(entry) if entry.tiers else Limits(0.0, 0.0, (0.0, 0.0), 0.0),
             qualities=entry.qualities, loop_note=entry.loop_note(), frame_rule=entry.frame_rule,
             max_frames=entry.max_frames, fit=fit, sound=entry.sound, enhancer=entry.enhancer,
         )

@@ -58,7 +58,8 @@ def readme_rows(entries: Iterable[ModelEntry]) -> list[tuple[str, ...]]:
         sizes = " or ".join(f"{w}×{h}" for w, h in dict.fromkeys(entry.resolutions.values()))
         low, high = entry.fps_range
         rate = f"{entry.fps:g} fps" + (f" ({low:g}–{high:g})" if low != high else "")
-        rows.append((f"{entry.name} (`{entry.id}`)", entry.summary, f"{sizes}, {rate}", size_text(download_gb(entry)),
+        clip = f"{sizes}, {rate}" if entry.tiers else "add-on: makes no clip itself"
+        rows.append((f"{entry.name} (`{entry.id}`)", entry.summary, clip, size_text(download_gb(entry)),
                      memory_text(needs(entry)), ram, entry.licence, entry.commercial, entry.terms or "-",
                      "yes" if entry.sound else "no"))
     return rows

@@ -62,9 +62,12 @@ def test_model_infos_on_a_machine_without_gpu(tmp_path, monkeypatch):
     studio = studio_on(tmp_path)
     infos = studio.model_infos()
     registry = load_registry()
-    assert [info.id for info in infos] == list(registry.models)
-    instant, *diffusion = infos
+    assert [info.id for info in infos] == list(registry.models) + list(registry.addons)
+    instant, *diffusion, depth = infos
     assert (instant.state, instant.fit.verdict, instant.default, instant.download_gb) == (BUILT_IN, FITS, True, 0)
+    # The instant engine's depth add-on: listed to download, runs anywhere, never the default.
+    assert (depth.id, depth.state, depth.fit.verdict, depth.default, depth.download_gb) == \
+        ("depth-anything-v2-small", NOT_DOWNLOADED, FITS, False, 0.1)
     for info in diffusion:
         entry = registry.get(info.id)
         assert info.state == NOT_DOWNLOADED and info.disk_bytes == 0 and not info.default

@@ -23,15 +23,15 @@ def script(*args: str) -> subprocess.CompletedProcess:
 
 def test_the_readme_table_is_the_registrys():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme_section(load_registry().models.values()) in text
+    assert readme_section(load_registry().listed.values()) in text
     assert script("--check").returncode == 0
 
 
 def test_every_model_is_a_row_with_the_registrys_figures():
-    section = readme_section(load_registry().models.values())
-    for entry in load_registry().models.values():
+    section = readme_section(load_registry().listed.values())
+    for entry in load_registry().listed.values():
         row = next(line for line in section.splitlines() if f"(`{entry.id}`)" in line)
-        figures = " / ".join(f"{entry.vram_gb[k]:g}" for k in ("full", "model_offload", "group_offload"))
+        figures = " / ".join(f"{entry.vram_gb.get(k, 0):g}" for k in ("full", "model_offload", "group_offload"))
         assert (f"| {figures} GB |" if entry.engine == "diffusion" else "| none |") in row
         assert f"| {entry.licence} |" in row
         if entry.terms:
