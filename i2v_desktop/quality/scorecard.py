@@ -614,11 +614,22 @@ def _follow_reference(work: _Work, reference: _Reference, subject: bool = True) 
         # Dense: where each reference pixel is in frame t (through the flow, then the homography).
         map_x, map_y = _apply(homography, grid_x + flow[..., 0], grid_y + flow[..., 1])
         step = _fit_homography(sources, sources + flow[py, px])
+        moved = None
         if step is not None:
-            homography = homography @ step
-            homography /= homography[2, 2]
+            moved = homography @ step
+            moved /= moved[2, 2]
         if subject:
-            similarity[t] = _subject_similarity(levels[t], to_level @ homography @ from_level, reference)
+            # A step is kept only if it lines the subject up at least as well as standing still:
+            # a bad fit on one frame (a RANSAC draw on a few wrong flow vectors) would otherwise
+            # carry on, misaligned, for many frames and read as the subject changing.
+            kept = _subject_similarity(levels[t], to_level @ homography @ from_level, reference)
+            if moved is not None:
+                tried = _subject_similarity(levels[t], to_level @ moved @ from_level, reference)
+                if not tried < kept:  # NaN (out of view) where the old one was not: the move wins
+                    homography, kept = moved, tried
+            similarity[t] = kept
+        elif moved is not None:
+            homography = moved
         lab = _to_lab(work.small[t])
         mean, std = cv2.meanStdDev(lab)
         means[t], contrast[t] = mean.ravel(), float(std[0, 0])
