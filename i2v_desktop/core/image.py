@@ -73,15 +73,28 @@ class SourceImage:
         return int(self.rgb.shape[1]), int(self.rgb.shape[0])
 
 
-def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> SourceImage:
+def load_image(
+    path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS, need: tuple[int, int] | None = None
+) -> SourceImage:
     """Read a photo as upright 8-bit sRGB, downscaled (aspect kept) to at most `max_pixels` pixels.
 
     JPEG, PNG, WebP, TIFF, BMP and the first frame of a GIF. The alpha channel, if the image has
     one that is not fully opaque, becomes `alpha`. A large JPEG is decoded at a reduced scale
     straight away, so its full-size pixels are never in memory.
+
+    `need`: the (width, height) of the largest frame the caller will make from the photo by
+    cropping it to that frame's aspect and scaling (core.framing.fit_image). A JPEG is then decoded
+    at the smallest of its reduced scales (1/2, 1/4, 1/8) that still covers that frame, and not
+    resampled again here: the caller's own resize to the frame is the only one. Reduced decoding
+    skips most of the inverse DCT, so a 12 MP photo needed at 640 pixels decodes about ten times
+    faster. Other formats have no reduced decoding and load at full size.
     """
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
         raise ValueError(f"max_pixels must be a positive whole number, got {max_pixels!r}")
+    if need is not None and (
+        len(need) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in need)
+    ):
+        raise ValueError(f"need must be a (width, height) of positive whole numbers, got {need!r}")
     name = os.fspath(path)
     if os.path.isdir(name):
         raise InputError(f"{name}: is a folder, not an image file")
@@ -98,7 +111,7 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         if os.fstat(stream.fileno()).st_size == 0:
             raise InputError(f"{name}: file is empty")
         with _pillow_limits():
-            image, original_size = _decode(stream, name, max_pixels)
+            image, original_size = _decode(stream, name, max_pixels, need)
 
     image = _to_rgb(image, name)
     if image.size[0] * image.size[1] > max_pixels:
@@ -118,8 +131,11 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
     return SourceImage(path=name, rgb=pixels, alpha=alpha, original_size=original_size)
 
 
-def _decode(stream: BinaryIO, name: str, max_pixels: int) -> tuple[Image.Image, tuple[int, int]]:
-    """The decoded, upright image (JPEGs already reduced towards max_pixels) and its full size."""
+def _decode(
+    stream: BinaryIO, name: str, max_pixels: int, need: tuple[int, int] | None = None
+) -> tuple[Image.Image, tuple[int, int]]:
+    """The decoded, upright image (JPEGs already reduced towards max_pixels and `need`) and its
+    full size."""
     try:
         image = Image.open(stream, formats=_FORMATS)
     except UnidentifiedImageError:
@@ -129,8 +145,11 @@ def _decode(stream: BinaryIO, name: str, max_pixels: int) -> tuple[Image.Image, 
     width, height = image.size
     if width * height > MAX_CLAIMED_PIXELS:
         raise InputError(f"{name}: image claims to be {width}x{height} pixels, too large to load")
-    if image.format in _JPEG_FORMATS and width * height > max_pixels:
-        image.draft(image.mode, _fit(width, height, max_pixels))  # decodes at 1/2, 1/4 or 1/8 scale
+    if image.format in _JPEG_FORMATS:
+        turned = need is not None and _orientation(image) >= 5  # a JPEG's EXIF comes before its pixels
+        target = _draft_size(width, height, max_pixels, need, turned)
+        if target is not None:
+            image.draft(image.mode, target)  # decodes at 1/2, 1/4 or 1/8 scale
     if image.size[0] * image.size[1] > max(MAX_DECODED_PIXELS, max_pixels):
         raise InputError(f"{name}: image is {width}x{height} pixels, too large to load")
     try:
@@ -171,6 +190,26 @@ def _orientation(image: Image.Image) -> int:
     except _DECODE_ERRORS:  # damaged EXIF must not cost the user the photo itself
         return 1
     return value if isinstance(value, int) else 1
+
+
+def _draft_size(
+    width: int, height: int, max_pixels: int, need: tuple[int, int] | None, turned: bool
+) -> tuple[int, int] | None:
+    """The size (in the file's own orientation) a JPEG must at least decode to, or None for full size.
+
+    Pillow's draft picks the largest reduction whose result is still at least this size. Without
+    `need` that is max_pixels' size (the image is then resized down to max_pixels); with it, the
+    smaller of that and the size at which a crop to need's aspect still covers `need`.
+    """
+    limit = _fit(width, height, max_pixels) if width * height > max_pixels else None
+    if need is None:
+        return limit
+    need_w, need_h = (need[1], need[0]) if turned else need  # EXIF turns the file a quarter
+    cover = max(need_w / width, need_h / height)  # fit_image's scale: crop to aspect, then fill
+    if cover >= 1.0:
+        return limit
+    size = (max(1, math.ceil(width * cover)), max(1, math.ceil(height * cover)))
+    return size if limit is None or size[0] < limit[0] else limit
 
 
 def _fit(width: int, height: int, max_pixels: int) -> tuple[int, int]:

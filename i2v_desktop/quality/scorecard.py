@@ -21,6 +21,7 @@ import json
 import math
 import os
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -239,9 +240,11 @@ def score_clip(
 ) -> Scorecard:
     """Score a clip. `frames` is (T, H, W, 3) uint8 RGB.
 
-    `source` is the photo framed like the clip (core.framing.fit_image), (H, W, 3) uint8; without
-    it the first frame is the reference for the subject and colour drift. `mask` is the subject
-    matte (H, W) in 0..1 in the same frame; without it one is estimated from the reference.
+    `source` is the photo framed like the clip (core.framing.fit_image), (h, w, 3) uint8 at the
+    frames' aspect: at their size, or at working_size (all the scores look at), which is far
+    cheaper to load and frame; without it the first frame is the reference for the subject and
+    colour drift. `mask` is the subject matte (h, w) in 0..1 in the same frame; without it one is
+    estimated from the reference.
     """
     frames = _check_frames(frames)
     if not _is_number(fps) or fps <= 0:
@@ -251,8 +254,12 @@ def score_clip(
     work = _Work.of(frames)
     reference = _Reference.of(work, source if source is not None else frames[0], mask, (height, width))
 
-    motion_value, residual = _motion_and_residual(work, fps)
-    followed = _follow_reference(work, reference)
+    # The two passes over the clip share nothing but the read-only working copy, and OpenCV lets
+    # go of the GIL inside each call: run side by side, they take about as long as the longer one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        consecutive = pool.submit(_motion_and_residual, work, fps)
+        followed = _follow_reference(work, reference)
+        motion_value, residual = consecutive.result()
     contrast = max(float(np.median(followed.contrast_l)), MIN_CONTRAST_L)
     pumping = _pumping(followed.frame_lab_means, fps) / contrast
 
@@ -290,6 +297,15 @@ def _check_frames(frames: np.ndarray) -> np.ndarray:
         size = f"{frames.shape[2]}x{frames.shape[1]}"
         raise ValueError(f"frames must be at least {MIN_SIDE} pixels on each side, got {size}")
     return frames
+
+
+def working_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) of the copy of a width×height clip that the scores compare with the photo.
+
+    A photo framed at this size is as good a reference as one framed at the clip's full size.
+    """
+    k = _factor(max(width, height), MID_SIDE)
+    return width // k, height // k
 
 
 def _factor(long_side: int, target: int) -> int:
@@ -362,10 +378,10 @@ class _Reference:
     @classmethod
     def of(cls, work: _Work, image: np.ndarray, mask: np.ndarray | None,
            frame_hw: tuple[int, int]) -> _Reference:
-        image = _match_size(np.asarray(image), frame_hw, "source")
+        image = np.asarray(image)
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"source must be an (H, W, 3) uint8 array, got {image.dtype} {image.shape}")
-        mid = _shrink(image, work.k_mid)
+        mid = _reduced(image, frame_hw, work.k_mid, "source")
         small = _shrink(mid, work.k_small)
         if mask is None:
             matte = _estimate_mask(small)
@@ -375,8 +391,7 @@ class _Reference:
                 raise ValueError(f"mask must be an (H, W) array, got shape {mask.shape}")
             # An 8-bit alpha channel is as good a matte as a float one.
             matte = mask.astype(np.float32) * np.float32(1 / 255 if mask.dtype == np.uint8 else 1.0)
-            matte = _match_size(np.clip(matte, 0.0, 1.0), frame_hw, "mask")
-            matte = _shrink(matte, work.k_mid * work.k_small)
+            matte = _reduced(np.clip(matte, 0.0, 1.0), frame_hw, work.k_mid * work.k_small, "mask")
             if float((matte > 0.5).mean()) < 0.002:  # an empty matte says nothing: estimate one
                 matte = _estimate_mask(small)
         level, weight = mid, cv2.resize(matte, (mid.shape[1], mid.shape[0]), interpolation=cv2.INTER_LINEAR)
@@ -402,11 +417,13 @@ class _Reference:
         )
 
 
-def _match_size(image: np.ndarray, frame_hw: tuple[int, int], name: str) -> np.ndarray:
-    """`image` at the frames' size: a same-aspect image of another size is resized, anything else
-    is an error (a photo that was not framed like the clip cannot be compared pixel for pixel)."""
+def _reduced(image: np.ndarray, frame_hw: tuple[int, int], k: int, name: str) -> np.ndarray:
+    """`image` at the frames' size shrunk by k, as the frames are: one at the frames' size takes
+    the same integer-factor path; a same-aspect image of another size is resized straight to it;
+    anything else is an error (a photo that was not framed like the clip cannot be compared pixel
+    for pixel)."""
     if image.shape[:2] == frame_hw:
-        return image
+        return _shrink(image, k)
     if image.ndim < 2 or min(image.shape[:2]) < 1:
         raise ValueError(f"{name} must be an image the size of a frame, got shape {image.shape}")
     h, w = image.shape[:2]
@@ -415,8 +432,9 @@ def _match_size(image: np.ndarray, frame_hw: tuple[int, int], name: str) -> np.n
             f"{name} is {w}x{h} but the frames are {frame_hw[1]}x{frame_hw[0]}: "
             "frame the photo like the clip first (core.framing.fit_image)"
         )
-    interpolation = cv2.INTER_AREA if w > frame_hw[1] else cv2.INTER_LINEAR
-    return cv2.resize(image, (frame_hw[1], frame_hw[0]), interpolation=interpolation)
+    size = (frame_hw[1] // k, frame_hw[0] // k)
+    interpolation = cv2.INTER_AREA if w > size[0] else cv2.INTER_LINEAR
+    return cv2.resize(image, size, interpolation=interpolation)
 
 
 def _estimate_mask(rgb: np.ndarray) -> np.ndarray:
@@ -596,11 +614,22 @@ def _follow_reference(work: _Work, reference: _Reference, subject: bool = True) 
         # Dense: where each reference pixel is in frame t (through the flow, then the homography).
         map_x, map_y = _apply(homography, grid_x + flow[..., 0], grid_y + flow[..., 1])
         step = _fit_homography(sources, sources + flow[py, px])
+        moved = None
         if step is not None:
-            homography = homography @ step
-            homography /= homography[2, 2]
+            moved = homography @ step
+            moved /= moved[2, 2]
         if subject:
-            similarity[t] = _subject_similarity(levels[t], to_level @ homography @ from_level, reference)
+            # A step is kept only if it lines the subject up at least as well as standing still:
+            # a bad fit on one frame (a RANSAC draw on a few wrong flow vectors) would otherwise
+            # carry on, misaligned, for many frames and read as the subject changing.
+            kept = _subject_similarity(levels[t], to_level @ homography @ from_level, reference)
+            if moved is not None:
+                tried = _subject_similarity(levels[t], to_level @ moved @ from_level, reference)
+                if not tried < kept:  # NaN (out of view) where the old one was not: the move wins
+                    homography, kept = moved, tried
+            similarity[t] = kept
+        elif moved is not None:
+            homography = moved
         lab = _to_lab(work.small[t])
         mean, std = cv2.meanStdDev(lab)
         means[t], contrast[t] = mean.ravel(), float(std[0, 0])
