@@ -141,12 +141,9 @@ class Scene:
         rgb = self.canvas
         self._scratch = np.empty((height, width, 4), np.uint8)
         if self.layered:
-            self.background = cv2.cvtColor(complete_background(rgb, self.matte), cv2.COLOR_RGB2RGBA)
-            alpha8 = (self.matte * 255 + 0.5).astype(np.uint8)
-            premultiplied = cv2.multiply(rgb, cv2.merge([alpha8, alpha8, alpha8]), scale=1 / 255)
-            self.subject_rgba = cv2.merge([*cv2.split(premultiplied), alpha8])
-            points = cv2.findNonZero(alpha8)
-            self.subject_bounds = cv2.boundingRect(points) if points is not None else (0, 0, 0, 0)
+            background = complete_background(rgb, self.matte)
+            self.background = cv2.cvtColor(background, cv2.COLOR_RGB2RGBA)
+            self.subject_rgba, self.subject_bounds = _subject_layer(rgb, self.matte, background)
         else:
             self.canvas_rgba = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)
             self.wind = WindField(rgb, self.matte, self.size, self.rest_to_canvas, plan.controls.get("wind", 0.0),
@@ -230,6 +227,33 @@ class Scene:
         light = cv2.convertScaleAbs(gloss * band[None, :])
         roi = out[:, lo:hi]
         cv2.add(roi, cv2.merge([light, light, light, light]), dst=roi)  # saturating, unlike numpy's +
+
+
+def _subject_layer(rgb: np.ndarray, matte: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The subject as premultiplied RGBA, and the box (x, y, w, h) where it is not transparent.
+
+    At a soft edge the photo is a mix, α·subject + (1 − α)·what was behind it. The layer's colour
+    is the photo less (1 − α)·`background` (the completed background it goes over), so that no
+    rim of the colour that was behind the subject travels with it (a light halo around dark hair).
+    Where the photo cannot be such a mix with the matte's α (a strand of hair the matte gave 0.1,
+    over a light fill), α is raised to the least that explains the photo: the strand goes with the
+    subject instead of staying behind as a ghost, and at rest the layers give back the photo.
+    """
+    layer = np.zeros((*matte.shape, 4), np.uint8)
+    points = cv2.findNonZero((matte > 0.5 / 255).astype(np.uint8))
+    if points is None:
+        return layer, (0, 0, 0, 0)
+    x, y, w, h = bounds = cv2.boundingRect(points)
+    box = (slice(y, y + h), slice(x, x + w))
+    photo, behind = rgb[box].astype(np.float32), background[box].astype(np.float32)
+    darker = (behind - photo) / np.maximum(behind, 1.0)  # the subject's colour would be below 0
+    lighter = (photo - behind) / np.maximum(255.0 - behind, 1.0)  # ... or above 255
+    needed = np.maximum(darker, lighter).max(axis=2)
+    alpha = np.clip(np.maximum(matte[box], needed), 0.0, 1.0)[..., None]
+    colour = np.clip(photo - (1.0 - alpha) * behind, 0.0, alpha * 255.0) + 0.5
+    alpha8 = (alpha * 255 + 0.5).astype(np.uint8)
+    layer[box] = cv2.merge([*cv2.split(colour.astype(np.uint8)), alpha8])
+    return layer, bounds
 
 
 def _shift(dx: float, dy: float) -> np.ndarray:
