@@ -240,21 +240,24 @@ def _subject_layer(rgb: np.ndarray, matte: np.ndarray, background: np.ndarray) -
     over a light fill), α is raised to the least that explains the photo: the strand goes with the
     subject instead of staying behind as a ghost, and at rest the layers give back the photo.
     """
-    layer = np.zeros((*matte.shape, 4), np.uint8)
-    points = cv2.findNonZero((matte > 0.5 / 255).astype(np.uint8))
+    alpha8 = (matte * 255 + 0.5).astype(np.uint8)
+    premultiplied = cv2.multiply(rgb, cv2.merge([alpha8, alpha8, alpha8]), scale=1 / 255)
+    layer = cv2.merge([*cv2.split(premultiplied), alpha8])
+    points = cv2.findNonZero(alpha8)
     if points is None:
         return layer, (0, 0, 0, 0)
-    x, y, w, h = bounds = cv2.boundingRect(points)
-    box = (slice(y, y + h), slice(x, x + w))
-    photo, behind = rgb[box].astype(np.float32), background[box].astype(np.float32)
+    # Only the edge needs the unmixing: where α is 0 or 1, the photo times α is already exact.
+    # (The edge is a few per cent of the subject's box: indexing it costs a fraction of the box.)
+    ys, xs = np.nonzero((alpha8 > 0) & (alpha8 < 255))
+    photo, behind = rgb[ys, xs].astype(np.float32), background[ys, xs].astype(np.float32)
     darker = (behind - photo) / np.maximum(behind, 1.0)  # the subject's colour would be below 0
     lighter = (photo - behind) / np.maximum(255.0 - behind, 1.0)  # ... or above 255
-    needed = np.maximum(darker, lighter).max(axis=2)
-    alpha = np.clip(np.maximum(matte[box], needed), 0.0, 1.0)[..., None]
+    needed = np.maximum(darker, lighter).max(axis=1)
+    alpha = np.clip(np.maximum(matte[ys, xs], needed), 0.0, 1.0)[:, None]
     colour = np.clip(photo - (1.0 - alpha) * behind, 0.0, alpha * 255.0) + 0.5
-    alpha8 = (alpha * 255 + 0.5).astype(np.uint8)
-    layer[box] = cv2.merge([*cv2.split(colour.astype(np.uint8)), alpha8])
-    return layer, bounds
+    layer[ys, xs, :3] = colour.astype(np.uint8)
+    layer[ys, xs, 3] = (alpha[:, 0] * 255 + 0.5).astype(np.uint8)
+    return layer, cv2.boundingRect(points)
 
 
 def _shift(dx: float, dy: float) -> np.ndarray:
