@@ -28,7 +28,7 @@ from i2v_desktop.quality.scorecard import score_clip  # noqa: E402
 
 SAMPLES = ROOT / "i2v_desktop" / "resources" / "samples"
 PRESETS = ("orbit", "push-in", "wind")
-CELL_WIDTH = 360
+CELL_WIDTH = 240
 GAP = 6
 WIND_GAIN = 8  # the wind's difference column: grey levels × this
 
@@ -46,8 +46,9 @@ def cell(frame: np.ndarray) -> np.ndarray:
 
 def label(image: np.ndarray, text: str) -> np.ndarray:
     out = image.copy()
-    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
+    (width, height), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+    cv2.rectangle(out, (0, 0), (width + 10, height + 10), (0, 0, 0), thickness=-1)
+    cv2.putText(out, text, (5, height + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
     return out
 
 
@@ -65,7 +66,7 @@ def sheet(rows: list[list[np.ndarray]]) -> np.ndarray:
 def write_png(path: Path, rgb: np.ndarray) -> None:
     """Written beside its final name, then renamed: a reader never sees half a file."""
     temporary = path.with_name(path.name + ".tmp.png")
-    if not cv2.imwrite(str(temporary), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+    if not cv2.imwrite(str(temporary), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9]):
         raise OSError(f"{temporary}: could not write the PNG")
     temporary.replace(path)
 
