@@ -8,11 +8,18 @@ edge-aware filters run at full size.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
 WORK_SIZE = 320  # long side for inpainting
 SEGMENT_SIZE = 200  # long side for GrabCut, whose cost grows fast with size
+# A fill pixel keeps its own pyramid level's average once 1/PUSH_PULL_GAIN of its neighbourhood
+# there is known. High: the fill just inside a hole is the colour just outside it (a wall stays its
+# own shade up to the subject's outline); at 2 it was a wide average, grey against a light wall,
+# and a strip revealed by parallax showed as a band of another colour beside the subject.
+PUSH_PULL_GAIN = 32.0
 
 
 def _small(image: np.ndarray, long_side: int = WORK_SIZE) -> np.ndarray:
@@ -151,9 +158,9 @@ def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Fill unknown pixels from the known ones around them, coarse to fine (a "push-pull" fill).
 
     Each pyramid level averages the known pixels only; on the way back up, a pixel keeps its own
-    level's value where enough of it was known and takes the coarser estimate elsewhere. Large
-    holes get a smooth continuation of the surrounding colours, with none of the radial streaks
-    that diffusion-style inpainting draws across a big hole.
+    level's value where any fair share of it was known (PUSH_PULL_GAIN) and takes the coarser
+    estimate elsewhere. Large holes get a smooth continuation of the surrounding colours, with none
+    of the radial streaks that diffusion-style inpainting draws across a big hole.
     """
     levels = []
     values, weights = image * known[..., None], known
@@ -164,50 +171,77 @@ def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     for values, weights in reversed(levels):
         coarse = cv2.pyrUp(estimate, dstsize=(values.shape[1], values.shape[0]))
         own = values / np.maximum(weights, 1e-6)[..., None]
-        confidence = np.clip(weights * 2.0, 0.0, 1.0)[..., None]
+        confidence = np.clip(weights * PUSH_PULL_GAIN, 0.0, 1.0)[..., None]
         estimate = own * confidence + coarse * (1.0 - confidence)
     return estimate.astype(np.float32)
+
+
+# Matte values at or below this are background: the photo there is kept as it is.
+EDGE_ALPHA = 0.02
+# The fill fades in over the faintest part of the subject's edge (matte EDGE_ALPHA to this) rather
+# than at once: where the fill differs from the photo, the subject layer must carry the difference
+# to give back the photo at rest (engine/instant.py), and what it carries moves with the subject.
+FILL_FADE = 0.15
+
+
+def soft_width(matte: np.ndarray) -> float:
+    """How far the matte's soft edge reaches beyond its middle (0.5) contour, in pixels: the 90th
+    percentile of the distances of the edge's pixels (EDGE_ALPHA < matte < 0.5) to the subject.
+    Measured at a quarter of a large canvas's size (the matte is no sharper than that)."""
+    scale = min(1.0, 640 / max(matte.shape))
+    small = matte if scale == 1.0 else _small(matte, 640)
+    edge = (small > EDGE_ALPHA) & (small < 0.5)
+    if not edge.any():
+        return 0.0
+    distance = cv2.distanceTransform((small < 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+    return float(np.percentile(distance[edge], 90)) * matte.shape[1] / small.shape[1]
 
 
 def complete_background(rgb: np.ndarray, matte: np.ndarray) -> np.ndarray:
     """The photo with the subject removed and the hole filled, for the layer behind the subject.
 
-    The hole is the solid part of the subject, grown a little to take in its edge; it is filled
-    from the surrounding background only (a push-pull fill at working size) with grain matched to
-    the surroundings, so that a strip revealed by parallax looks like more background rather than
-    a smear. Everything outside the hole is the photo's own pixels: at rest the layers recompose
-    the photo exactly, even where the matte is soft or wrong.
+    Every pixel the subject reaches, its soft edge included, is filled; the fill takes colour only
+    from beyond that edge by the matte's soft width (a push-pull fill at working size), because the
+    photo just outside a soft matte still holds the subject's edge (a halo of hair, the blur of a
+    helmet's rim) and a fill that borrowed it would draw a ghost of the subject beside the moving
+    subject. Grain matched to the surroundings makes a strip revealed by parallax look like more
+    background rather than a smear. Where the matte is at most EDGE_ALPHA the photo is kept; at
+    rest the layers still recompose the photo, because the subject layer's edge colour is the
+    photo less this background (engine/instant.py).
     """
     h, w = rgb.shape[:2]
-    solid = (matte > 0.6).astype(np.uint8)
-    if not solid.any():
+    if not (matte > 0.6).any():
         return rgb.copy()
-    grow = max(2, round(0.006 * max(h, w)))
-    hole = cv2.dilate(solid, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    reach = (matte > EDGE_ALPHA).astype(np.uint8)
     small = _small(rgb)
-    # Known at working size only where every full-size pixel behind it is known: no subject
-    # colour may leak into the fill through a downscaled edge pixel.
-    small_hole = cv2.resize(hole, small.shape[1::-1], interpolation=cv2.INTER_AREA)
-    small_hole = cv2.dilate((small_hole > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
+    # The hole at working size: every working pixel with any full-size pixel the subject reaches,
+    # grown by the soft width, and one more pixel, so that no subject colour leaks into the fill
+    # through a downscaled edge pixel. (Growing at working size: at full size the dilation alone
+    # cost more than the rest of the fill.)
+    small_reach = cv2.resize(reach, small.shape[1::-1], interpolation=cv2.INTER_AREA) > 0
+    grow = max(2.0, soft_width(matte), 0.004 * max(h, w)) * small.shape[1] / w
+    radius = math.ceil(grow) + 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    small_hole = cv2.dilate(small_reach.astype(np.uint8), disc)
     filled = _push_pull(small.astype(np.float32), 1.0 - small_hole.astype(np.float32))
-    fill = cv2.resize(filled, (w, h), interpolation=cv2.INTER_CUBIC)
     # Grain: the surrounding background's high-frequency texture level (measured at working
     # size), as fixed noise.
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
     detail = gray - cv2.GaussianBlur(gray, (0, 0), 1.0)
     level = float(detail[small_hole == 0].std()) if (small_hole == 0).any() else 0.0
-    # All full-size work stays inside the hole's bounding box: the rest is the photo as it is.
-    x, y, bw, bh = cv2.boundingRect(hole)
+    # All full-size work stays inside the box of what the subject reaches: the rest is the photo.
+    x, y, bw, bh = cv2.boundingRect(reach)
     box = (slice(y, y + bh), slice(x, x + bw))
+    # Upsample the fill for the box only: outside it the photo stays as it is.
+    sx, sy = small.shape[1] / w, small.shape[0] / h
+    to_small = np.array([[sx, 0, (x + 0.5) * sx - 0.5], [0, sy, (y + 0.5) * sy - 0.5]], dtype=np.float64)
+    fill = cv2.warpAffine(filled, to_small, (bw, bh), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
     noise = np.empty((bh, bw), np.float32)
     cv2.setRNGSeed(0)
     cv2.randn(noise, 0.0, 1.0)
-    patch = fill[box] + (cv2.GaussianBlur(noise, (0, 0), 0.8) * level)[..., None]
-    # Feather inward only: the fill reaches full strength a few pixels inside the hole's edge.
-    # (Distance to the hole's own edge only: beyond the frame the hole continues.)
-    padded = cv2.copyMakeBorder(hole, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
-    inside = cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1][box]
-    weight = np.clip(inside / grow, 0.0, 1.0)[..., None]
+    patch = fill + (cv2.GaussianBlur(noise, (0, 0), 0.8) * level)[..., None]
+    weight = np.clip((matte[box] - EDGE_ALPHA) * np.float32(1 / (FILL_FADE - EDGE_ALPHA)), 0.0, 1.0)[..., None]
     out = rgb.copy()
     out[box] = np.clip(rgb[box] * (1.0 - weight) + patch * weight + 0.5, 0, 255).astype(np.uint8)
     return out

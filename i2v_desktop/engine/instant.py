@@ -22,13 +22,14 @@ from ..core.clip import Clip, RenderInfo
 from ..core.events import EventSink, Preview, Stage, StageChanged, StepProgress
 from ..core.framing import Box, crop_box, flatten, output_size, subject_box
 from ..core.image import SourceImage, load_image
-from ..core.subject import complete_background, saliency, subject_matte
+from ..core.subject import complete_background, subject_matte
 from ..core.presets import PresetLibrary, load_presets
 from ..core.request import GenerationRequest
 from .base import Engine
 from .camera import FrameMotion, Layers, is_layered, layer_transforms, motion_path, reach, required_zoom, take_for
 from .plan import check_request, plan_fps, plan_frames, plan_sound
 from .registry import ModelEntry, built_in_entries
+from .wind import WindField
 
 # The engine's limits (frame rates, lengths, output area per quality tier) are its registry entry's
 # (resources/models.json, engine "instant"), planned by the same code as a diffusion model's.
@@ -141,12 +142,9 @@ class Scene:
         rgb = self.canvas
         self._scratch = np.empty((height, width, 4), np.uint8)
         if self.layered:
-            self.background = cv2.cvtColor(complete_background(rgb, self.matte), cv2.COLOR_RGB2RGBA)
-            alpha8 = (self.matte * 255 + 0.5).astype(np.uint8)
-            premultiplied = cv2.multiply(rgb, cv2.merge([alpha8, alpha8, alpha8]), scale=1 / 255)
-            self.subject_rgba = cv2.merge([*cv2.split(premultiplied), alpha8])
-            points = cv2.findNonZero(alpha8)
-            self.subject_bounds = cv2.boundingRect(points) if points is not None else (0, 0, 0, 0)
+            background = complete_background(rgb, self.matte)
+            self.background = cv2.cvtColor(background, cv2.COLOR_RGB2RGBA)
+            self.subject_rgba, self.subject_bounds = _subject_layer(rgb, self.matte, background)
         else:
             self.canvas_rgba = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)
             self.wind = WindField(rgb, self.matte, self.size, self.rest_to_canvas, plan.controls.get("wind", 0.0),
@@ -232,6 +230,36 @@ class Scene:
         cv2.add(roi, cv2.merge([light, light, light, light]), dst=roi)  # saturating, unlike numpy's +
 
 
+def _subject_layer(rgb: np.ndarray, matte: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The subject as premultiplied RGBA, and the box (x, y, w, h) where it is not transparent.
+
+    At a soft edge the photo is a mix, α·subject + (1 − α)·what was behind it. The layer's colour
+    is the photo less (1 − α)·`background` (the completed background it goes over), so that no
+    rim of the colour that was behind the subject travels with it (a light halo around dark hair).
+    Where the photo cannot be such a mix with the matte's α (a strand of hair the matte gave 0.1,
+    over a light fill), α is raised to the least that explains the photo: the strand goes with the
+    subject instead of staying behind as a ghost, and at rest the layers give back the photo.
+    """
+    alpha8 = (matte * 255 + 0.5).astype(np.uint8)
+    premultiplied = cv2.multiply(rgb, cv2.merge([alpha8, alpha8, alpha8]), scale=1 / 255)
+    layer = cv2.merge([*cv2.split(premultiplied), alpha8])
+    points = cv2.findNonZero(alpha8)
+    if points is None:
+        return layer, (0, 0, 0, 0)
+    # Only the edge needs the unmixing: where α is 0 or 1, the photo times α is already exact.
+    # (The edge is a few per cent of the subject's box: indexing it costs a fraction of the box.)
+    ys, xs = np.nonzero((alpha8 > 0) & (alpha8 < 255))
+    photo, behind = rgb[ys, xs].astype(np.float32), background[ys, xs].astype(np.float32)
+    darker = (behind - photo) / np.maximum(behind, 1.0)  # the subject's colour would be below 0
+    lighter = (photo - behind) / np.maximum(255.0 - behind, 1.0)  # ... or above 255
+    needed = np.maximum(darker, lighter).max(axis=1)
+    alpha = np.clip(np.maximum(matte[ys, xs], needed), 0.0, 1.0)[:, None]
+    colour = np.clip(photo - (1.0 - alpha) * behind, 0.0, alpha * 255.0) + 0.5
+    layer[ys, xs, :3] = colour.astype(np.uint8)
+    layer[ys, xs, 3] = (alpha[:, 0] * 255 + 0.5).astype(np.uint8)
+    return layer, cv2.boundingRect(points)
+
+
 def _shift(dx: float, dy: float) -> np.ndarray:
     return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], dtype=np.float64)
 
@@ -260,83 +288,6 @@ def _resample(image: np.ndarray, k: float, x0: float, y0: float, size: tuple[int
         matrix = np.array([[k, 0, -x0 * k], [0, k, -y0 * k]], dtype=np.float64)
         flags = cv2.INTER_LANCZOS4
     return cv2.warpAffine(image, matrix, size, flags=flags, borderMode=cv2.BORDER_REFLECT)
-
-
-class WindField:
-    """A smooth, time-periodic displacement of the soft parts of the scene.
-
-    Softness is high where the photo has fine texture (hair, fur, leaves, loose fabric) and zero
-    in the rigid core of the subject. A few travelling waves, each completing whole cycles over
-    the clip, make the sway; the seed picks their directions and phases.
-    """
-
-    SCALE = 4  # the field is smooth: compute it at a quarter of the frame size
-
-    def __init__(self, rgb: np.ndarray, matte: np.ndarray, size: tuple[int, int], rest_to_canvas: np.ndarray,
-                 amplitude: float, duration: float, seed: int) -> None:
-        width, height = size
-        self.size = size
-        self.amplitude = amplitude * min(width, height)
-        self.offset = rest_to_canvas[:2, 2].astype(np.float32)
-        # Softness on the rest view, at low resolution.
-        sw, sh = max(1, width // self.SCALE), max(1, height // self.SCALE)
-        ox, oy = self.offset
-        view = rgb[int(oy):int(oy) + height, int(ox):int(ox) + width]
-        core = matte[int(oy):int(oy) + height, int(ox):int(ox) + width]
-        gray = cv2.resize(cv2.cvtColor(view, cv2.COLOR_RGB2GRAY), (sw, sh), interpolation=cv2.INTER_AREA)
-        gray = gray.astype(np.float32) / 255.0
-        detail = cv2.GaussianBlur(np.abs(cv2.Laplacian(gray, cv2.CV_32F, ksize=3)), (0, 0), 2.0)
-        texture = np.clip(detail / (np.percentile(detail, 90) + 1e-4), 0.0, 1.0)
-        hard = (cv2.resize(core, (sw, sh), interpolation=cv2.INTER_AREA) > 0.5).astype(np.uint8)
-        inside = cv2.distanceTransform(hard, cv2.DIST_L2, 3) / max(4.0, 0.06 * min(sw, sh))
-        # Where no subject was cut out, what draws the eye (a cat's eyes and nose) holds still.
-        attention = np.clip(saliency(cv2.resize(view, (sw, sh), interpolation=cv2.INTER_AREA)) * 1.6 - 0.3, 0, 1)
-        rigid = np.maximum(np.clip(inside, 0.0, 1.0), cv2.GaussianBlur(attention, (0, 0), 2.0))
-        self.softness = cv2.GaussianBlur(texture * (1.0 - rigid), (0, 0), 3.0).astype(np.float32)
-        rng = np.random.default_rng(seed)
-        yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
-        self.waves = []
-        # A breeze sways at roughly 0.4 to 1.2 Hz; each wave completes whole cycles over the clip so
-        # that a loop is seamless.
-        for hertz in (0.4, 0.7, 1.2):
-            cycles = max(1, round(hertz * duration))
-            angle = rng.uniform(-0.6, 0.6)  # mostly horizontal sway, as a breeze
-            wavelength = rng.uniform(0.35, 0.8) * max(sw, sh)
-            phase = (xx * math.cos(angle) + yy * math.sin(angle)) * (2 * math.pi / wavelength) + rng.uniform(0, 2 * math.pi)
-            weight = 1.0 / hertz
-            self.waves.append((cycles, phase.astype(np.float32), weight, angle))
-        total = sum(w for _, _, w, _ in self.waves)
-        self.waves = [(c, p, w / total, a) for c, p, w, a in self.waves]
-        grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-        self.grid_x = grid_x + self.offset[0]
-        self.grid_y = grid_y + self.offset[1]
-
-    def displacement(self, motion: FrameMotion) -> tuple[np.ndarray, np.ndarray]:
-        """(dx, dy) in pixels at low resolution for this frame."""
-        dx = np.zeros_like(self.softness)
-        dy = np.zeros_like(self.softness)
-        for cycles, phase, weight, angle in self.waves:
-            wave = np.sin(phase + np.float32(2 * math.pi * cycles * motion.wind_phase)) * np.float32(weight)
-            dx += wave * np.float32(math.cos(angle))
-            dy += wave * np.float32(0.35 * math.sin(angle))
-        scale = np.float32(self.amplitude) * self.softness
-        return dx * scale, dy * scale
-
-    def render(self, motion: FrameMotion, canvas: np.ndarray, out: np.ndarray) -> None:
-        width, height = self.size
-        dx, dy = self.displacement(motion)
-        map_x = cv2.resize(dx, (width, height), interpolation=cv2.INTER_LINEAR)
-        map_y = cv2.resize(dy, (width, height), interpolation=cv2.INTER_LINEAR)
-        if motion.breathe:
-            # A slow pulse about the frame centre, folded into the same sampling maps.
-            s = np.float32(1.0 / (1.0 + motion.breathe))
-            cx, cy = self.offset[0] + width / 2, self.offset[1] + height / 2
-            map_x += (self.grid_x - cx) * s + cx
-            map_y += (self.grid_y - cy) * s + cy
-        else:
-            map_x += self.grid_x
-            map_y += self.grid_y
-        cv2.remap(canvas, map_x, map_y, cv2.INTER_LINEAR, dst=out, borderMode=cv2.BORDER_REFLECT)
 
 
 class InstantEngine(Engine):
