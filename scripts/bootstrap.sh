@@ -24,7 +24,7 @@ if [ ! -f "$stamp" ]; then
                 || "${pip[@]}" "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
         fi
     fi
-    "${pip[@]}" -e "$root[test]"
+    "${pip[@]}" -e "$root[test,cluster]"
     rm -f "$venv"/.installed-*
     touch "$stamp"
 fi

@@ -38,17 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = sub.add_parser("render", help="render photos into MP4 clips")
     render.add_argument("images", nargs="+", metavar="IMAGE", help="photos to animate (JPEG, PNG, WebP, TIFF, BMP, GIF)")
-    render.add_argument("--preset", default=DEFAULTS.preset, help=f"motion preset id (see `i2v presets`; default {DEFAULTS.preset})")
-    render.add_argument("--intensity", type=float, default=DEFAULTS.intensity,
-                        help=f"how strong the motion is, 0–1 (default {DEFAULTS.intensity:g})")
-    render.add_argument("--duration", type=float, default=DEFAULTS.duration,
-                        help=f"clip length in seconds (default {DEFAULTS.duration:g})")
-    render.add_argument("--fps", type=float, default=DEFAULTS.fps, help="frame rate (default: the model's own)")
-    render.add_argument("--aspect", choices=list(ASPECTS), default=DEFAULTS.aspect,
-                        help=f"frame shape (default {DEFAULTS.aspect})")
-    render.add_argument("--quality", choices=QUALITIES, default=DEFAULTS.quality,
-                        help="draft, standard or final; fast: 4 steps, on the models that offer it (see `i2v models`)")
-    render.add_argument("--prompt", default="", help="describe the subject; the preset adds the motion")
+    _clip_options(render, "")
     render.add_argument("--motion-prompt", default=None,
                         help="your own motion words (default: the preset's, for the chosen model)")
     render.add_argument("--negative-prompt", default="", help="what to avoid (default: the model's own)")
@@ -56,24 +46,28 @@ def build_parser() -> argparse.ArgumentParser:
                         help="let the model's prompt enhancer rewrite the prompt and motion for each photo "
                              "(printed), then render with it")
     render.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
-    render.add_argument("--variants", type=int, default=DEFAULTS.variants, help="clips per photo, seeds seed, seed+1, …")
-    render.add_argument("--model", default=None, help="model id (see `i2v models`) or a local diffusers folder")
     render.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
     render.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's)")
-    render.add_argument("--loop", action="store_true", default=DEFAULTS.loop, help="ask for a clip that loops")
-    render.add_argument("--sound", action="store_true",
-                        help="make sound with the picture, an AAC track in the MP4 (models that can: see `i2v models`)")
     render.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
-    render.add_argument("--crf", type=int, default=18, help="H.264 quality, lower is better (default 18)")
-    render.add_argument("--device", choices=("cuda", "mps", "cpu"), default=None, help="default: best available")
-    render.add_argument("--offload", choices=OFFLOAD_MODES, default="auto", help="memory saving (default auto)")
-    render.add_argument("--speed", choices=SPEED_MODES, default="auto",
-                        help="speed switches chosen for this GPU (auto), or plain diffusers (off)")
     render.add_argument("--try-anyway", action="store_true",
                         help="run a model too big for this machine anyway (see `i2v doctor`): on the processor "
                              "it takes hours per clip, with sequential offload 10x longer or more")
-    render.add_argument("--export", metavar="PRESET", action="append", default=[],
-                        help="also export each clip for a platform (see `i2v export --list`); repeatable")
+
+    batch = sub.add_parser("batch", help="render a catalogue: a manifest (CSV or JSON Lines, a row per clip) or a "
+                           "folder of photos, on every GPU or core here or on a Ray cluster; resumable")
+    batch.add_argument("source", metavar="MANIFEST",
+                       help="a .csv or .jsonl manifest (columns: photo, then any of preset, prompt, aspect, duration, "
+                            "fps, model, quality, variants, seed, loop, exports, …) or a folder of photos; "
+                            "a path or a storage URL (s3://…)")
+    batch.add_argument("--out", required=True, metavar="DIR",
+                       help="where the clips, exports, sidecars and results.csv go (a folder or a storage URL)")
+    _clip_options(batch, " for rows that do not say")
+    batch.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="at most N workers (default: one per GPU for diffusion models, one per core for the "
+                            "instant engine)")
+    batch.add_argument("--ray", default=None, metavar="ADDRESS",
+                       help="run on a Ray cluster: its address, `auto` for the one this machine belongs to, or "
+                            "`local` for one on this machine (needs `pip install 'i2v_desktop[cluster]'`)")
 
     export = sub.add_parser("export", help="export clips for Reels, TikTok, Shorts, editors or the web")
     export.add_argument("clips", nargs="*", metavar="CLIP", help="clips to export")
@@ -130,12 +124,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _clip_options(parser: argparse.ArgumentParser, where: str) -> None:
+    """The clip settings `render` and `batch` share (for a batch, the defaults of rows that do not say)."""
+    add = parser.add_argument
+    add("--preset", default=DEFAULTS.preset, help=f"motion preset id{where} (see `i2v presets`; default {DEFAULTS.preset})")
+    add("--intensity", type=float, default=DEFAULTS.intensity,
+        help=f"how strong the motion is, 0–1 (default {DEFAULTS.intensity:g})")
+    add("--duration", type=float, default=DEFAULTS.duration, help=f"clip length in seconds (default {DEFAULTS.duration:g})")
+    add("--fps", type=float, default=DEFAULTS.fps, help="frame rate (default: the model's own)")
+    add("--aspect", choices=list(ASPECTS), default=DEFAULTS.aspect, help=f"frame shape (default {DEFAULTS.aspect})")
+    add("--quality", choices=QUALITIES, default=DEFAULTS.quality,
+        help="draft, standard or final; fast: 4 steps, on the models that offer it (see `i2v models`)")
+    add("--prompt", default="", help="describe the subject; the preset adds the motion")
+    add("--variants", type=int, default=DEFAULTS.variants, help="clips per photo, seeds seed, seed+1, …")
+    add("--model", default=None, help=f"model id{where} (see `i2v models`) or a local diffusers folder "
+                                      "(default: the best one here, as `i2v doctor` says)")
+    add("--loop", action="store_true", default=DEFAULTS.loop, help="ask for a clip that loops")
+    add("--sound", action="store_true",
+        help="make sound with the picture, an AAC track in the MP4 (models that can: see `i2v models`)")
+    add("--crf", type=int, default=18, help="H.264 quality, lower is better (default 18)")
+    add("--device", choices=("cuda", "mps", "cpu"), default=None, help="default: best available")
+    add("--offload", choices=OFFLOAD_MODES, default="auto", help="memory saving (default auto)")
+    add("--speed", choices=SPEED_MODES, default="auto",
+        help="speed switches chosen for this GPU (auto), or plain diffusers (off)")
+    add("--export", metavar="PRESET", action="append", default=[],
+        help=f"also export each clip for a platform{where} (see `i2v export --list`); repeatable")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "render":
             return cmd_render(args)
+        if args.command == "batch":
+            from .batch import cmd_batch
+
+            return cmd_batch(args)
         if args.command == "export":
             return cmd_export(args)
         if args.command == "info":

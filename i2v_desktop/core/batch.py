@@ -194,7 +194,7 @@ class Tally:
             text += f", {self.failed} failed"
         rate = self.rate(now)
         if rate > 0:
-            text += f", {rate:.2f} rows/s" if rate >= 1 / 60 * 10 else f", {rate * 60:.1f} rows/min"
+            text += f", {rate:.1f} rows/s" if rate >= 1 else f", {rate * 60:.1f} rows/min"
             eta = self.eta(now)
             text += f", {clock(eta)} left" if eta is not None else ""
         return text

@@ -379,6 +379,10 @@ class Studio(Protocol):
         ("s3://bucket/catalogue.csv") where that storage's backend is installed. ManifestError
         naming the file when the manifest as a whole cannot be read."""
 
+    def finished_rows(self, plan: BatchPlan, out: str) -> tuple[int, ...]:
+        """*Slow.* The rows of `plan` that an earlier run into `out` finished, by row number: a run
+        skips them (a front end says so before it starts)."""
+
     def run_batch(self, plan: BatchPlan, out: str, on_result: Callable[[RowResult], object], cancel: CancelToken,
                   workers: int | None = None) -> BatchReport:
         """*Slow.* Render every row of `plan` into `out` (a folder or an fsspec URL): clips, exports and

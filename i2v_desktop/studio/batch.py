@@ -39,6 +39,8 @@ from .store import ResultsFile, Store, is_url
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # a row whose worker died this many times is reported failed
+# Tests make a worker process die as it starts a row: "ROW" on the row's first try, "ROW:always" on every try.
+CRASH_VARIABLE = "I2V_BATCH_CRASH"
 POLL_S = 0.2  # how often the scheduler looks at the cancel token while rows run
 
 
@@ -151,6 +153,9 @@ class BatchWorker:
 
     def do(self, task: Task) -> RowResult:
         row, started = task.row, time.perf_counter()
+        crash, _, when = os.environ.get(CRASH_VARIABLE, "").partition(":")
+        if crash == str(row.row) and (task.attempt == 1 or when == "always"):
+            os._exit(3)
         try:
             clips, exports, scores, notes = self._render(task)
         except I2VError as exc:
@@ -249,6 +254,15 @@ class Pool(Protocol):
         """Stop every worker; running tasks end unfinished."""
 
 
+def finished_rows(plan: BatchPlan, out: str) -> tuple[int, ...]:
+    """The plan's rows an earlier run into `out` finished (they will be skipped), by row number."""
+    store = Store(out)
+    if not store.exists(RESULTS_FILE):
+        return ()
+    done = done_keys(read_results(store.read_text(RESULTS_FILE)))
+    return tuple(row.row for row in plan.rows if _done(done.get(row.key), store))
+
+
 def run_batch(plan: BatchPlan, out: str, on_result: Callable[[RowResult], object], cancel: CancelToken,
               pool: Pool, make_worker: Callable[[], Worker], gpu: bool, workers: int | None = None) -> BatchReport:
     """Render the plan's rows into `out` on `pool` (see `Studio.run_batch`)."""
@@ -312,4 +326,5 @@ def _done(result: RowResult | None, store: Store) -> bool:
     return store.url or all(Path(clip).is_file() for clip in result.clips)
 
 
-__all__ = ["MAX_ATTEMPTS", "BatchWorker", "Pool", "Task", "Worker", "read_plan", "run_batch", "worker_name"]
+__all__ = ["CRASH_VARIABLE", "MAX_ATTEMPTS", "BatchWorker", "Pool", "Task", "Worker", "finished_rows", "read_plan", "run_batch",
+           "worker_name"]

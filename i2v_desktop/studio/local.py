@@ -379,6 +379,9 @@ class LocalStudio:
                    crf: int = 18) -> BatchPlan:
         return batch.read_plan(source, defaults, exports, crf, self.check, {c.id for c in self.export_choices()})
 
+    def finished_rows(self, plan: BatchPlan, out: str) -> tuple[int, ...]:
+        return batch.finished_rows(plan, out)
+
     def run_batch(self, plan: BatchPlan, out: str, on_result: Callable[[RowResult], object], cancel: CancelToken,
                   workers: int | None = None) -> BatchReport:
         gpu = any(self._registry.resolve(row.request.model).engine != "instant" for row in plan.rows)

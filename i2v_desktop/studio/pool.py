@@ -186,7 +186,11 @@ def serve(conn: Any, make_worker: Callable[[], Worker], device: str | None, thre
 
 
 def _die_with_parent() -> None:
-    """Linux: end this process when the one that started it ends (even by SIGKILL)."""
+    """Linux: end this process when the one that started it ends (even by SIGKILL).
+
+    Lifetime hazard: Linux sends the signal when the *thread* that started the process ends, not
+    only the process. A pool is therefore opened, refilled and closed on one thread (run_batch's),
+    which outlives every worker it starts."""
     if not sys.platform.startswith("linux"):
         return
     try:

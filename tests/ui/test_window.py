@@ -524,14 +524,16 @@ def test_the_window_appears_before_torch_is_imported(tmp_path):
         "from i2v_desktop.app import make_studio\nfrom i2v_desktop.ui.window import MainWindow\n"
         "app = QApplication([]); w = MainWindow(make_studio(), QSettings('s.ini', QSettings.Format.IniFormat), probe=False)\n"
         "w.show(); app.processEvents()\n"
-        "print(round(time.perf_counter() - t, 3), 'torch' in sys.modules, 'diffusers' in sys.modules)\n"
+        "print(round(time.perf_counter() - t, 3), 'torch' in sys.modules, 'diffusers' in sys.modules,\n"
+        "      'ray' in sys.modules)\n"
         "w.close()\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60,
                             env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0, result.stderr
-    seconds, torch_loaded, diffusers_loaded = result.stdout.split()
+    seconds, torch_loaded, diffusers_loaded, ray_loaded = result.stdout.split()
     assert (torch_loaded, diffusers_loaded) == ("False", "False")
+    assert ray_loaded == "False"  # the cluster's extra is for `i2v batch --ray` alone
 
 
 def test_studio_from_the_app_uses_the_user_folders(tmp_path):
