@@ -52,8 +52,10 @@ def main() -> int:
     parser.add_argument("--sleep-ms", type=positive(float), help="what each sleep row waits (default 20)")
     parser.add_argument("--instant-rows", type=positive(int), help="instant-engine rows (default 12)")
     parser.add_argument("--duration", type=positive(float), help="instant clips' seconds (default 2)")
-    parser.add_argument("--quality", choices=("draft", "standard", "final"), help="instant clips' size (default standard)")
-    parser.add_argument("--workers", type=counts, help="worker counts for instant rows and local sleep rows (default 1,2)")
+    parser.add_argument("--quality", choices=("draft", "standard", "final"),
+                        help="instant clips' size (default standard)")
+    parser.add_argument("--workers", type=counts,
+                        help="worker counts for instant rows and local sleep rows (default 1,2)")
     parser.add_argument("--actors", type=counts, help="Ray actor counts for sleep rows (default 1,2,4,8)")
     parser.add_argument("--no-instant", action="store_true", help="leave out the instant-engine rows")
     parser.add_argument("--no-sleep", action="store_true", help="leave out the sleep rows")

@@ -96,7 +96,7 @@ class Run:
     """One batch run, timed."""
 
     label: str  # "local", "ray"
-    work: str  # "instant" or "sleep 20 ms"
+    work: str  # what each row does: "instant 2 s 9:16 standard", "sleep 20 ms"
     workers: int
     rows: int
     done: int
@@ -130,8 +130,9 @@ class Run:
 
 
 def measure(plan: BatchPlan, pool: Pool, make_worker: Callable[[], Worker], workers: int, label: str,
-            work: str, sleep_s: float | None = None) -> Run:
-    """Run `plan` on `pool` with `workers` workers into a fresh folder, and time it."""
+            work: str, sleep_s: float | None = None, say: Callable[[str], object] = print) -> Run:
+    """Run `plan` on `pool` with `workers` workers into a fresh folder, and time it. A row that did
+    not end done is said in its one line (a benchmark of failing rows measures nothing)."""
     ended: list[float] = []
     out = tempfile.mkdtemp(prefix="i2v-batch-bench-")
     try:
@@ -139,6 +140,10 @@ def measure(plan: BatchPlan, pool: Pool, make_worker: Callable[[], Worker], work
                            make_worker, gpu=False, workers=workers)
     finally:
         shutil.rmtree(out, ignore_errors=True)
+    for result in report.failed[:5]:
+        say(f"  {result.line()}")
+    if len(report.failed) > 5:
+        say(f"  … and {len(report.failed) - 5} more rows not done")
     steady = ended[-1] - ended[0] if len(ended) > 1 else report.seconds
     return Run(label, work, workers, len(plan.rows), report.done, report.seconds, steady, sleep_s)
 
@@ -257,7 +262,7 @@ def instant_runs(pools: Sequence[tuple[str, Callable[[], Pool]]], counts: Sequen
     for label, make_pool in pools:
         for workers in counts:
             say(f"{label}: {len(plan.rows)} rows of {work} on {workers} worker(s)…")
-            runs.append(measure(plan, make_pool(), instant_worker(), workers, label, work))
+            runs.append(measure(plan, make_pool(), instant_worker(), workers, label, work, say=say))
     return runs
 
 
@@ -267,7 +272,7 @@ def sleep_runs(pools: Sequence[tuple[str, Callable[[], Pool]]], counts: Sequence
     for label, make_pool in pools:
         for workers in counts:
             say(f"{label}: {rows} rows of {work} on {workers} worker(s)…")
-            runs.append(measure(plan, make_pool(), partial(SleepWorker, sleep_s), workers, label, work, sleep_s))
+            runs.append(measure(plan, make_pool(), partial(SleepWorker, sleep_s), workers, label, work, sleep_s, say))
     return runs
 
 
@@ -311,6 +316,8 @@ def ray_pool() -> Pool:
     return RayPool(None)  # the instance ray_session started
 
 
-__all__ = ["INSTANT_PRESETS", "QUICK", "BenchConfig", "Run", "bench", "SleepWorker", "instant_plan", "instant_runs", "instant_worker", "local_pool",
-           "measure", "ray_available", "ray_pool", "ray_session", "sleep_plan", "sleep_runs", "speedups", "summary",
-           "table"]
+__all__ = [
+    "INSTANT_PRESETS", "QUICK", "BenchConfig", "Run", "SleepWorker", "bench", "instant_plan", "instant_runs",
+    "instant_worker", "local_pool", "measure", "ray_available", "ray_pool", "ray_session", "sleep_plan", "sleep_runs",
+    "speedups", "summary", "table",
+]

@@ -67,7 +67,8 @@ def test_quick_mode_on_local_processes():
     assert any("scheduling cost" in line for line in summary(runs))
 
 
-@pytest.mark.skipif(not ray_available(), reason="ray or the Ray pool (studio/cluster.py) is not importable (pip install .[cluster])")
+@pytest.mark.skipif(not ray_available(),
+                    reason="ray or the Ray pool (studio/cluster.py) is not importable (pip install .[cluster])")
 def test_quick_mode_on_ray():
     # The instant rows on Ray are the Ray pool's own tests' (file for file against a local run);
     # here, the sleep rows on actors against the same rows on local processes, in one run.
