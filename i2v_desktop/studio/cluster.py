@@ -44,7 +44,9 @@ class BatchActor:
 
     def __init__(self, make_worker: Callable[[], Worker], level: int, threads: int | None) -> None:
         if threads is not None:
-            # Actors on one node share its cores: a thread each, as Ray counts them (num_cpus=1).
+            # Actors on one node share its cores: a thread each, as Ray counts them (num_cpus=1). The
+            # variables reach what loads its thread pool from here on (torch); OpenCV is told directly.
+            # One thread each is also what local workers get when they fill a machine.
             for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
                 os.environ[name] = str(threads)
             import cv2

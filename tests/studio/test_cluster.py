@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +54,9 @@ def home(tmp_path_factory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def cluster(home):
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning", object_store_memory=80 * 1024 * 1024,
-             runtime_env={"env_vars": home})
+    # Two GPUs that Ray only counts (nothing here uses one): enough to see an actor placed on each.
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, logging_level="warning",
+             object_store_memory=80 * 1024 * 1024, runtime_env={"env_vars": home})
     yield
     ray.shutdown()
 
@@ -124,7 +125,31 @@ def test_one_actor_per_cpu_capped_by_workers_and_rows_and_two_rows_in_flight_eac
             pool.close()
 
 
-def test_gpu_rows_on_a_cluster_without_a_gpu_share_one_cpu_actor(cluster, caplog):
+@dataclass(frozen=True)
+class Device(Sleeper):
+    """Says which GPU Ray gave its actor."""
+
+    def do(self, task: Task) -> RowResult:
+        return replace(super().do(task), reason=os.environ.get("CUDA_VISIBLE_DEVICES", "none"))
+
+
+def test_one_actor_per_gpu_each_with_its_own(cluster):
+    pool = RayPool(None)
+    try:
+        assert pool.open(Device, gpu=True, workers=None, rows=10) == 2  # ray.init(num_gpus=2)
+        devices = {result.worker: result.reason for _, result in drain(pool, tasks(8))}
+        assert sorted(devices.values()) == ["0", "1"]  # two actors, a device each
+    finally:
+        pool.close()
+    pool = RayPool(None)
+    try:
+        assert pool.open(Device, gpu=True, workers=1, rows=10) == 1
+    finally:
+        pool.close()
+
+
+def test_gpu_rows_on_a_cluster_without_a_gpu_share_one_cpu_actor(cluster, caplog, monkeypatch):
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 2.0})
     pool = RayPool(None)
     try:
         assert pool.open(Sleeper, gpu=True, workers=None, rows=10) == 1
