@@ -16,6 +16,7 @@ The bench sits above the engines, export and quality (it measures them; they nev
   instant.py        `i2v bench --instant`: the instant engine against ffmpeg's zoompan
   export.py         `i2v bench --export`: a Reels export against a plain re-encode
   score.py          `i2v bench --score`: scoring a 3 s 720p clip
+  batch.py          scripts/batch_bench.py: `i2v batch` throughput, and its scheduling cost per row
   tiny.py           tiny random-weight pipelines (tests and the CPU bench); tiny_parts.py, their
                     shared components; tiny_registry.py, the registry entries that point at them
 
