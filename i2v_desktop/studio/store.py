@@ -180,19 +180,21 @@ class ResultsFile:
     def __init__(self, store: Store, name: str) -> None:
         self.store, self.name = store, name
         self.location = store.location(name)
-        self._text = store.read_text(name) if store.exists(name) else ""
+        # The lines as parts, joined only when the whole text is needed: a catalogue of 100,000 rows
+        # must not copy its results once per row.
+        self._parts = [store.read_text(name)] if store.exists(name) else []
         self._written = time.monotonic()
         self._dirty = False
-        if not store.url and self._text and not self._text.endswith("\n"):
+        if not store.url and self._parts and self._parts[0] and not self._parts[0].endswith("\n"):
             # A kill cut the last line short: end it, so the next one starts on its own line.
             self._append("\n")
-        if not self._text:
+        if not any(self._parts):
             self._append(results_header())
 
     @property
     def text(self) -> str:
         """Everything the file held when opened, and what was added since."""
-        return self._text
+        return "".join(self._parts)
 
     def add(self, line: str) -> None:
         self._append(line)
@@ -201,12 +203,12 @@ class ResultsFile:
         if self.store.url and self._dirty:
             with tempfile.TemporaryDirectory(prefix="i2v-results-") as folder:
                 local = Path(folder) / self.name
-                local.write_text(self._text, encoding="utf-8")
+                local.write_text(self.text, encoding="utf-8")
                 self.store.publish(local, self.name)
             self._dirty, self._written = False, time.monotonic()
 
     def _append(self, line: str) -> None:
-        self._text += line
+        self._parts.append(line)
         if self.store.url:
             self._dirty = True
             if time.monotonic() - self._written >= self.REWRITE_S:
