@@ -212,11 +212,14 @@ DEFAULTS = GenerationRequest(image="-", model="instant", preset="push-in", durat
                              quality="draft")
 GOOD = [("mug", "coffee", "orbit"), ("cat", "chelsea", "wind"), ("astro", "astronaut", "pan-left"),
         ("rocket", "rocket", "push-in"), ("mug-m", "coffee", "tilt-up"), ("cat-m", "chelsea", "pull-out")]
+MORE = ("static", "subtle")  # every photo again with these: a catalogue of 22 rows, 18 of them good
+GOOD_ROWS = len(GOOD) * (1 + len(MORE))
 
 
 @pytest.fixture(scope="module")
 def shoot(tmp_path_factory) -> Path:
-    """Six small photos (two of them mirrored samples) and a manifest of them with bad rows among them."""
+    """Six small photos (two of them mirrored samples) and a manifest of 22 rows: each photo with three
+    presets, and four bad rows among them."""
     folder = tmp_path_factory.mktemp("shoot")
     for name, sample, _ in GOOD:
         image = Image.open(SAMPLES / f"{sample}.jpg").convert("RGB").resize((160, 120))
@@ -227,6 +230,7 @@ def shoot(tmp_path_factory) -> Path:
     rows = [f"{name}.jpg,{preset},," for name, _, preset in GOOD]
     rows[0] = "mug.jpg,orbit,,reels"  # an export too
     rows[3:3] = ["missing.jpg,orbit,,", "cat.jpg,orbitt,,", "astro.jpg,,abc,", "notes.txt,wind,,"]
+    rows += [f"{name}.jpg,{preset},," for preset in MORE for name, _, _ in GOOD]
     (folder / "catalogue.csv").write_text("photo,preset,duration,exports\n" + "\n".join(rows) + "\n")
     return folder
 
@@ -281,16 +285,16 @@ def both(cluster, home, shoot, tmp_path_factory):
 
 def test_a_catalogue_on_ray_gives_the_same_files_as_on_this_machine(both):
     (plan, local), (_, on_ray) = both
-    assert local.done == on_ray.done == len(GOOD)
+    assert local.done == on_ray.done == GOOD_ROWS
     folders = [Path(report.results_file).parent for report in (local, on_ray)]
     names = [sorted(p.name for p in folder.iterdir()) for folder in folders]
     assert names[0] == names[1]
-    assert "mug_reels.mp4" in names[0] and len([n for n in names[0] if n.endswith(".mp4")]) == len(GOOD) + 1
+    assert "mug_orbit_reels.mp4" in names[0] and len([n for n in names[0] if n.endswith(".mp4")]) == GOOD_ROWS + 1
     for name in (n for n in names[0] if n.endswith(".mp4")):
         # The same seeds, the same engine, one OpenCV thread per worker in both: the same pixels.
         frames = [read_frames(folder / name)[0] for folder in folders]
         assert frames[0].shape == frames[1].shape and np.array_equal(frames[0], frames[1]), name
-    assert len([n for n in names[0] if n.endswith(".json")]) == len(GOOD)  # a sidecar per clip, none per export
+    assert len([n for n in names[0] if n.endswith(".json")]) == GOOD_ROWS  # a sidecar per clip, none per export
     for name in (n for n in names[0] if n.endswith(".json")):  # each clip's sidecar (an export has none)
         sidecars = [json.loads((folder / name).read_text()) for folder in folders]
         assert sidecars[0]["request"] == sidecars[1]["request"], name
@@ -307,13 +311,14 @@ def test_bad_rows_on_ray_are_reported_in_one_line_each_and_the_others_render(bot
     assert [(bad.row, bad.photo) for bad in plan.bad] == [(4, "missing.jpg"), (5, "cat.jpg"), (6, "astro.jpg")]
     status = {result.row: result for result in on_ray.results}
     assert {row: result.status for row, result in status.items()} == {
-        1: DONE, 2: DONE, 3: DONE, 4: INVALID, 5: INVALID, 6: INVALID, 7: FAILED, 8: DONE, 9: DONE, 10: DONE}
+        1: DONE, 2: DONE, 3: DONE, 4: INVALID, 5: INVALID, 6: INVALID, 7: FAILED, 8: DONE, 9: DONE, 10: DONE,
+        **{row: DONE for row in range(11, 23)}}
     assert status[6].reason == "duration: not a number: 'abc'"
     assert status[4].reason.endswith("missing.jpg: photo not found")
     assert "notes.txt" in status[7].reason and "\n" not in status[7].reason  # failed where it rendered
     assert status[7].worker  # on an actor, as a result: not a lost worker
     recorded = read_results(Path(on_ray.results_file).read_text())
-    assert sorted(r.row for r in recorded) == list(range(1, 11))
+    assert sorted(r.row for r in recorded) == list(range(1, 23))
 
 
 @pytest.mark.parametrize("restarts", [RESTARTS, 0], ids=["ray-restarts-it", "scheduler-retries"])
