@@ -385,14 +385,15 @@ class Studio(Protocol):
         recorded done whose clips have since been deleted is FAILED, with that reason."""
 
     def run_batch(self, plan: BatchPlan, out: str, on_result: Callable[[RowResult], object], cancel: CancelToken,
-                  workers: int | None = None) -> BatchReport:
+                  workers: int | None = None, on_start: Callable[[int], object] | None = None) -> BatchReport:
         """*Slow.* Render every row of `plan` into `out` (a folder or an fsspec URL): clips, exports and
         sidecars, and results.csv written as each row ends. Rows an earlier run finished (same key)
         are skipped. A row that fails is one result and the others go on; a worker that dies has its
         row retried on another (a few times at most). `workers`: at most this many (default: one
         per GPU for diffusion models, one per core for the instant engine). `on_result` hears of
         each row as it ends, on the calling thread. A cancel stops starting rows and ends the running
-        ones; the report then says `cancelled`."""
+        ones; the report then says `cancelled`. `on_start` hears of each row (its number) as it goes to
+        a worker, on the calling thread (again when a lost worker's row is tried again)."""
 
     def close(self) -> None:
         """Stop what runs behind the seam (a worker process, loaded models)."""

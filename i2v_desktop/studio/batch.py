@@ -277,7 +277,8 @@ def earlier_results(plan: BatchPlan, out: str) -> dict[int, RowResult]:
 
 
 def run_batch(plan: BatchPlan, out: str, on_result: Callable[[RowResult], object], cancel: CancelToken,
-              pool: Pool, make_worker: Callable[[], Worker], gpu: bool, workers: int | None = None) -> BatchReport:
+              pool: Pool, make_worker: Callable[[], Worker], gpu: bool, workers: int | None = None,
+              on_start: Callable[[int], object] | None = None) -> BatchReport:
     """Render the plan's rows into `out` on `pool` (see `Studio.run_batch`)."""
     started = time.perf_counter()
     store = Store(out)
@@ -305,7 +306,7 @@ def run_batch(plan: BatchPlan, out: str, on_result: Callable[[RowResult], object
         if pending:
             pool.open(make_worker, gpu, workers, len(pending))
             try:
-                _schedule(pending, pool, record, cancel)
+                _schedule(pending, pool, record, cancel, on_start or (lambda row: None))
             finally:
                 pool.close()
                 store.tidy()
@@ -315,10 +316,13 @@ def run_batch(plan: BatchPlan, out: str, on_result: Callable[[RowResult], object
                        time.perf_counter() - started)
 
 
-def _schedule(pending: deque[Task], pool: Pool, record: Callable[[RowResult], None], cancel: CancelToken) -> None:
+def _schedule(pending: deque[Task], pool: Pool, record: Callable[[RowResult], None], cancel: CancelToken,
+              on_start: Callable[[int], object]) -> None:
     while (pending or pool.busy()) and not cancel.cancelled:
         while pending and pool.room():
-            pool.submit(pending.popleft())
+            task = pending.popleft()
+            pool.submit(task)
+            on_start(task.row.row)
         for task, outcome in pool.collect(POLL_S):
             if isinstance(outcome, RowResult):
                 record(outcome)

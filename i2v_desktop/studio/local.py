@@ -387,10 +387,10 @@ class LocalStudio:
         return batch.earlier_results(plan, out)
 
     def run_batch(self, plan: BatchPlan, out: str, on_result: Callable[[RowResult], object], cancel: CancelToken,
-                  workers: int | None = None) -> BatchReport:
+                  workers: int | None = None, on_start: Callable[[int], object] | None = None) -> BatchReport:
         gpu = any(self._registry.resolve(row.request.model).engine != "instant" for row in plan.rows)
         return batch.run_batch(plan, out, on_result, cancel, self._pool(), partial(batch.BatchWorker, self._settings),
-                               gpu, workers)
+                               gpu, workers, on_start)
 
     def _writable(self) -> None:
         if self._read_only:

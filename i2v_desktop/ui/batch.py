@@ -87,6 +87,7 @@ class BatchDialog(QDialog):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = BatchTable()
+        self.work.rowStarted.connect(self.table.rows.started)
         self.table.doubleClicked.connect(self._double_clicked)
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
@@ -290,6 +291,7 @@ class BatchDialog(QDialog):
     def _run_ended(self, report: BatchReport | None, error: str) -> None:
         tally = self.work.tally
         self._ticker.stop()
+        self.table.rows.stopped()
         if tally is not None:
             self.progress.setValue(tally.count)
             seconds = time.monotonic() - tally.started

@@ -20,7 +20,9 @@ from .background import Background
 
 
 class BatchRun(QObject):
+    rowStarted = Signal(int)  # the row's number, on the GUI thread: it went to a worker
     rowEnded = Signal(object)  # RowResult, on the GUI thread
+    _started = Signal(int, int)  # run number, row number: emitted on the pool's thread
     finished = Signal(object, str)  # the BatchReport (None when cancelled or failed), the failure's line or ""
     _row = Signal(int, object)  # run number, RowResult: emitted on the pool's thread
 
@@ -34,6 +36,7 @@ class BatchRun(QObject):
         self._number = 0
         self._token: CancelToken | None = None  # set while a run is on
         self._row.connect(self._on_row)
+        self._started.connect(self._on_started)
 
     @property
     def running(self) -> bool:
@@ -50,9 +53,10 @@ class BatchRun(QObject):
         token = self._token = CancelToken()
         self._number += 1
         self.tally = Tally(rows, time.monotonic())
-        number, studio, row = self._number, self.studio, self._row
+        number, studio, row, started = self._number, self.studio, self._row, self._started
         self.background.submit(
-            lambda: studio.run_batch(plan, out, lambda result: row.emit(number, result), token),
+            lambda: studio.run_batch(plan, out, lambda result: row.emit(number, result), token,
+                                     on_start=lambda at: started.emit(number, at)),
             lambda report: self._ended(number, report), lambda line: self._ended(number, None, line),
             lambda: self._ended(number, None), cancel=token, name="the batch")
 
@@ -68,6 +72,11 @@ class BatchRun(QObject):
         if result.status != INVALID:  # a row that cannot be made costs no render: not in the rate
             self.tally.add(result, time.monotonic())
         self.rowEnded.emit(result)
+
+    @Slot(int, int)
+    def _on_started(self, number: int, row: int) -> None:
+        if number == self._number and self.running:
+            self.rowStarted.emit(row)
 
     def _ended(self, number: int, report: BatchReport | None, error: str = "") -> None:
         if number != self._number:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,6 +29,7 @@ from ..core.batch import DONE, FAILED, INVALID, BatchPlan, RowResult
 # What a line says before its row has ended in this run.
 TO_RENDER = "to render"
 DONE_EARLIER = "done earlier"  # an earlier run made it: a run skips it
+RENDERING = "rendering"  # with a worker now
 STATUS_TEXT = {DONE: "done", FAILED: "failed", INVALID: "cannot be made"}
 ERROR_COLOUR = QColor("#d9534f")  # reads on the light and the dark palette alike
 
@@ -55,7 +56,7 @@ def short_reason(reason: str) -> str:
 class Line:
     row: int
     photo: str  # the photo as the plan names it (the manifest's words for a bad row)
-    status: str  # TO_RENDER, DONE_EARLIER or a core status
+    status: str  # TO_RENDER, DONE_EARLIER, RENDERING or a core status
     key: str = ""
     result: RowResult | None = None  # how it ended, in this run or the earlier one
     reason: str = ""
@@ -118,6 +119,22 @@ class BatchRows(QAbstractTableModel):
         self.lines = list(lines)
         self._at = {line.row: i for i, line in enumerate(self.lines)}
         self.endResetModel()
+
+    @Slot(int)
+    def started(self, row: int) -> None:
+        """A row of the running batch went to a worker."""
+        index = self._at.get(row)
+        if index is None or self.lines[index].status not in (TO_RENDER, RENDERING):
+            return
+        self.lines[index] = replace(self.lines[index], status=RENDERING)
+        self.dataChanged.emit(self.index(index, STATUS), self.index(index, STATUS))
+
+    def stopped(self) -> None:
+        """The run ended (a cancel): the rows it had with workers were not made, and are to render."""
+        for index, line in enumerate(self.lines):
+            if line.status == RENDERING:
+                self.lines[index] = replace(line, status=TO_RENDER)
+                self.dataChanged.emit(self.index(index, STATUS), self.index(index, STATUS))
 
     def ended(self, result: RowResult) -> None:
         """A row of the running batch ended: its line says how."""

@@ -63,14 +63,15 @@ def photos(tmp_path, samples) -> Path:
 
 def run(studio, source, out, defaults=DEFAULTS, cancel_after: int | None = None, workers=2, **options):
     plan = studio.read_batch(str(source), defaults, **options)
-    seen, cancel = [], CancelToken()
+    seen, cancel, started = [], CancelToken(), []
 
     def on_result(result):
+        assert result.status == INVALID or result.row in started  # a row is heard of as it starts, then ends
         seen.append(result)
         if cancel_after is not None and sum(r.status == DONE for r in seen) >= cancel_after:
             cancel.cancel()
 
-    report = studio.run_batch(plan, str(out), on_result, cancel, workers=workers)
+    report = studio.run_batch(plan, str(out), on_result, cancel, workers=workers, on_start=started.append)
     assert list(report.results) == seen
     return plan, report
 
@@ -82,6 +83,9 @@ def leftovers(folder: Path) -> list[str]:
 def test_a_folder_renders_every_photo_once_with_its_record_and_the_results_file(studio, photos, tmp_path):
     out = tmp_path / "out"
     plan, report = run(studio, photos, out)
+    started: list[int] = []
+    again = studio.run_batch(plan, str(tmp_path / "again"), lambda result: None, CancelToken(), on_start=started.append)
+    assert sorted(started) == [1, 2, 3, 4, 5, 6] and again.done == 6  # each row heard of once as it starts
     assert sorted(row.name for row in plan.rows) == ["astro", "cat", "cat-b", "mug", "mug-b", "rocket"]
     assert plan.bad == () and report.done == 6 and report.skipped == 0 and not report.cancelled
     assert sorted(p.name for p in out.iterdir()) == sorted(
@@ -192,7 +196,11 @@ def test_a_row_whose_worker_dies_is_retried_and_failed_after_the_last_try(studio
     assert any("row 2: its worker was lost (worker process" in m and "exited with status 3" in m
                for m in caplog.messages)
     monkeypatch.setenv(CRASH_VARIABLE, "2:always")
-    _, report = run(studio, photos, tmp_path / "always")
+    plan = studio.read_batch(str(photos), DEFAULTS)
+    started: list[int] = []
+    report = studio.run_batch(plan, str(tmp_path / "always"), lambda result: None, CancelToken(),
+                              on_start=started.append)
+    assert started.count(2) == MAX_ATTEMPTS  # heard of at each try
     status = {r.row: r for r in report.results}
     assert status[2].status == FAILED and status[2].reason.startswith(f"its worker was lost {MAX_ATTEMPTS} times")
     assert all(status[row].status == DONE for row in (1, 3, 4, 5, 6))

@@ -13,7 +13,9 @@ from i2v_desktop.core.errors import I2VError
 from i2v_desktop.core.request import GenerationRequest
 from i2v_desktop.studio.batch import earlier_results
 from i2v_desktop.ui.batchplan import default_output, defaults_text, ended_text, plan_text
-from i2v_desktop.ui.batchtable import CLIPS, DONE_EARLIER, REASON, SCORE, STATUS, TO_RENDER, plan_lines, short_reason
+from i2v_desktop.ui.batchtable import (
+    CLIPS, DONE_EARLIER, REASON, RENDERING, SCORE, STATUS, TO_RENDER, BatchRows, plan_lines, short_reason,
+)
 
 
 def test_the_clips_go_into_a_batch_folder_in_the_photos_folder_or_next_to_the_manifest(tmp_path):
@@ -89,3 +91,23 @@ def test_the_words_for_a_plan_a_run_and_the_settings():
         "Orbit, 2 s, 9:16, draft quality, Instant, 3 variants, looping, “steam rising from the cup, soft morning…”"
     assert short_reason("C:\\shots\\a.jpg: photo not found") == "a.jpg: photo not found"
     assert short_reason("duration: not a number: 'abc'") == "duration: not a number: 'abc'"
+
+
+def test_a_row_shows_rendering_from_when_it_goes_to_a_worker_until_it_ends(qapp, tmp_path):
+    first, second = row(1, tmp_path / "a.jpg"), row(2, tmp_path / "b.jpg")
+    earlier = {1: RowResult(1, "a", first.photo, DONE, (str(tmp_path / "a.mp4"),), key=first.key)}
+    rows = BatchRows()
+    rows.show(plan_lines(BatchPlan("c.csv", (first, second)), earlier))
+    rows.started(1)  # done by an earlier run: a late signal must not say otherwise
+    rows.started(2)
+    rows.started(9)  # not a row on show
+    assert [line.status for line in rows.lines] == [DONE_EARLIER, RENDERING]
+    assert rows.lines[1].cell(STATUS) == "rendering"
+    rows.ended(RowResult(2, "b", second.photo, DONE, (str(tmp_path / "b.mp4"),), key=second.key))
+    rows.started(2)  # a retry's start after the row ended cannot take it back
+    assert rows.lines[1].status == DONE
+    third = row(3, tmp_path / "c.jpg")
+    rows.show(plan_lines(BatchPlan("c.csv", (first, second, third)), earlier))
+    rows.started(3)
+    rows.stopped()  # cancelled while it rendered: it is to render again
+    assert rows.lines[2].status == TO_RENDER
