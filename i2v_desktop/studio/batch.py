@@ -295,9 +295,16 @@ def run_batch(plan: BatchPlan, out: str, on_result: Callable[[RowResult], object
         results.append(result)
         on_result(result)
 
+    # A bad row is said on every run, and written once: the results file does not grow by it each time.
+    written = {(r.row, r.photo, r.reason) for r in read_results(results_file.text) if r.status == INVALID}
     try:
         for bad in plan.bad:
-            record(RowResult(bad.row, "", bad.photo, INVALID, reason=bad.reason))
+            result = RowResult(bad.row, "", bad.photo, INVALID, reason=bad.reason)
+            if (bad.row, bad.photo, bad.reason) in written:
+                results.append(result)
+                on_result(result)
+            else:
+                record(result)
         todo = [row for row in plan.rows if row.row not in earlier or earlier[row.row].status != DONE]
         skipped = len(plan.rows) - len(todo)
         # Rows of one model together: a worker keeps a model loaded, so it changes models rarely.

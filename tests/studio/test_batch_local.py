@@ -145,6 +145,11 @@ def test_bad_rows_are_reported_in_one_line_each_and_the_others_render(studio, ph
     assert Path(status[1].exports[0]).is_file()
     assert status[9].clips == (str(tmp_path / "out" / "the-cat.mp4"),)
     assert leftovers(tmp_path / "out") == []
+    lines = (tmp_path / "out" / RESULTS_FILE).read_text()
+    _, again = run(studio, manifest, tmp_path / "out")  # the bad rows are said again, not written again
+    assert sorted(r.row for r in again.results if r.status == INVALID) == [2, 3, 4, 5, 6, 7]
+    added = (tmp_path / "out" / RESULTS_FILE).read_text().removeprefix(lines)
+    assert [r.row for r in read_results(added)] == [8]  # only the row that failed, tried again
 
 
 def test_a_cancelled_batch_resumes_where_it_stopped_and_changed_rows_render_again(studio, photos, tmp_path):
