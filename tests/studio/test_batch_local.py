@@ -8,13 +8,14 @@ import json
 import logging
 import os
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from i2v_desktop.core.batch import DONE, FAILED, INVALID, RESULTS_FILE, read_results
+from i2v_desktop.core.batch import DONE, FAILED, INVALID, RESULTS_FILE, BatchRow, RowResult, keyed, read_results
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
@@ -22,9 +23,9 @@ from i2v_desktop.engine.registry import load_registry
 from i2v_desktop.export.mp4 import read_frames
 from i2v_desktop.export.social import load_export_presets
 from i2v_desktop.storage.history import History
-from i2v_desktop.studio.batch import CRASH_VARIABLE, MAX_ATTEMPTS
+from i2v_desktop.studio.batch import CRASH_VARIABLE, MAX_ATTEMPTS, Task
 from i2v_desktop.studio.local import LocalStudio
-from i2v_desktop.studio.pool import LocalPool
+from i2v_desktop.studio.pool import LocalPool, gpu_slots
 from i2v_desktop.studio.render import Engines
 from i2v_desktop.studio.store import PART_PREFIX, STAGING
 
@@ -168,8 +169,6 @@ def test_a_cancelled_batch_resumes_where_it_stopped_and_changed_rows_render_agai
     (out / "mug.mp4").unlink()
     _, fourth = run(studio, photos, out)
     assert [r.name for r in fourth.results] == ["mug"] and fourth.skipped == 5
-    from dataclasses import replace
-
     _, fifth = run(studio, photos, out, defaults=replace(DEFAULTS, duration=0.75))
     assert fifth.skipped == 0 and fifth.done == 6
 
@@ -241,3 +240,39 @@ def test_a_manifest_that_cannot_be_read_is_one_line(studio, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(I2VError, match="no photos in this folder"):
         studio.read_batch(str(tmp_path / "empty"), DEFAULTS)
+
+
+class DeviceWorker:
+    """Says which CUDA devices its process sees (in the result's reason)."""
+
+    def do(self, task):
+        from i2v_desktop.studio.batch import worker_name
+
+        row = task.row
+        return RowResult(row.row, row.name, row.photo, DONE, reason=os.environ.get("CUDA_VISIBLE_DEVICES", "-"),
+                         worker=worker_name(), key=row.key)
+
+
+def test_one_local_worker_per_visible_gpu_each_seeing_only_its_own(monkeypatch, tmp_path):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    assert gpu_slots() == ["3", "5"]
+    pool = LocalPool()
+    assert pool.open(DeviceWorker, gpu=True, workers=None, rows=10) == 2
+    try:
+        for n in (1, 2):
+            pool.submit(Task(keyed(BatchRow(n, f"r{n}", replace(DEFAULTS, image=str(tmp_path / f"{n}.jpg")))),
+                             str(tmp_path)))
+        assert not pool.room() and pool.busy() == 2  # one row at a time each
+        ended = []
+        while len(ended) < 2:
+            ended += pool.collect(5.0)
+    finally:
+        pool.close()
+    assert sorted(result.reason for _, result in ended) == ["3", "5"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert gpu_slots() == []  # no GPU visible: the diffusion rows share one worker
+    single = LocalPool()
+    try:
+        assert single.open(DeviceWorker, gpu=True, workers=None, rows=10) == 1
+    finally:
+        single.close()
