@@ -47,7 +47,7 @@ STATUSES = (DONE, FAILED, INVALID)
 RESULT_COLUMNS = ("row", "name", "photo", "status", "clips", "exports", "scores", "seconds", "reason", "worker",
                   "key")
 RESULTS_FILE = "results.csv"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+MANIFEST_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json")  # .csv is CSV, the others JSON Lines
 
 
 class ManifestError(InputError):
@@ -212,10 +212,8 @@ def clock(seconds: float) -> str:
 def manifest_kind(name: str) -> str:
     """"csv" or "jsonl" from a manifest's name; ManifestError naming it otherwise."""
     lower = name.lower()
-    if lower.endswith(".csv"):
-        return "csv"
-    if lower.endswith((".jsonl", ".ndjson", ".json")):
-        return "jsonl"
+    if lower.endswith(MANIFEST_SUFFIXES):
+        return "csv" if lower.endswith(".csv") else "jsonl"
     raise ManifestError(f"{name}: a manifest is a .csv or a .jsonl file")
 
 
@@ -292,10 +290,7 @@ def row_request(cells: Mapping[str, Any], photo: str, defaults: GenerationReques
         except ValueError as exc:
             raise I2VError(f"{column}: {exc}") from None
         values[column] = value
-    if "prompt" in values and "motion_prompt" not in values:
-        values["motion_prompt"] = defaults.motion_prompt
-    request = replace(defaults, **values)
-    return request
+    return replace(defaults, **values)
 
 
 def _number(value: Any, kind: type) -> int | float:
@@ -413,19 +408,15 @@ def read_results(text: str) -> list[RowResult]:
     return results
 
 
-def done_keys(results: Iterable[RowResult]) -> dict[str, RowResult]:
-    """The rows an earlier run finished, by key (the latest result of a key wins: a failed row that a
-    second run made is done)."""
-    latest: dict[str, RowResult] = {}
-    for result in results:
-        if result.key:
-            latest[result.key] = result
-    return {key: result for key, result in latest.items() if result.status == DONE}
+def latest_results(results: Iterable[RowResult]) -> dict[str, RowResult]:
+    """The latest result recorded under each key (a failed row that a second run made is done; bad
+    rows, which have no key, are left out)."""
+    return {result.key: result for result in results if result.key}
 
 
 __all__ = [
-    "COLUMNS", "DONE", "FAILED", "IMAGE_SUFFIXES", "INVALID", "REQUEST_COLUMNS", "RESULTS_FILE", "RESULT_COLUMNS",
+    "COLUMNS", "DONE", "FAILED", "MANIFEST_SUFFIXES", "INVALID", "REQUEST_COLUMNS", "RESULTS_FILE", "RESULT_COLUMNS",
     "STATUSES", "BadRow", "BatchPlan", "BatchReport", "BatchRow", "ManifestError", "RowResult", "Tally", "clock",
-    "done_keys", "export_ids", "keyed", "manifest_items", "manifest_kind", "read_results", "result_line",
+    "export_ids", "latest_results", "keyed", "manifest_items", "manifest_kind", "read_results", "result_line",
     "results_header", "row_key", "row_request", "row_seed", "safe_name", "unique_names",
 ]

@@ -27,8 +27,8 @@ from typing import Protocol
 
 from ..core.batch import (
     DONE, FAILED, INVALID, RESULTS_FILE, BadRow, BatchPlan, BatchReport, BatchRow, ManifestError, RowResult,
-    export_ids, keyed, manifest_items, manifest_kind, read_results, result_line, row_request, row_seed, safe_name,
-    unique_names,
+    export_ids, keyed, latest_results, manifest_items, manifest_kind, read_results, result_line, row_request,
+    row_seed, safe_name, unique_names,
 )
 from ..core.cancel import CancelToken
 from ..core.errors import I2VError, first_line
@@ -261,10 +261,7 @@ def earlier_results(plan: BatchPlan, out: str) -> dict[int, RowResult]:
     store = Store(out)
     if not store.exists(RESULTS_FILE):
         return {}
-    latest: dict[str, RowResult] = {}
-    for result in read_results(store.read_text(RESULTS_FILE)):
-        if result.key:
-            latest[result.key] = result
+    latest = latest_results(read_results(store.read_text(RESULTS_FILE)))
     found: dict[int, RowResult] = {}
     for row in plan.rows:
         result = latest.get(row.key)

@@ -16,8 +16,9 @@ import time
 import uuid
 from pathlib import Path
 
-from ..core.batch import IMAGE_SUFFIXES, results_header
+from ..core.batch import results_header
 from ..core.errors import I2VError, InputError
+from ..core.image import SUPPORTED_EXTENSIONS
 
 PART_PREFIX = ".i2v-part-"  # a file on its way in; one left by a killed run is removed at the next start
 STAGING = ".i2v-staging"  # where workers writing into a local folder make their files first
@@ -89,7 +90,7 @@ class Store:
         else:
             names = [entry.name for entry in os.scandir(self.root) if entry.is_file()]
         return [self.location(name) for name in sorted(names, key=str.lower)
-                if name.lower().endswith(IMAGE_SUFFIXES) and not name.startswith(".")]
+                if name.lower().endswith(SUPPORTED_EXTENSIONS) and not name.startswith(".")]
 
     def fetch(self, location: str, folder: Path) -> Path:
         """A local copy of a file at `location` (a path is used where it is; a URL is copied into

@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..core.batch import BatchReport, clock
+from ..core.batch import MANIFEST_SUFFIXES, BatchReport, clock
 from ..core.request import GenerationRequest
 
-MANIFEST_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json")
 OUTPUT_NAME = "batch"
 
 

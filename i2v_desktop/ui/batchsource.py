@@ -9,7 +9,7 @@ from PySide6.QtCore import QStandardPaths, Signal
 from PySide6.QtWidgets import QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from ..core.batch import COLUMNS
-from .batchplan import MANIFEST_SUFFIXES
+from ..core.batch import MANIFEST_SUFFIXES
 
 
 class BatchSource(QWidget):

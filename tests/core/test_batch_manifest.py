@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from i2v_desktop.core.batch import (
-    DONE, FAILED, INVALID, RESULT_COLUMNS, BatchRow, ManifestError, RowResult, Tally, done_keys, export_ids, keyed,
+    DONE, FAILED, INVALID, RESULT_COLUMNS, BatchRow, ManifestError, RowResult, Tally, export_ids, keyed, latest_results,
     manifest_items, manifest_kind, read_results, result_line, results_header, row_request, row_seed, safe_name,
     unique_names,
 )
@@ -121,12 +121,12 @@ def test_results_round_trip_and_a_line_cut_short_is_passed_over():
     assert results_header().strip().split(",") == list(RESULT_COLUMNS)
 
 
-def test_done_keys_take_the_latest_result_of_each_row():
+def test_the_latest_result_of_each_row_wins():
     first = RowResult(1, "a", "a.jpg", FAILED, key="k")
     second = replace(first, status=DONE, clips=("a.mp4",))
-    assert done_keys([first, second]) == {"k": second}
-    assert done_keys([second, first]) == {}
-    assert done_keys([RowResult(2, "", "b.jpg", INVALID, reason="bad")]) == {}
+    assert latest_results([first, second]) == {"k": second}
+    assert latest_results([second, first])["k"].status == FAILED  # done, then failed again: not done
+    assert latest_results([RowResult(2, "", "b.jpg", INVALID, reason="bad")]) == {}
 
 
 def test_tally_rate_and_time_left_count_only_this_runs_rows():
