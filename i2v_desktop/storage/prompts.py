@@ -87,7 +87,8 @@ class PromptLibrary:
                        f"({exc.strerror or exc}); it is left as it is and nothing is saved over it")
             return
         self._unmoved = None
-        self._tell(f"prompt library damaged ({reason}), set aside as {kept.name}; starting with no saved prompts")
+        self._tell(f"prompt library damaged ({reason}), set aside as {kept.name}; "
+                   "starting with no saved prompts")
 
     def _keep_copy(self, reason: str) -> None:
         tmp = None
@@ -100,8 +101,8 @@ class PromptLibrary:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
             self._unmoved = reason  # no copy: the file must not be rewritten without its entries
-            self._tell(f"prompt library {self.path}: {reason}, and no copy could be kept ({exc.strerror or exc}); "
-                       f"nothing is saved over it")
+            self._tell(f"prompt library {self.path}: {reason}, and no copy could be kept "
+                       f"({exc.strerror or exc}); nothing is saved over it")
             return
         self._tell(f"prompt library: {reason}; skipped them, the original kept as {target.name}")
 
@@ -114,8 +115,8 @@ class PromptLibrary:
         if self._unmoved is not None:
             self._set_aside()  # it may be movable now (a permission fixed, a disk remounted)
             if self._unmoved is not None:
-                raise InputError(f"{self.path}: the prompt library is damaged ({self._unmoved}) and could not "
-                                 f"be moved aside, so it is not saved over; move it away and try again")
+                raise InputError(f"{self.path}: the prompt library is damaged ({self._unmoved}) and could "
+                                 "not be moved aside, so it is not saved over; move it away and try again")
         document = {"schema": SCHEMA, "version": 1, "prompts": phrases}
         text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -81,7 +81,8 @@ def test_item3_a_damaged_library_that_cannot_be_moved_is_never_saved_over(tmp_pa
 def test_item19_prompts_are_written_through_the_durable_helper(tmp_path, monkeypatch):
     written = []
     real = prompts_module.write_durably
-    monkeypatch.setattr(prompts_module, "write_durably", lambda path, data: (written.append(path), real(path, data)))
+    monkeypatch.setattr(prompts_module, "write_durably",
+                        lambda path, data: (written.append(path), real(path, data)))
     path = tmp_path / "nested" / "prompts.json"
     library = PromptLibrary(path)
     library.add("  a   cat on a sofa ")
