@@ -29,10 +29,9 @@ def open_studio(process: bool = False, read_only: bool = False):  # -> (studio.l
     from .studio.local import user_studio
 
     studio, problems = user_studio(process=process, read_only=read_only)
-    notices = [*problems, *studio.prompt_problems]
-    for line in notices:
+    for line in problems:
         log.warning("%s", line)
-    return studio, notices
+    return studio, [*problems, *studio.prompt_problems]  # the prompt library logs its own
 
 
 def make_studio(process: bool = False, read_only: bool = False):  # -> studio.local.LocalStudio

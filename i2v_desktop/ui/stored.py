@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4096  # longer than any path or template a user types; a longer value is a damaged file
 MAX_PROMPT = 20_000
 TRUE, FALSE = ("true", "1"), ("false", "0")  # as QSettings writes bools, and as people type them
+# What a default that is no value means, in the line that falls back to it.
+UNSET = {"fps": "the model's own rate", "seed": "a new seed for each render",
+         "model": "the model the app chooses", "motion_prompt": "the preset's words"}
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,10 @@ def check_settings(settings: QSettings, known: Known, defaults: Any, remove: boo
     another window's) leaves the file alone: the clip settings are checked again as they are
     restored, and no other reader stops on a bad value (it opens a dialog less well filled)."""
     lines = []
+    if settings.status() == QSettings.Status.FormatError:
+        lines.append(f"{_file(settings)}: parts of it are not in the settings format; what could not be "
+                     "read uses its defaults")
+        log.warning("%s", lines[-1])
     for key, check in keys(defaults).items():
         if not settings.contains(key):
             continue
@@ -177,7 +184,10 @@ def check_settings(settings: QSettings, known: Known, defaults: Any, remove: boo
         try:
             check(raw, known)
         except ValueError as exc:
-            default = getattr(defaults, key.split("/", 1)[1]) if key.startswith("choices/") else None
+            group, name = key.split("/", 1)
+            default = getattr(defaults, name) if group == "choices" else None
+            if group == "choices" and default in (None, ""):
+                default = UNSET.get(name)
             lines.append(bad_value(settings, key, raw, str(exc), default))
             if remove:
                 settings.remove(key)

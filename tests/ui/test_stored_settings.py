@@ -118,3 +118,14 @@ def test_item5_a_read_only_window_says_the_bad_value_but_leaves_the_file_alone(m
     assert any(line.startswith("settings.ini: choices/duration = '600'") for line in window.banner.lines)
     assert window.state.choices.duration == Choices().duration
     assert "duration=600" in settings_path.read_text()
+
+
+@pytest.mark.parametrize("content", [b"[choices\nduration=\x00\xff\n", bytes(range(256)) * 8],
+                         ids=["broken-format", "random-bytes"])
+def test_item5_a_settings_file_of_garbage_opens_the_window_with_the_defaults(make_window, settings_path, content):
+    settings_path.parent.mkdir(parents=True, exist_ok=True)
+    settings_path.write_bytes(content)
+    window = make_window()
+    assert window.isVisible()
+    assert window.state.choices == window_defaults(window)
+    assert all(line.startswith("settings.ini: ") for line in window.banner.lines)
