@@ -3,10 +3,13 @@ default, said once in one line (item 5 of issue 14). Driven through the real win
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
+import i2v_desktop.ui
 from i2v_desktop.ui.state import Choices
 from i2v_desktop.ui.stored import keys
 
@@ -64,9 +67,15 @@ def write_ini(path, key: str, raw: str) -> None:
     path.write_text(f"[{group}]\n{name}={raw}\n", encoding="utf-8")
 
 
-def test_item5_every_key_the_window_reads_has_a_bad_value_here():
+def test_item5_every_key_the_window_reads_is_checked_and_has_a_bad_value_here():
     assert {key for key, _ in BAD} == set(keys(Choices()))
     assert {f"choices/{item.name}" for item in fields(Choices)} <= {key for key, _ in BAD}
+    # A key a panel starts to read is written as a "group/name" literal: it must be checked too.
+    ui = Path(i2v_desktop.ui.__file__).parent
+    source = "\n".join(path.read_text() for path in [*ui.glob("*.py"), ui.parent / "app.py"]
+                       if path.name != "stored.py")
+    literals = set(re.findall(r'"([a-z_]+/[a-z_]+)"', source.replace("{name}_shown", "photos_shown")))
+    assert literals and literals <= set(keys(Choices()))
 
 
 @pytest.mark.parametrize("key, raw", BAD, ids=[f"{key}={raw[:20]}" for key, raw in BAD])
