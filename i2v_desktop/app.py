@@ -12,14 +12,16 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 log = logging.getLogger("i2v_desktop")
 STARTED = time.perf_counter()
 
 
-def make_studio(process: bool = False, read_only: bool = False):  # -> studio.local.LocalStudio
-    """The engine side of the app, from the user's folders (presets, models, history).
+def open_studio(process: bool = False, read_only: bool = False):  # -> (studio.local.LocalStudio, list[str])
+    """The engine side of the app, from the user's folders (presets, models, history), and its
+    start-up notices: one line for each user file skipped, set aside or rebuilt (logged here; the
+    window shows them once).
 
     `process`: render in a worker process (the window's choice: a crash there costs one job, not
     the window, and rendering takes no time from the event loop) instead of on the calling thread.
@@ -27,9 +29,34 @@ def make_studio(process: bool = False, read_only: bool = False):  # -> studio.lo
     from .studio.local import user_studio
 
     studio, problems = user_studio(process=process, read_only=read_only)
-    for problem in problems:
-        log.warning("skipped %s", problem)
-    return studio
+    for line in problems:
+        log.warning("%s", line)
+    return studio, [*problems, *studio.prompt_problems]  # the prompt library logs its own
+
+
+def make_studio(process: bool = False, read_only: bool = False):  # -> studio.local.LocalStudio
+    """open_studio's studio alone (scripts and tests that show no notices)."""
+    return open_studio(process, read_only)[0]
+
+
+def closable_from_terminal(owner, close: Callable[[], object]) -> None:  # noqa: ANN001 - QObject, late import
+    """Ctrl+C in the terminal (SIGINT) or a polite kill (SIGTERM) calls `close` from the event loop.
+
+    Python runs a signal handler only between two of its own instructions, and Qt's event loop
+    (a window's, or a modal dialog's) waits in C++: a timer lets the interpreter run now and then,
+    so the handler runs within a quarter of a second. `close` is queued rather than called from
+    the handler: a signal landing before exec() runs would otherwise quit a loop not yet running,
+    and exec() would then wait forever. The timer lives as long as `owner` (the window or dialog)."""
+    from PySide6.QtCore import QTimer
+
+    def on_signal(*_: object) -> None:
+        QTimer.singleShot(0, close)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    wake = QTimer(owner)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
 
 
 def settings_file() -> Path:
@@ -148,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_window(app, photos: list[Path], read_only: str, instance) -> int:  # noqa: ANN001 - Qt types, imported late
     """Make the window (read-only when `read_only` says why) and run the app until it closes."""
-    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QMessageBox
 
     from .core.errors import I2VError
@@ -158,13 +185,18 @@ def run_window(app, photos: list[Path], read_only: str, instance) -> int:  # noq
     if read_only:
         log.warning("%s", read_only)
     try:
-        studio = make_studio(process=not read_only, read_only=bool(read_only))
+        studio, notices = open_studio(process=not read_only, read_only=bool(read_only))
     except I2VError as exc:  # a broken user file, or a history from a newer version
-        QMessageBox.critical(None, "i2v desktop cannot start", f"{exc}")
+        # Said on stderr too: the app may have been started from a terminal with no display in view.
+        print(f"i2v-desktop: {exc}", file=sys.stderr, flush=True)
+        box = QMessageBox(QMessageBox.Icon.Critical, "i2v desktop cannot start", f"{exc}")
+        closable_from_terminal(box, box.reject)
+        box.exec()
         return 1
     from .ui.window import MainWindow
 
-    window = MainWindow(studio, QSettings(str(settings_file()), QSettings.Format.IniFormat), read_only=read_only)
+    settings = QSettings(str(settings_file()), QSettings.Format.IniFormat)
+    window = MainWindow(studio, settings, read_only=read_only, notices=notices)
 
     def come_forward(paths: list[str]) -> None:
         """Another start of the app on this data folder: its photos join the batch, the window shows."""
@@ -184,18 +216,8 @@ def run_window(app, photos: list[Path], read_only: str, instance) -> int:  # noq
     sys.excepthook = report
 
     # Ctrl+C or a polite kill closes the window as its close button would (render cancelled,
-    # settings saved). Python only sees a signal when it runs, so a timer lets it run now and then.
-    def close_on_signal(*_: object) -> None:
-        # From the event loop: a signal landing before app.exec() runs (just after the window
-        # shows) would close the window and quit a loop not yet running, and exec() would then
-        # wait forever.
-        QTimer.singleShot(0, lambda: (window.close(), app.quit()))
-
-    signal.signal(signal.SIGINT, close_on_signal)
-    signal.signal(signal.SIGTERM, close_on_signal)
-    wake = QTimer()
-    wake.timeout.connect(lambda: None)
-    wake.start(250)
+    # settings saved).
+    closable_from_terminal(window, lambda: (window.close(), app.quit()))
     window.show()
     if not read_only:
         window.first_steps.offer()  # the first time only; tests and scripts make windows without them

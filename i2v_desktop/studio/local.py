@@ -355,6 +355,11 @@ class LocalStudio:
     def prompts(self) -> list[str]:
         return self._prompts.phrases()
 
+    @property
+    def prompt_problems(self) -> list[str]:
+        """What was wrong with the prompt library file when it was opened, one line each."""
+        return list(self._prompts.problems)
+
     def save_prompt(self, phrase: str) -> None:
         self._writable()
         self._prompts.add(phrase)

@@ -74,10 +74,12 @@ class Exporter(QObject):
         focus = QApplication.focusWidget()
         # Before the choice of several formats, one format was kept under "export/preset".
         formats = self.settings.value(FORMATS_KEY, self.settings.value("export/preset", DEFAULT_FORMATS))
+        if not isinstance(formats, list):  # Qt reads a list where a hand-typed "reels, square" has no quotes
+            formats = str(formats).split(",")
         dialog = ExportDialog(
             shown, [f"{Path(e.photo).name} · {e.label}" for e in shown],
             self.studio.export_choices(), picked=picked,
-            formats=str(formats).split(","),
+            formats=[str(name).strip() for name in formats],
             folder=str(self.settings.value("export/folder", str(Path.home() / "Videos" / "i2v"))),
             template=str(self.settings.value("export/template", DEFAULT_TEMPLATE)),
             open_folder=self.settings.value("export/open_folder", "true") == "true", parent=self._window)

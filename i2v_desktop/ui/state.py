@@ -16,7 +16,8 @@ from PySide6.QtGui import QImage
 
 from ..core.framing import Box
 from ..core.settings import DEFAULTS
-from ..core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
+from ..core.request import GenerationRequest, random_seed
+from .stored import Known, choice
 
 
 class Status(str, Enum):
@@ -205,8 +206,9 @@ class AppState(QObject):
             settings.setValue(item.name, "" if value is None else value)
         settings.endGroup()
 
-    def restore(self, settings: QSettings) -> None:
-        """Choices from the last session; a value that no longer makes sense keeps its default."""
+    def restore(self, settings: QSettings, known: Known | None = None) -> None:
+        """Choices from the last session; a value that no longer makes sense keeps its default
+        (the window has said which: stored.check_settings)."""
         defaults, values = Choices(), {}
         settings.beginGroup("choices")
         for item in fields(Choices):
@@ -214,31 +216,9 @@ class AppState(QObject):
             if raw is None:
                 continue
             try:
-                values[item.name] = _parse(item.name, raw, getattr(defaults, item.name))
-            except (TypeError, ValueError):
+                values[item.name] = choice(item.name, raw, getattr(defaults, item.name), known)
+            except ValueError:
                 pass
         settings.endGroup()
         self.choices = replace(defaults, **values)
         self.choicesChanged.emit(self.choices)
-
-
-def _parse(name: str, raw: Any, default: Any) -> Any:
-    """INI values come back as strings: turn them into the field's type, refusing nonsense."""
-    text = str(raw)
-    if name == "motion_prompt":
-        value = text or None
-    elif name in ("fps", "seed"):
-        value = None if text == "" else (float(text) if name == "fps" else int(text))
-    elif isinstance(default, bool):
-        value = text.lower() in ("true", "1")
-    elif isinstance(default, int):
-        value = int(text)
-    elif isinstance(default, float):
-        value = float(text)
-    else:
-        value = text
-    if name == "aspect" and value not in ASPECTS or name == "quality" and value not in QUALITIES:
-        raise ValueError(name)
-    if name == "intensity" and not 0 <= value <= 1 or name == "variants" and not 1 <= value <= 16:
-        raise ValueError(name)
-    return value

@@ -11,7 +11,7 @@ queue (engine thread), slow reads and exports through `Background` (short tasks)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from PySide6.QtCore import QByteArray, QElapsedTimer, QMargins, QPoint, QRect, QSettings, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import (
@@ -38,7 +38,8 @@ from .photos import PhotosPanel
 from .player import FramePlayer
 from .settings import SettingsPanel
 from .shortcuts import ShortcutsSheet, shortcut_groups
-from .state import AppState
+from .state import AppState, Choices
+from .stored import bad_value, check_settings, known_to
 from .tour import FirstSteps
 from .viewer import ViewerPanel
 from .background import Background
@@ -77,9 +78,11 @@ STOP_WINDOW_MS = 1500  # a second Esc this soon after the first stops the whole 
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, studio: Studio, settings: QSettings, *, probe: bool = True, read_only: str = "") -> None:
+    def __init__(self, studio: Studio, settings: QSettings, *, probe: bool = True, read_only: str = "",
+                 notices: Sequence[str] = ()) -> None:
         """`read_only`: why this window must not render or write (another instance has the data
-        folder); "" for a normal window."""
+        folder); "" for a normal window. `notices`: what the app set aside or repaired as it
+        started (a damaged prompt library, a rebuilt history), one line each, shown once."""
         super().__init__()
         self.studio = studio
         self.settings = settings
@@ -92,13 +95,17 @@ class MainWindow(QMainWindow):
         self.first_steps = FirstSteps(self, settings, remember=not read_only)  # app.py offers them
         self.batch_dialog: BatchDialog | None = None  # made when first opened
 
+        # Before any panel reads a value: one that makes no sense is dropped, and said below.
+        known = known_to(studio)
+        self.notices = [*notices, *check_settings(settings, known, Choices(), remove=not read_only)]
         self._build()
         self.photos_panel.read_only = read_only
-        self.state.restore(settings)
+        self.state.restore(settings, known)
         self.settings_panel.show_models()
         self._restore_layout()
         if probe:
             self.queue.probe()
+        self._show_notices()  # before the left queue's message, whose buttons go with the latest line
         self._offer_left_queue()
 
     def _build(self) -> None:
@@ -245,7 +252,17 @@ class MainWindow(QMainWindow):
         self.photos_panel.add_paths(local)
         event.acceptProposedAction()
 
-    # -- a read-only window, a queue left by the last session ------------------------------------
+    # -- start-up notices, a read-only window, a queue left by the last session -----------------
+
+    def _show_notices(self) -> None:
+        """The start-up notices in the banner, first on top; past what it holds, a count."""
+        lines = list(self.notices)
+        if len(lines) > Banner.MAX_LINES:
+            more = len(lines) - Banner.MAX_LINES + 1
+            lines = [*lines[: Banner.MAX_LINES - 1],
+                     f"…and {more} more start-up notices (the log has them all)"]
+        for line in reversed(lines):  # the banner puts the latest on top
+            self.banner.show_message(line, "warning")
 
     def _offer_left_queue(self) -> None:
         """Jobs a previous session left (it was killed, or closed with jobs waiting): offered, not
@@ -292,16 +309,23 @@ class MainWindow(QMainWindow):
 
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
-        if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
+        restored = isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)
+        self._layout_notice("window/geometry", geometry, restored)
+        if not restored:
             first = QRect(QPoint(), DEFAULT_SIZE)
             first.moveCenter(self.screen().availableGeometry().center())
             self.setGeometry(first)
         self.fit_to_screen()
         splitter = self.settings.value("window/splitter")
         restored = isinstance(splitter, QByteArray) and self.splitter.restoreState(splitter)
+        self._layout_notice("window/splitter", splitter, restored)
         self._split = not restored  # the widths are set in _shown, once the splitter has its own
         for toggle, name in ((self.photos_toggle, "photos"), (self.settings_toggle, "settings")):
             toggle.setChecked(self.settings.value(f"window/{name}_shown", True, type=bool))
+
+    def _layout_notice(self, key: str, saved: Any, restored: bool) -> None:
+        if isinstance(saved, QByteArray) and not restored:  # bytes, but not Qt's: said like any bad value
+            self.notices.append(bad_value(self.settings, key, saved, "is not a saved window layout"))
 
     def fit_to_screen(self) -> None:
         """Keep the window on the screen it opens on: a saved size from a larger screen, or the
