@@ -19,7 +19,6 @@ line in `History.notices` (or the log, for a single vanished clip), for the wind
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import sqlite3
 import threading
@@ -36,7 +35,7 @@ from ..core.errors import os_reason
 from ..core.record import ClipEntry, ClipRecord
 from .historydb import DB_NAME, Damaged, HistoryError, damaged_name, open_store, transaction
 from .opening import open_history
-from .reindex import CLIPS, COLUMNS, INDEX_NAME, Layout, plain
+from .reindex import CLIPS, COLUMNS, INDEX_NAME, Layout, StoredRecord, plain
 from .thumbs import THUMBS_SUFFIX, encode_thumbnails, read_thumbnails, strip_from_clip, thumbnail_frames
 
 __all__ = ["DB_NAME", "INDEX_NAME", "THUMBS_SUFFIX", "History", "HistoryError", "atomic_write", "clip_files",
@@ -65,10 +64,11 @@ class History:
         self._conn: sqlite3.Connection | None = None
         self.notices: list[str] = []
         # Read cache: the entries as of the database's `data_version`. Records never change for an
-        # id, so a re-read after another process's change parses only the new rows' records.
+        # id, so a re-read after another process's change reads only the new rows' records.
         self._records: dict[str, ClipRecord] = {}
         self._list: list[ClipEntry] | None = None
         self._by_id: dict[str, ClipEntry] = {}
+        self._by_row: dict[tuple, ClipEntry] = {}
         self._seen_version: int | None = None
         self._open()
 
@@ -273,10 +273,13 @@ class History:
                 chunk = missing[start : start + 500]
                 marks = ", ".join("?" * len(chunk))
                 for entry_id, text in conn.execute(f"SELECT id, record FROM clips WHERE id IN ({marks})", chunk):
-                    self._records[entry_id] = _parse_record(text, entry_id)
+                    self._records[entry_id] = StoredRecord(text)
         except sqlite3.Error as exc:
             raise HistoryError(f"{self.index_path}: cannot be read ({exc})") from None
-        entries = [self._layout.entry(row, self._records[row[0]]) for row in rows]
+        # An unchanged row keeps its entry: a re-read after one change builds one entry, not all.
+        by_row = self._by_row
+        entries = [by_row.get(row) or self._layout.entry(row, self._records[row[0]]) for row in rows]
+        self._by_row = dict(zip(rows, entries))
         self._list, self._by_id, self._seen_version = entries, {e.id: e for e in entries}, version
         if len(self._records) > 2 * len(entries) + 100:  # forgotten rows' records: let them go
             self._records = {e.id: e.record for e in entries}
@@ -286,7 +289,7 @@ class History:
         row = conn.execute(f"SELECT {READ_COLUMNS}, record FROM clips WHERE id = ?", (entry_id,)).fetchone()
         if row is None:
             raise self._unknown(entry_id)
-        record = self._records.get(entry_id) or _parse_record(row[-1], entry_id)
+        record = self._records.get(entry_id) or StoredRecord(row[-1])
         return self._layout.entry(row[:-1], record)
 
     def _unknown(self, entry_id: str) -> HistoryError:
@@ -294,15 +297,6 @@ class History:
 
     def _open(self) -> None:
         self._conn, self.notices = open_history(self._layout, self.index_path)
-
-
-def _parse_record(text: str, entry_id: str) -> ClipRecord:
-    try:
-        return ClipRecord(json.loads(text))
-    except ValueError:
-        # Only a hand-edited database gets here; the entry stays, with an empty record.
-        log.warning("history: the record of clip %s is not JSON; showing it without its settings", entry_id)
-        return ClipRecord({})
 
 
 # -- helpers ---------------------------------------------------------------------------------

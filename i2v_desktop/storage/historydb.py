@@ -57,6 +57,8 @@ def _create_v1(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX clips_by_photo ON clips (photo)")
     conn.execute("CREATE INDEX clips_by_folder ON clips (folder)")
     conn.execute("CREATE TABLE folders (folder TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL)")
+    # Clips whose sidecar could not be read, with the sidecar's time: said once, tried again when it changes.
+    conn.execute("CREATE TABLE skipped (mp4 TEXT PRIMARY KEY, folder TEXT NOT NULL, sidecar_ns INTEGER NOT NULL)")
     conn.execute("CREATE TABLE queue (position INTEGER PRIMARY KEY, request TEXT NOT NULL)")
     conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
@@ -143,9 +145,12 @@ def check(conn: sqlite3.Connection) -> None:
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             raise
         raise Damaged(str(exc)) from None
-    problems = [str(row[0]) for row in rows if row[0] != "ok"]
+    # One row may hold several lines ("*** in database main ***", then a line per problem): one line out.
+    problems = [line.strip() for row in rows if row[0] != "ok" for line in str(row[0]).splitlines()
+                if line.strip() and not line.startswith("***")]
     if problems:
-        raise Damaged(problems[0] if len(problems) == 1 else f"{problems[0]}, and {len(problems) - 1} more problems")
+        more = f", and {len(problems) - 1} more problems" if len(problems) > 1 else ""
+        raise Damaged(problems[0] + more)
 
 
 def open_store(path: Path) -> sqlite3.Connection:

@@ -175,7 +175,11 @@ def rescan(conn: sqlite3.Connection, layout: Layout) -> tuple[int, int]:
                             layout.root / folder, os_reason(exc))
                 continue
             known = dict(conn.execute("SELECT mp4, id FROM clips WHERE folder = ?", (folder,)))
-            scan = scan_folder(layout, folder, names, known)
+            skipped = dict(conn.execute("SELECT mp4, sidecar_ns FROM skipped WHERE folder = ?", (folder,)))
+            scan = scan_folder(layout, folder, names, known, skipped)
+            conn.execute("DELETE FROM skipped WHERE folder = ?", (folder,))
+            conn.executemany("INSERT INTO skipped (mp4, folder, sidecar_ns) VALUES (?, ?, ?)",
+                             [(stored, folder, ns) for stored, ns in scan.skipped.items()])
             before = conn.total_changes
             conn.executemany(INSERT, scan.found)
             found += conn.total_changes - before

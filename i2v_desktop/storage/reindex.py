@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..core.errors import InputError
-from ..core.record import ClipEntry, ClipRecord, is_real
+from ..core.record import ClipEntry, ClipRecord, freeze, is_real
 from .historydb import Damaged, newer
 from .thumbs import THUMBS_SUFFIX
 
@@ -49,8 +49,7 @@ class Layout:
         return str(path)
 
     def resolved(self, stored: str) -> Path:
-        path = Path(stored)
-        return path if path.is_absolute() else self.root / path
+        return Path(stored) if os.path.isabs(stored) else self.root / stored
 
     def thumbs_path(self, mp4: Path, entry_id: str) -> Path:
         """Next to the MP4 inside the root; under root/thumbs for one outside (the user's own folders
@@ -68,6 +67,36 @@ class Layout:
         entry_id, mp4, thumbs, photo, created, starred = row
         return ClipEntry(entry_id, self.resolved(mp4), self.resolved(thumbs), photo, float(created), record,
                          starred=bool(starred))
+
+
+class StoredRecord(ClipRecord):
+    """A record as the database holds it (JSON text), parsed and frozen the first time it is used.
+
+    Reading ten thousand entries must not parse ten thousand records (about 0.15 ms each, most of it
+    making them read-only): a list shows a few hundred, and most callers look at none. Two threads
+    parsing the same record at once both get an equal copy; the later one is kept."""
+
+    def __init__(self, text: str) -> None:  # noqa: D107 - no dataclass __init__: nothing parsed yet
+        object.__setattr__(self, "_text", text)
+
+    @property
+    def data(self) -> Mapping[str, Any]:  # type: ignore[override]
+        parsed = self.__dict__.get("_data")
+        if parsed is None:
+            try:
+                value = json.loads(self._text)
+            except ValueError:
+                value = None
+            if not isinstance(value, dict):
+                # Only a hand-edited database gets here: the entry stays, without its settings.
+                log.warning("history: a clip's record in the database is not JSON; showing it without its settings")
+                value = {}
+            parsed = freeze(value)
+            object.__setattr__(self, "_data", parsed)
+        return parsed
+
+    def __reduce__(self):  # a ClipRecord wherever it goes (a worker process): parsed, plain
+        return ClipRecord, (self.to_dict(),)
 
 
 def folder_of(stored_mp4: str) -> str | None:
@@ -157,14 +186,18 @@ def _legacy_entry(layout: Layout, item: object) -> ClipEntry | None:
 class Scan(NamedTuple):
     found: list[Row]  # clips on disk with a sidecar that the database lacks
     gone: list[str]  # ids of rows whose MP4 is no longer on disk
-    unreadable: int  # MP4s whose sidecar is not a clip record: left out, each logged
+    skipped: dict[str, int]  # stored MP4 -> its sidecar's time, for clips whose sidecar is not a record
+    unreadable: int  # of those, the ones seen (and logged) for the first time
 
 
-def scan_folder(layout: Layout, folder: str, names: list[str], known: Mapping[str, str]) -> Scan:
+def scan_folder(layout: Layout, folder: str, names: list[str], known: Mapping[str, str],
+                skipped: Mapping[str, int]) -> Scan:
     """Compare one folder's listing (`names`) with the database's rows in it (`known`: stored MP4 ->
-    id). A row is gone only when its MP4 is missing on a second look: the listing may predate it."""
+    id). A row is gone only when its MP4 is missing on a second look: the listing may predate it.
+    A clip `skipped` before is tried again only when its sidecar changed since."""
     listed = set(names)
     found: list[Row] = []
+    now_skipped: dict[str, int] = {}
     unreadable = 0
     for name in sorted(listed):
         if name.startswith(".") or not name.endswith(".mp4"):
@@ -173,8 +206,16 @@ def scan_folder(layout: Layout, folder: str, names: list[str], known: Mapping[st
         sidecar = name[: -len(".mp4")] + ".json"
         if stored in known or sidecar not in listed:
             continue
+        try:
+            sidecar_ns = (layout.root / folder / sidecar).stat().st_mtime_ns
+        except OSError:
+            continue  # gone since the listing
+        if skipped.get(stored) == sidecar_ns:
+            now_skipped[stored] = sidecar_ns
+            continue
         row = sidecar_row(layout, layout.root / folder / name, stored, folder)
         if row is None:
+            now_skipped[stored] = sidecar_ns
             unreadable += 1
         else:
             found.append(row)
@@ -183,7 +224,7 @@ def scan_folder(layout: Layout, folder: str, names: list[str], known: Mapping[st
         if posixpath.basename(stored) not in listed and not layout.resolved(stored).exists():
             log.warning("history: %s is gone; dropping it from the history", layout.resolved(stored))
             gone.append(entry_id)
-    return Scan(found, gone, unreadable)
+    return Scan(found, gone, now_skipped, unreadable)
 
 
 def sidecar_row(layout: Layout, mp4: Path, stored: str, folder: str | None) -> Row | None:
