@@ -53,8 +53,8 @@ def _create_v1(conn: sqlite3.Connection) -> None:
         id TEXT PRIMARY KEY, mp4 TEXT NOT NULL UNIQUE, thumbs TEXT NOT NULL, folder TEXT,
         photo TEXT NOT NULL, created REAL NOT NULL, starred INTEGER NOT NULL DEFAULT 0,
         record TEXT NOT NULL)""")
-    conn.execute("CREATE INDEX clips_by_time ON clips (created)")
-    conn.execute("CREATE INDEX clips_by_photo ON clips (photo)")
+    # No index by time or photo: the History reads every row once and keeps them, and each index is
+    # pages the integrity check at every start reads too.
     conn.execute("CREATE INDEX clips_by_folder ON clips (folder)")
     conn.execute("CREATE TABLE folders (folder TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL)")
     # Clips whose sidecar could not be read, with the sidecar's time: said once, tried again when it changes.
@@ -80,13 +80,20 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous = FULL")
     except sqlite3.DatabaseError as exc:
         conn.close()
-        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-            raise
-        raise Damaged(str(exc)) from None
+        if is_damage(exc):
+            raise Damaged(str(exc)) from None
+        raise
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether SQLite says the file itself is bad (not a database, or malformed), as opposed to a
+    file it cannot reach now (locked, no permission, an I/O error): only the first is set aside."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 @contextlib.contextmanager
@@ -142,9 +149,9 @@ def check(conn: sqlite3.Connection) -> None:
     try:
         rows = conn.execute(f"PRAGMA {CHECK_PRAGMA}").fetchall()
     except sqlite3.DatabaseError as exc:
-        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-            raise
-        raise Damaged(str(exc)) from None
+        if is_damage(exc):
+            raise Damaged(str(exc)) from None
+        raise
     # One row may hold several lines ("*** in database main ***", then a line per problem): one line out.
     problems = [line.strip() for row in rows if row[0] != "ok" for line in str(row[0]).splitlines()
                 if line.strip() and not line.startswith("***")]
@@ -161,9 +168,9 @@ def open_store(path: Path) -> sqlite3.Connection:
         migrate(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        if isinstance(exc, sqlite3.OperationalError):
-            raise
-        raise Damaged(str(exc)) from None
+        if is_damage(exc):
+            raise Damaged(str(exc)) from None
+        raise
     except BaseException:
         conn.close()
         raise
@@ -202,7 +209,3 @@ def damaged_name(path: Path) -> Path:
         n += 1
         target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
     return target
-
-
-def is_locked(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)

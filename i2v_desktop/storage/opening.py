@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..core.durable import fsync_folder
 from ..core.errors import os_reason
-from .historydb import (IMPORTED_INDEX, Damaged, HistoryError, check, connect, damaged_name, get_meta, is_locked,
+from .historydb import (IMPORTED_INDEX, Damaged, HistoryError, check, connect, damaged_name, get_meta, is_damage,
                         migrate, open_store, set_aside, set_meta, transaction)
 from .reindex import CLIPS, COLUMNS, INDEX_NAME, Layout, Legacy, read_legacy_index, scan_folder
 
@@ -38,6 +38,8 @@ def open_history(layout: Layout, path: Path) -> tuple[sqlite3.Connection | None,
     if path.exists():
         try:
             conn = _checked(path)
+        except sqlite3.Error as exc:  # locked past the busy timeout, no permission, an I/O error
+            raise HistoryError(f"{path}: cannot be opened ({exc})") from None
         except Damaged as exc:
             try:
                 aside = set_aside(path)
@@ -98,9 +100,9 @@ def _checked(path: Path) -> sqlite3.Connection:
         migrate(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        if is_locked(exc):
-            raise HistoryError(f"{path}: cannot be opened ({exc})") from None
-        raise Damaged(str(exc)) from None
+        if is_damage(exc):
+            raise Damaged(str(exc)) from None
+        raise HistoryError(f"{path}: cannot be opened ({exc})") from None
     except BaseException:
         conn.close()
         raise

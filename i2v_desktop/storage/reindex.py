@@ -95,6 +95,11 @@ class StoredRecord(ClipRecord):
             object.__setattr__(self, "_data", parsed)
         return parsed
 
+    def __eq__(self, other: object) -> bool:  # equal to a plain ClipRecord with the same data
+        return self.data == other.data if isinstance(other, ClipRecord) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment] - like ClipRecord's: its data is a mutable-looking mapping
+
     def __reduce__(self):  # a ClipRecord wherever it goes (a worker process): parsed, plain
         return ClipRecord, (self.to_dict(),)
 

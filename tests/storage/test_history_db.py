@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import sqlite3
 import time
 from contextlib import closing
@@ -241,3 +242,12 @@ def test_the_history_bench_at_tiny_size(tmp_path):
     assert set(figures.checks_ms) == {"quick_check", "integrity_check"}
     lines = figures.lines()
     assert len(lines) == 6 and "0 lost" in lines[-1] and all("\n" not in line for line in lines)
+
+
+def test_a_stored_record_is_read_on_use_and_travels_as_a_plain_one(tmp_path):
+    added(History(tmp_path), "cat", seed=4)
+    [entry] = History(tmp_path).entries()
+    assert entry.record == ClipRecord(record(seed=4)) and ClipRecord(record(seed=4)) == entry.record
+    assert entry.record != ClipRecord(record(seed=5))
+    back = pickle.loads(pickle.dumps(entry))  # as an entry goes to a worker process
+    assert type(back.record) is ClipRecord and back.record.seed == 4 and back == entry
