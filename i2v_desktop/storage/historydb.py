@@ -27,6 +27,9 @@ from ..core.errors import I2VError
 
 DB_NAME = "history.sqlite"
 VERSION = 1
+# FULL: each commit waits for one fsync of the log, so a change survives a power cut, not only a
+# crash (NORMAL would lose the last commits then; the bench measures what each costs an add).
+SYNCHRONOUS = "FULL"
 BUSY_MS = 15_000  # a writer waits this long for another process's transaction (an import, a rebuild)
 # `quick_check` reads every page like `integrity_check` but skips matching each index against its
 # table, the slow half; see scripts/history_bench.py for what each costs at ten thousand clips.
@@ -77,7 +80,7 @@ def connect(path: Path) -> sqlite3.Connection:
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
     except sqlite3.DatabaseError as exc:
         conn.close()
         if is_damage(exc):

@@ -237,11 +237,11 @@ def test_the_window_hears_what_opening_the_history_repaired(tmp_path):
 
 def test_the_history_bench_at_tiny_size(tmp_path):
     figures = bench(tmp_path, 50, adds=3, opens=2, each=10)
-    assert figures.count == 50 and figures.expected == figures.found == 50 + 3 + 20
+    assert figures.count == 50 and figures.expected == figures.found == 50 + 3 + 3 + 20
     assert figures.add_empty_ms > 0 and figures.add_full_ms > 0 and figures.open_full_ms > 0
     assert set(figures.checks_ms) == {"quick_check", "integrity_check"}
     lines = figures.lines()
-    assert len(lines) == 6 and "0 lost" in lines[-1] and all("\n" not in line for line in lines)
+    assert len(lines) == 7 and "0 lost" in lines[-1] and all("\n" not in line for line in lines)
 
 
 def test_a_stored_record_is_read_on_use_and_travels_as_a_plain_one(tmp_path):
