@@ -25,7 +25,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -153,8 +152,8 @@ class History:
         strip = encode_thumbnails(thumbs)
         if not path.is_file():
             raise HistoryError(f"{path}: no such file, so it cannot go into the history")
-        entry = ClipEntry(uuid.uuid4().hex, path, Path(), photo, time.time(), record)
-        entry = replace(entry, thumbs=self._layout.thumbs_path(path, entry.id))
+        entry_id = uuid.uuid4().hex
+        entry = ClipEntry(entry_id, path, self._layout.thumbs_path(path, entry_id), photo, time.time(), record)
         atomic_write(entry.thumbs, strip)  # outside the lock: each clip has its own strip file
         row = self._layout.row(entry)
 
@@ -267,13 +266,17 @@ class History:
             version = conn.execute("PRAGMA data_version").fetchone()[0]  # changes with other connections' commits
             if self._list is not None and version == self._seen_version:
                 return self._list
-            rows = conn.execute(f"SELECT {READ_COLUMNS} FROM clips ORDER BY created, rowid").fetchall()
-            missing = [row[0] for row in rows if row[0] not in self._records]
-            for start in range(0, len(missing), 500):
-                chunk = missing[start : start + 500]
-                marks = ", ".join("?" * len(chunk))
-                for entry_id, text in conn.execute(f"SELECT id, record FROM clips WHERE id IN ({marks})", chunk):
-                    self._records[entry_id] = StoredRecord(text)
+            conn.execute("BEGIN")  # one snapshot for both reads: another process may delete rows between them
+            try:
+                rows = conn.execute(f"SELECT {READ_COLUMNS} FROM clips ORDER BY created, rowid").fetchall()
+                missing = [row[0] for row in rows if row[0] not in self._records]
+                for start in range(0, len(missing), 500):
+                    chunk = missing[start : start + 500]
+                    marks = ", ".join("?" * len(chunk))
+                    for entry_id, text in conn.execute(f"SELECT id, record FROM clips WHERE id IN ({marks})", chunk):
+                        self._records[entry_id] = StoredRecord(text)
+            finally:
+                conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise HistoryError(f"{self.index_path}: cannot be read ({exc})") from None
         # An unchanged row keeps its entry: a re-read after one change builds one entry, not all.
