@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
+import subprocess
+import sys
 import sqlite3
 import time
 from contextlib import closing
@@ -251,3 +254,29 @@ def test_a_stored_record_is_read_on_use_and_travels_as_a_plain_one(tmp_path):
     assert entry.record != ClipRecord(record(seed=5))
     back = pickle.loads(pickle.dumps(entry))  # as an entry goes to a worker process
     assert type(back.record) is ClipRecord and back.record.seed == 4 and back == entry
+
+
+def test_a_process_killed_while_adding_leaves_a_history_that_opens_with_every_clip(tmp_path):
+    """SIGKILL at seeded random moments of a stream of adds (a clip's files are on disk before its
+    entry, as a render leaves them): the history opens, and every clip on disk is in it."""
+    root = tmp_path / "history"
+    code = "import sys; from i2v_desktop.bench.history import adder; adder(sys.argv[1], sys.argv[2], 200, sys.argv[3])"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    rng = np.random.default_rng(14)
+    for cycle in range(3):
+        go = tmp_path / f"go{cycle}"
+        process = subprocess.Popen([sys.executable, "-c", code, str(root), f"run{cycle}", str(go)], env=env)
+        deadline = time.monotonic() + 60
+        while len(list(root.glob(f"clips/*/run{cycle}-*.json"))) < 200:  # the clips' files, before their entries
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        go.touch()
+        time.sleep(rng.uniform(0.05, 0.6))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+
+        history = History(root)
+        on_disk_now = {mp4.resolve() for mp4 in root.glob("clips/*/*.mp4") if mp4.with_suffix(".json").exists()}
+        assert {entry.mp4 for entry in history.entries()} == on_disk_now
+        assert len(on_disk_now) == 200 * (cycle + 1)
+        history.close()
