@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ..core.errors import I2VError
+from ..core.errors import I2VError, os_reason
 from ..core.request import GenerationRequest
 from .historydb import DB_NAME, IMPORTED_QUEUE, Damaged, HistoryError, get_meta, open_store, set_meta, transaction
 
@@ -43,7 +43,7 @@ def save_queue(folder: Path, requests: Sequence[GenerationRequest]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise HistoryError(f"{path.parent}: cannot create the folder ({exc.strerror or exc})") from None
+        raise HistoryError(f"{path.parent}: cannot create the folder ({os_reason(exc)})") from None
     with _opened(path) as conn:
         try:
             _import_once(conn, Path(folder))
