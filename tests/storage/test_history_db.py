@@ -280,3 +280,22 @@ def test_a_process_killed_while_adding_leaves_a_history_that_opens_with_every_cl
         assert {entry.mp4 for entry in history.entries()} == on_disk_now
         assert len(on_disk_now) == 200 * (cycle + 1)
         history.close()
+
+
+def test_a_damaged_database_that_cannot_be_moved_aside_is_one_line_and_left_alone(tmp_path, monkeypatch):
+    history = History(tmp_path)
+    added(history, "cat")
+    history.close()
+    database = tmp_path / "history.sqlite"
+    database.write_bytes(b"garbage" * 1000)
+
+    def refuse(source, target):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(historydb.os, "replace", refuse)
+    with pytest.raises(HistoryError) as info:
+        History(tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"{database.resolve()}: is damaged (file is not a database) and cannot be moved aside")
+    assert message.endswith("; move it away") and "\n" not in message
+    assert database.read_bytes() == b"garbage" * 1000
