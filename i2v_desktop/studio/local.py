@@ -430,6 +430,8 @@ def user_studio(device: str | None = None, offload: str = "auto", speed: str = "
                 *(f"export preset {p}" for p in exported.problems)]
     engines = Engines(registry, presets, device=device, offload=offload, speed=speed)
     history = History(history_dir()) if open_history else history_dir()
+    if isinstance(history, History):  # what opening it repaired: rebuilt, imported, re-indexed, set aside
+        problems += [f"history {notice}" for notice in history.notices]
     settings = EngineSettings(user_presets_dir(), user_models_file(), device, offload, speed)
     worker = RenderProcess(settings) if process else None
     studio = LocalStudio(engines, history, exported, data_dir(), config_dir() / "prompts.json", worker, read_only,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +54,20 @@ def save_clip(history: History, name: str, **kwargs) -> tuple[ClipEntry, Path]:
     return history.add(mp4, ClipRecord(rec), strip()), mp4
 
 
+def stored(history: History) -> list[tuple[str, str]]:
+    """The MP4 and strip paths as the database holds them."""
+    with closing(sqlite3.connect(history.index_path)) as conn:
+        return conn.execute("SELECT mp4, thumbs FROM clips ORDER BY created").fetchall()
+
+
+def legacy_index(root: Path, entries: list) -> str:
+    """An index.json as earlier versions wrote it; returns its text."""
+    root.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"schema": "i2v_desktop.history", "version": 1, "entries": entries}, indent=1)
+    (root / "index.json").write_text(text, encoding="utf-8")
+    return text
+
+
 def test_history_dir_is_under_the_data_folder():
     assert history_dir() == data_dir() / "history"
 
@@ -78,10 +94,9 @@ def test_add_survives_a_restart(tmp_path):
     assert reopened[0].record.photo == "/photos/cat.jpg"
     assert reopened[0].record.render["elapsed_s"] == 1.5
 
-    index = json.loads((root / "index.json").read_text(encoding="utf-8"))
-    assert (index["schema"], index["version"]) == ("i2v_desktop.history", 1)
-    assert not Path(index["entries"][0]["mp4"]).is_absolute()
-    assert not Path(index["entries"][0]["thumbs"]).is_absolute()
+    assert history.index_path == root / "history.sqlite"
+    mp4_stored, thumbs_stored = stored(history)[0]
+    assert not Path(mp4_stored).is_absolute() and not Path(thumbs_stored).is_absolute()
 
 
 def test_a_moved_data_folder_still_resolves(tmp_path):
@@ -106,8 +121,7 @@ def test_an_mp4_outside_the_root_is_stored_absolute(tmp_path):
     assert not (outside.parent / "mine.thumbs.npz").exists()  # the user's folder is left alone
     assert entry.thumbs.is_relative_to(history.root)
 
-    index = json.loads(history.index_path.read_text(encoding="utf-8"))
-    assert index["entries"][0]["mp4"] == str(outside.resolve())
+    assert stored(history)[0][0] == str(outside.resolve())
     [again] = History(tmp_path / "history").entries()
     assert again.mp4 == outside.resolve()
     assert History(tmp_path / "history").thumbnails(again).shape == (6, 24, 32, 3)
@@ -162,8 +176,18 @@ def test_a_forgotten_clip_keeps_its_files_and_comes_back_where_it_was(tmp_path):
 
     forgotten = history.forget(middle.id)
     assert forgotten == middle
-    assert all(path.is_file() for path in (mp4, mp4.with_suffix(".json"), middle.thumbs))
+    files = (mp4, mp4.with_suffix(".json"), middle.thumbs)
+    assert all(path.is_file() for path in files)
+    assert history.entries() == [first, last]
+    # What a front end does: the files go to the trash (else the next start finds them on disk and
+    # takes the clip back in), and come back before the entry does.
+    trash = tmp_path / "trash"
+    trash.mkdir()
+    for path in files:
+        path.rename(trash / path.name)
     assert History(tmp_path).entries() == [first, last]
+    for path in files:
+        (trash / path.name).rename(path)
 
     assert history.restore(forgotten) == middle
     assert history.entries() == [first, middle, last]
@@ -238,21 +262,29 @@ def test_a_damaged_index_is_kept_aside_and_the_history_starts_empty(tmp_path, ca
     assert aside.read_bytes() == content
 
 
-def test_unreadable_entries_are_skipped_and_the_original_kept(tmp_path):
-    history = History(tmp_path)
-    good, _ = save_clip(history, "cat")
-    index = json.loads(history.index_path.read_text(encoding="utf-8"))
-    index["entries"][0]["future_key"] = {"anything": [1, 2]}  # unknown keys are ignored
-    index["entries"].append({"id": 5, "mp4": None})
-    original = json.dumps(index)
-    history.index_path.write_text(original, encoding="utf-8")
+def test_an_index_of_earlier_versions_is_imported_once_and_kept(tmp_path):
+    folder = tmp_path / "clips" / "2025-01-02"
+    folder.mkdir(parents=True)
+    (folder / "cat.mp4").write_bytes(b"fake")
+    (folder / "gone.mp4").write_bytes(b"fake")
+    good = {"id": "a1", "mp4": "clips/2025-01-02/cat.mp4", "thumbs": "clips/2025-01-02/cat.thumbs.npz",
+            "photo": "/photos/cat.jpg", "created": 100.0, "starred": True, "record": record(),
+            "future_key": {"anything": [1, 2]}}  # unknown keys are ignored
+    gone = {**good, "id": "b2", "mp4": "clips/2025-01-02/gone.mp4", "created": 101.0}
+    original = legacy_index(tmp_path, [good, {"id": 5, "mp4": None}, gone])
+    (folder / "gone.mp4").unlink()
 
-    reopened = History(tmp_path)
-    assert reopened.entries() == [good]
-    assert list(tmp_path.glob("index.json.damaged-*")) == []  # nothing rewritten yet
-    reopened.set_starred(good.id, True)
-    [aside] = tmp_path.glob("index.json.damaged-*")
-    assert aside.read_text(encoding="utf-8") == original
+    history = History(tmp_path)
+    [entry] = history.entries()
+    assert (entry.id, entry.mp4, entry.starred, entry.created, entry.seed) == (
+        "a1", (folder / "cat.mp4").resolve(), True, 100.0, 7)
+    assert history.notices == [f"{tmp_path.resolve() / 'index.json'}: imported 1 clips into history.sqlite (the file "
+                               "is kept as it was; 1 unreadable entries skipped; 1 clips whose MP4 is gone left out)"]
+    history.set_starred("a1", False)
+    again = History(tmp_path)  # imported once: the star stays off, and nothing is said
+    assert again.notices == [] and [e.starred for e in again.entries()] == [False]
+    assert (tmp_path / "index.json").read_text(encoding="utf-8") == original
+    assert list(tmp_path.glob("index.json.damaged-*")) == []
 
 
 def test_an_index_from_a_newer_version_is_refused_and_left_alone(tmp_path):
@@ -263,7 +295,7 @@ def test_an_index_from_a_newer_version_is_refused_and_left_alone(tmp_path):
         History(tmp_path)
     assert str(index) in str(info.value) and "\n" not in str(info.value)
     assert index.read_text(encoding="utf-8") == content
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.json"]  # no database made either
 
 
 def test_thumbnails_round_trip(tmp_path):

@@ -212,7 +212,7 @@ def test_an_old_clips_record_reads_back_and_its_request_survives_the_queue(studi
 
     other = GenerationRequest(image="/photos/dog.jpg", model="instant", seed=11)
     studio.save_queue([request, other])
-    assert (tmp_path / "data" / "queue.json").is_file()
+    assert (tmp_path / "data" / "history" / "history.sqlite").is_file()  # the queue lives in the history database
     again = LocalStudio(studio.engines, tmp_path / "history", load_export_presets(), tmp_path / "data")
     assert again.load_queue() == [request, other]
     again.save_queue([])

@@ -4,7 +4,6 @@ dragged out as files."""
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from pathlib import Path
@@ -16,6 +15,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
 from i2v_desktop.core.record import CLIP_SCHEMA, ClipEntry, ClipRecord
+from i2v_desktop.storage.history import History
 from i2v_desktop.storage.paths import history_dir
 from i2v_desktop.ui.cards import card_parts
 from i2v_desktop.ui.clips import THUMBS_ON_SCREEN_S, Budget
@@ -64,21 +64,26 @@ def clone_history(window, qtbot, samples, count: int, names: list[str]) -> list[
     paths = [photo.path for photo in window.state.photos]
     window.close()
     root = history_dir()
-    index = json.loads((root / "index.json").read_text())
-    model = index["entries"][0]
+    history = History(root)
+    [model] = history.entries()
     folder = root / "clips" / "copies"
     folder.mkdir(parents=True)
-    entries = []
     for i in range(count):
         mp4, thumbs = folder / f"clip-{i}.mp4", folder / f"clip-{i}.thumbs.npz"
-        os.link(root / model["mp4"], mp4)
-        os.link(root / model["thumbs"], thumbs)
-        record = json.loads(json.dumps(model["record"]))
+        os.link(model.mp4, mp4)
+        os.link(model.thumbs, thumbs)
+        record = model.record.to_dict()
         record["request"]["image"] = paths[i % len(paths)]
         record["request"]["seed"] = record["render"]["seed"] = 1000 + i
-        entries.append({**model, "id": uuid.uuid4().hex, "mp4": str(mp4), "thumbs": str(thumbs),
-                        "photo": paths[i % len(paths)], "created": model["created"] + i, "record": record})
-    (root / "index.json").write_text(json.dumps({**index, "entries": entries}))
+        history.restore(ClipEntry(uuid.uuid4().hex, mp4, thumbs, paths[i % len(paths)], model.created + i,
+                                  ClipRecord(record)))
+    # Only the copies: the model's files leave the clips folders (else the next start finds them again).
+    kept = root / "model"
+    kept.mkdir()
+    for path in (model.mp4, model.mp4.with_suffix(".json"), model.thumbs):
+        path.rename(kept / path.name)
+    history.forget(model.id)
+    history.close()
     return paths
 
 
