@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from ..core.cancel import CancelToken
-from ..core.clip import Clip, RenderInfo
+from ..core.clip import Clip, FrameSink, RenderInfo, frame_buffer
 from ..core.events import EventSink, Preview, Stage, StageChanged, StepProgress
 from ..core.framing import Box, crop_box, flatten, output_size, subject_box
 from ..core.image import SourceImage, load_image
@@ -323,24 +323,34 @@ class InstantEngine(Engine):
         return plan, scene
 
     def generate(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken) -> Clip:
+        return self.generate_into(request, on_event, cancel, None)
+
+    def generate_into(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken,
+                      sink: FrameSink | None) -> Clip:
         started = time.perf_counter()
         on_event(StageChanged(Stage.LOADING, "analysing the photo"))
         plan, scene = self.prepare(request)
         cancel.raise_if_cancelled()
 
         on_event(StageChanged(Stage.RENDERING, f"{plan.num_frames} frames, {plan.width}×{plan.height}"))
-        frames = np.empty((plan.num_frames, plan.height, plan.width, 3), dtype=np.uint8)
-        previews: list[np.ndarray] = []
+        if sink is not None:
+            sink.begin(plan.width, plan.height, plan.fps, plan.num_frames)
+        frames = frame_buffer(plan.num_frames, plan.height, plan.width)
+        # Each preview is the frames so far, a read-only view of one buffer: the engine never
+        # writes a frame twice, so nothing the view shows changes, and nothing is copied per step.
         preview_size = (PREVIEW_WIDTH, max(2, round(PREVIEW_WIDTH * plan.height / plan.width)))
+        previews = np.empty((plan.num_frames, preview_size[1], preview_size[0], 3), np.uint8)
         start = last_preview = time.perf_counter()
         for i in range(plan.num_frames):
             cancel.raise_if_cancelled()
             scene.render(i, frames[i])
-            previews.append(cv2.resize(frames[i], preview_size, interpolation=cv2.INTER_LINEAR))
+            if sink is not None:
+                sink.frame(i, frames[i])
+            cv2.resize(frames[i], preview_size, dst=previews[i], interpolation=cv2.INTER_LINEAR)
             now = time.perf_counter()
             preview = None
             if now - last_preview >= PREVIEW_INTERVAL_S or i + 1 == plan.num_frames:
-                preview = Preview(np.stack(previews), plan.fps)
+                preview = Preview(previews[: i + 1], plan.fps)
                 last_preview = now
             elapsed = now - start
             on_event(StepProgress(i + 1, plan.num_frames, elapsed, elapsed / (i + 1) * (plan.num_frames - i - 1), preview))

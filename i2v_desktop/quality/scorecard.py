@@ -249,11 +249,61 @@ def score_clip(
     frames = _check_frames(frames)
     if not _is_number(fps) or fps <= 0:
         raise ValueError(f"fps must be a positive number, got {fps!r}")
-    fps = float(fps)
-    height, width = frames.shape[1:3]
-    work = _Work.of(frames)
-    reference = _Reference.of(work, source if source is not None else frames[0], mask, (height, width))
+    scorer = ClipScorer(frames.shape[2], frames.shape[1], frames.shape[0])
+    scorer.set_reference(source if source is not None else frames[0], mask)
+    for frame in frames:
+        scorer.add(frame)
+    return scorer.scorecard(fps, loop)
 
+
+class ClipScorer:
+    """`score_clip` for a clip whose frames come one at a time, as an engine renders them.
+
+    Each frame is shrunk to the working sizes as it comes (`add`), and the reference can be made
+    from the photo meanwhile (`set_reference`, before or after the frames), so that what is left
+    for `scorecard` once the clip is complete is the two passes over the small copies. `add` and
+    `set_reference` may run on another thread than the engine's, one at a time.
+    """
+
+    def __init__(self, width: int, height: int, count: int) -> None:
+        if min(width, height) < MIN_SIDE or count < 1:
+            raise ValueError(f"frames must be at least {MIN_SIDE} pixels on each side, got {width}x{height}")
+        self._work = _Work.empty(width, height, count)
+        self._frame_hw = (height, width)
+        self._added = 0
+        self._reference: _Reference | None = None
+        self._first: np.ndarray | None = None
+
+    def set_reference(self, source: np.ndarray | None, mask: np.ndarray | None = None) -> None:
+        """What the clip is compared with (see score_clip's `source` and `mask`); without it, or
+        with None, the first frame."""
+        if source is None:
+            return
+        self._reference = _Reference.of(self._work, source, mask, self._frame_hw)
+
+    def add(self, frame: np.ndarray) -> None:
+        if self._added == self._work.count:
+            raise ValueError(f"the clip has {self._work.count} frames; frame {self._added} is one too many")
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8 or frame.shape != (*self._frame_hw, 3):
+            raise ValueError(f"frame {self._added} must be a {self._frame_hw[1]}x{self._frame_hw[0]} RGB uint8 array, "
+                             f"got {frame.dtype} {frame.shape}")
+        if self._added == 0 and self._reference is None:
+            self._first = frame.copy()  # the reference unless a photo is set
+        self._work.put(self._added, frame)
+        self._added += 1
+
+    def scorecard(self, fps: float, loop: bool = False) -> Scorecard:
+        if not _is_number(fps) or fps <= 0:
+            raise ValueError(f"fps must be a positive number, got {fps!r}")
+        if self._added != self._work.count:
+            raise ValueError(f"the clip has {self._work.count} frames, {self._added} were added")
+        if self._reference is None:
+            self._reference = _Reference.of(self._work, self._first, None, self._frame_hw)
+        return _scorecard(self._work, self._reference, float(fps), loop)
+
+
+def _scorecard(work: _Work, reference: _Reference, fps: float, loop: bool) -> Scorecard:
     # The two passes over the clip share nothing but the read-only working copy, and OpenCV lets
     # go of the GIL inside each call: run side by side, they take about as long as the longer one.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -338,18 +388,28 @@ class _Work:
     k_small: int  # mid → small
 
     @classmethod
+    def empty(cls, width: int, height: int, count: int) -> _Work:
+        """Room for a clip of `count` frames of width×height, filled by `put`."""
+        k_mid = _factor(max(width, height), MID_SIDE)
+        mid_h, mid_w = height // k_mid, width // k_mid
+        k_small = _factor(max(mid_h, mid_w), FLOW_SIDE)
+        small_h, small_w = mid_h // k_small, mid_w // k_small
+        return cls(np.empty((count, small_h, small_w, 3), np.uint8), np.empty((count, small_h, small_w), np.uint8),
+                   np.empty((count, mid_h, mid_w), np.uint8), k_mid, k_small)
+
+    @classmethod
     def of(cls, frames: np.ndarray) -> _Work:
-        k_mid = _factor(max(frames.shape[1:3]), MID_SIDE)
-        mid_shape = (frames.shape[1] // k_mid, frames.shape[2] // k_mid)
-        k_small = _factor(max(mid_shape), FLOW_SIDE)
-        small, small_grey, mid_grey = [], [], []
-        for frame in frames:
-            mid = _shrink(frame, k_mid)
-            mid_grey.append(cv2.cvtColor(mid, cv2.COLOR_RGB2GRAY))
-            little = _shrink(mid, k_small)
-            small.append(little)
-            small_grey.append(cv2.cvtColor(little, cv2.COLOR_RGB2GRAY))
-        return cls(np.stack(small), np.stack(small_grey), np.stack(mid_grey), k_mid, k_small)
+        work = cls.empty(frames.shape[2], frames.shape[1], frames.shape[0])
+        for index, frame in enumerate(frames):
+            work.put(index, frame)
+        return work
+
+    def put(self, index: int, frame: np.ndarray) -> None:
+        """Frame `index` at the two working sizes."""
+        mid = _shrink(frame, self.k_mid)
+        cv2.cvtColor(mid, cv2.COLOR_RGB2GRAY, dst=self.mid_grey[index])
+        self.small[index] = _shrink(mid, self.k_small)
+        cv2.cvtColor(self.small[index], cv2.COLOR_RGB2GRAY, dst=self.small_grey[index])
 
     @property
     def count(self) -> int:
