@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mmap
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -25,17 +25,37 @@ def frozen_frames(frames: np.ndarray) -> np.ndarray:
     return frames
 
 
+POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # Linux only
+FrameAllocator = Callable[[tuple[int, int, int, int]], "np.ndarray | None"]
+_allocator: FrameAllocator | None = None
+
+
 def frame_buffer(count: int, height: int, width: int) -> np.ndarray:
     """A writable (count, height, width, 3) uint8 array for an engine to render a clip into.
 
-    Anonymous memory from the kernel, as numpy's own allocator would get it, but without the
+    From this process's frame allocator where one is set (see `use_frame_allocator`), else
+    anonymous memory from the kernel, as numpy's own allocator would get it but without the
     huge-page advice numpy gives every large array: where the kernel compacts memory for huge
     pages on demand (a common default), first writes into a fresh 450 MB clip stall on that
-    compaction and cost about three times as long as into plain pages."""
+    compaction and cost about three times as long as into plain pages. The pages are made at
+    once (MAP_POPULATE, where there is one), which costs half of making them one by one as the
+    frames are first written; and a caller can do it on another thread, ahead of the render."""
+    shape = (count, height, width, 3)
+    if _allocator is not None and (frames := _allocator(shape)) is not None:
+        return frames
     size = count * height * width * 3
-    if size == 0:
-        return np.empty((count, height, width, 3), np.uint8)
-    return np.frombuffer(mmap.mmap(-1, size), np.uint8).reshape(count, height, width, 3)
+    if size == 0 or not hasattr(mmap, "MAP_ANONYMOUS"):  # Windows: numpy's own allocator
+        return np.empty(shape, np.uint8)
+    return np.frombuffer(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | POPULATE),
+                         np.uint8).reshape(shape)
+
+
+def use_frame_allocator(allocator: FrameAllocator | None) -> None:
+    """Where `frame_buffer` takes a clip's memory from in this process (None: the default). The
+    window's render process renders into shared memory, so that a finished clip reaches the
+    window without being copied; the allocator may return None (no room there) for the default."""
+    global _allocator
+    _allocator = allocator
 
 
 class FrameSink(Protocol):

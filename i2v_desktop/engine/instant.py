@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 import cv2
 import numpy as np
@@ -300,8 +301,10 @@ class InstantEngine(Engine):
         self.presets = presets or load_presets()
         self.entry = entry or instant_entry()
 
-    def prepare(self, request: GenerationRequest) -> tuple[InstantPlan, Scene]:
-        """Everything before the first frame: the photo, the plan and the layered scene."""
+    def prepare(self, request: GenerationRequest,
+                on_plan: Callable[[InstantPlan], object] | None = None) -> tuple[InstantPlan, Scene]:
+        """Everything before the first frame: the photo, the plan and the layered scene.
+        `on_plan` hears the plan as soon as it is known, before the scene is built."""
         entry = self.entry
         motion = self.presets.get(request.preset).for_family(entry.family)
         controls = motion.controls_for(request.intensity)
@@ -312,6 +315,8 @@ class InstantEngine(Engine):
         check_request(entry, request)  # before the photo is decoded
         source = load_image(request.image, max_pixels=max(4 * entry.area(request.quality), 16_000_000))
         plan = plan_instant(entry, request, source.size, controls)
+        if on_plan is not None:
+            on_plan(plan)
         scene = Scene(source, plan, request.crop_center, seed)
         moves = any(controls.get(name) for name in ("zoom", "pan_x", "pan_y", "orbit"))
         if scene.layered and moves and not scene.matte.any():
@@ -329,13 +334,20 @@ class InstantEngine(Engine):
                       sink: FrameSink | None) -> Clip:
         started = time.perf_counter()
         on_event(StageChanged(Stage.LOADING, "analysing the photo"))
-        plan, scene = self.prepare(request)
+        # The clip's memory (hundreds of MB, which the kernel must clear) is claimed on another
+        # thread while this one builds the scene.
+        claimed: list[Future[np.ndarray]] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="frame-buffer") as claiming:
+            plan, scene = self.prepare(request, lambda p: claimed.append(
+                claiming.submit(frame_buffer, p.num_frames, p.height, p.width)))
+            frames = claimed[0].result() if claimed else None
         cancel.raise_if_cancelled()
+        if frames is None or frames.shape[:3] != (plan.num_frames, plan.height, plan.width):
+            frames = frame_buffer(plan.num_frames, plan.height, plan.width)
 
         on_event(StageChanged(Stage.RENDERING, f"{plan.num_frames} frames, {plan.width}×{plan.height}"))
         if sink is not None:
             sink.begin(plan.width, plan.height, plan.fps, plan.num_frames)
-        frames = frame_buffer(plan.num_frames, plan.height, plan.width)
         # Each preview is the frames so far, a read-only view of one buffer: the engine never
         # writes a frame twice, so nothing the view shows changes, and nothing is copied per step.
         preview_size = (PREVIEW_WIDTH, max(2, round(PREVIEW_WIDTH * plan.height / plan.width)))
