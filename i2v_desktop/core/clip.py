@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -22,6 +23,49 @@ def frozen_frames(frames: np.ndarray) -> np.ndarray:
     if frames.flags.writeable:
         frames.setflags(write=False)
     return frames
+
+
+POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # Linux only
+FrameAllocator = Callable[[tuple[int, int, int, int]], "np.ndarray | None"]
+_allocator: FrameAllocator | None = None
+
+
+def frame_buffer(count: int, height: int, width: int) -> np.ndarray:
+    """A writable (count, height, width, 3) uint8 array for an engine to render a clip into.
+
+    From this process's frame allocator where one is set (see `use_frame_allocator`), else
+    anonymous memory from the kernel, as numpy's own allocator would get it but without the
+    huge-page advice numpy gives every large array: where the kernel compacts memory for huge
+    pages on demand (a common default), first writes into a fresh 450 MB clip stall on that
+    compaction and cost about three times as long as into plain pages. The pages are made at
+    once (MAP_POPULATE, where there is one), which costs half of making them one by one as the
+    frames are first written; and a caller can do it on another thread, ahead of the render."""
+    shape = (count, height, width, 3)
+    if _allocator is not None and (frames := _allocator(shape)) is not None:
+        return frames
+    size = count * height * width * 3
+    if size == 0 or not hasattr(mmap, "MAP_ANONYMOUS"):  # Windows: numpy's own allocator
+        return np.empty(shape, np.uint8)
+    return np.frombuffer(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | POPULATE),
+                         np.uint8).reshape(shape)
+
+
+def use_frame_allocator(allocator: FrameAllocator | None) -> None:
+    """Where `frame_buffer` takes a clip's memory from in this process (None: the default). The
+    window's render process renders into shared memory, so that a finished clip reaches the
+    window without being copied; the allocator may return None (no room there) for the default."""
+    global _allocator
+    _allocator = allocator
+
+
+class FrameSink(Protocol):
+    """Where an engine hands the frames of a clip as it makes them (an encoder that works while
+    the engine renders). `begin` comes first, then every frame once, in order."""
+
+    def begin(self, width: int, height: int, fps: float, count: int) -> None: ...
+
+    def frame(self, index: int, frame: np.ndarray) -> None:
+        """`frame` is (height, width, 3) uint8 and final: the engine never writes it again."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from typing import Callable
 
 from ..core.cancel import CancelToken
-from ..core.clip import Clip
+from ..core.clip import Clip, FrameSink
 from ..core.errors import Cancelled as CancelledError
 from ..core.errors import I2VError, RequestError
 from ..core.events import Cancelled, EventSink, Failed, Finished
@@ -32,6 +32,17 @@ class Engine(ABC):
     @abstractmethod
     def generate(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken) -> Clip: ...
 
+    def generate_into(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken,
+                      sink: FrameSink) -> Clip:
+        """`generate`, handing each frame to `sink` as soon as it is final, so that the encoder
+        works while the engine does. An engine that makes every frame at once (a diffusion model
+        decodes the clip in one go) hands them over at the end: this default."""
+        clip = self.generate(request, on_event, cancel)
+        sink.begin(clip.size[0], clip.size[1], clip.fps, clip.num_frames)
+        for index, frame in enumerate(clip.frames):
+            sink.frame(index, frame)
+        return clip
+
     def close(self) -> None:
         """Release memory held between jobs (loaded pipelines). The engine stays usable."""
 
@@ -41,13 +52,16 @@ class Engine(ABC):
         on_event: EventSink,
         cancel: CancelToken,
         deliver: Callable[[Clip], object] | None = None,
+        sink: FrameSink | None = None,
     ) -> Clip | None:
-        """Generate, then `deliver` the clip (write it out, say), then report exactly one outcome."""
+        """Generate (each frame going to `sink` as it is made, when given), then `deliver` the
+        clip (write it out, say), then report exactly one outcome."""
         if request.variants != 1:
             raise RequestError("request: an engine renders one variant at a time (use variant_requests())")
         try:
             cancel.raise_if_cancelled()
-            clip = self.generate(request, on_event, cancel)
+            clip = (self.generate(request, on_event, cancel) if sink is None
+                    else self.generate_into(request, on_event, cancel, sink))
             if deliver is not None:
                 cancel.raise_if_cancelled()
                 deliver(clip)

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 import cv2
 import numpy as np
 
 from ..core.cancel import CancelToken
-from ..core.clip import Clip, RenderInfo
+from ..core.clip import Clip, FrameSink, RenderInfo, frame_buffer
 from ..core.events import EventSink, Preview, Stage, StageChanged, StepProgress
 from ..core.framing import Box, crop_box, flatten, output_size, subject_box
 from ..core.image import SourceImage, load_image
@@ -300,8 +301,10 @@ class InstantEngine(Engine):
         self.presets = presets or load_presets()
         self.entry = entry or instant_entry()
 
-    def prepare(self, request: GenerationRequest) -> tuple[InstantPlan, Scene]:
-        """Everything before the first frame: the photo, the plan and the layered scene."""
+    def prepare(self, request: GenerationRequest,
+                on_plan: Callable[[InstantPlan], object] | None = None) -> tuple[InstantPlan, Scene]:
+        """Everything before the first frame: the photo, the plan and the layered scene.
+        `on_plan` hears the plan as soon as it is known, before the scene is built."""
         entry = self.entry
         motion = self.presets.get(request.preset).for_family(entry.family)
         controls = motion.controls_for(request.intensity)
@@ -312,6 +315,8 @@ class InstantEngine(Engine):
         check_request(entry, request)  # before the photo is decoded
         source = load_image(request.image, max_pixels=max(4 * entry.area(request.quality), 16_000_000))
         plan = plan_instant(entry, request, source.size, controls)
+        if on_plan is not None:
+            on_plan(plan)
         scene = Scene(source, plan, request.crop_center, seed)
         moves = any(controls.get(name) for name in ("zoom", "pan_x", "pan_y", "orbit"))
         if scene.layered and moves and not scene.matte.any():
@@ -323,24 +328,41 @@ class InstantEngine(Engine):
         return plan, scene
 
     def generate(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken) -> Clip:
+        return self.generate_into(request, on_event, cancel, None)
+
+    def generate_into(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken,
+                      sink: FrameSink | None) -> Clip:
         started = time.perf_counter()
         on_event(StageChanged(Stage.LOADING, "analysing the photo"))
-        plan, scene = self.prepare(request)
+        # The clip's memory (hundreds of MB, which the kernel must clear) is claimed on another
+        # thread while this one builds the scene.
+        claimed: list[Future[np.ndarray]] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="frame-buffer") as claiming:
+            plan, scene = self.prepare(request, lambda p: claimed.append(
+                claiming.submit(frame_buffer, p.num_frames, p.height, p.width)))
+            frames = claimed[0].result() if claimed else None
         cancel.raise_if_cancelled()
+        if frames is None or frames.shape[:3] != (plan.num_frames, plan.height, plan.width):
+            frames = frame_buffer(plan.num_frames, plan.height, plan.width)
 
         on_event(StageChanged(Stage.RENDERING, f"{plan.num_frames} frames, {plan.width}×{plan.height}"))
-        frames = np.empty((plan.num_frames, plan.height, plan.width, 3), dtype=np.uint8)
-        previews: list[np.ndarray] = []
+        if sink is not None:
+            sink.begin(plan.width, plan.height, plan.fps, plan.num_frames)
+        # Each preview is the frames so far, a read-only view of one buffer: the engine never
+        # writes a frame twice, so nothing the view shows changes, and nothing is copied per step.
         preview_size = (PREVIEW_WIDTH, max(2, round(PREVIEW_WIDTH * plan.height / plan.width)))
+        previews = np.empty((plan.num_frames, preview_size[1], preview_size[0], 3), np.uint8)
         start = last_preview = time.perf_counter()
         for i in range(plan.num_frames):
             cancel.raise_if_cancelled()
             scene.render(i, frames[i])
-            previews.append(cv2.resize(frames[i], preview_size, interpolation=cv2.INTER_LINEAR))
+            if sink is not None:
+                sink.frame(i, frames[i])
+            cv2.resize(frames[i], preview_size, dst=previews[i], interpolation=cv2.INTER_LINEAR)
             now = time.perf_counter()
             preview = None
             if now - last_preview >= PREVIEW_INTERVAL_S or i + 1 == plan.num_frames:
-                preview = Preview(np.stack(previews), plan.fps)
+                preview = Preview(previews[: i + 1], plan.fps)
                 last_preview = now
             elapsed = now - start
             on_event(StepProgress(i + 1, plan.num_frames, elapsed, elapsed / (i + 1) * (plan.num_frames - i - 1), preview))

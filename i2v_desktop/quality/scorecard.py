@@ -249,16 +249,74 @@ def score_clip(
     frames = _check_frames(frames)
     if not _is_number(fps) or fps <= 0:
         raise ValueError(f"fps must be a positive number, got {fps!r}")
-    fps = float(fps)
-    height, width = frames.shape[1:3]
-    work = _Work.of(frames)
-    reference = _Reference.of(work, source if source is not None else frames[0], mask, (height, width))
+    scorer = ClipScorer(frames.shape[2], frames.shape[1], frames.shape[0])
+    scorer.set_reference(source if source is not None else frames[0], mask)
+    for frame in frames:
+        scorer.add(frame)
+    return scorer.scorecard(fps, loop)
 
+
+class ClipScorer:
+    """`score_clip` for a clip whose frames come one at a time, as an engine renders them.
+
+    Each frame is shrunk to the working sizes as it comes (`add`), and the reference can be made
+    from the photo meanwhile (`set_reference`, before or after the frames), so that what is left
+    for `scorecard` once the clip is complete is the two passes over the small copies. `add` and
+    `set_reference` may run on another thread than the engine's, one at a time.
+    """
+
+    def __init__(self, width: int, height: int, count: int) -> None:
+        if min(width, height) < MIN_SIDE or count < 1:
+            raise ValueError(f"frames must be at least {MIN_SIDE} pixels on each side, got {width}x{height}")
+        self._work = _Work.empty(width, height, count)
+        self._frame_hw = (height, width)
+        self._added = 0
+        self._reference: _Reference | None = None
+        self._follower: _Follower | None = None
+        self._first: np.ndarray | None = None
+
+    def set_reference(self, source: np.ndarray | None, mask: np.ndarray | None = None) -> None:
+        """What the clip is compared with (see score_clip's `source` and `mask`); without it, or
+        with None, the first frame."""
+        if source is None:
+            return
+        self._reference = _Reference.of(self._work, source, mask, self._frame_hw)
+        self._follower = _Follower(self._work, self._reference)
+        self._follower.advance(self._added)
+
+    def add(self, frame: np.ndarray) -> None:
+        if self._added == self._work.count:
+            raise ValueError(f"the clip has {self._work.count} frames; frame {self._added} is one too many")
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8 or frame.shape != (*self._frame_hw, 3):
+            raise ValueError(f"frame {self._added} must be a {self._frame_hw[1]}x{self._frame_hw[0]} RGB uint8 array, "
+                             f"got {frame.dtype} {frame.shape}")
+        if self._added == 0 and self._reference is None:
+            self._first = frame.copy()  # the reference unless a photo is set
+        self._work.put(self._added, frame)
+        self._added += 1
+        if self._follower is not None:  # the comparison with the photo keeps up with the frames
+            self._follower.advance(self._added)
+
+    def scorecard(self, fps: float, loop: bool = False) -> Scorecard:
+        if not _is_number(fps) or fps <= 0:
+            raise ValueError(f"fps must be a positive number, got {fps!r}")
+        if self._added != self._work.count:
+            raise ValueError(f"the clip has {self._work.count} frames, {self._added} were added")
+        if self._follower is None:
+            self.set_reference(self._first)
+        assert self._follower is not None
+        return _scorecard(self._work, self._follower, float(fps), loop)
+
+
+def _scorecard(work: _Work, follower: _Follower, fps: float, loop: bool) -> Scorecard:
     # The two passes over the clip share nothing but the read-only working copy, and OpenCV lets
     # go of the GIL inside each call: run side by side, they take about as long as the longer one.
+    # (The comparison with the photo is done already where the frames were fed as they rendered.)
     with ThreadPoolExecutor(max_workers=1) as pool:
         consecutive = pool.submit(_motion_and_residual, work, fps)
-        followed = _follow_reference(work, reference)
+        follower.advance(work.count)
+        followed = follower.result()
         motion_value, residual = consecutive.result()
     contrast = max(float(np.median(followed.contrast_l)), MIN_CONTRAST_L)
     pumping = _pumping(followed.frame_lab_means, fps) / contrast
@@ -338,18 +396,28 @@ class _Work:
     k_small: int  # mid → small
 
     @classmethod
+    def empty(cls, width: int, height: int, count: int) -> _Work:
+        """Room for a clip of `count` frames of width×height, filled by `put`."""
+        k_mid = _factor(max(width, height), MID_SIDE)
+        mid_h, mid_w = height // k_mid, width // k_mid
+        k_small = _factor(max(mid_h, mid_w), FLOW_SIDE)
+        small_h, small_w = mid_h // k_small, mid_w // k_small
+        return cls(np.empty((count, small_h, small_w, 3), np.uint8), np.empty((count, small_h, small_w), np.uint8),
+                   np.empty((count, mid_h, mid_w), np.uint8), k_mid, k_small)
+
+    @classmethod
     def of(cls, frames: np.ndarray) -> _Work:
-        k_mid = _factor(max(frames.shape[1:3]), MID_SIDE)
-        mid_shape = (frames.shape[1] // k_mid, frames.shape[2] // k_mid)
-        k_small = _factor(max(mid_shape), FLOW_SIDE)
-        small, small_grey, mid_grey = [], [], []
-        for frame in frames:
-            mid = _shrink(frame, k_mid)
-            mid_grey.append(cv2.cvtColor(mid, cv2.COLOR_RGB2GRAY))
-            little = _shrink(mid, k_small)
-            small.append(little)
-            small_grey.append(cv2.cvtColor(little, cv2.COLOR_RGB2GRAY))
-        return cls(np.stack(small), np.stack(small_grey), np.stack(mid_grey), k_mid, k_small)
+        work = cls.empty(frames.shape[2], frames.shape[1], frames.shape[0])
+        for index, frame in enumerate(frames):
+            work.put(index, frame)
+        return work
+
+    def put(self, index: int, frame: np.ndarray) -> None:
+        """Frame `index` at the two working sizes."""
+        mid = _shrink(frame, self.k_mid)
+        cv2.cvtColor(mid, cv2.COLOR_RGB2GRAY, dst=self.mid_grey[index])
+        self.small[index] = _shrink(mid, self.k_small)
+        cv2.cvtColor(self.small[index], cv2.COLOR_RGB2GRAY, dst=self.small_grey[index])
 
     @property
     def count(self) -> int:
@@ -583,7 +651,15 @@ class _Followed:
 
 
 def _follow_reference(work: _Work, reference: _Reference, subject: bool = True) -> _Followed:
-    """Align every frame to the reference and compare (the subject too unless `subject` is False).
+    """Align every frame to the reference and compare (the subject too unless `subject` is False)."""
+    follower = _Follower(work, reference, subject)
+    follower.advance(work.count)
+    return follower.result()
+
+
+class _Follower:
+    """Aligns frame after frame to the reference and compares (see `_Followed`), as far as the
+    frames go: a scorer fed while the clip renders advances as each frame comes.
 
     The subject's motion is a homography, refined frame by frame: the frame is first warped with
     the previous frame's homography, so the flow from the reference to it only has to find the
@@ -591,51 +667,74 @@ def _follow_reference(work: _Work, reference: _Reference, subject: bool = True) 
     that melts, warps or is replaced stays different. Colour is compared after the dense flow, which
     lines up the whole picture (background parallax included) and leaves colour alone.
     """
-    count = work.count
-    width, height = work.small_size
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    px, py = reference.points[:, 0], reference.points[:, 1]
-    sources = reference.points.astype(np.float32)
-    homography = np.eye(3)
-    dis = _dis()
-    similarity = np.full(count, np.nan)
-    delta_e = np.zeros(count)
-    means = np.zeros((count, 3))
-    contrast = np.zeros(count)
-    frame_stats = np.zeros((count, 2, 3))
-    reference_stats = np.zeros((count, 2, 3))
-    to_level = np.eye(3) if reference.subject_on_small else _scale_matrix(work.k_small)
-    from_level = np.linalg.inv(to_level)
-    levels = work.small_grey if reference.subject_on_small else work.mid_grey
-    for t in range(count):
+
+    def __init__(self, work: _Work, reference: _Reference, subject: bool = True) -> None:
+        count = work.count
+        width, height = work.small_size
+        self.work, self.reference, self.subject = work, reference, subject
+        self.grid_x, self.grid_y = np.meshgrid(np.arange(width, dtype=np.float32),
+                                               np.arange(height, dtype=np.float32))
+        self.sources = reference.points.astype(np.float32)
+        self.homography = np.eye(3)
+        self.dis = _dis()
+        self.similarity = np.full(count, np.nan)
+        self.delta_e = np.zeros(count)
+        self.means = np.zeros((count, 3))
+        self.contrast = np.zeros(count)
+        self.frame_stats = np.zeros((count, 2, 3))
+        self.reference_stats = np.zeros((count, 2, 3))
+        self.to_level = np.eye(3) if reference.subject_on_small else _scale_matrix(work.k_small)
+        self.from_level = np.linalg.inv(self.to_level)
+        self.levels = work.small_grey if reference.subject_on_small else work.mid_grey
+        self.done = 0
+
+    def advance(self, ready: int) -> None:
+        """Compare every frame before `ready` not compared yet (frames are compared in order)."""
+        while self.done < ready:
+            self._step(self.done)
+            self.done += 1
+
+    def _step(self, t: int) -> None:
+        work, reference = self.work, self.reference
+        width, height = work.small_size
+        px, py = reference.points[:, 0], reference.points[:, 1]
+        homography = self.homography
         prewarped = cv2.warpPerspective(work.small_grey[t], homography, (width, height), flags=PULL_BACK,
                                         borderMode=cv2.BORDER_REPLICATE)
-        flow = dis.calc(reference.grey, prewarped, None)
+        flow = self.dis.calc(reference.grey, prewarped, None)
         # Dense: where each reference pixel is in frame t (through the flow, then the homography).
-        map_x, map_y = _apply(homography, grid_x + flow[..., 0], grid_y + flow[..., 1])
-        step = _fit_homography(sources, sources + flow[py, px])
+        map_x, map_y = _apply(homography, self.grid_x + flow[..., 0], self.grid_y + flow[..., 1])
+        step = _fit_homography(self.sources, self.sources + flow[py, px])
         moved = None
         if step is not None:
             moved = homography @ step
             moved /= moved[2, 2]
-        if subject:
+        if self.subject:
             # A step is kept only if it lines the subject up at least as well as standing still:
             # a bad fit on one frame (a RANSAC draw on a few wrong flow vectors) would otherwise
             # carry on, misaligned, for many frames and read as the subject changing.
-            kept = _subject_similarity(levels[t], to_level @ homography @ from_level, reference)
+            to_level, from_level = self.to_level, self.from_level
+            kept = _subject_similarity(self.levels[t], to_level @ homography @ from_level, reference)
             if moved is not None:
-                tried = _subject_similarity(levels[t], to_level @ moved @ from_level, reference)
+                tried = _subject_similarity(self.levels[t], to_level @ moved @ from_level, reference)
                 if not tried < kept:  # NaN (out of view) where the old one was not: the move wins
                     homography, kept = moved, tried
-            similarity[t] = kept
+            self.similarity[t] = kept
         elif moved is not None:
             homography = moved
+        self.homography = homography
         lab = _to_lab(work.small[t])
         mean, std = cv2.meanStdDev(lab)
-        means[t], contrast[t] = mean.ravel(), float(std[0, 0])
+        self.means[t], self.contrast[t] = mean.ravel(), float(std[0, 0])
         blurred = cv2.GaussianBlur(lab, (0, 0), COLOUR_BLUR)
-        delta_e[t], frame_stats[t], reference_stats[t] = _colour_compare(blurred, map_x, map_y, reference)
-    return _Followed(similarity, delta_e, means, contrast, frame_stats, reference_stats)
+        self.delta_e[t], self.frame_stats[t], self.reference_stats[t] = _colour_compare(blurred, map_x, map_y,
+                                                                                       reference)
+
+    def result(self) -> _Followed:
+        if self.done != self.work.count:
+            raise ValueError(f"{self.done} of {self.work.count} frames compared")
+        return _Followed(self.similarity, self.delta_e, self.means, self.contrast, self.frame_stats,
+                         self.reference_stats)
 
 
 def _scale_matrix(k: int) -> np.ndarray:

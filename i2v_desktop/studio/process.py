@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..core.cancel import CancelToken
-from ..core.clip import Audio, Clip
+from ..core.clip import POPULATE, Audio, Clip
 from ..core.errors import Cancelled as CancelledError
 from ..core.errors import I2VError, first_line
 from ..core.events import Event, Finished, Preview, StepProgress
@@ -104,8 +104,13 @@ class Block:
     dtype: str
 
 
-def block_name(pid: int, seq: int) -> str:
+def block_name(pid: int, seq: int | str) -> str:
     return f"i2v_{pid}_{seq}"  # short: macOS allows 31 characters
+
+
+# A clip rendered straight into shared memory has a block of its own, made before the previews
+# that are sent while it renders: it is not numbered in sending order (seq -1) and is named apart.
+UNNUMBERED = -1
 
 
 def _room_for(nbytes: int) -> bool:
@@ -373,7 +378,8 @@ class RenderProcess:
             raise self._died(request) from None
 
     def _take(self, block: Block) -> np.ndarray:
-        self._next_block = block.seq + 1
+        if block.seq != UNNUMBERED:
+            self._next_block = block.seq + 1
         return take(block)
 
     def _died(self, request: GenerationRequest) -> RenderProcessDied:
@@ -402,8 +408,11 @@ class RenderProcess:
         except Exception:  # EOFError, or a message cut short by the child's death
             pass
         conn.close()
-        # A child dies between making a block and sending it at most once.
+        # A child dies between making a block and sending it at most once; and it may leave the
+        # clip it was rendering into shared memory.
         discard(block_name(process.pid, self._next_block))
+        for path in SHM_FOLDER.glob(f"{block_name(process.pid, 'c')}*") if SHM_FOLDER.is_dir() else ():
+            discard(path.name)
         code = process.exitcode
         process.close()
         self._process = self._conn = None
@@ -424,6 +433,10 @@ def serve(conn: Any, flag: Any, settings: EngineSettings, level: int) -> None:
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s (render process): %(message)s")
     child = _Child(conn, CancelToken(flag), settings)
+    if SHM_FOLDER.is_dir():  # Linux: a clip rendered into shared memory reaches the window without a copy
+        from ..core.clip import use_frame_allocator
+
+        use_frame_allocator(child.allocate)
     try:
         while (job := conn.recv()) is not None:
             if job[0] == "enhance":
@@ -443,6 +456,8 @@ class _Child:
         self.engines: Any = None
         self.seq = 0
         self.saved: np.ndarray | None = None
+        self.clips: dict[str, np.ndarray] = {}  # clips of this job rendered into shared memory, not yet sent
+        self.made = 0
 
     def run(self, request: GenerationRequest, out_dir: Path, crash: str | None) -> I2VError | None:
         """One job; returns the error that ended it, as the parent should raise it."""
@@ -455,7 +470,32 @@ class _Child:
             render_to_files(self._engines().for_model(request.model), request, out_dir, sink, self.cancel,
                             on_saved=self.send_output)
 
-        return self._guarded(request.image, work)
+        try:
+            return self._guarded(request.image, work)
+        finally:
+            for name in self.clips:  # never sent (a cancel, a failure): nobody else will free them
+                discard(name)
+            self.clips.clear()
+
+    def allocate(self, shape: tuple[int, int, int, int]) -> np.ndarray | None:
+        """A clip's frames in a new shared-memory block (None, for ordinary memory, when there is
+        no room): when the clip is sent, the window maps this very memory."""
+        size = int(np.prod(shape, dtype=np.int64))
+        if size == 0 or not _room_for(size):
+            return None
+        name = block_name(os.getpid(), f"c{self.made}")
+        self.made += 1
+        fd = os.open(SHM_FOLDER / name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.ftruncate(fd, size)
+            memory = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | POPULATE)
+        finally:
+            os.close(fd)
+        # Registered as a SharedMemory block would be: the window's `take` unregisters it.
+        resource_tracker.register(f"/{name}", "shared_memory")
+        frames = np.frombuffer(memory, np.uint8).reshape(shape)
+        self.clips[name] = frames
+        return frames
 
     def enhance(self, model: str, image: str, prompt: str) -> I2VError | None:
         """One prompt enhancement on the engine renders use (its loaded model is reused)."""
@@ -487,6 +527,10 @@ class _Child:
         return None
 
     def park(self, array: np.ndarray) -> Block | None:
+        for name, frames in self.clips.items():
+            if array is frames:  # already in shared memory: the window takes it as it is
+                del self.clips[name]
+                return Block(UNNUMBERED, name, tuple(array.shape), array.dtype.str)
         block = park(array, os.getpid(), self.seq)
         if block is not None:
             self.seq += 1

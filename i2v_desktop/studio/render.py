@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from .. import __version__
 from ..core.cancel import CancelToken
@@ -20,8 +23,10 @@ from ..core.request import GenerationRequest
 from ..engine.base import Engine
 from ..engine.instant import InstantEngine
 from ..engine.registry import Registry
+from ..export.files import commit, remove
 from ..export.mp4 import read_frames, write_mp4, write_sidecar
-from ..quality.scorecard import Scorecard, score_clip, working_size
+from ..export.stream import Mp4Stream
+from ..quality.scorecard import ClipScorer, Scorecard, score_clip, working_size
 from .records import METADATA_KEY, make_record, read_record, record_text
 
 log = logging.getLogger(__name__)
@@ -36,7 +41,22 @@ class Output:
 
 
 def score_against_photo(clip: Clip, still: bool = False) -> Scorecard | None:
-    """The clip's scorecard against its photo, framed as the clip frames it.
+    """The clip's scorecard against its photo, framed as the clip frames it (see photo_reference).
+
+    A scoring failure must not cost the user a finished render: it is logged and the clip goes
+    out without a score. `still`: the preset is meant to barely move.
+    """
+    try:
+        framed, mask = photo_reference(clip.request, clip.size)
+        return as_still(score_clip(clip.frames, clip.fps, framed, mask, loop=clip.request.loop), still)
+    except Exception:
+        log.exception("could not score %s", clip.request.image)
+        return None
+
+
+def photo_reference(request: GenerationRequest, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The photo framed as a clip of `size` frames it, and its alpha as a matte (or None): what
+    the scorecard compares the clip with.
 
     A JPEG larger than the clip is decoded and framed at twice the scores' working size (a 12 MP
     photo at 1/2 scale for a 1080×1920 clip), not at the clip's: a full-size decode and resize
@@ -44,25 +64,60 @@ def score_against_photo(clip: Clip, still: bool = False) -> Scorecard | None:
     its working size either way (the scores of the samples and of a 12 MP photo agree within
     0.01 with those against a full-size reference). A photo that could not be decoded smaller is
     framed at the clip's size as before: what a smaller frame saves is in the decode.
-
-    A scoring failure must not cost the user a finished render: it is logged and the clip goes
-    out without a score. `still`: the preset is meant to barely move.
     """
-    try:
-        reduced = tuple(2 * side for side in working_size(*clip.size))
-        source = load_image(clip.request.image, need=reduced)
-        size = clip.size if source.size == source.original_size else reduced
-        framed, alpha, _ = fit_image(source, size, clip.request.crop_center)
-        mask = None if alpha is None else alpha.astype("float32") / 255.0
-        score = score_clip(clip.frames, clip.fps, framed, mask, loop=clip.request.loop)
-        if still and score.motion.flagged:
-            # A static-camera or breathing preset is meant to barely move: say so, don't warn.
-            score = replace(score, motion=replace(score.motion, flagged=False,
-                                                  reason=f"{score.motion.reason} (as a still preset should)"))
-        return score
-    except Exception:
-        log.exception("could not score %s", clip.request.image)
-        return None
+    reduced = tuple(2 * side for side in working_size(*size))
+    source = load_image(request.image, need=reduced)
+    framed, alpha, _ = fit_image(source, size if source.size == source.original_size else reduced,
+                                 request.crop_center)
+    return framed, None if alpha is None else alpha.astype("float32") / 255.0
+
+
+def as_still(score: Scorecard, still: bool) -> Scorecard:
+    """A static-camera or breathing preset is meant to barely move: say so, don't warn."""
+    if still and score.motion.flagged:
+        return replace(score, motion=replace(score.motion, flagged=False,
+                                             reason=f"{score.motion.reason} (as a still preset should)"))
+    return score
+
+
+class TakeSink:
+    """Where a render's frames go as the engine makes them: to the encoder, and to the
+    scorecard's working copies on a thread of their own, while the photo it is compared with is
+    decoded and framed on that thread too. Once the clip is complete, what is left is the
+    scorecard's passes over the small copies and the final write of the file."""
+
+    def __init__(self, path: Path, crf: int, encoder_preset: str, request: GenerationRequest) -> None:
+        self.video = Mp4Stream(path, crf, encoder_preset)
+        self._request = request
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="take-score")
+        self._jobs: list[Future[None]] = []
+        self._scorer: ClipScorer | None = None
+
+    def begin(self, width: int, height: int, fps: float, count: int) -> None:
+        self.video.begin(width, height, fps, count)
+        scorer = self._scorer = ClipScorer(width, height, count)
+        self._jobs.append(self._worker.submit(lambda: scorer.set_reference(*photo_reference(self._request,
+                                                                                           (width, height)))))
+
+    def frame(self, index: int, frame: np.ndarray) -> None:
+        self.video.frame(index, frame)
+        assert self._scorer is not None
+        self._jobs.append(self._worker.submit(self._scorer.add, frame))
+
+    def score(self, clip: Clip, still: bool) -> Scorecard | None:
+        """The clip's scorecard (None, logged, where scoring failed: the clip still goes out)."""
+        try:
+            for job in self._jobs:
+                job.result()
+            assert self._scorer is not None
+            return as_still(self._scorer.scorecard(clip.fps, clip.request.loop), still)
+        except Exception:
+            log.exception("could not score %s", clip.request.image)
+            return None
+
+    def close(self) -> None:
+        self._worker.shutdown(cancel_futures=True)
+        self.video.close()
 
 
 def score_file(path: Path, source: Path | None = None, loop: bool = False) -> Scorecard:
@@ -106,15 +161,27 @@ def free_path(folder: Path, stem: str, extension: str = ".mp4") -> Path:
 
 
 def save_clip(
-    clip: Clip, path: Path, crf: int = 18, encoder_preset: str = "medium", score: Scorecard | None = None
+    clip: Clip, path: Path, crf: int = 18, encoder_preset: str = "medium", score: Scorecard | None = None,
+    encoded: Mp4Stream | None = None,
 ) -> Output:
+    """Write the clip's MP4 (its record and summary as tags) and sidecar. `encoded`: the clip's
+    picture, already encoded while it was rendered; then only the final file is written."""
     record = make_record(clip, score)
     summary = (
         f"i2v_desktop {__version__}: {clip.request.preset} ({clip.request.intensity:g}), "
         f"model {clip.info.model}, seed {clip.info.seed}"
     )
-    write_mp4(clip.frames, clip.fps, path, crf=crf, encoder_preset=encoder_preset,
-              metadata={METADATA_KEY: record_text(record), "comment": summary}, audio=clip.audio)
+    metadata = {METADATA_KEY: record_text(record), "comment": summary}
+    if encoded is None:
+        write_mp4(clip.frames, clip.fps, path, crf=crf, encoder_preset=encoder_preset, metadata=metadata,
+                  audio=clip.audio)
+    else:
+        tmp = encoded.finish(metadata, clip.audio)
+        try:
+            commit(tmp, path)
+        except BaseException:
+            remove(tmp)
+            raise
     sidecar = write_sidecar(path.with_suffix(".json"), record.to_dict())
     return Output(path, sidecar, clip, score)
 
@@ -141,17 +208,22 @@ def render_to_files(
         if cancel.cancelled:
             break
         path = free_path(out_dir, output_stem(name or request.image, index, request.variants, named=name is not None))
+        # Encoded and scored while the engine renders (for an engine that makes frames one by one).
+        take = TakeSink(path, crf, engine.encoder_preset, single)
 
-        def deliver(clip: Clip, path: Path = path) -> None:
-            score = score_against_photo(clip, still=still)
+        def deliver(clip: Clip, path: Path = path, take: TakeSink = take) -> None:
+            score = take.score(clip, still)
             if photo is not None:
                 clip = replace(clip, request=replace(clip.request, image=photo))
             on_event(StageChanged(Stage.ENCODING_VIDEO, path.name))
-            outputs.append(save_clip(clip, path, crf, engine.encoder_preset, score))
+            outputs.append(save_clip(clip, path, crf, engine.encoder_preset, score, encoded=take.video))
             if on_saved is not None:
                 on_saved(outputs[-1])
 
-        engine.run(single, on_event, cancel, deliver)
+        try:
+            engine.run(single, on_event, cancel, deliver, sink=take)
+        finally:
+            take.close()
     # Variants best first: the take that holds up is the one the user looks at first.
     return sorted(outputs, key=lambda output: -(output.score.overall if output.score else -1.0))
 

@@ -290,6 +290,68 @@ def test_events_steps_are_frames_and_previews_are_the_clip_so_far(samples):
     assert clip.info.engine == "instant" and clip.info.num_frames == 12 and clip.fps == 12
 
 
+def test_previews_keep_showing_what_they_showed(samples):
+    """A preview is a view of the frames so far, not a copy: later frames never change it."""
+    events = []
+    clip = ENGINE.run(request(samples / "coffee.jpg", "orbit", duration=1.0, fps=12), events.append, CancelToken())
+    previews = [(e.preview, e.preview.frames.copy()) for e in events
+                if isinstance(e, StepProgress) and e.preview is not None]
+    assert len(previews) >= 1 and clip is not None
+    for preview, seen in previews:
+        assert not preview.frames.flags.writeable
+        assert np.array_equal(preview.frames, seen)
+        small = cv2.resize(clip.frames[len(seen) - 1], seen.shape[2:0:-1], interpolation=cv2.INTER_LINEAR)
+        assert np.array_equal(seen[-1], small)
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def begin(self, width, height, fps, count):
+        self.calls.append(("begin", width, height, fps, count))
+
+    def frame(self, index, frame):
+        assert not any(c[0] == "frame" and c[1] == index for c in self.calls)
+        self.calls.append(("frame", index, frame.copy()))
+
+
+def test_frames_reach_the_sink_one_by_one_as_they_are_made(samples):
+    sink, steps_seen = RecordingSink(), []
+
+    def on_event(event):
+        if isinstance(event, StepProgress):  # the frame went out before its step was reported
+            steps_seen.append(sum(1 for c in sink.calls if c[0] == "frame"))
+
+    clip = ENGINE.run(request(samples / "coffee.jpg", "push-in", duration=1.0, fps=12), on_event, CancelToken(),
+                      sink=sink)
+    assert sink.calls[0] == ("begin", clip.size[0], clip.size[1], 12, 12)
+    frames = [c for c in sink.calls[1:]]
+    assert [c[1] for c in frames] == list(range(12))
+    assert all(np.array_equal(c[2], clip.frames[c[1]]) for c in frames)
+    assert steps_seen == list(range(1, 13))
+    # The same frames as a render without a sink.
+    plain, _ = render(request(samples / "coffee.jpg", "push-in", duration=1.0, fps=12))
+    assert np.array_equal(plain.frames, clip.frames)
+
+
+def test_an_engine_that_makes_all_frames_at_once_hands_them_over_at_the_end(samples):
+    from i2v_desktop.engine.base import Engine
+
+    class AllAtOnce(Engine):
+        presets = ENGINE.presets
+
+        def generate(self, request, on_event, cancel):
+            return ENGINE.generate(request, on_event, cancel)
+
+    sink = RecordingSink()
+    clip = AllAtOnce().run(request(samples / "coffee.jpg", "orbit", duration=0.5, fps=12), lambda e: None,
+                           CancelToken(), sink=sink)
+    assert sink.calls[0] == ("begin", clip.size[0], clip.size[1], 12, 6)
+    assert [c[1] for c in sink.calls[1:]] == list(range(6))
+    assert all(np.array_equal(c[2], clip.frames[c[1]]) for c in sink.calls[1:])
+
+
 def test_cancel_stops_within_a_frame(samples):
     def cancel_at_third(event, cancel):
         if isinstance(event, StepProgress) and event.step == 3:

@@ -26,7 +26,7 @@ from i2v_desktop.core.request import GenerationRequest
 from i2v_desktop.engine.registry import load_registry
 from i2v_desktop.studio.render import Engines, render_to_files
 from i2v_desktop.studio.process import (
-    CRASH_VARIABLE, EngineSettings, RenderProcess, RenderProcessDied, decode, encode, park, take,
+    CRASH_VARIABLE, SHM_FOLDER, EngineSettings, RenderProcess, RenderProcessDied, decode, encode, park, take,
 )
 
 SAMPLES = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples"
@@ -199,3 +199,72 @@ def test_events_with_arrays_cross_through_shared_memory_and_back():
     assert same.clip.frames is frames and len(parked) == 2  # the saved clip's frames do not cross twice
     assert decode(encode(Cancelled(), park_array, None), take, None) == Cancelled()
     assert blocks_left() == []
+
+
+class Sent:
+    """The child's end of the pipe, keeping what it sends."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple] = []
+
+    def send(self, message: tuple) -> None:
+        self.messages.append(message)
+
+
+@pytest.mark.skipif(not SHM_FOLDER.is_dir(), reason="shared memory as files is Linux's")
+def test_the_child_renders_the_clip_into_shared_memory_and_sends_it_without_a_copy(tmp_path):
+    from i2v_desktop.core.clip import use_frame_allocator
+    from i2v_desktop.engine.instant import InstantEngine
+    from i2v_desktop.studio.process import UNNUMBERED, _blocks, _Child
+
+    conn = Sent()
+    child = _Child(conn, CancelToken(), EngineSettings())
+    use_frame_allocator(child.allocate)
+    try:
+        request = GenerationRequest(image=str(SAMPLES / "coffee.jpg"), **{**QUICK, "variants": 1})
+        assert child.run(request, tmp_path, None) is None
+    finally:
+        use_frame_allocator(None)
+    [output] = [m for m in conn.messages if m[0] == "output"]
+    block = output[4]
+    assert block.seq == UNNUMBERED and block.name == f"i2v_{os.getpid()}_c0"
+    assert child.clips == {}  # handed over: the window frees it
+    frames = take(block)
+    here = InstantEngine().generate(request, lambda event: None, CancelToken())
+    assert np.array_equal(frames, here.frames) and not frames.flags.writeable
+    previews = [block for message in conn.messages for block in _blocks(message) if block.seq != UNNUMBERED]
+    assert previews
+    for block in previews:  # as the window reads each event's preview
+        take(block)
+    assert blocks_left() == []  # the name went with the take; the memory stays mapped for `frames`
+    # The Finished event refers to the frames already sent instead of sending them again.
+    [finished] = [m for m in conn.messages if m[0] == "event" and m[1][0] == "finished"]
+    assert finished[1][1] is None
+
+
+@pytest.mark.skipif(not SHM_FOLDER.is_dir(), reason="shared memory as files is Linux's")
+def test_a_cancelled_child_job_frees_the_clip_it_was_rendering_into(tmp_path):
+    from i2v_desktop.core.clip import use_frame_allocator
+    from i2v_desktop.studio.process import _blocks, _Child
+
+    cancel = CancelToken()
+
+    class CancelAtThird(Sent):
+        def send(self, message: tuple) -> None:
+            super().send(message)
+            event = message[1][1] if message[0] == "event" else None
+            if isinstance(event, StepProgress) and event.step == 3:
+                cancel.cancel()
+
+    conn = CancelAtThird()
+    child = _Child(conn, cancel, EngineSettings())
+    use_frame_allocator(child.allocate)
+    try:
+        request = GenerationRequest(image=str(SAMPLES / "coffee.jpg"), **{**QUICK, "variants": 1})
+        child.run(request, tmp_path, None)
+    finally:
+        use_frame_allocator(None)
+    assert child.made == 1 and child.clips == {}
+    for block in [block for message in conn.messages for block in _blocks(message)]:
+        take(block)  # the previews sent before the cancel, as the window reads them
+    assert blocks_left() == [] and list(tmp_path.iterdir()) == []

@@ -1,0 +1,167 @@
+"""Encoding while the engine renders: a FrameSink that feeds ffmpeg frame by frame.
+
+A render used to make every frame, then score the clip, then encode it: on two cores the encoder
+waited for the engine and the engine for nothing. Here ffmpeg encodes each frame as soon as the
+engine hands it over, on the other core, through a writer thread (a full pipe blocks the writer,
+never the engine). The picture goes to a hidden temporary file; `finish` then writes the file the
+user gets by copying that stream (no second encode) with what is known only at the end: the clip's
+record and score as container tags, and its sound.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..core.clip import Audio
+from ..core.errors import ExportError
+from .audio import checked_audio, codec_args, encoder_samples, sound_input
+from .ffmpeg import ffmpeg_exe, ffmpeg_url, run_ffmpeg
+from .files import check_destination, create_temp, remove
+from .mp4 import MOV_MUXER, X264_PRESETS, checked_tags, encode_command, frame_rate
+
+_END = None  # the frame queue's last item
+# Frames waiting for the encoder: enough to ride out a slow frame, few enough that a stalled
+# encoder stops the engine soon (they are views of the clip, so waiting costs no memory).
+_BACKLOG = 8
+
+
+class _Stop(Exception):
+    """Ends the frame stream early (a cancel, a failed render): ffmpeg is killed, nothing kept."""
+
+
+class Mp4Stream:
+    """Encode a clip's frames as they are made, for the MP4 that will be written at `path`.
+
+    begin / frame (the FrameSink the engines speak), then `finish` once the clip is complete, or
+    `close` to throw everything away. `close` is always safe to call, also after `finish`.
+    """
+
+    def __init__(self, path: Path, crf: int = 18, encoder_preset: str = "medium") -> None:
+        if isinstance(crf, bool) or not isinstance(crf, int) or not 1 <= crf <= 51:
+            raise ValueError(f"{path}: crf must be a whole number from 1 to 51, got {crf!r}")
+        if encoder_preset not in X264_PRESETS:
+            raise ValueError(f"{path}: encoder preset must be one of {', '.join(X264_PRESETS)}")
+        self.path = Path(path)
+        self._crf, self._preset = crf, encoder_preset
+        self._frames: queue.Queue[np.ndarray | None | _Stop] = queue.Queue(_BACKLOG)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._video: Path | None = None  # the picture alone, encoded as it comes
+        self._size: tuple[int, int] = (0, 0)
+        self._count = 0
+        self._fps = 0.0
+
+    # -- FrameSink ------------------------------------------------------------------------------
+
+    def begin(self, width: int, height: int, fps: float, count: int) -> None:
+        if self._thread is not None:
+            raise RuntimeError("Mp4Stream.begin called twice")
+        if width % 2 or height % 2:
+            raise ExportError(f"{self.path}: width and height must be even for H.264 video, got {width}x{height}")
+        rate = frame_rate(fps, self.path)
+        check_destination(self.path)
+        self._size, self._fps = (width, height), fps
+        self._video = create_temp(self.path)
+        # The picture only, no tags and no index in front: the final write puts those in.
+        command = encode_command(ffmpeg_exe(self.path), width, height, rate, self._crf, self._preset, {}, self._video)
+        self._thread = threading.Thread(target=self._encode, args=(command,), name="mp4-stream", daemon=True)
+        self._thread.start()
+
+    def frame(self, index: int, frame: np.ndarray) -> None:
+        if self._error is not None:  # the encoder failed (a full disk): stop the render now
+            raise self._error
+        if index != self._count:
+            raise ValueError(f"{self.path}: frame {index} came when frame {self._count} was due")
+        if frame.dtype != np.uint8 or frame.shape != (self._size[1], self._size[0], 3):
+            raise ValueError(f"{self.path}: frame {index} must be {self._size[0]}x{self._size[1]} RGB uint8, "
+                             f"got {frame.dtype} {frame.shape}")
+        self._put(np.ascontiguousarray(frame))
+        self._count += 1
+
+    # -- the end --------------------------------------------------------------------------------
+
+    def finish(self, metadata: Mapping[str, str] | None = None, audio: Audio | None = None) -> Path:
+        """Wait for the encoder, then write the complete MP4 (tags, sound) under a hidden temporary
+        name beside `path` and return that name: the caller moves it into place. ExportError,
+        naming `path`, when the encoder or the final write failed."""
+        if self._thread is None or self._video is None:
+            raise RuntimeError("Mp4Stream.finish before any frame")
+        tags = checked_tags(metadata or {}, self.path)
+        self._put(_END)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._count == 0:
+            raise ValueError(f"{self.path}: there are no frames to write")
+        target = create_temp(self.path)
+        try:
+            if audio is None:
+                self._mux(target, tags)
+            else:
+                audio = checked_audio(audio, self.path)
+                samples = encoder_samples(audio.samples, audio.rate, self._count / float(frame_rate(self._fps, self.path)),
+                                          "aac")
+                with sound_input(samples, audio.rate, self.path) as sound:
+                    self._mux(target, tags, sound.input_args(), codec_args("aac", sound.channels))
+        except BaseException:
+            remove(target)
+            raise
+        finally:
+            remove(self._video)
+        return target
+
+    def close(self) -> None:
+        """Stop the encoder if it still runs and remove what it wrote (a cancelled or failed render)."""
+        if self._thread is not None and self._thread.is_alive():
+            self._put(_Stop())
+            self._thread.join()
+        if self._video is not None:
+            remove(self._video)
+
+    # -- inside ---------------------------------------------------------------------------------
+
+    def _put(self, item: np.ndarray | None | _Stop) -> None:
+        # Never block on a queue nobody reads any more: a writer that died has left its error.
+        assert self._thread is not None
+        while self._thread.is_alive():
+            try:
+                self._frames.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _encode(self, command: list[str]) -> None:
+        try:
+            run_ffmpeg(command, self._stream(), self.path)
+        except _Stop:
+            pass
+        except BaseException as exc:  # handed to the engine's thread at its next frame, or to finish
+            self._error = exc
+
+    def _stream(self) -> Iterator[np.ndarray]:
+        while True:
+            item = self._frames.get()
+            if item is _END:
+                return
+            if isinstance(item, _Stop):
+                raise item
+            yield item
+
+    def _mux(self, target: Path, tags: Mapping[str, str], sound_args: Sequence[str] = (),
+             sound_codec: Sequence[str] = ()) -> None:
+        assert self._video is not None
+        command = [
+            ffmpeg_exe(self.path), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-i", ffmpeg_url(self._video), *sound_args,
+            "-map", "0:v:0", *(["-map", "1:a:0"] if sound_args else []), "-map_metadata", "-1",
+            "-c:v", "copy", *sound_codec, *MOV_MUXER,
+        ]  # fmt: skip
+        for key, value in tags.items():
+            command += ["-metadata", f"{key}={value}"]
+        command += ["-f", "mp4", ffmpeg_url(target)]
+        run_ffmpeg(command, (), self.path)
