@@ -1,19 +1,18 @@
 """The user's own model entries (models.json in the config folder), changed one entry at a time.
 
 The file is the user's too: entries this app did not write and keys it does not know are kept as
-they are, and it is replaced atomically (a temporary file renamed over it), so a crash never
-leaves half a file.
+they are, and it is replaced through core.durable (a temporary file, on disk, renamed over it),
+so a crash or a full disk never leaves half a file.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ModelError
+from ..core.durable import write_durably
+from ..core.errors import ModelError, os_reason
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -29,16 +28,12 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".models-", suffix=".json", dir=path.parent)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_durably(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot be written ({os_reason(exc)})") from None
 
 
 def put_model(path: Path, item: dict[str, Any]) -> None:

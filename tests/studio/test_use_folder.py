@@ -159,3 +159,31 @@ def test_an_ltx_checkpoint_with_its_vae_gives_both_and_a_13b_one_is_refused(stud
     save_file(tensors, str(tmp_path / "ltxv-13b.safetensors"))
     with pytest.raises(ModelError, match="ltxv-13b.safetensors: an LTX-Video 13B checkpoint"):
         studio.use_folder(tmp_path / "ltxv-13b.safetensors")
+
+
+def test_item19_the_models_file_is_written_durably_and_a_full_disk_says_so(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from i2v_desktop.core.errors import ModelError
+    from i2v_desktop.storage.models import put_model
+
+    path = tmp_path / "models.json"
+    put_model(path, {"id": "mine", "path": "/somewhere"})
+    before = path.read_bytes()
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    put_model(path, {"id": "other", "path": "/elsewhere"})
+    assert len(synced) >= 2  # the file before its rename, and the folder after it
+    assert '"other"' in path.read_text(encoding="utf-8")
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    written = path.read_bytes()
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(ModelError, match=r"models.json: cannot be written \(no space left on device\)$"):
+        put_model(path, {"id": "third", "path": "/x"})
+    assert path.read_bytes() == written != before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models.json"]
