@@ -108,11 +108,12 @@ class History:
 
     def thumbnails(self, entry: ClipEntry) -> np.ndarray:
         """The entry's thumbnail strip as a (T, h, w, 3) uint8 RGB array. A clip re-indexed from its
-        sidecar has none yet: it is made from the MP4 once, and kept."""
+        sidecar has none yet, and a strip can be damaged (a power cut, a disk error): the strip is
+        only a picture of the MP4, so it is made again from the MP4, once, and kept."""
         try:
             return read_thumbnails(entry.thumbs)
         except HistoryError as missing:
-            if entry.thumbs.exists() or not entry.mp4.is_file():
+            if not entry.mp4.is_file():
                 raise
             try:
                 frames = strip_from_clip(entry.mp4)

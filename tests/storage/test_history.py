@@ -15,7 +15,7 @@ import pytest
 
 from i2v_desktop.core.errors import I2VError
 from i2v_desktop.core.record import ClipEntry, ClipRecord
-from i2v_desktop.storage.history import History, HistoryError, thumbnail_frames
+from i2v_desktop.storage.history import History, HistoryError, read_thumbnails, thumbnail_frames
 from i2v_desktop.storage.paths import data_dir, history_dir
 
 
@@ -446,3 +446,26 @@ def test_a_clip_from_request_schema_1_reads_back_after_a_restart(tmp_path):
     (entry,) = History(tmp_path / "history").entries()
     request = entry.request()
     assert (request.prompt, request.motion_prompt, request.seed) == ("A cat on a sofa.", None, 7)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty", "missing"])
+def test_a_damaged_strip_of_a_real_clip_is_made_again_from_its_mp4(tmp_path, damage):
+    from i2v_desktop.export.mp4 import write_mp4
+
+    history = History(tmp_path)
+    folder = history.new_clip_folder()
+    mp4 = folder / "wave.mp4"
+    t = np.arange(12)[:, None, None, None]
+    frames = np.broadcast_to((np.arange(64)[None, None, :, None] * 4 + t * 10) % 256, (12, 48, 64, 3))
+    write_mp4(np.ascontiguousarray(frames, dtype=np.uint8), 12, mp4, encoder_preset="ultrafast")
+    entry = history.add(mp4, ClipRecord(record()), strip())
+    if damage == "garbage":
+        entry.thumbs.write_bytes(b"not a strip" * 20)
+    elif damage == "empty":
+        entry.thumbs.write_bytes(b"")
+    else:
+        entry.thumbs.unlink()
+    again = history.thumbnails(entry)
+    assert again.shape[0] == 12 and again.shape[2] == 160 and again.dtype == np.uint8
+    kept = read_thumbnails(entry.thumbs)  # kept: the next look reads it (JPEG-coded, so close, not equal)
+    assert kept.shape == again.shape and np.abs(kept.astype(int) - again).mean() < 3
