@@ -48,11 +48,14 @@ def kinds(text: str) -> tuple[str, ...]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fault_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=positive, default=60, help="kills to inject (default 60)")
-    parser.add_argument("--seed", type=int, default=14, help="seed of the plan and of every moment (default 14)")
-    parser.add_argument("--kinds", type=kinds, default=KINDS, help="render,export,history (default: all three)")
+    parser.add_argument("--seed", type=int, default=14,
+                        help="seed of the plan and of every moment (default 14)")
+    parser.add_argument("--kinds", type=kinds, default=KINDS,
+                        help="render,export,history (default: all three)")
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
                         help="work in DIR and keep what each cycle left (default: a temporary folder)")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write every cycle as JSON")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write every cycle as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every violation as it is found")
     args = parser.parse_args(argv)
     if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
@@ -83,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in tally.report():
             print(line)
         if args.json is not None:
-            cycles = [{**asdict(cycle), "violations": [str(v) for v in cycle.violations]} for cycle in tally.cycles]
+            cycles = [{**asdict(cycle), "violations": [str(v) for v in cycle.violations]}
+                      for cycle in tally.cycles]
             write_durably(args.json, (json.dumps(cycles, indent=1) + "\n").encode("utf-8"))
     return 1 if any(cycle.violations for cycle in tally.cycles) else 0
 

@@ -41,6 +41,7 @@ ORPHAN_TWICE = "orphan reported more than once"
 STALE_PART = "stale part kept after the next start"
 FFMPEG_OUTLIVED = "ffmpeg outlived its killed parent"
 RESTART_FAILED = "the next start failed"
+FAILED_UNKILLED = "the command failed before any kill"
 TRACEBACK = "traceback"
 
 
@@ -202,8 +203,8 @@ def check_history(root: Path, acknowledged: Iterable[Path], held: Path | None = 
         try:
             History(root)
         except Exception as exc:
-            return HistoryCheck([Violation(HISTORY_LOAD, f"{root} (opened again): {type(exc).__name__}: {exc}")],
-                                entries)
+            again = Violation(HISTORY_LOAD, f"{root} (opened again): {type(exc).__name__}: {exc}")
+            return HistoryCheck([again], entries)
     found: list[Violation] = []
     lost = sorted(acknowledged - entries)
     found += [Violation(LOST_ENTRY, f"{path}: was added, is not in the history") for path in lost]

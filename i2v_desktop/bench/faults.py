@@ -4,12 +4,13 @@ that nothing was lost or left half-written (issue 14's proof; scripts/fault_benc
 The three commands, each in its own process, as a user's would be:
 
 - render: `i2v render PHOTO` with the instant engine, a one-second draft clip, into a fresh folder;
-- export: `i2v export CLIP --preset reels` of a rendered clip, into a fresh folder;
+- export: `i2v export CLIP --preset square` of a rendered clip, into a fresh folder (of the social
+  presets the cheapest to encode, so that a cycle stays short);
 - history: bench/history_writer.py adding clips to a fresh `History` the way the studio does.
 
 A kill lands at a moment drawn from the cycle's seed, either anywhere in the command's run
 ("random": uniform over the time a clean run takes) or just inside a chosen window: "part" (a
-hidden part exists, the clip is being written), "encoder" (ffmpeg is encoding) or "hold" (the
+hidden part exists, the clip is being written), "encoder" (ffmpeg has frames to encode) or "hold" (the
 history's clip files are saved and `add` was never called). After the kill, every invariant of
 bench/fault_checks.py is checked, the parts the kill left are aged past any staleness threshold,
 the same command is started again and must succeed, and the parts must then be gone.
@@ -54,7 +55,8 @@ class Cycle:
     lost: int = 0
     orphans: int = 0
     parts_left: int = 0  # hidden parts the kill left behind
-    encoder_killed: bool | None = None  # an ffmpeg encoder was running: did it die with its parent?
+    # An ffmpeg encoder had frames at the kill: did it die with its parent? None: none had any.
+    encoder_killed: bool | None = None
 
     def failed(self, *invariants: str) -> list[checks.Violation]:
         return [v for v in self.violations if not invariants or v.invariant in invariants]
@@ -124,12 +126,13 @@ class Harness:
 
     # -- commands ----------------------------------------------------------------------------
 
-    def _argv(self, kind: str, folder: Path, seed: int, hold_at: int | None = None, count: int = HISTORY_COUNT):
+    def _argv(self, kind: str, folder: Path, seed: int, hold_at: int | None = None,
+              count: int = HISTORY_COUNT) -> list[str]:
         if kind == "render":
             return [self.python, "-c", CLI, "render", str(PHOTO), "--model", "instant", "--quality", "draft",
                     "--duration", "1", "--fps", "12", "--seed", str(seed), "--out", str(folder)]
         if kind == "export":
-            return [self.python, "-c", CLI, "export", str(self.source()), "--preset", "reels", "--fps", "12",
+            return [self.python, "-c", CLI, "export", str(self.source()), "--preset", "square", "--fps", "12",
                     "--out", str(folder)]
         argv = [self.python, "-m", "i2v_desktop.bench.history_writer", str(folder), str(PHOTO),
                 "--count", str(count), "--seed", str(seed)]
@@ -182,6 +185,7 @@ class Harness:
             self.source()
         folder = self._fresh(f"{kind}-{trigger}-{seed}")
         result = Cycle(kind, trigger, seed)
+        left: list[Proc] = []
         hold_at = rng.randrange(HISTORY_COUNT) if trigger == "hold" else None
         with reaping():
             child = _Child(self._argv(kind, folder, seed, hold_at), self.env, self.workdir)
@@ -195,12 +199,13 @@ class Harness:
                 else:
                     killed = child.finish()
             finally:
-                child.end_all()
+                child.end_all()  # whatever the command left running, once its end has been watched
                 child.proc.wait()
+                reap([proc.pid for proc in left], block=True)
         result.violations += checks.check_output(killed.err, f"{kind} (killed)")
         if not result.injected and killed.rc != 0:
-            result.violations.append(checks.Violation(checks.RESTART_FAILED, f"{kind} exited {killed.rc} "
-                                                      f"before the kill: {killed.err[-300:]}"))
+            result.violations.append(checks.Violation(checks.FAILED_UNKILLED, f"{kind} exited {killed.rc}: "
+                                                      f"{killed.err.strip()[-300:]}"))
         self._check_after(kind, folder, killed, result)
         return result
 
@@ -221,7 +226,7 @@ class Harness:
             elif trigger == "part":
                 found = bool(checks.parts(self._folders(folder)))
             else:
-                found = any(proc.encoder for proc in descendants(child.proc.pid))
+                found = any(proc.encoder and proc.fed() for proc in descendants(child.proc.pid))
             if found:
                 # Somewhere inside the window, not always at its first millisecond.
                 time.sleep(rng.uniform(0.0, 0.15) if trigger == "encoder" else rng.uniform(0.0, 0.02))
@@ -232,8 +237,10 @@ class Harness:
     def _orphans_end(self, left: list[Proc], result: Cycle) -> None:
         encoders = [proc for proc in left if proc.encoder]
         ends = [(proc, await_end(proc.pid, ORPHAN_WAIT_S)) for proc in encoders]
-        if ends:
-            result.encoder_killed = not any(end.finished for _, end in ends)
+        if any(end.finished for _, end in ends):
+            result.encoder_killed = False
+        elif ends and all(end.killed for _, end in ends):
+            result.encoder_killed = True  # else it failed on an empty input: it tells nothing either way
         for proc, end in ends:
             if end.finished:
                 how = "was still running" if end.overstayed else "finished its clip (exit 0)"
@@ -252,9 +259,8 @@ class Harness:
 
     def _check_after(self, kind: str, folder: Path, killed: Run, result: Cycle) -> None:
         result.violations += checks.check_files(folder)
-        added = [Path(line[len("added "):]) for line in killed.out.splitlines() if line.startswith("added ")]
-        held = next((Path(line[len("holding "):]) for line in killed.out.splitlines()
-                     if line.startswith("holding ")), None)
+        added = _said(killed.out, "added ")
+        held = next(iter(_said(killed.out, "holding ")), None)
         if kind == "history":
             found = checks.check_history(folder, added, held)
             result.violations += found.violations
@@ -271,10 +277,15 @@ class Harness:
         result.violations += checks.check_parts_gone(stale)
         if kind == "history":
             # The next start's own clip goes in beside the others, and nothing went missing meanwhile.
-            added += [Path(line[len("added "):]) for line in again.out.splitlines() if line.startswith("added ")]
+            added += _said(again.out, "added ")
             result.violations += [v for v in checks.check_history(folder, added).violations
                                   if v.invariant in (checks.HISTORY_LOAD, checks.LOST_ENTRY)]
         result.violations += [v for v in checks.check_files(folder) if v not in result.violations]
+
+
+def _said(output: str, word: str) -> list[Path]:
+    """The paths the history writer announced with `word` (see bench/history_writer.py)."""
+    return [Path(line[len(word):]) for line in output.splitlines() if line.startswith(word)]
 
 
 # -- many cycles ---------------------------------------------------------------------------
@@ -309,8 +320,9 @@ class Tally:
         lines.append(f"lost entries: {sum(c.lost for c in self.cycles)}; tracebacks: "
                      f"{sum(n for (inv, _), n in broken.items() if inv == checks.TRACEBACK)}; "
                      f"parts left by kills: {sum(c.parts_left for c in self.cycles)}; clips saved but never "
-                     f"added: {sum(c.orphans for c in self.cycles)}; ffmpeg encoders running at the kill: "
-                     f"{sum(c.encoder_killed is not None for c in self.cycles)}")
+                     f"added: {sum(c.orphans for c in self.cycles)}; ffmpeg encoders caught mid-clip: "
+                     f"{sum(c.encoder_killed is not None for c in self.cycles)} (died with their parent: "
+                     f"{sum(c.encoder_killed is True for c in self.cycles)})")
         lines.append("invariant violations (render / export / history):")
         for invariant in sorted({inv for inv, _ in broken}):
             lines.append(f"  {invariant}: " + " / ".join(str(broken[invariant, k]) for k in KINDS))

@@ -65,7 +65,7 @@ def run(root: Path, photo: str, count: int, hold_at: int | None, seed: int) -> i
     for index in range(count):
         clip = clip_for(photo, seed + index)
         folder = history.new_clip_folder()
-        output = save_clip(clip, free_path(folder, Path(photo).stem), crf=23, encoder_preset="medium")
+        output = save_clip(clip, free_path(folder, Path(photo).stem))  # the studio's defaults: crf 18, medium
         if hold_at == index:
             say(f"holding {output.mp4}")
             while True:  # the harness kills us here

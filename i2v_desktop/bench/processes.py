@@ -39,10 +39,23 @@ def reaping() -> Iterator[bool]:
             libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
+FED_BYTES = 256 * 1024  # more than any ffmpeg reads for itself at start: it has frames to encode
+
+
 @dataclass(frozen=True)
 class Proc:
     pid: int
     argv: tuple[str, ...]
+
+    def fed(self) -> bool:
+        """Whether it has read frames (an ffmpeg fed nothing yet only fails at end of input, with
+        nothing to finish; one with frames finishes a clip unless it dies)."""
+        try:
+            text = Path(f"/proc/{self.pid}/io").read_text()
+        except OSError:
+            return False
+        fields = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+        return int(fields.get("rchar", "0")) >= FED_BYTES
 
     @property
     def encoder(self) -> bool:
@@ -97,7 +110,7 @@ def _alive(pid: int) -> bool:
 @dataclass(frozen=True)
 class End:
     """How an orphan ended: `code` (exit status) or `signal`; `overstayed` when it was still
-    running after the wait and was killed here."""
+    running after the wait and was killed here. All None: not adopted here, so unknown."""
 
     code: int | None = None
     signal: int | None = None
@@ -105,7 +118,17 @@ class End:
 
     @property
     def finished(self) -> bool:
+        """It went on to the end of its input (or was still going)."""
         return self.code == 0 or self.overstayed
+
+    @property
+    def killed(self) -> bool:
+        """It died of a signal: the kernel's on its parent's death, or one ffmpeg caught and then
+        stopped on (ffmpeg exits 255 after SIGTERM or SIGINT)."""
+        return self.signal is not None or self.code == FFMPEG_SIGNALLED
+
+
+FFMPEG_SIGNALLED = 255
 
 
 def await_end(pid: int, timeout: float) -> End:
@@ -131,10 +154,18 @@ def await_end(pid: int, timeout: float) -> End:
         time.sleep(0.01)
 
 
-def reap(pids: list[int]) -> None:
-    """Reap those of `pids` (a killed command's descendants, adopted here) that have ended, so no
-    zombie is left; only these, so that no other child's status is taken from its owner."""
+def reap(pids: list[int], block: bool = False) -> None:
+    """Reap those of `pids` (a killed command's descendants) that were adopted here and have ended;
+    with `block`, end the adopted ones still running first (the command is over). No zombie is
+    left, and no other process's status is taken from its owner."""
+    mine = {child for child, parent in _parents().items() if parent == os.getpid()} if pids else set()
     for pid in pids:
-        if not _alive(pid):
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
+        if pid not in mine:
+            continue
+        if _alive(pid):
+            if not block:
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
