@@ -318,11 +318,11 @@ class Tally:
                  f"({', '.join(f'{k} {injected[k]}' for k in KINDS)}); finished before the moment: "
                  f"{sum(early.values())}"]
         lines.append(f"lost entries: {sum(c.lost for c in self.cycles)}; tracebacks: "
-                     f"{sum(n for (inv, _), n in broken.items() if inv == checks.TRACEBACK)}; "
-                     f"parts left by kills: {sum(c.parts_left for c in self.cycles)}; clips saved but never "
-                     f"added: {sum(c.orphans for c in self.cycles)}; ffmpeg encoders caught mid-clip: "
-                     f"{sum(c.encoder_killed is not None for c in self.cycles)} (died with their parent: "
-                     f"{sum(c.encoder_killed is True for c in self.cycles)})")
+                     f"{sum(n for (inv, _), n in broken.items() if inv == checks.TRACEBACK)}")
+        lines.append(f"parts left by kills: {sum(c.parts_left for c in self.cycles)}; clips on disk whose "
+                     f"add never returned: {sum(c.orphans for c in self.cycles)}; ffmpeg encoders caught "
+                     f"mid-clip: {sum(c.encoder_killed is not None for c in self.cycles)} (died with their "
+                     f"parent: {sum(c.encoder_killed is True for c in self.cycles)})")
         lines.append("invariant violations (render / export / history):")
         for invariant in sorted({inv for inv, _ in broken}):
             lines.append(f"  {invariant}: " + " / ".join(str(broken[invariant, k]) for k in KINDS))
