@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import fault_checks as checks
-from .processes import Proc, await_end, descendants, reap, reaping
+from .processes import Proc, await_end, children, descendants, reap, reaping
 
 KINDS = ("render", "export", "history")
 TRIGGERS = {"render": ("random", "part", "encoder"), "export": ("random", "part", "encoder"),
@@ -188,6 +188,7 @@ class Harness:
         left: list[Proc] = []
         hold_at = rng.randrange(HISTORY_COUNT) if trigger == "hold" else None
         with reaping():
+            ours = children()
             child = _Child(self._argv(kind, folder, seed, hold_at), self.env, self.workdir)
             try:
                 if self._wait_for_moment(child, trigger, rng, horizon, folder):
@@ -195,6 +196,9 @@ class Harness:
                     left = descendants(child.proc.pid)
                     os.kill(child.proc.pid, signal.SIGKILL)
                     killed = child.finish()
+                    # Also what it started after the snapshot: adopted here since, whatever it was.
+                    seen = {proc.pid for proc in left}
+                    left += [Proc(pid, ()) for pid in sorted(children() - ours - seen - {child.proc.pid})]
                     self._orphans_end(left, result)
                 else:
                     killed = child.finish()

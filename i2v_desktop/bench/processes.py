@@ -99,6 +99,14 @@ def descendants(pid: int) -> list[Proc]:
     return [Proc(child, _argv(child)) for child in found]
 
 
+def children() -> set[int]:
+    """This process's own children (its adopted orphans among them)."""
+    if not os.path.isdir("/proc"):
+        return set()
+    me = os.getpid()
+    return {child for child, parent in _parents().items() if parent == me}
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text()
