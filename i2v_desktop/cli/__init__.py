@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import NoReturn, Sequence, TextIO
 
 from .. import __version__
 from ..core.cancel import CancelToken
@@ -29,10 +29,18 @@ from ..core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
 from ..core.settings import DEFAULTS
 from ..core.studio import ExportJob, Studio
 from ..studio.catalog import FAMILIES, OFFLOAD_MODES, SPEED_MODES
+from . import options
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that refuses a bad command line in one line, not a usage block and then the reason."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="i2v", description="Turn still photos into short video clips.")
+    parser = OneLineParser(prog="i2v", description="Turn still photos into short video clips.")
     parser.add_argument("--version", action="version", version=f"i2v_desktop {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -45,9 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--enhance-prompt", action="store_true",
                         help="let the model's prompt enhancer rewrite the prompt and motion for each photo "
                              "(printed), then render with it")
-    render.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
-    render.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
-    render.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's)")
+    render.add_argument("--seed", type=options.seed, default=None, help="random seed (default: a new one, printed)")
+    render.add_argument("--steps", type=options.steps, default=None, help="denoising steps (default: the model's)")
+    render.add_argument("--guidance", type=options.guidance, default=None, help="guidance scale (default: the model's)")
     render.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
     render.add_argument("--try-anyway", action="store_true",
                         help="run a model too big for this machine anyway (see `i2v doctor`): on the processor "
@@ -62,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", required=True, metavar="DIR",
                        help="where the clips, exports, sidecars and results.csv go (a folder or a storage URL)")
     _clip_options(batch, " for rows that do not say")
-    batch.add_argument("--workers", type=int, default=None, metavar="N",
+    batch.add_argument("--workers", type=options.workers, default=None, metavar="N",
                        help="at most N workers (default: one per GPU for diffusion models, one per core for the "
                             "instant engine)")
     batch.add_argument("--ray", default=None, metavar="ADDRESS",
@@ -73,9 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("clips", nargs="*", metavar="CLIP", help="clips to export")
     export.add_argument("--preset", action="append", default=[], help="export preset id; repeatable")
     export.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
-    export.add_argument("--fps", type=float, default=None, help="frame rate (default: the preset's)")
+    export.add_argument("--fps", type=options.fps, default=None, help="frame rate (default: the preset's)")
     export.add_argument("--loop", action="store_true", default=None, help="the clip loops (default: from its metadata)")
-    export.add_argument("--duration", type=float, default=None, help="length in seconds (default: the clip's, "
+    export.add_argument("--duration", type=options.export_duration, default=None, help="length in seconds (default: the clip's, "
                         "extended to the platform's minimum)")
     export.add_argument("--fill", choices=("frame", "blur"), default="frame",
                         help="another aspect: frame around the subject, or fill with a blurred copy")
@@ -107,14 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="measure step time, preview overhead and memory on this machine")
     bench.add_argument("--family", choices=(*FAMILIES, "all"), default="all")
-    bench.add_argument("--steps", type=int, default=8)
+    bench.add_argument("--steps", type=options.steps, default=8)
     bench.add_argument("--real", action="store_true", help="real model architectures (random weights; needs a GPU)")
     bench.add_argument("--dry-run", action="store_true",
                        help="with --real: plan on the CPU with meta tensors (shapes, FLOPs, what would run)")
     bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the results as JSON")
-    bench.add_argument("--memory-gb", type=float, default=None, metavar="GB",
+    bench.add_argument("--memory-gb", type=options.memory_gb, default=None, metavar="GB",
                        help="with --real: use at most this much GPU memory, as on a smaller card")
-    bench.add_argument("--seed-clips", type=int, default=12, metavar="N",
+    bench.add_argument("--seed-clips", type=options.seed_clips, default=12, metavar="N",
                        help="with --real: clips of the seed job to run (all 12 cost the same; 0 leaves it out)")
     bench.add_argument("--instant", action="store_true",
                        help="the instant engine on a 12 MP photo against ffmpeg's zoompan")
@@ -128,21 +136,21 @@ def _clip_options(parser: argparse.ArgumentParser, where: str) -> None:
     """The clip settings `render` and `batch` share (for a batch, the defaults of rows that do not say)."""
     add = parser.add_argument
     add("--preset", default=DEFAULTS.preset, help=f"motion preset id{where} (see `i2v presets`; default {DEFAULTS.preset})")
-    add("--intensity", type=float, default=DEFAULTS.intensity,
+    add("--intensity", type=options.intensity, default=DEFAULTS.intensity,
         help=f"how strong the motion is, 0–1 (default {DEFAULTS.intensity:g})")
-    add("--duration", type=float, default=DEFAULTS.duration, help=f"clip length in seconds (default {DEFAULTS.duration:g})")
-    add("--fps", type=float, default=DEFAULTS.fps, help="frame rate (default: the model's own)")
+    add("--duration", type=options.duration, default=DEFAULTS.duration, help=f"clip length in seconds (default {DEFAULTS.duration:g})")
+    add("--fps", type=options.fps, default=DEFAULTS.fps, help="frame rate (default: the model's own)")
     add("--aspect", choices=list(ASPECTS), default=DEFAULTS.aspect, help=f"frame shape (default {DEFAULTS.aspect})")
     add("--quality", choices=QUALITIES, default=DEFAULTS.quality,
         help="draft, standard or final; fast: 4 steps, on the models that offer it (see `i2v models`)")
     add("--prompt", default="", help="describe the subject; the preset adds the motion")
-    add("--variants", type=int, default=DEFAULTS.variants, help="clips per photo, seeds seed, seed+1, …")
+    add("--variants", type=options.variants, default=DEFAULTS.variants, help="clips per photo, seeds seed, seed+1, …")
     add("--model", default=None, help=f"model id{where} (see `i2v models`) or a local diffusers folder "
                                       "(default: the best one here, as `i2v doctor` says)")
     add("--loop", action="store_true", default=DEFAULTS.loop, help="ask for a clip that loops")
     add("--sound", action="store_true",
         help="make sound with the picture, an AAC track in the MP4 (models that can: see `i2v models`)")
-    add("--crf", type=int, default=18, help="H.264 quality, lower is better (default 18)")
+    add("--crf", type=options.crf, default=18, help="H.264 quality, lower is better (default 18)")
     add("--device", choices=("cuda", "mps", "cpu"), default=None, help="default: best available")
     add("--offload", choices=OFFLOAD_MODES, default="auto", help="memory saving (default auto)")
     add("--speed", choices=SPEED_MODES, default="auto",
@@ -155,60 +163,88 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        if args.command == "render":
-            return cmd_render(args)
-        if args.command == "batch":
-            from .batch import cmd_batch
-
-            return cmd_batch(args)
-        if args.command == "export":
-            return cmd_export(args)
-        if args.command == "info":
-            return cmd_info(args)
-        if args.command == "score":
-            return cmd_score(args)
-        if args.command == "models":
-            from .models import cmd_models
-
-            return cmd_models()
-        if args.command == "doctor":
-            from .models import cmd_doctor
-
-            return cmd_doctor()
-        if args.command == "presets":
-            return cmd_presets()
-        if args.command == "download":
-            from .models import cmd_download
-
-            return cmd_download(args.model)
-        if args.command == "remove":
-            from .models import cmd_remove
-
-            return cmd_remove(args.model)
-        if args.command == "bench" and args.export:
-            from ..bench.export import run
-
-            return run()
-        if args.command == "bench" and args.score:
-            from ..bench.score import run as run_score
-
-            return run_score()
-        if args.command == "bench" and args.instant:
-            from ..bench.instant import run_benchmark
-
-            return run_benchmark()
-        if args.command == "bench":
-            from ..bench.run import run_bench
-
-            return run_bench(args.family, args.steps, args.real, json_path=args.json, memory_gb=args.memory_gb,
-                             dry=args.dry_run, seed_clips=args.seed_clips)
+        code = _command(args)
+        sys.stdout.flush()  # a reader that went away shows here, not as a traceback at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except I2VError as exc:
         print(f"i2v: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the disk or the file system said no: one line naming the file
+        print(f"i2v: {_os_line(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ni2v: interrupted", file=sys.stderr)
         return 130
+
+
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "render":
+        return cmd_render(args)
+    if args.command == "batch":
+        from .batch import cmd_batch
+
+        return cmd_batch(args)
+    if args.command == "export":
+        return cmd_export(args)
+    if args.command == "info":
+        return cmd_info(args)
+    if args.command == "score":
+        return cmd_score(args)
+    if args.command == "models":
+        from .models import cmd_models
+
+        return cmd_models()
+    if args.command == "doctor":
+        from .models import cmd_doctor
+
+        return cmd_doctor()
+    if args.command == "presets":
+        return cmd_presets()
+    if args.command == "download":
+        from .models import cmd_download
+
+        return cmd_download(args.model)
+    if args.command == "remove":
+        from .models import cmd_remove
+
+        return cmd_remove(args.model)
+    if args.command == "bench" and args.export:
+        from ..bench.export import run
+
+        return run()
+    if args.command == "bench" and args.score:
+        from ..bench.score import run as run_score
+
+        return run_score()
+    if args.command == "bench" and args.instant:
+        from ..bench.instant import run_benchmark
+
+        return run_benchmark()
+    if args.command == "bench":
+        from ..bench.run import run_bench
+
+        return run_bench(args.family, args.steps, args.real, json_path=args.json, memory_gb=args.memory_gb,
+                         dry=args.dry_run, seed_clips=args.seed_clips)
     return 2
+
+
+def _reader_gone() -> int:
+    """`i2v info CLIP | head -3`: the reader closed the pipe. End quietly like a standard tool,
+    with the status a shell shows for SIGPIPE. Python would otherwise flush stdout again at exit
+    into the closed pipe and print a second error (see "Note on SIGPIPE" in Python's signal docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is no real file (a test's capture)
+        pass
+    return 141
+
+
+def _os_line(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason
 
 
 # -- render -----------------------------------------------------------------------------------
@@ -450,9 +486,32 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  clip      {made.get('width')}×{made.get('height')}, {made.get('num_frames')} frames, "
               f"{record.duration or 0:.2f} s @ {record.fps or 0:g} fps")
         print(f"  sound     {sound_summary(Path(path))}")
+        if (cut := _truncation(Path(path), made.get("num_frames"))) is not None:
+            print(f"i2v: {cut}", file=sys.stderr)
+            failed += 1
         if (summary := score_summary(record)) is not None:
             print(f"  score     {summary}")
     return 1 if failed else 0
+
+
+def _truncation(path: Path, recorded: object) -> str | None:
+    """'CLIP: truncated: 41 of 72 frames' when the file holds fewer frames than its index (or, for
+    a container without one, its record) says; from the index alone, without decoding anything."""
+    from ..export.container import video_frames
+
+    index = video_frames(path)
+    if index is not None:
+        present, declared = index.present, index.declared
+    elif isinstance(recorded, int) and not isinstance(recorded, bool):
+        from ..export.mp4 import read_frames  # no index to read: count what decodes
+
+        try:
+            present, declared = len(read_frames(path)[0]), recorded
+        except I2VError as exc:
+            return str(exc)
+    else:
+        return None
+    return f"{path}: truncated: {present} of {declared} frames" if present < declared else None
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -463,7 +522,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     results, failed = {}, 0
     for path in args.clips:
         try:
-            score = score_file(Path(path), args.source, args.loop)
+            score = score_file(Path(path), args.source, args.loop,
+                               on_note=lambda note: print(f"i2v: {note}", file=sys.stderr))
         except I2VError as exc:
             print(f"i2v: {exc}", file=sys.stderr)
             failed += 1
