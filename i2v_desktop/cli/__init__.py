@@ -278,8 +278,6 @@ def cmd_render(args: argparse.Namespace) -> int:
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
     studio.check(requests[0])  # what the model cannot make at all, before anything loads
-    if args.enhance_prompt:
-        requests = [_enhanced(studio, request) for request in requests]
     one_clip = next(p for p in studio.presets() if p.id == args.preset).one_clip_reason(model.family)
     if one_clip and args.variants > 1:  # copies of one clip would only cost time
         print(f"i2v: {one_clip}, not {args.variants}", file=sys.stderr)
@@ -293,10 +291,20 @@ def cmd_render(args: argparse.Namespace) -> int:
     cancel = CancelToken()
     written, failed = [], []
     started = time.perf_counter()
+    entry = studio.engines.registry.resolve(model.id)
     try:
         for request in requests:
             display = _Progress(Path(request.image).name, request.variants, sys.stderr)
-            outputs = render_to_files(engine, request, out, display, cancel, crf=args.crf)
+            try:  # one photo's trouble is its own line in the summary: the others still render
+                _framing(entry, request)
+                if args.enhance_prompt:
+                    request = _enhanced(studio, request)
+                outputs = render_to_files(engine, request, out, display, cancel, crf=args.crf)
+            except (I2VError, OSError) as exc:
+                line = str(exc) if isinstance(exc, I2VError) else f"{request.image}: {_os_line(exc)}"
+                display(Failed(line))
+                failed.append(line)
+                continue
             written += outputs
             failed += display.failures
     except KeyboardInterrupt:
@@ -325,6 +333,18 @@ def cmd_render(args: argparse.Namespace) -> int:
             print(f"  {reason}", file=sys.stderr)
         return 1
     return 0
+
+
+def _framing(entry, request: GenerationRequest) -> None:
+    """Say, before the render, what the framing will do badly to this photo (an upscale past 4x,
+    a crop that throws most of it away); InputError when the photo cannot be read at all."""
+    from ..core.framing import output_size
+    from ..core.image import framing_notes, photo_size
+
+    photo = photo_size(request.image)
+    frame = output_size(photo, request.aspect, entry.area(request.quality), entry.multiple)
+    for note in framing_notes(Path(request.image).name, photo, frame):
+        print(f"i2v: ⚠ {note}", file=sys.stderr)
 
 
 def _enhanced(studio: Studio, request: GenerationRequest) -> GenerationRequest:
