@@ -36,7 +36,13 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse that refuses a bad command line in one line, not a usage block and then the reason."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(text: str) -> str:
+    """`text` with its line breaks and other control characters escaped: a file name or an
+    argument may hold any of them, and a refusal must stay one line."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_gone()
     except I2VError as exc:
-        print(f"i2v: {exc}", file=sys.stderr)
+        print(f"i2v: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except OSError as exc:  # the disk or the file system said no: one line naming the file
         print(f"i2v: {_os_line(exc)}", file=sys.stderr)
