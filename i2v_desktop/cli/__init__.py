@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn, Sequence, TextIO
+from typing import Sequence, TextIO
 
 from .. import __version__
 from ..core.cancel import CancelToken
@@ -30,19 +30,7 @@ from ..core.settings import DEFAULTS
 from ..core.studio import ExportJob, Studio
 from ..studio.catalog import FAMILIES, OFFLOAD_MODES, SPEED_MODES
 from . import options
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse that refuses a bad command line in one line, not a usage block and then the reason."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {one_line(message)} (see {self.prog} --help)\n")
-
-
-def one_line(text: str) -> str:
-    """`text` with its line breaks and other control characters escaped: a file name or an
-    argument may hold any of them, and a refusal must stay one line."""
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+from .options import OneLineParser, one_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -336,7 +324,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if failed:
         print(f"i2v: {len(failed)} failed:", file=sys.stderr)
         for reason in failed:
-            print(f"  {reason}", file=sys.stderr)
+            print(f"  {one_line(reason)}", file=sys.stderr)
         return 1
     return 0
 
@@ -409,12 +397,12 @@ class _Progress:
                         f"  {_clock(elapsed)} elapsed, {_clock(eta)} left"
                     )
             case Warned(reason=reason):
-                self._line(f"{self._label()}: ⚠ {reason}", final=True)
+                self._line(f"{self._label()}: ⚠ {one_line(reason)}", final=True)
             case Finished(clip=clip):
                 self._line(f"{self._label()}: done in {clip.info.elapsed_s:.1f} s", final=True)
                 self.variant += 1
             case Failed(reason=reason):
-                self._line(f"{self._label()}: failed: {reason}", final=True)
+                self._line(f"{self._label()}: failed: {one_line(reason)}", final=True)
                 self.failures.append(reason)
                 self.variant += 1
             case Cancelled():
@@ -475,7 +463,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     for note in report.notes:
         print(f"i2v: note: {note}", file=sys.stderr)
     for line in report.failed:
-        print(f"i2v: {line}", file=sys.stderr)
+        print(f"i2v: {one_line(line)}", file=sys.stderr)
     if report.failed:
         print(f"i2v: {len(report.failed)} export(s) failed", file=sys.stderr)
     return 1 if report.failed else 0
@@ -484,6 +472,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     import json
 
+    from ..studio.intact import truncation
     from ..studio.records import read_record, score_summary, sound_summary
 
     failed = 0
@@ -491,7 +480,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         try:
             record = read_record(Path(path))
         except I2VError as exc:
-            print(f"i2v: {exc}", file=sys.stderr)
+            print(f"i2v: {one_line(str(exc))}", file=sys.stderr)
             failed += 1
             continue
         if args.json:
@@ -512,32 +501,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  clip      {made.get('width')}×{made.get('height')}, {made.get('num_frames')} frames, "
               f"{record.duration or 0:.2f} s @ {record.fps or 0:g} fps")
         print(f"  sound     {sound_summary(Path(path))}")
-        if (cut := _truncation(Path(path), made.get("num_frames"))) is not None:
-            print(f"i2v: {cut}", file=sys.stderr)
+        if (cut := truncation(Path(path), made.get("num_frames"))) is not None:
+            print(f"i2v: {one_line(cut)}", file=sys.stderr)
             failed += 1
         if (summary := score_summary(record)) is not None:
             print(f"  score     {summary}")
     return 1 if failed else 0
-
-
-def _truncation(path: Path, recorded: object) -> str | None:
-    """'CLIP: truncated: 41 of 72 frames' when the file holds fewer frames than its index (or, for
-    a container without one, its record) says; from the index alone, without decoding anything."""
-    from ..export.container import video_frames
-
-    index = video_frames(path)
-    if index is not None:
-        present, declared = index.present, index.declared
-    elif isinstance(recorded, int) and not isinstance(recorded, bool):
-        from ..export.mp4 import read_frames  # no index to read: count what decodes
-
-        try:
-            present, declared = len(read_frames(path)[0]), recorded
-        except I2VError as exc:
-            return str(exc)
-    else:
-        return None
-    return f"{path}: truncated: {present} of {declared} frames" if present < declared else None
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -546,12 +515,17 @@ def cmd_score(args: argparse.Namespace) -> int:
     from ..studio.render import score_file
 
     results, failed = {}, 0
+    damaged: list[str] = []  # scored all the same, but the status says the file is not whole
+
+    def note(line: str) -> None:
+        print(f"i2v: {one_line(line)}", file=sys.stderr)
+        damaged.append(line)
+
     for path in args.clips:
         try:
-            score = score_file(Path(path), args.source, args.loop,
-                               on_note=lambda note: print(f"i2v: {note}", file=sys.stderr))
+            score = score_file(Path(path), args.source, args.loop, on_note=note)
         except I2VError as exc:
-            print(f"i2v: {exc}", file=sys.stderr)
+            print(f"i2v: {one_line(str(exc))}", file=sys.stderr)
             failed += 1
             continue
         results[path] = score
@@ -562,7 +536,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.json:
         data = {path: score.to_dict() for path, score in results.items()}
         print(json.dumps(next(iter(data.values())) if len(data) == 1 else data, indent=2, ensure_ascii=False))
-    return 1 if failed else 0
+    return 1 if failed or damaged else 0
 
 
 def _bar(fraction: float, width: int = 24) -> str:

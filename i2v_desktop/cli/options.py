@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from typing import NoReturn
 
 from ..core.request import MAX_SEED, MAX_VARIANTS
 
@@ -20,6 +21,19 @@ DURATION = (0.2, 60.0)
 # An export may lengthen a clip well past what a render makes (a platform's minimum, a long loop).
 EXPORT_DURATION = (0.2, 600.0)
 CRF = (1, 51)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that refuses a bad command line in one line, not a usage block and then the reason."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(text: str) -> str:
+    """`text` with its line breaks and other control characters escaped: a file name or an
+    argument may hold any of them, and a refusal must stay one line."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def real(low: float, high: float, what: str) -> Callable[[str], float]:

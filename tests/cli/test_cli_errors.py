@@ -138,9 +138,10 @@ def test_item9_a_truncated_clip_is_warned_about_or_refused_per_command(share, ma
     assert code == 1 and out == "" and not list(tmp_path.iterdir())
     assert f"i2v: {truncated}; the whole clip is needed" in err.splitlines() and "Traceback" not in err
     # score: the frames that play are scored and the line says how many of how many; a loop seam
-    # would be measured at a frame that is not the end, so it is left out.
+    # would be measured at a frame that is not the end, so it is left out. The status is non-zero:
+    # a script must not take the file for whole.
     code, out, err = run(["score", str(clip), "--loop", "--json"], capsys)
-    assert code == 0 and json.loads(out)["loop_seam"] is None
+    assert code == 1 and json.loads(out)["loop_seam"] is None
     assert one_line(err) == f"i2v: {truncated}; scored on those, without the loop seam"
     # info: the settings are intact (the index and the tags come first) and shown; the damage is
     # said, and the status is non-zero so a script does not take the file for whole.
