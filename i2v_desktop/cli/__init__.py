@@ -14,7 +14,7 @@ from typing import Sequence, TextIO
 
 from .. import __version__
 from ..core.cancel import CancelToken
-from ..core.errors import I2VError
+from ..core.errors import I2VError, ModelError
 from ..core.events import (
     Cancelled,
     DownloadProgress,
@@ -272,6 +272,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
     studio.check(requests[0])  # what the model cannot make at all, before anything loads
+    if args.enhance_prompt and not model.enhancer:
+        raise ModelError(f"{model.name} ships no prompt enhancer")
     one_clip = next(p for p in studio.presets() if p.id == args.preset).one_clip_reason(model.family)
     if one_clip and args.variants > 1:  # copies of one clip would only cost time
         print(f"i2v: {one_clip}, not {args.variants}", file=sys.stderr)
