@@ -227,7 +227,7 @@ def any_command(command: str, argv: list[str]) -> None:
 
 # -- the suite's share ---------------------------------------------------------------------------
 
-FEW = settings(max_examples=int(os.environ.get("I2V_FUZZ_EXAMPLES", "10")), deadline=None, database=None,
+FEW = settings(max_examples=int(os.environ.get("I2V_FUZZ_EXAMPLES", "20")), deadline=None, database=None,
                derandomize=True, suppress_health_check=list(HealthCheck))
 MISSING_PHOTO = Path("/no/such/folder/photo.jpg")
 
