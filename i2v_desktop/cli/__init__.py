@@ -299,7 +299,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             except (I2VError, OSError) as exc:
                 line = str(exc) if isinstance(exc, I2VError) else f"{request.image}: {_os_line(exc)}"
                 display(Failed(line))
-                failed.append(line)
+                failed += display.failures
                 continue
             written += outputs
             failed += display.failures
