@@ -14,7 +14,7 @@ from typing import Sequence, TextIO
 
 from .. import __version__
 from ..core.cancel import CancelToken
-from ..core.errors import I2VError
+from ..core.errors import I2VError, ModelError
 from ..core.events import (
     Cancelled,
     DownloadProgress,
@@ -29,10 +29,12 @@ from ..core.request import ASPECTS, QUALITIES, GenerationRequest, random_seed
 from ..core.settings import DEFAULTS
 from ..core.studio import ExportJob, Studio
 from ..studio.catalog import FAMILIES, OFFLOAD_MODES, SPEED_MODES
+from . import options
+from .options import OneLineParser, one_line
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="i2v", description="Turn still photos into short video clips.")
+    parser = OneLineParser(prog="i2v", description="Turn still photos into short video clips.")
     parser.add_argument("--version", action="version", version=f"i2v_desktop {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -45,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--enhance-prompt", action="store_true",
                         help="let the model's prompt enhancer rewrite the prompt and motion for each photo "
                              "(printed), then render with it")
-    render.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
-    render.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
-    render.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's)")
+    render.add_argument("--seed", type=options.seed, default=None, help="random seed (default: a new one, printed)")
+    render.add_argument("--steps", type=options.steps, default=None, help="denoising steps (default: the model's)")
+    render.add_argument("--guidance", type=options.guidance, default=None, help="guidance scale (default: the model's)")
     render.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
     render.add_argument("--try-anyway", action="store_true",
                         help="run a model too big for this machine anyway (see `i2v doctor`): on the processor "
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", required=True, metavar="DIR",
                        help="where the clips, exports, sidecars and results.csv go (a folder or a storage URL)")
     _clip_options(batch, " for rows that do not say")
-    batch.add_argument("--workers", type=int, default=None, metavar="N",
+    batch.add_argument("--workers", type=options.workers, default=None, metavar="N",
                        help="at most N workers (default: one per GPU for diffusion models, one per core for the "
                             "instant engine)")
     batch.add_argument("--ray", default=None, metavar="ADDRESS",
@@ -73,9 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("clips", nargs="*", metavar="CLIP", help="clips to export")
     export.add_argument("--preset", action="append", default=[], help="export preset id; repeatable")
     export.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
-    export.add_argument("--fps", type=float, default=None, help="frame rate (default: the preset's)")
+    export.add_argument("--fps", type=options.fps, default=None, help="frame rate (default: the preset's)")
     export.add_argument("--loop", action="store_true", default=None, help="the clip loops (default: from its metadata)")
-    export.add_argument("--duration", type=float, default=None, help="length in seconds (default: the clip's, "
+    export.add_argument("--duration", type=options.export_duration, default=None, help="length in seconds (default: the clip's, "
                         "extended to the platform's minimum)")
     export.add_argument("--fill", choices=("frame", "blur"), default="frame",
                         help="another aspect: frame around the subject, or fill with a blurred copy")
@@ -107,14 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="measure step time, preview overhead and memory on this machine")
     bench.add_argument("--family", choices=(*FAMILIES, "all"), default="all")
-    bench.add_argument("--steps", type=int, default=8)
+    bench.add_argument("--steps", type=options.steps, default=8)
     bench.add_argument("--real", action="store_true", help="real model architectures (random weights; needs a GPU)")
     bench.add_argument("--dry-run", action="store_true",
                        help="with --real: plan on the CPU with meta tensors (shapes, FLOPs, what would run)")
     bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the results as JSON")
-    bench.add_argument("--memory-gb", type=float, default=None, metavar="GB",
+    bench.add_argument("--memory-gb", type=options.memory_gb, default=None, metavar="GB",
                        help="with --real: use at most this much GPU memory, as on a smaller card")
-    bench.add_argument("--seed-clips", type=int, default=12, metavar="N",
+    bench.add_argument("--seed-clips", type=options.seed_clips, default=12, metavar="N",
                        help="with --real: clips of the seed job to run (all 12 cost the same; 0 leaves it out)")
     bench.add_argument("--instant", action="store_true",
                        help="the instant engine on a 12 MP photo against ffmpeg's zoompan")
@@ -128,21 +130,21 @@ def _clip_options(parser: argparse.ArgumentParser, where: str) -> None:
     """The clip settings `render` and `batch` share (for a batch, the defaults of rows that do not say)."""
     add = parser.add_argument
     add("--preset", default=DEFAULTS.preset, help=f"motion preset id{where} (see `i2v presets`; default {DEFAULTS.preset})")
-    add("--intensity", type=float, default=DEFAULTS.intensity,
+    add("--intensity", type=options.intensity, default=DEFAULTS.intensity,
         help=f"how strong the motion is, 0–1 (default {DEFAULTS.intensity:g})")
-    add("--duration", type=float, default=DEFAULTS.duration, help=f"clip length in seconds (default {DEFAULTS.duration:g})")
-    add("--fps", type=float, default=DEFAULTS.fps, help="frame rate (default: the model's own)")
+    add("--duration", type=options.duration, default=DEFAULTS.duration, help=f"clip length in seconds (default {DEFAULTS.duration:g})")
+    add("--fps", type=options.fps, default=DEFAULTS.fps, help="frame rate (default: the model's own)")
     add("--aspect", choices=list(ASPECTS), default=DEFAULTS.aspect, help=f"frame shape (default {DEFAULTS.aspect})")
     add("--quality", choices=QUALITIES, default=DEFAULTS.quality,
         help="draft, standard or final; fast: 4 steps, on the models that offer it (see `i2v models`)")
     add("--prompt", default="", help="describe the subject; the preset adds the motion")
-    add("--variants", type=int, default=DEFAULTS.variants, help="clips per photo, seeds seed, seed+1, …")
+    add("--variants", type=options.variants, default=DEFAULTS.variants, help="clips per photo, seeds seed, seed+1, …")
     add("--model", default=None, help=f"model id{where} (see `i2v models`) or a local diffusers folder "
                                       "(default: the best one here, as `i2v doctor` says)")
     add("--loop", action="store_true", default=DEFAULTS.loop, help="ask for a clip that loops")
     add("--sound", action="store_true",
         help="make sound with the picture, an AAC track in the MP4 (models that can: see `i2v models`)")
-    add("--crf", type=int, default=18, help="H.264 quality, lower is better (default 18)")
+    add("--crf", type=options.crf, default=18, help="H.264 quality, lower is better (default 18)")
     add("--device", choices=("cuda", "mps", "cpu"), default=None, help="default: best available")
     add("--offload", choices=OFFLOAD_MODES, default="auto", help="memory saving (default auto)")
     add("--speed", choices=SPEED_MODES, default="auto",
@@ -155,60 +157,88 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        if args.command == "render":
-            return cmd_render(args)
-        if args.command == "batch":
-            from .batch import cmd_batch
-
-            return cmd_batch(args)
-        if args.command == "export":
-            return cmd_export(args)
-        if args.command == "info":
-            return cmd_info(args)
-        if args.command == "score":
-            return cmd_score(args)
-        if args.command == "models":
-            from .models import cmd_models
-
-            return cmd_models()
-        if args.command == "doctor":
-            from .models import cmd_doctor
-
-            return cmd_doctor()
-        if args.command == "presets":
-            return cmd_presets()
-        if args.command == "download":
-            from .models import cmd_download
-
-            return cmd_download(args.model)
-        if args.command == "remove":
-            from .models import cmd_remove
-
-            return cmd_remove(args.model)
-        if args.command == "bench" and args.export:
-            from ..bench.export import run
-
-            return run()
-        if args.command == "bench" and args.score:
-            from ..bench.score import run as run_score
-
-            return run_score()
-        if args.command == "bench" and args.instant:
-            from ..bench.instant import run_benchmark
-
-            return run_benchmark()
-        if args.command == "bench":
-            from ..bench.run import run_bench
-
-            return run_bench(args.family, args.steps, args.real, json_path=args.json, memory_gb=args.memory_gb,
-                             dry=args.dry_run, seed_clips=args.seed_clips)
+        code = _command(args)
+        sys.stdout.flush()  # a reader that went away shows here, not as a traceback at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except I2VError as exc:
-        print(f"i2v: {exc}", file=sys.stderr)
+        print(f"i2v: {one_line(str(exc))}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the disk or the file system said no: one line naming the file
+        print(f"i2v: {_os_line(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ni2v: interrupted", file=sys.stderr)
         return 130
+
+
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "render":
+        return cmd_render(args)
+    if args.command == "batch":
+        from .batch import cmd_batch
+
+        return cmd_batch(args)
+    if args.command == "export":
+        return cmd_export(args)
+    if args.command == "info":
+        return cmd_info(args)
+    if args.command == "score":
+        return cmd_score(args)
+    if args.command == "models":
+        from .models import cmd_models
+
+        return cmd_models()
+    if args.command == "doctor":
+        from .models import cmd_doctor
+
+        return cmd_doctor()
+    if args.command == "presets":
+        return cmd_presets()
+    if args.command == "download":
+        from .models import cmd_download
+
+        return cmd_download(args.model)
+    if args.command == "remove":
+        from .models import cmd_remove
+
+        return cmd_remove(args.model)
+    if args.command == "bench" and args.export:
+        from ..bench.export import run
+
+        return run()
+    if args.command == "bench" and args.score:
+        from ..bench.score import run as run_score
+
+        return run_score()
+    if args.command == "bench" and args.instant:
+        from ..bench.instant import run_benchmark
+
+        return run_benchmark()
+    if args.command == "bench":
+        from ..bench.run import run_bench
+
+        return run_bench(args.family, args.steps, args.real, json_path=args.json, memory_gb=args.memory_gb,
+                         dry=args.dry_run, seed_clips=args.seed_clips)
     return 2
+
+
+def _reader_gone() -> int:
+    """`i2v info CLIP | head -3`: the reader closed the pipe. End quietly like a standard tool,
+    with the status a shell shows for SIGPIPE. Python would otherwise flush stdout again at exit
+    into the closed pipe and print a second error (see "Note on SIGPIPE" in Python's signal docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is no real file (a test's capture)
+        pass
+    return 141
+
+
+def _os_line(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason
 
 
 # -- render -----------------------------------------------------------------------------------
@@ -242,8 +272,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
     studio.check(requests[0])  # what the model cannot make at all, before anything loads
-    if args.enhance_prompt:
-        requests = [_enhanced(studio, request) for request in requests]
+    if args.enhance_prompt and not model.enhancer:
+        raise ModelError(f"{model.name} ships no prompt enhancer")
     one_clip = next(p for p in studio.presets() if p.id == args.preset).one_clip_reason(model.family)
     if one_clip and args.variants > 1:  # copies of one clip would only cost time
         print(f"i2v: {one_clip}, not {args.variants}", file=sys.stderr)
@@ -257,10 +287,20 @@ def cmd_render(args: argparse.Namespace) -> int:
     cancel = CancelToken()
     written, failed = [], []
     started = time.perf_counter()
+    entry = studio.engines.registry.resolve(model.id)
     try:
         for request in requests:
             display = _Progress(Path(request.image).name, request.variants, sys.stderr)
-            outputs = render_to_files(engine, request, out, display, cancel, crf=args.crf)
+            try:  # one photo's trouble is its own line in the summary: the others still render
+                _framing(entry, request)
+                if args.enhance_prompt:
+                    request = _enhanced(studio, request)
+                outputs = render_to_files(engine, request, out, display, cancel, crf=args.crf)
+            except (I2VError, OSError) as exc:
+                line = str(exc) if isinstance(exc, I2VError) else f"{request.image}: {_os_line(exc)}"
+                display(Failed(line))
+                failed += display.failures
+                continue
             written += outputs
             failed += display.failures
     except KeyboardInterrupt:
@@ -286,9 +326,21 @@ def cmd_render(args: argparse.Namespace) -> int:
     if failed:
         print(f"i2v: {len(failed)} failed:", file=sys.stderr)
         for reason in failed:
-            print(f"  {reason}", file=sys.stderr)
+            print(f"  {one_line(reason)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _framing(entry, request: GenerationRequest) -> None:
+    """Say, before the render, what the framing will do badly to this photo (an upscale past 4x,
+    a crop that throws most of it away); InputError when the photo cannot be read at all."""
+    from ..core.framing import output_size
+    from ..core.image import framing_notes, photo_size
+
+    photo = photo_size(request.image)
+    frame = output_size(photo, request.aspect, entry.area(request.quality), entry.multiple)
+    for note in framing_notes(Path(request.image).name, photo, frame):
+        print(f"i2v: ⚠ {note}", file=sys.stderr)
 
 
 def _enhanced(studio: Studio, request: GenerationRequest) -> GenerationRequest:
@@ -347,12 +399,12 @@ class _Progress:
                         f"  {_clock(elapsed)} elapsed, {_clock(eta)} left"
                     )
             case Warned(reason=reason):
-                self._line(f"{self._label()}: ⚠ {reason}", final=True)
+                self._line(f"{self._label()}: ⚠ {one_line(reason)}", final=True)
             case Finished(clip=clip):
                 self._line(f"{self._label()}: done in {clip.info.elapsed_s:.1f} s", final=True)
                 self.variant += 1
             case Failed(reason=reason):
-                self._line(f"{self._label()}: failed: {reason}", final=True)
+                self._line(f"{self._label()}: failed: {one_line(reason)}", final=True)
                 self.failures.append(reason)
                 self.variant += 1
             case Cancelled():
@@ -413,7 +465,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     for note in report.notes:
         print(f"i2v: note: {note}", file=sys.stderr)
     for line in report.failed:
-        print(f"i2v: {line}", file=sys.stderr)
+        print(f"i2v: {one_line(line)}", file=sys.stderr)
     if report.failed:
         print(f"i2v: {len(report.failed)} export(s) failed", file=sys.stderr)
     return 1 if report.failed else 0
@@ -422,6 +474,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     import json
 
+    from ..studio.intact import truncation
     from ..studio.records import read_record, score_summary, sound_summary
 
     failed = 0
@@ -429,7 +482,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         try:
             record = read_record(Path(path))
         except I2VError as exc:
-            print(f"i2v: {exc}", file=sys.stderr)
+            print(f"i2v: {one_line(str(exc))}", file=sys.stderr)
             failed += 1
             continue
         if args.json:
@@ -450,6 +503,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  clip      {made.get('width')}×{made.get('height')}, {made.get('num_frames')} frames, "
               f"{record.duration or 0:.2f} s @ {record.fps or 0:g} fps")
         print(f"  sound     {sound_summary(Path(path))}")
+        if (cut := truncation(Path(path), made.get("num_frames"))) is not None:
+            print(f"i2v: {one_line(cut)}", file=sys.stderr)
+            failed += 1
         if (summary := score_summary(record)) is not None:
             print(f"  score     {summary}")
     return 1 if failed else 0
@@ -461,11 +517,17 @@ def cmd_score(args: argparse.Namespace) -> int:
     from ..studio.render import score_file
 
     results, failed = {}, 0
+    damaged: list[str] = []  # scored all the same, but the status says the file is not whole
+
+    def note(line: str) -> None:
+        print(f"i2v: {one_line(line)}", file=sys.stderr)
+        damaged.append(line)
+
     for path in args.clips:
         try:
-            score = score_file(Path(path), args.source, args.loop)
+            score = score_file(Path(path), args.source, args.loop, on_note=note)
         except I2VError as exc:
-            print(f"i2v: {exc}", file=sys.stderr)
+            print(f"i2v: {one_line(str(exc))}", file=sys.stderr)
             failed += 1
             continue
         results[path] = score
@@ -476,7 +538,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.json:
         data = {path: score.to_dict() for path, score in results.items()}
         print(json.dumps(next(iter(data.values())) if len(data) == 1 else data, indent=2, ensure_ascii=False))
-    return 1 if failed else 0
+    return 1 if failed or damaged else 0
 
 
 def _bar(fraction: float, width: int = 24) -> str:

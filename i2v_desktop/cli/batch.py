@@ -19,10 +19,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from ..studio.local import user_studio
     from . import _skipped
 
-    if args.workers is not None and args.workers < 1:
-        raise I2VError(f"--workers must be 1 or more, got {args.workers}")
-    if not 0 <= args.crf <= 51:
-        raise I2VError(f"--crf must be from 0 to 51, got {args.crf}")
     pool = None
     if args.ray is not None:
         pool = _ray_pool(args.ray)

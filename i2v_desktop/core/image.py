@@ -49,6 +49,13 @@ _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b
 
 _pillow_lock = threading.Lock()
 
+# Past 4x each pixel of the photo covers 16 or more of the clip's: the resampler can only blur, and
+# every edge shows as a soft step (a 16x12 icon made a 1280x720 clip is 80x). Warned, not refused.
+UPSCALE_WARN = 4.0
+# A frame of another shape crops the photo; keeping less than half of it (a 15:1 banner in a 3:1
+# clip keeps a fifth) loses what the user probably meant to show.
+CROP_KEEPS_WARN = 0.5
+
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing numpy arrays with == has no single answer
 class SourceImage:
@@ -308,3 +315,46 @@ def _unidentified_reason(stream: BinaryIO) -> str:
     if head.startswith(b"8BPS"):
         return "Photoshop files are not supported; save it as JPEG, PNG or TIFF first"
     return "not an image file"
+
+
+def photo_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """(width, height) of a photo as it is shown (after EXIF orientation), from its header alone;
+    InputError naming the file when it cannot be read as an image."""
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        raise InputError(f"{name}: is a folder, not an image file")
+    try:
+        stream = open(name, "rb")  # noqa: SIM115 (closed by the `with stream` below)
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    with stream, _pillow_limits():
+        try:
+            image = Image.open(stream, formats=_FORMATS)
+        except UnidentifiedImageError:
+            raise InputError(f"{name}: {_unidentified_reason(stream)}") from None
+        except _DECODE_ERRORS:
+            raise InputError(f"{name}: truncated or corrupt image data") from None
+        width, height = image.size
+        turned = image.format in _JPEG_FORMATS and _orientation(image) >= 5
+    return (height, width) if turned else (width, height)
+
+
+def framing_notes(name: str, photo: tuple[int, int], frame: tuple[int, int]) -> list[str]:
+    """What the user should hear before a `photo`-sized picture is framed into a `frame`-sized clip
+    (core.framing.fit_image crops it to the frame's shape, then scales it to cover the frame):
+    an upscale past UPSCALE_WARN, a crop that keeps less than CROP_KEEPS_WARN of the photo."""
+    (pw, ph), (fw, fh) = photo, frame
+    if min(pw, ph, fw, fh) <= 0:
+        return []
+    notes = []
+    scale = max(fw / pw, fh / ph)
+    if scale > UPSCALE_WARN:
+        notes.append(f"{name}: {pw}x{ph} pixels enlarged {scale:.0f}x to {fw}x{fh}; above {UPSCALE_WARN:g}x "
+                     "the clip can only be blurred: use a larger photo")
+    kept = min(pw / ph, fw / fh) / max(pw / ph, fw / fh)
+    if kept < CROP_KEEPS_WARN:
+        notes.append(f"{name}: the {fw}x{fh} frame keeps {kept:.0%} of this {pw}x{ph} photo "
+                     f"(less than {CROP_KEEPS_WARN:.0%}): choose another aspect or crop it first")
+    return notes

@@ -7,7 +7,6 @@ the user looks, and never damages a file that was already there.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 from ..core.clip import Audio
 from ..core.errors import ExportError, InputError
 from .audio import SoundInput, checked_audio, codec_args, encoder_samples, sound_input
+from .container import read_video
 from .ffmpeg import ffmpeg_exe, ffmpeg_url, known_cause, read_with_ffmpeg, run_ffmpeg
 from .files import atomic_output, check_destination, commit, create_temp, remove, write_sidecar
 
@@ -185,32 +185,15 @@ def read_mp4_metadata(path: Path) -> dict[str, str]:
     return _parse_ffmetadata(result.stdout.decode("utf-8", errors="replace"))
 
 
-_VIDEO_SIZE = re.compile(r", (\d{2,5})x(\d{2,5})[ ,\[]")
-_VIDEO_FPS = re.compile(r", (\d+(?:\.\d+)?) fps")
-
-
 def read_frames(path: Path) -> tuple[np.ndarray, float]:
-    """All frames of a video as a (T, H, W, 3) RGB uint8 array, and its frame rate."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    command = [
-        ffmpeg_exe(path), "-hide_banner", "-nostdin", "-i", ffmpeg_url(path),
-        "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
-    ]  # fmt: skip
-    result = read_with_ffmpeg(command, path)
-    header = result.stderr.decode("utf-8", errors="replace").splitlines()
-    video = next((line for line in header if "Video:" in line), "")
-    size, rate = _VIDEO_SIZE.search(video), _VIDEO_FPS.search(video)
-    if result.returncode != 0 or size is None:
-        raise InputError(f"{path}: {known_cause(header) or 'not a readable video file'}")
-    width, height = int(size.group(1)), int(size.group(2))
-    frame_bytes = width * height * 3
-    count = len(result.stdout) // frame_bytes
-    if count == 0:
-        raise InputError(f"{path}: the video has no frames")
-    frames = np.frombuffer(result.stdout, np.uint8, count * frame_bytes).reshape(count, height, width, 3)
-    return frames.copy(), float(rate.group(1)) if rate else 0.0
+    """All frames of a video as a (T, H, W, 3) RGB uint8 array, and its frame rate.
+
+    A truncated file is refused in one line: what is made from it (an export, a clip to play in a
+    loop) would end early or jump without a word. `read_video` reads what there is."""
+    video = read_video(path)
+    if video.truncated:
+        raise InputError(f"{video.truncation()}; the whole clip is needed")
+    return video.frames, video.fps
 
 
 # -- encoding ------------------------------------------------------------------------------

@@ -49,6 +49,12 @@ MOTION_NOISE_PX = 0.25  # per window, at flow size: strong low-frequency "boilin
 # background (a talking head, a swaying tree) still counts as motion; the median would call a
 # clip static unless half its pixels move.
 MOTION_PERCENTILE = 90.0
+# Only the flow across an edge is seen in a picture (the aperture problem): along an edge, or on a
+# flat or smoothly shaded area, the flow field can say anything. A 16×12 photo upscaled a
+# hundredfold is all such areas, and its flow read "347.5 %/s" where the camera moved 4. So each
+# pixel's motion is its flow's component along the brightness gradient (the normal flow), counted
+# only where the gradient is steep enough to be seen (grey levels per pixel at flow size).
+MOTION_MIN_GRADIENT = 1.0
 MOTION_STATIC = 0.3  # %/s of the diagonal: below this a viewer sees a still photo
 MOTION_HALF = 0.6  # %/s rated 0.5
 MOTION_CLEAR = 1.5  # %/s: "moves clearly" from here
@@ -568,7 +574,7 @@ def _motion_and_residual(work: _Work, fps: float) -> tuple[float, float]:
     diagonal = math.hypot(width, height)
     grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
     span = int(np.clip(round(fps * MOTION_WINDOW_S), 1, count - 1))
-    window: deque[np.ndarray] = deque()
+    window: deque[tuple[np.ndarray, np.ndarray]] = deque()
     total = np.zeros((height, width, 2), np.float32)
     speeds: list[float] = []
     residuals: list[float] = []
@@ -577,17 +583,33 @@ def _motion_and_residual(work: _Work, fps: float) -> tuple[float, float]:
     dis = _dis()
     for i in range(count - 1):
         flow = dis.calc(work.small_grey[i], work.small_grey[i + 1], None)
-        window.append(flow)
+        window.append((flow, _gradient(work.small_grey[i])))
         total += flow
         if len(window) > span:
-            total -= window.popleft()
+            total -= window.popleft()[0]
         if len(window) == span:
-            length = cv2.magnitude(total[..., 0], total[..., 1])[::2, ::2]
-            moving = np.maximum(length - MOTION_NOISE_PX, 0.0)
+            length = _normal_flow(total, window[0][1])
+            moving = np.maximum(length - MOTION_NOISE_PX, 0.0) if length.size else np.zeros(1, np.float32)
             speeds.append(float(np.percentile(moving, MOTION_PERCENTILE)) * fps / span / diagonal * 100.0)
         residual = _residual(work.small_grey[i], work.small_grey[i + 1], flow, grid_x, grid_y)
         residuals.append(residual / contrast)
     return float(np.median(speeds)), float(np.mean(residuals))
+
+
+def _gradient(grey: np.ndarray) -> np.ndarray:
+    """(h, w, 2) brightness gradient in grey levels per pixel (Sobel, normalised)."""
+    g = grey.astype(np.float32)
+    return np.dstack((cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))) / 8.0
+
+
+def _normal_flow(flow: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """|flow · gradient| / |gradient| on every second pixel where the gradient can be seen: the
+    part of the flow that the picture shows (see MOTION_MIN_GRADIENT). Empty on a flat picture."""
+    flow, gradient = flow[::2, ::2], gradient[::2, ::2]
+    steep = cv2.magnitude(gradient[..., 0], gradient[..., 1])
+    seen = steep >= MOTION_MIN_GRADIENT
+    along = flow[..., 0] * gradient[..., 0] + flow[..., 1] * gradient[..., 1]
+    return np.abs(along[seen]) / steep[seen]
 
 
 def _residual(current: np.ndarray, following: np.ndarray, flow: np.ndarray, grid_x: np.ndarray,

@@ -23,8 +23,9 @@ from ..core.request import GenerationRequest
 from ..engine.base import Engine
 from ..engine.instant import InstantEngine
 from ..engine.registry import Registry
+from ..export.container import read_video
 from ..export.files import commit, remove
-from ..export.mp4 import read_frames, write_mp4, write_sidecar
+from ..export.mp4 import write_mp4, write_sidecar
 from ..export.stream import Mp4Stream
 from ..quality.scorecard import ClipScorer, Scorecard, score_clip, working_size
 from .records import METADATA_KEY, make_record, read_record, record_text
@@ -46,12 +47,25 @@ def score_against_photo(clip: Clip, still: bool = False) -> Scorecard | None:
     A scoring failure must not cost the user a finished render: it is logged and the clip goes
     out without a score. `still`: the preset is meant to barely move.
     """
+    return _scored(clip.request, lambda: _score(clip, still))
+
+
+def _scored(request: GenerationRequest, score: Callable[[], Scorecard]) -> Scorecard | None:
+    """`score()`, or None where it failed: logged in one line when the photo moved or broke since
+    the render, with a traceback when it is a bug."""
     try:
-        framed, mask = photo_reference(clip.request, clip.size)
-        return as_still(score_clip(clip.frames, clip.fps, framed, mask, loop=clip.request.loop), still)
-    except Exception:
-        log.exception("could not score %s", clip.request.image)
+        return score()
+    except I2VError as exc:
+        log.warning("could not score the clip: %s", exc)
         return None
+    except Exception:
+        log.exception("could not score %s", request.image)
+        return None
+
+
+def _score(clip: Clip, still: bool) -> Scorecard:
+    framed, mask = photo_reference(clip.request, clip.size)
+    return as_still(score_clip(clip.frames, clip.fps, framed, mask, loop=clip.request.loop), still)
 
 
 def photo_reference(request: GenerationRequest, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -106,42 +120,55 @@ class TakeSink:
 
     def score(self, clip: Clip, still: bool) -> Scorecard | None:
         """The clip's scorecard (None, logged, where scoring failed: the clip still goes out)."""
-        try:
+
+        def score() -> Scorecard:
             for job in self._jobs:
                 job.result()
             assert self._scorer is not None
             return as_still(self._scorer.scorecard(clip.fps, clip.request.loop), still)
-        except Exception:
-            log.exception("could not score %s", clip.request.image)
-            return None
+
+        return _scored(clip.request, score)
 
     def close(self) -> None:
         self._worker.shutdown(cancel_futures=True)
         self.video.close()
 
 
-def score_file(path: Path, source: Path | None = None, loop: bool = False) -> Scorecard:
+def score_file(path: Path, source: Path | None = None, loop: bool = False,
+               on_note: Callable[[str], object] | None = None) -> Scorecard:
     """Score a video file against its photo: `source`, else the photo its record names.
-    I2VError, naming the file, when it cannot be read or scored."""
-    frames, fps = read_frames(path)
+    I2VError, naming the file, when it cannot be read or scored.
+
+    A truncated clip is scored on the frames that play, with a note (`on_note`) saying how many of
+    how many: motion, flicker and likeness are still true of what a viewer sees, but its loop seam
+    would be measured at a frame that is not the clip's end, so it is left out."""
+    video = read_video(path)
     try:
-        request: GenerationRequest | None = read_record(path).request()
+        record = read_record(path)
+        request: GenerationRequest | None = record.request()
     except I2VError:
-        request = None  # not one of ours: `source` says which photo
+        record, request = None, None  # not one of ours: `source` says which photo
+    declared = video.declared
+    if declared is None and record is not None:  # a container without an index: our metadata says
+        declared = record.render.get("num_frames") if isinstance(record.render.get("num_frames"), int) else None
+    frames, fps = video.frames, video.fps
+    truncated = declared is not None and len(frames) < declared
+    if truncated and on_note is not None:
+        on_note(f"{path}: truncated: {len(frames)} of {declared} frames; scored on those, without the loop seam")
     if request is None:
         if source is None:
             raise InputError(f"{path}: no --source given and the clip does not name its photo")
         request = GenerationRequest(image=str(source))
     if source is not None:
         request = replace(request, image=str(source.resolve()))
-    if loop:
-        request = replace(request, loop=True)
+    if loop or truncated:
+        request = replace(request, loop=loop and not truncated)
     height, width = frames.shape[1:3]
     info = RenderInfo("file", request.model, width, height, len(frames), fps or 24.0, 0, None, request.seed, "", "")
-    score = score_against_photo(Clip(frames, fps or 24.0, replace(request, variants=1), info))
-    if score is None:
-        raise InputError(f"{path}: could not be scored against {request.image}")
-    return score
+    try:
+        return _score(Clip(frames, fps or 24.0, replace(request, variants=1), info), still=False)
+    except I2VError as exc:  # the photo is missing or broken: its own one line says which and why
+        raise InputError(f"{path}: cannot be scored: {exc}") from None
 
 
 def output_stem(image: str, variant: int, variants: int, named: bool = False) -> str:

@@ -18,7 +18,10 @@ from i2v_desktop.studio.records import METADATA_KEY
 
 
 def render(args, capsys):
-    code = main(["render", *args])
+    try:
+        code = main(["render", *args])
+    except SystemExit as exc:  # refused while the command line is read (argparse)
+        code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
 
