@@ -287,12 +287,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     cancel = CancelToken()
     written, failed = [], []
     started = time.perf_counter()
-    entry = studio.engines.registry.resolve(model.id)
     try:
         for request in requests:
             display = _Progress(Path(request.image).name, request.variants, sys.stderr)
             try:  # one photo's trouble is its own line in the summary: the others still render
-                _framing(entry, request)
+                for note in studio.framing_notes(request):  # before the render, what it will do badly
+                    print(f"i2v: ⚠ {note}", file=sys.stderr)
                 if args.enhance_prompt:
                     request = _enhanced(studio, request)
                 outputs = render_to_files(engine, request, out, display, cancel, crf=args.crf)
@@ -329,18 +329,6 @@ def cmd_render(args: argparse.Namespace) -> int:
             print(f"  {one_line(reason)}", file=sys.stderr)
         return 1
     return 0
-
-
-def _framing(entry, request: GenerationRequest) -> None:
-    """Say, before the render, what the framing will do badly to this photo (an upscale past 4x,
-    a crop that throws most of it away); InputError when the photo cannot be read at all."""
-    from ..core.framing import output_size
-    from ..core.image import framing_notes, photo_size
-
-    photo = photo_size(request.image)
-    frame = output_size(photo, request.aspect, entry.area(request.quality), entry.multiple)
-    for note in framing_notes(Path(request.image).name, photo, frame):
-        print(f"i2v: ⚠ {note}", file=sys.stderr)
 
 
 def _enhanced(studio: Studio, request: GenerationRequest) -> GenerationRequest:

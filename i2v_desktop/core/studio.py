@@ -303,6 +303,11 @@ class Studio(Protocol):
         """Refuse, in one line, what cannot be made at all: a preset that does not exist (PresetError),
         what the request's model cannot make (RequestError). The rest is snapped, with a note."""
 
+    def framing_notes(self, request: GenerationRequest) -> list[str]:
+        """What framing `request`'s photo into its clip will do badly, one line each: an enlargement
+        past 4x (only blur), a crop that keeps less than half of the photo. Reads the photo's header
+        only; InputError, naming the file, when it cannot be read as an image."""
+
     def render(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken,
                on_saved: Callable[[Saved], object]) -> None:
         """*Slow.* Render every variant of `request` into the history; each saved clip is announced at

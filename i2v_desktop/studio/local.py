@@ -17,6 +17,8 @@ from ..core.batch import BatchPlan, BatchReport, RowResult
 from ..core.cancel import CancelToken
 from ..core.errors import ModelError
 from ..core.events import EventSink
+from ..core.framing import output_size
+from ..core.image import framing_notes, photo_size
 from ..core.presets import MotionPreset, PresetLibrary
 from ..core.record import ClipEntry, ClipRecord
 from ..core.request import GenerationRequest
@@ -273,6 +275,12 @@ class LocalStudio:
     def check(self, request: GenerationRequest) -> None:
         self._presets.get(request.preset)
         check_request(self._registry.resolve(request.model), request)
+
+    def framing_notes(self, request: GenerationRequest) -> list[str]:
+        entry = self._registry.resolve(request.model)
+        photo = photo_size(request.image)
+        frame = output_size(photo, request.aspect, entry.area(request.quality), entry.multiple)
+        return framing_notes(Path(request.image).name, photo, frame)
 
     def render(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken,
                on_saved: Callable[[Saved], object]) -> None:

@@ -278,6 +278,23 @@ class PhotosPanel(Panel):
             return
         self.state.update_photos([photo.path for photo in photos], status=Status.QUEUED, reason="", note="")
         self.queue.add_many([(photo.path, request) for photo, request in zip(photos, requests)])
+        # What the framing will do badly (an enlargement past 4x, a crop that drops most of the
+        # photo), read from the photos' headers off the GUI thread while the renders start.
+        self.background.submit(lambda: self._framing_notes(requests), self._say_framing, name="framing")
+
+    def _framing_notes(self, requests: list[GenerationRequest]) -> list[str]:
+        notes = []
+        for request in requests:
+            try:
+                notes += self.studio.framing_notes(request)
+            except I2VError:
+                pass  # an unreadable photo: its render fails with its own line
+        return notes
+
+    def _say_framing(self, notes: list[str]) -> None:
+        if notes:
+            more = f" (and {plural(len(notes) - 1, 'more warning')})" if len(notes) > 1 else ""
+            self.say(f"{notes[0]}{more}", "warning")
 
     def queue_request(self, request: GenerationRequest) -> None:
         """One more render of a clip's photo (finalizing it), the photo added back if it was removed."""

@@ -253,3 +253,27 @@ def test_the_taskbar_entry_shows_the_progress_in_the_background(qtbot, make_wind
     progress = [float(p["progress"]) for _, p in seen if p["progress-visible"] == "true"]
     assert len(progress) >= 2 and progress == sorted(progress) and 0 <= progress[0] < progress[-1] <= 1
     assert seen[-1][1] == {"progress": "0", "progress-visible": "false", "urgent": "true"}
+
+
+def test_item17_generate_says_what_the_framing_will_do_badly(qtbot, make_window, tmp_path):
+    """A 16×12 photo enlarged a hundredfold, a 15:1 banner in a square: said in the window as the
+    renders start (the command line says it before rendering)."""
+    import numpy as np
+    from PIL import Image
+
+    tiny, banner = tmp_path / "tiny.png", tmp_path / "banner.png"
+    Image.fromarray(np.full((12, 16, 3), 90, np.uint8)).save(tiny)
+    Image.fromarray(np.tile(np.linspace(0, 255, 1500, dtype=np.uint8)[None, :, None], (100, 1, 3))).save(banner)
+    window = make_window()
+    add(qtbot, window, tmp_path, ["tiny.png", "banner.png"])
+    window.state.choose(**QUICK)
+    notes = window.studio.framing_notes(window.state.requests(window.state.photos)[0])
+    assert len(notes) == 1 and notes[0].startswith("tiny.png: 16x12 pixels enlarged") and "above 4x" in notes[0]
+    window.generate_all()
+    qtbot.waitUntil(lambda: "enlarged" in window.banner.text.text(), timeout=10_000)
+    text = window.banner.text.text()
+    assert text.startswith("tiny.png: 16x12 pixels enlarged") and text.endswith("(and 2 more warnings)")
+    banner_notes = window.studio.framing_notes(window.state.requests(window.state.photos)[1])
+    assert [n.split(":")[0] for n in banner_notes] == ["banner.png", "banner.png"]  # 10x enlarged, and
+    assert "the 960x960 frame keeps 7% of this 1500x100 photo" in banner_notes[1]  # a sliver of it kept
+    qtbot.waitUntil(lambda: drained(window), timeout=60_000)
