@@ -1,6 +1,9 @@
-"""Files that appear whole or not at all: each is written under a hidden temporary name in its
-destination folder and renamed into place only when complete, so a failure never leaves a
-half-written file where the user looks (and never damages a file that was already there)."""
+"""Files that appear whole or not at all, and never over someone else's: each is written under a
+hidden temporary name in its destination folder (core.durable) and put in place only when
+complete. A clip or an export takes its name with `commit`, which never replaces a file: when
+another process took the name meanwhile, the file goes to NAME-2, NAME-3… and the caller is told
+the name it got. A sidecar belongs to its clip, whose name is already held: it is replaced
+durably. A failure never leaves a half-written file where the user looks."""
 
 from __future__ import annotations
 
@@ -8,48 +11,27 @@ import contextlib
 import errno
 import json
 import os
-import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..core import durable
 from ..core.errors import ExportError, os_reason
 
 
-@contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
-    """A fresh hidden temporary file next to `path` for the block to write; renamed to `path`
-    when the block ends normally, removed when it raises (anything, Ctrl+C included)."""
-    path = Path(path)
-    check_destination(path)
-    tmp = create_temp(path)
-    try:
-        yield tmp
-        commit(tmp, path)
-    except BaseException:
-        remove(tmp)
-        raise
-
-
 def write_sidecar(path: Path, data: Mapping[str, Any]) -> Path:
-    """Write `data` as UTF-8 JSON (indent 2) to `path`, atomically, and return `path`."""
+    """Write `data` as UTF-8 JSON (indent 2) to `path`, whole or not at all, on disk when it
+    returns; `path`."""
     path = Path(path)
     try:
         text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ExportError(f"{path}: cannot be written as JSON ({exc})") from None
     check_destination(path)
-    tmp = create_temp(path)
     try:
-        try:
-            with open(tmp, "wb") as file:
-                file.write((text + "\n").encode("utf-8"))
-        except OSError as exc:
-            raise ExportError(f"{path}: {os_reason(exc)}") from None
-        commit(tmp, path)
-    except BaseException:
-        remove(tmp)
-        raise
+        durable.write_durably(path, (text + "\n").encode("utf-8"))
+    except OSError as exc:
+        raise _folder_error(path, exc) from None
     return path
 
 
@@ -65,34 +47,18 @@ def check_destination(path: Path) -> None:
 
 def create_temp(path: Path) -> Path:
     """Claim a fresh hidden file next to `path` (so the final rename stays on one disk)."""
-    name = path.name if len(path.name) <= 100 else "i2v"
-    folder = path.parent
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        tmp = folder / f".{name}.part-{secrets.token_hex(4)}{path.suffix}"
-        try:
-            os.close(os.open(tmp, flags, 0o666))  # 0o666 minus the umask, like any new file
-            return tmp
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise ExportError(f"{folder}: folder is not writable") from None
-            if exc.errno == errno.ENOENT:
-                raise ExportError(f"{folder}: folder does not exist") from None
-            raise ExportError(f"{folder}: {os_reason(exc)}") from None
-
-
-def commit(tmp: Path, path: Path) -> None:
-    """Move the finished temporary file into place."""
     try:
-        # Flushed to disk before the rename, so a crash cannot leave the final name over no data.
-        fd = os.open(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        return durable.temp_beside(path)
+    except OSError as exc:
+        raise _folder_error(path, exc) from None
+
+
+def commit(tmp: Path, path: Path, companions: tuple[str, ...] = ()) -> Path:
+    """Put the finished temporary file in place as `path`, or as NAME-2, NAME-3… when that name
+    (or its name with one of `companions`, such as the sidecar's ".json") is taken; the name used.
+    An existing file is never replaced, even by a process that chose the same name at once."""
+    try:
+        return durable.commit_new(tmp, path, companions=(path.suffix, *companions))
     except OSError as exc:
         raise ExportError(f"{path}: {os_reason(exc)}") from None
 
@@ -100,3 +66,23 @@ def commit(tmp: Path, path: Path) -> None:
 def remove(path: Path) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
+
+
+def clear_stale_parts(folder: Path) -> int:
+    """Remove the temporary parts a killed process left in `folder` (core.durable.stale_parts: a
+    part a live writer still works on is left alone); how many went."""
+    removed = 0
+    for part in durable.stale_parts(folder):
+        with contextlib.suppress(OSError):
+            os.unlink(part)
+            removed += 1
+    return removed
+
+
+def _folder_error(path: Path, exc: OSError) -> ExportError:
+    folder = path.parent
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ExportError(f"{folder}: folder is not writable")
+    if exc.errno == errno.ENOENT:
+        return ExportError(f"{folder}: folder does not exist")
+    return ExportError(f"{path}: {os_reason(exc)}")
