@@ -154,6 +154,9 @@ def _clip_options(parser: argparse.ArgumentParser, where: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from .stop import stop_on_sigterm
+
+    stop_on_sigterm()
     try:
         if args.command == "render":
             return cmd_render(args)
