@@ -268,6 +268,7 @@ def gone(pid: int) -> bool:
 ENCODE = """
 import sys, time
 from pathlib import Path
+import numpy as np
 from i2v_desktop.cli.stop import stop_on_sigterm
 from i2v_desktop.export.mp4 import write_mp4
 stop_on_sigterm()
@@ -328,6 +329,21 @@ def test_item11_sigterm_stops_like_ctrl_c_with_nothing_left(tmp_path):
     proc.stdout.close()
     assert proc.wait(timeout=30) == 130
     assert gone(ffmpeg) and list(out.iterdir()) == []
+
+
+def test_item11_the_command_line_takes_sigterm_as_ctrl_c(capsys):
+    from i2v_desktop.cli import main
+    from i2v_desktop.cli.stop import _interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        assert main(["presets"]) == 0
+        assert signal.getsignal(signal.SIGTERM) is _interrupt
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    capsys.readouterr()
 
 
 # -- item 18: exported files name the photo by its file name ------------------------------------
