@@ -16,8 +16,8 @@ from ..core.errors import ExportError, I2VError, InputError, ModelError, first_l
 from ..core.events import EventSink, Stage, StageChanged
 from ..core.framing import fit_image
 from ..core.image import load_image
-from ..core.record import ClipRecord, photo_name
 from ..core.presets import PresetLibrary
+from ..core.record import ClipRecord, photo_name
 from ..core.request import GenerationRequest
 from ..engine.base import Engine
 from ..engine.instant import InstantEngine
