@@ -18,6 +18,17 @@ from typing import Any
 from ..core import durable
 from ..core.errors import ExportError, os_reason
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+# Parts of the files ffmpeg encodes for us (clips and exports), held by their writer while it works.
+HELD_SUFFIXES = (".mp4", ".mov", ".webm", ".gif", ".mkv")
+# A part younger than this is left alone even when unheld: its writer may be between creating it
+# and taking its lock.
+UNHELD_AFTER_S = 1.0
+
 
 def write_sidecar(path: Path, data: Mapping[str, Any]) -> Path:
     """Write `data` as UTF-8 JSON (indent 2) to `path`, whole or not at all, on disk when it
@@ -68,15 +79,58 @@ def remove(path: Path) -> None:
         os.unlink(path)
 
 
-def clear_stale_parts(folder: Path) -> int:
-    """Remove the temporary parts a killed process left in `folder` (core.durable.stale_parts: a
-    part a live writer still works on is left alone); how many went."""
-    removed = 0
-    for part in durable.stale_parts(folder):
+def hold(part: Path) -> int | None:
+    """Mark `part` as being written, until `release`: a lock the system drops when this process
+    dies, however it dies, so the next start knows the part is abandoned without waiting for it to
+    age. None where there are no such locks (Windows: parts are judged by their age alone)."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(part, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # shared: it works read-only on every file system, NFS included
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def release(fd: int | None) -> None:
+    if fd is not None:
         with contextlib.suppress(OSError):
-            os.unlink(part)
-            removed += 1
+            os.close(fd)
+
+
+def clear_stale_parts(folder: Path) -> int:
+    """Remove the temporary parts a killed process left in `folder`; how many went. A part is
+    abandoned when no writer holds it (`hold`: every video or export this app encodes), else when
+    nothing touched it for a minute (core.durable.stale_parts: a sidecar or another store's part)."""
+    removed, old = 0, set(durable.stale_parts(folder))
+    for part in durable.stale_parts(folder, older_than=UNHELD_AFTER_S):
+        if part in old or _abandoned(part):
+            with contextlib.suppress(OSError):
+                os.unlink(part)
+                removed += 1
     return removed
+
+
+def _abandoned(part: Path) -> bool:
+    """A part of a file we encode that no live writer holds."""
+    if fcntl is None or part.suffix.lower() not in HELD_SUFFIXES:
+        return False
+    try:
+        fd = os.open(part, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held by its writer (or the file system has no such locks): leave it
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 def _folder_error(path: Path, exc: OSError) -> ExportError:

@@ -20,7 +20,7 @@ from ..core.clip import Audio
 from ..core.errors import ExportError, InputError
 from .audio import SoundInput, checked_audio, codec_args, encoder_samples, sound_input
 from .ffmpeg import ffmpeg_exe, ffmpeg_url, known_cause, read_with_ffmpeg, run_ffmpeg
-from .files import check_destination, commit, create_temp, remove, write_sidecar
+from .files import check_destination, commit, create_temp, hold, release, remove, write_sidecar
 
 # The rest of the app finds ffmpeg and the atomic files here, as before they had modules of their own.
 __all__ = ["COLOUR_TAGS", "MOV_MUXER", "checked_tags", "encode_command", "ffmpeg_exe",
@@ -109,6 +109,7 @@ def write_mp4(
         raise ExportError(f"{path}: width and height must be even for H.264 video, got {width}x{height}")
 
     tmp = create_temp(path)
+    held = hold(tmp)  # until the commit: the next start tells a killed writer's part from ours
     try:
         if audio is None:
             _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp)
@@ -120,6 +121,8 @@ def write_mp4(
     except BaseException:
         remove(tmp)
         raise
+    finally:
+        release(held)
 
 
 def encode_command(

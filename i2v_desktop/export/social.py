@@ -35,7 +35,7 @@ from ..core.errors import ExportError
 from .audio import AAC_RATE, checked_audio, encoder_samples, sound_input, timeline_samples
 from .encode import estimated_bitrate, export_command, sound_codec
 from .interpolate import Interpolator
-from .files import check_destination, commit, create_temp, remove
+from .files import check_destination, commit, create_temp, hold, release, remove
 from .mp4 import checked_tags, ffmpeg_exe, frame_rate, run_ffmpeg, write_sidecar
 from .plan import Layout, Timeline, plan_layout, plan_timeline
 from .presets import (
@@ -159,6 +159,7 @@ def export_clip(
         sound = sound_input(encoder_samples(samples, audio.rate, timeline.duration, codec), audio.rate, path)
     check_destination(path)
     tmp, final = create_temp(path), None
+    held = hold(tmp)  # until the commit: the next start tells a killed writer's part from ours
     try:
         with sound as track:
             first, tries = layout.size, []
@@ -194,6 +195,8 @@ def export_clip(
         if final is not None:  # its sidecar did not make it: the file must not stay without it
             remove(final)
         raise
+    finally:
+        release(held)
     if layout.size != first and on_note is not None:
         on_note(f"{final}: made {layout.size[0]}×{layout.size[1]} instead of {first[0]}×{first[1]} "
                 f"to stay under {preset.name}'s {_bytes(preset.max_bytes or 0)} cap")

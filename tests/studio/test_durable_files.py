@@ -26,6 +26,7 @@ from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
 from i2v_desktop.core.studio import ExportJob
 from i2v_desktop.engine.registry import load_registry
+from i2v_desktop.export.files import clear_stale_parts, hold, release
 from i2v_desktop.export.mp4 import read_mp4_metadata
 from i2v_desktop.export.social import load_export_presets
 from i2v_desktop.storage.history import History
@@ -239,7 +240,10 @@ def test_item11_parts_left_by_killed_renders_go_at_the_next_start_live_ones_stay
     out.mkdir()
     dead, live = part_in(out, 120), out / f".other.mp4{durable.PART_MARK}12345678.mp4"
     live.write_bytes(b"another render is writing this")
+    os.utime(live, (time.time() - 30, time.time() - 30))
+    lock = hold(live)
     render(engine, samples / "coffee.jpg", out)
+    release(lock)
     assert not dead.exists() and live.exists()
     # The history's clip folders are cleared when the studio opens the history.
     day = tmp_path / "history" / "clips" / "2026-01-02"
@@ -247,6 +251,21 @@ def test_item11_parts_left_by_killed_renders_go_at_the_next_start_live_ones_stay
     dead = part_in(day, 120)
     studio.clips()
     assert not dead.exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="parts are held with POSIX locks")
+def test_item11_a_held_part_stays_and_goes_once_its_writer_lets_go(tmp_path):
+    held, sidecar = part_in(tmp_path, 5), tmp_path / f".coffee.json{durable.PART_MARK}0badc0de.json"
+    sidecar.write_text("{")
+    os.utime(sidecar, (time.time() - 5, time.time() - 5))
+    lock = hold(held)
+    assert clear_stale_parts(tmp_path) == 0 and held.exists() and sidecar.exists()
+    release(lock)
+    # Unheld: an encode's part goes at once; a sidecar's (written unheld, in milliseconds) once a
+    # minute old.
+    assert clear_stale_parts(tmp_path) == 1 and not held.exists() and sidecar.exists()
+    os.utime(sidecar, (time.time() - 61, time.time() - 61))
+    assert clear_stale_parts(tmp_path) == 1 and not sidecar.exists()
 
 
 def ffmpeg_children(pid: int) -> list[int]:
@@ -314,8 +333,8 @@ def test_item11_a_render_killed_mid_encode_takes_its_ffmpeg_along_and_its_part_g
     # on its stdin writes the index, `moov`, and exits cleanly within the second as well).
     assert b"moov" not in part.read_bytes()
     assert not (out / "clip.mp4").exists()  # never a clip under its final name
-    os.utime(part, (time.time() - 61, time.time() - 61))  # a minute on: no live writer holds it that long
-    render(engine, samples / "coffee.jpg", out)  # the next start
+    time.sleep(1.0)  # past the instant between a writer making its part and holding it
+    render(engine, samples / "coffee.jpg", out)  # the next start: nobody holds the part, it goes
     assert sorted(p.name for p in out.iterdir()) == ["coffee.json", "coffee.mp4"]
 
 
