@@ -156,6 +156,9 @@ def _clip_options(parser: argparse.ArgumentParser, where: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from .stop import stop_on_sigterm
+
+    stop_on_sigterm()
     try:
         code = _command(args)
         sys.stdout.flush()  # a reader that went away shows here, not as a traceback at exit

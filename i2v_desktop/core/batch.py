@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .durable import fit_stem
 from .errors import I2VError, InputError
 from .request import MAX_SEED, GenerationRequest
 
@@ -334,12 +335,15 @@ def export_ids(value: Any) -> tuple[str, ...]:
 
 
 _UNSAFE = re.compile(r"[^\w.-]+")
+# A row's name, with the -N that makes it unique and a variant's _vN, stays within the stem every
+# file name is made from (core.durable.fit_stem): two rows' files never end up cut to one name.
+NAME_BYTES = 160
 
 
 def safe_name(text: str) -> str:
     """A file stem any storage takes: letters, digits, `.`, `-`, `_` (others become `-`), at most 120
-    characters, never empty or hidden."""
-    name = _UNSAFE.sub("-", text).strip("-.")[:120].strip("-.")
+    characters and NAME_BYTES bytes (a letter may take four), never empty or hidden."""
+    name = fit_stem(_UNSAFE.sub("-", text).strip("-.")[:120], NAME_BYTES).strip("-.")
     return name or "clip"
 
 

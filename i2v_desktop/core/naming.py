@@ -6,6 +6,7 @@ import re
 import string
 from collections.abc import Mapping
 
+from .durable import fit_stem
 from .errors import InputError
 
 FIELDS = ("photo", "motion", "format", "seed", "model", "date")
@@ -34,4 +35,4 @@ def file_stem(template: str, values: Mapping[str, object]) -> str:
     stem = _UNSAFE.sub("-", stem).strip(" .")
     if not stem:
         raise InputError(f"file name template {template!r} gives an empty name")
-    return stem[:180]
+    return fit_stem(stem)  # room for the extension and a -NN when the name is taken, in 255 bytes

@@ -56,6 +56,31 @@ class ClipRecord:
         """The record as plain, writable JSON types."""
         return thaw(self.data)
 
+    def with_photo(self, image: str) -> ClipRecord:
+        """The record with its request naming the photo as `image` (everything else unchanged)."""
+        data = self.to_dict()
+        request = data.get("request")
+        if not isinstance(request, dict) or request.get("image") == image:
+            return self
+        request["image"] = image
+        return ClipRecord(data)
+
+    def public(self) -> ClipRecord:
+        """The record as files that leave the history carry it: the photo by its file name only
+        (where it lives on this machine is private; the history keeps it)."""
+        photo = self.photo
+        return self if photo is None else self.with_photo(photo_name(photo))
+
+    def same_take(self, other: ClipRecord) -> bool:
+        """Whether `other` records the same render, one of the two naming the photo by its file
+        name only (a public copy of the other)."""
+        mine, theirs = dict(section(self.data, "request")), dict(section(other.data, "request"))
+        if not mine or not isinstance(mine.get("image"), str) or not isinstance(theirs.get("image"), str):
+            return False
+        if photo_name(mine.pop("image")) != photo_name(theirs.pop("image")):
+            return False
+        return mine == theirs and section(self.data, "render") == section(other.data, "render")
+
     # -- sections -----------------------------------------------------------------------------
 
     @property
@@ -182,6 +207,11 @@ class ClipEntry:
 
     def request(self) -> GenerationRequest:
         return self.record.request()
+
+
+def photo_name(image: str) -> str:
+    """A photo's file name from its path or URL (either slash)."""
+    return image.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or image
 
 
 def is_real(value: object) -> bool:

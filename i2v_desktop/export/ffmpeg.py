@@ -1,13 +1,22 @@
 """Running the ffmpeg binary that imageio-ffmpeg ships: finding it, naming files to it, feeding it
-raw frames, and turning what it says on failure into one line for the user."""
+raw frames, and turning what it says on failure into one line for the user.
+
+ffmpeg dies with the process that started it. On Linux the child asks the kernel for SIGKILL when
+its parent goes (prctl PR_SET_PDEATHSIG): a render killed with `kill -9` no longer leaves an
+ffmpeg behind that finishes a clip from the frames it had. Elsewhere (macOS, Windows) there is no
+such request; there ffmpeg reads end of file on its stdin when the parent dies, finishes its
+temporary part and exits, and the part, never committed, is removed by the next start.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -36,6 +45,41 @@ _FFMPEG_NOISE = re.compile(
 _FFMPEG_PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*)+|^x264 \[\w+\]:\s*")
 
 NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window flashing up on Windows
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _prctl() -> Any:
+    """Linux's prctl from libc, ready to call; None elsewhere (or where libc cannot be found)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # libc, already loaded in this process
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+    return prctl
+
+
+_PRCTL = _prctl()
+
+
+def child_options() -> dict[str, Any]:
+    """subprocess options for an ffmpeg child: no console window, and, on Linux, killed when this
+    process dies."""
+    options: dict[str, Any] = {"creationflags": NO_WINDOW}
+    if _PRCTL is None:
+        return options
+    prctl, parent = _PRCTL, os.getpid()
+
+    def die_with_parent() -> None:
+        # Runs in the child between fork and exec: one prepared C call and plain os functions.
+        # The signal follows the thread that started the child; ours all wait for ffmpeg to end.
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the request was made
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    options["preexec_fn"] = die_with_parent
+    return options
 
 
 def read_with_ffmpeg(command: Sequence[str], path: Path) -> subprocess.CompletedProcess[bytes]:
@@ -43,7 +87,7 @@ def read_with_ffmpeg(command: Sequence[str], path: Path) -> subprocess.Completed
     One line naming the file when ffmpeg cannot be started."""
     try:
         return subprocess.run(list(command), stdin=subprocess.DEVNULL, capture_output=True, check=False,
-                              creationflags=NO_WINDOW)
+                              **child_options())
     except OSError as exc:
         raise InputError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
 
@@ -62,7 +106,7 @@ def run_ffmpeg(command: Sequence[str], frames: Iterable[np.ndarray], path: Path)
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            creationflags=NO_WINDOW,
+            **child_options(),
         )
     except OSError as exc:
         raise ExportError(f"{path}: cannot run ffmpeg ({os_reason(exc)})") from None
@@ -107,7 +151,14 @@ def known_cause(lines: list[str]) -> str | None:
 
 
 def _ffmpeg_reason(lines: list[str], returncode: int) -> str:
-    """One line for the user: a cause we recognise, else ffmpeg's first real error line."""
+    """One line for the user: the signal that killed ffmpeg, a cause we recognise, else ffmpeg's
+    first real error line."""
+    if returncode < 0:  # POSIX: killed by a signal (the out-of-memory killer's SIGKILL, a user's kill)
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"ffmpeg was killed by {name}"
     cause = known_cause(lines)
     if cause:
         return cause
@@ -115,12 +166,6 @@ def _ffmpeg_reason(lines: list[str], returncode: int) -> str:
         line = _FFMPEG_PREFIX.sub("", line).strip()
         if line and not _FFMPEG_NOISE.match(line):
             return f"ffmpeg failed: {line}"
-    if returncode < 0:  # POSIX: killed by a signal, e.g. SIGKILL from the out-of-memory killer
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return f"ffmpeg was killed ({name})"
     return "ffmpeg failed without saying why"
 
 

@@ -1,7 +1,8 @@
 """MP4 export through the ffmpeg binary that imageio-ffmpeg ships, and reading video files back.
 
 Every file appears atomically (export/files.py): a failure never leaves a half-written file where
-the user looks, and never damages a file that was already there.
+the user looks, and a file that was already there is never replaced (a clip whose name was taken
+while it was encoding goes to NAME-2.mp4; `write_mp4` returns the name it got).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from ..core.errors import ExportError, InputError
 from .audio import SoundInput, checked_audio, codec_args, encoder_samples, sound_input
 from .container import read_video
 from .ffmpeg import ffmpeg_exe, ffmpeg_url, known_cause, read_with_ffmpeg, run_ffmpeg
-from .files import atomic_output, check_destination, commit, create_temp, remove, write_sidecar
+from .files import check_destination, commit, create_temp, hold, release, remove, write_sidecar
 
 # The rest of the app finds ffmpeg and the atomic files here, as before they had modules of their own.
-__all__ = ["COLOUR_TAGS", "MOV_MUXER", "atomic_output", "checked_tags", "encode_command", "ffmpeg_exe",
+__all__ = ["COLOUR_TAGS", "MOV_MUXER", "checked_tags", "encode_command", "ffmpeg_exe",
            "ffmpeg_url", "frame_rate", "read_frames", "read_mp4_metadata", "run_ffmpeg", "write_mp4",
            "write_sidecar"]
 
@@ -76,7 +77,8 @@ def write_mp4(
     encoder_preset: str = "medium",
     audio: Audio | None = None,
 ) -> Path:
-    """Encode RGB frames as an H.264 MP4 at `path` and return `path`.
+    """Encode RGB frames as an H.264 MP4 at `path` and return the name it was saved under: `path`,
+    or NAME-2.mp4, NAME-3.mp4… when `path` or its sidecar's name (NAME.json) is taken by then.
 
     `frames` is a (T, H, W, 3) uint8 array or any iterable of (H, W, 3) uint8 arrays; an iterable
     is streamed to the encoder one frame at a time. Width and height must be even (4:2:0 video).
@@ -107,6 +109,7 @@ def write_mp4(
         raise ExportError(f"{path}: width and height must be even for H.264 video, got {width}x{height}")
 
     tmp = create_temp(path)
+    held = hold(tmp)  # until the commit: the next start tells a killed writer's part from ours
     try:
         if audio is None:
             _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp)
@@ -114,11 +117,12 @@ def write_mp4(
             samples = encoder_samples(audio.samples, audio.rate, float(len(frames) / rate), "aac")
             with sound_input(samples, audio.rate, path) as sound:
                 _encode(stream, width, height, rate, crf, encoder_preset, tags, path, tmp, sound)
-        commit(tmp, path)
+        return commit(tmp, path, companions=(".json",))
     except BaseException:
         remove(tmp)
         raise
-    return path
+    finally:
+        release(held)
 
 
 def encode_command(

@@ -35,7 +35,8 @@ from ..core.errors import ExportError
 from .audio import AAC_RATE, checked_audio, encoder_samples, sound_input, timeline_samples
 from .encode import estimated_bitrate, export_command, sound_codec
 from .interpolate import Interpolator
-from .mp4 import atomic_output, checked_tags, ffmpeg_exe, frame_rate, run_ffmpeg, write_sidecar
+from .files import check_destination, commit, create_temp, hold, release, remove
+from .mp4 import checked_tags, ffmpeg_exe, frame_rate, run_ffmpeg, write_sidecar
 from .plan import Layout, Timeline, plan_layout, plan_timeline
 from .presets import (
     USER_FOLDER,
@@ -91,7 +92,9 @@ def export_clip(
     on_note: Callable[[str], None] | None = None,
     audio: Audio | None = None,
 ) -> Path:
-    """Write `frames` ((T, H, W, 3) uint8 RGB at `fps`) to `path` as `preset` asks; return `path`.
+    """Write `frames` ((T, H, W, 3) uint8 RGB at `fps`) to `path` as `preset` asks; return the name
+    it was saved under: `path`, or NAME-2, NAME-3… when that name (or its sidecar's) is taken by
+    then (an existing file is never replaced).
 
     loop: the clip loops by itself (its last frame leads into its first).
     fps_override: the output frame rate instead of the preset's.
@@ -109,7 +112,7 @@ def export_clip(
         container allows (AAC; PCM beside ProRes; Opus in WebM; none in a GIF). Without it the
         file is exactly as before (a platform preset's silent track included).
 
-    A JSON sidecar (path with .json) always goes beside the file. Raises ExportError with one line
+    A JSON sidecar (the file's name with .json) always goes beside the file. Raises ExportError with one line
     naming the file and the reason for anything the user can fix (limits, folder, disk), and
     ValueError for arguments no user could have chosen.
     """
@@ -150,14 +153,15 @@ def export_clip(
 
     report = on_progress or (lambda fraction: None)
     report(0.0)
-    sidecar = path.with_suffix(".json")
-    sidecar_written = False
     sound = contextlib.nullcontext(None)
     if audio is not None and codec is not None:
         samples = timeline_samples(audio.samples, audio.rate, len(frames), source_fps, timeline)
         sound = sound_input(encoder_samples(samples, audio.rate, timeline.duration, codec), audio.rate, path)
+    check_destination(path)
+    tmp, final = create_temp(path), None
+    held = hold(tmp)  # until the commit: the next start tells a killed writer's part from ours
     try:
-        with atomic_output(path) as tmp, sound as track:
+        with sound as track:
             first, tries = layout.size, []
             for attempt in range(GIF_SHRINKS + 1):
                 command = export_command(preset, ffmpeg, layout, rate, timeline.duration, tags, tmp, track)
@@ -172,28 +176,32 @@ def export_clip(
                                       "shorten the clip")
                 layout = _smaller(layout, frames[0], preset, fill, subject, preset.max_bytes / size, tries)
                 report = _held(report, 0.97)  # the new pass is not new progress
-            if layout.size != first and on_note is not None:
-                on_note(f"{path}: made {layout.size[0]}×{layout.size[1]} instead of {first[0]}×{first[1]} "
-                        f"to stay under {preset.name}'s {_bytes(preset.max_bytes or 0)} cap")
-            bitrate = size * 8 / timeline.duration
-            if preset.max_bitrate is not None and bitrate > preset.max_bitrate:
-                raise ExportError(
-                    f"{path}: {preset.name} allows {_mbps(preset.max_bitrate)}, "
-                    f"the file came out at {_mbps(bitrate)}"
-                )
-            record = _sidecar_record(path, preset, frames, source_fps, layout, timeline, fill, bitrate, tags)
-            record["audio"] = _sound_record(preset, codec, None if audio is None else audio.samples.shape[1])
-            if layout.size != first:
-                record["processing"]["size_cap"] = {"max_bytes": preset.max_bytes, "first_size": list(first)}
-            write_sidecar(sidecar, record)
-            sidecar_written = True
+        bitrate = size * 8 / timeline.duration
+        if preset.max_bitrate is not None and bitrate > preset.max_bitrate:
+            raise ExportError(
+                f"{path}: {preset.name} allows {_mbps(preset.max_bitrate)}, "
+                f"the file came out at {_mbps(bitrate)}"
+            )
+        # The name is taken only now, and may be NAME-2 when another export took NAME meanwhile:
+        # the sidecar follows the name the file got.
+        final = commit(tmp, path, companions=(".json",))
+        record = _sidecar_record(final, preset, frames, source_fps, layout, timeline, fill, bitrate, tags)
+        record["audio"] = _sound_record(preset, codec, None if audio is None else audio.samples.shape[1])
+        if layout.size != first:
+            record["processing"]["size_cap"] = {"max_bytes": preset.max_bytes, "first_size": list(first)}
+        write_sidecar(final.with_suffix(".json"), record)
     except BaseException:
-        if sidecar_written:  # the video did not make it: its sidecar must not stay alone
-            with contextlib.suppress(OSError):
-                os.unlink(sidecar)
+        remove(tmp)
+        if final is not None:  # its sidecar did not make it: the file must not stay without it
+            remove(final)
         raise
+    finally:
+        release(held)
+    if layout.size != first and on_note is not None:
+        on_note(f"{final}: made {layout.size[0]}×{layout.size[1]} instead of {first[0]}×{first[1]} "
+                f"to stay under {preset.name}'s {_bytes(preset.max_bytes or 0)} cap")
     report(1.0)
-    return path
+    return final
 
 
 def _smaller(layout: Layout, first_frame: np.ndarray, preset: ExportPreset, fill: str,

@@ -21,7 +21,7 @@ from ..core.clip import Audio
 from ..core.errors import ExportError
 from .audio import checked_audio, codec_args, encoder_samples, sound_input
 from .ffmpeg import ffmpeg_exe, ffmpeg_url, run_ffmpeg
-from .files import check_destination, create_temp, remove
+from .files import check_destination, commit, create_temp, hold, release, remove
 from .mp4 import MOV_MUXER, X264_PRESETS, checked_tags, encode_command, frame_rate
 
 _END = None  # the frame queue's last item
@@ -52,6 +52,7 @@ class Mp4Stream:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._video: Path | None = None  # the picture alone, encoded as it comes
+        self._held: int | None = None  # our lock on it: a part no live writer holds is cleared away
         self._size: tuple[int, int] = (0, 0)
         self._count = 0
         self._fps = 0.0
@@ -67,6 +68,7 @@ class Mp4Stream:
         check_destination(self.path)
         self._size, self._fps = (width, height), fps
         self._video = create_temp(self.path)
+        self._held = hold(self._video)
         # The picture only, no tags and no index in front: the final write puts those in.
         command = encode_command(ffmpeg_exe(self.path), width, height, rate, self._crf, self._preset, {}, self._video)
         self._thread = threading.Thread(target=self._encode, args=(command,), name="mp4-stream", daemon=True)
@@ -86,9 +88,10 @@ class Mp4Stream:
     # -- the end --------------------------------------------------------------------------------
 
     def finish(self, metadata: Mapping[str, str] | None = None, audio: Audio | None = None) -> Path:
-        """Wait for the encoder, then write the complete MP4 (tags, sound) under a hidden temporary
-        name beside `path` and return that name: the caller moves it into place. ExportError,
-        naming `path`, when the encoder or the final write failed."""
+        """Wait for the encoder, then write the complete MP4 (tags, sound) and put it in place as
+        `path`, or as the next free name when another process took it meanwhile (with its ".json"
+        kept free for the sidecar, as write_mp4 does); the name used. ExportError, naming `path`,
+        when the encoder or the final write failed."""
         if self._thread is None or self._video is None:
             raise RuntimeError("Mp4Stream.finish before any frame")
         tags = checked_tags(metadata or {}, self.path)
@@ -99,6 +102,7 @@ class Mp4Stream:
         if self._count == 0:
             raise ValueError(f"{self.path}: there are no frames to write")
         target = create_temp(self.path)
+        held = hold(target)
         try:
             if audio is None:
                 self._mux(target, tags)
@@ -108,12 +112,13 @@ class Mp4Stream:
                                           "aac")
                 with sound_input(samples, audio.rate, self.path) as sound:
                     self._mux(target, tags, sound.input_args(), codec_args("aac", sound.channels))
+            return commit(target, self.path, companions=(".json",))
         except BaseException:
             remove(target)
             raise
         finally:
-            remove(self._video)
-        return target
+            release(held)
+            self.close()
 
     def close(self) -> None:
         """Stop the encoder if it still runs and remove what it wrote (a cancelled or failed render)."""
@@ -122,6 +127,8 @@ class Mp4Stream:
             self._thread.join()
         if self._video is not None:
             remove(self._video)
+            release(self._held)
+            self._video = self._held = None
 
     # -- inside ---------------------------------------------------------------------------------
 

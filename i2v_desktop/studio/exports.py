@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..core.cancel import CancelToken
+from ..core.durable import MAX_STEM_BYTES, fit_stem
 from ..core.errors import Cancelled, ExportError, I2VError, InputError, os_reason
 from ..core.framing import fit_image
 from ..core.image import load_image
@@ -17,7 +18,7 @@ from ..export.mp4 import read_frames
 from ..export.social import ExportLibrary, ExportPreset, export_clip
 from ..quality.scorecard import correct_colour
 from .records import METADATA_KEY, read_record, record_text
-from .render import free_path
+from .render import free_path, photo_beside
 
 
 def export_to(
@@ -36,7 +37,8 @@ def export_to(
     name: str | None = None,
 ) -> Path:
     """Export one clip for a platform into out_dir as `name`.EXT (default NAME_PRESET), carrying
-    its record and its sound along; an existing file is never overwritten.
+    its record and its sound along; the file's path. An existing file is never overwritten: the
+    export goes to NAME-2.EXT… when the name is taken, even by another process exporting at once.
 
     `match_colour` pulls the clip's colours back to its photo's (for takes that drifted)."""
     frames, rate = read_frames(clip_path)
@@ -50,15 +52,21 @@ def export_to(
     if match_colour:
         if record is None:
             raise InputError(f"{clip_path}: --match-colour needs the clip's photo, and this clip does not name it")
-        request = record.request()
+        request = photo_beside(record, clip_path).request()
+        if not Path(request.image).is_file():
+            raise InputError(f"{clip_path}: --match-colour needs the clip's photo, {request.image}, next to the clip")
         height, width = frames.shape[1:3]
         photo = load_image(request.image, max_pixels=max(4 * width * height, 2_000_000))
         frames = correct_colour(frames, fit_image(photo, (width, height), request.crop_center)[0])
     metadata = {}
     if record is not None:
-        metadata = {METADATA_KEY: record_text(record),
+        # The export leaves the history: it names the photo by its file name only.
+        metadata = {METADATA_KEY: record_text(record.public()),
                     "comment": f"i2v_desktop {__version__}: exported for {preset.name}"}
-    target = free_path(out_dir, name or f"{clip_path.stem}_{preset.id}", preset.extension)
+    if name is None:  # the clip's name cut, never the preset's: each export of one clip keeps its own
+        tail = f"_{preset.id}"
+        name = fit_stem(clip_path.stem, MAX_STEM_BYTES - len(tail.encode("utf-8"))) + tail
+    target = free_path(out_dir, name, preset.extension)
     return export_clip(frames, rate or 24.0, preset, target, metadata=metadata, loop=loop, fps_override=fps,
                        duration=duration, fill=fill, extend=extend, on_progress=on_progress,
                        on_note=on_note, audio=audio)

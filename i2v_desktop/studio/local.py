@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core.batch import BatchPlan, BatchReport, RowResult
 from ..core.cancel import CancelToken
-from ..core.errors import ModelError
+from ..core.errors import I2VError, ModelError, first_line, os_reason
 from ..core.events import EventSink
 from ..core.framing import output_size
 from ..core.image import framing_notes, photo_size
@@ -29,6 +29,7 @@ from ..core.studio import (
 from ..engine.fit import fit as fit_here, needs as needs_of, suggest
 from ..engine.plan import check_request, limits
 from ..engine.registry import DOWNLOADED, ModelEntry, Registry
+from ..export.files import remove
 from ..export.social import ExportLibrary, plan_layout
 from ..storage import queue
 from ..storage.history import History, HistoryError, clip_files, thumbnail_frames
@@ -40,7 +41,7 @@ from .batch import Pool
 from .catalog import user_exports, user_presets, user_registry
 from .pool import LocalPool
 from .process import EngineSettings, RenderProcess
-from .render import Engines, render_to_files
+from .render import Engines, photo_beside, render_to_files, tidy_clips
 from .table import download_gb
 
 DEVICE_NAMES = {"cuda": "NVIDIA GPU", "mps": "Apple GPU", "cpu": "no GPU (CPU only)"}
@@ -90,6 +91,7 @@ class LocalStudio:
         self._prompts = PromptLibrary(prompts_file or self._folder / "prompts.json")
         # The profile hardware() last read; None until it has looked (models() then leaves `fit` unknown).
         self._hardware: Hardware | None = None
+        self._tidied = False  # the history's clips folder cleared of what killed renders left
 
     @property
     def process(self) -> RenderProcess | None:
@@ -100,6 +102,10 @@ class LocalStudio:
     def _history(self) -> History:
         if self._opened is None:
             self._opened = History(self._history_root)
+        if not self._tidied:
+            self._tidied = True
+            if not self._read_only:
+                tidy_clips(self._opened.root)
         return self._opened
 
     @property
@@ -286,18 +292,30 @@ class LocalStudio:
                on_saved: Callable[[Saved], object]) -> None:
         self._writable()
 
-        def keep(mp4: Path, record: ClipRecord, frames: np.ndarray, fps: float) -> None:
+        def keep(mp4: Path, sidecar: Path, record: ClipRecord, frames: np.ndarray, fps: float) -> None:
+            # Clip, sidecar and history entry are one: a clip the history could not take is
+            # removed with its sidecar, and the job fails saying so (never a clip on disk that
+            # the window does not know of).
             thumbs = thumbnail_frames(frames, fps, width=160, max_frames=24)  # about 1 MB
-            on_saved(Saved(self._history.add(mp4, record, thumbs), frames, fps, thumbs))
+            try:
+                entry = self._history.add(mp4, record, thumbs)
+            except (OSError, I2VError) as exc:
+                for path in (mp4, sidecar):
+                    remove(path)
+                why = os_reason(exc) if isinstance(exc, OSError) else first_line(exc)
+                raise HistoryError(f"{mp4.name}: not kept, the history could not take it ({why})") from None
+            on_saved(Saved(entry, frames, fps, thumbs))
 
         out_dir = self._history.new_clip_folder()
         if self._process is not None:
             self._process.render(request, out_dir, on_event, cancel,
-                                 lambda done: keep(done.mp4, done.record, done.frames, done.fps))
+                                 lambda done: keep(done.mp4, done.sidecar, done.record, done.frames, done.fps))
             return
         render_to_files(self.engines.for_model(request.model), request, out_dir, on_event, cancel,
-                        on_saved=lambda output: keep(output.mp4, records.make_record(output.clip, output.score),
-                                                     output.clip.frames, output.clip.fps))
+                        on_saved=lambda output: keep(output.mp4, output.sidecar,
+                                                     records.make_record(output.clip, output.score),
+                                                     output.clip.frames, output.clip.fps),
+                        private=True)
 
     # -- history -----------------------------------------------------------------------------
 
@@ -339,7 +357,17 @@ class LocalStudio:
         return frames, fps or entry.record.fps or 24.0
 
     def read_record(self, clip: Path) -> ClipRecord:
-        return records.read_record(clip)
+        """The clip's record, its photo found: a clip from the user's folders (or an export) names
+        the photo by its file name only. A photo of that name beside the clip is the one; else the
+        history's entry for the same render knows where the photo is."""
+        record = photo_beside(records.read_record(clip), clip)
+        photo = record.photo
+        if photo is None or Path(photo).is_file():
+            return record
+        for entry in reversed(self._history.entries()):
+            if entry.record.same_take(record) and Path(entry.photo).is_file():
+                return record.with_photo(entry.photo)
+        return record
 
     # -- export ------------------------------------------------------------------------------
 

@@ -426,6 +426,9 @@ def serve(conn: Any, flag: Any, settings: EngineSettings, level: int) -> None:
     """The render process's main: jobs in, messages out, until the parent says stop or goes away."""
     # Ctrl+C in a terminal reaches the whole process group; the window decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A stop (the parent ending a stuck child, a shutdown) unwinds like an exit: the clip being
+    # encoded loses its temporary part and its ffmpeg, instead of leaving both behind.
+    signal.signal(signal.SIGTERM, _stopped)
     if hasattr(os, "nice"):
         # The render gives way to the window: on a machine with few cores, a render at the same
         # priority (its encoder threads included) starves the window's event loop.
@@ -450,6 +453,10 @@ def serve(conn: Any, flag: Any, settings: EngineSettings, level: int) -> None:
             child.engines.close()
 
 
+def _stopped(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 class _Child:
     def __init__(self, conn: Any, cancel: CancelToken, settings: EngineSettings) -> None:
         self.conn, self.cancel, self.settings = conn, cancel, settings
@@ -467,8 +474,9 @@ class _Child:
 
         def work() -> None:
             sink = self.send_event if not crash else self.crashing(crash)
+            # out_dir is the history's: the clips' files may name the photo by its full path.
             render_to_files(self._engines().for_model(request.model), request, out_dir, sink, self.cancel,
-                            on_saved=self.send_output)
+                            on_saved=self.send_output, private=True)
 
         try:
             return self._guarded(request.image, work)

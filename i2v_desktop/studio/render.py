@@ -14,17 +14,19 @@ import numpy as np
 from .. import __version__
 from ..core.cancel import CancelToken
 from ..core.clip import Clip, RenderInfo
-from ..core.errors import I2VError, InputError, ModelError
+from ..core.durable import MAX_STEM_BYTES, fit_stem, numbered
+from ..core.errors import ExportError, I2VError, InputError, ModelError, first_line
 from ..core.events import EventSink, Stage, StageChanged
 from ..core.framing import fit_image
 from ..core.image import load_image
 from ..core.presets import PresetLibrary
+from ..core.record import ClipRecord, photo_name
 from ..core.request import GenerationRequest
 from ..engine.base import Engine
 from ..engine.instant import InstantEngine
 from ..engine.registry import Registry
 from ..export.container import read_video
-from ..export.files import commit, remove
+from ..export.files import clear_stale_parts, remove
 from ..export.mp4 import write_mp4, write_sidecar
 from ..export.stream import Mp4Stream
 from ..quality.scorecard import ClipScorer, Scorecard, score_clip, working_size
@@ -144,7 +146,7 @@ def score_file(path: Path, source: Path | None = None, loop: bool = False,
     would be measured at a frame that is not the clip's end, so it is left out."""
     video = read_video(path)
     try:
-        record = read_record(path)
+        record = photo_beside(read_record(path), path)
         request: GenerationRequest | None = record.request()
     except I2VError:
         record, request = None, None  # not one of ours: `source` says which photo
@@ -159,6 +161,8 @@ def score_file(path: Path, source: Path | None = None, loop: bool = False,
         if source is None:
             raise InputError(f"{path}: no --source given and the clip does not name its photo")
         request = GenerationRequest(image=str(source))
+    elif source is None and not Path(request.image).is_file():
+        raise InputError(f"{path}: its photo {request.image} is not next to it; name it with --source")
     if source is not None:
         request = replace(request, image=str(source.resolve()))
     if loop or truncated:
@@ -172,26 +176,52 @@ def score_file(path: Path, source: Path | None = None, loop: bool = False,
 
 
 def output_stem(image: str, variant: int, variants: int, named: bool = False) -> str:
-    """The file stem of a variant: the photo's stem (or `image` itself when `named`), with _vN."""
+    """The file stem of a variant: the photo's stem (or `image` itself when `named`), with _vN;
+    cut to fit a file name (core.durable.fit_stem) however long the photo's name."""
     stem = image if named else Path(image).stem
-    return f"{stem}_v{variant + 1}" if variants > 1 else stem
+    suffix = f"_v{variant + 1}" if variants > 1 else ""
+    return fit_stem(stem, MAX_STEM_BYTES - len(suffix)) + suffix
 
 
 def free_path(folder: Path, stem: str, extension: str = ".mp4") -> Path:
-    """NAME.mp4, or NAME-2.mp4, NAME-3.mp4… so an earlier file is never overwritten."""
+    """NAME.mp4, or NAME-2.mp4, NAME-3.mp4… as free now: the name a file is meant to get. Only the
+    commit (export.files.commit) takes a name, and it moves on to the next when another process
+    took this one meanwhile, so the name to tell the user is the one the writer returns."""
     extension = extension if extension.startswith(".") else f".{extension}"
-    candidate, n = folder / f"{stem}{extension}", 1
-    while candidate.exists() or candidate.with_suffix(".json").exists():
+    stem = fit_stem(stem)
+    n = 1
+    while True:
+        candidate = numbered(folder / f"{stem}{extension}", n)
+        if not (candidate.exists() or candidate.with_suffix(".json").exists()):
+            return candidate
         n += 1
-        candidate = folder / f"{stem}-{n}{extension}"
-    return candidate
+
+
+def photo_name_only(clip: Clip) -> Clip:
+    """The clip as its exported files describe it: the photo by its file name, not by where it
+    lives on this machine (files travel; the full path stays in the private history)."""
+    name = photo_name(clip.request.image)
+    return clip if name == clip.request.image else replace(clip, request=replace(clip.request, image=name))
+
+
+def photo_beside(record: ClipRecord, clip: Path) -> ClipRecord:
+    """The record with its photo found: a clip's files name the photo by its file name only, and a
+    photo of that name next to the clip is the one (a folder of photos and their clips). The
+    record unchanged when its photo exists where it says, or cannot be found there."""
+    photo = record.photo
+    if photo is None or Path(photo).is_absolute() and Path(photo).is_file():
+        return record
+    beside = Path(clip).resolve().parent / photo_name(photo)
+    return record.with_photo(str(beside)) if beside.is_file() else record
 
 
 def save_clip(
     clip: Clip, path: Path, crf: int = 18, encoder_preset: str = "medium", score: Scorecard | None = None,
     encoded: Mp4Stream | None = None,
 ) -> Output:
-    """Write the clip's MP4 (its record and summary as tags) and sidecar. `encoded`: the clip's
+    """Write the clip and its sidecar, as one: the clip takes `path` or the next free name
+    (NAME-2.mp4…), the sidecar follows it, and a sidecar that cannot be written takes the clip
+    with it (ExportError saying so): no clip is left without its record. `encoded`: the clip's
     picture, already encoded while it was rendered; then only the final file is written."""
     record = make_record(clip, score)
     summary = (
@@ -200,17 +230,18 @@ def save_clip(
     )
     metadata = {METADATA_KEY: record_text(record), "comment": summary}
     if encoded is None:
-        write_mp4(clip.frames, clip.fps, path, crf=crf, encoder_preset=encoder_preset, metadata=metadata,
-                  audio=clip.audio)
+        saved = write_mp4(clip.frames, clip.fps, path, crf=crf, encoder_preset=encoder_preset, metadata=metadata,
+                          audio=clip.audio)
     else:
-        tmp = encoded.finish(metadata, clip.audio)
-        try:
-            commit(tmp, path)
-        except BaseException:
-            remove(tmp)
-            raise
-    sidecar = write_sidecar(path.with_suffix(".json"), record.to_dict())
-    return Output(path, sidecar, clip, score)
+        saved = encoded.finish(metadata, clip.audio)
+    try:
+        sidecar = write_sidecar(saved.with_suffix(".json"), record.to_dict())
+    except BaseException as exc:
+        remove(saved)
+        if isinstance(exc, ExportError):
+            raise ExportError(f"{saved}: not kept, its sidecar could not be written ({first_line(exc)})") from None
+        raise
+    return Output(saved, sidecar, clip, score)
 
 
 def render_to_files(
@@ -223,12 +254,17 @@ def render_to_files(
     on_saved: Callable[[Output], object] | None = None,
     name: str | None = None,
     photo: str | None = None,
+    private: bool = False,
 ) -> list[Output]:
     """Render every variant of `request` into out_dir, best-scoring first. Each variant ends with
-    one terminal event; `on_saved` hears of each file as soon as it is written.
+    one terminal event; `on_saved` hears of each file as soon as it is written (under the name it
+    got: another process may have taken the one first chosen).
 
     `name`: the clips' file stem (default: the photo's). `photo`: where the clips' records say the
-    photo is, when the engine reads a local copy of it (a batch's photo on object storage)."""
+    photo is, when the engine reads a local copy of it (a batch's photo on object storage).
+    `private`: out_dir is the history's, so the files may name the photo by its full path; files
+    for the user's own folder name it by its file name only."""
+    clear_stale_parts(out_dir)  # what a render killed here earlier left behind
     outputs: list[Output] = []
     still = engine.presets.get(request.preset).still
     for index, single in enumerate(request.variant_requests()):
@@ -242,6 +278,8 @@ def render_to_files(
             score = take.score(clip, still)
             if photo is not None:
                 clip = replace(clip, request=replace(clip.request, image=photo))
+            if not private:
+                clip = photo_name_only(clip)
             on_event(StageChanged(Stage.ENCODING_VIDEO, path.name))
             outputs.append(save_clip(clip, path, crf, engine.encoder_preset, score, encoded=take.video))
             if on_saved is not None:
@@ -253,6 +291,17 @@ def render_to_files(
             take.close()
     # Variants best first: the take that holds up is the one the user looks at first.
     return sorted(outputs, key=lambda output: -(output.score.overall if output.score else -1.0))
+
+
+def tidy_clips(root: Path) -> int:
+    """Remove what killed renders left in a history under `root` (its clips/DAY/ folders and its
+    thumbs/ folder): hidden parts no live writer holds; how many went."""
+    clips = Path(root) / "clips"
+    try:
+        folders = [clips, Path(root) / "thumbs", *(path for path in clips.iterdir() if path.is_dir())]
+    except OSError:
+        return 0  # no clips folder yet
+    return sum(clear_stale_parts(folder) for folder in folders)
 
 
 class Engines:

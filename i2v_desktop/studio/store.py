@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+from ..core import durable
 from ..core.batch import results_header
 from ..core.errors import I2VError, InputError
 from ..core.image import SUPPORTED_EXTENSIONS
@@ -143,12 +144,13 @@ class Store:
         part = target.with_name(f"{PART_PREFIX}{uuid.uuid4().hex[:8]}-{target.name}")
         try:
             if local.stat().st_dev == target.parent.stat().st_dev:
+                durable.fsync_file(local)  # the data on disk before the name points at it
                 os.replace(local, target)
-                return where
-            shutil.copyfile(local, part)
-            with open(part, "rb+") as file:
-                os.fsync(file.fileno())
-            os.replace(part, target)
+            else:
+                shutil.copyfile(local, part)
+                durable.fsync_file(part)
+                os.replace(part, target)
+            durable.fsync_folder(target.parent)  # the rename itself survives a power cut
         finally:
             part.unlink(missing_ok=True)
         return where
@@ -191,6 +193,8 @@ class ResultsFile:
             self._append("\n")
         if not any(self._parts):
             self._append(results_header())
+            if not store.url:
+                durable.fsync_folder(Path(self.location).parent)  # the new file's name, on disk
 
     @property
     def text(self) -> str:
@@ -218,8 +222,7 @@ class ResultsFile:
         try:
             with open(self.location, "a", encoding="utf-8") as file:
                 file.write(line)
-                file.flush()
-                os.fsync(file.fileno())
+            durable.fsync_file(Path(self.location))  # each row on disk as it ends
         except OSError as exc:
             raise I2VError(f"{self.location}: cannot write the results ({_first(exc)})") from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +56,7 @@ def test_batch_renders_good_photos_reports_bad_ones_and_exits_non_zero(user_mode
     assert embedded == sidecar
     request = GenerationRequest.from_dict(sidecar["request"])
     assert request.preset == "orbit" and request.seed == 5 and request.model == "tiny-wan"
-    assert Path(request.image) == (samples / "coffee.jpg").resolve()
+    assert request.image == "coffee.jpg"  # the file name only: where it lives here is private
 
 
 def test_variants_get_their_own_files_and_seeds_and_nothing_is_overwritten(user_models, samples, tmp_path, capsys):
@@ -213,7 +214,12 @@ def test_score_command_prints_json_with_the_documented_keys(samples, tmp_path, c
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"motion", "flicker", "subject", "colour_drift", "loop_seam", "overall"}
     assert 0.0 <= data["overall"] <= 1.0 and data["loop_seam"] is None
-    # Without --source, the clip's own metadata names its photo.
+    # Without --source: the clip names its photo by file name only (its full path is private),
+    # and a photo of that name beside the clip is the one.
+    assert main(["score", str(tmp_path / "chelsea.mp4")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"i2v: {tmp_path / 'chelsea.mp4'}: its photo chelsea.jpg is not next to it; name it with --source"]
+    shutil.copyfile(samples / "chelsea.jpg", tmp_path / "chelsea.jpg")
     assert main(["score", str(tmp_path / "chelsea.mp4")]) == 0
     assert "overall" in capsys.readouterr().out
 
@@ -288,6 +294,10 @@ def test_export_can_pull_a_drifted_clips_colours_back_to_its_photo(samples, tmp_
     record = read_record(tmp_path / "coffee.mp4")
     drifted = tmp_path / "drifted.mp4"
     write_mp4(warm, fps, drifted, metadata={METADATA_KEY: json.dumps(record.to_dict())})
+    # The clip names its photo by file name: the photo must be beside it to be matched.
+    assert main(["export", str(drifted), "--preset", "source", "--match-colour", "--out", str(tmp_path)]) == 1
+    assert "--match-colour needs the clip's photo, coffee.jpg, next to the clip" in capsys.readouterr().err
+    shutil.copyfile(samples / "coffee.jpg", tmp_path / "coffee.jpg")
     assert main(["export", str(drifted), "--preset", "source", "--match-colour", "--out", str(tmp_path)]) == 0
     fixed, _ = read_frames(tmp_path / "drifted_source.mp4")
     before = score_clip(warm, fps, frames[0]).colour_drift.value

@@ -187,12 +187,15 @@ def test_non_contiguous_frames_are_written_correctly(tmp_path: Path) -> None:
     assert psnr(decoded, flipped) > 35
 
 
-def test_existing_file_is_replaced_with_ordinary_permissions(tmp_path: Path) -> None:
+def test_existing_file_is_kept_and_the_clip_takes_the_next_name_with_ordinary_permissions(tmp_path: Path) -> None:
     path = tmp_path / "clip.mp4"
     path.write_bytes(b"old")
-    write_mp4(moving_clip(4, 64, 48), 24, path)
-    assert path.read_bytes()[4:8] == b"ftyp"
-    assert folder_names(tmp_path) == ["clip.mp4"]
+    (tmp_path / "clip-2.json").write_text("{}")  # a sidecar holds its name for its clip too
+    written = write_mp4(moving_clip(4, 64, 48), 24, path)
+    assert written == tmp_path / "clip-3.mp4" and path.read_bytes() == b"old"
+    assert written.read_bytes()[4:8] == b"ftyp"
+    assert folder_names(tmp_path) == ["clip-2.json", "clip-3.mp4", "clip.mp4"]
+    path = written
     if os.name == "posix":
         umask = os.umask(0)
         os.umask(umask)
@@ -350,13 +353,19 @@ def test_encoder_that_quits_reports_its_first_error(tmp_path: Path, monkeypatch:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the fake encoder is a shell script")
-def test_encoder_killed_by_a_signal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_item12_encoder_killed_by_a_signal_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
     out.mkdir()
     fake_ffmpeg(tmp_path, monkeypatch, "kill -KILL $$\n")  # as the out-of-memory killer would
     with pytest.raises(ExportError) as caught:
         write_mp4(moving_clip(10, 320, 240), 24, out / "clip.mp4")
-    assert str(caught.value) == f"{out / 'clip.mp4'}: ffmpeg was killed (SIGKILL)"
+    assert str(caught.value) == f"{out / 'clip.mp4'}: ffmpeg was killed by SIGKILL"
+    assert folder_names(out) == []
+    # The signal is the cause, whatever ffmpeg said before it came.
+    fake_ffmpeg(tmp_path, monkeypatch, "echo '[x] Error while filtering: Broken pipe' >&2\nkill -TERM $$\n")
+    with pytest.raises(ExportError) as caught:
+        write_mp4(moving_clip(10, 320, 240), 24, out / "clip.mp4")
+    assert str(caught.value) == f"{out / 'clip.mp4'}: ffmpeg was killed by SIGTERM"
     assert folder_names(out) == []
 
 

@@ -13,7 +13,6 @@ from test_mp4 import METADATA, fake_ffmpeg, folder_names, moving_clip, top_level
 
 from i2v_desktop.core.clip import Audio
 from i2v_desktop.core.errors import ExportError
-from i2v_desktop.export.files import commit
 from i2v_desktop.export.mp4 import read_frames, read_mp4_metadata, write_mp4
 from i2v_desktop.export.stream import Mp4Stream
 
@@ -27,9 +26,10 @@ def streamed(frames: np.ndarray, path: Path, fps: float = 24, audio: Audio | Non
         stream.begin(frames.shape[2], frames.shape[1], fps, len(frames))
         for index, frame in enumerate(frames):
             stream.frame(index, frame)
-        commit(stream.finish(METADATA, audio), path)
+        saved = stream.finish(METADATA, audio)
     finally:
         stream.close()
+    assert saved == path
     return path
 
 
@@ -92,10 +92,47 @@ def test_frames_go_to_the_encoder_while_they_are_made(tmp_path: Path) -> None:
                 break
             deadline.wait(0.05)
         assert video.stat().st_size > 0
-        commit(stream.finish(METADATA), tmp_path / "clip.mp4")
+        assert stream.finish(METADATA) == tmp_path / "clip.mp4"
     finally:
         stream.close()
     assert folder_names(tmp_path) == ["clip.mp4"]
+
+
+def test_a_name_taken_meanwhile_is_never_replaced(tmp_path: Path) -> None:
+    frames = moving_clip(6)
+    stream = Mp4Stream(tmp_path / "clip.mp4", 18, "ultrafast")
+    try:
+        stream.begin(frames.shape[2], frames.shape[1], 24, 6)
+        for index, frame in enumerate(frames):
+            stream.frame(index, frame)
+        (tmp_path / "clip.mp4").write_bytes(b"another render's clip")  # took the name meanwhile
+        (tmp_path / "clip-2.json").write_text("{}")  # and a sidecar holds the next one
+        assert stream.finish(METADATA) == tmp_path / "clip-3.mp4"
+    finally:
+        stream.close()
+    assert (tmp_path / "clip.mp4").read_bytes() == b"another render's clip"
+    assert folder_names(tmp_path) == ["clip-2.json", "clip-3.mp4", "clip.mp4"]
+
+
+def test_a_concurrent_start_leaves_the_part_being_encoded_alone(tmp_path: Path) -> None:
+    """Another render starting in the folder clears parts no live writer holds: never ours."""
+    import os
+    import time
+
+    from i2v_desktop.export.files import clear_stale_parts
+
+    frames = moving_clip(6)
+    stream = Mp4Stream(tmp_path / "clip.mp4", 18, "ultrafast")
+    try:
+        stream.begin(frames.shape[2], frames.shape[1], 24, 6)
+        old = time.time() - 3600
+        os.utime(stream._video, (old, old))  # however old it looks
+        assert clear_stale_parts(tmp_path) == 0 and stream._video.exists()
+        for index, frame in enumerate(frames):
+            stream.frame(index, frame)
+        assert stream.finish(METADATA) == tmp_path / "clip.mp4"
+    finally:
+        stream.close()
 
 
 def test_close_without_finish_leaves_nothing(tmp_path: Path) -> None:

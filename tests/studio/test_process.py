@@ -81,7 +81,7 @@ def test_an_instant_render_gives_the_same_frames_and_events_as_in_this_process(w
     here_events, here_outputs = [], []
     engines = Engines(load_registry(), load_presets())
     render_to_files(engines.for_model("instant"), request, tmp_path / "here", here_events.append,
-                    CancelToken(), on_saved=here_outputs.append)
+                    CancelToken(), on_saved=here_outputs.append, private=True)  # as the process renders for the history
 
     assert [type(e) for e in events] == [type(e) for e in here_events]
     assert [e.step for e in events if isinstance(e, StepProgress)] == list(range(1, 13)) * 2
