@@ -34,7 +34,7 @@ CONTROLS: Mapping[str, Mapping[str, tuple[float, float]]] = {
     # highlight (specular sweep across the subject, 0..1).
     "instant": {
         "zoom": (-0.3, 0.3), "pan_x": (-0.3, 0.3), "pan_y": (-0.3, 0.3), "orbit": (0.0, 25.0),
-        "spin": (0.0, 30.0), "wind": (0.0, 0.02), "breathe": (0.0, 0.03), "highlight": (0.0, 1.0),
+        "spin": (0.0, 30.0), "wind": (0.0, 0.03), "breathe": (0.0, 0.03), "highlight": (0.0, 1.0),
     },
 }
 FAMILIES = tuple(CONTROLS)

@@ -85,7 +85,6 @@ class Scene:
         self.layered = is_layered(plan.controls)
         self.highlight = float(plan.controls.get("highlight", 0.0))
         self.path = motion_path(plan.controls, plan.num_frames, plan.loop, take_for(seed))
-        wind_px = plan.controls.get("wind", 0.0) * min(width, height)
 
         # How far the photo reaches from the view's centre on each side, in output pixels at zoom 1.
         scale = width / view.w
@@ -97,7 +96,8 @@ class Scene:
             zoom, center = 1.0, self._subject_center(subject, view, scale, 1.0)
             for _ in range(2):  # the subject's rest position depends on the zoom: settle it
                 layers = [self._transforms(m, center) for m in self.path]
-                needed = reach([layer.background for layer in layers], self.size, wind_px * 2.0)
+                # (The wind needs no margin: it fades out at the frame's edges, engine/wind.py.)
+                needed = reach([layer.background for layer in layers], self.size)
                 zoom = required_zoom(needed, photo) * 1.002
                 if any(touched):
                     held = reach([layer.subject for layer in layers], self.size)

@@ -50,7 +50,17 @@ class WindField:
         # The softest fifth of the picture sways the full amplitude: a photo's texture level (a
         # studio backdrop, a field of grass) says where it sways, not how far.
         top = max(float(np.percentile(softness, 80)), SOFTNESS_FLOOR)
-        self.softness = np.clip(softness / top, 0.0, 1.0).astype(np.float32)
+        # The sway fades out toward the frame's edges, over twice its own amplitude: what comes into
+        # view there is the picture's own edge, not content from beyond the frame, so the camera
+        # need not zoom in to hide it (it did, more for stronger wind, and cropped away the very
+        # hair and flags that sway).
+        band = max(1.0, 2.0 * self.amplitude / self.SCALE)
+        ys, xs = np.arange(sh, dtype=np.float32), np.arange(sw, dtype=np.float32)
+        edge_y = np.clip(np.minimum(ys + 0.5, sh - ys - 0.5) / band, 0.0, 1.0)
+        edge_x = np.clip(np.minimum(xs + 0.5, sw - xs - 0.5) / band, 0.0, 1.0)
+        fade = np.minimum(edge_y[:, None], edge_x[None, :])
+        fade = fade * fade * (3.0 - 2.0 * fade)  # smoothstep: no kink where the fade begins
+        self.softness = (np.clip(softness / top, 0.0, 1.0) * fade).astype(np.float32)
         rng = np.random.default_rng(seed)
         yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
         self.waves = []
