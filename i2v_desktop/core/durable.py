@@ -9,7 +9,9 @@
   a hard link is created (which fails when the name exists) and the temporary name removed.
 - `fit_stem(stem)`: a file stem short enough that every file made from it (clip, sidecar, strip,
   temporary part, a -NN suffix) fits the 255-byte name limit of common file systems.
-- `stale_parts(folder)`: temporary parts that a killed process left behind.
+- `stale_parts(folder)`: temporary parts that a killed process left behind, by their age;
+  `hold` / `release` mark a part of a video being encoded as alive, so that `clear_stale_parts`
+  removes a killed encoder's part at the next start, and never a live one.
 
 Everything raises OSError; callers turn it into their own one-line error (they know the file's role).
 """
@@ -22,6 +24,17 @@ import os
 import secrets
 import time
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+# Parts of the files ffmpeg encodes for us (clips and exports), held by their writer while it works.
+HELD_SUFFIXES = (".mp4", ".mov", ".webm", ".gif", ".mkv")
+# A part younger than this is left alone even when unheld: its writer may be between creating it
+# and taking its lock.
+UNHELD_AFTER_S = 1.0
 
 PART_MARK = ".part-"
 MAX_STEM_BYTES = 180  # + "-999" + ".thumbs.npz" + the hidden part's "." and ".part-XXXXXXXX" stay < 255
@@ -145,3 +158,62 @@ def stale_parts(folder: Path, older_than: float = 60.0) -> list[Path]:
             if now - path.stat().st_mtime >= older_than and path.is_file():
                 found.append(path)
     return sorted(found)
+
+
+def hold(part: Path) -> int | None:
+    """Mark `part` as being written, until `release`: a lock the system drops when this process
+    dies, however it dies, so the next start knows the part is abandoned without waiting for it to
+    age. None where there are no such locks (Windows: parts are judged by their age alone)."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(part, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # shared: it works read-only on every file system, NFS included
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def release(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def clear_stale_parts(folder: Path) -> int:
+    """Remove the temporary parts a killed process left in `folder`; how many went. A part of a
+    video or export (`hold`: every one this app encodes) goes as soon as no writer holds it, and
+    never while one does, however long its writer has been at it; any other part (a sidecar,
+    another store's) when nothing touched it for a minute (core.durable.stale_parts)."""
+    removed, old = 0, set(stale_parts(folder))
+    for part in stale_parts(folder, older_than=UNHELD_AFTER_S):
+        held = _held(part)
+        if held is False or (held is None and part in old):
+            with contextlib.suppress(OSError):
+                os.unlink(part)
+                removed += 1
+    return removed
+
+
+def _held(part: Path) -> bool | None:
+    """Whether a live writer holds this part of a file we encode; None where that cannot be told
+    (not such a part, no such locks here, or a file system that refuses them)."""
+    if fcntl is None or part.suffix.lower() not in HELD_SUFFIXES:
+        return None
+    try:
+        fd = os.open(part, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # EWOULDBLOCK: its writer holds it
+        return True
+    except OSError:  # the file system has no such locks
+        return None
+    finally:
+        os.close(fd)
+    return False

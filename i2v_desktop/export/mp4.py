@@ -20,7 +20,8 @@ from ..core.errors import ExportError, InputError
 from .audio import SoundInput, checked_audio, codec_args, encoder_samples, sound_input
 from .container import read_video
 from .ffmpeg import ffmpeg_exe, ffmpeg_url, known_cause, read_with_ffmpeg, run_ffmpeg
-from .files import check_destination, commit, create_temp, hold, release, remove, write_sidecar
+from ..core.durable import hold, release
+from .files import check_destination, commit, create_temp, remove, write_sidecar
 
 # The rest of the app finds ffmpeg and the atomic files here, as before they had modules of their own.
 __all__ = ["COLOUR_TAGS", "MOV_MUXER", "checked_tags", "encode_command", "ffmpeg_exe",

@@ -35,7 +35,8 @@ from ..core.errors import ExportError
 from .audio import AAC_RATE, checked_audio, encoder_samples, sound_input, timeline_samples
 from .encode import estimated_bitrate, export_command, sound_codec
 from .interpolate import Interpolator
-from .files import check_destination, commit, create_temp, hold, release, remove
+from ..core.durable import hold, release
+from .files import check_destination, commit, create_temp, remove
 from .mp4 import checked_tags, ffmpeg_exe, frame_rate, run_ffmpeg, write_sidecar
 from .plan import Layout, Timeline, plan_layout, plan_timeline
 from .presets import (

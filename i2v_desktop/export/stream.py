@@ -21,7 +21,8 @@ from ..core.clip import Audio
 from ..core.errors import ExportError
 from .audio import checked_audio, codec_args, encoder_samples, sound_input
 from .ffmpeg import ffmpeg_exe, ffmpeg_url, run_ffmpeg
-from .files import check_destination, commit, create_temp, hold, release, remove
+from ..core.durable import hold, release
+from .files import check_destination, commit, create_temp, remove
 from .mp4 import MOV_MUXER, X264_PRESETS, checked_tags, encode_command, frame_rate
 
 _END = None  # the frame queue's last item

@@ -17,7 +17,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from ..core.durable import fsync_folder
+from ..core.durable import clear_stale_parts, fsync_folder
 from ..core.errors import os_reason
 from .historydb import (IMPORTED_INDEX, Damaged, HistoryError, check, connect, damaged_name, get_meta, is_damage,
                         migrate, open_store, set_aside, set_meta, transaction)
@@ -69,7 +69,8 @@ def open_history(layout: Layout, path: Path) -> tuple[sqlite3.Connection | None,
 
     try:
         imported = _import(conn, legacy, found_legacy) if found_legacy is not None else None
-        found, unreadable = rescan(conn, layout)
+        added, unreadable = rescan(conn, layout)
+        found = len(added)
     except sqlite3.Error as exc:
         conn.close()
         raise HistoryError(f"{path}: cannot be written ({exc})") from None
@@ -83,7 +84,8 @@ def open_history(layout: Layout, path: Path) -> tuple[sqlite3.Connection | None,
     elif found and imported is None and not _had_rows_before(conn, found):
         notices.append(f"{root}: the history is rebuilt from the clips' sidecars ({found} clips)")
     elif found:
-        notices.append(f"{root}: re-indexed {found} clips found on disk")
+        named = ", ".join(added[:3]) + (f" and {found - 3} more" if found > 3 else "")
+        notices.append(f"{root}: re-indexed {found} clips found on disk ({named})")
     if unreadable:
         notices.append(f"{root / CLIPS}: {unreadable} clips have no readable sidecar and stay out of the history "
                        f"(each is named in the log)")
@@ -143,9 +145,11 @@ def _import(conn: sqlite3.Connection, legacy: Path, found: Legacy) -> int | None
     return count
 
 
-def rescan(conn: sqlite3.Connection, layout: Layout) -> tuple[int, int]:
+def rescan(conn: sqlite3.Connection, layout: Layout) -> tuple[list[str], int]:
     """Compare the clips folders that changed since they were last compared (and clips outside the
-    root) with the database; returns (clips re-indexed, clips left out for an unreadable sidecar).
+    root) with the database, clearing the hidden parts a killed writer left in them (a part makes
+    its folder change); returns (the file names of the clips re-indexed, how many clips were
+    left out for an unreadable sidecar).
     Takes the write lock only when there is something to compare."""
     clips = layout.root / CLIPS
     times: dict[str, int] = {}
@@ -161,13 +165,16 @@ def rescan(conn: sqlite3.Connection, layout: Layout) -> tuple[int, int]:
     changed += sorted(set(recorded) - set(times))  # a whole folder deleted
     outside = conn.execute("SELECT mp4, id FROM clips WHERE folder IS NULL").fetchall()
     gone_outside = [(stored, entry_id) for stored, entry_id in outside if not layout.resolved(stored).exists()]
+    clear_stale_parts(layout.root / "thumbs")  # the strips of clips outside the root
     if not changed and not gone_outside:
-        return 0, 0
+        return [], 0
 
-    found = unreadable = 0
+    added: list[str] = []
+    unreadable = 0
     now = time.time()
     with transaction(conn):
         for folder in changed:
+            clear_stale_parts(layout.root / folder)  # what a render or a save killed there left
             try:
                 names = os.listdir(layout.root / folder)
             except FileNotFoundError:
@@ -182,9 +189,11 @@ def rescan(conn: sqlite3.Connection, layout: Layout) -> tuple[int, int]:
             conn.execute("DELETE FROM skipped WHERE folder = ?", (folder,))
             conn.executemany("INSERT INTO skipped (mp4, folder, sidecar_ns) VALUES (?, ?, ?)",
                              [(stored, folder, ns) for stored, ns in scan.skipped.items()])
-            before = conn.total_changes
-            conn.executemany(INSERT, scan.found)
-            found += conn.total_changes - before
+            for row in scan.found:
+                before = conn.total_changes
+                conn.execute(INSERT, row)
+                if conn.total_changes > before:
+                    added.append(Path(row[1]).name)
             unreadable += scan.unreadable
             conn.executemany("DELETE FROM clips WHERE id = ?", [(entry_id,) for entry_id in scan.gone])
             mtime = times.get(folder)
@@ -195,7 +204,7 @@ def rescan(conn: sqlite3.Connection, layout: Layout) -> tuple[int, int]:
         for stored, entry_id in gone_outside:
             log.warning("history: %s is gone; dropping it from the history", stored)
             conn.execute("DELETE FROM clips WHERE id = ?", (entry_id,))
-    return found, unreadable
+    return added, unreadable
 
 
 def _had_rows_before(conn: sqlite3.Connection, found: int) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..core.cancel import CancelToken
-from ..core.durable import MAX_STEM_BYTES, fit_stem
+from ..core.durable import MAX_STEM_BYTES, clear_stale_parts, fit_stem
 from ..core.errors import Cancelled, ExportError, I2VError, InputError, os_reason
 from ..core.framing import fit_image
 from ..core.image import load_image
@@ -41,6 +41,7 @@ def export_to(
     export goes to NAME-2.EXT… when the name is taken, even by another process exporting at once.
 
     `match_colour` pulls the clip's colours back to its photo's (for takes that drifted)."""
+    clear_stale_parts(out_dir)  # what an export killed here earlier left behind
     frames, rate = read_frames(clip_path)
     audio = read_audio(clip_path)
     try:

@@ -41,7 +41,7 @@ from .batch import Pool
 from .catalog import user_exports, user_presets, user_registry
 from .pool import LocalPool
 from .process import EngineSettings, RenderProcess
-from .render import Engines, photo_beside, render_to_files, tidy_clips
+from .render import Engines, photo_beside, render_to_files
 from .table import download_gb
 
 DEVICE_NAMES = {"cuda": "NVIDIA GPU", "mps": "Apple GPU", "cpu": "no GPU (CPU only)"}
@@ -91,7 +91,6 @@ class LocalStudio:
         self._prompts = PromptLibrary(prompts_file or self._folder / "prompts.json")
         # The profile hardware() last read; None until it has looked (models() then leaves `fit` unknown).
         self._hardware: Hardware | None = None
-        self._tidied = False  # the history's clips folder cleared of what killed renders left
 
     @property
     def process(self) -> RenderProcess | None:
@@ -100,12 +99,8 @@ class LocalStudio:
 
     @property
     def _history(self) -> History:
-        if self._opened is None:
+        if self._opened is None:  # (opening clears what killed renders left in its folders)
             self._opened = History(self._history_root)
-        if not self._tidied:
-            self._tidied = True
-            if not self._read_only:
-                tidy_clips(self._opened.root)
         return self._opened
 
     @property

@@ -26,7 +26,8 @@ from ..engine.base import Engine
 from ..engine.instant import InstantEngine
 from ..engine.registry import Registry
 from ..export.container import read_video
-from ..export.files import clear_stale_parts, remove
+from ..core.durable import clear_stale_parts
+from ..export.files import remove
 from ..export.mp4 import write_mp4, write_sidecar
 from ..export.stream import Mp4Stream
 from ..quality.scorecard import ClipScorer, Scorecard, score_clip, working_size
@@ -291,17 +292,6 @@ def render_to_files(
             take.close()
     # Variants best first: the take that holds up is the one the user looks at first.
     return sorted(outputs, key=lambda output: -(output.score.overall if output.score else -1.0))
-
-
-def tidy_clips(root: Path) -> int:
-    """Remove what killed renders left in a history under `root` (its clips/DAY/ folders and its
-    thumbs/ folder): hidden parts no live writer holds; how many went."""
-    clips = Path(root) / "clips"
-    try:
-        folders = [clips, Path(root) / "thumbs", *(path for path in clips.iterdir() if path.is_dir())]
-    except OSError:
-        return 0  # no clips folder yet
-    return sum(clear_stale_parts(folder) for folder in folders)
 
 
 class Engines:

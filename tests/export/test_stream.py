@@ -119,7 +119,7 @@ def test_a_concurrent_start_leaves_the_part_being_encoded_alone(tmp_path: Path) 
     import os
     import time
 
-    from i2v_desktop.export.files import clear_stale_parts
+    from i2v_desktop.core.durable import clear_stale_parts
 
     frames = moving_clip(6)
     stream = Mp4Stream(tmp_path / "clip.mp4", 18, "ultrafast")

@@ -20,7 +20,6 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 # What must hold today, whatever the moment of the kill.
 SOUND = {checks.HALF_FILE, checks.BAD_JSON, checks.FRAMES_CLAIMED, checks.TRACEBACK, checks.RESTART_FAILED,
          checks.FAILED_UNKILLED, checks.HISTORY_LOAD, checks.LOST_ENTRY}
-PARALLEL = "lands with the parallel change to issue 14, item 11 (un-mark at merge)"
 
 # (kind, trigger, seed): each kill inside the window that shows its invariant; the seeds fix where.
 PLAN = [("render", "part", 1), ("render", "encoder", 2), ("export", "part", 1), ("export", "encoder", 2),
@@ -79,13 +78,11 @@ def test_item11_killed_render_leaves_no_half_file(cycles):
     assert broken(cycles, "render", SOUND) == []
 
 
-@pytest.mark.xfail(strict=True, reason=f"stale parts removed at start {PARALLEL}")
 def test_item11_killed_render_parts_gone_after_the_next_render(cycles):
     assert all(cycle.parts_left for cycle in of(cycles, "render"))  # shown only where a kill left parts
     assert broken(cycles, "render", {checks.STALE_PART}) == []
 
 
-@pytest.mark.xfail(strict=True, reason=f"ffmpeg dying with its parent {PARALLEL}")
 def test_item11_killed_render_takes_its_ffmpeg_with_it(cycles):
     assert cycles["render", "encoder"].encoder_killed is True
 
@@ -99,13 +96,11 @@ def test_item11_killed_export_leaves_no_half_file(cycles):
     assert broken(cycles, "export", SOUND) == []
 
 
-@pytest.mark.xfail(strict=True, reason=f"stale parts removed at start {PARALLEL}")
 def test_item11_killed_export_parts_gone_after_the_next_export(cycles):
     assert all(cycle.parts_left for cycle in of(cycles, "export"))
     assert broken(cycles, "export", {checks.STALE_PART}) == []
 
 
-@pytest.mark.xfail(strict=True, reason=f"ffmpeg dying with its parent {PARALLEL}")
 def test_item11_killed_export_takes_its_ffmpeg_with_it(cycles):
     assert cycles["export", "encoder"].encoder_killed is True
 
@@ -120,15 +115,12 @@ def test_item10_killed_history_save_loses_nothing(cycles):
     assert broken(cycles, "history", SOUND) == []
 
 
-@pytest.mark.xfail(strict=True, reason="orphans re-indexed (and reported once) by the parallel change to "
-                                       "issue 14, items 4 and 10 (un-mark at merge)")
 def test_item4_clip_saved_but_never_added_is_reindexed_once(cycles):
     assert cycles["history", "hold"].orphans == 1
     orphan = (checks.ORPHAN_KEPT, checks.ORPHAN_SILENT, checks.ORPHAN_TWICE)
     assert cycles["history", "hold"].failed(*orphan) == []
 
 
-@pytest.mark.xfail(strict=True, reason=f"stale parts removed at start {PARALLEL}")
 def test_item11_killed_history_save_parts_gone_after_the_next_start(cycles):
     assert cycles["history", "part"].parts_left
     assert cycles["history", "part"].failed(checks.STALE_PART) == []

@@ -165,7 +165,8 @@ def test_clips_on_disk_the_database_lacks_are_reindexed_once(tmp_path):
     again = History(tmp_path)
     names = sorted(entry.mp4.name for entry in again.entries())
     assert names == ["in-history.mp4", "killed-before-its-entry.mp4", "older.mp4"]
-    assert again.notices == [f"{tmp_path.resolve()}: re-indexed 2 clips found on disk",
+    assert again.notices == [f"{tmp_path.resolve()}: re-indexed 2 clips found on disk "
+                             "(older.mp4, killed-before-its-entry.mp4)",
                              f"{tmp_path.resolve() / 'clips'}: 1 clips have no readable sidecar and stay out of "
                              "the history (each is named in the log)"]
     entry = next(e for e in again.entries() if e.mp4 == killed.resolve())

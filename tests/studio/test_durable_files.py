@@ -26,7 +26,7 @@ from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
 from i2v_desktop.core.studio import ExportJob
 from i2v_desktop.engine.registry import load_registry
-from i2v_desktop.export.files import clear_stale_parts, hold, release
+from i2v_desktop.core.durable import clear_stale_parts, hold, release
 from i2v_desktop.export.mp4 import read_mp4_metadata
 from i2v_desktop.export.social import load_export_presets
 from i2v_desktop.storage.history import History
@@ -74,8 +74,9 @@ def child_env(tmp_path: Path) -> dict[str, str]:
 RACE = """
 import os, sys, time
 from pathlib import Path
-import i2v_desktop.export.mp4 as mp4
-real = mp4.commit
+import i2v_desktop.export.files as files
+import i2v_desktop.export.stream as stream
+real = files.commit
 def commit(tmp, path, companions=()):
     gate = Path(os.environ["GATE"])
     (gate / str(os.getpid())).touch()
@@ -83,7 +84,7 @@ def commit(tmp, path, companions=()):
     while len(list(gate.iterdir())) < 2 and time.monotonic() < deadline:
         time.sleep(0.005)
     return real(tmp, path, companions)
-mp4.commit = commit
+stream.commit = commit  # where a render's clip takes its name
 from i2v_desktop.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -245,11 +246,11 @@ def test_item11_parts_left_by_killed_renders_go_at_the_next_start_live_ones_stay
     render(engine, samples / "coffee.jpg", out)
     release(lock)
     assert not dead.exists() and live.exists()
-    # The history's clip folders are cleared when the studio opens the history.
+    # The history's clip folders are cleared when the history opens (the next start).
     day = tmp_path / "history" / "clips" / "2026-01-02"
     day.mkdir(parents=True)
     dead = part_in(day, 120)
-    studio.clips()
+    History(tmp_path / "history")
     assert not dead.exists()
 
 
