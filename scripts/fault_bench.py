@@ -25,16 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from i2v_desktop.bench.faults import KINDS, Harness, Tally, plan  # noqa: E402
 from i2v_desktop.core.durable import write_durably  # noqa: E402
-
-
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
+from i2v_desktop.cli.options import whole  # noqa: E402
 
 
 def kinds(text: str) -> tuple[str, ...]:
@@ -47,7 +38,7 @@ def kinds(text: str) -> tuple[str, ...]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fault_bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--cycles", type=positive, default=60, help="kills to inject (default 60)")
+    parser.add_argument("--cycles", type=whole(1, None, "a count"), default=60, help="kills to inject (default 60)")
     parser.add_argument("--seed", type=int, default=14,
                         help="seed of the plan and of every moment (default 14)")
     parser.add_argument("--kinds", type=kinds, default=KINDS,

@@ -19,25 +19,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the code next to this script, whatever else is installed
 
 from i2v_desktop.bench.history import bench  # noqa: E402
+from i2v_desktop.cli.options import whole  # noqa: E402
 
 ADD_MS, START_MS = 5.0, 50.0
 
 
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=positive, default=10_000, help="clips in the full history (10000)")
-    parser.add_argument("--each", type=positive, default=500, help="clips each of the two processes adds (500)")
-    parser.add_argument("--adds", type=positive, default=20, help="adds timed on each history (20)")
+    parser.add_argument("--count", type=whole(1, None, "a count"), default=10_000, help="clips in the full history (10000)")
+    parser.add_argument("--each", type=whole(1, None, "a count"), default=500, help="clips each of the two processes adds (500)")
+    parser.add_argument("--adds", type=whole(1, None, "a count"), default=20, help="adds timed on each history (20)")
     parser.add_argument("--keep", action="store_true", help="leave the histories in the temporary folder")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="i2v-history-bench-"))

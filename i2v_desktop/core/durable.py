@@ -164,18 +164,8 @@ def hold(part: Path) -> int | None:
     """Mark `part` as being written, until `release`: a lock the system drops when this process
     dies, however it dies, so the next start knows the part is abandoned without waiting for it to
     age. None where there are no such locks (Windows: parts are judged by their age alone)."""
-    if fcntl is None:
-        return None
-    try:
-        fd = os.open(part, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH)  # shared: it works read-only on every file system, NFS included
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
+    # Shared: it works read-only on every file system, NFS included.
+    return None if fcntl is None else _locked(part, fcntl.LOCK_SH)
 
 
 def release(fd: int | None) -> None:
@@ -205,15 +195,28 @@ def _held(part: Path) -> bool | None:
     if fcntl is None or part.suffix.lower() not in HELD_SUFFIXES:
         return None
     try:
-        fd = os.open(part, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd = _locked(part, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # EWOULDBLOCK: its writer holds it
+        return True
+    if fd is None:
+        return None
+    os.close(fd)
+    return False
+
+
+def _locked(part: Path, operation: int) -> int | None:
+    """A descriptor of `part` with the flock `operation` taken; None where the file cannot be
+    opened or its file system has no such locks. BlockingIOError: a non-blocking lock is held."""
+    try:
+        fd = os.open(part, os.O_RDONLY | _BINARY)
     except OSError:
         return None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:  # EWOULDBLOCK: its writer holds it
-        return True
-    except OSError:  # the file system has no such locks
-        return None
-    finally:
+        fcntl.flock(fd, operation)
+    except BlockingIOError:
         os.close(fd)
-    return False
+        raise
+    except OSError:
+        os.close(fd)
+        return None
+    return fd

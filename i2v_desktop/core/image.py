@@ -103,17 +103,7 @@ def load_image(
     ):
         raise ValueError(f"need must be a (width, height) of positive whole numbers, got {need!r}")
     name = os.fspath(path)
-    if os.path.isdir(name):
-        raise InputError(f"{name}: is a folder, not an image file")
-    try:
-        # Our own handle, not a path: Pillow then leaves the decoded image usable after we close it.
-        stream = open(name, "rb")  # noqa: SIM115 (closed by the `with stream` below)
-    except (FileNotFoundError, NotADirectoryError):
-        raise InputError(f"{name}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{name}: permission denied") from None
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    stream = _open_photo(name)
     with stream:
         if os.fstat(stream.fileno()).st_size == 0:
             raise InputError(f"{name}: file is empty")
@@ -143,12 +133,7 @@ def _decode(
 ) -> tuple[Image.Image, tuple[int, int]]:
     """The decoded, upright image (JPEGs already reduced towards max_pixels and `need`) and its
     full size."""
-    try:
-        image = Image.open(stream, formats=_FORMATS)
-    except UnidentifiedImageError:
-        raise InputError(f"{name}: {_unidentified_reason(stream)}") from None
-    except _DECODE_ERRORS:
-        raise InputError(f"{name}: truncated or corrupt image data") from None
+    image = _header(stream, name)
     width, height = image.size
     if width * height > MAX_CLAIMED_PIXELS:
         raise InputError(f"{name}: image claims to be {width}x{height} pixels, too large to load")
@@ -317,25 +302,38 @@ def _unidentified_reason(stream: BinaryIO) -> str:
     return "not an image file"
 
 
+def _header(stream: BinaryIO, name: str) -> Image.Image:
+    """The image opened from `stream` (its header read, its pixels not yet); InputError naming the
+    file when it is no image we read."""
+    try:
+        return Image.open(stream, formats=_FORMATS)
+    except UnidentifiedImageError:
+        raise InputError(f"{name}: {_unidentified_reason(stream)}") from None
+    except _DECODE_ERRORS:
+        raise InputError(f"{name}: truncated or corrupt image data") from None
+
+
+def _open_photo(name: str) -> BinaryIO:
+    """The photo's file, opened for reading (our own handle, not a path: Pillow then leaves a
+    decoded image usable after it is closed); InputError naming the file and why not."""
+    if os.path.isdir(name):
+        raise InputError(f"{name}: is a folder, not an image file")
+    try:
+        return open(name, "rb")  # noqa: SIM115 (the caller closes it)
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(f"{name}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+
+
 def photo_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     """(width, height) of a photo as it is shown (after EXIF orientation), from its header alone;
     InputError naming the file when it cannot be read as an image."""
     name = os.fspath(path)
-    if os.path.isdir(name):
-        raise InputError(f"{name}: is a folder, not an image file")
-    try:
-        stream = open(name, "rb")  # noqa: SIM115 (closed by the `with stream` below)
-    except (FileNotFoundError, NotADirectoryError):
-        raise InputError(f"{name}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
-    with stream, _pillow_limits():
-        try:
-            image = Image.open(stream, formats=_FORMATS)
-        except UnidentifiedImageError:
-            raise InputError(f"{name}: {_unidentified_reason(stream)}") from None
-        except _DECODE_ERRORS:
-            raise InputError(f"{name}: truncated or corrupt image data") from None
+    with _open_photo(name) as stream, _pillow_limits():
+        image = _header(stream, name)
         width, height = image.size
         turned = image.format in _JPEG_FORMATS and _orientation(image) >= 5
     return (height, width) if turned else (width, height)

@@ -77,10 +77,18 @@ def connect(path: Path) -> sqlite3.Connection:
     GUI thread and a worker thread and orders them with its own lock.
     Raises Damaged when the file is not a database, sqlite3.Error for anything else."""
     conn = sqlite3.connect(path, timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
-    try:
+    with closed_on_failure(conn):
         conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
+    return conn
+
+
+@contextlib.contextmanager
+def closed_on_failure(conn: sqlite3.Connection) -> Iterator[None]:
+    """Close `conn` when the block fails; a file SQLite calls damaged becomes Damaged."""
+    try:
+        yield
     except sqlite3.DatabaseError as exc:
         conn.close()
         if is_damage(exc):
@@ -89,7 +97,6 @@ def connect(path: Path) -> sqlite3.Connection:
     except BaseException:
         conn.close()
         raise
-    return conn
 
 
 def is_damage(exc: BaseException) -> bool:
@@ -167,16 +174,8 @@ def open_store(path: Path) -> sqlite3.Connection:
     """Connect and migrate, without the integrity check: the queue's short visits. Raises Damaged,
     HistoryError (newer version) or sqlite3.Error."""
     conn = connect(path)
-    try:
+    with closed_on_failure(conn):
         migrate(conn, path)
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        if is_damage(exc):
-            raise Damaged(str(exc)) from None
-        raise
-    except BaseException:
-        conn.close()
-        raise
     return conn
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from ..core.durable import clear_stale_parts, fsync_folder
 from ..core.errors import os_reason
-from .historydb import (IMPORTED_INDEX, Damaged, HistoryError, check, connect, damaged_name, get_meta, is_damage,
-                        migrate, open_store, set_aside, set_meta, transaction)
+from .historydb import (IMPORTED_INDEX, Damaged, HistoryError, check, closed_on_failure, connect, damaged_name,
+                        get_meta, migrate, open_store, set_aside, set_meta, transaction)
 from .reindex import CLIPS, COLUMNS, INDEX_NAME, Layout, Legacy, read_legacy_index, scan_folder
 
 log = logging.getLogger("i2v_desktop.storage.history")
@@ -98,16 +98,11 @@ def _checked(path: Path) -> sqlite3.Connection:
     """Connect, check the pages and migrate. Damaged for a file that is not a sound database of ours."""
     conn = connect(path)
     try:
-        check(conn)
-        migrate(conn, path)
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        if is_damage(exc):
-            raise Damaged(str(exc)) from None
+        with closed_on_failure(conn):
+            check(conn)
+            migrate(conn, path)
+    except sqlite3.DatabaseError as exc:  # not damage (that is Damaged): a file it cannot use now
         raise HistoryError(f"{path}: cannot be opened ({exc})") from None
-    except BaseException:
-        conn.close()
-        raise
     return conn
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,13 +39,15 @@ def one_line(err: str) -> str:
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory) -> Path:
-    """A real 1 s, 24-frame clip with its record, and copies cut at 30, 60 and 90 % of its bytes."""
+    """A real 1 s, 24-frame clip with its record, and copies cut at 30, 60 and 90 % of its bytes, in
+    the folder of its photo (a clip names its photo by file name: score finds it beside the clip)."""
     folder = tmp_path_factory.mktemp("made")
+    shutil.copy(SAMPLES / "coffee.jpg", folder / "coffee.jpg")
     home = tmp_path_factory.mktemp("made-home")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CONFIG_HOME", str(home / "config"))
         patch.setenv("XDG_DATA_HOME", str(home / "data"))
-        code = main(["render", str(SAMPLES / "coffee.jpg"), "--model", "instant", "--preset", "push-in",
+        code = main(["render", str(folder / "coffee.jpg"), "--model", "instant", "--preset", "push-in",
                      "--duration", "1", "--quality", "draft", "--aspect", "1:1", "--seed", "3", "--out", str(folder)])
     assert code == 0
     data = (folder / "coffee.mp4").read_bytes()
