@@ -37,7 +37,7 @@ def test_item3_a_damaged_library_is_set_aside_and_the_next_save_keeps_it(tmp_pat
 
 
 def test_item3_a_second_damaged_file_in_the_same_second_gets_its_own_name(tmp_path, monkeypatch):
-    monkeypatch.setattr(prompts_module.time, "strftime", lambda _: "20260101-000000")
+    monkeypatch.setattr(prompts_module.time, "strftime", lambda *_: "20260101-000000")
     path = tmp_path / "prompts.json"
     for content in (b"first{", b"second{"):
         path.write_bytes(content)
