@@ -24,7 +24,7 @@ from ..core.durable import hold, release
 from .files import check_destination, commit, create_temp, remove, write_sidecar
 
 # The rest of the app finds ffmpeg and the atomic files here, as before they had modules of their own.
-__all__ = ["COLOUR_TAGS", "MOV_MUXER", "checked_tags", "encode_command", "ffmpeg_exe",
+__all__ = ["COLOUR_TAGS", "MOV_MUXER", "check_encoder", "checked_tags", "encode_command", "ffmpeg_exe",
            "ffmpeg_url", "frame_rate", "read_frames", "read_mp4_metadata", "run_ffmpeg", "write_mp4",
            "write_sidecar"]
 
@@ -94,10 +94,7 @@ def write_mp4(
     """
     path = Path(path)
     rate = frame_rate(fps, path)
-    if isinstance(crf, bool) or not isinstance(crf, int) or not 1 <= crf <= 51:
-        raise ValueError(f"{path}: crf must be a whole number from 1 to 51, got {crf!r}")
-    if encoder_preset not in X264_PRESETS:
-        raise ValueError(f"{path}: encoder preset must be one of {', '.join(X264_PRESETS)}")
+    check_encoder(crf, encoder_preset, path)
     tags = checked_tags(metadata or {}, path)
     if audio is not None:
         audio = checked_audio(audio, path)
@@ -124,6 +121,14 @@ def write_mp4(
         raise
     finally:
         release(held)
+
+
+def check_encoder(crf: int, encoder_preset: str, path: Path) -> None:
+    """ValueError, naming `path`, for an x264 quality or preset no user could have chosen."""
+    if isinstance(crf, bool) or not isinstance(crf, int) or not 1 <= crf <= 51:
+        raise ValueError(f"{path}: crf must be a whole number from 1 to 51, got {crf!r}")
+    if encoder_preset not in X264_PRESETS:
+        raise ValueError(f"{path}: encoder preset must be one of {', '.join(X264_PRESETS)}")
 
 
 def encode_command(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from fractions import Fraction
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from .audio import checked_audio, codec_args, encoder_samples, sound_input
 from .ffmpeg import ffmpeg_exe, ffmpeg_url, run_ffmpeg
 from ..core.durable import hold, release
 from .files import check_destination, commit, create_temp, remove
-from .mp4 import MOV_MUXER, X264_PRESETS, checked_tags, encode_command, frame_rate
+from .mp4 import MOV_MUXER, check_encoder, checked_tags, encode_command, frame_rate
 
 _END = None  # the frame queue's last item
 # Frames waiting for the encoder: enough to ride out a slow frame, few enough that a stalled
@@ -43,10 +44,7 @@ class Mp4Stream:
     """
 
     def __init__(self, path: Path, crf: int = 18, encoder_preset: str = "medium") -> None:
-        if isinstance(crf, bool) or not isinstance(crf, int) or not 1 <= crf <= 51:
-            raise ValueError(f"{path}: crf must be a whole number from 1 to 51, got {crf!r}")
-        if encoder_preset not in X264_PRESETS:
-            raise ValueError(f"{path}: encoder preset must be one of {', '.join(X264_PRESETS)}")
+        check_encoder(crf, encoder_preset, path)
         self.path = Path(path)
         self._crf, self._preset = crf, encoder_preset
         self._frames: queue.Queue[np.ndarray | None | _Stop] = queue.Queue(_BACKLOG)
@@ -56,7 +54,7 @@ class Mp4Stream:
         self._held: int | None = None  # our lock on it: a part no live writer holds is cleared away
         self._size: tuple[int, int] = (0, 0)
         self._count = 0
-        self._fps = 0.0
+        self._rate = Fraction(0)
 
     # -- FrameSink ------------------------------------------------------------------------------
 
@@ -67,7 +65,7 @@ class Mp4Stream:
             raise ExportError(f"{self.path}: width and height must be even for H.264 video, got {width}x{height}")
         rate = frame_rate(fps, self.path)
         check_destination(self.path)
-        self._size, self._fps = (width, height), fps
+        self._size, self._rate = (width, height), rate
         self._video = create_temp(self.path)
         self._held = hold(self._video)
         # The picture only, no tags and no index in front: the final write puts those in.
@@ -109,8 +107,7 @@ class Mp4Stream:
                 self._mux(target, tags)
             else:
                 audio = checked_audio(audio, self.path)
-                samples = encoder_samples(audio.samples, audio.rate, self._count / float(frame_rate(self._fps, self.path)),
-                                          "aac")
+                samples = encoder_samples(audio.samples, audio.rate, float(self._count / self._rate), "aac")
                 with sound_input(samples, audio.rate, self.path) as sound:
                     self._mux(target, tags, sound.input_args(), codec_args("aac", sound.channels))
             return commit(target, self.path, companions=(".json",))
