@@ -42,6 +42,9 @@ def load_photo(path: str) -> dict[str, Any]:
     return {"preview": preview, "thumbnail": thumbnail, "size": (width, height), "subject": subject_box(source)}
 
 
+FRAMING_LINES = 3  # of the banner's five: the queue's own lines keep room
+
+
 class PhotosPanel(Panel):
     """The left column. The photo list mirrors the state's batch; the queue list mirrors the queue."""
 
@@ -292,9 +295,12 @@ class PhotosPanel(Panel):
         return notes
 
     def _say_framing(self, notes: list[str]) -> None:
-        if notes:
-            more = f" (and {plural(len(notes) - 1, 'more warning')})" if len(notes) > 1 else ""
-            self.say(f"{notes[0]}{more}", "warning")
+        """Each warning its own line of the banner (the first on top), three at most."""
+        shown = notes[:FRAMING_LINES]
+        if len(notes) > FRAMING_LINES:
+            shown[-1] += f" (and {plural(len(notes) - FRAMING_LINES, 'more warning')})"
+        for note in reversed(shown):  # the banner puts its latest line on top
+            self.say(note, "warning")
 
     def queue_request(self, request: GenerationRequest) -> None:
         """One more render of a clip's photo (finalizing it), the photo added back if it was removed."""
