@@ -26,6 +26,7 @@ def frozen_frames(frames: np.ndarray) -> np.ndarray:
 
 
 POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # Linux only
+DONTFORK = getattr(mmap, "MADV_DONTFORK", 0)  # Linux only
 FrameAllocator = Callable[[tuple[int, int, int, int]], "np.ndarray | None"]
 _allocator: FrameAllocator | None = None
 
@@ -46,8 +47,14 @@ def frame_buffer(count: int, height: int, width: int) -> np.ndarray:
     size = count * height * width * 3
     if size == 0 or not hasattr(mmap, "MAP_ANONYMOUS"):  # Windows: numpy's own allocator
         return np.empty(shape, np.uint8)
-    return np.frombuffer(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | POPULATE),
-                         np.uint8).reshape(shape)
+    memory = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | POPULATE)
+    if DONTFORK:
+        # The encoder is started with fork (it must set its parent-death signal before it runs),
+        # and fork write-protects every private page for copy-on-write: each page of the clip then
+        # faults again on its first write, as many faults as the populate saved. The encoder never
+        # reads this memory (it gets the frames through a pipe), so the child does not inherit it.
+        memory.madvise(DONTFORK)
+    return np.frombuffer(memory, np.uint8).reshape(shape)
 
 
 def use_frame_allocator(allocator: FrameAllocator | None) -> None:
