@@ -38,6 +38,11 @@ WEIGHT_KEYS = ("motion", "flicker", "subject", "colour_drift", "loop_seam")
 MID_SIDE = 640  # long side (about) for the subject comparison: fine detail still shows
 FLOW_SIDE = 320  # long side (about) for optical flow, flicker and colour
 MIN_SIDE = 16  # smaller frames carry no measurable motion or detail
+# The photo comparison (subject and colour, each an alignment of the frame onto the photo) looks at
+# up to this many frames a second. What it measures changes over seconds, and it costs more than
+# the rest of the scorecard together: at 24 fps it looks at every second frame. (Brightness, which
+# can pump from one frame to the next, is still read on every frame, and so is the motion.)
+FOLLOW_FPS = 12.0
 
 # -- motion ----------------------------------------------------------------------------------------
 # Flow is summed over a short window before its length is taken: real motion adds up over the
@@ -255,11 +260,11 @@ def score_clip(
     frames = _check_frames(frames)
     if not _is_number(fps) or fps <= 0:
         raise ValueError(f"fps must be a positive number, got {fps!r}")
-    scorer = ClipScorer(frames.shape[2], frames.shape[1], frames.shape[0])
+    scorer = ClipScorer(frames.shape[2], frames.shape[1], frames.shape[0], fps)
     scorer.set_reference(source if source is not None else frames[0], mask)
     for frame in frames:
         scorer.add(frame)
-    return scorer.scorecard(fps, loop)
+    return scorer.scorecard(loop)
 
 
 class ClipScorer:
@@ -271,9 +276,12 @@ class ClipScorer:
     `set_reference` may run on another thread than the engine's, one at a time.
     """
 
-    def __init__(self, width: int, height: int, count: int) -> None:
+    def __init__(self, width: int, height: int, count: int, fps: float) -> None:
         if min(width, height) < MIN_SIDE or count < 1:
             raise ValueError(f"frames must be at least {MIN_SIDE} pixels on each side, got {width}x{height}")
+        if not _is_number(fps) or fps <= 0:
+            raise ValueError(f"fps must be a positive number, got {fps!r}")
+        self._fps = float(fps)
         self._work = _Work.empty(width, height, count)
         self._frame_hw = (height, width)
         self._added = 0
@@ -287,7 +295,7 @@ class ClipScorer:
         if source is None:
             return
         self._reference = _Reference.of(self._work, source, mask, self._frame_hw)
-        self._follower = _Follower(self._work, self._reference)
+        self._follower = _Follower(self._work, self._reference, stride=max(1, round(self._fps / FOLLOW_FPS)))
         self._follower.advance(self._added)
 
     def add(self, frame: np.ndarray) -> None:
@@ -304,15 +312,13 @@ class ClipScorer:
         if self._follower is not None:  # the comparison with the photo keeps up with the frames
             self._follower.advance(self._added)
 
-    def scorecard(self, fps: float, loop: bool = False) -> Scorecard:
-        if not _is_number(fps) or fps <= 0:
-            raise ValueError(f"fps must be a positive number, got {fps!r}")
+    def scorecard(self, loop: bool = False) -> Scorecard:
         if self._added != self._work.count:
             raise ValueError(f"the clip has {self._work.count} frames, {self._added} were added")
         if self._follower is None:
             self.set_reference(self._first)
         assert self._follower is not None
-        return _scorecard(self._work, self._follower, float(fps), loop)
+        return _scorecard(self._work, self._follower, self._fps, loop)
 
 
 def _scorecard(work: _Work, follower: _Follower, fps: float, loop: bool) -> Scorecard:
@@ -327,11 +333,12 @@ def _scorecard(work: _Work, follower: _Follower, fps: float, loop: bool) -> Scor
     contrast = max(float(np.median(followed.contrast_l)), MIN_CONTRAST_L)
     pumping = _pumping(followed.frame_lab_means, fps) / contrast
 
+    compared = slice(None, None, follower.stride)  # the frames aligned onto the photo
     scores = {
         "motion": _motion_score(motion_value),
         "flicker": _flicker_score(residual, pumping),
-        "subject": _subject_score(followed.similarity, fps),
-        "colour_drift": _colour_score(followed.delta_e, fps),
+        "subject": _subject_score(followed.similarity[compared], fps / follower.stride),
+        "colour_drift": _colour_score(followed.delta_e[compared], fps / follower.stride),
     }
     if loop:
         scores["loop_seam"] = _seam_score(work)
@@ -664,6 +671,7 @@ def _smooth(series: np.ndarray, sigma: float) -> np.ndarray:
 
 @dataclass
 class _Followed:
+    # similarity, delta_e and the two stats: every `stride`-th frame's (zero and NaN in between)
     similarity: np.ndarray  # (T,) subject SSIM, NaN where too little of the subject is in view
     delta_e: np.ndarray  # (T,) median ΔE between the reference and the aligned frame
     frame_lab_means: np.ndarray  # (T, 3) whole-frame mean L*a*b*
@@ -690,10 +698,10 @@ class _Follower:
     lines up the whole picture (background parallax included) and leaves colour alone.
     """
 
-    def __init__(self, work: _Work, reference: _Reference, subject: bool = True) -> None:
+    def __init__(self, work: _Work, reference: _Reference, subject: bool = True, stride: int = 1) -> None:
         count = work.count
         width, height = work.small_size
-        self.work, self.reference, self.subject = work, reference, subject
+        self.work, self.reference, self.subject, self.stride = work, reference, subject, stride
         self.grid_x, self.grid_y = np.meshgrid(np.arange(width, dtype=np.float32),
                                                np.arange(height, dtype=np.float32))
         self.sources = reference.points.astype(np.float32)
@@ -713,7 +721,10 @@ class _Follower:
     def advance(self, ready: int) -> None:
         """Compare every frame before `ready` not compared yet (frames are compared in order)."""
         while self.done < ready:
-            self._step(self.done)
+            if self.done % self.stride == 0:
+                self._step(self.done)
+            else:  # between compared frames, only what pumping needs: the frame's brightness
+                self._lab_stats(self.done, _to_lab(self.work.small[self.done]))
             self.done += 1
 
     def _step(self, t: int) -> None:
@@ -746,11 +757,14 @@ class _Follower:
             homography = moved
         self.homography = homography
         lab = _to_lab(work.small[t])
-        mean, std = cv2.meanStdDev(lab)
-        self.means[t], self.contrast[t] = mean.ravel(), float(std[0, 0])
+        self._lab_stats(t, lab)
         blurred = cv2.GaussianBlur(lab, (0, 0), COLOUR_BLUR)
         self.delta_e[t], self.frame_stats[t], self.reference_stats[t] = _colour_compare(blurred, map_x, map_y,
                                                                                        reference)
+
+    def _lab_stats(self, t: int, lab: np.ndarray) -> None:
+        mean, std = cv2.meanStdDev(lab)
+        self.means[t], self.contrast[t] = mean.ravel(), float(std[0, 0])
 
     def result(self) -> _Followed:
         if self.done != self.work.count:

@@ -112,7 +112,7 @@ class TakeSink:
 
     def begin(self, width: int, height: int, fps: float, count: int) -> None:
         self.video.begin(width, height, fps, count)
-        scorer = self._scorer = ClipScorer(width, height, count)
+        scorer = self._scorer = ClipScorer(width, height, count, fps)
         self._jobs.append(self._worker.submit(lambda: scorer.set_reference(*photo_reference(self._request,
                                                                                            (width, height)))))
 
@@ -128,7 +128,7 @@ class TakeSink:
             for job in self._jobs:
                 job.result()
             assert self._scorer is not None
-            return as_still(self._scorer.scorecard(clip.fps, clip.request.loop), still)
+            return as_still(self._scorer.scorecard(clip.request.loop), still)
 
         return _scored(clip.request, score)
 
