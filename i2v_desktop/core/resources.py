@@ -23,7 +23,11 @@ MARKER = "models.json"
 @cache
 def resource_root() -> Path:
     """The folder holding the app's data files; raises I2VError naming where it looked."""
-    package = Path(str(resources.files("i2v_desktop")))
+    return find_root(Path(str(resources.files("i2v_desktop"))))
+
+
+def find_root(package: Path) -> Path:
+    """The data folder for the package in `package`: inside it (installed), else beside it (a clone)."""
     candidates = (package / "resources", package.parent / "resources")
     for folder in candidates:
         if (folder / MARKER).is_file():
