@@ -111,7 +111,8 @@ def licence(meta: metadata.PackageMetadata) -> str:
     text = (meta.get("License") or "").strip()
     if text and "\n" not in text and len(text) <= 80 and text.upper() != "UNKNOWN":
         return text
-    classifiers = sorted({c.split(" :: ")[-1] for c in meta.get_all("Classifier") or [] if c.startswith("License ::")})
+    classifiers = sorted({entry.split(" :: ")[-1] for entry in meta.get_all("Classifier") or []
+                          if entry.startswith("License ::")})
     return "; ".join(classifiers) or NOT_STATED
 
 

@@ -73,6 +73,7 @@ def test_markers_that_do_not_hold_here_and_gpu_runtimes_are_left_out(script):
 
 def test_a_table_line_of_the_wrong_shape_is_named(script, committed):
     broken = committed.replace("| numpy |", "| numpy | extra |", 1)
-    number = broken.splitlines().index(next(line for line in broken.splitlines() if line.startswith("| numpy |"))) + 1
+    lines = broken.splitlines()
+    number = lines.index(next(line for line in lines if line.startswith("| numpy |"))) + 1
     with pytest.raises(ValueError, match=f"THIRD_PARTY_NOTICES.md, line {number}: 5 cells, not 4"):
         script.parse(broken)

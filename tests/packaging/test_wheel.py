@@ -66,10 +66,16 @@ def work(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def sdist(work) -> Path:
+def checkout(work) -> Path:
+    """A copy of the checkout: building writes egg-info and build folders into its source."""
     source = work / "checkout"
     shutil.copytree(REPO, source, ignore=_ignore, symlinks=True)
-    return _backend("build_sdist", source, work / "sdist", _env(work))
+    return source
+
+
+@pytest.fixture(scope="module")
+def sdist(work, checkout) -> Path:
+    return _backend("build_sdist", checkout, work / "sdist", _env(work))
 
 
 @pytest.fixture(scope="module")
@@ -80,20 +86,31 @@ def wheel(work, sdist) -> Path:
     return _backend("build_wheel", unpacked / f"i2v_desktop-{VERSION}", work / "wheel", _env(work))
 
 
-@pytest.fixture(scope="module")
-def venv(work, wheel) -> Path:
-    """A fresh environment with the wheel installed; its dependencies are this interpreter's."""
-    env, folder = _env(work), work / "venv"
+def _fresh_venv(work: Path, folder: Path) -> Path:
+    """A new environment whose dependencies are this interpreter's; returns its python."""
+    env = _env(work)
     _run([sys.executable, "-m", "venv", "--without-pip", str(folder)], work, env)
     python = folder / "bin" / "python"
     purelib = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                         work, env).stdout.strip())
     ours = sysconfig.get_paths()
-    (purelib / "dependencies.pth").write_text("".join(f"{path}\n" for path in {ours["purelib"], ours["platlib"]}))
+    folders = sorted({ours["purelib"], ours["platlib"]})
+    (purelib / "dependencies.pth").write_text("".join(f"{path}\n" for path in folders))
+    return python
+
+
+def _install(work: Path, python: Path, *target: str) -> None:
     # --ignore-installed: the dependencies' folder holds this checkout's editable install under the same
-    # name and version, which pip must neither take for this wheel nor try to uninstall.
+    # name and version, which pip must neither take for the one installed here nor try to uninstall.
     _run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", "--no-compile",
-          "--disable-pip-version-check", "--quiet", str(wheel)], work, env)
+          "--no-build-isolation", "--disable-pip-version-check", "--quiet", *target], work, _env(work))
+
+
+@pytest.fixture(scope="module")
+def venv(work, wheel) -> Path:
+    """A fresh environment with the wheel installed."""
+    folder = work / "venv"
+    _install(work, _fresh_venv(work, folder), str(wheel))
     return folder
 
 
@@ -122,7 +139,8 @@ def test_the_wheel_installs_every_resource_inside_the_package_and_carries_the_ve
 def test_the_installed_package_is_the_wheels_not_the_checkout(venv, work):
     code = ("import i2v_desktop, importlib.metadata as m; from i2v_desktop.core.resources import resource_root; "
             "print(i2v_desktop.__file__); print(resource_root()); print(m.version('i2v_desktop'))")
-    package, resources, version = _run([str(venv / "bin" / "python"), "-c", code], work, _env(work)).stdout.split("\n")[:3]
+    lines = _run([str(venv / "bin" / "python"), "-c", code], work, _env(work)).stdout.split("\n")
+    package, resources, version = lines[:3]
     assert Path(package).is_relative_to(venv) and Path(resources).is_relative_to(venv)
     assert Path(resources) == Path(package).parent / "resources"
     assert version == VERSION
@@ -136,9 +154,8 @@ def test_both_installed_commands_print_the_one_version(venv, work):
 
 def test_the_installed_command_renders_a_bundled_sample_with_the_instant_engine(venv, work):
     env, out = _env(work), work / "clips"
-    where = _run([str(venv / "bin" / "python"), "-c",
-                  "from i2v_desktop.core.resources import resource_path; print(resource_path('samples', 'coffee.jpg'))"],
-                 work, env).stdout.strip()
+    code = "from i2v_desktop.core.resources import resource_path; print(resource_path('samples', 'coffee.jpg'))"
+    where = _run([str(venv / "bin" / "python"), "-c", code], work, env).stdout.strip()
     sample = Path(where)
     assert sample.is_relative_to(venv) and sample.is_file()
     result = _run([str(venv / "bin" / "i2v"), "render", str(sample), "--model", "instant", "--preset", "orbit",
@@ -150,3 +167,17 @@ def test_the_installed_command_renders_a_bundled_sample_with_the_instant_engine(
         width, height = stream.codec_context.width, stream.codec_context.height
         frames = sum(1 for _ in container.decode(stream))
     assert frames == 12 and width == height and width >= 256
+
+
+def test_an_editable_install_reads_the_clones_own_resources(work, checkout):
+    """`pip install -e`, as the project's own .venv is made: the package is the clone's, and so is
+    the data folder beside it, which the editable finder does not put inside the package."""
+    python = _fresh_venv(work, work / "editable")
+    _install(work, python, "-e", str(checkout))
+    code = ("import i2v_desktop; from i2v_desktop.core.resources import resource_path; "
+            "print(i2v_desktop.__file__); print(resource_path('models.json'))")
+    package, models = _run([str(python), "-c", code], work, _env(work)).stdout.split("\n")[:2]
+    assert Path(package) == checkout / "i2v_desktop" / "__init__.py"
+    assert Path(models) == checkout / "resources" / "models.json"
+    result = _run([str(work / "editable" / "bin" / "i2v"), "presets"], work, _env(work))
+    assert "orbit" in result.stdout
