@@ -7,7 +7,6 @@ token (at step 20 of an instant render) to the Cancelled event, and how many ste
 import os
 import tempfile
 import time
-from pathlib import Path
 home = tempfile.mkdtemp()
 os.environ.update(XDG_DATA_HOME=f"{home}/d", XDG_CONFIG_HOME=f"{home}/c", HF_HUB_OFFLINE="1")
 from i2v_desktop.app import make_studio
@@ -15,10 +14,11 @@ from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.errors import Cancelled as CancelledError
 from i2v_desktop.core.events import Cancelled, StepProgress
 from i2v_desktop.core.request import GenerationRequest
+from i2v_desktop.core.resources import resource_path
 
 if __name__ == "__main__":
     s = make_studio(process=True)
-    req = GenerationRequest(image=str((Path(__file__).resolve().parent.parent / "i2v_desktop/resources/samples/coffee.jpg").resolve()), preset="orbit",
+    req = GenerationRequest(image=str(resource_path("samples", "coffee.jpg")), preset="orbit",
                             model="instant", duration=3.0, fps=24.0, aspect="9:16", quality="standard")
     for trial in range(5):
         cancel, t = CancelToken(), {}

@@ -23,10 +23,11 @@ sys.path.insert(0, str(ROOT))
 
 from i2v_desktop.core.cancel import CancelToken  # noqa: E402
 from i2v_desktop.core.request import GenerationRequest  # noqa: E402
+from i2v_desktop.core.resources import resource_path  # noqa: E402
 from i2v_desktop.engine.instant import InstantEngine  # noqa: E402
 from i2v_desktop.quality.scorecard import score_clip  # noqa: E402
 
-SAMPLES = ROOT / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 PRESETS = ("orbit", "push-in", "wind")
 CELL_WIDTH = 240
 GAP = 6

@@ -23,10 +23,11 @@ from mp4boxes import edit_lists, first_frame_delays  # noqa: E402
 
 from i2v_desktop.core.cancel import CancelToken  # noqa: E402
 from i2v_desktop.core.request import GenerationRequest  # noqa: E402
+from i2v_desktop.core.resources import resource_path  # noqa: E402
 from i2v_desktop.engine.instant import InstantEngine  # noqa: E402
 from i2v_desktop.export.social import export_clip, load_export_presets  # noqa: E402
 
-SAMPLE = ROOT / "i2v_desktop" / "resources" / "samples" / "astronaut.jpg"
+SAMPLE = resource_path("samples", "astronaut.jpg")
 PICTURE_TYPES = {1: "I", 2: "P", 3: "B"}
 
 

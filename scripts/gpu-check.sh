@@ -15,7 +15,7 @@
 # Python: $I2V_PYTHON if set, else the repository's .venv/bin/python, else python3 on the PATH;
 # it must be able to import torch and diffusers. The repository itself is put on PYTHONPATH, so a
 # fresh copy works without installing it. Nothing is downloaded: the models are built from the
-# configs in i2v_desktop/resources/architectures.json, and the Hugging Face libraries are kept
+# configs in resources/architectures.json, and the Hugging Face libraries are kept
 # offline.
 set -euo pipefail
 

@@ -1,4 +1,4 @@
-"""README.md's models table, generated from the registry (i2v_desktop/resources/models.json): the
+"""README.md's models table, generated from the registry (resources/models.json): the
 part between the two marker comments is rewritten, the rest of README.md is left as it is.
 
     PYTHONPATH=$PWD .venv/bin/python scripts/models_table.py          # rewrite README.md

@@ -32,10 +32,11 @@ from stalls import Stalls  # noqa: E402
 from i2v_desktop.core.errors import Cancelled  # noqa: E402
 from i2v_desktop.core.events import StepProgress  # noqa: E402
 from i2v_desktop.core.request import GenerationRequest  # noqa: E402
+from i2v_desktop.core.resources import resource_path  # noqa: E402
 from i2v_desktop.ui.state import Status  # noqa: E402
 from i2v_desktop.ui.window import MainWindow  # noqa: E402
 
-SAMPLES = ROOT / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 
 
 def run_for(app: QApplication, seconds: float) -> None:

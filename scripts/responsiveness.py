@@ -27,11 +27,12 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from i2v_desktop.app import keep_singletons_alive, make_studio  # noqa: E402
+from i2v_desktop.core.resources import resource_path  # noqa: E402
 from i2v_desktop.ui.theme import apply_theme  # noqa: E402
 from i2v_desktop.ui.window import MainWindow  # noqa: E402
 from stalls import Stalls, wait  # noqa: E402  (this folder is on the path when run as a script)
 
-SAMPLES = Path(__file__).resolve().parent.parent / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 
 
 def main() -> int:

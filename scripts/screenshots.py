@@ -28,12 +28,13 @@ from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
 from i2v_desktop.app import keep_singletons_alive, make_studio  # noqa: E402
 from stalls import wait  # noqa: E402
 from i2v_desktop.core.events import StepProgress  # noqa: E402
+from i2v_desktop.core.resources import resource_path  # noqa: E402
 from i2v_desktop.ui.batch import fitting_size  # noqa: E402
 from i2v_desktop.ui.theme import apply_palette, apply_theme  # noqa: E402
 from i2v_desktop.ui.window import MainWindow  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 OUT = ROOT / "docs" / "screenshots"
 SMALL_SCREENS = ((1280, 720), (1366, 768))
 

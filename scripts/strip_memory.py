@@ -31,12 +31,13 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from i2v_desktop.app import keep_singletons_alive, make_studio  # noqa: E402
+from i2v_desktop.core.resources import resource_path  # noqa: E402
 from i2v_desktop.storage.paths import history_dir  # noqa: E402
 from i2v_desktop.ui.theme import apply_theme  # noqa: E402
 from i2v_desktop.ui.window import MainWindow  # noqa: E402
 from stalls import Stalls, wait  # noqa: E402  (this folder is on the path when run as a script)
 
-SAMPLES = Path(__file__).resolve().parent.parent / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 ONE_SECOND = dict(model="instant", duration=1.0, fps=24.0, aspect="16:9", quality="draft", variants=1)
 
 

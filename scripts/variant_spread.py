@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))  # the code next to this script, whatever else is 
 
 from i2v_desktop.core.cancel import CancelToken  # noqa: E402
 from i2v_desktop.core.request import GenerationRequest  # noqa: E402
+from i2v_desktop.core.resources import resource_path  # noqa: E402
 from i2v_desktop.engine.instant import InstantEngine  # noqa: E402
 from i2v_desktop.studio.render import score_against_photo  # noqa: E402
 
@@ -34,7 +35,7 @@ SEEDS = (1, 2, 3, 4)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photo", type=Path, default=ROOT / "i2v_desktop" / "resources" / "samples" / "coffee.jpg")
+    parser.add_argument("--photo", type=Path, default=resource_path("samples", "coffee.jpg"))
     parser.add_argument("--quality", default="draft", choices=("draft", "standard"))
     parser.add_argument("--duration", type=float, default=3.0)
     args = parser.parse_args()

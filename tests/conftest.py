@@ -20,7 +20,10 @@ atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)
 os.environ["HF_HOME"] = _HF_HOME
 os.environ.pop("HF_HUB_CACHE", None)
 
-SAMPLES = Path(__file__).resolve().parent.parent / "i2v_desktop" / "resources" / "samples"
+# Imported once the environment above is set: nothing of the app may see the real one first.
+from i2v_desktop.core.resources import resource_path  # noqa: E402
+
+SAMPLES = resource_path("samples")
 
 
 @pytest.fixture(autouse=True)

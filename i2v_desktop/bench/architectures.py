@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..core.resources import resource_path
 from ..engine.registry import load_registry
 
 if TYPE_CHECKING:
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 
 def architectures(family: str = "all") -> dict[str, Any]:
     """The denoiser specs of `family` ("wan", "ltx", "svd") or of every family ("all")."""
-    path = Path(str(resources.files("i2v_desktop") / "resources" / "architectures.json"))
+    path = resource_path("architectures.json")
     specs = json.loads(path.read_text(encoding="utf-8"))
     if family == "all":
         return specs

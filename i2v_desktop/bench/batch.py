@@ -29,12 +29,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
-from importlib import resources
 from pathlib import Path
 
 from ..core.batch import DONE, BatchPlan, BatchRow, RowResult, keyed
 from ..core.cancel import CancelToken
 from ..core.request import GenerationRequest
+from ..core.resources import resource_path
 from ..studio.batch import BatchWorker, Pool, Task, Worker, run_batch, worker_name
 
 INSTANT_PRESETS = ("push-in", "orbit", "wind")  # a camera move, a turn with parallax, motion in the scene
@@ -65,7 +65,7 @@ def sleep_plan(rows: int) -> BatchPlan:
 
 
 def samples() -> list[Path]:
-    folder = Path(str(resources.files("i2v_desktop") / "resources" / "samples"))
+    folder = resource_path("samples")
     return sorted(folder.glob("*.jpg"))
 
 

@@ -30,6 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.resources import resource_path
 from . import fault_checks as checks
 from .processes import Proc, await_end, children, descendants, reap, reaping
 
@@ -37,7 +38,7 @@ KINDS = ("render", "export", "history")
 TRIGGERS = {"render": ("random", "part", "encoder"), "export": ("random", "part", "encoder"),
             "history": ("random", "part", "hold")}
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding i2v_desktop/
-PHOTO = PACKAGE_ROOT / "i2v_desktop" / "resources" / "samples" / "coffee.jpg"
+PHOTO = resource_path("samples", "coffee.jpg")
 CLI = "import sys; from i2v_desktop.cli import main; sys.exit(main())"
 HISTORY_COUNT = 3  # clips one killed history save sets out to add
 ORPHAN_WAIT_S = 30.0  # how long an orphaned ffmpeg may take to end before it is killed here

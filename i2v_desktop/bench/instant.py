@@ -33,11 +33,12 @@ import numpy as np
 
 from ..core.cancel import CancelToken
 from ..core.request import GenerationRequest
+from ..core.resources import resource_path
 from ..engine.instant import InstantEngine
 from ..studio.render import save_clip, score_against_photo
 from .measure import PeakMemory
 
-SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
+SAMPLES = resource_path("samples")
 DURATION, FPS, WIDTH, HEIGHT = 3.0, 24, 1080, 1920
 # One preset per way the engine moves a photo: a layered camera move (push-in, orbit), a turntable
 # with its moving highlight, a wind field and a breathing still.

@@ -9,14 +9,13 @@ frames were made, only on their size and count.
 from __future__ import annotations
 
 import time
-from importlib import resources
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..core.framing import fit_image
 from ..core.image import load_image
+from ..core.resources import resource_path
 from ..quality.scorecard import score_clip
 
 WIDTH, HEIGHT, FPS, SECONDS = 1280, 720, 24.0, 3.0
@@ -28,7 +27,7 @@ SAMPLE = "coffee.jpg"
 def sample_clip() -> tuple[np.ndarray, np.ndarray]:
     """(frames, source): a slow push-in with a little drift on a sample photo, and the photo framed
     like the clip. Mild per-frame noise keeps the flow from having an easy time of it."""
-    path = Path(str(resources.files("i2v_desktop") / "resources" / "samples" / SAMPLE))
+    path = resource_path("samples", SAMPLE)
     source, _, _ = fit_image(load_image(path), (WIDTH, HEIGHT))
     count = round(FPS * SECONDS)
     rng = np.random.default_rng(0)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from .errors import PresetError
+from .resources import resource_path
 
 T = TypeVar("T")
 # The model-native controls each family declares, with their valid ranges. A preset's section for
@@ -210,7 +210,7 @@ def load_preset_file(path: Path) -> MotionPreset:
 
 
 def builtin_preset_dir() -> Path:
-    return Path(str(resources.files("i2v_desktop") / "resources" / "presets"))
+    return resource_path("presets")
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
 from ..core.errors import ModelError
 from ..core.request import ASPECTS, BASE_QUALITIES, QUALITIES
+from ..core.resources import resource_path
 
 FAMILIES = ("wan", "ltx", "svd", "ltx2", "hunyuan15")  # the diffusion families
 # What renders a model: a diffusers pipeline on downloaded weights, or the built-in instant engine
@@ -501,7 +501,7 @@ class Registry:
 
 
 def registry_file() -> Path:
-    return Path(str(resources.files("i2v_desktop") / "resources" / "models.json"))
+    return resource_path("models.json")
 
 
 def load_registry(path: Path | None = None, user_file: Path | None = None) -> Registry:
@@ -580,6 +580,6 @@ def _user_entry(item: Any, builtins: Mapping[str, dict[str, Any]], source: str) 
 
 def load_latent_rgb(key: str) -> tuple[list[list[float]], list[float]]:
     """(factors[C][3], bias[3]) for projecting a latent to RGB for previews."""
-    path = Path(str(resources.files("i2v_desktop") / "resources" / "latent_rgb.json"))
+    path = resource_path("latent_rgb.json")
     table = json.loads(path.read_text(encoding="utf-8"))[key]
     return table["factors"], table["bias"]

@@ -10,13 +10,13 @@ import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from ..core.errors import PresetError
 from ..core.presets import Library, load_data_file, load_data_files
+from ..core.resources import resource_path
 from .mp4 import X264_PRESETS
 
 USER_FOLDER = "export_presets"  # under the config folder: storage.paths.config_dir() / USER_FOLDER
@@ -254,7 +254,7 @@ def load_export_preset_file(path: Path) -> ExportPreset:
 
 
 def builtin_export_preset_dir() -> Path:
-    return Path(str(resources.files("i2v_desktop") / "resources" / "export_presets"))
+    return resource_path("export_presets")
 
 
 ExportLibrary = Library[ExportPreset]

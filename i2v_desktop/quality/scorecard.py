@@ -23,13 +23,13 @@ import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
 import cv2
 import numpy as np
 
+from ..core.resources import resource_path
 from ..core.subject import saliency, subject_matte
 
 WEIGHT_KEYS = ("motion", "flicker", "subject", "colour_drift", "loop_seam")
@@ -205,7 +205,7 @@ class Scorecard:
 
 
 def _weights_path() -> Path:
-    return Path(str(resources.files("i2v_desktop") / "resources" / "scorecard.json"))
+    return resource_path("scorecard.json")
 
 
 def load_weights(path: str | os.PathLike[str] | None = None) -> dict[str, float]:

@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
+from .about import show_about
+
 if TYPE_CHECKING:
     from .window import MainWindow
 
@@ -70,6 +72,8 @@ def build_menus(window: MainWindow) -> None:
     action(help_menu, "&Keyboard shortcuts", window.show_shortcuts, QKeySequence.StandardKey.HelpContents)
     window.first_steps_action = action(help_menu, "Show the &first steps", window.first_steps.show)
     window.machine_action = action(help_menu, "This &machine", window.models.open_machine)
+    window.about_action = action(help_menu, "&About i2v desktop", lambda: show_about(window))
+    window.about_action.setMenuRole(QAction.MenuRole.AboutRole)  # macOS moves it to the app menu
 
     # Keys outside the menus, each in a group of the shortcuts sheet.
     def key(widget: QWidget, text: str, shortcut: Any, slot: Any, group: str) -> QAction:

@@ -14,11 +14,12 @@ import pytest
 from PIL import Image
 
 from i2v_desktop.cli import main
+from i2v_desktop.core.resources import resource_path
 from i2v_desktop.export.container import video_frames
 from i2v_desktop.export.mp4 import read_frames
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 
 
 def run(argv, capsys) -> tuple[int, str, str]:

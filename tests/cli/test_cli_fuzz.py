@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from i2v_desktop.cli import main
+from i2v_desktop.core.resources import resource_path
 
-SAMPLES = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 COMMANDS = ("render", "export", "score", "info", "presets", "batch")
 
 

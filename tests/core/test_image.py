@@ -17,9 +17,10 @@ from PIL import Image, ImageCms, ImageFile
 
 from i2v_desktop.core.errors import InputError
 from i2v_desktop.core.image import SUPPORTED_EXTENSIONS, SourceImage, load_image
+from i2v_desktop.core.resources import resource_path
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = sorted((REPO / "i2v_desktop" / "resources" / "samples").glob("*.jpg"))
+SAMPLES = sorted(resource_path("samples").glob("*.jpg"))
 
 
 def pattern(width: int = 96, height: int = 64) -> np.ndarray:

@@ -19,6 +19,7 @@ from PIL import Image
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.errors import ModelError, RequestError
 from i2v_desktop.core.request import GenerationRequest
+from i2v_desktop.core.resources import resource_path
 from i2v_desktop.core.studio import NOT_DOWNLOADED, READY
 from i2v_desktop.engine import depth
 from i2v_desktop.engine.fetch import download
@@ -29,7 +30,7 @@ from i2v_desktop.engine.registry import load_registry
 
 fake_hub = fakehub.fake_hub  # the fixture
 ENGINE = InstantEngine()
-SAMPLES = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 
 
 def tiny_depth_model(folder: Path) -> Path:

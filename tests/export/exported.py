@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-SAMPLE = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples" / "astronaut.jpg"
+from i2v_desktop.core.resources import resource_path
+
+SAMPLE = resource_path("samples", "astronaut.jpg")
 METADATA = {
     "i2v_desktop": json.dumps(
         {"request": {"prompt": 'a "quoted"\nprompt, 日本語 🎬'}, "score": {"overall": 0.8}}

@@ -19,6 +19,7 @@ from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.framing import fit_image
 from i2v_desktop.core.image import load_image
 from i2v_desktop.core.request import GenerationRequest
+from i2v_desktop.core.resources import resource_path
 from i2v_desktop.core.subject import subject_matte
 from i2v_desktop.engine.instant import InstantEngine
 from i2v_desktop.quality.scorecard import (
@@ -32,7 +33,7 @@ from i2v_desktop.quality.scorecard import (
     score_clip,
 )
 
-SAMPLES = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 FPS = 12
 DURATION = 1.5
 HALF_S = DURATION / 2

@@ -3,16 +3,15 @@ must not be carried on and read as the subject changing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.framing import fit_image
 from i2v_desktop.core.image import load_image
 from i2v_desktop.core.request import GenerationRequest
+from i2v_desktop.core.resources import resource_path
 from i2v_desktop.engine.instant import InstantEngine
 from i2v_desktop.quality.scorecard import score_clip
 
-SAMPLES = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 
 
 def test_a_clean_orbit_keeps_its_subject_score() -> None:

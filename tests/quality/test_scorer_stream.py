@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.request import GenerationRequest
+from i2v_desktop.core.resources import resource_path
 from i2v_desktop.engine.instant import InstantEngine
 from i2v_desktop.quality.scorecard import ClipScorer, score_clip
 from i2v_desktop.studio.render import photo_reference
 
-SAMPLES = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from i2v_desktop.core.cancel import CancelToken  # noqa: E402
 from i2v_desktop.core.errors import I2VError  # noqa: E402
 from i2v_desktop.core.presets import load_presets  # noqa: E402
 from i2v_desktop.core.request import GenerationRequest  # noqa: E402
+from i2v_desktop.core.resources import resource_path  # noqa: E402
 from i2v_desktop.engine.registry import load_registry  # noqa: E402
 from i2v_desktop.export.mp4 import read_frames  # noqa: E402
 from i2v_desktop.export.social import load_export_presets  # noqa: E402
@@ -38,7 +39,7 @@ from i2v_desktop.studio.pool import LocalPool  # noqa: E402
 from i2v_desktop.studio.render import Engines  # noqa: E402
 from i2v_desktop.studio.store import PART_PREFIX, STAGING  # noqa: E402
 
-SAMPLES = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 
 # The actors unpickle this module's workers: send them whole, as pytest's module name means
 # nothing in an actor process.

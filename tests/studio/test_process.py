@@ -23,13 +23,14 @@ from i2v_desktop.core.clip import Clip, RenderInfo
 from i2v_desktop.core.events import Cancelled, Finished, Preview, Stage, StageChanged, StepProgress
 from i2v_desktop.core.presets import load_presets
 from i2v_desktop.core.request import GenerationRequest
+from i2v_desktop.core.resources import resource_path
 from i2v_desktop.engine.registry import load_registry
 from i2v_desktop.studio.render import Engines, render_to_files
 from i2v_desktop.studio.process import (
     CRASH_VARIABLE, SHM_FOLDER, EngineSettings, RenderProcess, RenderProcessDied, decode, encode, park, take,
 )
 
-SAMPLES = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 QUICK = dict(model="instant", duration=1.0, fps=12.0, aspect="1:1", quality="draft", variants=2, seed=7)
 TINY = "tiny-wan"
 

@@ -13,11 +13,12 @@ from i2v_desktop.bench.tiny import save_tiny_pipeline
 from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.errors import Cancelled, ModelError
 from i2v_desktop.core.presets import load_presets
+from i2v_desktop.core.resources import resource_path
 from i2v_desktop.engine.registry import load_registry
 from i2v_desktop.studio.process import EngineSettings, RenderProcess
 from i2v_desktop.studio.render import Engines
 
-SAMPLES = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 MODEL = "tiny-ltx2"
 
 

@@ -10,12 +10,13 @@ from i2v_desktop.core.cancel import CancelToken
 from i2v_desktop.core.errors import ExportError
 from i2v_desktop.core.events import Cancelled, Failed, Finished, StepProgress
 from i2v_desktop.core.request import GenerationRequest
+from i2v_desktop.core.resources import resource_path
 from i2v_desktop.engine.instant import InstantEngine
 from i2v_desktop.export.mp4 import read_frames
 from i2v_desktop.studio.records import read_record
 from i2v_desktop.studio.render import render_to_files
 
-SAMPLES = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples"
+SAMPLES = resource_path("samples")
 ENGINE = InstantEngine()
 
 
