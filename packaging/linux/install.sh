@@ -65,7 +65,7 @@ done
 
 # A second install replaces the first, so the manifest always describes what is there.
 if [ -f "$manifest" ]; then
-    "$here/uninstall.sh" --quiet
+    bash "$here/uninstall.sh" --quiet
 fi
 
 entries=()   # the manifest's lines: "dir<TAB>path" for folders made here (outermost first), "file<TAB>path"
