@@ -4,6 +4,7 @@ points at a command that works, and uninstall takes away exactly what install pu
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,6 +94,11 @@ def test_install_into_a_fresh_home_gives_a_working_entry_and_uninstall_leaves_no
     if shutil.which("desktop-file-validate"):
         check = subprocess.run(["desktop-file-validate", str(desktop)], capture_output=True, text=True)
         assert (check.returncode, check.stdout + check.stderr) == (0, "")
+    if shutil.which("appstreamcli"):
+        # The installed tree as a whole: the metainfo's launchable names an entry that is there.
+        check = subprocess.run(["appstreamcli", "validate-tree", "--no-net", "--no-color", str(home / ".local")],
+                               capture_output=True, text=True)
+        assert check.returncode == 0 and not re.findall(r"^\s*[WE]: .*$", check.stdout, re.M), check.stdout
     entry = read_entry(desktop)
     argv = exec_argv(unescape(entry["Exec"]))
     assert argv == [str(app_command), "%F"] and unescape(entry["TryExec"]) == str(app_command)
