@@ -180,6 +180,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationDisplayName("i2v desktop")
     app.setDesktopFileName(APP_ID)
     app.setWindowIcon(app_icon())
+    if sys.platform == "win32":  # the Start menu shortcut's id (packaging/windows): one taskbar button, pinned or not
+        import ctypes
+
+        ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(APP_ID)
     from .storage.paths import data_dir
     from .ui.instance import Instance, Role
 

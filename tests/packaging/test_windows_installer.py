@@ -15,6 +15,7 @@ from pathlib import Path, PureWindowsPath
 import pytest
 
 from i2v_desktop import __version__
+from i2v_desktop.app import APP_ID
 from i2v_desktop.core.image import SUPPORTED_EXTENSIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,6 +121,9 @@ def test_the_script_has_its_sections_and_its_version_comes_from_the_stage() -> N
     assert setup["AppVersion"] == "{#AppVersion}" and "{#AppVersion}" in setup["OutputBaseFilename"]
     assert re.fullmatch(r"\{\{[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}\}", setup["AppId"])
     assert setup["PrivilegesRequired"] == "lowest" and setup["ChangesAssociations"] == "yes"
+    # The shortcut and the running window (app.main sets it) share one id: one taskbar button.
+    assert f'#define AppUserModelID "{APP_ID}"' in directives
+    assert {entry["AppUserModelID"] for entry in sections["Icons"]} == {"{#AppUserModelID}"}
     uninstalled = {entry["Name"] for entry in sections["UninstallDelete"]}
     assert uninstalled == {"{app}\\venv", "{app}\\python"}
 
