@@ -180,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationDisplayName("i2v desktop")
     app.setDesktopFileName(APP_ID)
     app.setWindowIcon(app_icon())
-    if sys.platform == "win32":  # the Start menu shortcut's id (packaging/windows): one taskbar button, pinned or not
+    # The Start menu shortcut's id (packaging/windows): one taskbar button, pinned or not.
+    if sys.platform == "win32":
         import ctypes
 
         ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(APP_ID)

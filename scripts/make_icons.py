@@ -55,7 +55,8 @@ def render(svg: Path, size: int):  # -> PIL.Image.Image (RGBA)
     painter.end()
     # Straight (not premultiplied) RGBA, byte order R, G, B, A, rows without padding (4 * size bytes).
     image = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    return Image.frombytes("RGBA", (size, size), bytes(image.constBits()), "raw", "RGBA", image.bytesPerLine())
+    pixels = bytes(image.constBits())
+    return Image.frombytes("RGBA", (size, size), pixels, "raw", "RGBA", image.bytesPerLine())
 
 
 def _write(path: Path, data: bytes) -> None:

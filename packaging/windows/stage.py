@@ -1,7 +1,7 @@
 """Gather what packaging/windows/i2v_desktop.iss packs into the installer, in packaging/windows/stage/.
 
-    python packaging/windows/stage.py --python cpython-3.11.<x>+<date>-x86_64-pc-windows-msvc-install_only.tar.gz \\
-                                      --wheelhouse wheelhouse
+    python packaging/windows/stage.py --wheelhouse wheelhouse \\
+        --python cpython-3.11.<x>+<date>-x86_64-pc-windows-msvc-install_only.tar.gz
     iscc packaging\\windows\\i2v_desktop.iss
 
 stage/ then holds: python/ (a complete, relocatable CPython for Windows), wheelhouse/ (the app's
@@ -82,14 +82,16 @@ def copy_wheelhouse(source: Path, dest: Path, version: str) -> list[Path]:
             raise StageError(f"{wheel}: not a wheel (not a zip file)")
     own = [w for w in wheels if w.name.startswith(f"i2v_desktop-{version}-")]
     if not own:
-        raise StageError(f"{source}: no i2v_desktop-{version}-*.whl in it (python -m build --wheel, build.md)")
+        raise StageError(f"{source}: no i2v_desktop-{version}-*.whl in it "
+                         "(python -m build --wheel, build.md)")
     dest.mkdir()
     for wheel in wheels:
         shutil.copy2(wheel, dest / wheel.name)
     return wheels
 
 
-def stage(python: Path, wheelhouse: Path, out: Path = STAGE, launcher: Path = LAUNCHER, icon: Path = ICON) -> str:
+def stage(python: Path, wheelhouse: Path, out: Path = STAGE, launcher: Path = LAUNCHER,
+          icon: Path = ICON) -> str:
     """Fill `out` (replacing an earlier stage) and return the app version it was made for."""
     version = app_version()
     for path, what in ((python, "--python"), (launcher, "the launcher"), (icon, "the icon")):
@@ -119,11 +121,14 @@ def stage(python: Path, wheelhouse: Path, out: Path = STAGE, launcher: Path = LA
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--python", type=Path, required=True,
-                        help="python-build-standalone install_only .tar.gz for x86_64-pc-windows-msvc, or its python/ folder")
-    parser.add_argument("--wheelhouse", type=Path, required=True, help="folder of wheels, the app's own among them")
+                        help="python-build-standalone install_only .tar.gz for x86_64-pc-windows-msvc, "
+                             "or its python/ folder")
+    parser.add_argument("--wheelhouse", type=Path, required=True,
+                        help="folder of wheels, the app's own among them")
     parser.add_argument("--launcher", type=Path, default=LAUNCHER, help="default: %(default)s")
     parser.add_argument("--out", type=Path, default=STAGE,
-                        help="default: %(default)s, where i2v_desktop.iss looks (another folder is for checks)")
+                        help="default: %(default)s, where i2v_desktop.iss looks "
+                             "(another folder is for checks)")
     args = parser.parse_args(argv)
     try:
         version = stage(args.python, args.wheelhouse, args.out, args.launcher)

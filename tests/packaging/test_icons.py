@@ -53,7 +53,8 @@ def test_each_png_is_its_size_with_a_transparent_outside_and_an_opaque_middle(fr
 def test_the_committed_png_is_a_current_rendering_of_the_svg(fresh, size) -> None:
     """A design change in the SVG without `python scripts/make_icons.py` fails here. The tolerance
     allows another Qt's antialiasing, not another drawing."""
-    with Image.open(fresh / f"i2v-desktop-{size}.png") as a, Image.open(ICONS / f"i2v-desktop-{size}.png") as b:
+    name = f"i2v-desktop-{size}.png"
+    with Image.open(fresh / name) as a, Image.open(ICONS / name) as b:
         diff = np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b, dtype=np.int16))
     assert diff.mean() < 0.5, f"resources/icons/i2v-desktop-{size}.png is stale: run scripts/make_icons.py"
 
@@ -71,7 +72,8 @@ def test_the_windows_icon_holds_every_size_up_to_256_and_the_mac_one_up_to_1024(
         chunks = icns_chunks(folder / "i2v-desktop.icns")
         # Finder and the Dock read these: 16-512 pt at 1x and 2x (16 pt at 1x is drawn from ic11).
         assert {kind: Image.open(io.BytesIO(png)).size[0] for kind, png in chunks.items()} == {
-            "ic07": 128, "ic08": 256, "ic09": 512, "ic10": 1024, "ic11": 32, "ic12": 64, "ic13": 256, "ic14": 512}
+            "ic07": 128, "ic08": 256, "ic09": 512, "ic10": 1024,
+            "ic11": 32, "ic12": 64, "ic13": 256, "ic14": 512}
         with Image.open(io.BytesIO(chunks["ic11"])) as small, Image.open(ICONS / "i2v-desktop-32.png") as png:
             assert np.array_equal(np.asarray(small.convert("RGBA")), np.asarray(png))
 

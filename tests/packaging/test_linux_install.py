@@ -65,7 +65,8 @@ def unescape(value: str) -> str:
     out, i = "", 0
     while i < len(value):
         if value[i] == "\\" and i + 1 < len(value):
-            out += {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}.get(value[i + 1], "\\" + value[i + 1])
+            escapes = {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
+            out += escapes.get(value[i + 1], "\\" + value[i + 1])
             i += 2
         else:
             out, i = out + value[i], i + 1
@@ -77,14 +78,14 @@ def app_command(tmp_path) -> Path:
     """This environment's i2v-desktop, reached through a folder whose name needs quoting in Exec."""
     script = Path(sys.executable).with_name("i2v-desktop")
     if not script.is_file():
-        pytest.skip(f"no {script}: the test environment was not installed with its scripts (pip install -e .)")
+        pytest.skip(f"no {script}: the test environment was installed without its scripts")
     folder = tmp_path / 'my apps $HOME "x" 100%'
     folder.mkdir()
     (folder / "i2v-desktop").symlink_to(script)
     return folder / "i2v-desktop"
 
 
-def test_install_into_a_fresh_home_gives_a_working_entry_and_uninstall_leaves_nothing(tmp_path, app_command) -> None:
+def test_install_into_a_fresh_home_gives_a_working_entry_and_uninstall_leaves_nothing(tmp_path, app_command):
     home = tmp_path / "home"
     home.mkdir()
     result = run(INSTALL, "--exec", str(app_command), home=home)
@@ -96,8 +97,8 @@ def test_install_into_a_fresh_home_gives_a_working_entry_and_uninstall_leaves_no
         assert (check.returncode, check.stdout + check.stderr) == (0, "")
     if shutil.which("appstreamcli"):
         # The installed tree as a whole: the metainfo's launchable names an entry that is there.
-        check = subprocess.run(["appstreamcli", "validate-tree", "--no-net", "--no-color", str(home / ".local")],
-                               capture_output=True, text=True)
+        check = subprocess.run(["appstreamcli", "validate-tree", "--no-net", "--no-color",
+                                str(home / ".local")], capture_output=True, text=True)
         assert check.returncode == 0 and not re.findall(r"^\s*[WE]: .*$", check.stdout, re.M), check.stdout
     entry = read_entry(desktop)
     argv = exec_argv(unescape(entry["Exec"]))
@@ -108,7 +109,8 @@ def test_install_into_a_fresh_home_gives_a_working_entry_and_uninstall_leaves_no
     assert (ran.returncode, ran.stdout.strip()) == (0, f"i2v_desktop {__version__}"), ran.stderr
     for size in SIZES:
         installed = share / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
-        assert installed.read_bytes() == (ROOT / "resources" / "icons" / f"i2v-desktop-{size}.png").read_bytes()
+        source = ROOT / "resources" / "icons" / f"i2v-desktop-{size}.png"
+        assert installed.read_bytes() == source.read_bytes()
     assert (share / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg").is_file()
     assert (share / "metainfo" / f"{APP_ID}.metainfo.xml").read_bytes() == \
         (ROOT / "packaging" / "linux" / f"{APP_ID}.metainfo.xml").read_bytes()
@@ -124,7 +126,7 @@ def test_install_into_a_fresh_home_gives_a_working_entry_and_uninstall_leaves_no
     assert again.returncode == 0 and "not installed" in again.stdout
 
 
-def test_xdg_data_home_is_honoured_a_reinstall_replaces_and_other_apps_files_stay(tmp_path, app_command) -> None:
+def test_xdg_data_home_is_honoured_a_reinstall_replaces_and_other_apps_files_stay(tmp_path, app_command):
     home, data = tmp_path / "home", tmp_path / "data"
     apps = data / "applications"
     apps.mkdir(parents=True)

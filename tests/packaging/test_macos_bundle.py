@@ -46,7 +46,8 @@ def python_shim(path: Path) -> None:
 def inputs(tmp_path) -> dict[str, Path]:
     wheels = tmp_path / "wheelhouse"
     wheels.mkdir()
-    for name in (f"i2v_desktop-{__version__}-py3-none-any.whl", "pillow-11.0.0-cp311-cp311-macosx_11_0_arm64.whl"):
+    for name in (f"i2v_desktop-{__version__}-py3-none-any.whl",
+                 "pillow-11.0.0-cp311-cp311-macosx_11_0_arm64.whl"):
         (wheels / name).write_bytes(b"PK stand-in")
     archive = tmp_path / "cpython-3.11-aarch64-apple-darwin-install_only.tar.gz"
     shim = tmp_path / "shim" / "python" / "bin" / "python3"
@@ -98,7 +99,8 @@ def test_open_with_covers_exactly_the_files_the_app_opens_without_becoming_their
     listed = [uti for t in types for uti in t["LSItemContentTypes"]]
     unknown = [ext for ext in SUPPORTED_EXTENSIONS if ext not in UTI_OF]
     assert not unknown, f"the app opens {unknown} now: add their type ids here and to build-app.sh"
-    assert len(listed) == len(set(listed)) and set(listed) == {UTI_OF[e] for e in (*SUPPORTED_EXTENSIONS, ".mp4")}
+    assert len(listed) == len(set(listed))
+    assert set(listed) == {UTI_OF[e] for e in (*SUPPORTED_EXTENSIONS, ".mp4")}
 
 
 def test_the_bundle_runs_the_launcher_with_its_own_python_and_the_agreed_arguments(inputs, tmp_path) -> None:
@@ -109,8 +111,9 @@ def test_the_bundle_runs_the_launcher_with_its_own_python_and_the_agreed_argumen
                          capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": str(home)})
     assert run.returncode == 0, run.stderr
     resources = app / "Contents" / "Resources"
+    venv = home / "Library" / "Application Support" / "i2v_desktop" / "venv"
     assert json.loads(run.stdout)["argv"] == [
-        str(resources / "i2v_launcher.py"), "--venv", str(home / "Library" / "Application Support" / "i2v_desktop" / "venv"),
+        str(resources / "i2v_launcher.py"), "--venv", str(venv),
         "--wheelhouse", str(resources / "wheelhouse"), "--", "i2v-desktop", "photo one.jpg"]
 
 
@@ -134,11 +137,13 @@ def test_a_rebuild_replaces_the_bundle_and_wrong_inputs_are_refused_in_one_line(
     empty, no_python = tmp_path / "empty", tmp_path / "nopython"
     empty.mkdir()
     (no_python / "bin").mkdir(parents=True)
-    cases = [({"wheelhouse": empty}, f"{empty}: no i2v_desktop-{__version__}-*.whl in it (python -m build --wheel, build.md)"),
+    cases = [({"wheelhouse": empty},
+              f"{empty}: no i2v_desktop-{__version__}-*.whl in it (python -m build --wheel, build.md)"),
              ({"launcher": tmp_path / "none.py"}, f"{tmp_path / 'none.py'}: no such file (the launcher)"),
              ({"python": no_python}, f"{no_python}: no bin/python3 in it; expected a python-build-standalone "
                                      "install_only build for macOS"),
-             ({"python": tmp_path / "missing.tar.gz"}, f"{tmp_path / 'missing.tar.gz'}: no such file or folder")]
+             ({"python": tmp_path / "missing.tar.gz"},
+              f"{tmp_path / 'missing.tar.gz'}: no such file or folder")]
     for change, reason in cases:
         result = build(*args_of(inputs, **change))
         assert (result.returncode, result.stderr) == (2, f"build-app.sh: {reason}\n"), change
@@ -147,8 +152,8 @@ def test_a_rebuild_replaces_the_bundle_and_wrong_inputs_are_refused_in_one_line(
     foreign = tmp_path / "other"
     (foreign / "i2v desktop.app").mkdir(parents=True)
     result = build(*args_of(inputs, out=foreign))
-    assert (result.returncode, result.stderr) == (
-        2, f"build-app.sh: {foreign / 'i2v desktop.app'}: exists and is not an i2v desktop bundle; move it away first\n")
+    reason = f"{foreign / 'i2v desktop.app'}: exists and is not an i2v desktop bundle; move it away first"
+    assert (result.returncode, result.stderr) == (2, f"build-app.sh: {reason}\n")
 
 
 @pytest.mark.skipif(any(Path(p).exists() for p in ("/opt/homebrew/bin/python3", "/usr/local/bin/python3",

@@ -83,7 +83,8 @@ def read_iss() -> tuple[list[str], dict[str, list]]:
 
 def windows_argv(command: str) -> list[str]:
     """A command line split as Windows' CommandLineToArgvW does for plain quoting."""
-    return [m.group(1) if m.group(1) is not None else m.group(2) for m in re.finditer(r'"([^"]*)"|(\S+)', command)]
+    words = re.finditer(r'"([^"]*)"|(\S+)', command)
+    return [m.group(1) if m.group(1) is not None else m.group(2) for m in words]
 
 
 @pytest.fixture
@@ -144,8 +145,9 @@ def test_stage_provides_every_file_the_script_packs_or_points_at(inputs) -> None
         for name in matched:
             installed.add(f"{entry['DestDir']}\\" + name.removeprefix(base).replace("/", "\\"))
     assert "{app}\\wheelhouse\\" + f"i2v_desktop-{__version__}-py3-none-any.whl" in installed
-    referenced = [entry.get(key, "") for section in ("Icons", "Registry", "Run") for entry in sections[section]
-                  for key in ("Filename", "IconFilename", "Parameters", "ValueData")]
+    keys = ("Filename", "IconFilename", "Parameters", "ValueData")
+    referenced = [entry.get(key, "") for section in ("Icons", "Registry", "Run")
+                  for entry in sections[section] for key in keys]
     folders = {path.rsplit("\\", 1)[0] for path in installed}
     for value in referenced:
         for path in re.findall(r"\{app\}\\[^\"\s]+", value):
@@ -156,12 +158,14 @@ def test_stage_provides_every_file_the_script_packs_or_points_at(inputs) -> None
 def test_every_launch_follows_the_launchers_usage() -> None:
     _, sections = read_iss()
     commands = [(e["Filename"], e["Parameters"]) for s in ("Icons", "Run") for e in sections[s]]
-    commands += [tuple(e["ValueData"].split(" ", 1)) for e in sections["Registry"] if e["Subkey"].endswith("command")]
+    commands += [tuple(e["ValueData"].split(" ", 1)) for e in sections["Registry"]
+                 if e["Subkey"].endswith("command")]
     assert len(commands) == 5
     for program, parameters in commands:
         argv = windows_argv(parameters)
         assert PureWindowsPath(program.strip('"')).name in ("python.exe", "pythonw.exe")
-        assert argv[:6] == ["{app}\\i2v_launcher.py", "--venv", "{app}\\venv", "--wheelhouse", "{app}\\wheelhouse", "--"]
+        assert argv[:6] == ["{app}\\i2v_launcher.py", "--venv", "{app}\\venv",
+                            "--wheelhouse", "{app}\\wheelhouse", "--"]
         assert argv[6] in ("i2v-desktop", "i2v")
     assert commands[-1][1].endswith('-- i2v-desktop "%1"')  # Open with hands the photo over
 
@@ -202,7 +206,8 @@ def test_stage_refuses_wrong_inputs_in_one_line_and_keeps_the_last_stage(inputs,
                                  "archive (build.md)"),
         ({"python": not_windows}, f"{not_windows}: no python.exe in it; expected CPython for Windows "
                                   "(x86_64-pc-windows-msvc install_only)"),
-        ({"wheelhouse": empty}, f"{empty}: no i2v_desktop-{__version__}-*.whl in it (python -m build --wheel, build.md)"),
+        ({"wheelhouse": empty},
+         f"{empty}: no i2v_desktop-{__version__}-*.whl in it (python -m build --wheel, build.md)"),
         ({"launcher": tmp_path / "none.py"}, f"{tmp_path / 'none.py'}: no such file (the launcher)"),
         ({"out": foreign}, f"{foreign}: a folder this script did not make; choose an empty or new --out"),
     ]
@@ -216,6 +221,7 @@ def test_stage_refuses_wrong_inputs_in_one_line_and_keeps_the_last_stage(inputs,
 
 def test_build_md_gives_the_steps_the_script_expects() -> None:
     text = (WINDOWS / "build.md").read_text(encoding="utf-8")
-    for step in ("-m build --wheel", "packaging\\windows\\stage.py", "iscc packaging\\windows\\i2v_desktop.iss",
+    for step in ("-m build --wheel", "packaging\\windows\\stage.py",
+                 "iscc packaging\\windows\\i2v_desktop.iss",
                  "x86_64-pc-windows-msvc-install_only", "pip download"):
         assert step in text, step

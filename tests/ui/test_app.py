@@ -38,7 +38,7 @@ def test_main_opens_the_window_with_the_photos_given(qapp, qtbot, samples, monke
     assert seen["photos"] == ["coffee.jpg", "rocket.jpg"]
     assert "Internal error: RuntimeError: boom" in seen["banner"]
     assert set(handlers) == {app.signal.SIGINT, app.signal.SIGTERM}  # Ctrl+C closes the window
-    assert len(seen["icon"]) == 8 and qapp.desktopFileName() == app.APP_ID  # the entry packaging/linux installs
+    assert len(seen["icon"]) == 8 and qapp.desktopFileName() == app.APP_ID  # packaging/linux's entry
     qapp.setStyleSheet("")
     qapp.setDesktopFileName("")  # what main set on the session's application is undone for the next tests
     qapp.setWindowIcon(QIcon())
