@@ -1,4 +1,4 @@
-; i2v desktop's Windows installer, for Inno Setup 6.
+; i2v desktop's Windows installer, for Inno Setup 6.3 or newer.
 ; Every file it packs comes from stage\, which packaging\windows\stage.py fills (build.md):
 ;   stage\python\          a complete CPython for Windows (python-build-standalone install_only)
 ;   stage\wheelhouse\      the app's wheel and its dependencies, for an offline first start
