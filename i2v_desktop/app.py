@@ -16,6 +16,9 @@ from typing import Callable, Sequence
 
 log = logging.getLogger("i2v_desktop")
 STARTED = time.perf_counter()
+# The reverse-DNS id of the desktop entry and AppStream metainfo (packaging/linux/); Qt hands it to
+# the desktop as the Wayland app id and on X11, so the running window is matched to its entry.
+APP_ID = "io.github.i2v_desktop.I2VDesktop"
 
 
 def open_studio(process: bool = False, read_only: bool = False):  # -> (studio.local.LocalStudio, list[str])
@@ -63,6 +66,24 @@ def settings_file() -> Path:
     from .storage.paths import config_dir
 
     return config_dir() / "settings.ini"
+
+
+def icon_folder() -> Path:
+    """resources/icons: inside the installed package, or beside the package in a clone."""
+    from importlib.resources import files
+
+    installed = Path(str(files("i2v_desktop") / "resources" / "icons"))
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "resources" / "icons"
+
+
+def app_icon():  # -> QIcon
+    """The app's icon at every rendered size (Qt picks the nearest for the title bar, taskbar, dock)."""
+    from PySide6.QtGui import QIcon
+
+    icon = QIcon()
+    for png in sorted(icon_folder().glob("i2v-desktop-*.png")):
+        icon.addFile(str(png))
+    return icon
 
 
 def display_problem() -> str | None:
@@ -157,7 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("i2v desktop")
     app.setApplicationDisplayName("i2v desktop")
-    app.setDesktopFileName("i2v-desktop")
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
+    # The Start menu shortcut's id (packaging/windows): one taskbar button, pinned or not.
+    if sys.platform == "win32":
+        import ctypes
+
+        ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(APP_ID)
     from .storage.paths import data_dir
     from .ui.instance import Instance, Role
 

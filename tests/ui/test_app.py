@@ -7,6 +7,7 @@ import sys
 
 import PySide6
 import pytest
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from i2v_desktop import app
@@ -28,6 +29,7 @@ def test_main_opens_the_window_with_the_photos_given(qapp, qtbot, samples, monke
         seen["photos"] = sorted(p.name for p in window.state.photos)
         sys.excepthook(RuntimeError, RuntimeError("boom"), None)  # a bug in a slot reaches the banner
         seen["banner"] = window.banner.text.text()
+        seen["icon"] = window.windowIcon().availableSizes()
         window.close()
         return 0
 
@@ -36,7 +38,10 @@ def test_main_opens_the_window_with_the_photos_given(qapp, qtbot, samples, monke
     assert seen["photos"] == ["coffee.jpg", "rocket.jpg"]
     assert "Internal error: RuntimeError: boom" in seen["banner"]
     assert set(handlers) == {app.signal.SIGINT, app.signal.SIGTERM}  # Ctrl+C closes the window
+    assert len(seen["icon"]) == 8 and qapp.desktopFileName() == app.APP_ID  # packaging/linux's entry
     qapp.setStyleSheet("")
+    qapp.setDesktopFileName("")  # what main set on the session's application is undone for the next tests
+    qapp.setWindowIcon(QIcon())
 
 
 def test_no_display_is_one_line_not_a_crash(monkeypatch, capsys):
