@@ -29,7 +29,8 @@ class Source:
     build_requires: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        return f"{APP} {self.version} " + (f"(editable, {self.checkout})" if self.checkout else f"({self.wheel.name})")
+        where = f"editable, {self.checkout}" if self.checkout else self.wheel.name
+        return f"{APP} {self.version} ({where})"
 
 
 def read_pyproject(path: Path) -> dict:
@@ -62,13 +63,14 @@ def find_source(launcher_dir: Path, wheelhouse: Path | None) -> Source:
         if project.get("name") == APP and project.get("version"):
             return Source(project["version"], checkout=pyproject.parent,
                           build_requires=tuple(data.get("build-system", {}).get("requires", [])))
-    wheels = [(path, _WHEEL.match(path.name)) for folder in (launcher_dir, wheelhouse) if folder and folder.is_dir()
-              for path in folder.glob(f"{APP}-*.whl")]
-    wheels = [(_version_key(match.group("version")), path, match.group("version")) for path, match in wheels if match]
+    found = [(path, _WHEEL.match(path.name)) for folder in (launcher_dir, wheelhouse)
+             if folder and folder.is_dir() for path in folder.glob(f"{APP}-*.whl")]
+    wheels = [(_version_key(match["version"]), path, match["version"]) for path, match in found if match]
     if not wheels:
         raise LauncherError(f"no {APP} checkout around {launcher_dir} and no {APP}-*.whl beside it"
-                            + (f" or in {wheelhouse}" if wheelhouse else ""), "run the launcher from a clone, "
-                            "or put the app's wheel beside it (python -m build makes one)")
+                            + (f" or in {wheelhouse}" if wheelhouse else ""),
+                            "run the launcher from a clone, or put the app's wheel beside it "
+                            "(python -m build makes one)")
     _, path, version = max(wheels)
     return Source(version, wheel=path)
 
@@ -107,7 +109,10 @@ def cksum(data: bytes) -> int:
 def stamp_path(venv: Path, source: Source) -> Path:
     """`.installed-<cksum of pyproject.toml>` for a checkout (the name bootstrap.sh has always
     used), of the wheel's file name for a wheel (it carries the version)."""
-    data = (source.checkout / "pyproject.toml").read_bytes() if source.checkout else source.wheel.name.encode()
+    if source.checkout:
+        data = (source.checkout / "pyproject.toml").read_bytes()
+    else:
+        data = source.wheel.name.encode()
     return venv / f".installed-{cksum(data)}"
 
 
@@ -153,12 +158,15 @@ def venv_python(venv: Path) -> Path:
 
 
 def remove_venv(venv: Path) -> None:
-    """Deletes a broken environment, but only what is plainly one: never a link or another folder."""
+    """Deletes a broken environment, but only what is plainly one: never a link or another folder
+    (an empty folder is kept: the new environment goes into it)."""
+    if venv.is_dir() and not venv.is_symlink() and not any(venv.iterdir()):
+        return
     if venv.is_symlink():
         raise LauncherError(f"{venv} is a link to another environment; not deleting it",
                             "repair the environment it points to, or pass --venv with a folder of its own")
     if not (venv / "pyvenv.cfg").is_file():
-        raise LauncherError(f"{venv} exists but is not a virtual environment (no pyvenv.cfg); not deleting it",
+        raise LauncherError(f"{venv} exists but is no virtual environment (no pyvenv.cfg); not deleting it",
                             "move it away, or pass --venv with another folder")
     shutil.rmtree(venv)
 
@@ -236,7 +244,8 @@ class Progress:
         if self.verbose:
             status, tail = subprocess.call(args, env=clean_env()), ""
         else:
-            run = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=clean_env())
+            run = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 env=clean_env())
             status, tail = run.returncode, "\n".join(run.stdout.rstrip().splitlines()[-25:])
         if status != 0:
             if tail:
@@ -246,7 +255,8 @@ class Progress:
 
     def attempt(self, args: list[str]) -> bool:
         """A quiet try whose failure is expected (a pin a mirror may or may not hold)."""
-        return subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env()).returncode == 0
+        run = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env())
+        return run.returncode == 0
 
 
 def pip(venv: Path, verb: str, *args: str, wheelhouse: Path | None = None) -> list[str]:

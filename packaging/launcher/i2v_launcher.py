@@ -2,7 +2,7 @@
 """Provisions i2v_desktop's environment for this machine, then starts the app from it.
 
     python3 packaging/launcher/i2v_launcher.py [--venv DIR] [--wheelhouse DIR] [--extras test,cluster]
-                                               [--check | --repair | --make-wheelhouse DIR] [--] [COMMAND ARGS...]
+        [--check | --repair | --make-wheelhouse DIR] [--] [COMMAND ARGS...]
 
 It picks the torch build the machine can use (the CUDA build the NVIDIA driver supports, ROCm, MPS on
 Apple silicon, else the CPU build), creates or repairs the virtual environment, installs the app
@@ -29,14 +29,15 @@ from pathlib import Path  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from i2v_env import (APP, WINDOWS, LauncherError, Progress, Source, clear_stamp, find_source, pip,  # noqa: E402
-                     probe, remove_venv, stamp_path, stamped_extras, venv_bin, venv_python, write_stamp)
+from i2v_env import (  # noqa: E402
+    APP, WINDOWS, LauncherError, Progress, Source, clear_stamp, find_source, pip, probe, remove_venv,
+    stamp_path, stamped_extras, venv_bin, venv_python, write_stamp)
 from i2v_torch_choice import TORCH_VERSION, Choice, choose, gather_facts, misfit  # noqa: E402
 
 NETWORK = "check the network connection, or install offline with --wheelhouse DIR (made on a connected " \
           "machine with --make-wheelhouse DIR)"
-OFFLINE = "the wheelhouse lacks a package this machine needs: make it again with --make-wheelhouse DIR on a " \
-          "connected machine of the same kind"
+OFFLINE = "the wheelhouse lacks a package this machine needs: make it again with --make-wheelhouse DIR " \
+          "on a connected machine of the same kind"
 
 
 def user_venv() -> Path:
@@ -80,7 +81,8 @@ def examine(venv: Path, source: Source, choice: Choice) -> Health:
     elif "app_error" in found:
         app_problem = f"{version} installed but import fails: {found['app_error']}"
     elif version != source.version:
-        app_problem = f"{version} installed; this {'checkout' if source.checkout else 'wheel'} is {source.version}"
+        kind = "checkout" if source.checkout else "wheel"
+        app_problem = f"{version} installed; this {kind} is {source.version}"
     elif source.checkout and Path(found["app_path"]).resolve().parent.parent != source.checkout.resolve():
         app_problem = f"installed from {Path(found['app_path']).parent.parent}, not from this checkout"
     else:
@@ -93,12 +95,14 @@ def report(health: Health, venv: Path, choice: Choice) -> None:
     torch = found.get("torch") or ["", None, None]
     lines = [("environment", health.env, f"{venv} (Python {found.get('python')})"),
              ("torch", health.torch, f"{torch[0]} ({choice.label} build wanted: {choice.reason})"),
-             (APP, health.app, f"{found.get('app_version')} from {Path(found.get('app_path') or '.').parent}")]
+             (APP, health.app, f"{found.get('app_version')} from "
+                               f"{Path(found.get('app_path') or '.').parent}")]
     for name, problem, fine in lines:
         print(f"  {name:<12} {'PROBLEM: ' + problem if problem else 'ok: ' + fine}")
 
 
-def install_torch(progress: Progress, venv: Path, choice: Choice, wheelhouse: Path | None, force: bool) -> None:
+def install_torch(progress: Progress, venv: Path, choice: Choice, wheelhouse: Path | None,
+                  force: bool) -> None:
     extra = ["--force-reinstall"] if force else []
     if wheelhouse:
         # Any build this machine runs will do: a wheelhouse made on a machine like it may hold an older CUDA.
@@ -110,10 +114,11 @@ def install_torch(progress: Progress, venv: Path, choice: Choice, wheelhouse: Pa
         # Never the multi-GB CUDA stack: a local mirror or wheel cache may hold 2.13.0+cpu, and
         # PyTorch's CPU index always does.
         if not progress.attempt(pip(venv, "install", *extra, choice.requirement)):
-            progress.run(pip(venv, "install", *extra, f"torch=={TORCH_VERSION}", "--index-url", choice.index_url),
-                         NETWORK)
+            progress.run(pip(venv, "install", *extra, f"torch=={TORCH_VERSION}",
+                             "--index-url", choice.index_url), NETWORK)
     elif choice.index_url:
-        progress.run(pip(venv, "install", *extra, choice.requirement, "--index-url", choice.index_url), NETWORK)
+        progress.run(pip(venv, "install", *extra, choice.requirement, "--index-url", choice.index_url),
+                     NETWORK)
     else:
         progress.run(pip(venv, "install", *extra, choice.requirement), NETWORK)
 
@@ -141,7 +146,8 @@ def provision(venv: Path, source: Source, choice: Choice, extras: set[str], whee
                      "install Python's venv module (Debian and Ubuntu: apt install python3-venv)")
     if fresh or health.torch:
         progress.step(f"torch {TORCH_VERSION} ({choice.label} build)")
-        install_torch(progress, venv, choice, wheelhouse, force=not fresh and health.torch.startswith("import"))
+        broken = not fresh and health.torch.startswith("import")       # same version, damaged files
+        install_torch(progress, venv, choice, wheelhouse, force=broken)
     progress.step(steps[-2])
     hint = OFFLINE if wheelhouse else NETWORK
     if health.app and "import fails" in health.app:
@@ -170,7 +176,8 @@ def make_wheelhouse(dest: Path, venv: Path, source: Source, choice: Choice, extr
             remove_venv(venv)
         progress.run([sys.executable, "-m", "venv", str(venv)], "install Python's venv module")
     progress.step(f"Downloading torch {TORCH_VERSION} ({choice.label} build)")
-    if choice.flavour != "cpu" or not progress.attempt(pip(venv, "download", "-d", str(dest), choice.requirement)):
+    download = pip(venv, "download", "-d", str(dest), choice.requirement)
+    if choice.flavour != "cpu" or not progress.attempt(download):
         index = ["--index-url", choice.index_url] if choice.index_url else []
         progress.run(pip(venv, "download", "-d", str(dest), choice.requirement, *index), NETWORK)
     progress.step(f"Building {source.describe()}")
@@ -214,15 +221,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     command: list[str] = []
     if "--" in argv:
         argv, command = argv[:argv.index("--")], argv[argv.index("--") + 1:]
-    parser = argparse.ArgumentParser(prog="i2v_launcher.py", description=__doc__.split("\n\n")[1],
+    parser = argparse.ArgumentParser(prog="i2v_launcher.py", description=__doc__.split("\n\n")[2],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--venv", type=Path, help="the environment (default: .venv in a checkout, else the "
+    parser.add_argument("--venv", type=Path, metavar="DIR", help="the environment (default: .venv in a checkout, else the "
                         "per-user data folder)")
-    parser.add_argument("--wheelhouse", type=Path, default=os.environ.get("I2V_WHEELHOUSE") or None,
+    parser.add_argument("--wheelhouse", type=Path, metavar="DIR", default=os.environ.get("I2V_WHEELHOUSE") or None,
                         help="install offline from the wheels in DIR (also I2V_WHEELHOUSE)")
-    parser.add_argument("--extras", default="", help="the app's optional extras, comma-separated (test,cluster)")
+    parser.add_argument("--extras", default="", metavar="LIST",
+                        help="the app's optional extras, comma-separated (test,cluster)")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--check", action="store_true", help="report the environment's health; exit 1 if unhealthy")
+    mode.add_argument("--check", action="store_true",
+                      help="report the environment's health; exit 1 if unhealthy")
     mode.add_argument("--repair", action="store_true", help="make the environment healthy, then stop")
     mode.add_argument("--make-wheelhouse", type=Path, metavar="DIR",
                       help="download the wheels this machine needs into DIR, for --wheelhouse DIR offline")

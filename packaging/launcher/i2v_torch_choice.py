@@ -103,14 +103,17 @@ def _cuda_choice(facts: Facts, output: str) -> Choice:
         return cpu_choice("nvidia-smi lists no driver version")
     driver, capability = parsed
     windows = facts.system == "Windows"
-    about = f"NVIDIA driver {driver}" + (f", compute capability {capability}" if capability is not None else "")
+    about = f"NVIDIA driver {driver}"
+    if capability is not None:
+        about += f", compute capability {capability}"
     usable = [build for build in CUDA_BUILDS
               if _version(driver) >= _version(build.min_windows if windows else build.min_linux)
               and (capability is None or build.min_capability <= capability <= build.max_capability)]
     if not usable:
         floor = CUDA_BUILDS[-1].min_windows if windows else CUDA_BUILDS[-1].min_linux
         return cpu_choice(f"{about} runs no CUDA build of torch {TORCH_VERSION} (they need driver "
-                          f">= {floor} and compute capability 5.0-12.1); update the driver to render on the GPU")
+                          f">= {floor} and compute capability 5.0-12.1); update the driver to render "
+                          "on the GPU")
     best = usable[0]
     full = best.full_windows if windows else best.full_linux
     note = "" if _version(driver) >= _version(full) else \

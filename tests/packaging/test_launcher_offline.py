@@ -19,6 +19,9 @@ LAUNCHER = REPO / "packaging" / "launcher"
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="stand-in programs and venv layout are POSIX here")
 
 
+BUILD = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+
+
 def write(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -27,7 +30,8 @@ def write(root: Path, files: dict[str, str]) -> Path:
 
 
 def build_wheel(project: Path, out: Path, cache: Path) -> None:
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH" and not key.startswith("PIP_")}
+    env = {key: value for key, value in os.environ.items()
+           if key != "PYTHONPATH" and not key.startswith("PIP_")}
     env.update(PIP_CONFIG_FILE=os.devnull, PIP_CACHE_DIR=str(cache))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-build-isolation", "--no-deps",
                     "--no-index", "-w", str(out), str(project)], check=True, env=env, capture_output=True)
@@ -35,8 +39,7 @@ def build_wheel(project: Path, out: Path, cache: Path) -> None:
 
 def fake_torch(root: Path, tag: str, cuda: str | None) -> Path:
     return write(root / f"torch-{tag}", {
-        "pyproject.toml": f'[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
-                          f'[project]\nname = "torch"\nversion = "2.13.0+{tag}"\n'
+        "pyproject.toml": BUILD + f'[project]\nname = "torch"\nversion = "2.13.0+{tag}"\n'
                           '[tool.setuptools]\npackages = ["torch"]\n',
         "torch/__init__.py": f'from torch import version\n__version__ = "2.13.0+{tag}"\n',
         "torch/version.py": f"cuda = {cuda!r}\nhip = None\n"})
@@ -44,8 +47,8 @@ def fake_torch(root: Path, tag: str, cuda: str | None) -> Path:
 
 def fake_app(root: Path, version: str) -> Path:
     return write(root / f"app-{version}", {
-        "pyproject.toml": '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
-                          f'[project]\nname = "i2v_desktop"\nversion = "{version}"\ndependencies = ["torch"]\n'
+        "pyproject.toml": BUILD + f'[project]\nname = "i2v_desktop"\nversion = "{version}"\n'
+                          'dependencies = ["torch"]\n'
                           '[project.optional-dependencies]\ntest = []\n'
                           '[project.gui-scripts]\ni2v-desktop = "i2v_desktop.app:main"\n'
                           '[tool.setuptools]\npackages = ["i2v_desktop"]\n',
@@ -83,7 +86,8 @@ def wheelhouse(tmp_path: Path, built: Path, *names: str) -> Path:
     return folder
 
 
-def launch(bundle: Path, tmp_path: Path, *args: str, nvidia: str | None = None) -> subprocess.CompletedProcess:
+def launch(bundle: Path, tmp_path: Path, *args: str, nvidia: str | None = None,
+           pip_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Runs the launcher with nothing but a stand-in nvidia-smi (or none) on PATH and no pip config."""
     bin_dir = tmp_path / "fakebin"
     bin_dir.mkdir(exist_ok=True)
@@ -96,9 +100,9 @@ def launch(bundle: Path, tmp_path: Path, *args: str, nvidia: str | None = None) 
     env = {key: value for key, value in os.environ.items()
            if key not in ("PYTHONPATH", "I2V_WHEELHOUSE") and not key.startswith("PIP_")}
     env.update(PATH=str(bin_dir), PIP_CONFIG_FILE=os.devnull, PIP_CACHE_DIR=str(tmp_path / "pipcache"),
-               PIP_NO_INPUT="1")
-    return subprocess.run([sys.executable, str(bundle / "i2v_launcher.py"), "--venv", str(tmp_path / "venv"), *args],
-                          capture_output=True, text=True, env=env, timeout=600)
+               PIP_NO_INPUT="1", **(pip_env or {}))
+    command = [sys.executable, str(bundle / "i2v_launcher.py"), "--venv", str(tmp_path / "venv"), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
 
 
 def test_an_offline_install_from_a_wheelhouse_then_a_fast_start_and_a_repair(tmp_path, built, bundle) -> None:
@@ -111,7 +115,8 @@ def test_an_offline_install_from_a_wheelhouse_then_a_fast_start_and_a_repair(tmp
     assert first.stdout.strip() == "window 0.1.0 2.13.0+cpu photo.jpg"
     assert "torch: no NVIDIA GPU -> CPU build" in first.stderr
     for line in ("[1/4] Creating the environment…", "[2/4] torch 2.13.0 (CPU build)…",
-                 "[3/4] i2v_desktop 0.1.0 (i2v_desktop-0.1.0-py3-none-any.whl)…", "[4/4] Checking the environment…"):
+                 "[3/4] i2v_desktop 0.1.0 (i2v_desktop-0.1.0-py3-none-any.whl)…",
+                 "[4/4] Checking the environment…"):
         assert line in first.stderr
 
     # Current: straight to the command, no choice, no steps (and so no pip).
@@ -140,7 +145,7 @@ def test_an_offline_install_from_a_wheelhouse_then_a_fast_start_and_a_repair(tmp
     assert "[1/2] i2v_desktop 0.2.0" in newer.stderr
 
 
-def test_the_torch_build_follows_the_machine_and_never_stays_cuda_without_a_gpu(tmp_path, built, bundle) -> None:
+def test_the_torch_build_follows_the_machine_never_cuda_without_a_gpu(tmp_path, built, bundle) -> None:
     house = wheelhouse(tmp_path, built, "torch-2.13.0+cpu-*", "torch-2.13.0+cu130-*", "i2v_desktop-0.1.0-*")
     gpu = launch(bundle, tmp_path, "--wheelhouse", str(house), "--repair", nvidia="580.95.05, 8.9")
     assert gpu.returncode == 0, gpu.stderr
@@ -150,7 +155,8 @@ def test_the_torch_build_follows_the_machine_and_never_stays_cuda_without_a_gpu(
     # The GPU is gone (the disk moved to another machine): the CUDA build must go too.
     check = launch(bundle, tmp_path, "--wheelhouse", str(house), "--check")
     assert check.returncode == 1
-    assert "torch        PROBLEM: torch 2.13.0+cu130 is a CUDA build; this machine needs the CPU build" in check.stdout
+    assert ("torch        PROBLEM: torch 2.13.0+cu130 is a CUDA build; this machine needs the CPU build"
+            in check.stdout)
     cpu = launch(bundle, tmp_path, "--wheelhouse", str(house), "--", "python", "-c",
                  "import torch; print(torch.__version__, torch.version.cuda)")
     assert cpu.returncode == 0, cpu.stderr
@@ -171,3 +177,18 @@ def test_bad_invocations_end_with_one_clear_line(tmp_path, bundle) -> None:
     nothing = launch(bundle, tmp_path, "--check")            # no checkout around it, no app wheel beside it
     assert nothing.returncode == 1 and "no i2v_desktop checkout" in nothing.stderr
     assert len(nothing.stderr.strip().splitlines()) == 1
+
+
+def test_make_wheelhouse_gathers_what_an_offline_machine_of_this_kind_needs(tmp_path, built, bundle) -> None:
+    # The "network" is a local folder holding both torch builds: only the machine's own may be fetched.
+    shutil.copy2(next(built.glob("i2v_desktop-0.1.0-*")), bundle)          # as an installer ships it
+    online = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(built)}
+    house = tmp_path / "made"
+    made = launch(bundle, tmp_path, "--make-wheelhouse", str(house), pip_env=online)
+    assert made.returncode == 0, made.stderr
+    assert "[2/4] Downloading torch 2.13.0 (CPU build)…" in made.stderr
+    assert sorted(path.name for path in house.iterdir()) == [
+        "i2v_desktop-0.1.0-py3-none-any.whl", "torch-2.13.0+cpu-py3-none-any.whl"]
+    offline = launch(bundle, tmp_path, "--wheelhouse", str(house), "--", "i2v-desktop")
+    assert offline.returncode == 0, offline.stderr
+    assert offline.stdout.strip() == "window 0.1.0 2.13.0+cpu"
