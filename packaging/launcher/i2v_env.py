@@ -34,20 +34,32 @@ class Source:
 
 
 def read_pyproject(path: Path) -> dict:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as error:
+        raise LauncherError(f"{path} cannot be read ({error})", "restore it from the repository") from None
     try:
         import tomllib
+    except ImportError:      # Python 3.10
+        return _read_by_pattern(text)
+    try:
         return tomllib.loads(text)
-    except ImportError:      # Python 3.10: the few keys needed, read by pattern
-        def section(name: str) -> str:
-            match = re.search(rf"^\[{re.escape(name)}\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
-            return match.group(1) if match else ""
-        project, build = section("project"), section("build-system")
-        name = re.search(r'^name\s*=\s*"([^"]+)"', project, re.M)
-        version = re.search(r'^version\s*=\s*"([^"]+)"', project, re.M)
-        requires = re.search(r"^requires\s*=\s*\[(.*?)\]", build, re.M | re.S)
-        return {"project": {"name": name and name.group(1), "version": version and version.group(1)},
-                "build-system": {"requires": re.findall(r'"([^"]+)"', requires.group(1)) if requires else []}}
+    except ValueError as error:
+        raise LauncherError(f"{path} is not valid TOML ({error})",
+                            "fix it, or restore it from the repository") from None
+
+
+def _read_by_pattern(text: str) -> dict:
+    """The few keys the launcher needs, where the standard library has no TOML reader."""
+    def section(name: str) -> str:
+        match = re.search(rf"^\[{re.escape(name)}\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
+        return match.group(1) if match else ""
+    project, build = section("project"), section("build-system")
+    name = re.search(r'^name\s*=\s*"([^"]+)"', project, re.M)
+    version = re.search(r'^version\s*=\s*"([^"]+)"', project, re.M)
+    requires = re.search(r"^requires\s*=\s*\[(.*?)\]", build, re.M | re.S)
+    return {"project": {"name": name and name.group(1), "version": version and version.group(1)},
+            "build-system": {"requires": re.findall(r'"([^"]+)"', requires.group(1)) if requires else []}}
 
 
 _WHEEL = re.compile(rf"^{APP}-(?P<version>[^-]+)-.+\.whl$")

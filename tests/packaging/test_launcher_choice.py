@@ -141,3 +141,10 @@ def test_the_checkout_is_found_from_its_launcher_and_a_wheel_otherwise(tmp_path:
     assert i2v_env.find_source(tmp_path, None).wheel.name == "i2v_desktop-0.10.0-py3-none-any.whl"
     with pytest.raises(i2v_env.LauncherError, match="no i2v_desktop checkout"):
         i2v_env.find_source(tmp_path / "empty", None)
+
+
+def test_a_broken_pyproject_is_named_with_its_reason(tmp_path: Path) -> None:
+    (tmp_path / "packaging" / "launcher").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "i2v_desktop\n')
+    with pytest.raises(i2v_env.LauncherError, match=r"pyproject.toml is not valid TOML \(.*line 2"):
+        i2v_env.find_source(tmp_path / "packaging" / "launcher", None)
