@@ -138,6 +138,11 @@ def test_an_offline_install_from_a_wheelhouse_then_a_fast_start_and_a_repair(tmp
 
     # A newer app wheel in the wheelhouse: the installed one no longer matches, and is replaced.
     shutil.copy2(next(built.glob("i2v_desktop-0.2.0-*")), house)
+    # Checked through a link (another checkout sharing it), its stamp is left alone: not ours to clear.
+    (tmp_path / "link").symlink_to(tmp_path / "venv")
+    stamps = sorted((tmp_path / "venv").glob(".installed-*"))
+    linked = launch(bundle, tmp_path, "--wheelhouse", str(house), "--venv", str(tmp_path / "link"), "--check")
+    assert linked.returncode == 1 and sorted((tmp_path / "venv").glob(".installed-*")) == stamps != []
     stale = launch(bundle, tmp_path, "--wheelhouse", str(house), "--check")
     assert stale.returncode == 1 and "0.1.0 installed; this wheel is 0.2.0" in stale.stdout
     newer = launch(bundle, tmp_path, "--wheelhouse", str(house))
