@@ -209,7 +209,11 @@ def run_command(venv: Path, command: list[str]) -> int:
     sys.stderr.flush()
     try:
         if WINDOWS:       # exec on Windows detaches the console from the waiting parent
-            return subprocess.call([program, *rest], env=env)
+            with subprocess.Popen([program, *rest], env=env) as child:
+                try:
+                    return child.wait()
+                except KeyboardInterrupt:      # Ctrl+C reached the app too; wait for it to end
+                    return child.wait()
         os.execvpe(program, [program, *rest], env)
     except OSError as error:
         raise LauncherError(f"cannot start {name}: {error}", f"check that {name} is a command of the app "
@@ -278,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     except LauncherError as error:
         print(f"{APP} set-up failed: {error}. Try: {error.hint}.", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # The stamp is written last, so the next start picks the work up again.
+        print(f"{APP} set-up interrupted; the next start finishes it.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
