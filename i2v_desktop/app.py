@@ -69,11 +69,10 @@ def settings_file() -> Path:
 
 
 def icon_folder() -> Path:
-    """resources/icons: inside the installed package, or beside the package in a clone."""
-    from importlib.resources import files
+    """resources/icons, wherever the app's data files are (core/resources.py)."""
+    from .core.resources import resource_path
 
-    installed = Path(str(files("i2v_desktop") / "resources" / "icons"))
-    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "resources" / "icons"
+    return resource_path("icons")
 
 
 def app_icon():  # -> QIcon
@@ -200,6 +199,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         instance.release()
 
 
+def forward_file_opens(app, receive: Callable[[list[str]], object]):  # noqa: ANN001, ANN201 - Qt types, imported late
+    """Hands each file-open event the app gets to `receive` as a one-path list; returns the filter,
+    which the caller keeps alive."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtGui import QFileOpenEvent
+
+    class FileOpens(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+            if isinstance(event, QFileOpenEvent) and event.file():
+                receive([event.file()])
+                return True
+            return False
+
+    opens = FileOpens(app)
+    app.installEventFilter(opens)
+    return opens
+
+
 def run_window(app, photos: list[Path], read_only: str, instance) -> int:  # noqa: ANN001 - Qt types, imported late
     """Make the window (read-only when `read_only` says why) and run the app until it closes."""
     from PySide6.QtCore import QSettings
@@ -234,6 +251,9 @@ def run_window(app, photos: list[Path], read_only: str, instance) -> int:  # noq
         window.add_paths([Path(path) for path in paths])
 
     instance.photosReceived.connect(come_forward)
+    # macOS hands the photos of "Open with" (and of a drop on the Dock icon) to the running app as
+    # file-open events, not as arguments.
+    app._file_opens = forward_file_opens(app, come_forward)
 
     def report(kind: type[BaseException], exc: BaseException, tb: object) -> None:
         # A bug in a slot must reach the user, not only the console; the log keeps the traceback.

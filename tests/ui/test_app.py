@@ -118,3 +118,22 @@ def test_themes_follow_light_and_dark(qapp):
     finally:
         qapp.setPalette(before)
         qapp.setStyleSheet("")
+
+
+def test_file_open_events_reach_the_window_as_photos(qapp, tmp_path):
+    """macOS's "Open with" and drops on the Dock icon arrive as file-open events."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtGui import QFileOpenEvent
+
+    from i2v_desktop.app import forward_file_opens
+
+    received: list[list[str]] = []
+    opens = forward_file_opens(qapp, received.append)
+    try:
+        photo = str(tmp_path / "photo.jpg")
+        QCoreApplication.sendEvent(qapp, QFileOpenEvent(photo))
+        QCoreApplication.sendEvent(qapp, QEvent(QEvent.Type.FileOpen))  # no file: nothing to add
+        assert received == [[photo]]
+    finally:
+        qapp.removeEventFilter(opens)
+        opens.deleteLater()
