@@ -334,23 +334,20 @@ class InstantEngine(Engine):
                       sink: FrameSink | None) -> Clip:
         started = time.perf_counter()
         on_event(StageChanged(Stage.LOADING, "analysing the photo"))
-        # As soon as the clip's size is known, while this thread builds the scene: the sink starts
-        # (the encoder, and the scorer's copy of the photo on its own thread), and the clip's
-        # memory (hundreds of MB, which the kernel must clear) is claimed on another thread. In
-        # that order: the encoder is forked, and the clip's memory must not be mapped yet.
+        # The clip's memory (hundreds of MB, which the kernel must clear) is claimed on another
+        # thread while this one builds the scene.
         claimed: list[Future[np.ndarray]] = []
-
-        def planned(plan: InstantPlan) -> None:
-            if sink is not None:
-                sink.begin(plan.width, plan.height, plan.fps, plan.num_frames)
-            claimed.append(claiming.submit(frame_buffer, plan.num_frames, plan.height, plan.width))
-
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="frame-buffer") as claiming:
-            plan, scene = self.prepare(request, planned)
-            frames = claimed[0].result()
+            plan, scene = self.prepare(request, lambda p: claimed.append(
+                claiming.submit(frame_buffer, p.num_frames, p.height, p.width)))
+            frames = claimed[0].result() if claimed else None
         cancel.raise_if_cancelled()
+        if frames is None or frames.shape[:3] != (plan.num_frames, plan.height, plan.width):
+            frames = frame_buffer(plan.num_frames, plan.height, plan.width)
 
         on_event(StageChanged(Stage.RENDERING, f"{plan.num_frames} frames, {plan.width}×{plan.height}"))
+        if sink is not None:
+            sink.begin(plan.width, plan.height, plan.fps, plan.num_frames)
         # Each preview is the frames so far, a read-only view of one buffer: the engine never
         # writes a frame twice, so nothing the view shows changes, and nothing is copied per step.
         preview_size = (PREVIEW_WIDTH, max(2, round(PREVIEW_WIDTH * plan.height / plan.width)))
