@@ -57,12 +57,31 @@ def _read_by_pattern(text: str) -> dict:
     project, build = section("project"), section("build-system")
     name = re.search(r'^name\s*=\s*"([^"]+)"', project, re.M)
     version = re.search(r'^version\s*=\s*"([^"]+)"', project, re.M)
+    dynamic = re.search(r"^dynamic\s*=\s*\[(.*?)\]", project, re.M | re.S)
+    attr = re.search(r'^version\s*=\s*\{\s*attr\s*=\s*"([^"]+)"', section("tool.setuptools.dynamic"), re.M)
     requires = re.search(r"^requires\s*=\s*\[(.*?)\]", build, re.M | re.S)
-    return {"project": {"name": name and name.group(1), "version": version and version.group(1)},
+    return {"project": {"name": name and name.group(1), "version": version and version.group(1),
+                        "dynamic": re.findall(r'"([^"]+)"', dynamic.group(1)) if dynamic else []},
+            "tool": {"setuptools": {"dynamic": {"version": {"attr": attr.group(1)} if attr else {}}}},
             "build-system": {"requires": re.findall(r'"([^"]+)"', requires.group(1)) if requires else []}}
 
 
 _WHEEL = re.compile(rf"^{APP}-(?P<version>[^-]+)-.+\.whl$")
+
+
+def _dynamic_version(data: dict, root: Path) -> str | None:
+    """The version a checkout's pyproject leaves to setuptools (`dynamic = ["version"]` with
+    `version = {attr = "package.__version__"}`), read from that module's text without importing it."""
+    attr = data.get("tool", {}).get("setuptools", {}).get("dynamic", {}).get("version", {}).get("attr", "")
+    module, _, name = attr.rpartition(".")
+    if "version" not in data.get("project", {}).get("dynamic", []) or not module:
+        return None
+    base = root.joinpath(*module.split("."))
+    for path in (base / "__init__.py", base.with_suffix(".py")):
+        if path.is_file():
+            found = re.search(rf"^{re.escape(name)}\s*=\s*[\"']([^\"']+)[\"']", path.read_text(encoding="utf-8"), re.M)
+            return found.group(1) if found else None
+    return None
 
 
 def find_source(launcher_dir: Path, wheelhouse: Path | None) -> Source:
@@ -72,8 +91,9 @@ def find_source(launcher_dir: Path, wheelhouse: Path | None) -> Source:
     if pyproject.is_file():
         data = read_pyproject(pyproject)
         project = data.get("project", {})
-        if project.get("name") == APP and project.get("version"):
-            return Source(project["version"], checkout=pyproject.parent,
+        version = project.get("version") or _dynamic_version(data, pyproject.parent)
+        if project.get("name") == APP and version:
+            return Source(version, checkout=pyproject.parent,
                           build_requires=tuple(data.get("build-system", {}).get("requires", [])))
     found = [(path, _WHEEL.match(path.name)) for folder in (launcher_dir, wheelhouse)
              if folder and folder.is_dir() for path in folder.glob(f"{APP}-*.whl")]

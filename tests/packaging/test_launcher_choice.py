@@ -129,13 +129,21 @@ def test_pyproject_is_read_the_same_without_tomllib(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "tomllib", None)          # as on Python 3.10
     bare = i2v_env.read_pyproject(path)
     assert bare["project"]["name"] == full["project"]["name"] == "i2v_desktop"
-    assert bare["project"]["version"] == full["project"]["version"]
+    assert bare["project"]["version"] == full["project"].get("version")
+    assert bare["project"]["dynamic"] == full["project"].get("dynamic", [])
+    assert bare["tool"]["setuptools"]["dynamic"] == full["tool"]["setuptools"]["dynamic"]
     assert bare["build-system"]["requires"] == full["build-system"]["requires"]
+    # The version the launcher reads from the checkout is the package's, read either way.
+    from i2v_desktop import __version__
+
+    assert i2v_env._dynamic_version(bare, REPO) == i2v_env._dynamic_version(full, REPO) == __version__
 
 
 def test_the_checkout_is_found_from_its_launcher_and_a_wheel_otherwise(tmp_path: Path) -> None:
+    from i2v_desktop import __version__
+
     source = i2v_env.find_source(REPO / "packaging" / "launcher", None)
-    assert source.checkout == REPO and source.build_requires
+    assert source.checkout == REPO and source.build_requires and source.version == __version__
     for name in ("i2v_desktop-0.9.0", "i2v_desktop-0.10.0", "other-1.0"):
         (tmp_path / f"{name}-py3-none-any.whl").write_bytes(b"")
     assert i2v_env.find_source(tmp_path, None).wheel.name == "i2v_desktop-0.10.0-py3-none-any.whl"

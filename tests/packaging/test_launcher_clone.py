@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import tomllib
 import zipfile
 from pathlib import Path
 
@@ -101,7 +100,7 @@ def test_a_fresh_clone_is_checked_then_provisioned_offline_from_a_wheelhouse(tmp
     code = "import i2v_desktop, torch; print(i2v_desktop.__file__); print(torch.__version__)"
     run = launch("--", "python", "-c", code)
     assert run.returncode == 0, run.stderr
-    version = tomllib.loads((clone / "pyproject.toml").read_text())["project"]["version"]
+    from i2v_desktop import __version__ as version  # pyproject takes it from the package
     assert f"[1/2] i2v_desktop {version} (editable, {clone})…" in run.stderr
     assert "[2/2] Checking the environment…" in run.stderr
     app_file, torch_version = run.stdout.split()
