@@ -2,16 +2,20 @@
 
 A handful of frames spread over the clip (PAIRS + 1, at about 160 px on the short side) each get
 dense optical flow (OpenCV DIS) from the first frame, and on its textured pixels a similarity model
-(scale, rotation, translation) is fitted to it robustly. The scene usually holds two planes that move
+(scale, rotation, translation) is fitted robustly. The scene usually holds two planes that move
 differently (a subject before its background), so the points the first fit leaves out get a fit of
-their own; of the two, the one that holds the middle of the frame is the subject, the other the
-background, and the camera's motion is read from the background.
+their own. Of the two, the background is the one that moves rigidly (the still scene moves as one
+picture, which a similarity fits to hundredths of a pixel; a product turning on the spot or
+foliage in the wind deforms, and fits to tenths); where both are rigid, the subject is the one
+that holds the middle of the frame. The camera's motion is read from the background.
 
 From the first frame to each of the others:
 
-- zoom: the background's log scale (divergence); content growing is zoom-in;
-- pan / tilt: the background's translation at the frame centre;
-- roll: the background's rotation;
+- zoom: log scale (divergence), where the background grows both across and down, and as much as
+  both planes agree on (a camera zoom grows both; one plane alone growing is the scene moving);
+  content growing is zoom-in;
+- pan / tilt: the background's translation at the frame centre (tilt: where both planes agree);
+- roll: the rotation both planes agree on;
 - orbit: a sideways slide of the background that the subject does not share. The camera circles
   the subject, so the subject (at the pivot) holds its place while what is behind it slides past
   (and what is in front slides the other way). A pan moves both planes the same way, the nearer
@@ -20,8 +24,14 @@ From the first frame to each of the others:
 - static: every one of these is below STATIC; local: the camera is static, but part of the frame
   moves on its own (wind in hair, a turning product): flow the background's fit does not explain.
 
-The moves are read where the path along the clip reaches furthest from its start, so a loop that
-goes out and comes back (a push-in played as a loop) still reads as its move, not as standing still.
+The moves are read where the path reaches furthest from the first frame, so a loop that goes out
+and comes back (a push-in played as a loop) still reads as its move; each is discounted by how
+much of the way there went back and forth, which a sway mistaken for the camera does.
+
+What it cannot tell apart: a subject filling the frame that turns in perspective while a sliver
+of background slides (an orbit, read as local motion), and foliage swaying in two opposite sheets
+with no still part (read as an orbit). A tracking shot past a very distant background (subject
+slides, background nearly still) reads as local motion, as a subject walking past would.
 
 Sign conventions (the camera's, as in film and in VBench): image x grows rightwards and y
 downwards. The camera panning left turns it to its left, so the content moves right (+x): pan-left
@@ -52,7 +62,6 @@ import numpy as np
 
 from ..core.presets import MOVES
 
-
 SHORT_SIDE = 160  # px on the short side: the planes' motions are still several pixels apart
 PAIRS = 8  # frames read after the first, spread over the clip
 GRID = 4  # px between the points the models are fitted to
@@ -62,8 +71,8 @@ RIGID_PX = 0.12  # px: a plane whose similarity fits its points closer than this
 SECOND_PLANE = 0.12  # share of the points left out by the first fit that makes a second plane
 
 # Amounts are in % of the frame diagonal: how far the content at the frame's corners travels.
-# Below STATIC the camera is still: wind that a fit mistakes for the camera reaches about 0.6, the
-# instant engine's gentlest move (a pan at intensity 0) about 1.
+# Below STATIC the camera is still: wind that a fit mistakes for the camera mostly stays under 0.7,
+# the instant engine's gentlest move (a pan at intensity 0) is about 1.
 STATIC = 0.8
 LOCAL = 0.35  # the 95th percentile of unexplained flow that is "something moves on its own"
 # The parallax ratio (subject slide / background slide) at or below which a slide is an orbit, and

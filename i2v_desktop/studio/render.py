@@ -19,7 +19,7 @@ from ..core.errors import ExportError, I2VError, InputError, ModelError, first_l
 from ..core.events import EventSink, Stage, StageChanged
 from ..core.framing import fit_image
 from ..core.image import load_image
-from ..core.presets import PresetLibrary
+from ..core.presets import PresetLibrary, load_presets
 from ..core.record import ClipRecord, photo_name
 from ..core.request import GenerationRequest
 from ..engine.base import Engine
@@ -172,7 +172,9 @@ def score_file(path: Path, source: Path | None = None, loop: bool = False,
     height, width = frames.shape[1:3]
     info = RenderInfo("file", request.model, width, height, len(frames), fps or 24.0, 0, None, request.seed, "", "")
     try:
-        return _score(Clip(frames, fps or 24.0, replace(request, variants=1), info), still=False)
+        # A clip of ours names its preset: a built-in one says which camera move to check for.
+        move = None if record is None else getattr(load_presets().presets.get(request.preset), "move", None)
+        return _score(Clip(frames, fps or 24.0, replace(request, variants=1), info), still=False, move=move)
     except I2VError as exc:  # the photo is missing or broken: its own one line says which and why
         raise InputError(f"{path}: cannot be scored: {exc}") from None
 
