@@ -393,8 +393,10 @@ def adherence(estimate: MotionEstimate, asked: str) -> Adherence:
 def warning(estimate: MotionEstimate, asked: str | None) -> str | None:
     """A one-line warning for a preview still denoising whose motion disagrees with the asked
     move, or None. Only a clear disagreement speaks (a preview is small and noisy): the clip
-    moves the opposite way, or it clearly does another move than an asked orbit."""
+    moves the opposite way, or it does another move than an asked orbit, by twice STATIC or more."""
     if asked is None or asked in ("static", "local") or estimate.move in ("static", "local", asked):
+        return None
+    if estimate.amounts()[estimate.move] < 2 * STATIC:  # a preview's noise can fake a small move
         return None
     opposite = {"zoom-in": "zoom-out", "zoom-out": "zoom-in", "pan-left": "pan-right", "pan-right": "pan-left",
                 "tilt-up": "tilt-down", "tilt-down": "tilt-up"}

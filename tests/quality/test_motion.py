@@ -213,3 +213,10 @@ def test_bad_input_is_refused_in_one_line() -> None:
     with pytest.raises(ValueError, match="asked move: 'spin'"):
         adherence(estimate_clip(SYNTHETIC["static"]()), "spin")
     assert set(SYNTHETIC_MAKERS) == set(MOVES)
+
+
+def test_a_small_move_in_a_preview_raises_no_warning() -> None:
+    """Twice STATIC at least: a noisy preview can fake a move just past STATIC."""
+    gentle = estimate_clip(warped_clip(lambda t: similarity(dx=-0.02 * WIDTH * t)))
+    assert gentle.move == "pan-right" and gentle.amounts()["pan-right"] < 2 * STATIC
+    assert warning(gentle, "pan-left") is None and warning(gentle, "orbit") is None
