@@ -1,6 +1,6 @@
 """The clip scorecard: does this variant move, is it steady, does it still look like the photo?
 
-Five measures, each a value in its own units, a 0..1 rating and one sentence a person can read:
+Six measures, each a value in its own units, a 0..1 rating and one sentence a person can read:
 
 - motion: how fast the picture moves (dense optical flow, % of the frame diagonal per second);
 - flicker: change that motion does not explain (flow-compensated residual) plus brightness and
@@ -149,7 +149,7 @@ class Scorecard:
     motion_adherence: Score | None = None
 
     def scores(self) -> dict[str, Score]:
-        """The measures present, by name (loop_seam only for a loop)."""
+        """The measures present, by name (loop_seam only for a loop, motion_adherence where a move was asked)."""
         named = {"motion": self.motion, "flicker": self.flicker, "subject": self.subject,
                  "colour_drift": self.colour_drift}
         if self.loop_seam is not None:
