@@ -29,9 +29,10 @@ and comes back (a push-in played as a loop) still reads as its move; each is dis
 much of the way there went back and forth, which a sway mistaken for the camera does.
 
 What it cannot tell apart: a subject filling the frame that turns in perspective while a sliver
-of background slides (an orbit, read as local motion), and foliage swaying in two opposite sheets
-with no still part (read as an orbit). A tracking shot past a very distant background (subject
-slides, background nearly still) reads as local motion, as a subject walking past would.
+of background slides (an orbit, read as local motion); foliage swaying in two sheets where one of
+them moves nearly rigidly (read as an orbit; where neither is rigid the sway is set aside). A
+tracking shot past a very distant background (subject slides, background nearly still) reads as
+local motion, as a subject walking past would.
 
 Sign conventions (the camera's, as in film and in VBench): image x grows rightwards and y
 downwards. The camera panning left turns it to its left, so the content moves right (+x): pan-left
@@ -168,6 +169,7 @@ class _Step:
     subject_slide: float  # px: the subject plane's sideways motion at its centre (= background's if one plane)
     background_slide: float  # px: the background's sideways motion at the subject's centre
     local: float  # px: 95th percentile of the flow the background does not explain
+    rigid: bool = True  # the background moves as one picture (see _backgroundness)
 
 
 def estimate(grey: Sequence[np.ndarray]) -> MotionEstimate:
@@ -189,6 +191,10 @@ def estimate(grey: Sequence[np.ndarray]) -> MotionEstimate:
     subject = np.array([s.subject_slide for s in steps]) / diagonal * 100.0
     background = np.array([s.background_slide for s in steps]) / diagonal * 100.0
     local = max(s.local for s in steps) / diagonal * 100.0
+    # Two planes sliding opposite ways, neither of them rigid, are the scene swaying (foliage in two
+    # sheets), not a camera: an orbit's background slides as one picture.
+    swaying = np.array([not s.rigid and s.subject_slide * s.background_slide < 0 for s in steps])
+    path[swaying, 1] = subject[swaying] = background[swaying] = 0.0
     return _classify(path, subject, background, local)
 
 
@@ -277,7 +283,8 @@ def _step(grid: _Grid, flow: np.ndarray) -> _Step:
         subject_slide = background_slide = float(model[0, 2])
     # (With the camera moving, this holds the subject's parallax too; it only counts below STATIC.)
     local = float(np.percentile(np.linalg.norm(moved - _apply(model, points), axis=1), 95))
-    return _Step(zoom, roll, (float(model[0, 2]), tilt), subject_slide, background_slide, local)
+    rigid = _backgroundness(planes[0], points, moved, central)[0]
+    return _Step(zoom, roll, (float(model[0, 2]), tilt), subject_slide, background_slide, local, rigid)
 
 
 def _backgroundness(plane: tuple[np.ndarray, np.ndarray], points: np.ndarray, moved: np.ndarray,
