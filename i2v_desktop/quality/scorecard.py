@@ -33,6 +33,7 @@ import numpy as np
 
 from ..core.subject import saliency, subject_matte
 from . import motion as camera_motion
+from .adherence import adherence, warning
 
 WEIGHT_KEYS = ("motion", "flicker", "subject", "colour_drift", "loop_seam", "motion_adherence")
 
@@ -1005,7 +1006,7 @@ def _adherence_score(work: _Work, move: str) -> Score:
     """The camera's motion, read off the flow-size copies (about 180 px on the short side for a
     1080p clip: what motion.py works at), against the asked move."""
     picks = camera_motion.sample_indices(work.count)
-    match = camera_motion.adherence(camera_motion.estimate([work.small_grey[i] for i in picks]), move)
+    match = adherence(camera_motion.estimate([work.small_grey[i] for i in picks]), move)
     return _score(match.amount, match.rating, match.reason, not match.matched)
 
 
@@ -1065,9 +1066,9 @@ def early_warning(frames: np.ndarray, source: np.ndarray | None, move: str | Non
         return "almost static: consider cancelling and reseeding"
     if count >= 3 and move is not None:
         # At this size motion.py has a few points per plane, so only a clear disagreement speaks
-        # (motion.warning).
+        # (adherence.warning).
         grey = [cv2.cvtColor(small[i], cv2.COLOR_RGB2GRAY) for i in camera_motion.sample_indices(count)]
-        wrong = camera_motion.warning(camera_motion.estimate(grey), move)
+        wrong = warning(camera_motion.estimate(grey), move)
         if wrong:
             return wrong
     if _preview_drift(small, source) > EARLY_DRIFT:

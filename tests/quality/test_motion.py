@@ -11,16 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from i2v_desktop.quality.motion import (
-    MOVES,
-    STATIC,
-    adherence,
-    check_move,
-    estimate,
-    estimate_clip,
-    sample_indices,
-    warning,
-)
+from i2v_desktop.quality.adherence import adherence, warning
+from i2v_desktop.quality.motion import MOVES, STATIC, check_move, estimate, estimate_clip, sample_indices
 
 SAMPLES = Path(__file__).resolve().parents[2] / "i2v_desktop" / "resources" / "samples"
 WIDTH, HEIGHT, COUNT = 192, 336, 24  # a 9:16 clip at about the size the scorecard reads
