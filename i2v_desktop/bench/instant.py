@@ -98,7 +98,7 @@ def run_stages(photo: Path, preset: str, out: Path) -> tuple[float, float, float
         clip = engine.generate(request, lambda event: None, CancelToken())
         rendered = time.perf_counter()
     assert clip.size == (WIDTH, HEIGHT) and clip.num_frames == round(DURATION * FPS)
-    score = score_against_photo(clip, still=engine.presets.get(preset).still)
+    score = score_against_photo(clip, still=engine.presets.get(preset).still, move=engine.presets.get(preset).move)
     scored = time.perf_counter()
     save_clip(clip, out, encoder_preset=engine.encoder_preset, score=score)
     saved = time.perf_counter()

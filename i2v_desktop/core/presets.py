@@ -39,6 +39,10 @@ CONTROLS: Mapping[str, Mapping[str, tuple[float, float]]] = {
 }
 FAMILIES = tuple(CONTROLS)
 INTEGER_CONTROLS = frozenset({"motion_bucket_id"})
+# The camera move a preset asks for, which the scorecard checks the clip against (quality.motion
+# reads the same names; the camera's conventions: pan-left turns the camera left, so the content
+# moves right). "local": the camera holds still while parts of the scene move.
+MOVES = ("zoom-in", "zoom-out", "pan-left", "pan-right", "tilt-up", "tilt-down", "orbit", "roll", "static", "local")
 # Words a prompt template can use; the intensity picks one.
 WORDS = {
     "speed": ("slowly", "steadily", "swiftly"),
@@ -84,6 +88,7 @@ class MotionPreset:
     families: Mapping[str, FamilyMotion]  # only the families the preset describes
     source: str = ""  # the file it came from
     prompt: str = ""  # generic motion words, for a family the preset has no section for
+    move: str | None = None  # the camera move it asks for (MOVES); None: not said, not checked
 
     def for_family(self, family: str) -> FamilyMotion:
         """The family's own section, or that family's defaults: the generic words, no controls."""
@@ -103,7 +108,7 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
 
     if not isinstance(data, dict):
         raise fail("a preset must be a JSON object")
-    allowed = {"id", "name", "description", "loops", "still", "prompt", "families"}
+    allowed = {"id", "name", "description", "loops", "still", "prompt", "families", "move"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise fail(f"unknown key(s) {', '.join(unknown)}")
@@ -116,6 +121,9 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
     for flag in ("loops", "still"):
         if not isinstance(data.get(flag, False), bool):
             raise fail(f"{flag} must be true or false")
+    move = data.get("move")
+    if move is not None and move not in MOVES:
+        raise fail(f"move {move!r} is not a camera move (choose from {', '.join(MOVES)})")
     generic = _template(data.get("prompt", ""), "prompt", fail)
     fams = data.get("families", {})
     if not isinstance(fams, dict):
@@ -157,6 +165,7 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
         families=MappingProxyType(families),
         source=source,
         prompt=generic,
+        move=move,
     )
 
 

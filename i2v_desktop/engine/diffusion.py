@@ -165,7 +165,8 @@ class DiffusionEngine(Engine):
         for attempt in (1, 2):
             sink.stage = None
             try:
-                output, speed = self._render(entry, plan, request.quality, frame, preset.still, sink, cancel)
+                output, speed = self._render(entry, plan, request.quality, frame, preset.still, sink, cancel,
+                                             preset.move)
                 break
             except Exception as exc:
                 if not is_out_of_memory(exc) or self._device_plan is None:
@@ -239,7 +240,7 @@ class DiffusionEngine(Engine):
             pipe.maybe_free_model_hooks()
 
     def _render(self, entry: ModelEntry, plan: RenderPlan, quality: str, frame: np.ndarray, still: bool,
-                on_event: EventSink, cancel: CancelToken) -> tuple[Any, SpeedPlan]:
+                on_event: EventSink, cancel: CancelToken, move: str | None = None) -> tuple[Any, SpeedPlan]:
         """Load (if needed), encode, denoise and decode once: the part that can run out of memory.
 
         Returns the pipeline's output and the speed switches it ran with."""
@@ -260,7 +261,7 @@ class DiffusionEngine(Engine):
             cancel.raise_if_cancelled()
             on_event(StageChanged(Stage.DENOISING, f"{plan.steps} steps, {plan.width}×{plan.height}, {plan.num_frames} frames"
                                   + (", compiling the model first (once; kept for later runs)" if compiling else "")))
-            callback = _StepCallback(self, entry, plan, frame, on_event, cancel, still=still)
+            callback = _StepCallback(self, entry, plan, frame, on_event, cancel, still=still, move=move)
             generator = torch.Generator(device="cpu").manual_seed(plan.seed)
             tiny = self.tiny_decoder(entry, pipe) if speed.tiny_decoder and quality == "draft" else None
             speed = speed.with_(tiny_decoder=tiny is not None)  # what really decodes this clip
@@ -373,7 +374,7 @@ class _StepCallback:
     """
 
     def __init__(self, engine: DiffusionEngine, entry: ModelEntry, plan: RenderPlan, frame: np.ndarray,
-                 on_event: EventSink, cancel: CancelToken, still: bool = False) -> None:
+                 on_event: EventSink, cancel: CancelToken, still: bool = False, move: str | None = None) -> None:
         self.engine, self.entry, self.plan = engine, entry, plan
         self.on_event, self.cancel = on_event, cancel
         self.family = FAMILIES[entry.family]
@@ -383,6 +384,7 @@ class _StepCallback:
         self.first_frame = frame
         self.judged = False
         self.still = still  # a still preset is meant to barely move: no "almost static" warning
+        self.move = move  # the camera move the preset asks for: a preview doing another is warned of
         self.previous: Any = None
         self.start = time.perf_counter()
         self.last_step_end = self.start
@@ -404,7 +406,7 @@ class _StepCallback:
         warning = None
         if judge and preview is not None:
             self.judged = True
-            warning = early_warning(preview.frames, self.reference(preview.frames.shape[1:3]))
+            warning = early_warning(preview.frames, self.reference(preview.frames.shape[1:3]), self.move)
         self.previous = latents.detach().clone() if self.previewer is not None else None
         elapsed = time.perf_counter() - self.start
         eta = elapsed / done * (total - done)

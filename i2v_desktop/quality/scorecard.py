@@ -1,6 +1,6 @@
 """The clip scorecard: does this variant move, is it steady, does it still look like the photo?
 
-Five measures, each a value in its own units, a 0..1 rating and one sentence a person can read:
+Six measures, each a value in its own units, a 0..1 rating and one sentence a person can read:
 
 - motion: how fast the picture moves (dense optical flow, % of the frame diagonal per second);
 - flicker: change that motion does not explain (flow-compensated residual) plus brightness and
@@ -8,7 +8,8 @@ Five measures, each a value in its own units, a 0..1 rating and one sentence a p
 - subject: how much the subject still looks like the photo, worst frame, after undoing its motion
   with a homography (SSIM over the subject's matte, pooled so that a local defect counts);
 - colour drift: ΔE (CIE76) between the photo and the motion-aligned clip, over time;
-- loop seam (loops only): the last→first change against a normal frame-to-frame change.
+- loop seam (loops only): the last→first change against a normal frame-to-frame change;
+- motion adherence (where the preset names its move): whether the camera did that move (motion.py).
 
 Everything runs on small copies of the frames (about 320 px for flow, 640 px for the subject), made
 with integer-factor area averaging, which OpenCV does several times faster than any other factor:
@@ -31,8 +32,10 @@ import numpy as np
 
 from ..core.resources import resource_path
 from ..core.subject import saliency, subject_matte
+from . import motion as camera_motion
+from .adherence import adherence, warning
 
-WEIGHT_KEYS = ("motion", "flicker", "subject", "colour_drift", "loop_seam")
+WEIGHT_KEYS = ("motion", "flicker", "subject", "colour_drift", "loop_seam", "motion_adherence")
 
 # -- working sizes ---------------------------------------------------------------------------------
 MID_SIDE = 640  # long side (about) for the subject comparison: fine detail still shows
@@ -148,18 +151,23 @@ class Scorecard:
     colour_drift: Score  # mean ΔE (CIE76) between the photo and the clip
     loop_seam: Score | None  # loops only: last→first change / median frame-to-frame change
     overall: float  # 0..1 weighted mean of the ratings
+    # Where the asked move is known: % of the diagonal the clip moved as asked; rating 0..1 match.
+    motion_adherence: Score | None = None
 
     def scores(self) -> dict[str, Score]:
-        """The measures present, by name (loop_seam only for a loop)."""
+        """The measures present, by name (loop_seam only for a loop, motion_adherence where a move was asked)."""
         named = {"motion": self.motion, "flicker": self.flicker, "subject": self.subject,
                  "colour_drift": self.colour_drift}
         if self.loop_seam is not None:
             named["loop_seam"] = self.loop_seam
+        if self.motion_adherence is not None:
+            named["motion_adherence"] = self.motion_adherence
         return named
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {name: score.to_dict() for name, score in self.scores().items()}
         data["loop_seam"] = None if self.loop_seam is None else self.loop_seam.to_dict()
+        data["motion_adherence"] = None if self.motion_adherence is None else self.motion_adherence.to_dict()
         data["overall"] = self.overall
         return data
 
@@ -174,6 +182,7 @@ class Scorecard:
         if not _is_number(overall) or not 0.0 <= overall <= 1.0:
             raise ValueError("scorecard: overall must be a number between 0 and 1")
         seam = data.get("loop_seam")
+        adherence = data.get("motion_adherence")  # absent from scorecards saved before it existed
         return cls(
             motion=Score.from_dict(data["motion"], "motion"),
             flicker=Score.from_dict(data["flicker"], "flicker"),
@@ -181,6 +190,7 @@ class Scorecard:
             colour_drift=Score.from_dict(data["colour_drift"], "colour_drift"),
             loop_seam=None if seam is None else Score.from_dict(seam, "loop_seam"),
             overall=float(overall),
+            motion_adherence=None if adherence is None else Score.from_dict(adherence, "motion_adherence"),
         )
 
     def summary(self) -> str:
@@ -198,6 +208,8 @@ class Scorecard:
         ]
         if self.loop_seam is not None:
             parts.append(f"seam {self.loop_seam.value:.1f}{mark(self.loop_seam)}")
+        if self.motion_adherence is not None:
+            parts.append(f"move {self.motion_adherence.rating:.2f}{mark(self.motion_adherence)}")
         return " · ".join(parts)
 
 
@@ -248,6 +260,7 @@ def score_clip(
     source: np.ndarray | None = None,
     mask: np.ndarray | None = None,
     loop: bool = False,
+    move: str | None = None,
 ) -> Scorecard:
     """Score a clip. `frames` is (T, H, W, 3) uint8 RGB.
 
@@ -255,7 +268,8 @@ def score_clip(
     frames' aspect: at their size, or at working_size (all the scores look at), which is far
     cheaper to load and frame; without it the first frame is the reference for the subject and
     colour drift. `mask` is the subject matte (h, w) in 0..1 in the same frame; without it one is
-    estimated from the reference.
+    estimated from the reference. `move`: the camera move the preset asked for (core.presets.MOVES),
+    which adds the motion-adherence measure.
     """
     frames = _check_frames(frames)
     if not _is_number(fps) or fps <= 0:
@@ -264,7 +278,7 @@ def score_clip(
     scorer.set_reference(source if source is not None else frames[0], mask)
     for frame in frames:
         scorer.add(frame)
-    return scorer.scorecard(loop)
+    return scorer.scorecard(loop, move)
 
 
 class ClipScorer:
@@ -312,21 +326,23 @@ class ClipScorer:
         if self._follower is not None:  # the comparison with the photo keeps up with the frames
             self._follower.advance(self._added)
 
-    def scorecard(self, loop: bool = False) -> Scorecard:
+    def scorecard(self, loop: bool = False, move: str | None = None) -> Scorecard:
         if self._added != self._work.count:
             raise ValueError(f"the clip has {self._work.count} frames, {self._added} were added")
         if self._follower is None:
             self.set_reference(self._first)
         assert self._follower is not None
-        return _scorecard(self._work, self._follower, self._fps, loop)
+        return _scorecard(self._work, self._follower, self._fps, loop, move)
 
 
-def _scorecard(work: _Work, follower: _Follower, fps: float, loop: bool) -> Scorecard:
+def _scorecard(work: _Work, follower: _Follower, fps: float, loop: bool, move: str | None = None) -> Scorecard:
     # The two passes over the clip share nothing but the read-only working copy, and OpenCV lets
     # go of the GIL inside each call: run side by side, they take about as long as the longer one.
     # (The comparison with the photo is done already where the frames were fed as they rendered.)
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # The camera's move (for motion adherence) reads a few of the small copies: beside them too.
+    with ThreadPoolExecutor(max_workers=2) as pool:
         consecutive = pool.submit(_motion_and_residual, work, fps)
+        adhered = None if move is None else pool.submit(_adherence_score, work, move)
         follower.advance(work.count)
         followed = follower.result()
         motion_value, residual = consecutive.result()
@@ -342,6 +358,8 @@ def _scorecard(work: _Work, follower: _Follower, fps: float, loop: bool) -> Scor
     }
     if loop:
         scores["loop_seam"] = _seam_score(work)
+    if adhered is not None:
+        scores["motion_adherence"] = adhered.result()
     weights = load_weights()
     if sum(weights[name] for name in scores) <= 0:  # only the seam weighs, and this is no loop
         weights = dict.fromkeys(weights, 1.0)
@@ -354,6 +372,7 @@ def _scorecard(work: _Work, follower: _Follower, fps: float, loop: bool) -> Scor
         colour_drift=scores["colour_drift"],
         loop_seam=scores.get("loop_seam"),
         overall=round(float(np.clip(overall, 0.0, 1.0)), 4),
+        motion_adherence=scores.get("motion_adherence"),
     )
 
 
@@ -999,6 +1018,14 @@ def _seam_score(work: _Work) -> Score:
     return _score(value, rating, reason, value > SEAM_FLAG)
 
 
+def _adherence_score(work: _Work, move: str) -> Score:
+    """The camera's motion, read off the flow-size copies (about 180 px on the short side for a
+    1080p clip: what motion.py works at), against the asked move."""
+    picks = camera_motion.sample_indices(work.count)
+    match = adherence(camera_motion.estimate([work.small_grey[i] for i in picks]), move)
+    return _score(match.amount, match.rating, match.reason, not match.matched)
+
+
 # -- colour correction -----------------------------------------------------------------------------------
 
 
@@ -1037,12 +1064,13 @@ def correct_colour(frames: np.ndarray, source: np.ndarray) -> np.ndarray:
 # -- the early warning ---------------------------------------------------------------------------------
 
 
-def early_warning(frames: np.ndarray, source: np.ndarray | None) -> str | None:
+def early_warning(frames: np.ndarray, source: np.ndarray | None, move: str | None = None) -> str | None:
     """A one-line warning from a streaming preview of a clip still denoising, or None.
 
     The preview is tiny (tens of pixels) and its colours approximate, so this looks only at what
     survives that: whether anything moves at all over the clip, and whether its average colour is
-    heading away from the photo's. A few milliseconds for a typical preview.
+    heading away from the photo's; and, given the asked `move`, whether the camera clearly does
+    another ("not orbiting", "moving the wrong way"). A few milliseconds for a typical preview.
     """
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
@@ -1052,6 +1080,13 @@ def early_warning(frames: np.ndarray, source: np.ndarray | None) -> str | None:
     small = [_shrink(frame, k) for frame in frames]
     if count >= 2 and _preview_motion(small) < EARLY_STATIC:
         return "almost static: consider cancelling and reseeding"
+    if count >= 3 and move is not None:
+        # At this size motion.py has a few points per plane, so only a clear disagreement speaks
+        # (adherence.warning).
+        grey = [cv2.cvtColor(small[i], cv2.COLOR_RGB2GRAY) for i in camera_motion.sample_indices(count)]
+        wrong = warning(camera_motion.estimate(grey), move)
+        if wrong:
+            return wrong
     if _preview_drift(small, source) > EARLY_DRIFT:
         return "colours drifting from the photo"
     return None

@@ -19,7 +19,7 @@ from ..core.errors import ExportError, I2VError, InputError, ModelError, first_l
 from ..core.events import EventSink, Stage, StageChanged
 from ..core.framing import fit_image
 from ..core.image import load_image
-from ..core.presets import PresetLibrary
+from ..core.presets import PresetLibrary, load_presets
 from ..core.record import ClipRecord, photo_name
 from ..core.request import GenerationRequest
 from ..engine.base import Engine
@@ -44,13 +44,14 @@ class Output:
     score: Scorecard | None = None
 
 
-def score_against_photo(clip: Clip, still: bool = False) -> Scorecard | None:
+def score_against_photo(clip: Clip, still: bool = False, move: str | None = None) -> Scorecard | None:
     """The clip's scorecard against its photo, framed as the clip frames it (see photo_reference).
 
     A scoring failure must not cost the user a finished render: it is logged and the clip goes
-    out without a score. `still`: the preset is meant to barely move.
+    out without a score. `still`: the preset is meant to barely move; `move`: the camera move it
+    asks for (scored as motion adherence).
     """
-    return _scored(clip.request, lambda: _score(clip, still))
+    return _scored(clip.request, lambda: _score(clip, still, move))
 
 
 def _scored(request: GenerationRequest, score: Callable[[], Scorecard]) -> Scorecard | None:
@@ -66,9 +67,9 @@ def _scored(request: GenerationRequest, score: Callable[[], Scorecard]) -> Score
         return None
 
 
-def _score(clip: Clip, still: bool) -> Scorecard:
+def _score(clip: Clip, still: bool, move: str | None = None) -> Scorecard:
     framed, mask = photo_reference(clip.request, clip.size)
-    return as_still(score_clip(clip.frames, clip.fps, framed, mask, loop=clip.request.loop), still)
+    return as_still(score_clip(clip.frames, clip.fps, framed, mask, loop=clip.request.loop, move=move), still)
 
 
 def photo_reference(request: GenerationRequest, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -121,14 +122,14 @@ class TakeSink:
         assert self._scorer is not None
         self._jobs.append(self._worker.submit(self._scorer.add, frame))
 
-    def score(self, clip: Clip, still: bool) -> Scorecard | None:
+    def score(self, clip: Clip, still: bool, move: str | None = None) -> Scorecard | None:
         """The clip's scorecard (None, logged, where scoring failed: the clip still goes out)."""
 
         def score() -> Scorecard:
             for job in self._jobs:
                 job.result()
             assert self._scorer is not None
-            return as_still(self._scorer.scorecard(clip.request.loop), still)
+            return as_still(self._scorer.scorecard(clip.request.loop, move), still)
 
         return _scored(clip.request, score)
 
@@ -171,7 +172,9 @@ def score_file(path: Path, source: Path | None = None, loop: bool = False,
     height, width = frames.shape[1:3]
     info = RenderInfo("file", request.model, width, height, len(frames), fps or 24.0, 0, None, request.seed, "", "")
     try:
-        return _score(Clip(frames, fps or 24.0, replace(request, variants=1), info), still=False)
+        # A clip of ours names its preset: a built-in one says which camera move to check for.
+        move = None if record is None else getattr(load_presets().presets.get(request.preset), "move", None)
+        return _score(Clip(frames, fps or 24.0, replace(request, variants=1), info), still=False, move=move)
     except I2VError as exc:  # the photo is missing or broken: its own one line says which and why
         raise InputError(f"{path}: cannot be scored: {exc}") from None
 
@@ -267,7 +270,7 @@ def render_to_files(
     for the user's own folder name it by its file name only."""
     clear_stale_parts(out_dir)  # what a render killed here earlier left behind
     outputs: list[Output] = []
-    still = engine.presets.get(request.preset).still
+    still, move = engine.presets.get(request.preset).still, engine.presets.get(request.preset).move
     for index, single in enumerate(request.variant_requests()):
         if cancel.cancelled:
             break
@@ -276,7 +279,7 @@ def render_to_files(
         take = TakeSink(path, crf, engine.encoder_preset, single)
 
         def deliver(clip: Clip, path: Path = path, take: TakeSink = take) -> None:
-            score = take.score(clip, still)
+            score = take.score(clip, still, move)
             if photo is not None:
                 clip = replace(clip, request=replace(clip.request, image=photo))
             if not private:

@@ -176,6 +176,8 @@ MEASURES = (
                                "shows side by side"),
     ("loop_seam", "Loop seam", "for loops, the jump from the last frame back to the first against a normal "
                                "step, 1 is seamless; flagged when the loop visibly jumps"),
+    ("motion_adherence", "Move", "whether the camera did the move the preset asks for (zoom, pan, tilt, orbit, "
+                                 "still), 1 is that move alone; flagged when the clip does another"),
 )
 
 

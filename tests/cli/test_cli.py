@@ -204,7 +204,8 @@ def test_every_clip_is_scored_in_its_sidecar_and_summary_and_variants_come_best_
     assert len(listed) == 3 and overall == sorted(overall, reverse=True)
     assert out.count("overall") == 3
     embedded = json.loads(read_mp4_metadata(Path(listed[0]))[METADATA_KEY])
-    assert set(embedded["score"]) == {"motion", "flicker", "subject", "colour_drift", "loop_seam", "overall"}
+    assert set(embedded["score"]) == {"motion", "flicker", "subject", "colour_drift", "loop_seam", "motion_adherence",
+                                      "overall"}
 
 
 def test_score_command_prints_json_with_the_documented_keys(samples, tmp_path, capsys):
@@ -212,8 +213,9 @@ def test_score_command_prints_json_with_the_documented_keys(samples, tmp_path, c
                    "--quality", "draft", "--out", str(tmp_path)], capsys)[0] == 0
     assert main(["score", str(tmp_path / "chelsea.mp4"), "--source", str(samples / "chelsea.jpg"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"motion", "flicker", "subject", "colour_drift", "loop_seam", "overall"}
+    assert set(data) == {"motion", "flicker", "subject", "colour_drift", "loop_seam", "motion_adherence", "overall"}
     assert 0.0 <= data["overall"] <= 1.0 and data["loop_seam"] is None
+    assert data["motion_adherence"]["reason"].startswith("parts of the scene move")  # wind: still camera, swaying
     # Without --source: the clip names its photo by file name only (its full path is private),
     # and a photo of that name beside the clip is the one.
     assert main(["score", str(tmp_path / "chelsea.mp4")]) == 1

@@ -300,7 +300,7 @@ def test_a_take_going_wrong_is_flagged_once_a_third_of_the_way_in(kind, engines,
 
     seen = []
 
-    def judge(frames, reference):
+    def judge(frames, reference, move=None):
         seen.append((frames.shape, reference.shape))
         return "almost static: consider cancelling and reseeding"
 

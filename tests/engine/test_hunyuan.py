@@ -198,7 +198,7 @@ def test_the_step_hook_sees_every_step_and_is_gone_after_a_cancel(engine, photo)
 def test_a_take_going_wrong_is_flagged_once_a_third_of_the_way_in(engine, photo, monkeypatch):
     seen = []
 
-    def judge(frames, reference):
+    def judge(frames, reference, move=None):
         seen.append((frames.shape, reference.shape))
         return "almost static: consider cancelling and reseeding"
 

@@ -92,7 +92,7 @@ def test_push_in_expands_and_pull_out_contracts(samples):
     assert accumulated(pull.frames, radial) < -1.0
 
 
-@pytest.mark.parametrize("preset, axis, sign", [("pan-left", 0, -1), ("pan-right", 0, 1), ("tilt-up", 1, 1)])
+@pytest.mark.parametrize("preset, axis, sign", [("pan-left", 0, 1), ("pan-right", 0, -1), ("tilt-up", 1, 1)])
 def test_pans_move_the_scene_their_way(samples, preset, axis, sign):
     clip, _ = render(request(samples / "rocket.jpg", preset))
     mean = accumulated(clip.frames, lambda field: field[..., axis].mean())

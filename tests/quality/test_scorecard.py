@@ -296,7 +296,7 @@ def test_the_seam_counts_towards_overall_only_in_a_loop() -> None:
     loop = Clip("coffee.jpg", "push-in", loop=True)
     card = loop.clean
     weights = load_weights()
-    names = list(WEIGHT_KEYS)
+    names = [name for name in WEIGHT_KEYS if name != "motion_adherence"]  # no move asked here
     ratings = {name: score.rating for name, score in card.scores().items()}
     expected = sum(weights[n] * ratings[n] for n in names) / sum(weights[n] for n in names)
     assert card.overall == pytest.approx(expected, abs=1e-4)
@@ -318,11 +318,14 @@ def test_weights_load_from_the_resource_file() -> None:
          '"sharpness": 1}}', "unknown measure(s) sharpness"),
         ('{"weights": {"motion": 1, "flicker": 1, "subject": 1, "colour_drift": 1}}',
          "no weight for loop_seam"),
-        ('{"weights": {"motion": -1, "flicker": 1, "subject": 1, "colour_drift": 1, "loop_seam": 1}}',
+        ('{"weights": {"motion": -1, "flicker": 1, "subject": 1, "colour_drift": 1, "loop_seam": 1, '
+         '"motion_adherence": 1}}',
          "weight of motion must be a non-negative number"),
-        ('{"weights": {"motion": "1", "flicker": 1, "subject": 1, "colour_drift": 1, "loop_seam": 1}}',
+        ('{"weights": {"motion": "1", "flicker": 1, "subject": 1, "colour_drift": 1, "loop_seam": 1, '
+         '"motion_adherence": 1}}',
          "weight of motion must be a non-negative number"),
-        ('{"weights": {"motion": 0, "flicker": 0, "subject": 0, "colour_drift": 0, "loop_seam": 0}}',
+        ('{"weights": {"motion": 0, "flicker": 0, "subject": 0, "colour_drift": 0, "loop_seam": 0, '
+         '"motion_adherence": 0}}',
          "add up to zero"),
     ],
 )
@@ -394,8 +397,8 @@ def test_a_scorecard_round_trips_through_json(clip: Clip) -> None:
     back = Scorecard.from_dict(json.loads(json.dumps(clip.clean.to_dict())))
     assert back == clip.clean
     data = clip.clean.to_dict()
-    assert set(data) == {"motion", "flicker", "subject", "colour_drift", "loop_seam", "overall"}
-    assert data["loop_seam"] is None
+    assert set(data) == {"motion", "flicker", "subject", "colour_drift", "loop_seam", "motion_adherence", "overall"}
+    assert data["loop_seam"] is None and data["motion_adherence"] is None
     assert set(data["motion"]) == {"value", "rating", "reason", "flagged"}
     with_seam = Scorecard(clip.clean.motion, clip.clean.flicker, clip.clean.subject, clip.clean.colour_drift,
                           Score(1.1, 0.95, "seamless loop", False), 0.9)
