@@ -257,7 +257,8 @@ def test_the_near_plane_moves_more_than_the_far_one_and_the_first_frame_is_the_p
         near, far = region_flow(frames, lambda f: (f[..., 0] * rx + f[..., 1] * ry) / r2)
         assert far > 0 and near > 2.0 * far, (near, far)
     elif preset == "pan-right":
-        near, far = region_flow(frames, lambda f: f[..., 0])
+        # The camera turns right, so the scene slides left: leftward flow, more on the near plane.
+        near, far = region_flow(frames, lambda f: -f[..., 0])
         assert far > 0 and near > 2.0 * far, (near, far)
     else:
         # An orbit turns about the near board: the wall behind it slides past, the board holds.
