@@ -272,9 +272,7 @@ def score_clip(
     which adds the motion-adherence measure.
     """
     frames = _check_frames(frames)
-    if not _is_number(fps) or fps <= 0:
-        raise ValueError(f"fps must be a positive number, got {fps!r}")
-    scorer = ClipScorer(frames.shape[2], frames.shape[1], frames.shape[0], fps)
+    scorer = ClipScorer(frames.shape[2], frames.shape[1], frames.shape[0], fps)  # (which checks fps)
     scorer.set_reference(source if source is not None else frames[0], mask)
     for frame in frames:
         scorer.add(frame)

@@ -270,7 +270,7 @@ def render_to_files(
     for the user's own folder name it by its file name only."""
     clear_stale_parts(out_dir)  # what a render killed here earlier left behind
     outputs: list[Output] = []
-    still, move = engine.presets.get(request.preset).still, engine.presets.get(request.preset).move
+    preset = engine.presets.get(request.preset)
     for index, single in enumerate(request.variant_requests()):
         if cancel.cancelled:
             break
@@ -279,7 +279,7 @@ def render_to_files(
         take = TakeSink(path, crf, engine.encoder_preset, single)
 
         def deliver(clip: Clip, path: Path = path, take: TakeSink = take) -> None:
-            score = take.score(clip, still, move)
+            score = take.score(clip, preset.still, preset.move)
             if photo is not None:
                 clip = replace(clip, request=replace(clip.request, image=photo))
             if not private:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
+from ..core.errors import os_reason
 from ..core.resources import resource_path
 from ..core.studio import Studio
 from .panel import heading
@@ -90,7 +91,7 @@ class NoticesDialog(QDialog):
         try:
             self.text.setMarkdown(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:  # a damaged install: say which file and why
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
             self.text.setPlainText(f"{path}: cannot be read ({reason}); reinstall i2v_desktop to get it back.")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

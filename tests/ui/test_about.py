@@ -63,4 +63,4 @@ def test_a_missing_notices_file_is_named_in_one_line(qtbot, tmp_path, monkeypatc
     notices = NoticesDialog()
     qtbot.addWidget(notices)
     text = notices.text.toPlainText()
-    assert "\n" not in text and text.startswith(f"{missing}: cannot be read (No such file or directory)")
+    assert "\n" not in text and text.startswith(f"{missing}: cannot be read (no such file or folder)")  # errors.os_reason
