@@ -55,6 +55,20 @@ def _word(kind: str, intensity: float) -> str:
     return words[min(int(intensity * len(words)), len(words) - 1)]
 
 
+# How strong a LoRA may be made (a preset's camera LoRA, the user's own): past 2 a LoRA only breaks
+# the picture; a negative strength pushes away from what it learned (some slider LoRAs want that).
+LORA_STRENGTH = (-2.0, 2.0)
+
+
+@dataclass(frozen=True)
+class PresetLora:
+    """The camera-control LoRA a preset's move uses on one family (an id in resources/loras.json)."""
+
+    id: str
+    strength: float = 1.0
+    trigger: str = ""  # words the LoRA was trained to answer, put before the motion words
+
+
 @dataclass(frozen=True)
 class FamilyMotion:
     """How one model family renders a preset: prompt text it adds and native controls it sets."""
@@ -65,6 +79,9 @@ class FamilyMotion:
     # Every seed gives this family the same clip (a still camera on the instant engine): variants
     # would be copies, so the front ends make one and say why.
     deterministic: bool = False
+    # The camera-control LoRA that makes the move on this family's models, where one is published;
+    # without it (not downloaded, turned off, or none) the prompt words alone ask for the move.
+    lora: PresetLora | None = None
 
     def prompt_for(self, intensity: float) -> str:
         return self.prompt.format(speed=_word("speed", intensity), amount=_word("amount", intensity))
@@ -132,8 +149,8 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
     for fam, spec in fams.items():
         if fam not in CONTROLS:
             continue  # a family this version does not know
-        if not isinstance(spec, dict) or set(spec) - {"prompt", "negative_prompt", "controls", "deterministic"}:
-            raise fail(f"families.{fam} may only have prompt, negative_prompt, controls and deterministic")
+        if not isinstance(spec, dict) or set(spec) - {"prompt", "negative_prompt", "controls", "deterministic", "lora"}:
+            raise fail(f"families.{fam} may only have prompt, negative_prompt, controls, deterministic and lora")
         if not isinstance(spec.get("deterministic", False), bool):
             raise fail(f"families.{fam}.deterministic must be true or false")
         texts = {k: _template(spec.get(k, ""), f"families.{fam}.{k}", fail) for k in ("prompt", "negative_prompt")}
@@ -154,8 +171,9 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
             if not all(lo <= v <= hi for v in pair):
                 raise fail(f"families.{fam}.controls.{name} must stay within {lo}..{hi}")
             controls[name] = (float(pair[0]), float(pair[1]))
+        lora = _preset_lora(spec["lora"], f"families.{fam}.lora", fail) if "lora" in spec else None
         families[fam] = FamilyMotion(texts["prompt"], texts["negative_prompt"], MappingProxyType(controls),
-                                     spec.get("deterministic", False))
+                                     spec.get("deterministic", False), lora)
     return MotionPreset(
         id=pid,
         name=data["name"].strip(),
@@ -167,6 +185,22 @@ def parse_preset(data: Any, source: str) -> MotionPreset:
         prompt=generic,
         move=move,
     )
+
+
+def _preset_lora(data: Any, where: str, fail: Callable[[str], PresetError]) -> PresetLora:
+    if not isinstance(data, dict) or set(data) - {"id", "strength", "trigger"}:
+        raise fail(f"{where} must be an object with id, and optionally strength and trigger")
+    lora_id = data.get("id")
+    if not isinstance(lora_id, str) or not lora_id.strip():
+        raise fail(f"{where}.id must name a camera LoRA")
+    strength = data.get("strength", 1.0)
+    low, high = LORA_STRENGTH
+    if not isinstance(strength, (int, float)) or isinstance(strength, bool) or not low <= strength <= high:
+        raise fail(f"{where}.strength must be a number from {low:g} to {high:g}")
+    trigger = data.get("trigger", "")
+    if not isinstance(trigger, str):
+        raise fail(f"{where}.trigger must be text")
+    return PresetLora(lora_id.strip(), float(strength), trigger.strip())
 
 
 def _template(text: Any, where: str, fail: Callable[[str], PresetError]) -> str:

@@ -14,14 +14,16 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Mapping
 
 from .errors import RequestError
-from .presets import MotionPreset, load_presets
+from .presets import LORA_STRENGTH, MotionPreset, load_presets
 from .settings import DEFAULTS
 
 SCHEMA = "i2v_desktop.request"
 # 2: the user's words (`prompt`) and the motion words (`motion_prompt`) are kept apart.
 # 3: `sound` (a model that makes sound with the picture) and `try_anyway` (a model too big for the
 # machine, run at the cost the user was told); both default to False, so version 2 reads unchanged.
-SCHEMA_VERSION = 3
+# 4: `loras` (the user's own LoRA files, by content hash, with strength and expert) and `camera_lora`
+# (the preset's camera-control LoRA strength, or off); the defaults are what version 3 rendered.
+SCHEMA_VERSION = 4
 
 ASPECTS: dict[str, float | None] = {"source": None, "9:16": 9 / 16, "4:5": 4 / 5, "1:1": 1.0, "16:9": 16 / 9}
 # "fast" is offered only by models with a step-distilled tier (a distilled LoRA, or a distilled
@@ -31,10 +33,47 @@ BASE_QUALITIES = tuple(q for q in QUALITIES if q != "fast")  # every model has t
 DEFAULT_MODEL = "wan2.2-ti2v-5b"
 MAX_VARIANTS = 16
 MAX_SEED = 2**32 - 1
+MAX_LORAS = 8
+# Which denoiser a LoRA file goes into. Wan2.2 I2V-A14B has two experts: the high-noise one lays the
+# clip out (the pipeline's `transformer`), the low-noise one finishes the detail (`transformer_2`);
+# LoRAs for it are published as a pair of files, one per expert. "both": every denoiser the model
+# has (the only choice on a model with one).
+EXPERTS = ("both", "high", "low")
 
 
 def random_seed() -> int:
     return random.SystemRandom().randrange(MAX_SEED + 1)
+
+
+@dataclass(frozen=True)
+class LoraUse:
+    """One of the user's LoRA files in a render, named by its content so a take can be reproduced
+    exactly, or refused with the reason when the file is gone or has changed."""
+
+    path: str  # where it was when the take was made
+    sha256: str  # of the whole file, lowercase hex
+    strength: float = 1.0
+    expert: str = "both"  # one of EXPERTS
+
+    def __post_init__(self) -> None:
+        def bad(why: str) -> RequestError:
+            return RequestError(f"request: lora {self.path!r} {why}")
+
+        if not isinstance(self.path, str) or not self.path:
+            raise RequestError("request: a lora must name its file")
+        if not isinstance(self.sha256, str) or len(self.sha256) != 64 or set(self.sha256) - set("0123456789abcdef"):
+            raise bad("needs the file's sha256 (64 lowercase hex digits)")
+        low, high = LORA_STRENGTH
+        if not _is_number(self.strength) or not low <= self.strength <= high:
+            raise bad(f"strength must be from {low:g} to {high:g}, got {self.strength!r}")
+        if self.expert not in EXPERTS:
+            raise bad(f"expert must be one of {', '.join(EXPERTS)}, got {self.expert!r}")
+        object.__setattr__(self, "strength", float(self.strength))
+
+    @property
+    def name(self) -> str:
+        """The file's name, as messages and labels show it."""
+        return self.path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -64,6 +103,10 @@ class GenerationRequest:
     # The model does not fit this machine and the user chose to run it anyway, at the cost they were
     # told (offload to RAM, hours on the processor): the engine runs it instead of refusing.
     try_anyway: bool = False
+    loras: tuple[LoraUse, ...] = ()  # the user's own LoRAs, combined as adapters
+    # The preset's camera-control LoRA (where the model has one for the move): None at the preset's
+    # own strength, 0 off (the prompt words alone ask for the move), or another strength.
+    camera_lora: float | None = None
 
     def __post_init__(self) -> None:
         def bad(field: str, why: str) -> RequestError:
@@ -101,6 +144,19 @@ class GenerationRequest:
         for name in ("loop", "sound", "try_anyway"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "must be true or false")
+        loras = tuple(LoraUse(**u) if isinstance(u, dict) else u for u in self.loras) \
+            if isinstance(self.loras, (list, tuple)) else None
+        if loras is None or not all(isinstance(u, LoraUse) for u in loras):
+            raise bad("loras", "must be a list of LoRA files")
+        if len(loras) > MAX_LORAS:
+            raise bad("loras", f"may hold at most {MAX_LORAS} files, got {len(loras)}")
+        if len({(u.sha256, u.expert) for u in loras}) != len(loras):
+            raise bad("loras", "names the same file twice")
+        object.__setattr__(self, "loras", loras)
+        if self.camera_lora is not None:
+            low, high = LORA_STRENGTH
+            if not _is_number(self.camera_lora) or not low <= self.camera_lora <= high:
+                raise bad("camera_lora", f"must be null or a strength from {low:g} to {high:g}, got {self.camera_lora!r}")
         if self.crop_center is not None:
             c = tuple(self.crop_center)
             if len(c) != 2 or not all(_is_number(v) and 0.0 <= v <= 1.0 for v in c):
@@ -119,6 +175,7 @@ class GenerationRequest:
         data = asdict(self)
         if self.crop_center is not None:
             data["crop_center"] = list(self.crop_center)
+        data["loras"] = [asdict(u) for u in self.loras]
         return {"schema": SCHEMA, "version": SCHEMA_VERSION, **data}
 
     def to_json(self) -> str:

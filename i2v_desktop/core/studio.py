@@ -23,7 +23,7 @@ from .cancel import CancelToken
 from .events import EventSink
 from .presets import MotionPreset
 from .record import ClipEntry, ClipRecord
-from .request import GenerationRequest
+from .request import GenerationRequest, LoraUse
 
 
 @dataclass(frozen=True)
@@ -250,6 +250,42 @@ class PostFraming:
     fit: tuple[int, int] | None = None  # "blur" fill: the whole clip at this size over a blurred copy
 
 
+@dataclass(frozen=True)
+class LoraChoice:
+    """One of the user's LoRA files as a front end offers it for one model: read, hashed and checked.
+
+    `fits` is False, with the one-line `reason`, when the file is not a LoRA this model can load: not
+    a readable .safetensors file, a LoRA for another architecture ("a Wan 14B LoRA (5120-wide, 40
+    blocks); Wan2.2 TI2V-5B is 3072-wide, 30 blocks"), or a model that takes no LoRAs."""
+
+    path: str
+    name: str  # the file's name
+    sha256: str  # "" when the file could not be read
+    size_bytes: int
+    base: str  # what the file was made for, in words ("Wan 14B image-to-video", "LTX-2"); "" unknown
+    layout: str  # how its keys are written: "diffusers", "Kohya/musubi", "ComfyUI/original", ""
+    fits: bool
+    reason: str = ""  # why it does not fit, one line; "" when it does
+    expert: str = "both"  # the expert its name says it is for (a Wan2.2 A14B pair: "high", "low")
+
+    def use(self, strength: float = 1.0) -> LoraUse:
+        """The request entry that renders with this file at `strength`."""
+        return LoraUse(self.path, self.sha256, strength, self.expert)
+
+
+@dataclass(frozen=True)
+class CameraLora:
+    """What a preset's camera move uses on one model: its camera-control LoRA, or prompt words only."""
+
+    id: str  # the LoRA's id in the registry; "" when the preset names none for this model
+    name: str  # as shown: "LTX-2 Dolly In"
+    strength: float  # the preset's own
+    ready: bool  # downloaded: a render uses it (a render never downloads it midway)
+    download_gb: float
+    licence: str
+    note: str  # one line for the user: what renders the move, and why when it is prompt words only
+
+
 ExportProgress = Callable[[int, float], None]  # (index of the job, fraction of it done)
 
 
@@ -295,6 +331,17 @@ class Studio(Protocol):
 
     def presets(self) -> list[MotionPreset]:
         """The motion presets, built-in and the user's."""
+
+    def lora_folder(self) -> Path:
+        """The folder the user drops their own LoRA files into (made when first asked for)."""
+
+    def loras(self, model: str, extra: Sequence[str] = ()) -> list[LoraChoice]:
+        """*Slow* (it hashes each file once). The .safetensors files in the LoRA folder, then the
+        `extra` files picked elsewhere, each read and checked against `model`: a file that cannot
+        be read or does not fit is listed too, with its one-line reason."""
+
+    def camera_lora(self, model: str, preset: str) -> CameraLora:
+        """The camera-control LoRA a preset's move uses on `model`, or why it is prompt words only."""
 
     def motion_words(self, model: str, preset: str, intensity: float) -> str:
         """The words a preset adds to the prompt on this model's family (what `motion_prompt=None` means)."""
@@ -408,7 +455,7 @@ __all__ = [
     "BatchPlan", "BatchReport", "RowResult",
     "BUILT_IN", "FITS", "FITS_OFFLOADED", "LOCAL_FOLDER", "NOT_DOWNLOADED", "PARTLY_DOWNLOADED", "READY", "STATES",
     "TOO_BIG", "UNKNOWN", "UPDATE_AVAILABLE", "VERDICTS",
-    "ExportChoice", "ExportJob", "ExportProgress", "ExportReport", "Fit", "Hardware", "Limits", "Machine",
+    "CameraLora", "ExportChoice", "ExportJob", "LoraChoice", "ExportProgress", "ExportReport", "Fit", "Hardware", "Limits", "Machine",
     "MEMORY_PLANS", "ModelChoice", "ModelInfo", "PostFraming", "Saved", "Studio", "Transfer", "frame_count",
     "memory_text",
 ]

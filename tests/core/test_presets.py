@@ -107,3 +107,16 @@ def test_a_family_no_preset_knows_gets_defaults_from_every_preset():
     for preset in load_presets().presets.values():
         motion = preset.for_family("a-family-added-later")
         assert motion.controls_for(0.5) == {} and motion.prompt == preset.prompt
+
+
+def test_a_family_section_may_name_a_camera_lora_with_strength_and_trigger():
+    data = {"id": "dolly", "name": "Dolly", "description": "In.",
+            "families": {"ltx2": {"prompt": "in", "lora": {"id": "ltx2-dolly-in", "strength": 0.8, "trigger": "DOLLY"}}}}
+    lora = parse_preset(data, "dolly.json").for_family("ltx2").lora
+    assert lora is not None and (lora.id, lora.strength, lora.trigger) == ("ltx2-dolly-in", 0.8, "DOLLY")
+    assert parse_preset(data, "dolly.json").for_family("wan").lora is None
+    for bad, why in [({"id": ""}, "id must name"), ({"id": "x", "strength": 9}, "strength must be a number"),
+                     ({"id": "x", "weight": 1}, "must be an object with id")]:
+        data["families"]["ltx2"]["lora"] = bad
+        with pytest.raises(PresetError, match=why):
+            parse_preset(data, "dolly.json")

@@ -98,7 +98,7 @@ def test_a_schema_1_record_reads_back_with_the_motion_words_split_off():
     assert (request.aspect, request.variants, request.seed) == ("9:16", 2, 7)
     # A schema 1 prompt without the preset's words (the command line's) is kept whole.
     cli = GenerationRequest.from_dict({**old, "prompt": "A glass bottle"})
-    assert cli.prompt == "A glass bottle" and cli.to_dict()["version"] == 3 == SCHEMA_VERSION
+    assert cli.prompt == "A glass bottle" and cli.to_dict()["version"] == 4 == SCHEMA_VERSION
 
 
 def test_motion_prompt_must_be_text_or_null():
@@ -115,3 +115,29 @@ def test_a_schema_2_request_reads_back_silent_and_within_the_machine():
     for name in ("sound", "try_anyway"):
         with pytest.raises(RequestError, match=name):
             GenerationRequest(image="a.png", **{name: "yes"})
+
+
+def test_loras_and_the_camera_lora_round_trip_and_a_version_3_request_reads_without_them():
+    sha = "0123456789abcdef" * 4
+    request = GenerationRequest(image="photo.jpg", loras=({"path": "/l/style.safetensors", "sha256": sha,
+                                                           "strength": 0.6, "expert": "high"},), camera_lora=0.0)
+    back = GenerationRequest.from_json(request.to_json())
+    assert back == request and back.loras[0].name == "style.safetensors" and back.loras[0].expert == "high"
+    old = {k: v for k, v in request.to_dict().items() if k not in ("loras", "camera_lora")}
+    v3 = GenerationRequest.from_dict({**old, "version": 3})
+    assert v3.loras == () and v3.camera_lora is None
+
+
+@pytest.mark.parametrize("bad, why", [
+    ({"loras": [{"path": "a.safetensors", "sha256": "xyz"}]}, "sha256"),
+    ({"loras": [{"path": "a.safetensors", "sha256": "a" * 64, "strength": 3}]}, "strength must be from -2 to 2"),
+    ({"loras": [{"path": "a.safetensors", "sha256": "a" * 64, "expert": "middle"}]}, "expert must be one of"),
+    ({"loras": [{"path": "a.safetensors", "sha256": "a" * 64}, {"path": "b.safetensors", "sha256": "a" * 64}]},
+     "names the same file twice"),
+    ({"loras": "style.safetensors"}, "must be a list of LoRA files"),
+    ({"camera_lora": 5}, "camera_lora must be null or a strength"),
+])
+def test_a_bad_lora_entry_is_refused_in_one_line(bad, why):
+    with pytest.raises(RequestError, match=why) as err:
+        GenerationRequest(image="photo.jpg", **bad)
+    assert "\n" not in str(err.value)
