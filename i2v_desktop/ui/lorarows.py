@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QPaintEvent
-from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.presets import LORA_STRENGTH
 from ..core.studio import CameraLora
@@ -167,7 +176,6 @@ class CameraRow(QWidget):
         self.note.setProperty("note", True)
         self.note.setAccessibleName("Camera LoRA")
         head = QHBoxLayout()
-        head.addWidget(QLabel("Camera"))
         head.addWidget(self.name, 1)
         head.addWidget(self.ready)
         self.strength = QWidget()
@@ -175,12 +183,16 @@ class CameraRow(QWidget):
         strength.setContentsMargins(0, 0, 0, 0)
         strength.addWidget(self.slider, 1)
         strength.addWidget(self.value)
-        layout = QVBoxLayout(self)
+        # "Camera" beside what renders the move: the LoRA with its strength, or the note alone.
+        what = QVBoxLayout()
+        what.setSpacing(0)
+        what.addLayout(head)
+        what.addWidget(self.strength)
+        what.addWidget(self.note)
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 4)
-        layout.setSpacing(0)
-        layout.addLayout(head)
-        layout.addWidget(self.strength)
-        layout.addWidget(self.note)
+        layout.addWidget(QLabel("Camera"), 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(what, 1)
         self.slider.valueChanged.connect(self._moved)
 
     def show_camera(self, camera: CameraLora | None, chosen: float | None, error: str = "") -> None:

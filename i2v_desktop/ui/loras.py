@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QUrl, Slot
+from PySide6.QtCore import QFileSystemWatcher, QSettings, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -40,6 +40,14 @@ class LoraPanel(Panel):
         self._camera_for: tuple[str, str] | None = None  # the (model, preset) the camera row shows
         self._listing: CancelToken | None = None
         self.rows: dict[str, LoraRowView] = {}
+        # Files dropped into the LoRA folder while the window is open are listed without a restart;
+        # a copy lands in several changes, so the list is made once they stop.
+        self._watcher = QFileSystemWatcher(self)
+        self._rescan = QTimer(self)
+        self._rescan.setSingleShot(True)
+        self._rescan.setInterval(500)
+        self._rescan.timeout.connect(lambda: self.relist(force=True))
+        self._watcher.directoryChanged.connect(lambda _: self._rescan.start())
 
         self.camera = CameraRow()
         self.camera.strengthMoved.connect(self._camera_moved)
@@ -96,6 +104,7 @@ class LoraPanel(Panel):
         if asked == self._asked and not force:
             return
         self._asked = asked
+        self._watch()
         if self._listing is not None:
             self._listing.cancel()  # its list would be for another model or other files
         self._listing = token = CancelToken()
@@ -104,6 +113,15 @@ class LoraPanel(Panel):
                                lambda listing: self._listed(asked, listing),
                                lambda reason: self._listed(asked, [], reason),
                                cancel=token, name="LoRA files")
+
+    def _watch(self) -> None:
+        if self._watcher.directories():
+            return
+        try:
+            folder = self.studio.lora_folder()
+        except (I2VError, OSError):
+            return  # the list says what is wrong with the folder
+        self._watcher.addPath(str(folder))
 
     def _listed(self, asked: tuple[str, tuple[str, ...]], listing: list, error: str = "") -> None:
         if asked == self._asked:
@@ -202,5 +220,6 @@ class LoraPanel(Panel):
                      "your .safetensors LoRAs there", "warning")
 
     def shutdown(self) -> None:
+        self._rescan.stop()
         if self._listing is not None:
             self._listing.cancel()

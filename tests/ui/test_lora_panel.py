@@ -204,3 +204,12 @@ def test_open_lora_folder_opens_the_studios_folder(qtbot, make_window, folder, m
     window = make_window()
     window.loras.open_folder.click()
     assert opened == [str(folder)]
+
+
+def test_a_file_dropped_into_the_lora_folder_is_listed_without_a_restart(qtbot, make_window, folder):
+    window = make_window()
+    panel = listed(qtbot, window)
+    assert panel.rows == {}
+    sha = write_lora(folder / "new-style.safetensors", 3072, seed=5)
+    qtbot.waitUntil(lambda: sha in panel.rows and not window.state.lora_checking, timeout=10_000)
+    assert panel.rows[sha].check.isEnabled() and not panel.rows[sha].remove.isVisibleTo(panel)
