@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run a model too big for this machine anyway (see `i2v doctor`): on the processor "
                              "it takes hours per clip, with sequential offload 10x longer or more")
 
+    from .compare import add_parser as add_compare
+
+    add_compare(sub)
+
     batch = sub.add_parser("batch", help="render a catalogue: a manifest (CSV or JSON Lines, a row per clip) or a "
                            "folder of photos, on every GPU or core here or on a Ray cluster; resumable")
     batch.add_argument("source", metavar="MANIFEST",
@@ -179,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _command(args: argparse.Namespace) -> int:
     if args.command == "render":
         return cmd_render(args)
+    if args.command == "compare":
+        from .compare import cmd_compare
+
+        return cmd_compare(args)
     if args.command == "batch":
         from .batch import cmd_batch
 
