@@ -113,15 +113,16 @@ def shoot_batch_dialog(app: QApplication, window: MainWindow) -> None:
     dialog.close()
 
 
-def write_lora(path: Path, width: int, rank: int, blocks: int = 30) -> None:
-    """A LoRA file in the diffusers/PEFT layout for `width`-wide Wan attention (random weights)."""
+def write_lora(path: Path, width: int, rank: int, blocks: int = 30, block_name: str = "blocks") -> None:
+    """A LoRA file in the diffusers/PEFT layout for `width`-wide attention (random weights): Wan's
+    blocks, or LTX's ("transformer_blocks")."""
     rng = np.random.default_rng(len(path.name))
     header, blobs, offset = {}, [], 0
     for block in range(blocks):
         for proj in ("to_q", "to_k", "to_v", "to_out.0"):
             for name, shape in (("lora_A", (rank, width)), ("lora_B", (width, rank))):
                 data = rng.standard_normal(shape).astype(np.float16).tobytes()
-                header[f"transformer.blocks.{block}.attn1.{proj}.{name}.weight"] = {
+                header[f"transformer.{block_name}.{block}.attn1.{proj}.{name}.weight"] = {
                     "dtype": "F16", "shape": list(shape), "data_offsets": [offset, offset + len(data)]}
                 blobs.append(data)
                 offset += len(data)
@@ -131,14 +132,14 @@ def write_lora(path: Path, width: int, rank: int, blocks: int = 30) -> None:
 
 
 def shoot_loras(app: QApplication, window: MainWindow) -> None:
-    """The LoRA section for Wan2.2 TI2V-5B: four LoRAs in the LoRA folder, one made for Wan 14B
-    (greyed, its reason on its row) and the high-noise half of an A14B pair; one checked at 0.80.
-    At 1280×720 and 1920×1080, the clip settings scrolled to it."""
+    """The LoRA section for Wan2.2 TI2V-5B: four LoRAs in the LoRA folder, one made for LTX-2
+    (greyed, its reason on its row) and the high-noise half of a Wan2.2 A14B pair; one checked at
+    0.80. At 1280×720 and 1920×1080, the clip settings scrolled to it."""
     folder = window.studio.lora_folder()
     write_lora(folder / "film-grain-35mm.safetensors", 3072, 16)
     write_lora(folder / "slow-push-in-v2.safetensors", 3072, 32)
-    write_lora(folder / "orbit-360-wan14b.safetensors", 5120, 16, blocks=40)
-    write_lora(folder / "anime-lineart_high_noise.safetensors", 5120, 8, blocks=40)
+    write_lora(folder / "ltx2-dolly-left.safetensors", 4096, 16, blocks=48, block_name="transformer_blocks")
+    write_lora(folder / "orbit-a14b_high_noise.safetensors", 5120, 8, blocks=40)
     window.add_paths([SAMPLES / "coffee.jpg"])
     wait(app, lambda: bool(window.state.photos) and window.state.photos[0].status.value == "ready")
     window.state.choose(preset="push-in", model="wan2.2-ti2v-5b", variants=1)

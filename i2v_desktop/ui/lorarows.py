@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -109,7 +110,9 @@ class LoraRowView(QFrame):
         head.addWidget(self.size)
         head.addWidget(self.remove)
         strength = QHBoxLayout()
-        strength.setContentsMargins(self.check.sizeHint().width() + 6, 0, 0, 0)
+        indent = self.check.sizeHint().width() + 6  # under the name, clear of the checkbox
+        strength.setContentsMargins(indent, 0, 0, 0)
+        self.reason.setContentsMargins(indent, 0, 0, 0)
         strength.addWidget(self.slider, 1)
         strength.addWidget(self.value)
         layout = QVBoxLayout(self)
@@ -189,9 +192,12 @@ class CameraRow(QWidget):
         what.addLayout(head)
         what.addWidget(self.strength)
         what.addWidget(self.note)
+        word = QLabel("Camera")
+        word.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
+        self.note.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 4)
-        layout.addWidget(QLabel("Camera"), 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(word, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(what, 1)
         self.slider.valueChanged.connect(self._moved)
 

@@ -19,18 +19,19 @@ from i2v_desktop.core.request import GenerationRequest, LoraUse
 from i2v_desktop.ui.lorarows import STEPS
 from i2v_desktop.ui.state import Photo
 
-MODEL = "wan2.2-ti2v-5b"  # a Wan2.2 TI2V-5B transformer: 3072 wide, 30 blocks
+MODEL = "wan2.2-ti2v-5b"  # not downloaded here: a LoRA is checked against its family only
 OTHER = "instant"  # takes no LoRAs
 
 
-def write_lora(path: Path, width: int, blocks: range = range(2), rank: int = 4, seed: int = 0) -> str:
-    """A diffusers/PEFT Wan LoRA: `transformer.blocks.N.attn1.to_q.lora_A/B.weight` for `width`-wide
-    attention; returns the file's sha256."""
+def write_lora(path: Path, width: int, blocks: range = range(2), rank: int = 4, seed: int = 0,
+               block_name: str = "blocks") -> str:
+    """A diffusers/PEFT LoRA: `transformer.blocks.N.attn1.to_q.lora_A/B.weight` for `width`-wide
+    attention (Wan; "transformer_blocks" for LTX); returns the file's sha256."""
     rng = np.random.default_rng(seed)
     tensors = {}
     for block in blocks:
         for proj in ("to_q", "to_k", "to_v", "to_out.0"):
-            stem = f"transformer.blocks.{block}.attn1.{proj}"
+            stem = f"transformer.{block_name}.{block}.attn1.{proj}"
             tensors[f"{stem}.lora_A.weight"] = rng.standard_normal((rank, width)).astype(np.float16)
             tensors[f"{stem}.lora_B.weight"] = np.zeros((width, rank), np.float16)
     header, blobs, offset = {}, [], 0
@@ -72,20 +73,36 @@ def request_loras(window) -> tuple[LoraUse, ...]:
 
 def test_rows_listed_for_the_model_a_mismatch_greyed_with_its_reason(qtbot, make_window, folder):
     good = write_lora(folder / "style.safetensors", 3072)
-    write_lora(folder / "wan14b-orbit.safetensors", 5120, seed=1)
+    write_lora(folder / "ltx-dolly.safetensors", 2048, seed=1, block_name="transformer_blocks")
     window = make_window()
     panel = listed(qtbot, window)
-    assert sorted(view.row.name for view in panel.rows.values()) == ["style.safetensors", "wan14b-orbit.safetensors"]
-    fits, mismatch = row_of(panel, "style.safetensors"), row_of(panel, "wan14b-orbit.safetensors")
+    assert sorted(view.row.name for view in panel.rows.values()) == ["ltx-dolly.safetensors", "style.safetensors"]
+    fits, mismatch = row_of(panel, "style.safetensors"), row_of(panel, "ltx-dolly.safetensors")
     assert fits.key == good and fits.check.isEnabled() and not fits.check.isChecked()
     assert fits.size.text().endswith(("kB", "MB")) and fits.value.text() == "1.00"
     assert not mismatch.check.isEnabled() and not mismatch.check.isChecked() and not mismatch.slider.isEnabled()
     # Its reason in words on the row itself, one line naming the mismatch, not only in a tooltip.
     reason = mismatch.reason.text()
     assert mismatch.reason.isVisibleTo(panel) and reason and "\n" not in reason
-    assert "5120" in reason or "14B" in reason
+    assert reason.startswith("ltx-dolly.safetensors: ") and "LTX" in reason and "Wan" in reason
     assert not fits.reason.isVisibleTo(panel)
     assert panel.status.text().startswith("0 of 1 ")
+
+
+def test_a_lora_for_a_wider_model_is_greyed_against_the_models_own_shape(qtbot, make_window, folder, tmp_path):
+    from i2v_desktop.bench.tiny import save_tiny_pipeline
+
+    model = save_tiny_pipeline("wan2.2-ti2v", tmp_path / "my-wan")  # 24 wide, 2 blocks
+    sha = write_lora(folder / "tiny-style.safetensors", 24)
+    write_lora(folder / "orbit-14b.safetensors", 5120, blocks=range(40), rank=1, seed=2)
+    window = make_window()
+    panel = listed(qtbot, window, str(model.resolve()))
+    fits, wide = row_of(panel, "tiny-style.safetensors"), row_of(panel, "orbit-14b.safetensors")
+    assert fits.key == sha and fits.check.isEnabled() and not fits.reason.isVisibleTo(panel)
+    assert not wide.check.isEnabled() and wide.reason.isVisibleTo(panel)
+    assert "5120-wide" in wide.reason.text() and "24-wide with 2 blocks" in wide.reason.text()
+    fits.check.click()
+    assert request_loras(window) == (LoraUse(fits.row.path, sha, 1.0, "both"),)
 
 
 def test_a_checked_row_and_its_strength_go_into_the_request_and_survive_another_model(qtbot, make_window, folder):
