@@ -230,3 +230,37 @@ def test_a_file_dropped_into_the_lora_folder_is_listed_without_a_restart(qtbot, 
     sha = write_lora(folder / "new-style.safetensors", 3072, seed=5)
     qtbot.waitUntil(lambda: sha in panel.rows and not window.state.lora_checking, timeout=10_000)
     assert panel.rows[sha].check.isEnabled() and not panel.rows[sha].remove.isVisibleTo(panel)
+
+
+def test_a_lora_dropped_on_the_window_is_listed_beside_the_photo_dropped_with_it(qtbot, make_window, tmp_path,
+                                                                                   samples):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    lora = tmp_path / "dropped" / "grain.safetensors"
+    sha = write_lora(lora, 3072, seed=7)
+    window = make_window()
+    panel = listed(qtbot, window)
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(samples / "coffee.jpg")), QUrl.fromLocalFile(str(lora))])
+    for kind in (QDragEnterEvent, QDropEvent):  # as a real drag and drop reaches the window
+        QApplication.sendEvent(window, kind(QPointF(window.width() / 2, window.height() / 2), Qt.DropAction.CopyAction,
+                                            data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: sha in panel.rows and not window.state.lora_checking, timeout=10_000)
+    assert [photo.name for photo in window.state.photos] == ["coffee.jpg"]
+    assert window.state.lora_files == (str(lora.resolve()),) and window.banner.lines == []
+
+
+def test_at_most_eight_loras_go_into_one_render_the_ninth_is_refused_in_one_line(qtbot, make_window, folder):
+    for n in range(9):
+        write_lora(folder / f"style-{n}.safetensors", 3072, seed=10 + n)
+    window = make_window()
+    panel = listed(qtbot, window)
+    views = sorted(panel.rows.values(), key=lambda view: view.row.name)
+    for view in views[:8]:
+        view.check.click()
+    assert len(request_loras(window)) == 8
+    views[8].check.click()
+    assert not views[8].check.isChecked() and len(request_loras(window)) == 8
+    assert window.banner.lines[0] == "At most 8 LoRAs go into one render: uncheck one first"
