@@ -264,3 +264,18 @@ def test_at_most_eight_loras_go_into_one_render_the_ninth_is_refused_in_one_line
     views[8].check.click()
     assert not views[8].check.isChecked() and len(request_loras(window)) == 8
     assert window.banner.lines[0] == "At most 8 LoRAs go into one render: uncheck one first"
+
+
+def test_a_takes_tooltip_says_the_loras_and_camera_strength_it_was_made_with():
+    from i2v_desktop.core.record import ClipEntry
+    from i2v_desktop.ui.clips import clip_tip
+
+    def tip(**changes) -> str:
+        request = GenerationRequest(image="/photos/a.jpg", seed=7, **changes)
+        record = ClipRecord.make(request, {}, None, "test")
+        return clip_tip(ClipEntry("1", Path("a.mp4"), Path("a.npy"), request.image, 0.0, record), {})
+
+    uses = (LoraUse("/loras/grain.safetensors", "1" * 64, 0.75), LoraUse("/loras/orbit_high.safetensors", "2" * 64))
+    assert "LoRAs: grain 0.75, orbit_high 1.00 · camera LoRA off" in tip(loras=uses, camera_lora=0.0)
+    assert "camera LoRA at 0.50" in tip(camera_lora=0.5) and "LoRAs:" not in tip(camera_lora=0.5)
+    assert "LoRA" not in tip()  # made with the preset's own camera strength and no LoRA of the user's
