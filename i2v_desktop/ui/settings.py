@@ -198,8 +198,8 @@ class SettingsPanel(Panel):
         self.try_box.button(QMessageBox.StandardButton.Yes).setText("Try anyway")
         self.try_box.button(QMessageBox.StandardButton.No).setText(f"Keep {before.name}")
         self.try_box.setDefaultButton(QMessageBox.StandardButton.No)
-        self.try_box.accepted.connect(lambda: self.state.choose(model=choice.id, try_anyway=True,
-                                                                     camera_lora=None))
+        self.try_box.accepted.connect(
+            lambda: self.state.choose(model=choice.id, try_anyway=True, camera_lora=None))
         self.try_box.rejected.connect(lambda: self._show_choices(self.state.choices))  # the picker back
         self.try_box.open()
 
