@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -207,6 +207,35 @@ class ClipEntry:
 
     def request(self) -> GenerationRequest:
         return self.record.request()
+
+
+def compare_labels(entries: Sequence[ClipEntry], names: Mapping[str, str] | None = None) -> list[str]:
+    """A caption per clip for comparing them: what differs between them (model, preset, quality,
+    seed: by name, "Wan2.2 TI2V-5B · push-in"), then how long each took to render, its score and
+    how well it made its move. `names`: model names by id (an id is shown where none is given)."""
+    names = names or {}
+
+    def differing(entry: ClipEntry) -> dict[str, str]:
+        request = section(entry.record.data, "request")
+        model = entry.record.model or "?"
+        return {"model": names.get(model, model), "preset": entry.preset or "?",
+                "quality": str(request.get("quality", "?")), "seed": f"seed {entry.seed}"}
+
+    shown = [differing(entry) for entry in entries]
+    keys = [k for k in ("model", "preset", "quality", "seed") if len({d[k] for d in shown}) > 1] or ["seed"]
+    labels = []
+    for entry, words in zip(entries, shown):
+        parts = [" · ".join(words[k] for k in keys)]
+        elapsed = entry.record.render.get("elapsed_s")
+        if is_real(elapsed):
+            parts.append(f"{elapsed:.0f} s" if elapsed >= 10 else f"{elapsed:.1f} s")
+        if entry.score is not None:
+            parts.append(f"score {entry.score:.2f}")
+        adherence = (entry.record.score_data or {}).get("motion_adherence")
+        if isinstance(adherence, Mapping) and is_real(adherence.get("rating")):
+            parts.append(f"move {adherence['rating']:.2f}")
+        labels.append(" · ".join(parts))
+    return labels
 
 
 def photo_name(image: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from ..core.errors import ModelError
 from ..core.request import ASPECTS, BASE_QUALITIES, QUALITIES
 from ..core.resources import resource_path
+from .cameraloras import CameraLoraEntry, built_in_camera_loras
 
 FAMILIES = ("wan", "ltx", "svd", "ltx2", "hunyuan15")  # the diffusion families
 # What renders a model: a diffusers pipeline on downloaded weights, or the built-in instant engine
@@ -157,6 +158,9 @@ class ModelEntry:
     gated: bool = False  # the repo asks users to accept its terms and log in before downloading
     sound: bool = False  # makes sound with the picture (a request's `sound`)
     enhancer: bool = False  # ships a prompt enhancer (Studio.enhance_prompt)
+    # The camera-control LoRAs made for this model (resources/loras.json, attached by load_registry):
+    # `i2v download` fetches them with it, a render uses the one its preset names when it is on disk.
+    camera_loras: tuple[CameraLoraEntry, ...] = ()
 
     @property
     def qualities(self) -> tuple[str, ...]:
@@ -374,6 +378,8 @@ class Registry:
     # Models rendered by the app itself, on any machine; every registry has them.
     built_in: Mapping[str, ModelEntry] = field(default_factory=built_in_entries)
     addons: Mapping[str, ModelEntry] = field(default_factory=built_in_addons)  # downloaded, never rendered with
+    # The camera-control LoRAs presets name (resources/loras.json), by id.
+    camera_loras: Mapping[str, CameraLoraEntry] = field(default_factory=built_in_camera_loras)
 
     @property
     def models(self) -> Mapping[str, ModelEntry]:
@@ -397,6 +403,18 @@ class Registry:
             raise ModelError(
                 f"unknown model {model_id!r} (choose from {', '.join(self.models)}, or give a model folder)"
             ) from None
+
+    def camera_lora(self, lora_id: str) -> CameraLoraEntry:
+        try:
+            return self.camera_loras[lora_id]
+        except KeyError:
+            raise ModelError(f"unknown camera LoRA {lora_id!r} (this app knows "
+                             f"{', '.join(self.camera_loras) or 'none'})") from None
+
+    def camera_loras_for(self, entry: ModelEntry) -> tuple[CameraLoraEntry, ...]:
+        """The camera LoRAs made for this model (of its family, naming its id as their base), in file order."""
+        return tuple(lora for lora in self.camera_loras.values()
+                     if entry.id in lora.base and lora.family == entry.family)
 
     def resolve(self, model: str) -> ModelEntry:
         """A registry id (an add-on's too), or a path to a local diffusers-format folder."""
@@ -436,6 +454,7 @@ class Registry:
             commercial="see the model's own licence",
             download_gb=0.0,
             local_path=str(path.resolve()),
+            camera_loras=(),  # made for the registry's model, not for whatever the folder holds
         )
 
     def entry_for_checkpoint(self, path: Path) -> ModelEntry:
@@ -459,6 +478,7 @@ class Registry:
             commercial="see the checkpoint's own licence",
             download_gb=round(max(base.download_gb - size_gb, 0.0), 1),
             local_path=None,
+            camera_loras=(),
         )
 
     def checkpoint_base(self, found: Any) -> str:  # found: engine.checkpoint.Checkpoint
@@ -551,8 +571,11 @@ def load_registry(path: Path | None = None, user_file: Path | None = None) -> Re
                 problems.append(f"{user_file}: model {entry.id!r}: that id is the built-in add-on's")
                 continue
             entries[entry.id] = entry
-    return Registry(MappingProxyType(entries), data["default"], tuple(problems), MappingProxyType(built_in),
-                    MappingProxyType(addons))
+    cameras = built_in_camera_loras()
+    registry = Registry(MappingProxyType(entries), data["default"], tuple(problems), MappingProxyType(built_in),
+                        MappingProxyType(addons), cameras)
+    return replace(registry, entries=MappingProxyType(
+        {key: replace(entry, camera_loras=registry.camera_loras_for(entry)) for key, entry in entries.items()}))
 
 
 def _user_entry(item: Any, builtins: Mapping[str, dict[str, Any]], source: str) -> ModelEntry:

@@ -17,6 +17,7 @@ from typing import Any
 from ..core.cancel import CancelToken
 from ..core.errors import ModelError, WeightsMissingError
 from ..core.events import DownloadProgress, EventSink, Stage, StageChanged
+from .cameraloras import CameraLoraEntry
 from .registry import LoraFile, ModelEntry
 
 
@@ -257,3 +258,27 @@ def tiny_decoder_file(entry: ModelEntry) -> Path | None:
         return Path(hf_hub_download(local_files_only=True, **_tiny_kwargs(entry)))
     except LocalEntryNotFoundError:
         return None
+
+
+# -- camera-control LoRAs ------------------------------------------------------------------------
+
+
+def camera_lora_kwargs(lora: CameraLoraEntry) -> dict[str, Any]:
+    return dict(repo_id=lora.repo, revision=lora.revision, filename=lora.file)
+
+
+def camera_lora_path(lora: CameraLoraEntry) -> Path | None:
+    """The camera LoRA's file if it is already on disk, else None. Never touches the network: a render
+    uses a camera LoRA only when it came with its model's download, and asks with prompt words otherwise."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return Path(hf_hub_download(local_files_only=True, **camera_lora_kwargs(lora)))
+    except LocalEntryNotFoundError:
+        return None
+
+
+def camera_loras_downloaded(entry: ModelEntry) -> bool:
+    """Whether every camera LoRA made for the model is on disk (True when it has none)."""
+    return all(camera_lora_path(lora) is not None for lora in entry.camera_loras)

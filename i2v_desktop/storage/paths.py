@@ -30,3 +30,8 @@ def user_models_file() -> Path:
 def history_dir() -> Path:
     """Every clip the app has rendered, with its index and thumbnails (see storage.history)."""
     return data_dir() / "history"
+
+
+def user_loras_dir() -> Path:
+    """The user's own LoRA files (.safetensors), listed against the chosen model (Studio.loras)."""
+    return data_dir() / "loras"

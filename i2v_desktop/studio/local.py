@@ -23,8 +23,8 @@ from ..core.presets import MotionPreset, PresetLibrary
 from ..core.record import ClipEntry, ClipRecord
 from ..core.request import GenerationRequest
 from ..core.studio import (
-    LOCAL_FOLDER, MEMORY_PLANS, READY, ExportChoice, ExportJob, ExportProgress, ExportReport, Fit, Hardware, Limits, Machine,
-    ModelChoice, ModelInfo, PostFraming, Saved, Transfer, memory_text,
+    LOCAL_FOLDER, MEMORY_PLANS, READY, CameraLora, ExportChoice, ExportJob, ExportProgress, ExportReport, Fit, Hardware, Limits, Machine,
+    LoraChoice, ModelChoice, ModelInfo, PostFraming, Saved, Transfer, memory_text,
 )
 from ..engine.fit import fit as fit_here, needs as needs_of, suggest
 from ..engine.plan import check_request, limits
@@ -36,7 +36,7 @@ from ..storage.history import History, HistoryError, clip_files, thumbnail_frame
 from ..storage.models import drop_model, put_model
 from ..storage.paths import config_dir, data_dir, history_dir, user_models_file, user_presets_dir
 from ..storage.prompts import PromptLibrary
-from . import batch, exports, records
+from . import batch, exports, loras, records
 from .batch import Pool
 from .catalog import user_exports, user_presets, user_registry
 from .pool import LocalPool
@@ -68,8 +68,9 @@ class LocalStudio:
     def __init__(self, engines: Engines, history: History | Path, export_presets: ExportLibrary, folder: Path,
                  prompts_file: Path | None = None, process: RenderProcess | None = None,
                  read_only: bool = False, settings: EngineSettings | None = None,
-                 pool: Callable[[], Pool] | None = None) -> None:
+                 pool: Callable[[], Pool] | None = None, lora_folder: Path | None = None) -> None:
         self.engines, self._exports = engines, export_presets
+        self._lora_folder = lora_folder  # None: the user's (storage.paths.user_loras_dir)
         # How a batch's worker processes make the same engines, and where a batch runs: this
         # machine's processes (LocalPool), or what the command line was given (a Ray cluster).
         self._settings = settings or EngineSettings(None, None, engines.device, engines.offload, engines.speed)
@@ -268,6 +269,17 @@ class LocalStudio:
 
     def presets(self) -> list[MotionPreset]:
         return list(self._presets.presets.values())
+
+    # -- LoRAs: the user's own files, the presets' camera LoRAs (studio/loras.py) --------------
+
+    def lora_folder(self) -> Path:
+        return loras.lora_folder(self._lora_folder)
+
+    def loras(self, model: str, extra: Sequence[str] = ()) -> list[LoraChoice]:
+        return loras.loras(self._registry.resolve(model), self.lora_folder(), extra)
+
+    def camera_lora(self, model: str, preset: str) -> CameraLora:
+        return loras.camera_lora(self._registry, self._presets, model, preset)
 
     def motion_words(self, model: str, preset: str, intensity: float) -> str:
         family = self._registry.resolve(model).family

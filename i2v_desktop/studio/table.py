@@ -18,8 +18,8 @@ README_END = "<!-- end of the models table -->"
 
 
 def download_gb(entry: ModelEntry) -> float:
-    """Everything a download of `entry` fetches: weights, the fast tier's LoRA, the tiny decoder
-    (nothing for a folder of the user's: a user entry based on a built-in keeps the built-in's size)."""
+    """Everything a download of `entry` fetches: weights, the fast tier's LoRA, the tiny decoder, the
+    camera LoRAs (nothing for a folder of the user's: a user entry based on a built-in keeps the built-in's size)."""
     if entry.local_path:
         return 0.0
     total = entry.download_gb
@@ -27,6 +27,7 @@ def download_gb(entry: ModelEntry) -> float:
         total += entry.lora.download_gb
     if entry.tiny_decoder is not None:
         total += entry.tiny_decoder.download_gb
+    total += sum(lora.download_gb for lora in entry.camera_loras)
     return round(total, 1)
 
 

@@ -235,6 +235,6 @@ def clip_tip(entry: ClipEntry, preset_names: dict[str, str]) -> str:
     else:
         head.append("Not scored")
     foot = ["⚠ marks a flag: a measure past the point where a viewer notices the defect."] if rows else []
-    foot.append("Click to play · Ctrl+click a second clip to compare · S to pick · drag out to an editor or a folder")
+    foot.append("Click to play · Ctrl+click up to four clips to compare them · S to pick · drag out to an editor or a folder")
     table = f"<table cellspacing=2>{''.join(rows)}</table>" if rows else ""
     return "<p>" + "<br>".join(head) + "</p>" + table + "<p>" + "<br>".join(foot) + "</p>"

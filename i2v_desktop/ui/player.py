@@ -14,6 +14,7 @@ from typing import NamedTuple
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -32,6 +33,7 @@ _EPS = 1e-6
 
 ZOOM_LABELS = ("Fit", "100 %")  # what the view shows: fitted, or one image pixel per screen pixel
 LabelledClip = tuple[np.ndarray, float, str]  # (frames, fps, label), as ComparePlayer.set_clips takes them
+MAX_COMPARED = 4  # clips the compare view plays together
 
 
 def _checked_clip(frames: np.ndarray, fps: float) -> np.ndarray:
@@ -480,43 +482,82 @@ class FramePlayer(_PlayerBase):
 
 
 class ComparePlayer(_PlayerBase):
-    """Two clips side by side on one transport, for choosing between two variants.
+    """Two to four clips on one transport, for choosing between variants or between models.
 
-    Both sides show the frame at the same time in seconds, so clips of different fps stay in step.
-    The timeline is as long as the longer clip and loops as a whole: a shorter clip holds its last
-    frame until both restart together, which keeps them visibly in sync on every loop.
+    Every cell shows the frame at the same time in seconds, so clips of different fps stay in step.
+    The timeline is as long as the longest clip and loops as a whole: a shorter clip holds its last
+    frame until all restart together, which keeps them visibly in sync on every loop. Two or three
+    clips sit side by side, four two by two; each has its label under it and a Pick button.
     """
+
+    picked = Signal(int)  # the index of the clip whose Pick button was pressed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, zoom_button=False)
-        pictures = QHBoxLayout()
-        pictures.setContentsMargins(0, 0, 0, 0)
-        pictures.setSpacing(2)
-        self.canvases = (FrameCanvas(self), FrameCanvas(self))
-        self.labels = (_ElidedLabel(self), _ElidedLabel(self))
-        for canvas, label in zip(self.canvases, self.labels):
+        self._grid = QGridLayout()
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(2)
+        self.canvases = tuple(FrameCanvas(self) for _ in range(MAX_COMPARED))
+        self.labels = tuple(_ElidedLabel(self) for _ in range(MAX_COMPARED))
+        self.pick_buttons = tuple(QToolButton(self) for _ in range(MAX_COMPARED))
+        self._cells = []
+        for i, (canvas, label, pick) in enumerate(zip(self.canvases, self.labels, self.pick_buttons)):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            side = QVBoxLayout()
+            pick.setText("Pick")
+            pick.setToolTip("Pick this clip: star it and play it alone")
+            pick.clicked.connect(lambda _=False, i=i: self.picked.emit(i))
+            cell = QWidget(self)
+            side = QVBoxLayout(cell)
+            side.setContentsMargins(0, 0, 0, 0)
             side.setSpacing(2)
             side.addWidget(canvas, 1)
-            side.addWidget(label)
-            pictures.addLayout(side, 1)
+            foot = QHBoxLayout()
+            foot.addWidget(label, 1)
+            foot.addWidget(pick)
+            side.addLayout(foot)
+            self._cells.append(cell)
         self._tracks = [_Track(canvas) for canvas in self.canvases]
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addLayout(pictures, 1)
+        layout.addLayout(self._grid, 1)
         layout.addWidget(self.controls)
+        self._arrange(2)
         self.clear()
 
-    def set_clips(self, left: LabelledClip, right: LabelledClip, *, keep_position: bool = False) -> None:
-        """Show two clips, each given as (frames, fps, label)."""
-        checked = [(_checked_clip(frames, fps), fps, text) for frames, fps, text in (left, right)]
-        for track, label, (frames, fps, text) in zip(self._tracks, self.labels, checked):
-            track.load(frames, fps)
-            track.canvas.setAccessibleName(text or "Clip preview")
-            label.setText(text)
-            label.setToolTip(text)
+    @property
+    def shown(self) -> int:
+        """How many clips the grid holds now."""
+        return sum(cell.isVisibleTo(self) for cell in self._cells)
+
+    def _arrange(self, count: int) -> None:
+        columns = 2 if count == 4 else count
+        for i, cell in enumerate(self._cells):
+            self._grid.removeWidget(cell)
+            cell.setVisible(i < count)
+            if i < count:
+                self._grid.addWidget(cell, i // columns, i % columns)
+        for c in range(MAX_COMPARED):
+            self._grid.setColumnStretch(c, 1 if c < columns else 0)
+            self._grid.setRowStretch(c, 1 if c < (count + columns - 1) // columns else 0)
+
+    def set_clips(self, *clips: LabelledClip, keep_position: bool = False) -> None:
+        """Show two to four clips, each given as (frames, fps, label)."""
+        if not 2 <= len(clips) <= MAX_COMPARED:
+            raise ValueError(f"compare 2 to {MAX_COMPARED} clips, got {len(clips)}")
+        checked = [(_checked_clip(frames, fps), fps, text) for frames, fps, text in clips]
+        if len(clips) != self.shown:
+            self._arrange(len(clips))
+        for i, (track, label) in enumerate(zip(self._tracks, self.labels)):
+            if i < len(checked):
+                frames, fps, text = checked[i]
+                track.load(frames, fps)
+                track.canvas.setAccessibleName(text or "Clip preview")
+                label.setText(text)
+                label.setToolTip(text)
+            else:
+                track.unload("")
+                label.setText("")
         self._load(keep_position and self._count > 0)
 
     def clear(self, message: str = "") -> None:

@@ -24,6 +24,7 @@ from .cards import CELL, CardDelegate, EntryRole, StripModel, card_parts, to_qim
 from .drag import start_clip_drag
 
 SPACING = 4  # around each card: 8 px between two
+MAX_SELECTED = 4  # clips compared at once
 TICK_MS = 80  # thumbnails loop at 12.5 fps: smooth enough, cheap for the cards on screen
 Thumbs = Callable[[Any], Any]  # an entry's frames if in memory, else None (and fetch them)
 
@@ -128,7 +129,7 @@ class _StripView(QListView):
 
 
 class VariantStrip(QWidget):
-    """Cards side by side; a selection of up to two (play one, compare two).
+    """Cards side by side; a selection of up to four (play one, compare two to four).
 
     `label(entry)` and `tip(entry)` give a card's caption and tooltip; `thumbs(entry)` its frames
     when they are in memory (else None, and they are fetched: see `thumbs_arrived`); `is_final(entry)`
@@ -239,9 +240,12 @@ class VariantStrip(QWidget):
     # -- selection ----------------------------------------------------------------------------
 
     def select(self, entry_id: str, extend: bool = False) -> None:
-        """What a click does; `extend` (Ctrl/Shift) makes a pair with the last selected, to compare."""
-        if extend and self.selection and entry_id not in self.selection:
-            selection = [self.selection[-1], entry_id]
+        """What a click does; `extend` (Ctrl/Shift) adds the clip to the selection, to compare up to
+        four (the oldest drops out past four), or takes it out when it was in."""
+        if extend and entry_id in self.selection and len(self.selection) > 1:
+            selection = [e for e in self.selection if e != entry_id]
+        elif extend and self.selection and entry_id not in self.selection:
+            selection = [*self.selection, entry_id][-MAX_SELECTED:]
         else:
             selection = [entry_id]
         self._set_selection(selection)

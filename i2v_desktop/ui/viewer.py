@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from ..core.errors import I2VError
 from ..core.events import Cancelled, DownloadProgress, Failed, Finished, StageChanged, StepProgress, Warned
-from ..core.record import ClipEntry
+from ..core.record import ClipEntry, compare_labels
 from ..core.request import ASPECTS
 from ..core.studio import Studio
 from .clips import ClipCache
@@ -31,7 +31,7 @@ from .drop import DropHint
 from .framing import CropView
 from .panel import Panel, tool
 from .phone import PhoneView
-from .player import ComparePlayer, FramePlayer
+from .player import MAX_COMPARED, ComparePlayer, FramePlayer
 from .progress import RenderProgress
 from .shelf import Shelf
 from .state import AppState, Choices
@@ -55,6 +55,7 @@ class ViewerPanel(Panel):
         self.undo = Undo(studio, self)
         self._live = False  # the player shows the running job's preview
         self._job_saved: dict[int, list[Any]] = {}
+        self._compared: list[ClipEntry] = []  # the clips the compare view holds, in its order
         self._build()
         self._bind()
 
@@ -83,7 +84,7 @@ class ViewerPanel(Panel):
         self.strips = Shelf(self.studio, self.background, self.clips)
         self.variants, self.history_strip = self.strips.variants, self.strips.history
         self.star_button = tool("★ Pick", "Pick the selected clip for export (S)")
-        self.compare_button = tool("Compare", "Select two clips (Ctrl+click) and compare them side by side")
+        self.compare_button = tool("Compare", "Select two to four clips (Ctrl+click) and compare them side by side")
         self.finalize_button = tool("Finalize", "Re-render the selected clip at full quality, same seed")
         self.delete_button = tool("Delete", "Delete the selected clips (Delete)")
         self.export_button = tool("Export…", "Export picked clips (Ctrl+E)")
@@ -146,6 +147,7 @@ class ViewerPanel(Panel):
         self.strips.currentChanged.connect(self._on_strip_changed)
         self.star_button.clicked.connect(self.toggle_star)
         self.compare_button.clicked.connect(self.compare_selected)
+        self.compare.picked.connect(self._pick_compared)
         self.finalize_button.clicked.connect(self.finalize)
         self.delete_button.clicked.connect(self.delete_selected)
         self.export_button.clicked.connect(self.exportRequested)
@@ -305,10 +307,10 @@ class ViewerPanel(Panel):
         count = len(ids)
         for button in (self.star_button, self.finalize_button, self.delete_button, self.restore_button):
             button.setEnabled(count >= 1)
-        self.compare_button.setEnabled(count == 2)
+        self.compare_button.setEnabled(2 <= count <= MAX_COMPARED)
         for action, button in self._menu:
             action.setEnabled(button.isEnabled())
-        self.views.setTabEnabled(2, count == 2)
+        self.views.setTabEnabled(2, 2 <= count <= MAX_COMPARED)
         if count:
             self._live = False
             self._play_entry(ids[-1])
@@ -371,18 +373,30 @@ class ViewerPanel(Panel):
 
     def compare_selected(self) -> None:
         entries = self.strips.current().selected_entries()
-        if len(entries) != 2:
+        if not 2 <= len(entries) <= MAX_COMPARED:
             return
         missing = [e for e in entries if e.id not in self.clips.full]
         for entry in missing:
             self.clips.load(entry)
         self.views.setTabEnabled(2, True)
         self.views.setCurrentWidget(self.compare)
+        self._compared = entries
         if not missing:
-            left, right = entries
             full = self.clips.full
-            self.compare.set_clips((*full[left.id], left.label), (*full[right.id], right.label))
+            names = {choice.id: choice.name for choice in self.studio.models(look=False)}
+            labels = compare_labels(entries, names)
+            self.compare.set_clips(*[(*full[e.id], label) for e, label in zip(entries, labels)])
             self.compare.play()
+
+    def _pick_compared(self, index: int) -> None:
+        """Pick one of the compared clips: starred, and played alone."""
+        if index >= len(self._compared):
+            return
+        entry = self._compared[index]
+        if not self.strips.current().is_starred(entry.id):
+            self._on_star_toggled(entry.id, True)
+        self.strips.current().select(entry.id)
+        self.say(f"Picked {entry.mp4.name}")
 
     def finalize(self) -> None:
         """Re-render the selected clip with the model's full-quality settings and the same seed."""

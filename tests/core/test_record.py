@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from i2v_desktop.core.errors import InputError, RequestError
-from i2v_desktop.core.record import ClipEntry, ClipRecord
+from i2v_desktop.core.record import ClipEntry, ClipRecord, compare_labels
 from i2v_desktop.core.request import GenerationRequest
 
 
@@ -44,3 +44,18 @@ def test_an_entry_labels_itself_from_its_record():
     scored = ClipEntry("id", entry.mp4, entry.thumbs, entry.photo, 0.0,
                        ClipRecord({"render": {"seed": 3}, "score": {"overall": 0.5}}))
     assert scored.label == "seed 3 · 0.50"
+
+
+def test_compare_labels_name_what_differs_then_time_score_and_move():
+    def entry(model: str, elapsed: float, rating: float) -> ClipEntry:
+        request = GenerationRequest(image="/p/cat.jpg", model=model, seed=3)
+        score = {"overall": 0.8, "motion_adherence": {"value": 4.0, "rating": rating, "reason": "", "flagged": False}}
+        record = ClipRecord.make(request, {"model": model, "seed": 3, "elapsed_s": elapsed}, score, "i2v_desktop")
+        return ClipEntry(id=model, mp4=Path(f"/c/{model}.mp4"), thumbs=Path("/c/t"), photo="/p/cat.jpg", created=0,
+                         record=record)
+
+    labels = compare_labels([entry("instant", 2.14, 0.9), entry("wan2.2-ti2v-5b", 41.2, 0.5)],
+                            {"wan2.2-ti2v-5b": "Wan2.2 TI2V-5B"})
+    assert labels == ["instant · 2.1 s · score 0.80 · move 0.90", "Wan2.2 TI2V-5B · 41 s · score 0.80 · move 0.50"]
+    same = compare_labels([entry("instant", 2.0, 0.9), entry("instant", 2.0, 0.9)])
+    assert same[0].startswith("seed 3 · ")  # nothing differs: the seed is what tells variants apart

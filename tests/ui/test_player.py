@@ -260,9 +260,9 @@ def test_bad_clips_are_refused(player):
 
 
 def test_compare_player_shows_both_clips_at_the_same_time(compare, qtbot):
-    left, right = compare.canvases
+    left, right = compare.canvases[:2]
     compare.set_clips((_clip(73), 24.0, "Variant A"), (_clip(37), 12.0, "Variant B"))
-    assert [label.text() for label in compare.labels] == ["Variant A", "Variant B"]
+    assert [label.text() for label in compare.labels[:2]] == ["Variant A", "Variant B"] and compare.shown == 2
     assert compare.frame_count == 74  # 37 / 12 s is the longer clip, on the 24 fps timeline
     compare.seek_time(1.0)
     assert (_shown(left), _shown(right)) == (24, 12)
@@ -283,7 +283,28 @@ def test_compare_player_shows_both_clips_at_the_same_time(compare, qtbot):
 
     compare.clear("Pick two variants")
     assert compare.frame_count == 0 and left.image is None and right.image is None
-    assert [label.text() for label in compare.labels] == ["", ""]
+    assert [label.text() for label in compare.labels] == ["", "", "", ""]
+
+
+def test_four_clips_play_two_by_two_in_step_and_each_can_be_picked(compare, qtbot):
+    clips = [(_clip(24), 24.0, "Wan"), (_clip(16), 16.0, "LTX"), (_clip(12), 24.0, "Instant"), (_clip(48), 24.0, "SVD")]
+    compare.set_clips(*clips)
+    assert compare.shown == 4 and compare.frame_count == 48
+    compare.resize(800, 600)
+    compare.show()
+    qtbot.waitExposed(compare)
+    spots = [compare.canvases[i].mapTo(compare, compare.canvases[i].rect().topLeft()) for i in range(4)]
+    assert spots[0].y() == spots[1].y() < spots[2].y() == spots[3].y()  # two rows of two
+    assert spots[0].x() == spots[2].x() < spots[1].x() == spots[3].x()
+    compare.seek_time(0.5)
+    assert [_shown(c) for c in compare.canvases] == [12, 8, 11, 12]  # the short one holds its last frame
+    with qtbot.waitSignal(compare.picked) as picked:
+        compare.pick_buttons[2].click()
+    assert picked.args == [2]
+    compare.set_clips(*clips[:3])  # back to three side by side: the fourth cell goes
+    assert compare.shown == 3 and not compare.canvases[3].isVisibleTo(compare)
+    with pytest.raises(ValueError, match="compare 2 to 4 clips"):
+        compare.set_clips(*clips, clips[0])
 
 
 def test_the_transport_icons_read_in_light_and_dark(qtbot):

@@ -270,3 +270,25 @@ def test_captions_fit_their_cards_with_the_whole_seed(qtbot, make_window, sample
     assert str(clip.seed) in caption
     room = card_parts(strip.card_rect(clip.id))[1].width()  # where the card paints its caption
     assert strip.view.fontMetrics().horizontalAdvance(caption) <= room
+
+
+def test_up_to_four_clips_are_compared_in_a_grid_and_ctrl_click_takes_one_out(qtbot, make_window, samples):
+    window = make_window()
+    add_ready(qtbot, window, [samples / "coffee.jpg"])
+    window.state.choose(**{**QUICK, "variants": 4, "preset": "orbit"})  # orbit: every seed a take of its own
+    generate(qtbot, window)
+    strip = window.variants
+    ids = [entry.id for entry in strip.entries()]
+    assert len(ids) == 4
+    click(strip, ids[0])
+    for entry_id in ids[1:]:
+        click(strip, entry_id, Qt.KeyboardModifier.ControlModifier)
+    assert strip.selection == ids and window.compare_button.isEnabled()
+    window.compare_button.click()
+    qtbot.waitUntil(lambda: window.compare.shown == 4 and window.compare.frame_count > 0, timeout=10_000)
+    seeds = [label.text().split(" · ")[0] for label in window.compare.labels]
+    assert len(set(seeds)) == 4 and all(s.startswith("seed ") for s in seeds)
+    click(strip, ids[1], Qt.KeyboardModifier.ControlModifier)  # Ctrl+click a selected clip takes it out
+    assert strip.selection == [ids[0], ids[2], ids[3]]
+    click(strip, ids[1], Qt.KeyboardModifier.ControlModifier)
+    assert strip.selection == [ids[0], ids[2], ids[3], ids[1]]

@@ -381,6 +381,12 @@ def test_pick_compare_finalize_delete(qtbot, make_window, samples, monkeypatch):
     assert window.compare_button.isEnabled()
     window.compare_button.click()
     assert window.views.currentWidget() is window.compare
+    qtbot.waitUntil(lambda: window.compare.shown == 2 and window.compare.frame_count > 0, timeout=5_000)
+    assert all("seed" in label.text() and "score" in label.text() for label in window.compare.labels[:2])
+    window.compare.pick_buttons[1].click()  # picking from the comparison stars that take and plays it
+    assert window.studio.clip(second.id).starred and window.variants.selection == [second.id]
+    window.star_button.click()  # un-pick it again: the steps below pick the first
+    assert not window.studio.clip(second.id).starred
 
     window.variants.select(first.id)
     window.star_button.click()
