@@ -132,9 +132,10 @@ def write_lora(path: Path, width: int, rank: int, blocks: int = 30, block_name: 
 
 
 def shoot_loras(app: QApplication, window: MainWindow) -> None:
-    """The LoRA section for Wan2.2 TI2V-5B: four LoRAs in the LoRA folder, one made for LTX-2
-    (greyed, its reason on its row) and the high-noise half of a Wan2.2 A14B pair; one checked at
-    0.80. At 1280×720 and 1920×1080, the clip settings scrolled to it."""
+    """The LoRA section with four LoRAs in the LoRA folder: three for Wan (one the high-noise half of a
+    Wan2.2 A14B pair) and one for LTX. At 1280×720 on Wan2.2 TI2V-5B (the LTX one greyed, its reason
+    on its row; one checked at 0.80), at 1920×1080 on LTX-2 19B with Push in, whose camera LoRA row
+    shows; the clip settings scrolled to the section."""
     folder = window.studio.lora_folder()
     write_lora(folder / "film-grain-35mm.safetensors", 3072, 16)
     write_lora(folder / "slow-push-in-v2.safetensors", 3072, 32)
@@ -142,12 +143,13 @@ def shoot_loras(app: QApplication, window: MainWindow) -> None:
     write_lora(folder / "orbit-a14b_high_noise.safetensors", 5120, 8, blocks=40)
     window.add_paths([SAMPLES / "coffee.jpg"])
     wait(app, lambda: bool(window.state.photos) and window.state.photos[0].status.value == "ready")
-    window.state.choose(preset="push-in", model="wan2.2-ti2v-5b", variants=1)
-    wait(app, lambda: not window.state.lora_checking and len(window.loras.rows) == 4, timeout=60.0)
-    push = next(view for view in window.loras.rows.values() if view.row.name.startswith("slow-push-in"))
-    push.check.click()
-    push.slider.setValue(16)  # 0.80
-    for width, height in ((1280, 720), (1920, 1080)):
+    for (width, height), model in (((1280, 720), "wan2.2-ti2v-5b"), ((1920, 1080), "ltx-2-19b")):
+        window.state.choose(preset="push-in", model=model, variants=1)
+        wait(app, lambda: not window.state.lora_checking and len(window.loras.rows) == 4, timeout=60.0)
+        if model.startswith("wan"):
+            push = next(view for view in window.loras.rows.values() if view.row.name.startswith("slow-push-in"))
+            push.check.click()
+            push.slider.setValue(16)  # 0.80
         screen = QRect(0, 0, width, height)
         window.setGeometry(screen)
         window.fit_to(screen)
