@@ -147,7 +147,8 @@ def shoot_loras(app: QApplication, window: MainWindow) -> None:
         window.state.choose(preset="push-in", model=model, variants=1)
         wait(app, lambda: not window.state.lora_checking and len(window.loras.rows) == 4, timeout=60.0)
         if model.startswith("wan"):
-            push = next(view for view in window.loras.rows.values() if view.row.name.startswith("slow-push-in"))
+            push = next(view for view in window.loras.rows.values()
+                        if view.row.name.startswith("slow-push-in"))
             push.check.click()
             push.slider.setValue(16)  # 0.80
         screen = QRect(0, 0, width, height)

@@ -141,8 +141,8 @@ class LoraRowView(QFrame):
         self.name.setToolTip(tip + (f"\n{row.reason}" if row.reason else ""))
         self.expert.setText(EXPERT_WORDS.get(row.expert, ""))
         self.expert.setVisible(row.expert in EXPERT_WORDS)
-        self.expert.setToolTip("Wan2.2 A14B has two experts: this file goes into the "
-                               f"{'high-noise (layout)' if row.expert == 'high' else 'low-noise (detail)'} one")
+        which = "high-noise (layout)" if row.expert == "high" else "low-noise (detail)"
+        self.expert.setToolTip(f"Wan2.2 A14B has two experts: this file goes into the {which} one")
         self.size.setText(modeltext.size(row.size_bytes) if row.size_bytes else "")
         self.slider.setValue(round(row.strength * STEPS))
         self.slider.setEnabled(usable or (row.missing and enabled))

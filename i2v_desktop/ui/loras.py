@@ -32,7 +32,7 @@ class LoraPanel(Panel):
     """The camera LoRA row, a row per LoRA file, and the buttons that add files and open the folder."""
 
     def __init__(self, state: AppState, studio: Studio, background: Background,
-                 model_of: Callable[[str], ModelChoice], settings: QSettings | None = None) -> None:
+                 model_of: Callable[[str], ModelChoice], settings: QSettings) -> None:
         super().__init__()
         self.state, self.studio, self.background, self.model_of = state, studio, background, model_of
         self.settings = settings
@@ -189,11 +189,10 @@ class LoraPanel(Panel):
         self.state.choose(camera_lora=None if own is not None and abs(strength - own) < 1e-9 else strength)
 
     def pick_files(self) -> None:
-        folder = str(self.settings.value("paths/loras", str(Path.home()))) if self.settings else str(Path.home())
+        folder = str(self.settings.value("paths/loras", str(Path.home())))
         files, _ = QFileDialog.getOpenFileNames(self, "Add LoRA files", folder, "LoRA files (*.safetensors)")
         if files:
-            if self.settings is not None:
-                self.settings.setValue("paths/loras", str(Path(files[0]).parent))
+            self.settings.setValue("paths/loras", str(Path(files[0]).parent))
             self.add(files)
 
     def add(self, files: list[str]) -> None:

@@ -192,7 +192,8 @@ def keys(defaults: Any) -> dict[str, Callable[[Any, Known], Any]]:
         checks[key] = lambda raw, known: flag(raw)
     for key in ("window/geometry", "window/splitter"):
         checks[key] = lambda raw, known: layout(raw)
-    for key in ("batch/source", "batch/out", "paths/photos", "paths/loras", "export/folder", "export/template"):
+    for key in ("batch/source", "batch/out", "paths/photos", "paths/loras", "export/folder",
+                "export/template"):
         checks[key] = lambda raw, known: text(raw)
     checks["queue/closed_with"] = lambda raw, known: count(raw)
     checks["loras/extra"] = lambda raw, known: lora_files(raw)

@@ -37,7 +37,8 @@ def write_lora(path: Path, width: int, blocks: range = range(2), rank: int = 4, 
     header, blobs, offset = {}, [], 0
     for name, array in tensors.items():
         data = array.tobytes()
-        header[name] = {"dtype": "F16", "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
+        header[name] = {"dtype": "F16", "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     text = json.dumps(header).encode()
@@ -76,11 +77,13 @@ def test_rows_listed_for_the_model_a_mismatch_greyed_with_its_reason(qtbot, make
     write_lora(folder / "ltx-dolly.safetensors", 2048, seed=1, block_name="transformer_blocks")
     window = make_window()
     panel = listed(qtbot, window)
-    assert sorted(view.row.name for view in panel.rows.values()) == ["ltx-dolly.safetensors", "style.safetensors"]
+    names = sorted(view.row.name for view in panel.rows.values())
+    assert names == ["ltx-dolly.safetensors", "style.safetensors"]
     fits, mismatch = row_of(panel, "style.safetensors"), row_of(panel, "ltx-dolly.safetensors")
     assert fits.key == good and fits.check.isEnabled() and not fits.check.isChecked()
     assert fits.size.text().endswith(("kB", "MB")) and fits.value.text() == "1.00"
-    assert not mismatch.check.isEnabled() and not mismatch.check.isChecked() and not mismatch.slider.isEnabled()
+    assert not mismatch.check.isEnabled() and not mismatch.check.isChecked()
+    assert not mismatch.slider.isEnabled()
     # Its reason in words on the row itself, one line naming the mismatch, not only in a tooltip.
     reason = mismatch.reason.text()
     assert mismatch.reason.isVisibleTo(panel) and reason and "\n" not in reason
@@ -89,7 +92,8 @@ def test_rows_listed_for_the_model_a_mismatch_greyed_with_its_reason(qtbot, make
     assert panel.status.text().startswith("0 of 1 ")
 
 
-def test_a_lora_for_a_wider_model_is_greyed_against_the_models_own_shape(qtbot, make_window, folder, tmp_path):
+def test_a_lora_for_a_wider_model_is_greyed_against_the_models_own_shape(qtbot, make_window, folder,
+                                                                           tmp_path):
     from i2v_desktop.bench.tiny import save_tiny_pipeline
 
     model = save_tiny_pipeline("wan2.2-ti2v", tmp_path / "my-wan")  # 24 wide, 2 blocks
@@ -105,7 +109,8 @@ def test_a_lora_for_a_wider_model_is_greyed_against_the_models_own_shape(qtbot, 
     assert request_loras(window) == (LoraUse(fits.row.path, sha, 1.0, "both"),)
 
 
-def test_a_checked_row_and_its_strength_go_into_the_request_and_survive_another_model(qtbot, make_window, folder):
+def test_a_checked_row_and_its_strength_go_into_the_request_and_survive_another_model(qtbot, make_window,
+                                                                                      folder):
     sha = write_lora(folder / "style.safetensors", 3072)
     window = make_window()
     panel = listed(qtbot, window)
@@ -164,8 +169,8 @@ def test_camera_row_follows_the_preset_and_the_model(qtbot, make_window):
     assert row.note.text() == cameras[(model, preset)].note and row.note.text()
 
 
-def test_a_restored_clip_brings_its_loras_back_and_a_missing_one_stays_with_its_name(qtbot, make_window, folder,
-                                                                                      samples):
+def test_a_restored_clip_brings_its_loras_back_and_a_missing_one_stays_with_its_name(qtbot, make_window,
+                                                                                      folder, samples):
     sha = write_lora(folder / "style.safetensors", 3072)
     gone = hashlib.sha256(b"a LoRA deleted since").hexdigest()
     request = GenerationRequest(image=str(samples / "coffee.jpg"), model=MODEL, camera_lora=0.5, loras=(
@@ -244,9 +249,10 @@ def test_a_lora_dropped_on_the_window_is_listed_beside_the_photo_dropped_with_it
     panel = listed(qtbot, window)
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(samples / "coffee.jpg")), QUrl.fromLocalFile(str(lora))])
+    where = QPointF(window.width() / 2, window.height() / 2)
     for kind in (QDragEnterEvent, QDropEvent):  # as a real drag and drop reaches the window
-        QApplication.sendEvent(window, kind(QPointF(window.width() / 2, window.height() / 2), Qt.DropAction.CopyAction,
-                                            data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+        QApplication.sendEvent(window, kind(where, Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                                            Qt.KeyboardModifier.NoModifier))
     qtbot.waitUntil(lambda: sha in panel.rows and not window.state.lora_checking, timeout=10_000)
     assert [photo.name for photo in window.state.photos] == ["coffee.jpg"]
     assert window.state.lora_files == (str(lora.resolve()),) and window.banner.lines == []
@@ -275,7 +281,8 @@ def test_a_takes_tooltip_says_the_loras_and_camera_strength_it_was_made_with():
         record = ClipRecord.make(request, {}, None, "test")
         return clip_tip(ClipEntry("1", Path("a.mp4"), Path("a.npy"), request.image, 0.0, record), {})
 
-    uses = (LoraUse("/loras/grain.safetensors", "1" * 64, 0.75), LoraUse("/loras/orbit_high.safetensors", "2" * 64))
+    uses = (LoraUse("/loras/grain.safetensors", "1" * 64, 0.75),
+            LoraUse("/loras/orbit_high.safetensors", "2" * 64))
     assert "LoRAs: grain 0.75, orbit_high 1.00 · camera LoRA off" in tip(loras=uses, camera_lora=0.0)
     assert "camera LoRA at 0.50" in tip(camera_lora=0.5) and "LoRAs:" not in tip(camera_lora=0.5)
     assert "LoRA" not in tip()  # made with the preset's own camera strength and no LoRA of the user's
