@@ -103,3 +103,32 @@ def test_the_size_and_the_model_row_name_the_camera_loras_with_their_licence(ent
         "tiny video decoder for previews and drafts: taew2_1 (23 MB, MIT (TAEHV by Ollin Boer Bohan, "
         "github.com/madebyollin/taehv))")
     assert download_gb(real.get("ltx-2-19b")) == 76.4  # 68.4 GB of weights + 7.95 GB of camera LoRAs
+
+
+def test_i2v_download_fetches_ltx_2_19b_with_its_seven_camera_loras_and_says_where(fake_hub, tmp_path, capsys):
+    from i2v_desktop.cli import main
+
+    entry = load_registry().get("ltx-2-19b")
+    root = tmp_path / "ltx-2"
+    (root / "transformer").mkdir(parents=True)
+    (root / "model_index.json").write_text(json.dumps({"_class_name": "LTX2Pipeline",
+                                                       "transformer": ["diffusers", "LTX2VideoTransformer3DModel"]}))
+    (root / "transformer" / "config.json").write_text("{}")
+    (root / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"w" * 50_000)
+    (root / "ltx-2-19b-dev.safetensors").write_bytes(b"never fetched: a root single-file checkpoint")
+    fake_hub.add(entry.repo, root)
+    for lora in entry.camera_loras:
+        folder = tmp_path / lora.id
+        folder.mkdir()
+        (folder / lora.file).write_bytes(lora.id.encode() * 1000)
+        fake_hub.add(lora.repo, folder)
+    assert main(["download", "ltx-2-19b"]) == 0
+    out = capsys.readouterr().out
+    assert "LTX-2 19B (sound, camera LoRAs) is ready in " in out
+    assert ("its 7 camera LoRAs (LTX-2 Dolly In, LTX-2 Dolly Out, LTX-2 Dolly Left, LTX-2 Dolly Right, LTX-2 Jib Up, "
+            "LTX-2 Jib Down, LTX-2 Static) are ready in ") in out
+    assert all(camera_lora_path(lora).read_bytes() == lora.id.encode() * 1000 for lora in entry.camera_loras)
+    assert not any("ltx-2-19b-dev" in path for _, path in fake_hub.requests)
+    assert local_state(entry).state == READY
+    assert main(["remove", "ltx-2-19b"]) == 0
+    assert all(camera_lora_path(lora) is None for lora in entry.camera_loras)
