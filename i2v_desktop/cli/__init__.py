@@ -52,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--guidance", type=options.guidance, default=None, help="guidance scale (default: the model's)")
     render.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
     render.add_argument("--lora", type=options.lora_file, action="append", default=[], metavar="FILE[:STRENGTH]",
-                        help="one of your own LoRA files (.safetensors) at STRENGTH (default 1, from -2 to 2), "
-                             "checked against the model first; repeatable (see `i2v loras`)")
+                        help="one of your own LoRA files (.safetensors: a path, or a file's name in the LoRA "
+                             "folder) at STRENGTH (default 1, from -2 to 2), checked against the model first; "
+                             "repeatable (see `i2v loras`)")
     render.add_argument("--camera-lora", type=options.camera_strength, default=None, metavar="STRENGTH|off",
                         help="the preset's camera-control LoRA at this strength, or off for its prompt words alone "
                              "(default: the preset's strength, where the model has one downloaded)")

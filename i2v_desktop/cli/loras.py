@@ -14,15 +14,22 @@ from . import _skipped, _table
 
 
 def chosen_loras(studio: Studio, model: ModelChoice, picked: Sequence[tuple[str, float]]) -> tuple[LoraUse, ...]:
-    """The request entries for `--lora FILE[:STRENGTH]`: each file read, hashed and checked against
-    the model; the first that does not fit is refused in its one line."""
+    """The request entries for `--lora FILE[:STRENGTH]`: each file (a path, or the name of a file in
+    the LoRA folder) read, hashed and checked against the model; the first that does not fit is
+    refused in its one line."""
     if not picked:
         return ()
-    choices = {choice.path: choice for choice in studio.loras(model.id, extra=[path for path, _ in picked])}
-    uses = []
-    for path, strength in picked:
+    folder = studio.lora_folder()
+    files = []
+    for path, _ in picked:
         file = Path(path).expanduser()
-        choice = choices[str(file.resolve()) if file.exists() else str(file.absolute())]
+        if not file.exists() and (folder / file).is_file():
+            file = folder / file
+        files.append(file.resolve() if file.exists() else file.absolute())
+    choices = {choice.path: choice for choice in studio.loras(model.id, extra=[str(file) for file in files])}
+    uses = []
+    for file, (_, strength) in zip(files, picked):
+        choice = choices[str(file)]
         if not choice.fits:
             raise I2VError(choice.reason)
         uses.append(choice.use(strength))

@@ -72,6 +72,14 @@ def test_render_records_each_lora_by_hash_and_strength_and_the_camera_choice(use
     assert request["loras"] == [{"path": str(lora.resolve()), "sha256": hashlib.sha256(lora.read_bytes()).hexdigest(),
                                  "strength": 0.7, "expert": "both"}]
     assert request["camera_lora"] == 0.0
+    # A file in the LoRA folder may be named by its name alone; no --camera-lora: the preset's own.
+    kept = wan_lora(data_dir() / "loras" / "kept.safetensors", tiny_wan)
+    code, out, err = run(["render", str(samples / "coffee.jpg"), "--model", "tiny-wan", "--seed", "3",
+                          "--duration", "0.2", "--lora", "kept.safetensors", "--out", str(out_dir)], capsys)
+    assert code == 0, err
+    request = json.loads((out_dir / "coffee-2.json").read_text())["request"]
+    assert [(u["path"], u["strength"]) for u in request["loras"]] == [(str(kept.resolve()), 1.0)]
+    assert request["camera_lora"] is None and "i2v: camera:" not in err  # no camera LoRA for this preset on Wan
 
 
 def test_a_lora_that_does_not_fit_or_a_bad_strength_is_refused_in_one_line_before_anything_renders(
