@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "folder) at STRENGTH (default 1, from -2 to 2), checked against the model first; "
                              "repeatable (see `i2v loras`)")
     render.add_argument("--camera-lora", type=options.camera_strength, default=None, metavar="STRENGTH|off",
-                        help="the preset's camera-control LoRA at this strength, or off for its prompt words alone "
-                             "(default: the preset's strength, where the model has one downloaded)")
+                        help="the preset's camera-control LoRA at this strength, or off for its prompt words "
+                             "alone (default: the preset's strength, where the model has one downloaded)")
     render.add_argument("--try-anyway", action="store_true",
                         help="run a model too big for this machine anyway (see `i2v doctor`): on the processor "
                              "it takes hours per clip, with sequential offload 10x longer or more")
@@ -112,8 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "LoRA each preset uses on it")
     loras.add_argument("--model", default=None, help="model id (see `i2v models`) or a local diffusers folder "
                                                      "(default: the best one here, as `i2v doctor` says)")
-    download = sub.add_parser("download", help="download a model's weights (and its fast tier's LoRA, tiny decoder "
-                              "and camera LoRAs) into the Hugging Face cache; Ctrl+C pauses, running it again resumes")
+    download = sub.add_parser("download", help="download a model's weights (and its fast tier's LoRA, tiny "
+                              "decoder and camera LoRAs) into the Hugging Face cache; Ctrl+C pauses, running it "
+                              "again resumes")
     download.add_argument("model", help="model id (see `i2v models`)")
     remove = sub.add_parser("remove", help="delete a model's downloaded files (those no other model here uses)")
     remove.add_argument("model", help="model id (see `i2v models`), or a folder or checkpoint you added")
@@ -304,8 +305,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     _writable(out)
     print(f"i2v: {len(requests)} photo(s) × {args.variants} variant(s) with {model.name}, seed {seed}", file=sys.stderr)
     for use in uses:
-        print(f"i2v: LoRA {Path(use.path).name} at {use.strength:g}" + (f" ({use.expert} noise)" if use.expert != "both"
-              else ""), file=sys.stderr)
+        expert = f" ({use.expert} noise)" if use.expert != "both" else ""
+        print(f"i2v: LoRA {Path(use.path).name} at {use.strength:g}{expert}", file=sys.stderr)
     camera = studio.camera_lora(model.id, args.preset)
     if camera.id or args.camera_lora is not None:  # what makes the move: its camera LoRA, or why words only
         if args.camera_lora == 0:

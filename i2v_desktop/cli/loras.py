@@ -48,7 +48,8 @@ def cmd_loras(args: argparse.Namespace) -> int:
         print(f"Your LoRAs, in {folder}, against {model.name} ({model.id}):")
         if choices:
             rows = [("file", "fits", "made for", "layout", "expert")]
-            rows += [(c.name, "yes" if c.fits else "no", c.base or "-", c.layout or "-", c.expert) for c in choices]
+            rows += [(c.name, "yes" if c.fits else "no", c.base or "-", c.layout or "-", c.expert)
+                     for c in choices]
             _table(rows)
             for choice in choices:
                 if not choice.fits:

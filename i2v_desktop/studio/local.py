@@ -23,8 +23,9 @@ from ..core.presets import MotionPreset, PresetLibrary
 from ..core.record import ClipEntry, ClipRecord
 from ..core.request import GenerationRequest
 from ..core.studio import (
-    LOCAL_FOLDER, MEMORY_PLANS, PARTLY_DOWNLOADED, READY, CameraLora, ExportChoice, ExportJob, ExportProgress, ExportReport, Fit, Hardware, Limits, Machine,
-    LoraChoice, ModelChoice, ModelInfo, PostFraming, Saved, Transfer, memory_text,
+    LOCAL_FOLDER, MEMORY_PLANS, PARTLY_DOWNLOADED, READY, CameraLora, ExportChoice, ExportJob, ExportProgress,
+    ExportReport, Fit, Hardware, Limits, LoraChoice, Machine, ModelChoice, ModelInfo, PostFraming, Saved, Transfer,
+    memory_text,
 )
 from ..engine.fit import fit as fit_here, needs as needs_of, suggest
 from ..engine.plan import check_request, limits

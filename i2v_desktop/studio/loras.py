@@ -68,7 +68,8 @@ def choice(path: Path, entry: ModelEntry, shape: Shape | None) -> LoraChoice:
     except ModelError as exc:
         return LoraChoice(full, path.name, "", _size(path), "", "", False, str(exc))
     except OSError as exc:
-        return LoraChoice(full, path.name, "", _size(path), "", "", False, f"{path.name}: cannot read it ({os_reason(exc)})")
+        why = f"{path.name}: cannot read it ({os_reason(exc)})"
+        return LoraChoice(full, path.name, "", _size(path), "", "", False, why)
     reason = mismatch(lora, entry, shape)
     return LoraChoice(full, path.name, sha, lora.size_bytes, lora.base, lora.layout, not reason, reason, lora.expert)
 
