@@ -183,6 +183,7 @@ def test_the_ltx2_camera_lora_through_the_preset_renders_the_plain_call(engine, 
     assert clip.info.prompt.startswith("a red kite over a windy beach. dolly in. The camera")
     assert "push-in" not in clip.info.prompt
     assert clip.info.loras == ({"camera": CAMERA_ID, "name": "LTX-2 Dolly In", "strength": 0.7},)
+    assert json.loads(json.dumps(clip.info.to_dict()))["loras"] == [dict(clip.info.loras[0])]  # into the record
     assert "Push in: the LTX-2 Dolly In camera LoRA at strength 0.7" in clip.info.notes
     assert_same(ours, plain(engine, registry, folders, request, [("camera", files["camera"], False)], [0.7]))
 
