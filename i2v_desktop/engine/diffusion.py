@@ -29,7 +29,7 @@ from ..core.request import GenerationRequest
 from .base import Engine
 from .device import DevicePlan, is_out_of_memory, lighter, plan_device
 from .families import FAMILIES
-from .lora import use_loras
+from .lora import find_camera_lora, use_loras
 from .plan import RenderPlan, plan_render
 from .preview import PreviewThrottle, TinyPreviewer, estimate_x0, make_previewer, photo_latent
 from .registry import ModelEntry, Registry, load_registry
@@ -222,26 +222,8 @@ class DiffusionEngine(Engine):
         """The job's render settings at the size the pipeline renders, with the preset's camera LoRA
         where it is on disk (a render never downloads one)."""
         preset = preset or self.presets.get(request.preset)
-        camera, path = self._camera_lora(entry, preset)
+        camera, path = find_camera_lora(self.registry, entry, preset)
         return FAMILIES[entry.family].fit_plan(entry, plan_render(entry, request, source_size, preset, camera, path))
-
-    def _camera_lora(self, entry: ModelEntry, preset: MotionPreset) -> tuple[Any, str | None]:
-        """The registry's entry for the camera LoRA the preset names on this model's family (None:
-        it names none, or the registry has no such LoRA) and its file in the download cache (None:
-        not downloaded, or not made for this model)."""
-        wanted = preset.for_family(entry.family).lora
-        # A registry without camera LoRAs (one made for a test, or a user's own) knows none.
-        lookup = getattr(self.registry, "camera_lora", None)
-        camera = lookup(wanted.id) if wanted is not None and lookup is not None else None
-        if camera is None or entry.id not in camera.base:
-            return camera, None
-        from huggingface_hub import hf_hub_download
-        from huggingface_hub.errors import LocalEntryNotFoundError
-
-        try:
-            return camera, hf_hub_download(camera.repo, camera.file, revision=camera.revision, local_files_only=True)
-        except (LocalEntryNotFoundError, OSError, ValueError):
-            return camera, None
 
     def enhance_prompt(self, model: str, image: str, prompt: str, on_event: EventSink, cancel: CancelToken) -> str:
         """The model's prompt enhancer's rewrite of `prompt` for the photo `image`, on the loaded

@@ -20,6 +20,7 @@ from typing import Any, Iterator, Mapping
 from ..core.cancel import CancelToken
 from ..core.errors import ModelError, first_line, os_reason
 from ..core.events import EventSink, Stage, StageChanged
+from ..core.presets import MotionPreset
 from .lorafiles import file_sha256, mismatch, model_shape, read_lora
 from .plan import PlannedLora, RenderPlan
 from .registry import ModelEntry
@@ -72,6 +73,26 @@ def use_loras(pipe: Any, entry: ModelEntry, plan: RenderPlan, on_event: EventSin
         on_event(StageChanged(Stage.LOADING, f"{lora.label} LoRA"))
         load_adapter(pipe, entry, lora)
     activate(pipe, weights)
+
+
+def find_camera_lora(registry: Any, entry: ModelEntry, preset: MotionPreset) -> tuple[Any, str | None]:
+    """The registry's entry for the camera LoRA the preset names on this model's family (None: it
+    names none, or the registry has no such LoRA) and its file in the download cache (None: not
+    downloaded, or not made for this model). Never touches the network: a render does not wait
+    for a download it did not ask for."""
+    wanted = preset.for_family(entry.family).lora
+    # A registry without camera LoRAs (one made for a test, or a user's own) knows none.
+    lookup = getattr(registry, "camera_lora", None)
+    camera = lookup(wanted.id) if wanted is not None and lookup is not None else None
+    if camera is None or entry.id not in camera.base:
+        return camera, None
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return camera, hf_hub_download(camera.repo, camera.file, revision=camera.revision, local_files_only=True)
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        return camera, None
 
 
 def adapters_in(pipe: Any) -> dict[str, set[str]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -33,11 +33,12 @@ from i2v_desktop.engine import diffusion
 from i2v_desktop.engine.diffusion import DiffusionEngine
 from i2v_desktop.engine.lora import MULTIPLE_ADAPTERS, adapters_in
 from i2v_desktop.engine.lorafiles import file_sha256
-from i2v_desktop.engine.registry import Registry
+from i2v_desktop.engine.registry import LoraFile, LoraSet, Registry, Tier
 
 KINDS = ("wan2.1-i2v", "wan2.2-i2v-a14b", "ltx2")
 CAMERA_REPO = "tiny-org/ltx2-camera-loras"
 CAMERA_ID = "ltx2-dolly-in"
+FAST_REPO = "tiny-org/fast-loras"
 TOLERANCE = 1e-5
 
 
@@ -90,8 +91,11 @@ def files(folders, tmp_path_factory) -> dict[str, Path]:
     made["wide"] = save_lora(peft_lora(wide.transformer, seed=5), root / "wide_model.safetensors")
     snapshot = Path(constants.HF_HUB_CACHE) / f"models--{CAMERA_REPO.replace('/', '--')}" / "snapshots" / FAKE_REVISION
     made["camera"] = save_lora(ltx2_camera_lora(ltx2.transformer, seed=7), snapshot / "dolly-in.safetensors")
+    fast = Path(constants.HF_HUB_CACHE) / f"models--{FAST_REPO.replace('/', '--')}" / "snapshots" / FAKE_REVISION
+    made["fast"] = save_lora(peft_lora(wan.transformer, seed=8), fast / "fast_4step.safetensors")
     yield made
     shutil.rmtree(snapshot.parent.parent)
+    shutil.rmtree(fast.parent.parent)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +105,15 @@ def registry(folders, files) -> CameraRegistry:
                              "dolly-in.safetensors", trigger="dolly in")
     missing = CameraLoraEntry("ltx2-jib-up", "LTX-2 Jib Up", (TINY_ENTRY["ltx2"],), CAMERA_REPO, FAKE_REVISION,
                               "jib-up.safetensors")
-    return CameraRegistry(tiny.entries, tiny.default, cameras=MappingProxyType({CAMERA_ID: camera,
+    # Wan2.1 I2V with a fast tier whose step-distilled LoRA is a tiny file in the download cache
+    # (at the model's own shift, so the plain call's scheduler is the pipeline's own).
+    wan = tiny.get(TINY_ENTRY["wan2.1-i2v"])
+    lora = LoraSet("tiny-4step", "Apache-2.0", (LoraFile(FAST_REPO, FAKE_REVISION, "fast_4step.safetensors", 0.01,
+                                                         "transformer"),))
+    fast = replace(wan, id="tiny-fast", tiers=MappingProxyType({**wan.tiers, "fast": Tier("tiny", 2, 1.0)}),
+                   lora=lora)
+    entries = MappingProxyType({**tiny.entries, fast.id: fast})
+    return CameraRegistry(entries, tiny.default, cameras=MappingProxyType({CAMERA_ID: camera,
                                                                                 "ltx2-jib-up": missing}))
 
 
@@ -154,7 +166,7 @@ def plain(engine, registry, folders, request, loras=(), weights=()) -> np.ndarra
     import diffusers
 
     entry = registry.get(request.model)
-    kind = next(k for k, model in TINY_ENTRY.items() if model == entry.id)
+    kind = next(k for k, folder in folders.items() if entry.local_path == str(folder))
     pipe = getattr(diffusers, entry.pipeline).from_pretrained(folders[kind])
     pipe.set_progress_bar_config(disable=True)
     for name, path, second in loras:
@@ -270,6 +282,22 @@ def test_a_high_and_low_pair_lands_one_per_expert_on_wan22_a14b(engine, registry
                      monkeypatch)
     expected = plain(engine, registry, folders, request, [("h", files["high"], False)], [0.8])
     assert_same(ours, expected)
+
+
+def test_the_fast_tiers_lora_combines_with_a_users_and_is_off_for_other_tiers(engine, registry, folders, files,
+                                                                               photo, monkeypatch):
+    mine = use(files["peft"], 0.7)
+    fast = request_for("wan2.1-i2v", photo, model="tiny-fast", quality="fast", steps=None, loras=(mine,))
+    clip, ours = render(engine, fast, monkeypatch)
+    assert clip.info.steps == 2 and clip.info.guidance == 1.0
+    assert adapters_in(engine._pipe)["fast"] == {"transformer"}
+    expected = plain(engine, registry, folders, fast, [("mine", files["peft"], False), ("fast", files["fast"], False)],
+                     [0.7, 1.0])
+    assert_same(ours, expected)
+    # The same model at another tier: the user's LoRA alone, the fast one off.
+    standard = request_for("wan2.1-i2v", photo, model="tiny-fast", loras=(mine,))
+    _, ours = render(engine, standard, monkeypatch)
+    assert_same(ours, plain(engine, registry, folders, standard, [("mine", files["peft"], False)], [0.7]))
 
 
 # -- refusals ---------------------------------------------------------------------------------
