@@ -360,3 +360,18 @@ def test_a_model_without_a_lora_loader_refuses_user_loras_naming_it(presets, fil
     assert str(error.value) == ("Stable Video Diffusion XT takes no LoRAs (diffusers has no LoRA loader for its "
                                 "family): render without peft_motion.safetensors, or choose a Wan or LTX model")
     assert engine._pipe is None  # refused before anything loaded
+
+
+def test_adapters_a_job_does_not_use_are_dropped_to_make_room_and_reload_when_wanted(engine, registry, folders,
+                                                                                     files, photo, monkeypatch):
+    from i2v_desktop.engine import lora
+
+    monkeypatch.setattr(lora, "KEPT_ADAPTERS", 1)
+    musubi, peft = use(files["musubi"], 0.7), use(files["peft"], 0.7)
+    render(engine, request_for("wan2.1-i2v", photo, loras=(musubi,)), monkeypatch)
+    render(engine, request_for("wan2.1-i2v", photo, loras=(peft,)), monkeypatch)
+    users = {name for name in adapters_in(engine._pipe) if name.startswith("user-")}
+    assert users == {f"user-{peft.sha256[:12]}-both"}  # the musubi one made room
+    request = request_for("wan2.1-i2v", photo, loras=(musubi,))
+    _, ours = render(engine, request, monkeypatch)
+    assert_same(ours, plain(engine, registry, folders, request, [("m", files["musubi"], False)], [0.7]))
