@@ -83,7 +83,10 @@ def find_camera_lora(registry: Any, entry: ModelEntry, preset: MotionPreset) -> 
     wanted = preset.for_family(entry.family).lora
     # A registry without camera LoRAs (one made for a test, or a user's own) knows none.
     lookup = getattr(registry, "camera_lora", None)
-    camera = lookup(wanted.id) if wanted is not None and lookup is not None else None
+    try:
+        camera = lookup(wanted.id) if wanted is not None and lookup is not None else None
+    except ModelError:  # an id it does not know: the plan says so in a note, the render goes on
+        camera = None
     if camera is None or entry.id not in camera.base:
         return camera, None
     from huggingface_hub import hf_hub_download

@@ -59,8 +59,11 @@ class CameraLoraEntry:
 class CameraRegistry(Registry):
     cameras: Mapping[str, CameraLoraEntry] = field(default_factory=dict)
 
-    def camera_lora(self, lora_id: str) -> CameraLoraEntry | None:
-        return self.cameras.get(lora_id)
+    def camera_lora(self, lora_id: str) -> CameraLoraEntry:
+        try:
+            return self.cameras[lora_id]
+        except KeyError:
+            raise ModelError(f"unknown camera LoRA {lora_id!r}") from None
 
 
 @pytest.fixture(scope="module")
@@ -119,11 +122,13 @@ def registry(folders, files) -> CameraRegistry:
 
 @pytest.fixture(scope="module")
 def presets(tmp_path_factory):
-    """The built-in presets, with push-in and tilt-up naming camera LoRAs on LTX-2 (tilt-up's not downloaded)."""
+    """The built-in presets, with push-in, tilt-up and pull-out naming camera LoRAs on LTX-2 (tilt-up's
+    not downloaded, pull-out's unknown to the registry)."""
     from i2v_desktop.core.presets import builtin_preset_dir
 
     folder = tmp_path_factory.mktemp("presets")
-    for preset, lora in (("push-in", {"id": CAMERA_ID, "strength": 0.7}), ("tilt-up", {"id": "ltx2-jib-up"})):
+    for preset, lora in (("push-in", {"id": CAMERA_ID, "strength": 0.7}), ("tilt-up", {"id": "ltx2-jib-up"}),
+                         ("pull-out", {"id": "ltx2-unknown"})):
         data = json.loads((builtin_preset_dir() / f"{preset}.json").read_text())
         data["families"]["ltx2"]["lora"] = lora
         (folder / f"{preset}.json").write_text(json.dumps(data))
@@ -209,12 +214,15 @@ def test_the_ltx2_camera_lora_through_the_preset_renders_the_plain_call(engine, 
     assert_same(ours, plain(engine, registry, folders, request_for("ltx2", photo, preset="push-in", camera_lora=0)))
 
 
-def test_a_camera_lora_not_downloaded_leaves_the_prompt_words_and_says_so(engine, photo, monkeypatch):
+def test_a_camera_lora_not_downloaded_or_unknown_leaves_the_prompt_words_and_says_so(engine, photo, monkeypatch):
     clip, _ = render(engine, request_for("ltx2", photo, preset="tilt-up"), monkeypatch)
     assert clip.info.loras == ()
     note = next(n for n in clip.info.notes if "Jib Up" in n)
     assert note == (f"Tilt up: the LTX-2 Jib Up camera LoRA is not downloaded (the Models page, or "
                     f"`i2v download {TINY_ENTRY['ltx2']}`): prompt words only")
+    clip, _ = render(engine, request_for("ltx2", photo, preset="pull-out"), monkeypatch)
+    assert clip.info.loras == ()
+    assert "Pull out: the camera LoRA 'ltx2-unknown' is not in the model registry: prompt words only" in clip.info.notes
 
 
 def test_a_user_lora_and_a_camera_lora_combine_on_ltx2(engine, registry, folders, files, photo, monkeypatch):
