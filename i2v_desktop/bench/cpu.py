@@ -80,12 +80,10 @@ def plain_args(engine: DiffusionEngine, entry: ModelEntry, request: GenerationRe
     from ..core.framing import fit_image
     from ..core.image import load_image
     from ..engine.families import FAMILIES
-    from ..engine.plan import plan_render
 
     source = load_image(request.image)
     family = FAMILIES[entry.family]
-    plan = plan_render(entry, request, source.size, engine.presets.get(request.preset))
-    plan = family.fit_plan(entry, plan)  # the size the pipeline renders
+    plan = engine.plan(entry, request, source.size)  # at the size the pipeline renders, camera LoRA's words in
     frame, _, _ = fit_image(source, (plan.width, plan.height))
     from PIL import Image
 

@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--steps", type=options.steps, default=None, help="denoising steps (default: the model's)")
     render.add_argument("--guidance", type=options.guidance, default=None, help="guidance scale (default: the model's)")
     render.add_argument("--out", type=Path, default=Path("."), help="output folder (default: current folder)")
+    render.add_argument("--lora", type=options.lora_file, action="append", default=[], metavar="FILE[:STRENGTH]",
+                        help="one of your own LoRA files (.safetensors: a path, or a file's name in the LoRA "
+                             "folder) at STRENGTH (default 1, from -2 to 2), checked against the model first; "
+                             "repeatable (see `i2v loras`)")
+    render.add_argument("--camera-lora", type=options.camera_strength, default=None, metavar="STRENGTH|off",
+                        help="the preset's camera-control LoRA at this strength, or off for its prompt words "
+                             "alone (default: the preset's strength, where the model has one downloaded)")
     render.add_argument("--try-anyway", action="store_true",
                         help="run a model too big for this machine anyway (see `i2v doctor`): on the processor "
                              "it takes hours per clip, with sequential offload 10x longer or more")
@@ -105,8 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the models: size, memory, whether they fit here, licence, state")
     sub.add_parser("doctor", help="this machine's GPU, memory, disk and torch, and which models fit it")
     sub.add_parser("presets", help="list the motion presets")
-    download = sub.add_parser("download", help="download a model's weights (and its fast tier's LoRA) into the "
-                              "Hugging Face cache; Ctrl+C pauses, running it again resumes")
+    loras = sub.add_parser("loras", help="your LoRA folder's files and whether each fits a model, and the camera "
+                           "LoRA each preset uses on it")
+    loras.add_argument("--model", default=None, help="model id (see `i2v models`) or a local diffusers folder "
+                                                     "(default: the best one here, as `i2v doctor` says)")
+    download = sub.add_parser("download", help="download a model's weights (and its fast tier's LoRA, tiny "
+                              "decoder and camera LoRAs) into the Hugging Face cache; Ctrl+C pauses, running it "
+                              "again resumes")
     download.add_argument("model", help="model id (see `i2v models`)")
     remove = sub.add_parser("remove", help="delete a model's downloaded files (those no other model here uses)")
     remove.add_argument("model", help="model id (see `i2v models`), or a folder or checkpoint you added")
@@ -207,6 +219,10 @@ def _command(args: argparse.Namespace) -> int:
         return cmd_doctor()
     if args.command == "presets":
         return cmd_presets()
+    if args.command == "loras":
+        from .loras import cmd_loras
+
+        return cmd_loras(args)
     if args.command == "download":
         from .models import cmd_download
 
@@ -272,13 +288,16 @@ def cmd_render(args: argparse.Namespace) -> int:
     for name in args.export:
         if name not in formats:
             raise I2VError(f"unknown export preset {name!r} (choose from {', '.join(sorted(formats))})")
+    from .loras import chosen_loras
+
+    uses = chosen_loras(studio, model, args.lora)  # a file that does not fit stops here, in one line
     seed = random_seed() if args.seed is None else args.seed
     base = dict(
         preset=args.preset, intensity=args.intensity, prompt=args.prompt, motion_prompt=args.motion_prompt,
         negative_prompt=args.negative_prompt,
         duration=args.duration, fps=args.fps, aspect=args.aspect, quality=args.quality, seed=seed,
         variants=args.variants, model=model.id, steps=args.steps, guidance=args.guidance, loop=args.loop,
-        sound=args.sound,
+        sound=args.sound, loras=uses, camera_lora=args.camera_lora,
         try_anyway=args.try_anyway,
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
@@ -293,6 +312,18 @@ def cmd_render(args: argparse.Namespace) -> int:
     out: Path = args.out
     _writable(out)
     print(f"i2v: {len(requests)} photo(s) × {args.variants} variant(s) with {model.name}, seed {seed}", file=sys.stderr)
+    for use in uses:
+        expert = f" ({use.expert} noise)" if use.expert != "both" else ""
+        print(f"i2v: LoRA {Path(use.path).name} at {use.strength:g}{expert}", file=sys.stderr)
+    camera = studio.camera_lora(model.id, args.preset)
+    if camera.id or args.camera_lora is not None:  # what makes the move: its camera LoRA, or why words only
+        if args.camera_lora == 0:
+            line = "off: the preset's prompt words alone"
+        elif args.camera_lora is not None and camera.ready:
+            line = f"{camera.name} at strength {args.camera_lora:g} makes the move, with the prompt words"
+        else:
+            line = camera.note
+        print(f"i2v: camera: {line}", file=sys.stderr)
 
     engine = studio.engines.for_model(model.id)
     cancel = CancelToken()

@@ -30,6 +30,8 @@ def cmd_models() -> int:
         if info.id in qualities:  # else an add-on (the depth model): it renders nothing itself
             print(f"  qualities: {', '.join(qualities[info.id])}" + _fast_tier(studio.engines.registry.resolve(info.id))
                   + ("; with sound" if info.sound else "") + ("; prompt enhancer" if info.enhancer else ""))
+        for line in info.addons:  # what its download brings besides the weights
+            print(f"  with it: {line}")
         print(f"  {info.commercial}")
         if info.terms:
             print(f"  Terms: {info.terms}")
@@ -92,7 +94,7 @@ def cmd_doctor() -> int:
 
 
 def cmd_download(model: str) -> int:
-    from ..studio.catalog import on_disk
+    from ..studio.catalog import camera_files, on_disk
     from ..studio.local import user_studio
 
     studio, problems = user_studio(open_history=False)
@@ -121,7 +123,16 @@ def cmd_download(model: str) -> int:
         print(f"its fast tier's {entry.lora.name} LoRA is ready in {folders}")
     if tiny is not None:
         print(f"its tiny video decoder (previews, drafts) is ready in {tiny.parent}")
+    cameras = camera_files(entry)
+    if cameras:
+        names = ", ".join(lora.name for lora in entry.camera_loras)
+        print(f"its {len(cameras)} camera LoRAs ({names}) are ready in {_common_folder(cameras)}")
     return 0
+
+
+def _common_folder(paths) -> str:  # paths: a sequence of Path
+    """The folder every path lies under (each camera LoRA has its own repo in the download cache)."""
+    return os.path.commonpath([str(path.parent) for path in paths])
 
 
 def cmd_remove(model: str) -> int:

@@ -81,3 +81,36 @@ variants = whole(1, MAX_VARIANTS, "variants")
 steps = whole(1, 200, "steps")
 workers = whole(1, None, "workers")
 seed_clips = whole(0, 12, "clips")
+
+
+def lora_file(text: str) -> tuple[str, float]:
+    """`FILE` or `FILE:STRENGTH` (a Windows drive's colon is part of the file: only a number after the
+    last colon is a strength)."""
+    from ..core.presets import LORA_STRENGTH
+
+    path, _, tail = text.rpartition(":")
+    try:
+        strength = float(tail) if path else None
+    except ValueError:
+        strength = None
+    if strength is None:
+        return text, 1.0
+    low, high = LORA_STRENGTH
+    if not math.isfinite(strength) or not low <= strength <= high:
+        raise argparse.ArgumentTypeError(f"a LoRA's strength must be between {low:g} and {high:g}, got {tail!r}")
+    return path, strength
+
+
+lora_file.__name__ = "LoRA"
+
+
+def camera_strength(text: str) -> float:
+    """The camera LoRA's strength, or `off` (0: the preset's prompt words alone)."""
+    from ..core.presets import LORA_STRENGTH
+
+    if text.strip().lower() == "off":
+        return 0.0
+    return real(*LORA_STRENGTH, "camera LoRA strength")(text)
+
+
+camera_strength.__name__ = "camera LoRA strength"

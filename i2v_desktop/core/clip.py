@@ -97,6 +97,9 @@ class RenderInfo:
     # every one on or off; empty for engines that have none. Records written before this field
     # existed simply lack the key: readers take the "render" section as a plain dict.
     speed: dict[str, Any] = field(default_factory=dict)
+    # The LoRAs the clip was rendered with, so a take can be made again: a camera LoRA's registry id
+    # and strength, each of the user's files by name, sha256, strength and expert.
+    loras: tuple[dict[str, Any], ...] = ()
 
     @property
     def duration(self) -> float:
@@ -105,6 +108,7 @@ class RenderInfo:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["notes"] = list(self.notes)
+        data["loras"] = [dict(lora) for lora in self.loras]
         data["duration"] = round(self.duration, 4)
         return data
 

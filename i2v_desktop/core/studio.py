@@ -181,6 +181,10 @@ class ModelInfo:
     enhancer: bool = False
     default: bool = False  # the model this machine renders with unless the user picks another
     path: str = ""  # the folder or checkpoint, for a LOCAL_FOLDER
+    # What a download brings besides the weights, one line each, with its size, licence and whether it
+    # is here: "camera LoRAs: Dolly In, Dolly Out, … (7 GB, LTX-2.x Community License Agreement), not
+    # downloaded", the fast tier's LoRA, the tiny video decoder.
+    addons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

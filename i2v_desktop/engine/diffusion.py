@@ -24,12 +24,12 @@ from ..core.events import EventSink, Preview, Stage, StageChanged, StepProgress,
 from ..quality.scorecard import early_warning
 from ..core.framing import fit_image
 from ..core.image import load_image
-from ..core.presets import PresetLibrary, load_presets
+from ..core.presets import MotionPreset, PresetLibrary, load_presets
 from ..core.request import GenerationRequest
 from .base import Engine
 from .device import DevicePlan, is_out_of_memory, lighter, plan_device
 from .families import FAMILIES
-from .lora import use_lora
+from .lora import find_camera_lora, use_loras
 from .plan import RenderPlan, plan_render
 from .preview import PreviewThrottle, TinyPreviewer, estimate_x0, make_previewer, photo_latent
 from .registry import ModelEntry, Registry, load_registry
@@ -156,7 +156,7 @@ class DiffusionEngine(Engine):
         # Decode no more than the render can use (JPEGs then decode at reduced scale): four times
         # the output area leaves room for cropping to another aspect.
         source = load_image(request.image, max_pixels=max(4 * entry.area(request.quality), 2_000_000))
-        plan = FAMILIES[entry.family].fit_plan(entry, plan_render(entry, request, source.size, preset))
+        plan = self.plan(entry, request, source.size, preset)
         frame, _alpha, _box = fit_image(source, (plan.width, plan.height), request.crop_center)
 
         started = time.perf_counter()
@@ -213,8 +213,17 @@ class DiffusionEngine(Engine):
             elapsed_s=round(time.perf_counter() - started, 3),
             notes=(*notes, "draft decoded with the tiny decoder (faster, less detail)") if speed.tiny_decoder else notes,
             speed=speed.with_(lora=plan.lora).as_metadata(),
+            loras=tuple(lora.record() for lora in plan.loras),
         )
         return Clip(frames, plan.fps, request, info, audio=audio)
+
+    def plan(self, entry: ModelEntry, request: GenerationRequest, source_size: tuple[int, int],
+             preset: MotionPreset | None = None) -> RenderPlan:
+        """The job's render settings at the size the pipeline renders, with the preset's camera LoRA
+        where it is on disk (a render never downloads one)."""
+        preset = preset or self.presets.get(request.preset)
+        camera, path = find_camera_lora(self.registry, entry, preset)
+        return FAMILIES[entry.family].fit_plan(entry, plan_render(entry, request, source_size, preset, camera, path))
 
     def enhance_prompt(self, model: str, image: str, prompt: str, on_event: EventSink, cancel: CancelToken) -> str:
         """The model's prompt enhancer's rewrite of `prompt` for the photo `image`, on the loaded
@@ -248,7 +257,7 @@ class DiffusionEngine(Engine):
 
         family = FAMILIES[entry.family]
         pipe = self._ensure_pipeline(entry, on_event, cancel)
-        use_lora(pipe, entry, plan, on_event, cancel)  # fast tier: its LoRA on (loaded once), otherwise off
+        use_loras(pipe, entry, plan, on_event, cancel)  # the job's LoRAs on (each loaded once), every other off
         cancel.raise_if_cancelled()
         assert self._device_plan is not None
         speed = self._speed_for_job(pipe, entry, quality, plan.steps)

@@ -109,7 +109,7 @@ def _snapshot_kwargs(entry: ModelEntry) -> dict[str, Any]:
 
 def _file_kwargs(entry: ModelEntry, extras: bool) -> list[dict[str, Any]]:
     """hf_hub_download keyword sets for the single files: the checkpoint, then (extras) the fast
-    tier's LoRAs and the tiny decoder."""
+    tier's LoRAs, the tiny decoder and the camera-control LoRAs made for the model."""
     files = []
     single = entry.single_file
     if single is not None and single.repo and not entry.local_path:
@@ -120,6 +120,8 @@ def _file_kwargs(entry: ModelEntry, extras: bool) -> list[dict[str, Any]]:
         if entry.tiny_decoder is not None:
             tiny = entry.tiny_decoder
             files.append(dict(repo_id=tiny.repo, revision=tiny.revision, filename=tiny.file))
+        for camera in entry.camera_loras:  # fetched with the model: a render never downloads one
+            files.append(dict(repo_id=camera.repo, revision=camera.revision, filename=camera.file))
     return files
 
 
@@ -288,8 +290,8 @@ def _link(entry: ModelEntry, extras: bool) -> None:
 
 def download(entry: ModelEntry, on_progress: Callable[[Transfer], object], cancel: CancelToken,
              extras: bool = True) -> list[Part]:
-    """Fetch every file of `entry` that the cache lacks (with `extras`: its fast tier's LoRAs and
-    its tiny decoder too) and the parts it is made of.
+    """Fetch every file of `entry` that the cache lacks (with `extras`: its fast tier's LoRAs, its
+    tiny decoder and its camera LoRAs too) and the parts it is made of.
 
     `on_progress` is called from the download threads (it must be thread-safe), at most ten times a
     second and once at the end. Cancelling raises Cancelled and keeps what arrived: the next call
@@ -379,12 +381,12 @@ def _transfer(entry: ModelEntry, make_parts: Callable[[], list[Part]], on_progre
 
 def _complete(entry: ModelEntry, extras: bool) -> bool:
     """Whether every file a download would fetch is here already (no network)."""
-    from .weights import is_downloaded, loras_downloaded, tiny_decoder_file
+    from .weights import camera_loras_downloaded, is_downloaded, loras_downloaded, tiny_decoder_file
 
     if not is_downloaded(entry):
         return False
     tiny_here = entry.tiny_decoder is None or tiny_decoder_file(entry) is not None
-    return not extras or (loras_downloaded(entry) and tiny_here)
+    return not extras or (loras_downloaded(entry) and tiny_here and camera_loras_downloaded(entry))
 
 
 def _one_line(entry: ModelEntry, exc: Exception) -> ModelError:

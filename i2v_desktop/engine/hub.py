@@ -45,6 +45,8 @@ def repos(entry: ModelEntry) -> dict[str, str | None]:
         found.setdefault(lora.repo, lora.revision)
     if entry.tiny_decoder:
         found.setdefault(entry.tiny_decoder.repo, entry.tiny_decoder.revision)
+    for camera in entry.camera_loras:
+        found.setdefault(camera.repo, camera.revision)
     return found
 
 
@@ -102,7 +104,9 @@ def local_state(entry: ModelEntry) -> LocalState:
 
     Its state comes from its own repo and checkpoint; the fast tier's LoRAs and the tiny decoder are
     extras (a render works without them) and live in repos other models share, so they add their
-    own files' bytes to the size but never make a model "partly downloaded"."""
+    own files' bytes to the size but never make a model "partly downloaded". Its camera LoRAs add
+    their bytes too, and a model whose weights are here without them is "partly downloaded": its
+    presets' moves need them, and Download (which resumes) is how they arrive."""
     if entry.engine not in DOWNLOADED:
         return LocalState(BUILT_IN, 0)
     if entry.local_path:
@@ -115,9 +119,12 @@ def local_state(entry: ModelEntry) -> LocalState:
     extras = [(f.repo, f.revision, f.file) for f in entry.lora.files] if entry.lora else []
     if entry.tiny_decoder:
         extras.append((entry.tiny_decoder.repo, entry.tiny_decoder.revision, entry.tiny_decoder.file))
+    extras += [(camera.repo, camera.revision, camera.file) for camera in entry.camera_loras]
     disk = own + sum(_file_bytes(*extra) for extra in dict.fromkeys(extras))
     if is_downloaded(entry):
-        return LocalState(READY, disk)
+        from .weights import camera_loras_downloaded
+
+        return LocalState(READY if camera_loras_downloaded(entry) else PARTLY_DOWNLOADED, disk)
     main = repo_folder(entry.repo) if entry.repo else None
     if main is not None and _partial(main, entry.revision):
         return LocalState(PARTLY_DOWNLOADED, disk)
@@ -147,6 +154,8 @@ def _holdings(entry: ModelEntry) -> list[_Holding]:
     if entry.tiny_decoder:
         tiny = entry.tiny_decoder
         found.append(_Holding(tiny.repo, tiny.revision, frozenset({tiny.file})))
+    for camera in entry.camera_loras:
+        found.append(_Holding(camera.repo, camera.revision, frozenset({camera.file})))
     return found
 
 
@@ -187,7 +196,8 @@ def remove(entry: ModelEntry, others: Iterable[ModelEntry]) -> int:
 
     Its own repo goes revision by revision (huggingface_hub's delete_revisions, which keeps blobs
     that a revision it does not delete shares), with its partial downloads; from repos it shares
-    (the fast tier's LoRAs, the tiny decoder, a checkpoint) only its own files go (delete_files).
+    (the fast tier's LoRAs, the tiny decoder, the camera LoRAs, a checkpoint) only its own files go
+    (delete_files).
     Whatever another model on this disk needs stays: a model counts as on this disk once anything
     of its own repo or checkpoint is here.
     """

@@ -7,14 +7,49 @@ tests can check every snapping rule without a pipeline.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol
 
 from ..core.errors import RequestError
 from ..core.framing import output_size
 from ..core.presets import MotionPreset
 from ..core.request import GenerationRequest
 from ..core.studio import Limits, frame_count
+from .lorafiles import LORA_FAMILIES
 from .registry import ModelEntry
+
+
+class CameraLoraLike(Protocol):
+    """What planning reads of a camera-control LoRA's registry entry."""
+
+    id: str
+    name: str  # as notes show it: "LTX-2 Dolly In"
+    base: tuple[str, ...]  # the model ids it was made for
+    trigger: str  # words it was trained to answer
+
+
+@dataclass(frozen=True)
+class PlannedLora:
+    """One LoRA a job renders with, as an adapter of the pipeline: a preset's camera LoRA or one of
+    the user's files (the fast tier's is added where it is loaded: its files may still be downloaded)."""
+
+    adapter: str  # "camera-<registry id>" or "user-<first 12 hex of sha256>-<expert>"
+    path: str  # the file: found in the download cache (camera), or named by the request (user)
+    strength: float
+    into: tuple[str, ...]  # the denoisers it goes into: "transformer", and Wan2.2 A14B's "transformer_2"
+    label: str  # how notes and the clip's record name it: the file's name, or the camera LoRA's name
+    sha256: str = ""  # a user file's, as the request recorded it: checked before the file is loaded
+    registry_id: str = ""  # a camera LoRA's id in the registry
+    expert: str = "both"  # a user file's expert
+
+    @property
+    def kind(self) -> str:
+        return "camera" if self.registry_id else "user"
+
+    def record(self) -> dict[str, Any]:
+        """What the clip's record keeps of it: enough to render the take again."""
+        if self.registry_id:
+            return {"camera": self.registry_id, "name": self.label, "strength": self.strength}
+        return {"file": self.label, "sha256": self.sha256, "strength": self.strength, "expert": self.expert}
 
 
 @dataclass(frozen=True)
@@ -35,6 +70,7 @@ class RenderPlan:
     lora: str | None = None  # the step-distilled LoRA set this job runs with (the fast tier), or None
     flow_shift: float | None = None  # the tier's own scheduler shift, where it differs from the model's
     sound: bool = False  # make sound with the picture: asked for, and the model can
+    loras: tuple[PlannedLora, ...] = ()  # the camera LoRA and the user's LoRAs this job runs with
 
     @property
     def duration(self) -> float:
@@ -84,11 +120,67 @@ def plan_timing(entry: ModelEntry, duration: float, fps: float | None) -> tuple[
     return plan_frames(entry, duration, rate), rate
 
 
+def denoisers_for(entry: ModelEntry, expert: str) -> tuple[str, ...]:
+    """The denoisers a LoRA for `expert` goes into: on Wan2.2 A14B the high-noise expert is the
+    pipeline's `transformer` and the low-noise one `transformer_2`; a one-denoiser model takes every
+    expert's file into `transformer`."""
+    if entry.denoisers < 2:
+        return ("transformer",)
+    return {"high": ("transformer",), "low": ("transformer_2",)}.get(expert, ("transformer", "transformer_2"))
+
+
+def plan_user_loras(entry: ModelEntry, request: GenerationRequest) -> tuple[tuple[PlannedLora, ...], list[str]]:
+    """The request's own LoRA files as adapters, and the notes on those left out (strength 0).
+    A model that takes no LoRAs refuses them in one line."""
+    if request.loras and entry.family not in LORA_FAMILIES:
+        names = ", ".join(u.name for u in request.loras)
+        raise RequestError(f"{entry.name} takes no LoRAs (diffusers has no LoRA loader for its family): "
+                           f"render without {names}, or choose a Wan or LTX model")
+    planned, notes = [], []
+    for use in request.loras:
+        if use.strength == 0:
+            notes.append(f"{use.name} at strength 0: left out")
+            continue
+        planned.append(PlannedLora(f"user-{use.sha256[:12]}-{use.expert}", use.path, use.strength,
+                                   denoisers_for(entry, use.expert), use.name, sha256=use.sha256, expert=use.expert))
+    return tuple(planned), notes
+
+
+def plan_camera_lora(entry: ModelEntry, request: GenerationRequest, preset: MotionPreset,
+                     camera: CameraLoraLike | None, path: str | None) -> tuple[PlannedLora | None, str, str]:
+    """The preset's camera LoRA on this model (or None), its trigger words, and the note that says
+    what makes the move. `camera` is the registry's entry for the LoRA the preset names (None when
+    the registry has no such LoRA), `path` its file on disk (None: not downloaded): the caller looks,
+    so planning stays free of the disk."""
+    wanted = preset.for_family(entry.family).lora
+    if wanted is None:
+        if request.camera_lora:  # a strength asked for, and nothing to give it to
+            return None, "", f"{preset.name}: no camera LoRA makes this move on {entry.name}: prompt words only"
+        return None, "", ""
+    name = camera.name if camera is not None else wanted.id
+    if request.camera_lora == 0:
+        return None, "", f"{preset.name}: the {name} camera LoRA is turned off: prompt words only"
+    if camera is None:
+        return None, "", f"{preset.name}: the camera LoRA {wanted.id!r} is not in the model registry: prompt words only"
+    if entry.id not in camera.base:
+        return None, "", f"{preset.name}: the {name} camera LoRA is not made for {entry.name}: prompt words only"
+    if path is None:
+        from .weights import how_to_download
+
+        return None, "", (f"{preset.name}: the {name} camera LoRA is not downloaded ({how_to_download(entry)}): "
+                          f"prompt words only")
+    strength = wanted.strength if request.camera_lora is None else request.camera_lora
+    lora = PlannedLora(f"camera-{camera.id}", str(path), strength, denoisers_for(entry, "both"), name,
+                       registry_id=camera.id)
+    return lora, wanted.trigger or camera.trigger, f"{preset.name}: the {name} camera LoRA at strength {strength:g}"
+
+
 def plan_render(
-    entry: ModelEntry, request: GenerationRequest, source_size: tuple[int, int], preset: MotionPreset
+    entry: ModelEntry, request: GenerationRequest, source_size: tuple[int, int], preset: MotionPreset,
+    camera: CameraLoraLike | None = None, camera_path: str | None = None,
 ) -> RenderPlan:
     check_request(entry, request)
-    notes = []
+    user_loras, notes = plan_user_loras(entry, request)
     fps = plan_fps(entry, request.fps)
     if request.fps is not None and fps != request.fps:
         notes.append(f"{entry.name} renders at {fps:g} fps, not {request.fps:g}")
@@ -114,9 +206,13 @@ def plan_render(
     if sound_note is not None:
         notes.append(sound_note)
     motion = preset.for_family(entry.family)
-    # The motion words follow the user's: the request's own, or the preset's for this family.
+    camera_lora, trigger, camera_note = plan_camera_lora(entry, request, preset, camera, camera_path)
+    if camera_note:
+        notes.append(camera_note)
+    # The motion words follow the user's: the request's own, or the preset's for this family; a
+    # camera LoRA's trigger words come before them.
     words = motion.prompt_for(request.intensity) if request.motion_prompt is None else request.motion_prompt
-    prompt = ". ".join(p.strip().rstrip(".") for p in (request.prompt, words) if p.strip())
+    prompt = ". ".join(p.strip().rstrip(".") for p in (request.prompt, trigger, words) if p.strip())
     prompt = prompt + "." if prompt else ""
     negative = ", ".join(
         n.strip() for n in (request.negative_prompt or entry.negative_prompt, motion.negative_prompt) if n.strip()
@@ -138,4 +234,5 @@ def plan_render(
         lora=lora.name if lora is not None else None,
         flow_shift=tier.flow_shift,
         sound=sound,
+        loras=((camera_lora,) if camera_lora is not None else ()) + user_loras,
     )

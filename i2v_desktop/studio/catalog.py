@@ -3,14 +3,16 @@ formats) and the model files on this disk: what the command line reaches behind 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..core.presets import PresetLibrary, load_presets
 from ..engine.device import OFFLOAD_MODES
 from ..engine.registry import FAMILIES, ModelEntry, Registry, load_registry
 from ..engine.speed import SPEED_MODES
 from ..storage.paths import config_dir, user_models_file, user_presets_dir
 
-__all__ = ["FAMILIES", "OFFLOAD_MODES", "SPEED_MODES", "downloaded", "on_disk", "user_exports", "user_presets",
-           "user_registry"]
+__all__ = ["FAMILIES", "OFFLOAD_MODES", "SPEED_MODES", "camera_files", "downloaded", "on_disk", "user_exports",
+           "user_presets", "user_registry"]
 
 
 def user_registry() -> Registry:
@@ -41,3 +43,10 @@ def on_disk(entry: ModelEntry):
     from ..engine.weights import on_disk
 
     return on_disk(entry)
+
+
+def camera_files(entry: ModelEntry) -> tuple[Path, ...]:
+    """The model's camera LoRA files that are on this disk, in the registry's order; no network."""
+    from ..engine.weights import camera_lora_path
+
+    return tuple(path for path in (camera_lora_path(lora) for lora in entry.camera_loras) if path is not None)

@@ -23,8 +23,9 @@ from ..core.presets import MotionPreset, PresetLibrary
 from ..core.record import ClipEntry, ClipRecord
 from ..core.request import GenerationRequest
 from ..core.studio import (
-    LOCAL_FOLDER, MEMORY_PLANS, READY, CameraLora, ExportChoice, ExportJob, ExportProgress, ExportReport, Fit, Hardware, Limits, Machine,
-    LoraChoice, ModelChoice, ModelInfo, PostFraming, Saved, Transfer, memory_text,
+    LOCAL_FOLDER, MEMORY_PLANS, PARTLY_DOWNLOADED, READY, CameraLora, ExportChoice, ExportJob, ExportProgress,
+    ExportReport, Fit, Hardware, Limits, LoraChoice, Machine, ModelChoice, ModelInfo, PostFraming, Saved, Transfer,
+    memory_text,
 )
 from ..engine.fit import fit as fit_here, needs as needs_of, suggest
 from ..engine.plan import check_request, limits
@@ -42,7 +43,7 @@ from .catalog import user_exports, user_presets, user_registry
 from .pool import LocalPool
 from .process import EngineSettings, RenderProcess
 from .render import Engines, photo_beside, render_to_files
-from .table import download_gb
+from .table import addon_lines, download_gb
 
 DEVICE_NAMES = {"cuda": "NVIDIA GPU", "mps": "Apple GPU", "cpu": "no GPU (CPU only)"}
 RUNNABLE = (READY, LOCAL_FOLDER)  # states in which a model renders without a download
@@ -132,12 +133,16 @@ class LocalStudio:
 
     def model_infos(self) -> list[ModelInfo]:
         from ..engine.hub import local_state
+        from ..engine.weights import is_downloaded
 
         hardware = self.hardware()
         entries = list(self._registry.listed.values())  # the add-ons too: downloaded and removed here
         fits = {entry.id: fit_here(entry, hardware) for entry in entries}
         local = {entry.id: local_state(entry) for entry in entries}
-        default, _ = self._default(entries, fits, {i for i, (state, _) in local.items() if state in RUNNABLE})
+        # Weights here without their camera LoRAs are "partly downloaded", yet they render.
+        here = {entry.id for entry in entries if local[entry.id].state in RUNNABLE
+                or local[entry.id].state == PARTLY_DOWNLOADED and entry.camera_loras and is_downloaded(entry)}
+        default, _ = self._default(entries, fits, here)
         return [
             ModelInfo(
                 id=self._request_id(entry), name=entry.name, family=entry.family, summary=entry.summary,
@@ -145,6 +150,7 @@ class LocalStudio:
                 download_gb=download_gb(entry), disk_bytes=local[entry.id].disk_bytes, state=local[entry.id].state,
                 fit=fits[entry.id], gated=entry.gated, sound=entry.sound, enhancer=entry.enhancer,
                 default=entry.id == default, path=entry.local_path or "",
+                addons=addon_lines(entry) if entry.engine in DOWNLOADED else (),
             )
             for entry in entries
         ]

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..core.errors import I2VError, ModelError, os_reason
 from ..core.presets import PresetLibrary
 from ..core.studio import CameraLora, LoraChoice
-from ..engine.lorafiles import file_sha256, mismatch, model_shape, read_lora
+from ..engine.lorafiles import Shape, file_sha256, mismatch, model_shape, read_lora
 from ..engine.registry import ModelEntry, Registry
 from ..storage.paths import user_loras_dir
 
@@ -56,7 +56,7 @@ def loras(entry: ModelEntry, folder: Path, extra: Sequence[str] = ()) -> list[Lo
     return choices
 
 
-def choice(path: Path, entry: ModelEntry, shape) -> LoraChoice:  # shape: engine.lorafiles.Shape | None
+def choice(path: Path, entry: ModelEntry, shape: Shape | None) -> LoraChoice:
     """One file as a LoraChoice for `entry`: unreadable or unfit files too, with their one-line reason."""
     full = str(path.resolve()) if path.exists() else str(path.absolute())
     if not path.is_file():
@@ -68,7 +68,8 @@ def choice(path: Path, entry: ModelEntry, shape) -> LoraChoice:  # shape: engine
     except ModelError as exc:
         return LoraChoice(full, path.name, "", _size(path), "", "", False, str(exc))
     except OSError as exc:
-        return LoraChoice(full, path.name, "", _size(path), "", "", False, f"{path.name}: cannot read it ({os_reason(exc)})")
+        why = f"{path.name}: cannot read it ({os_reason(exc)})"
+        return LoraChoice(full, path.name, "", _size(path), "", "", False, why)
     reason = mismatch(lora, entry, shape)
     return LoraChoice(full, path.name, sha, lora.size_bytes, lora.base, lora.layout, not reason, reason, lora.expert)
 

@@ -6,6 +6,7 @@ models page and picker use, so a model needs the same GB wherever it is read.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from ..core.studio import MEMORY_PLANS, ModelInfo, memory_text
@@ -29,6 +30,37 @@ def download_gb(entry: ModelEntry) -> float:
         total += entry.tiny_decoder.download_gb
     total += sum(lora.download_gb for lora in entry.camera_loras)
     return round(total, 1)
+
+
+def addon_lines(entry: ModelEntry, look: bool = True) -> tuple[str, ...]:
+    """What a download of `entry` brings besides its weights, one line each: the camera LoRAs, the
+    fast tier's LoRA, the tiny video decoder, with size and licence; `look` adds whether each is on
+    this disk (never the network)."""
+    from ..engine.weights import camera_lora_path, loras_downloaded, tiny_decoder_file
+
+    def here(done: bool) -> str:
+        return ("" if not look else ", downloaded" if done else ", not downloaded")
+
+    lines = []
+    if entry.camera_loras:
+        names = [lora.name for lora in entry.camera_loras]
+        common = os.path.commonprefix(names)
+        common = common[:common.rfind(" ") + 1]  # "LTX-2 Dolly In", "LTX-2 Static": say "Dolly In, Static"
+        size = round(sum(lora.download_gb for lora in entry.camera_loras), 2)
+        licences = ", ".join(dict.fromkeys(lora.licence for lora in entry.camera_loras))
+        done = look and all(camera_lora_path(lora) is not None for lora in entry.camera_loras)
+        lines.append(f"camera LoRAs: {', '.join(name[len(common):] for name in names)} ({size:g} GB, {licences})"
+                     + here(done))
+    if entry.lora is not None:
+        done = look and loras_downloaded(entry)
+        lines.append(f"fast tier: {entry.lora.name} LoRA ({entry.lora.download_gb:g} GB, {entry.lora.licence})"
+                     + here(done))
+    if entry.tiny_decoder is not None:
+        tiny = entry.tiny_decoder
+        done = look and tiny_decoder_file(entry) is not None
+        lines.append(f"tiny video decoder for previews and drafts: {tiny.arch} ({tiny.download_gb * 1000:.0f} MB, "
+                     f"{tiny.licence})" + here(done))
+    return tuple(lines)
 
 
 def size_text(gb: float) -> str:

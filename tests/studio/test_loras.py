@@ -171,3 +171,29 @@ def test_a_user_preset_naming_an_unknown_camera_lora_is_prompt_words_with_the_re
         made.close()
     assert (swoop.id, swoop.strength, swoop.ready) == ("ltx-2-19b-swoop", 0.7, False)
     assert swoop.note == "Swoop names camera LoRA 'ltx-2-19b-swoop', which this app does not know: prompt words only"
+
+
+def test_weights_without_their_camera_loras_are_partly_downloaded_and_the_row_names_what_is_missing(studio, cache):
+    registry = load_registry()
+    entry = registry.get("ltx-2-19b")
+    # The model's diffusers folder, complete as far as the app checks it (an index, a component, its weights).
+    index = cached(cache, entry.repo, "model_index.json",
+                   json.dumps({"_class_name": "LTX2Pipeline", "transformer": ["diffusers", "LTX2VideoTransformer3DModel"]})
+                   .encode())
+    (index.parent / "transformer").mkdir()
+    (index.parent / "transformer" / "config.json").write_text("{}")
+    (index.parent / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"w" * 1000)
+
+    def row():
+        return next(info for info in studio.model_infos() if info.id == "ltx-2-19b")
+
+    waiting = row()
+    assert waiting.state == "partly downloaded" and waiting.download_gb == 76.4
+    assert waiting.addons == ("camera LoRAs: Dolly In, Dolly Out, Dolly Left, Dolly Right, Jib Up, Jib Down, Static "
+                              "(7.95 GB, LTX-2.x Community License Agreement), not downloaded",)
+    for lora in entry.camera_loras:
+        cached(cache, lora.repo, lora.file, b"l" * 100)
+    ready = row()
+    assert ready.state == "ready" and ready.addons[0].endswith(", downloaded")
+    assert ready.disk_bytes >= waiting.disk_bytes + 7 * 100
+    assert studio.camera_lora("ltx-2-19b", "static").ready

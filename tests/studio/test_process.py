@@ -93,7 +93,7 @@ def test_an_instant_render_gives_the_same_frames_and_events_as_in_this_process(w
     for output, here in zip(outputs, here_outputs):
         assert output.mp4.parent == tmp_path / "process" and output.mp4.is_file() and output.sidecar.is_file()
         assert np.array_equal(output.frames, here.clip.frames) and not output.frames.flags.writeable
-        assert output.record.data["request"] == here.clip.request.to_dict()
+        assert output.record.request() == here.clip.request
         assert output.record.seed == here.clip.info.seed
     finished = [e.clip for e in events if isinstance(e, Finished)]
     assert [clip.frames is output.frames for clip, output in zip(finished, outputs)] == [True, True]
