@@ -286,3 +286,69 @@ def test_a_takes_tooltip_says_the_loras_and_camera_strength_it_was_made_with():
     assert "LoRAs: grain 0.75, orbit_high 1.00 · camera LoRA off" in tip(loras=uses, camera_lora=0.0)
     assert "camera LoRA at 0.50" in tip(camera_lora=0.5) and "LoRAs:" not in tip(camera_lora=0.5)
     assert "LoRA" not in tip()  # made with the preset's own camera strength and no LoRA of the user's
+
+
+def tiny_wan_window(make_window, tiny: Path):
+    """A window on the app's Studio whose Wan2.2 TI2V-5B is the tiny pipeline in `tiny` (24 wide, 2
+    blocks): a render takes seconds on the processor, through the real diffusion engine."""
+    from i2v_desktop.bench.tiny_registry import tiny_registry
+    from i2v_desktop.core.presets import load_presets
+    from i2v_desktop.export.social import load_export_presets
+    from i2v_desktop.storage.history import History
+    from i2v_desktop.storage.paths import data_dir, history_dir
+    from i2v_desktop.studio.local import LocalStudio
+    from i2v_desktop.studio.render import Engines
+
+    engines = Engines(tiny_registry({"wan2.2-ti2v": tiny}), load_presets(), device="cpu")
+    return make_window(LocalStudio(engines, History(history_dir()), load_export_presets(), data_dir()))
+
+
+def rendered(qtbot, window):
+    """The batch's one photo once Generate's render of it has ended."""
+    from i2v_desktop.ui.state import BUSY, Status
+
+    qtbot.waitUntil(lambda: window.state.photos and window.state.photos[0].status == Status.READY,
+                    timeout=10_000)
+    photo = window.state.photos[0]
+    window.generate()
+    qtbot.waitUntil(lambda: photo.status not in BUSY, timeout=180_000)
+    return photo
+
+
+def test_a_tiny_wan_renders_with_the_checked_lora_and_refuses_a_restored_take_whose_lora_is_gone(
+        qtbot, make_window, folder, tmp_path, samples):
+    """End to end on the real engine: the request the window builds reaches the render and the clip's
+    record; the same take restored at the next start, its LoRA file gone, keeps the LoRA and fails
+    with the reason (within one session the engine keeps the adapter it loaded, by content)."""
+    from i2v_desktop.bench.tiny import save_tiny_pipeline
+    from i2v_desktop.ui.state import Status
+
+    tiny = save_tiny_pipeline("wan2.2-ti2v", tmp_path / "tiny-wan")
+    lora = folder / "tiny-style.safetensors"
+    sha = write_lora(lora, 24)
+    window = tiny_wan_window(make_window, tiny)
+    window.add_paths([samples / "coffee.jpg"])
+    window.state.choose(duration=0.3, variants=1, try_anyway=True)
+    panel = listed(qtbot, window)
+    panel.rows[sha].check.click()
+    panel.rows[sha].slider.setValue(round(0.5 * STEPS))
+    saved = []
+    window.queue.saved.connect(lambda job, clip: saved.append(clip))
+    photo = rendered(qtbot, window)
+    assert photo.status == Status.DONE, photo.reason
+    (clip,) = saved
+    record = clip.entry.record
+    assert record.request().loras == (LoraUse(str(lora), sha, 0.5, "both"),)
+    window.close()  # the next start: the engine loads the LoRA from its file again
+
+    lora.unlink()
+    window = tiny_wan_window(make_window, tiny)
+    panel = window.loras
+    window.photos_panel.restore_clip(str(clip.entry.mp4), record)
+    qtbot.waitUntil(lambda: sha in panel.rows and not window.state.lora_checking, timeout=10_000)
+    assert panel.rows[sha].row.missing and panel.rows[sha].check.isChecked()
+    assert panel.rows[sha].reason.text().startswith("missing: ")
+    assert request_loras(window) == record.request().loras
+    photo = rendered(qtbot, window)
+    assert photo.status == Status.FAILED
+    assert "tiny-style.safetensors" in photo.reason and "gone" in photo.reason
