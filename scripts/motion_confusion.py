@@ -32,7 +32,7 @@ from i2v_desktop.core.image import load_image  # noqa: E402
 from i2v_desktop.core.presets import MOVES  # noqa: E402
 from i2v_desktop.core.request import ASPECTS, GenerationRequest  # noqa: E402
 from i2v_desktop.engine.camera import take_for  # noqa: E402
-from i2v_desktop.engine.instant import InstantEngine, Scene, plan_instant  # noqa: E402
+from i2v_desktop.engine.instant import InstantEngine, Scene, plan_instant, without_subject  # noqa: E402
 from i2v_desktop.quality.motion import estimate_clip  # noqa: E402
 
 SAMPLES = resource_path("samples")
@@ -63,12 +63,8 @@ def render(engine: InstantEngine, preset: str, sample: str, aspect: str, seed: i
     width, height = output_size(source.size, aspect, AREA, 2)
     plan = dataclasses.replace(plan, width=width, height=height)
     scene = Scene(source, plan, request.crop_center, seed)
-    flat = scene.layered and not scene.matte.any()
-    if flat and any(controls.get(name) for name in ("zoom", "pan_x", "pan_y", "orbit")):
-        from i2v_desktop.engine.depth import deepen  # as the engine does: layers by depth where it can
-
-        scene, plan = deepen(scene, plan)
-        flat = not getattr(scene, "matte", np.ones(1)).any()
+    scene, plan = without_subject(scene, plan)  # as the engine does: depth layers or a relief where it can
+    flat = scene.layered and not scene.matte.any() and type(scene) is Scene
     frames = np.empty((plan.num_frames, plan.height, plan.width, 3), np.uint8)
     for index in range(plan.num_frames):
         scene.render(index, frames[index])

@@ -1,0 +1,190 @@
+"""A relief for the instant engine: orbit and turntable where no subject can be cut out.
+
+When the subject matte is refused (a cat's face filling the frame, a rocket among its towers) and
+the optional depth model (engine/depth.py) is not downloaded, the scene is one layer. Sliding it
+whole makes an orbit a pan, and a turntable has nothing to turn. So the engine estimates, with no
+weights, how near each part of the picture is, from the cues a photograph carries:
+
+- saliency: what stands out from the colours along the border is the subject, in front;
+- focus: sharp detail is in the plane of focus, where a photographer puts the subject, and the
+  soft, out-of-focus parts are behind it;
+- the ground plane: lower in the picture is nearer (a floor, a launch pad recede upward);
+- the pivot: the camera circles the subject, so what is around the pivot is the near end.
+
+The cues are combined into nearness (0 far .. 1 near) with a near end and a far end that are each
+flat (an orbit's parallax is two planes moving against each other) and a smooth slope between
+them. Each frame samples the photo through one smooth displacement field: the far end moves as
+the background layer would, the near end as the subject (holding still in an orbit, turning in a
+turntable), the slope in between. A smooth field cannot tear and leaves no hole to fill; the slope
+is kept gentle enough (the largest displacement difference over its width) that the picture there
+stretches and compresses, never folds over. Where the picture reaches the canvas's own edge, the
+near end fades to far, so nothing beyond the photo comes into view.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..core.subject import guided_filter, saliency
+from .camera import layer_transforms
+
+WORK_LONG = 160  # px, long side: the cues and the relief are smooth, and cost nothing at this size
+# The cues' weights. Saliency says most about what is the subject; focus, where the photo has a
+# depth of field, about what is behind it; the ground plane and the pivot break ties.
+WEIGHTS = {"saliency": 0.4, "focus": 0.25, "ground": 0.15, "pivot": 0.2}
+# The shares of the picture at the far end (below FAR_SHARE of the cue) and the near end (above
+# NEAR_SHARE): the slope between them is the rest.
+FAR_SHARE, NEAR_SHARE = 0.4, 0.7
+# The most the near and far ends may move against each other, as a share of the frame width: a
+# steeper relief would need a slope so wide that neither end is left flat. (The layered scene's
+# background slides up to a third of the width in a full orbit; a relief holds its depth range to
+# what a warp shows cleanly.)
+MAX_PARALLAX = 0.07
+# The slope's Gaussian width per pixel of that parallax: the steepest gradient of a blurred step is
+# 1 / (sigma sqrt(2 pi)), so at 0.8 the picture stretches by at most half where the ends part.
+SLOPE = 0.8
+# A turntable's relief: how far the near end stands out from the turning axis, as a share of the
+# frame's short side (it moves sideways by that times the sine of the turn).
+RELIEF_DEPTH = 0.22
+
+
+def nearness(rgb: np.ndarray, pivot: tuple[float, float]) -> np.ndarray:
+    """(h, w) float32 in 0..1 from the photo's own cues: 0 far, 1 near, flat at both ends.
+
+    `rgb` is small (WORK_LONG); `pivot` is the point the camera circles, in its pixels.
+    """
+    h, w = rgb.shape[:2]
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    detail = cv2.GaussianBlur(np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=3)), (0, 0), max(1.0, max(h, w) / 40))
+    focus = np.clip(detail / (float(np.percentile(detail, 95)) + 1e-4), 0.0, 1.0)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ground = ys / max(1, h - 1)
+    reach = 0.45 * max(h, w)
+    around = np.exp(-(((xs - pivot[0]) / reach) ** 2 + ((ys - pivot[1]) / reach) ** 2))
+    cue = (WEIGHTS["saliency"] * saliency(rgb) + WEIGHTS["focus"] * focus + WEIGHTS["ground"] * ground
+           + WEIGHTS["pivot"] * around)
+    # Snapped to the photo's edges (as the subject matte is), so that the slope follows outlines.
+    cue = guided_filter(grey, cue.astype(np.float32), max(2, round(max(h, w) / 40)), 1e-2)
+    low, high = np.percentile(cue, [100 * FAR_SHARE, 100 * NEAR_SHARE])
+    ramp = np.clip((cue - low) / max(float(high - low), 1e-6), 0.0, 1.0)
+    return (ramp * ramp * (3.0 - 2.0 * ramp)).astype(np.float32)
+
+
+def _translation(matrix: np.ndarray) -> bool:
+    return bool(np.allclose(matrix[:2, :2], np.eye(2)) and np.allclose(matrix[2], (0.0, 0.0, 1.0)))
+
+
+class ReliefScene:
+    """A one-layer Scene (engine/instant.py) drawn through a relief estimated from its cues. The
+    canvas, the camera path and the framing are the scene's own (everything but `render` and
+    `subject_transform` is read from it)."""
+
+    def __init__(self, scene: Any) -> None:
+        self.scene = scene
+        width, height = scene.size
+        ox, oy = (float(v) for v in scene.rest_to_canvas[:2, 2])
+        canvas_h, canvas_w = scene.canvas.shape[:2]
+        view = scene.canvas[max(0, int(oy)):int(oy) + height, max(0, int(ox)):int(ox) + width]
+        scale = WORK_LONG / max(width, height)
+        small = (max(8, round(width * scale)), max(8, round(height * scale)))
+        pivot = (scene.subject_center[0] * small[0] / width, scene.subject_center[1] * small[1] / height)
+        near = nearness(cv2.resize(view, small, interpolation=cv2.INTER_AREA), pivot)
+        # Each frame's displacement of the near end against the far end; the relief's depth range is
+        # scaled so that the largest stays within MAX_PARALLAX of the width.
+        moves = [self._ends(index) for index in range(len(scene.path))]
+        parallax = max((float(np.abs(far[:2, 2] - near_[:2, 2]).max()) for far, near_ in moves), default=0.0)
+        self.gain = min(1.0, MAX_PARALLAX * width / parallax) if parallax > 0 else 1.0
+        # The end that holds its place keeps it: the near end in an orbit (the pivot), the far end
+        # in a turntable (the camera is still); the other comes nearer to it by the gain.
+        self._turns = any(motion.spin for motion in scene.path)
+        self._moves = [self._scaled(far, near_) for far, near_ in moves]
+        # The slope: wide enough for the gain's parallax never to fold the picture.
+        sigma = max(1.0, SLOPE * parallax * self.gain * scale)
+        near = cv2.GaussianBlur(near, (0, 0), sigma)
+        # Where the canvas ends at the frame (the photo's own edge), the near end fades to far: the
+        # far end's move is what the canvas was made for.
+        band = max(2.0, 2.0 * parallax * self.gain * scale)
+        fade = np.ones_like(near)
+        edges = (ox < band / scale, oy < band / scale, canvas_w - ox - width < band / scale,
+                 canvas_h - oy - height < band / scale)
+        sx, sy = np.arange(small[0], dtype=np.float32) + 0.5, np.arange(small[1], dtype=np.float32) + 0.5
+        for hit, ramp in zip(edges, (sx[None, :], sy[:, None], small[0] - sx[None, :], small[1] - sy[:, None])):
+            if hit:
+                fade = np.minimum(fade, np.clip(ramp / band, 0.0, 1.0))
+        self.near = cv2.resize(near * fade, (width, height), interpolation=cv2.INTER_LINEAR)
+        grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        self._grid = (grid_x, grid_y)
+        self._to_canvas = scene.rest_to_canvas
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "scene":  # not set yet (a copy being made): no recursion through __getattr__
+            raise AttributeError(name)
+        return getattr(self.scene, name)
+
+    def _ends(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rest view → output for the far and near ends at frame `index` (3×3 each)."""
+        scene = self.scene
+        motion = scene.path[index]
+        still = replace(motion, orbit=0.0, spin=0.0)
+        far = layer_transforms(replace(motion, spin=0.0), scene.size, scene.subject_center).background
+        # The near end is at the pivot: an orbit leaves it where it is (its own turn in perspective
+        # is the cut-out subject's, which a relief has not got); a turntable turns it, and its front
+        # moves sideways by its height over the axis times the sine of the turn.
+        near = layer_transforms(still, scene.size, scene.subject_center).subject
+        if motion.spin:
+            rise = RELIEF_DEPTH * min(scene.size) * math.sin(math.radians(motion.spin))
+            near = np.array([[1, 0, rise], [0, 1, 0], [0, 0, 1]], dtype=np.float64) @ near
+        return far, near
+
+    def _scaled(self, far: np.ndarray, near: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        far, near = far.copy(), near.copy()
+        if self._turns:
+            near[:2, 2] = far[:2, 2] + self.gain * (near[:2, 2] - far[:2, 2])
+        else:
+            far[:2, 2] = near[:2, 2] + self.gain * (far[:2, 2] - near[:2, 2])
+        return far, near
+
+    def subject_transform(self, index: int) -> np.ndarray:
+        """Rest view → output for the near end at frame `index` (3×3)."""
+        return self._moves[index][1]
+
+    def maps(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Where each output pixel of frame `index` samples the canvas: (map_x, map_y), float32."""
+        far, near = self._moves[index]
+        grid_x, grid_y = self._grid
+        if _translation(far) and _translation(near):
+            # Output → canvas is a shift for each end: the blend of the two is one weighted add per axis.
+            far_at = self._to_canvas[:2, 2] - far[:2, 2]
+            near_at = self._to_canvas[:2, 2] - near[:2, 2]
+            return (cv2.addWeighted(self.near, float(near_at[0] - far_at[0]), grid_x, 1.0, float(far_at[0])),
+                    cv2.addWeighted(self.near, float(near_at[1] - far_at[1]), grid_y, 1.0, float(far_at[1])))
+        # A dolly or a tilt with it (a preset of one's own): each end's full sampling map, blended.
+        ends = []
+        for matrix in (far, near):
+            back = self._to_canvas @ np.linalg.inv(matrix)
+            w = back[2, 0] * grid_x + back[2, 1] * grid_y + back[2, 2]
+            ends.append(((back[0, 0] * grid_x + back[0, 1] * grid_y + back[0, 2]) / w,
+                         (back[1, 0] * grid_x + back[1, 1] * grid_y + back[1, 2]) / w))
+        (fx, fy), (nx, ny) = ends
+        return (fx + self.near * (nx - fx)).astype(np.float32), (fy + self.near * (ny - fy)).astype(np.float32)
+
+    def render(self, index: int, out: np.ndarray) -> None:
+        frame = self.scene._scratch
+        map_x, map_y = self.maps(index)
+        cv2.remap(self.scene.background, map_x, map_y, cv2.INTER_LINEAR, dst=frame, borderMode=cv2.BORDER_REFLECT)
+        cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB, dst=out)
+
+
+def relieve(scene: Any, plan: Any) -> tuple[Any, Any]:
+    """(scene, plan) with the one-layer scene drawn through a relief and a note saying so."""
+    turns = any(motion.spin for motion in scene.path)
+    what = ("the turntable turns the photo's nearest part as a relief" if turns
+            else "the camera circles the photo as a relief")
+    note = (f"no subject could be cut out and no depth model is downloaded: {what}, its depth estimated from "
+            f"focus, saliency and the ground plane")
+    return ReliefScene(scene), replace(plan, notes=(*plan.notes, note))
