@@ -39,18 +39,19 @@ WORK_LONG = 160  # px, long side: the cues and the relief are smooth, and cost n
 WEIGHTS = {"saliency": 0.4, "focus": 0.25, "ground": 0.15, "pivot": 0.2}
 # The shares of the picture at the far end (below FAR_SHARE of the cue) and the near end (above
 # NEAR_SHARE): the slope between them is the rest.
-FAR_SHARE, NEAR_SHARE = 0.4, 0.7
+FAR_SHARE, NEAR_SHARE = 0.8, 0.92
 # The most the near and far ends may move against each other, as a share of the frame width: a
 # steeper relief would need a slope so wide that neither end is left flat. (The layered scene's
 # background slides up to a third of the width in a full orbit; a relief holds its depth range to
 # what a warp shows cleanly.)
 MAX_PARALLAX = 0.07
-# The slope's Gaussian width per pixel of that parallax: the steepest gradient of a blurred step is
-# 1 / (sigma sqrt(2 pi)), so at 0.8 the picture stretches by at most half where the ends part.
-SLOPE = 0.8
+# The slope's width per pixel of that parallax: at 2 the picture stretches or compresses by at most
+# half where the ends part.
+SLOPE = 2.0
 # A turntable's relief: how far the near end stands out from the turning axis, as a share of the
 # frame's short side (it moves sideways by that times the sine of the turn).
 RELIEF_DEPTH = 0.22
+COARSE = 4  # px per cell of the grid a non-shift sampling map is worked out on
 
 
 def nearness(rgb: np.ndarray, pivot: tuple[float, float]) -> np.ndarray:
@@ -60,7 +61,7 @@ def nearness(rgb: np.ndarray, pivot: tuple[float, float]) -> np.ndarray:
     """
     h, w = rgb.shape[:2]
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-    detail = cv2.GaussianBlur(np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=3)), (0, 0), max(1.0, max(h, w) / 40))
+    detail = cv2.GaussianBlur(np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=3)), (0, 0), max(1.0, max(h, w) / 100))
     focus = np.clip(detail / (float(np.percentile(detail, 95)) + 1e-4), 0.0, 1.0)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     ground = ys / max(1, h - 1)
@@ -73,6 +74,26 @@ def nearness(rgb: np.ndarray, pivot: tuple[float, float]) -> np.ndarray:
     low, high = np.percentile(cue, [100 * FAR_SHARE, 100 * NEAR_SHARE])
     ramp = np.clip((cue - low) / max(float(high - low), 1e-6), 0.0, 1.0)
     return (ramp * ramp * (3.0 - 2.0 * ramp)).astype(np.float32)
+
+
+def _sloped(near: np.ndarray, width: float) -> np.ndarray:
+    """The near end whole and flat, falling to far over `width` pixels outside it.
+
+    A blur would give the slope its width too, but it would also wear away a near end thinner than
+    that (a rocket among its towers), which would then slide with the background. Falling off
+    outside it, the slope lies in what surrounds the near end (often sky, a wall, a blurred
+    backdrop, where a stretch does not show), and the near end moves as one piece.
+    """
+    solid = (near >= 0.5).astype(np.uint8)
+    # Specks are no near end: a few salient pixels would make islands that drift against the rest.
+    speck = max(1, round(min(near.shape) / 40))
+    solid = cv2.morphologyEx(solid, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * speck + 1,) * 2))
+    if width < 1.0 or not solid.any():
+        return solid.astype(np.float32)
+    outside = cv2.distanceTransform(1 - solid, cv2.DIST_L2, 5)
+    fall = np.clip(1.0 - outside / width, 0.0, 1.0)
+    # Rounded where the slope meets the flat ends (no crease in the motion), keeping its steepness.
+    return cv2.GaussianBlur(fall * fall * (3.0 - 2.0 * fall), (0, 0), max(0.5, width / 6))
 
 
 def _translation(matrix: np.ndarray) -> bool:
@@ -103,9 +124,7 @@ class ReliefScene:
         # in a turntable (the camera is still); the other comes nearer to it by the gain.
         self._turns = any(motion.spin for motion in scene.path)
         self._moves = [self._scaled(far, near_) for far, near_ in moves]
-        # The slope: wide enough for the gain's parallax never to fold the picture.
-        sigma = max(1.0, SLOPE * parallax * self.gain * scale)
-        near = cv2.GaussianBlur(near, (0, 0), sigma)
+        near = _sloped(near, SLOPE * parallax * self.gain * scale)
         # Where the canvas ends at the frame (the photo's own edge), the near end fades to far: the
         # far end's move is what the canvas was made for.
         band = max(2.0, 2.0 * parallax * self.gain * scale)
@@ -119,6 +138,12 @@ class ReliefScene:
         self.near = cv2.resize(near * fade, (width, height), interpolation=cv2.INTER_LINEAR)
         grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         self._grid = (grid_x, grid_y)
+        # The coarse grid's points, where cv2.resize puts them: the centres of COARSE-pixel cells.
+        cw, ch = max(2, math.ceil(width / COARSE)), max(2, math.ceil(height / COARSE))
+        cx = (np.arange(cw) + 0.5) * width / cw - 0.5
+        cy = (np.arange(ch) + 0.5) * height / ch - 0.5
+        self._coarse = np.meshgrid(cx, cy)
+        self._near_coarse = cv2.resize(self.near, (cw, ch), interpolation=cv2.INTER_AREA).astype(np.float64)
         self._to_canvas = scene.rest_to_canvas
 
     def __getattr__(self, name: str) -> Any:
@@ -136,9 +161,10 @@ class ReliefScene:
         # is the cut-out subject's, which a relief has not got); a turntable turns it, and its front
         # moves sideways by its height over the axis times the sine of the turn.
         near = layer_transforms(still, scene.size, scene.subject_center).subject
-        if motion.spin:
+        if motion.spin:  # the cut-out subject's turn in perspective, and the relief's front moving round
             rise = RELIEF_DEPTH * min(scene.size) * math.sin(math.radians(motion.spin))
-            near = np.array([[1, 0, rise], [0, 1, 0], [0, 0, 1]], dtype=np.float64) @ near
+            turned = layer_transforms(replace(motion, orbit=0.0), scene.size, scene.subject_center).subject
+            near = np.array([[1, 0, rise], [0, 1, 0], [0, 0, 1]], dtype=np.float64) @ turned
         return far, near
 
     def _scaled(self, far: np.ndarray, near: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -163,15 +189,21 @@ class ReliefScene:
             near_at = self._to_canvas[:2, 2] - near[:2, 2]
             return (cv2.addWeighted(self.near, float(near_at[0] - far_at[0]), grid_x, 1.0, float(far_at[0])),
                     cv2.addWeighted(self.near, float(near_at[1] - far_at[1]), grid_y, 1.0, float(far_at[1])))
-        # A dolly or a tilt with it (a preset of one's own): each end's full sampling map, blended.
+        # A turn in perspective (or a dolly or a tilt, in a preset of one's own): each end's full
+        # sampling map, blended. The maps are smooth, so they are worked out on a coarse grid, and
+        # only how far they are from the identity is enlarged (exact at the frame's edges).
+        coarse = self._coarse
         ends = []
         for matrix in (far, near):
             back = self._to_canvas @ np.linalg.inv(matrix)
-            w = back[2, 0] * grid_x + back[2, 1] * grid_y + back[2, 2]
-            ends.append(((back[0, 0] * grid_x + back[0, 1] * grid_y + back[0, 2]) / w,
-                         (back[1, 0] * grid_x + back[1, 1] * grid_y + back[1, 2]) / w))
+            w = back[2, 0] * coarse[0] + back[2, 1] * coarse[1] + back[2, 2]
+            ends.append(((back[0, 0] * coarse[0] + back[0, 1] * coarse[1] + back[0, 2]) / w - coarse[0],
+                         (back[1, 0] * coarse[0] + back[1, 1] * coarse[1] + back[1, 2]) / w - coarse[1]))
         (fx, fy), (nx, ny) = ends
-        return (fx + self.near * (nx - fx)).astype(np.float32), (fy + self.near * (ny - fy)).astype(np.float32)
+        size = (grid_x.shape[1], grid_x.shape[0])
+        shift_x = cv2.resize((fx + self._near_coarse * (nx - fx)).astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+        shift_y = cv2.resize((fy + self._near_coarse * (ny - fy)).astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+        return cv2.add(shift_x, grid_x), cv2.add(shift_y, grid_y)
 
     def render(self, index: int, out: np.ndarray) -> None:
         frame = self.scene._scratch
