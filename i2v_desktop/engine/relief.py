@@ -3,22 +3,21 @@
 When the subject matte is refused (a cat's face filling the frame, a rocket among its towers) and
 the optional depth model (engine/depth.py) is not downloaded, the scene is one layer. Sliding it
 whole makes an orbit a pan, and a turntable has nothing to turn. So the engine estimates, with no
-weights, how near each part of the picture is, from the cues a photograph carries:
+weights, which part of the picture is near, from the cues a photograph carries:
 
 - saliency: what stands out from the colours along the border is the subject, in front;
 - focus: sharp detail is in the plane of focus, where a photographer puts the subject, and the
   soft, out-of-focus parts are behind it;
-- the ground plane: lower in the picture is nearer (a floor, a launch pad recede upward);
-- the pivot: the camera circles the subject, so what is around the pivot is the near end.
+- the pivot: the camera circles the subject, so what is around it is the near end.
 
-The cues are combined into nearness (0 far .. 1 near) with a near end and a far end that are each
-flat (an orbit's parallax is two planes moving against each other) and a smooth slope between
-them. Each frame samples the photo through one smooth displacement field: the far end moves as
+The near end is a span of columns, flat, and falls to the flat far end beside it over a smooth
+slope. Each frame samples the photo through one smooth displacement field: the far end moves as
 the background layer would, the near end as the subject (holding still in an orbit, turning in a
-turntable), the slope in between. A smooth field cannot tear and leaves no hole to fill; the slope
-is kept gentle enough (the largest displacement difference over its width) that the picture there
-stretches and compresses, never folds over. Where the picture reaches the canvas's own edge, the
-near end fades to far, so nothing beyond the photo comes into view.
+turntable), the slope in between. By column, because the moves are sideways: nearness that changed
+down a column would bend what stands upright in it (a floor-to-sky ground-plane gradient leaned a
+rocket's nose and its towers as the camera went round). A smooth field cannot tear and leaves no
+hole to fill; the slope is kept gentle enough for its parallax (the largest displacement of one end
+against the other) that the picture there stretches and compresses, never folds over.
 """
 
 from __future__ import annotations
@@ -35,27 +34,30 @@ from .camera import layer_transforms
 
 WORK_LONG = 160  # px, long side: the cues and the relief are smooth, and cost nothing at this size
 # The cues' weights. Saliency says most about what is the subject; focus, where the photo has a
-# depth of field, about what is behind it; the ground plane and the pivot break ties.
-WEIGHTS = {"saliency": 0.4, "focus": 0.25, "ground": 0.15, "pivot": 0.2}
-# The shares of the picture at the far end (below FAR_SHARE of the cue) and the near end (above
-# NEAR_SHARE): the slope between them is the rest.
+# depth of field, about what is behind it; the pivot breaks ties.
+WEIGHTS = {"saliency": 0.45, "focus": 0.3, "pivot": 0.25}
+# Nearness rises from 0 where the cue is at its FAR_SHARE quantile to 1 at NEAR_SHARE: the half-way
+# mark, what counts as near, is about the picture's most salient and sharpest seventh. (Larger, the
+# near end took in the sky around a rocket; the measure of motion then saw no far end to slide.)
 FAR_SHARE, NEAR_SHARE = 0.8, 0.92
-# The most the near and far ends may move against each other, as a share of the frame width: a
-# steeper relief would need a slope so wide that neither end is left flat. (The layered scene's
-# background slides up to a third of the width in a full orbit; a relief holds its depth range to
-# what a warp shows cleanly.)
-MAX_PARALLAX = 0.07
-# The slope's width per pixel of that parallax: at 2 the picture stretches or compresses by at most
-# half where the ends part.
-SLOPE = 2.0
+# The most the near and far ends may move against each other, as a share of the frame width: more
+# would need a slope so wide that little of either end is left flat.
+MAX_PARALLAX = 0.05
+# The slope's width per pixel of that parallax. The slope is a smoothstep, steepest (1.5 times its
+# mean) in its middle: at 3 the picture stretches or compresses by at most half where the ends part.
+SLOPE = 3.0
 # A turntable's relief: how far the near end stands out from the turning axis, as a share of the
 # frame's short side (it moves sideways by that times the sine of the turn).
 RELIEF_DEPTH = 0.22
+# The near end's columns: from the first to the last that hold at least COLUMN_PEAK of the most near
+# pixels any column holds, and at most NEAR_COLUMNS of the width.
+COLUMN_PEAK = 0.3
+NEAR_COLUMNS = 0.35
 COARSE = 4  # px per cell of the grid a non-shift sampling map is worked out on
 
 
 def nearness(rgb: np.ndarray, pivot: tuple[float, float]) -> np.ndarray:
-    """(h, w) float32 in 0..1 from the photo's own cues: 0 far, 1 near, flat at both ends.
+    """(h, w) float32 in 0..1 from the photo's own cues: 0 far, 1 near (see FAR_SHARE).
 
     `rgb` is small (WORK_LONG); `pivot` is the point the camera circles, in its pixels.
     """
@@ -64,11 +66,9 @@ def nearness(rgb: np.ndarray, pivot: tuple[float, float]) -> np.ndarray:
     detail = cv2.GaussianBlur(np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=3)), (0, 0), max(1.0, max(h, w) / 100))
     focus = np.clip(detail / (float(np.percentile(detail, 95)) + 1e-4), 0.0, 1.0)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    ground = ys / max(1, h - 1)
     reach = 0.45 * max(h, w)
     around = np.exp(-(((xs - pivot[0]) / reach) ** 2 + ((ys - pivot[1]) / reach) ** 2))
-    cue = (WEIGHTS["saliency"] * saliency(rgb) + WEIGHTS["focus"] * focus + WEIGHTS["ground"] * ground
-           + WEIGHTS["pivot"] * around)
+    cue = WEIGHTS["saliency"] * saliency(rgb) + WEIGHTS["focus"] * focus + WEIGHTS["pivot"] * around
     # Snapped to the photo's edges (as the subject matte is), so that the slope follows outlines.
     cue = guided_filter(grey, cue.astype(np.float32), max(2, round(max(h, w) / 40)), 1e-2)
     low, high = np.percentile(cue, [100 * FAR_SHARE, 100 * NEAR_SHARE])
@@ -77,23 +77,40 @@ def nearness(rgb: np.ndarray, pivot: tuple[float, float]) -> np.ndarray:
 
 
 def _sloped(near: np.ndarray, width: float) -> np.ndarray:
-    """The near end whole and flat, falling to far over `width` pixels outside it.
+    """Nearness by column: the columns that hold most of the near end whole and flat, falling to
+    far over `width` pixels beside them (a (1, w) row).
 
-    A blur would give the slope its width too, but it would also wear away a near end thinner than
-    that (a rocket among its towers), which would then slide with the background. Falling off
-    outside it, the slope lies in what surrounds the near end (often sky, a wall, a blurred
-    backdrop, where a stretch does not show), and the near end moves as one piece.
+    The displacement is sideways, so nearness that changed down a column would bend what stands
+    upright in it (a rocket's nose outside the near end leaned as the camera went round). By column,
+    an upright thing moves as one piece, and the slope only stretches the picture sideways. A blur
+    would give the slope its width too, but would also wear away a near end thinner than that.
     """
     solid = (near >= 0.5).astype(np.uint8)
     # Specks are no near end: a few salient pixels would make islands that drift against the rest.
     speck = max(1, round(min(near.shape) / 40))
     solid = cv2.morphologyEx(solid, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * speck + 1,) * 2))
-    if width < 1.0 or not solid.any():
-        return solid.astype(np.float32)
-    outside = cv2.distanceTransform(1 - solid, cv2.DIST_L2, 5)
-    fall = np.clip(1.0 - outside / width, 0.0, 1.0)
+    share = solid.mean(axis=0)
+    if share.max() <= 0:
+        return np.zeros((1, near.shape[1]), np.float32)
+    strong = np.flatnonzero(share >= COLUMN_PEAK * share.max())
+    # One span, from the first such column to the last (what lies between them, however plain, is
+    # as near: a hole in the near end would be a gap the far end slides through), at most a share
+    # of the width about their centre (the far end needs its share, for the parallax to show).
+    most = max(1, round(NEAR_COLUMNS * near.shape[1]))
+    centre = float(np.average(strong, weights=share[strong]))
+    first, last = int(strong[0]), int(strong[-1])
+    if last - first + 1 > most:
+        first = int(np.clip(round(centre - most / 2), first, last - most + 1))
+        last = first + most - 1
+    columns = np.arange(first, last + 1)
+    if width < 1.0:
+        flat = np.zeros(near.shape[1], np.float32)
+        flat[columns] = 1.0
+        return flat[None, :]
+    beside = np.abs(np.arange(near.shape[1])[:, None] - columns[None, :]).min(axis=1)
+    fall = np.clip(1.0 - beside / width, 0.0, 1.0).astype(np.float32)[None, :]
     # Rounded where the slope meets the flat ends (no crease in the motion), keeping its steepness.
-    return cv2.GaussianBlur(fall * fall * (3.0 - 2.0 * fall), (0, 0), max(0.5, width / 6))
+    return cv2.GaussianBlur(fall * fall * (3.0 - 2.0 * fall), (0, 0), sigmaX=max(0.5, width / 6), sigmaY=0.01)
 
 
 def _translation(matrix: np.ndarray) -> bool:
@@ -116,7 +133,8 @@ class ReliefScene:
         pivot = (scene.subject_center[0] * small[0] / width, scene.subject_center[1] * small[1] / height)
         near = nearness(cv2.resize(view, small, interpolation=cv2.INTER_AREA), pivot)
         # Each frame's displacement of the near end against the far end; the relief's depth range is
-        # scaled so that the largest stays within MAX_PARALLAX of the width.
+        # scaled so that the largest stays within MAX_PARALLAX of the width. (The layered scene's
+        # background slides up to a third of the width in a full orbit: too far for a warp's slope.)
         moves = [self._ends(index) for index in range(len(scene.path))]
         parallax = max((float(np.abs(far[:2, 2] - near_[:2, 2]).max()) for far, near_ in moves), default=0.0)
         self.gain = min(1.0, MAX_PARALLAX * width / parallax) if parallax > 0 else 1.0
@@ -124,18 +142,21 @@ class ReliefScene:
         # in a turntable (the camera is still); the other comes nearer to it by the gain.
         self._turns = any(motion.spin for motion in scene.path)
         self._moves = [self._scaled(far, near_) for far, near_ in moves]
-        near = _sloped(near, SLOPE * parallax * self.gain * scale)
-        # Where the canvas ends at the frame (the photo's own edge), the near end fades to far: the
-        # far end's move is what the canvas was made for.
-        band = max(2.0, 2.0 * parallax * self.gain * scale)
-        fade = np.ones_like(near)
-        edges = (ox < band / scale, oy < band / scale, canvas_w - ox - width < band / scale,
-                 canvas_h - oy - height < band / scale)
-        sx, sy = np.arange(small[0], dtype=np.float32) + 0.5, np.arange(small[1], dtype=np.float32) + 0.5
-        for hit, ramp in zip(edges, (sx[None, :], sy[:, None], small[0] - sx[None, :], small[1] - sy[:, None])):
-            if hit:
-                fade = np.minimum(fade, np.clip(ramp / band, 0.0, 1.0))
-        self.near = cv2.resize(near * fade, (width, height), interpolation=cv2.INTER_LINEAR)
+        near = np.repeat(_sloped(near, SLOPE * parallax * self.gain * scale), small[1], axis=0)
+        if self._turns:
+            # Where the canvas ends at the frame (the photo's own edge), the turning near end fades
+            # to the still far end: beyond the photo there is nothing to turn into view. (An orbit's
+            # near end holds still, and its far end moves as the canvas was made for.)
+            band = max(2.0, 2.0 * parallax * self.gain * scale)
+            fade = np.ones_like(near)
+            edges = (ox < band / scale, oy < band / scale, canvas_w - ox - width < band / scale,
+                     canvas_h - oy - height < band / scale)
+            sx, sy = np.arange(small[0], dtype=np.float32) + 0.5, np.arange(small[1], dtype=np.float32) + 0.5
+            for hit, ramp in zip(edges, (sx[None, :], sy[:, None], small[0] - sx[None, :], small[1] - sy[:, None])):
+                if hit:
+                    fade = np.minimum(fade, np.clip(ramp / band, 0.0, 1.0))
+            near = near * fade
+        self.near = cv2.resize(near, (width, height), interpolation=cv2.INTER_LINEAR)
         grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         self._grid = (grid_x, grid_y)
         # The coarse grid's points, where cv2.resize puts them: the centres of COARSE-pixel cells.
@@ -218,5 +239,5 @@ def relieve(scene: Any, plan: Any) -> tuple[Any, Any]:
     what = ("the turntable turns the photo's nearest part as a relief" if turns
             else "the camera circles the photo as a relief")
     note = (f"no subject could be cut out and no depth model is downloaded: {what}, its depth estimated from "
-            f"focus, saliency and the ground plane")
+            f"saliency and focus")
     return ReliefScene(scene), replace(plan, notes=(*plan.notes, note))
