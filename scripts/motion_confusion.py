@@ -5,10 +5,10 @@ each aspect the app offers (small frames, so the whole table takes a few minutes
 the camera motion of each clip is estimated (quality/motion.py), and a confusion table (Markdown,
 rows: asked; columns: found) is printed with the percentage found correctly.
 
-Where the engine finds no subject to cut out (and the optional depth model is not downloaded) it
-renders one flat layer: an orbit is then a plain slide and a turntable does not move at all. Those
-clips are counted against the asked move, as the issue asks, and again against what the engine
-really rendered (a pan the way the slide goes, a still clip), which is the measure's own accuracy.
+Every clip is counted against the asked move, as the issue asks, and again against what the engine
+really rendered, which is the measure's own accuracy. The two differ only where the engine draws a
+camera move as one flat layer (no subject cut out, no depth model, a preset that the relief of
+engine/relief.py is not for): an orbit would be a plain slide (a pan) and a turntable a still clip.
 
     .venv/bin/python scripts/motion_confusion.py [--seeds N] [--presets a,b] [--samples x.jpg,y.jpg]
 """
@@ -125,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     print("Against the asked move:\n")
     print(table(cases))
     print(f"\n{accuracy(cases):.1f} % correct\n")
-    print("Against what the engine rendered (an orbit on a flat layer is a slide, a turntable without a subject "
-          "holds still):\n")
+    print("Against what the engine rendered (an orbit on one flat layer would be a slide, a turntable on one a "
+          "still):\n")
     print(table(cases, "rendered"))
     print(f"\n{accuracy(cases, 'rendered'):.1f} % correct")
     for case in cases:

@@ -69,7 +69,7 @@ def nearness(rgb: np.ndarray, pivot: tuple[float, float]) -> np.ndarray:
     reach = 0.45 * max(h, w)
     around = np.exp(-(((xs - pivot[0]) / reach) ** 2 + ((ys - pivot[1]) / reach) ** 2))
     cue = WEIGHTS["saliency"] * saliency(rgb) + WEIGHTS["focus"] * focus + WEIGHTS["pivot"] * around
-    # Snapped to the photo's edges (as the subject matte is), so that the slope follows outlines.
+    # Snapped to the photo's edges (as the subject matte is), so that the near part follows outlines.
     cue = guided_filter(grey, cue.astype(np.float32), max(2, round(max(h, w) / 40)), 1e-2)
     low, high = np.percentile(cue, [100 * FAR_SHARE, 100 * NEAR_SHARE])
     ramp = np.clip((cue - low) / max(float(high - low), 1e-6), 0.0, 1.0)
@@ -178,11 +178,12 @@ class ReliefScene:
         motion = scene.path[index]
         still = replace(motion, orbit=0.0, spin=0.0)
         far = layer_transforms(replace(motion, spin=0.0), scene.size, scene.subject_center).background
-        # The near end is at the pivot: an orbit leaves it where it is (its own turn in perspective
-        # is the cut-out subject's, which a relief has not got); a turntable turns it, and its front
-        # moves sideways by its height over the axis times the sine of the turn.
+        # The near end is at the pivot: an orbit leaves it where it is (a span of whole columns is
+        # no one object to turn in perspective, as a cut-out subject is); a turntable turns it as
+        # it turns a cut-out subject, and its front moves sideways by its height over the axis
+        # times the sine of the turn.
         near = layer_transforms(still, scene.size, scene.subject_center).subject
-        if motion.spin:  # the cut-out subject's turn in perspective, and the relief's front moving round
+        if motion.spin:
             rise = RELIEF_DEPTH * min(scene.size) * math.sin(math.radians(motion.spin))
             turned = layer_transforms(replace(motion, orbit=0.0), scene.size, scene.subject_center).subject
             near = np.array([[1, 0, rise], [0, 1, 0], [0, 0, 1]], dtype=np.float64) @ turned
