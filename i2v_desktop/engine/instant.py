@@ -235,9 +235,10 @@ def without_subject(scene: Scene, plan: InstantPlan) -> tuple[Scene, InstantPlan
     """(scene, plan) for a layered scene in which no subject could be cut out; any other as it is.
 
     A camera move that parallax would show gets layers by depth where the optional depth model is
-    downloaded (engine/depth.py). Without it an orbit or a turntable gets a relief estimated from
-    the photo's own cues (engine/relief.py): one flat layer would make the orbit a slide and leave
-    the turntable nothing to turn. A dolly or a pan stays one layer, which shows those moves as they are.
+    downloaded (engine/depth.py). An orbit without them, and a turntable, get a relief estimated
+    from the photo's own cues (engine/relief.py): one flat layer would make the orbit a slide and
+    leave the turntable nothing to turn. A dolly or a pan without depth stays one layer, which
+    shows those moves as they are.
     """
     controls = plan.controls
     if not scene.layered or scene.matte.any():

@@ -236,9 +236,11 @@ class ReliefScene:
 
 def relieve(scene: Any, plan: Any) -> tuple[Any, Any]:
     """(scene, plan) with the one-layer scene drawn through a relief and a note saying so."""
-    turns = any(motion.spin for motion in scene.path)
-    what = ("the turntable turns the photo's nearest part as a relief" if turns
-            else "the camera circles the photo as a relief")
-    note = (f"no subject could be cut out and no depth model is downloaded: {what}, its depth estimated from "
-            f"saliency and focus")
+    # (Layers by depth, where the model is downloaded, come first for an orbit; a turntable turns
+    # its subject on the spot, which layers moved by the camera cannot do.)
+    if any(motion.spin for motion in scene.path):
+        note = "no subject could be cut out: the turntable turns the photo's nearest part as a relief"
+    else:
+        note = "no subject could be cut out and no depth layers were made: the camera circles the photo as a relief"
+    note += ", its depth estimated from saliency and focus"
     return ReliefScene(scene), replace(plan, notes=(*plan.notes, note))
