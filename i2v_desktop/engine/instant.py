@@ -231,6 +231,31 @@ class Scene:
         cv2.add(roi, cv2.merge([light, light, light, light]), dst=roi)  # saturating, unlike numpy's +
 
 
+def without_subject(scene: Scene, plan: InstantPlan) -> tuple[Scene, InstantPlan]:
+    """(scene, plan) for a layered scene in which no subject could be cut out; any other as it is.
+
+    A camera move that parallax would show gets layers by depth where the optional depth model is
+    downloaded (engine/depth.py). An orbit without them, and a turntable, get a relief estimated
+    from the photo's own cues (engine/relief.py): one flat layer would make the orbit a slide and
+    leave the turntable nothing to turn. A dolly or a pan without depth stays one layer, which
+    shows those moves as they are.
+    """
+    controls = plan.controls
+    if not scene.layered or scene.matte.any():
+        return scene, plan
+    if any(controls.get(name) for name in ("zoom", "pan_x", "pan_y", "orbit")):
+        from .depth import deepen
+
+        deeper, plan = deepen(scene, plan)
+        if deeper is not scene:
+            return deeper, plan
+    if any(controls.get(name) for name in ("orbit", "spin")):
+        from .relief import relieve
+
+        return relieve(scene, plan)
+    return scene, plan
+
+
 def _subject_layer(rgb: np.ndarray, matte: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The subject as premultiplied RGBA, and the box (x, y, w, h) where it is not transparent.
 
@@ -318,13 +343,7 @@ class InstantEngine(Engine):
         if on_plan is not None:
             on_plan(plan)
         scene = Scene(source, plan, request.crop_center, seed)
-        moves = any(controls.get(name) for name in ("zoom", "pan_x", "pan_y", "orbit"))
-        if scene.layered and moves and not scene.matte.any():
-            # No subject to cut out, and a camera move that parallax would show: layers by depth,
-            # where the optional depth model is downloaded (engine/depth.py); else one flat layer.
-            from .depth import deepen
-
-            scene, plan = deepen(scene, plan)
+        scene, plan = without_subject(scene, plan)
         return plan, scene
 
     def generate(self, request: GenerationRequest, on_event: EventSink, cancel: CancelToken) -> Clip:

@@ -95,6 +95,11 @@ def check_request(entry: ModelEntry, request: GenerationRequest) -> None:
         if not low <= request.duration <= high:
             raise RequestError(f"{entry.name} makes clips of {low:g} to {high:g} s, not {request.duration:g} s")
     entry.tier(request.quality)  # one line naming the model if it lacks this tier
+    if request.loras and (entry.engine != "diffusion" or entry.family not in LORA_FAMILIES):
+        names = ", ".join(u.name for u in request.loras)
+        why = "it is not a diffusion model" if entry.engine != "diffusion" else \
+            "diffusers has no LoRA loader for its family"
+        raise RequestError(f"{entry.name} takes no LoRAs ({why}): render without {names}, or choose a Wan or LTX model")
 
 
 def plan_sound(entry: ModelEntry, request: GenerationRequest) -> tuple[bool, str | None]:
@@ -130,12 +135,8 @@ def denoisers_for(entry: ModelEntry, expert: str) -> tuple[str, ...]:
 
 
 def plan_user_loras(entry: ModelEntry, request: GenerationRequest) -> tuple[tuple[PlannedLora, ...], list[str]]:
-    """The request's own LoRA files as adapters, and the notes on those left out (strength 0).
-    A model that takes no LoRAs refuses them in one line."""
-    if request.loras and entry.family not in LORA_FAMILIES:
-        names = ", ".join(u.name for u in request.loras)
-        raise RequestError(f"{entry.name} takes no LoRAs (diffusers has no LoRA loader for its family): "
-                           f"render without {names}, or choose a Wan or LTX model")
+    """The request's own LoRA files as adapters, and the notes on those left out (strength 0); a
+    model that takes none has refused them already (check_request)."""
     planned, notes = [], []
     for use in request.loras:
         if use.strength == 0:

@@ -124,3 +124,16 @@ def test_a_family_section_without_a_lora_plans_no_camera_lora(registry, push_in)
     preset = replace(push_in, families=MappingProxyType({**push_in.families, "ltx2": bare}))
     made = plan(registry.get("ltx-2.3-22b"), preset, Camera(), "/x")
     assert made.loras == () and not any("LoRA" in n for n in made.notes)
+
+
+def test_the_instant_engine_refuses_the_users_loras_in_one_line_before_anything_runs(tmp_path):
+    from i2v_desktop.core.errors import RequestError
+    from i2v_desktop.core.request import GenerationRequest, LoraUse
+    from i2v_desktop.engine.plan import check_request
+    from i2v_desktop.engine.registry import load_registry
+
+    request = GenerationRequest(image="p.jpg", model="instant", loras=(LoraUse("/l/style.safetensors", "a" * 64),))
+    with pytest.raises(RequestError, match=r"takes no LoRAs \(it is not a diffusion model\): render without "
+                                           r"style.safetensors") as err:
+        check_request(load_registry().get("instant"), request)
+    assert "\n" not in str(err.value)
