@@ -2,15 +2,18 @@
 preview, and with variants (light and dark); then the variants on the screens of small laptops,
 1280×720 and 1366×768 (light and dark), as the window fits itself into them (less a title bar);
 then the Models page and Help > This machine, light and dark; then Render > Batch… on a manifest
-with a bad row, mid-run and after it (light and dark). Written to docs/screenshots/.
+with a bad row, mid-run and after it (light and dark); then the LoRA section at 1280×720 and
+1920×1080. Written to docs/screenshots/.
 
     .venv/bin/python scripts/screenshots.py          # all of them
     .venv/bin/python scripts/screenshots.py batch    # the batch dialog only
+    .venv/bin/python scripts/screenshots.py loras    # the LoRA section only
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import sys
@@ -22,6 +25,7 @@ HOME = tempfile.mkdtemp(prefix="i2v-screenshots-")
 os.environ.update(XDG_DATA_HOME=f"{HOME}/data", XDG_CONFIG_HOME=f"{HOME}/config", HF_HUB_OFFLINE="1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import numpy as np  # noqa: E402
 from PySide6.QtCore import QRect, QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication, QScrollArea  # noqa: E402
 
@@ -109,6 +113,53 @@ def shoot_batch_dialog(app: QApplication, window: MainWindow) -> None:
     dialog.close()
 
 
+def write_lora(path: Path, width: int, rank: int, blocks: int = 30, block_name: str = "blocks") -> None:
+    """A LoRA file in the diffusers/PEFT layout for `width`-wide attention (random weights): Wan's
+    blocks, or LTX's ("transformer_blocks")."""
+    rng = np.random.default_rng(len(path.name))
+    header, blobs, offset = {}, [], 0
+    for block in range(blocks):
+        for proj in ("to_q", "to_k", "to_v", "to_out.0"):
+            for name, shape in (("lora_A", (rank, width)), ("lora_B", (width, rank))):
+                data = rng.standard_normal(shape).astype(np.float16).tobytes()
+                header[f"transformer.{block_name}.{block}.attn1.{proj}.{name}.weight"] = {
+                    "dtype": "F16", "shape": list(shape), "data_offsets": [offset, offset + len(data)]}
+                blobs.append(data)
+                offset += len(data)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    path.write_bytes(len(text).to_bytes(8, "little") + text + b"".join(blobs))
+
+
+def shoot_loras(app: QApplication, window: MainWindow) -> None:
+    """The LoRA section with four LoRAs in the LoRA folder: three for Wan (one the high-noise half of a
+    Wan2.2 A14B pair) and one for LTX. At 1280×720 on Wan2.2 TI2V-5B (the LTX one greyed, its reason
+    on its row; one checked at 0.80), at 1920×1080 on LTX-2 19B with Push in, whose camera LoRA row
+    shows; the clip settings scrolled to the section."""
+    folder = window.studio.lora_folder()
+    write_lora(folder / "film-grain-35mm.safetensors", 3072, 16)
+    write_lora(folder / "slow-push-in-v2.safetensors", 3072, 32)
+    write_lora(folder / "ltx2-dolly-left.safetensors", 4096, 16, blocks=48, block_name="transformer_blocks")
+    write_lora(folder / "orbit-a14b_high_noise.safetensors", 5120, 8, blocks=40)
+    window.add_paths([SAMPLES / "coffee.jpg"])
+    wait(app, lambda: bool(window.state.photos) and window.state.photos[0].status.value == "ready")
+    for (width, height), model in (((1280, 720), "wan2.2-ti2v-5b"), ((1920, 1080), "ltx-2-19b")):
+        window.state.choose(preset="push-in", model=model, variants=1)
+        wait(app, lambda: not window.state.lora_checking and len(window.loras.rows) == 4, timeout=60.0)
+        if model.startswith("wan"):
+            push = next(view for view in window.loras.rows.values()
+                        if view.row.name.startswith("slow-push-in"))
+            push.check.click()
+            push.slider.setValue(16)  # 0.80
+        screen = QRect(0, 0, width, height)
+        window.setGeometry(screen)
+        window.fit_to(screen)
+        settle(app)
+        window.settings_panel.scroll.ensureWidgetVisible(window.loras, 0, 0)
+        settle(app)
+        shoot(window, f"loras-{width}x{height}")
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     keep_singletons_alive()  # PySide6 6.12 on Python < 3.12: see app.py
@@ -121,8 +172,8 @@ def main() -> int:
     settle(app)
     window.setGeometry(0, 0, 1280, 800)  # after the fit to the (offscreen) screen that follows the show
     settle(app)
-    if sys.argv[1:] == ["batch"]:
-        shoot_batch_dialog(app, window)
+    if sys.argv[1:] in (["batch"], ["loras"]):
+        (shoot_batch_dialog if sys.argv[1] == "batch" else shoot_loras)(app, window)
         window.close()
         return 0
     shoot(window, "empty")
@@ -169,6 +220,7 @@ def main() -> int:
             shoot(window, f"variants-{width}x{height}" + ("-dark" if dark else ""))
     shoot_model_pages(app, window)
     shoot_batch_dialog(app, window)
+    shoot_loras(app, window)
     window.close()
     return 0
 

@@ -8,7 +8,9 @@ import html
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -181,6 +183,25 @@ MEASURES = (
 )
 
 
+def lora_text(request: Mapping[str, Any]) -> str:
+    """The LoRAs a take was made with, as its tooltip says them: "LoRAs: grain 0.75, orbit_high 1.00
+    · camera LoRA off"; "" for a take made without any choice about them."""
+    parts = []
+    uses = request.get("loras") or []
+    if isinstance(uses, (list, tuple)) and uses:
+        named = [f"{Path(str(use.get('path', '?'))).stem} {_strength(use.get('strength', 1.0))}"
+                 for use in uses if isinstance(use, Mapping)]
+        parts.append("LoRAs: " + ", ".join(named))
+    camera = request.get("camera_lora")
+    if isinstance(camera, (int, float)) and not isinstance(camera, bool):
+        parts.append("camera LoRA off" if camera == 0 else f"camera LoRA at {camera:.2f}")
+    return " · ".join(parts)
+
+
+def _strength(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
+
+
 def clip_tip(entry: ClipEntry, preset_names: dict[str, str]) -> str:
     """A card's tooltip: the photo, preset, full seed, and the scorecard explained."""
     record = entry.record
@@ -198,6 +219,8 @@ def clip_tip(entry: ClipEntry, preset_names: dict[str, str]) -> str:
     if entry.sound:
         details.append("with sound")
     head.append(" · ".join(details))
+    if loras := lora_text(section(record.data, "request")):
+        head.append(html.escape(loras))
     score = record.score_data
     rows = []
     if score is not None and entry.score is not None:

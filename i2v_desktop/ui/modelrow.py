@@ -69,6 +69,8 @@ class ModelRow(QFrame):
         self.licence = _label(note=True)
         self.terms = _label()
         self.sizes = _label(note=True)
+        self.includes = _label(note=True)  # what the download brings besides the weights, a line each
+        self.includes.setAccessibleName("Includes")
         self.memory = _label(note=True)
         self.verdict = _label()
         self.state = QLabel()
@@ -97,9 +99,12 @@ class ModelRow(QFrame):
         head.addWidget(self.state)
         facts = QGridLayout()
         facts.setColumnStretch(1, 1)
-        for row, (name, widget) in enumerate((("Licence", self.licence), ("Size", self.sizes),
-                                              ("Memory", self.memory), ("This machine", self.verdict))):
-            facts.addWidget(QLabel(name), row, 0, Qt.AlignmentFlag.AlignTop)
+        self._includes_name = QLabel("Includes")  # shown with its lines only
+        for row, (name, widget) in enumerate(((QLabel("Licence"), self.licence), (QLabel("Size"), self.sizes),
+                                              (self._includes_name, self.includes),
+                                              (QLabel("Memory"), self.memory),
+                                              (QLabel("This machine"), self.verdict))):
+            facts.addWidget(name, row, 0, Qt.AlignmentFlag.AlignTop)
             facts.addWidget(widget, row, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.transfer, 1)
@@ -127,6 +132,10 @@ class ModelRow(QFrame):
         where = f" · {info.path}" if info.path else ""
         self.sizes.setText("built in, nothing to download" if info.state == BUILT_IN else
                            f"{info.download_gb:g} GB download · {on_disk} on disk{where}")
+        # The camera LoRAs, the fast tier's LoRA, the tiny decoder: fetched with the model, so said here.
+        self.includes.setText("\n".join(info.addons))
+        self.includes.setVisible(bool(info.addons))
+        self._includes_name.setVisible(bool(info.addons))
         self.memory.setText(modeltext.needs(info.fit) or "no GPU needed")
         self.verdict.setText(modeltext.verdict(info.fit))
         self.verdict.setStyleSheet(f"color: {alarm_colour().name()};" if info.fit.verdict == TOO_BIG else "")

@@ -26,6 +26,7 @@ from .background import Background
 from .controls import ClipControls
 from .enhance import PromptImprover
 from .generate import GenerateButtons
+from .loras import LoraPanel
 from .panel import Panel, heading, tool
 from .presets import PresetPicker
 from .state import AppState, Choices
@@ -79,6 +80,8 @@ class SettingsPanel(Panel):
         improve_row.addWidget(self.improve_prompt)
         self.controls = ClipControls(self.studio.presets())
         self.controls.manageRequested.connect(self.manageRequested)
+        self.loras = LoraPanel(state, studio, background, self.chosen_model, settings)
+        self.loras.message.connect(self.message)
         self.generate_bar = GenerateButtons(state)
         self.generate_button, self.generate_all_button = self.generate_bar.generate, self.generate_bar.generate_all
         self.generate_button.clicked.connect(self.generateRequested)
@@ -94,6 +97,8 @@ class SettingsPanel(Panel):
         column.addLayout(prompt_row)
         column.addWidget(heading("Clip"))
         column.addWidget(self.controls)
+        column.addWidget(heading("LoRAs"))
+        column.addWidget(self.loras)
         column.addStretch(1)
         self.scroll = QScrollArea()
         self.scroll.setWidget(inner)
@@ -136,6 +141,7 @@ class SettingsPanel(Panel):
         """The models as read again (a download, a deletion, a folder added): the picker and its marks."""
         self._offer(models)
         self._show_choices(self.state.choices)
+        self.loras.read_camera()  # a camera LoRA downloaded with its model is ready now
 
     def chosen_model(self, model: str) -> ModelChoice:
         """The chosen model's choice: one on offer, or a local folder read once (from its
@@ -176,7 +182,8 @@ class SettingsPanel(Panel):
         if modeltext.too_big(choice):
             self.ask_try_anyway(choice)  # never picked silently: the user weighs the cost first
             return
-        self.state.choose(**changes, try_anyway=False)
+        # Another model has its own camera LoRA (or none): the preset's strength on it.
+        self.state.choose(**changes, try_anyway=False, camera_lora=None)
 
     def ask_try_anyway(self, choice: ModelChoice) -> None:
         """A model too big for this machine: say why and what running it costs; accepting picks it
@@ -191,12 +198,14 @@ class SettingsPanel(Panel):
         self.try_box.button(QMessageBox.StandardButton.Yes).setText("Try anyway")
         self.try_box.button(QMessageBox.StandardButton.No).setText(f"Keep {before.name}")
         self.try_box.setDefaultButton(QMessageBox.StandardButton.No)
-        self.try_box.accepted.connect(lambda: self.state.choose(model=choice.id, try_anyway=True))
+        self.try_box.accepted.connect(
+            lambda: self.state.choose(model=choice.id, try_anyway=True, camera_lora=None))
         self.try_box.rejected.connect(lambda: self._show_choices(self.state.choices))  # the picker back
         self.try_box.open()
 
     def _on_preset_changed(self, preset_id: str) -> None:
-        self.state.choose(preset=preset_id, motion_prompt=None)  # a new preset brings its own words
+        # A new preset brings its own words and its own camera LoRA, at its own strength.
+        self.state.choose(preset=preset_id, motion_prompt=None, camera_lora=None)
 
     @Slot(str, object)
     def _on_machine_known(self, summary: str, result: Any) -> None:

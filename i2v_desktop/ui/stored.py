@@ -9,6 +9,7 @@ holds can stop the window from opening.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -25,7 +26,8 @@ MAX_PROMPT = 20_000
 TRUE, FALSE = ("true", "1"), ("false", "0")  # as QSettings writes bools, and as people type them
 # What a default that is no value means, in the line that falls back to it.
 UNSET = {"fps": "the model's own rate", "seed": "a new seed for each render",
-         "model": "the model the app chooses", "motion_prompt": "the preset's words"}
+         "model": "the model the app chooses", "motion_prompt": "the preset's words",
+         "camera_lora": "the preset's strength", "loras": "no LoRAs"}
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ def choice(name: str, raw: Any, default: Any, known: Known | None = None) -> Any
     against what this app has."""
     if isinstance(default, bool):
         value: Any = flag(raw)
+    elif name == "loras":
+        value = lora_uses(raw)
     elif name in ("prompt", "motion_prompt", "model", "preset", "aspect", "quality"):
         value = text(raw, MAX_PROMPT if name.endswith("prompt") else MAX_TEXT)
         if name == "motion_prompt":
@@ -133,6 +137,34 @@ def choice(name: str, raw: Any, default: Any, known: Known | None = None) -> Any
         if name == "model" and value and not known.model(value):
             raise ValueError("names a model this app does not know, or a model folder it cannot read")
     return value
+
+
+def _json(raw: Any) -> Any:
+    try:
+        return json.loads(text(raw))
+    except json.JSONDecodeError:
+        raise ValueError("is not the JSON list the app writes") from None
+
+
+def lora_uses(raw: Any) -> tuple[Any, ...]:
+    """The LoRAs of the clip settings, as JSON: [{"path", "sha256", "strength", "expert"}, …]."""
+    data = _json(raw)
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ValueError("must be a JSON list of LoRA entries")
+    try:
+        return GenerationRequest(image="photo.png", loras=data).loras
+    except TypeError:  # a field a LoRA entry does not have, or one it needs left out
+        raise ValueError("holds an entry that is not path, sha256, strength and expert") from None
+    except RequestError as exc:
+        raise ValueError(str(exc).removeprefix("request: loras ").removeprefix("request: ")) from None
+
+
+def lora_files(raw: Any) -> list[str]:
+    """The LoRA files picked outside the LoRA folder, as JSON: a list of paths."""
+    data = _json(raw)
+    if not isinstance(data, list) or not all(isinstance(item, str) and item for item in data):
+        raise ValueError("must be a JSON list of file paths")
+    return [text(item) for item in data]
 
 
 def formats(raw: Any, known: Known) -> list[str]:
@@ -160,9 +192,11 @@ def keys(defaults: Any) -> dict[str, Callable[[Any, Known], Any]]:
         checks[key] = lambda raw, known: flag(raw)
     for key in ("window/geometry", "window/splitter"):
         checks[key] = lambda raw, known: layout(raw)
-    for key in ("batch/source", "batch/out", "paths/photos", "export/folder", "export/template"):
+    for key in ("batch/source", "batch/out", "paths/photos", "paths/loras", "export/folder",
+                "export/template"):
         checks[key] = lambda raw, known: text(raw)
     checks["queue/closed_with"] = lambda raw, known: count(raw)
+    checks["loras/extra"] = lambda raw, known: lora_files(raw)
     checks["export/formats"] = checks["export/preset"] = formats
     return checks
 
@@ -186,7 +220,7 @@ def check_settings(settings: QSettings, known: Known, defaults: Any, remove: boo
         except ValueError as exc:
             group, name = key.split("/", 1)
             default = getattr(defaults, name) if group == "choices" else None
-            if group == "choices" and default in (None, ""):
+            if group == "choices" and default in (None, "", ()):
                 default = UNSET.get(name)
             lines.append(bad_value(settings, key, raw, str(exc), default))
             if remove:

@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
     save_prompt = _forwarded("settings_panel.save_prompt")
     controls = _forwarded("settings_panel.controls")
     motion_words = _forwarded("settings_panel.motion_words")
+    loras = _forwarded("settings_panel.loras")
     views = _forwarded("viewer.views")
     framing = _forwarded("viewer.framing")
     crop = _forwarded("viewer.crop")
@@ -249,7 +250,11 @@ class MainWindow(QMainWindow):
             self.open_batch().set_source(local[0])
             event.acceptProposedAction()
             return
-        self.photos_panel.add_paths(local)
+        loras = [str(path) for path in local if path.suffix.lower() == ".safetensors"]
+        if loras:  # LoRA files, listed from where they are; a model checkpoint is added on the models page
+            self.settings_panel.loras.add(loras)
+        if len(loras) < len(local):
+            self.photos_panel.add_paths([path for path in local if str(path) not in loras])
         event.acceptProposedAction()
 
     # -- start-up notices, a read-only window, a queue left by the last session -----------------
@@ -385,6 +390,7 @@ class MainWindow(QMainWindow):
         if self.batch_dialog is not None:
             self.batch_dialog.shutdown()
         self.settings_panel.improver.shutdown()
+        self.settings_panel.loras.shutdown()
         self.background.shutdown()
         self.viewer.shutdown()
         event.accept()

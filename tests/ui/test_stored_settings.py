@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import i2v_desktop.ui
+from i2v_desktop.core.request import LoraUse
 from i2v_desktop.ui.state import Choices
 from i2v_desktop.ui.stored import keys
 
@@ -38,6 +39,13 @@ BAD = [
     ("choices/loop", "maybe"),
     ("choices/sound", "2"),
     ("choices/try_anyway", "yes please"),
+    ("choices/loras", "style.safetensors"),
+    ("choices/loras", '"[{\\"path\\": \\"a.safetensors\\", \\"sha256\\": \\"abc\\"}]"'),
+    ("choices/camera_lora", "9"),
+    ("choices/camera_lora", "strong"),
+    ("loras/extra", "my.safetensors"),
+    ("loras/extra", "[1, 2]"),
+    ("paths/loras", "a, b"),
     ("window/geometry", "@ByteArray(not a geometry)"),
     ("window/geometry", "large"),
     ("window/splitter", "@ByteArray(xx)"),
@@ -106,7 +114,10 @@ def test_item5_what_the_app_writes_itself_reads_back_without_a_word(make_window,
     window = make_window()
     window.state.choose(preset="orbit", intensity=0.8, prompt="rain, wind, and light", duration=5.0,
                         fps=24.0, aspect="1:1", quality="draft", variants=3, seed=42, loop=True,
-                        motion_prompt="slow, steady")
+                        motion_prompt="slow, steady", camera_lora=0.5,
+                        loras=(LoraUse("/loras/a, b.safetensors", "0" * 64, -0.35, "high"),))
+    window.state.add_lora_files(["/elsewhere/style.safetensors"])
+    window.settings.setValue("paths/loras", "/elsewhere, too")
     window.settings.setValue("export/formats", "reels,square")  # as the exporter keeps them
     window.settings.setValue("export/folder", "/tmp/clips, final")
     window.settings.setValue("export/template", "{stem}-{preset}")
@@ -119,6 +130,7 @@ def test_item5_what_the_app_writes_itself_reads_back_without_a_word(make_window,
     again = make_window()
     assert again.banner.lines == []
     assert again.state.choices == chosen
+    assert again.state.lora_files == ("/elsewhere/style.safetensors",)
 
 
 def test_item5_a_read_only_window_says_the_bad_value_but_leaves_the_file_alone(make_window, settings_path):
