@@ -84,10 +84,15 @@ def plain_args(engine: DiffusionEngine, entry: ModelEntry, request: GenerationRe
     source = load_image(request.image)
     family = FAMILIES[entry.family]
     plan = engine.plan(entry, request, source.size)  # at the size the pipeline renders, camera LoRA's words in
-    frame, _, _ = fit_image(source, (plan.width, plan.height))
+    frame, _, box = fit_image(source, (plan.width, plan.height))
     from PIL import Image
 
-    args = family.call_args(engine._pipe, entry, plan, Image.fromarray(frame))
+    last = None
+    if request.end_image is not None:
+        from ..core.framing import fit_end_frame
+
+        last = Image.fromarray(fit_end_frame(load_image(request.end_image), (plan.width, plan.height), source, box))
+    args = family.call_args(engine._pipe, entry, plan, Image.fromarray(frame), last)
     if family.uses_prompt:
         args.update(prompt=plan.prompt, negative_prompt=plan.negative_prompt)
     args.update(output_type="np", generator=torch.Generator("cpu").manual_seed(plan.seed))

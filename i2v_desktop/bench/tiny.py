@@ -34,6 +34,11 @@ from .tiny_parts import (TEXT_DIM, clip_image_processor, clip_vision_config, t5_
 TINY_KINDS = ("wan2.1-i2v", "wan2.2-ti2v", "wan2.2-i2v-a14b", "ltx", "svd", "hunyuan15", "ltx2")
 
 
+# Kinds that render only with an end frame (or a loop), so they stay out of the tests and benchmarks
+# that run every kind on a photo alone.
+END_FRAME_KINDS = ("wan2.1-flf2v",)
+
+
 def build_tiny_pipeline(kind: str, seed: int = 0) -> DiffusionPipeline:
     """The pipeline for `kind`, float32 on the CPU, its weights a pure function of `seed`."""
     import torch
@@ -103,7 +108,7 @@ def _wan_vae_2_2(seed: int) -> AutoencoderKLWan:
 
 
 def _wan_transformer(
-    seed: int, in_channels: int, out_channels: int, image_dim: int | None = None
+    seed: int, in_channels: int, out_channels: int, image_dim: int | None = None, pos_embed_seq_len: int | None = None
 ) -> WanTransformer3DModel:
     import torch
     from diffusers import WanTransformer3DModel
@@ -128,6 +133,7 @@ def _wan_transformer(
         # processor then takes the last 512 context tokens as text, so prompts must be encoded with
         # max_sequence_length=512, the pipeline default.
         added_kv_proj_dim=heads * head_dim if image_dim is not None else None,
+        pos_embed_seq_len=pos_embed_seq_len,
     )
 
 
@@ -157,6 +163,20 @@ def _wan_2_1_i2v(seed: int) -> DiffusionPipeline:
         image_encoder=image_encoder,
         transformer=_wan_transformer(seed, in_channels=16 + 20, out_channels=16, image_dim=clip_hidden),
     )
+
+
+def _wan_2_1_flf2v(seed: int) -> DiffusionPipeline:
+    """Wan2.1 FLF2V: the I2V structure, with a learned position for each of the first and last
+    frames' CLIP tokens (the real one has 2 x 257; the tiny CLIP gives 2 x 50)."""
+    pipe = _wan_2_1_i2v(seed)
+    vision = pipe.image_encoder.config
+    tokens = (vision.image_size // vision.patch_size) ** 2 + 1  # the patches and the class token
+    pipe.transformer = _wan_transformer(seed, in_channels=16 + 20, out_channels=16,
+                                        image_dim=pipe.image_encoder.config.hidden_size, pos_embed_seq_len=2 * tokens)
+    pipe.register_modules(transformer=pipe.transformer)
+    pipe.scheduler = _uni_pc(flow_shift=16.0)  # FLF2V 720P's shift
+    pipe.register_modules(scheduler=pipe.scheduler)
+    return pipe
 
 
 def _wan_2_2_ti2v(seed: int) -> DiffusionPipeline:
@@ -341,6 +361,7 @@ def _svd(seed: int) -> DiffusionPipeline:
 
 _BUILDERS: dict[str, Callable[[int], DiffusionPipeline]] = {
     "wan2.1-i2v": _wan_2_1_i2v,
+    "wan2.1-flf2v": _wan_2_1_flf2v,
     "wan2.2-ti2v": _wan_2_2_ti2v,
     "wan2.2-i2v-a14b": _wan_2_2_i2v_a14b,
     "ltx": _ltx,

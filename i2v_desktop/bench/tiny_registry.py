@@ -12,6 +12,7 @@ from ..engine.registry import Registry, Tier, load_registry
 TINY_ENTRY = {
     "wan2.2-ti2v": "wan2.2-ti2v-5b",
     "wan2.1-i2v": "wan2.1-i2v-14b-480p",
+    "wan2.1-flf2v": "wan2.1-flf2v-14b-720p",
     "wan2.2-i2v-a14b": "wan2.2-i2v-a14b",
     "ltx": "ltx-video-2b-distilled",
     "svd": "svd-xt",

@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--motion-prompt", default=None,
                         help="your own motion words (default: the preset's, for the chosen model)")
     render.add_argument("--negative-prompt", default="", help="what to avoid (default: the model's own)")
+    render.add_argument("--end-image", type=Path, default=None, metavar="IMAGE",
+                        help="the photo the clip ends on (a second photo, or an edited copy of the first), on "
+                             "the models that can (see `i2v models`)")
     render.add_argument("--enhance-prompt", action="store_true",
                         help="let the model's prompt enhancer rewrite the prompt and motion for each photo "
                              "(printed), then render with it")
@@ -298,7 +301,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         duration=args.duration, fps=args.fps, aspect=args.aspect, quality=args.quality, seed=seed,
         variants=args.variants, model=model.id, steps=args.steps, guidance=args.guidance, loop=args.loop,
         sound=args.sound, loras=uses, camera_lora=args.camera_lora,
-        try_anyway=args.try_anyway,
+        try_anyway=args.try_anyway, end_image=None if args.end_image is None else str(args.end_image.resolve()),
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
     studio.check(requests[0])  # what the model cannot make at all, before anything loads

@@ -23,13 +23,15 @@ def cmd_models() -> int:
     infos = studio.model_infos()
     _table(info_rows(infos))
     print()
-    qualities = {choice.id: choice.qualities for choice in studio.models(look=False)}
+    choices = {choice.id: choice for choice in studio.models(look=False)}
+    qualities = {choice.id: choice.qualities for choice in choices.values()}
     for info in infos:
         print(f"{info.id}: {info.name}: {info.summary}.")
         print(f"  here: {info.fit.verdict}: {info.fit.reason}" + (f"; try anyway: {info.fit.cost}" if info.fit.cost else ""))
         if info.id in qualities:  # else an add-on (the depth model): it renders nothing itself
             print(f"  qualities: {', '.join(qualities[info.id])}" + _fast_tier(studio.engines.registry.resolve(info.id))
-                  + ("; with sound" if info.sound else "") + ("; prompt enhancer" if info.enhancer else ""))
+                  + ("; with sound" if info.sound else "") + ("; prompt enhancer" if info.enhancer else "")
+                  + _end_frame(choices[info.id]))
         for line in info.addons:  # what its download brings besides the weights
             print(f"  with it: {line}")
         print(f"  {info.commercial}")
@@ -39,6 +41,15 @@ def cmd_models() -> int:
             print("  Gated: accept its terms on its Hugging Face page, then log in (`hf auth login`, or set "
                   "HF_TOKEN) before `i2v download`")
     return 0
+
+
+def _end_frame(choice) -> str:  # choice: core.studio.ModelChoice
+    """Whether it ends on a chosen frame (`render --end-image`): needs one, takes one, experimentally, or not."""
+    if choice.needs_end_frame:
+        return "; needs an end frame (--end-image) or --loop"
+    if choice.end_frame:
+        return "; end frame (experimental)" if choice.end_frame_note else "; end frame"
+    return ""
 
 
 def _fast_tier(entry) -> str:  # entry: engine.registry.ModelEntry

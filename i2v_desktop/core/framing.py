@@ -169,3 +169,15 @@ def fit_image(
         m = np.array([[sx, 0, -box.x * sx], [0, sy, -box.y * sy]], dtype=np.float64)
         alpha = cv2.warpAffine(image.alpha, m, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     return rgb, alpha, box
+
+
+def fit_end_frame(image: SourceImage, size: tuple[int, int], start: SourceImage, start_box: Box) -> np.ndarray:
+    """The frame a clip ends on, from `image`, at `size`: cropped as the first frame was (`start_box`
+    in the photo `start`) when it has the photo's shape, so an edited copy of the photo lines up
+    with it exactly; otherwise framed on its own subject."""
+    if image.size == start.size:
+        sw, sh = start.size
+        center = ((start_box.x + start_box.w / 2) / sw, (start_box.y + start_box.h / 2) / sh)
+    else:
+        center = None
+    return fit_image(image, size, center)[0]

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Mapping
 
 from .errors import RequestError
+from .keyframes import Framing
 from .presets import LORA_STRENGTH, MotionPreset, load_presets
 from .settings import DEFAULTS
 
@@ -21,8 +22,10 @@ SCHEMA = "i2v_desktop.request"
 # 2: the user's words (`prompt`) and the motion words (`motion_prompt`) are kept apart.
 # 3: `sound` (a model that makes sound with the picture) and `try_anyway` (a model too big for the
 # machine, run at the cost the user was told); both default to False, so version 2 reads unchanged.
-# 4: `loras` (the user's own LoRA files, by content hash, with strength and expert) and `camera_lora`
-# (the preset's camera-control LoRA strength, or off); the defaults are what version 3 rendered.
+# 4: `loras` (the user's own LoRA files, by content hash, with strength and expert), `camera_lora`
+# (the preset's camera-control LoRA strength, or off), `end_image` (the photo the clip ends on) and
+# `keyframes` (the instant engine's start, middle and end framings); the defaults are what version 3
+# rendered.
 SCHEMA_VERSION = 4
 
 ASPECTS: dict[str, float | None] = {"source": None, "9:16": 9 / 16, "4:5": 4 / 5, "1:1": 1.0, "16:9": 16 / 9}
@@ -107,6 +110,12 @@ class GenerationRequest:
     # The preset's camera-control LoRA (where the model has one for the move): None at the preset's
     # own strength, 0 off (the prompt words alone ask for the move), or another strength.
     camera_lora: float | None = None
+    # The photo the clip ends on (a second photo, or an edited copy of the first), on the models that
+    # can condition their last frame; None: the clip ends wherever the motion takes it.
+    end_image: str | None = None
+    # The instant engine's camera path as crops of the photo: a start and an end framing, and
+    # optionally one in the middle (core.keyframes); () : the preset's own camera move.
+    keyframes: tuple[Framing, ...] = ()
 
     def __post_init__(self) -> None:
         def bad(field: str, why: str) -> RequestError:
@@ -157,6 +166,18 @@ class GenerationRequest:
             low, high = LORA_STRENGTH
             if not _is_number(self.camera_lora) or not low <= self.camera_lora <= high:
                 raise bad("camera_lora", f"must be null or a strength from {low:g} to {high:g}, got {self.camera_lora!r}")
+        if self.end_image is not None and (not isinstance(self.end_image, str) or not self.end_image):
+            raise bad("end_image", "must be a file path or null")
+        try:
+            keyframes = tuple(Framing(**k) if isinstance(k, dict) else k for k in self.keyframes) \
+                if isinstance(self.keyframes, (list, tuple)) else None
+        except TypeError:  # a framing with other keys than x, y and width
+            keyframes = None
+        if keyframes is None or not all(isinstance(k, Framing) for k in keyframes):
+            raise bad("keyframes", "must be a list of framings (x, y, width)")
+        if len(keyframes) not in (0, 2, 3):
+            raise bad("keyframes", f"must be a start and an end framing, and at most one between (got {len(keyframes)})")
+        object.__setattr__(self, "keyframes", keyframes)
         if self.crop_center is not None:
             c = tuple(self.crop_center)
             if len(c) != 2 or not all(_is_number(v) and 0.0 <= v <= 1.0 for v in c):
@@ -176,6 +197,7 @@ class GenerationRequest:
         if self.crop_center is not None:
             data["crop_center"] = list(self.crop_center)
         data["loras"] = [asdict(u) for u in self.loras]
+        data["keyframes"] = [asdict(k) for k in self.keyframes]
         return {"schema": SCHEMA, "version": SCHEMA_VERSION, **data}
 
     def to_json(self) -> str:

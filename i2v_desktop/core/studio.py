@@ -105,6 +105,11 @@ class ModelChoice:
     fit: Fit | None = None  # None until the machine has been looked at; `fits` says the same in short
     sound: bool = False  # can make sound with the picture
     enhancer: bool = False  # ships a prompt enhancer ("Improve prompt")
+    end_frame: bool = False  # can end on a chosen frame (a request's end_image)
+    # One line: why it cannot end on a chosen frame, or that it is experimental; "" where it is a
+    # published use.
+    end_frame_note: str = ""
+    needs_end_frame: bool = False  # renders only between two frames (or as a loop): Wan2.1 FLF2V
 
     def timing(self, duration: float, fps: float | None) -> tuple[int, float]:
         """(frames, fps) a job of `duration` seconds really renders on this model."""

@@ -22,7 +22,7 @@ from ..core.clip import Clip, RenderInfo
 from ..core.errors import ModelError, OutOfMemoryError, first_line
 from ..core.events import EventSink, Preview, Stage, StageChanged, StepProgress, Warned
 from ..quality.scorecard import early_warning
-from ..core.framing import fit_image
+from ..core.framing import fit_end_frame, fit_image
 from ..core.image import load_image
 from ..core.presets import MotionPreset, PresetLibrary, load_presets
 from ..core.request import GenerationRequest
@@ -155,9 +155,15 @@ class DiffusionEngine(Engine):
         preset = self.presets.get(request.preset)
         # Decode no more than the render can use (JPEGs then decode at reduced scale): four times
         # the output area leaves room for cropping to another aspect.
-        source = load_image(request.image, max_pixels=max(4 * entry.area(request.quality), 2_000_000))
+        pixels = max(4 * entry.area(request.quality), 2_000_000)
+        source = load_image(request.image, max_pixels=pixels)
         plan = self.plan(entry, request, source.size, preset)
-        frame, _alpha, _box = fit_image(source, (plan.width, plan.height), request.crop_center)
+        frame, _alpha, box = fit_image(source, (plan.width, plan.height), request.crop_center)
+        last = None
+        if plan.end_frame:
+            assert request.end_image is not None
+            last = fit_end_frame(load_image(request.end_image, max_pixels=pixels), (plan.width, plan.height),
+                                 source, box)
 
         started = time.perf_counter()
         sink = _StageSeen(on_event)
@@ -166,7 +172,7 @@ class DiffusionEngine(Engine):
             sink.stage = None
             try:
                 output, speed = self._render(entry, plan, request.quality, frame, preset.still, sink, cancel,
-                                             preset.move)
+                                             preset.move, last)
                 break
             except Exception as exc:
                 if not is_out_of_memory(exc) or self._device_plan is None:
@@ -249,7 +255,8 @@ class DiffusionEngine(Engine):
             pipe.maybe_free_model_hooks()
 
     def _render(self, entry: ModelEntry, plan: RenderPlan, quality: str, frame: np.ndarray, still: bool,
-                on_event: EventSink, cancel: CancelToken, move: str | None = None) -> tuple[Any, SpeedPlan]:
+                on_event: EventSink, cancel: CancelToken, move: str | None = None,
+                last: np.ndarray | None = None) -> tuple[Any, SpeedPlan]:
         """Load (if needed), encode, denoise and decode once: the part that can run out of memory.
 
         Returns the pipeline's output and the speed switches it ran with."""
@@ -263,7 +270,7 @@ class DiffusionEngine(Engine):
         speed = self._speed_for_job(pipe, entry, quality, plan.steps)
         compiling = speed.compile and self._compiled_key != self._key
         try:
-            args = family.call_args(pipe, entry, plan, _to_pil(frame))
+            args = family.call_args(pipe, entry, plan, _to_pil(frame), None if last is None else _to_pil(last))
             if family.uses_prompt:
                 args.update(self._encoded_prompt(pipe, family, plan, on_event))
                 _park_text_encoder(pipe, self._device_plan)

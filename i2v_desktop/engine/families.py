@@ -40,7 +40,10 @@ class Family:
     def encode_prompt(self, pipe: Any, plan: RenderPlan, device: Any) -> dict[str, Any]:
         return {}
 
-    def call_args(self, pipe: Any, entry: ModelEntry, plan: RenderPlan, image: Any) -> dict[str, Any]:
+    def call_args(self, pipe: Any, entry: ModelEntry, plan: RenderPlan, image: Any,
+                  last: Any = None) -> dict[str, Any]:
+        """The pipeline call's arguments for the first frame `image` (a PIL image at the plan's
+        size) and, where the plan ends on a chosen frame (`plan.end_frame`), that frame `last`."""
         raise NotImplementedError
 
     def latent_cthw(self, pipe: Any, latents: Any, plan: RenderPlan, entry: ModelEntry) -> Any:
@@ -82,7 +85,8 @@ class WanFamily(Family):
         )
         return {"prompt_embeds": positive, "negative_prompt_embeds": negative}
 
-    def call_args(self, pipe: Any, entry: ModelEntry, plan: RenderPlan, image: Any) -> dict[str, Any]:
+    def call_args(self, pipe: Any, entry: ModelEntry, plan: RenderPlan, image: Any,
+                  last: Any = None) -> dict[str, Any]:
         args = dict(
             image=image,
             height=plan.height,
@@ -95,6 +99,8 @@ class WanFamily(Family):
             args["guidance_scale_2"] = plan.guidance_2
         if plan.loop:
             args["last_image"] = image  # first and last frame both the photo: the clip loops
+        elif plan.end_frame:
+            args["last_image"] = last
         return args
 
 
@@ -120,7 +126,8 @@ class LTXFamily(Family):
             "negative_prompt_attention_mask": negative_mask,
         }
 
-    def call_args(self, pipe: Any, entry: ModelEntry, plan: RenderPlan, image: Any) -> dict[str, Any]:
+    def call_args(self, pipe: Any, entry: ModelEntry, plan: RenderPlan, image: Any,
+                  last: Any = None) -> dict[str, Any]:
         from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
         extra = dict(entry.call)
@@ -130,8 +137,9 @@ class LTXFamily(Family):
         if timesteps is not None and len(timesteps) == plan.steps:
             extra["timesteps"] = list(timesteps)
         conditions = [LTXVideoCondition(image=image, frame_index=0)]
-        if plan.loop:
-            conditions.append(LTXVideoCondition(image=image, frame_index=plan.num_frames - 1))
+        if plan.loop or plan.end_frame:
+            last_frame = image if plan.loop else last
+            conditions.append(LTXVideoCondition(image=last_frame, frame_index=plan.num_frames - 1))
         return dict(
             conditions=conditions,
             height=plan.height,
@@ -209,7 +217,8 @@ class SVDFamily(Family):
     name = "svd"
     uses_prompt = False
 
-    def call_args(self, pipe: Any, entry: ModelEntry, plan: RenderPlan, image: Any) -> dict[str, Any]:
+    def call_args(self, pipe: Any, entry: ModelEntry, plan: RenderPlan, image: Any,
+                  last: Any = None) -> dict[str, Any]:
         controls = dict(plan.controls)
         return dict(
             image=image,

@@ -63,7 +63,8 @@ class HunyuanFamily(Family):
                            f"{prefix}prompt_embeds_2": e2, f"{prefix}prompt_embeds_mask_2": mask2})
         return embeds
 
-    def call_args(self, pipe: Any, entry: ModelEntry, plan: RenderPlan, image: Any) -> dict[str, Any]:
+    def call_args(self, pipe: Any, entry: ModelEntry, plan: RenderPlan, image: Any,
+                  last: Any = None) -> dict[str, Any]:
         # No height or width: the pipeline takes them from the photo, already framed to a bucket.
         # No loop either: the pipeline conditions the first frame only (the registry says loops: false).
         return dict(image=image, num_frames=plan.num_frames, num_inference_steps=plan.steps,

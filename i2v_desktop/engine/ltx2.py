@@ -57,7 +57,8 @@ class LTX2Family(Family):
             embeds.update(negative_prompt_embeds=negative, negative_prompt_attention_mask=negative_mask)
         return embeds
 
-    def call_args(self, pipe: Any, entry: ModelEntry, plan: RenderPlan, image: Any) -> dict[str, Any]:
+    def call_args(self, pipe: Any, entry: ModelEntry, plan: RenderPlan, image: Any,
+                  last: Any = None) -> dict[str, Any]:
         extra = dict(entry.call)
         # The distilled schedule applies at its own step count only; other step counts get the
         # pipeline's even spacing.

@@ -66,6 +66,7 @@ class RenderPlan:
     controls: Mapping[str, Any]  # family-native pipeline arguments set by the preset
     seed: int
     loop: bool = False  # condition the last frame on the photo too, so the clip loops
+    end_frame: bool = False  # condition the last frame on the request's end image
     notes: tuple[str, ...] = field(default_factory=tuple)
     lora: str | None = None  # the step-distilled LoRA set this job runs with (the fast tier), or None
     flow_shift: float | None = None  # the tier's own scheduler shift, where it differs from the model's
@@ -95,11 +96,31 @@ def check_request(entry: ModelEntry, request: GenerationRequest) -> None:
         if not low <= request.duration <= high:
             raise RequestError(f"{entry.name} makes clips of {low:g} to {high:g} s, not {request.duration:g} s")
     entry.tier(request.quality)  # one line naming the model if it lacks this tier
+    if entry.needs_end_frame and request.end_image is None and not request.loop:
+        raise RequestError(f"{entry.name} makes the motion between two frames: give it an end frame "
+                           f"(or ask for a loop)")
+    if request.end_image is not None:
+        if entry.engine != "diffusion" or not entry.loops:
+            raise RequestError(f"{entry.name} cannot end on a chosen frame: {end_frame_note(entry)}")
+        if request.loop:
+            raise RequestError("a clip cannot both loop and end on another photo: choose one")
     if request.loras and (entry.engine != "diffusion" or entry.family not in LORA_FAMILIES):
         names = ", ".join(u.name for u in request.loras)
         why = "it is not a diffusion model" if entry.engine != "diffusion" else \
             "diffusers has no LoRA loader for its family"
         raise RequestError(f"{entry.name} takes no LoRAs ({why}): render without {names}, or choose a Wan or LTX model")
+
+
+def end_frame_note(entry: ModelEntry) -> str:
+    """What ending on a chosen frame is with this model, in one line: why it cannot, or that it is
+    experimental; "" where it is a published use."""
+    if entry.engine != "diffusion":
+        return "it moves the photo itself, so its last frame is the photo, moved"
+    if not entry.loops:
+        return "its pipeline conditions the first frame only (Wan2.1 FLF2V, LTX-Video and Wan2.2 A14B can)"
+    if entry.experimental_loop:
+        return f"ending on a chosen frame with {entry.name} is experimental: it was published for a first frame only"
+    return ""
 
 
 def plan_sound(entry: ModelEntry, request: GenerationRequest) -> tuple[bool, str | None]:
@@ -203,6 +224,8 @@ def plan_render(
         notes.append(f"fast: {steps} steps at guidance {guidance:g} with the {lora.name} LoRA")
     if request.loop and entry.loop_note():
         notes.append(entry.loop_note())
+    if request.end_image is not None and end_frame_note(entry):
+        notes.append(end_frame_note(entry))
     sound, sound_note = plan_sound(entry, request)
     if sound_note is not None:
         notes.append(sound_note)
@@ -231,6 +254,7 @@ def plan_render(
         controls=motion.controls_for(request.intensity),
         seed=request.seed,
         loop=request.loop and entry.loops,
+        end_frame=request.end_image is not None,
         notes=tuple(notes),
         lora=lora.name if lora is not None else None,
         flow_shift=tier.flow_shift,

@@ -169,6 +169,8 @@ class ModelEntry:
     # The pipeline can condition the last frame, but the weights were not published for it
     # (trained on a first frame only): a loop is allowed and labelled experimental.
     experimental_loop: bool = False
+    # Made to render between two given frames (Wan2.1 FLF2V): a clip needs an end frame, or a loop.
+    needs_end_frame: bool = False
 
     def tier(self, quality: str) -> Tier:
         try:
@@ -279,6 +281,7 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
             denoiser_gb=float(data.get("denoiser_gb", 0.0)),
             denoisers=int(data.get("denoisers", 1)),
             experimental_loop=bool(data.get("experimental_loop", False)),
+            needs_end_frame=bool(data.get("needs_end_frame", False)),
             engine=data.get("engine", "diffusion"),
             summary=data.get("summary", ""),
             durations=None if durations is None else (float(durations[0]), float(durations[1])),
@@ -331,6 +334,8 @@ def _entry(data: dict[str, Any], source: str) -> ModelEntry:
         raise fail("native fps lies outside fps_range")
     if entry.experimental_loop and not entry.loops:
         raise fail("experimental_loop needs loops")
+    if entry.needs_end_frame and not entry.loops:
+        raise fail("needs_end_frame needs loops (a model that conditions its last frame)")
     return entry
 
 

@@ -28,7 +28,7 @@ from ..core.studio import (
     memory_text,
 )
 from ..engine.fit import fit as fit_here, needs as needs_of, suggest
-from ..engine.plan import check_request, limits
+from ..engine.plan import check_request, end_frame_note, limits
 from ..engine.registry import DOWNLOADED, ModelEntry, Registry
 from ..export.files import remove
 from ..export.social import ExportLibrary, plan_layout
@@ -249,6 +249,8 @@ class LocalStudio:
             limits=limits(entry) if entry.tiers else Limits(0.0, 0.0, (0.0, 0.0), 0.0),
             qualities=entry.qualities, loop_note=entry.loop_note(), frame_rule=entry.frame_rule,
             max_frames=entry.max_frames, fit=fit, sound=entry.sound, enhancer=entry.enhancer,
+            end_frame=entry.engine == "diffusion" and entry.loops, end_frame_note=end_frame_note(entry),
+            needs_end_frame=entry.needs_end_frame,
         )
 
     def _request_id(self, entry: ModelEntry) -> str:

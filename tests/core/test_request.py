@@ -141,3 +141,18 @@ def test_a_bad_lora_entry_is_refused_in_one_line(bad, why):
     with pytest.raises(RequestError, match=why) as err:
         GenerationRequest(image="photo.jpg", **bad)
     assert "\n" not in str(err.value)
+
+
+def test_an_end_image_and_keyframes_round_trip_and_bad_ones_are_refused_in_one_line():
+    request = GenerationRequest(image="start.jpg", end_image="end.jpg",
+                                keyframes=({"x": 0.5, "y": 0.5, "width": 1.0}, {"x": 0.3, "y": 0.4, "width": 0.5}))
+    back = GenerationRequest.from_json(request.to_json())
+    assert back == request and back.keyframes[1].width == 0.5 and back.end_image == "end.jpg"
+    assert GenerationRequest(image="a.jpg").keyframes == () and GenerationRequest(image="a.jpg").end_image is None
+    for bad, why in [({"end_image": ""}, "end_image must be a file path"),
+                     ({"keyframes": [{"x": 0.5, "y": 0.5}]}, "a start and an end framing"),
+                     ({"keyframes": [{"x": 0.5, "y": 0.5, "zoom": 2}] * 2}, "must be a list of framings"),
+                     ({"keyframes": [{"x": 1.5, "y": 0.5}] * 2}, "keyframe x must be between 0 and 1")]:
+        with pytest.raises(RequestError, match=why) as err:
+            GenerationRequest(image="a.jpg", **bad)
+        assert "\n" not in str(err.value)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from i2v_desktop.bench.tiny import TINY_KINDS, save_tiny_pipeline
+from i2v_desktop.bench.tiny import END_FRAME_KINDS, TINY_KINDS, save_tiny_pipeline
 from i2v_desktop.bench.tiny_registry import tiny_registry
 from i2v_desktop.engine.registry import Registry
 
@@ -17,7 +17,7 @@ from i2v_desktop.engine.registry import Registry
 @pytest.fixture(scope="session")
 def tiny_folders(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny")
-    return {kind: save_tiny_pipeline(kind, root / kind) for kind in TINY_KINDS}
+    return {kind: save_tiny_pipeline(kind, root / kind) for kind in (*TINY_KINDS, *END_FRAME_KINDS)}
 
 
 @pytest.fixture(scope="session")
