@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--end-image", type=Path, default=None, metavar="IMAGE",
                         help="the photo the clip ends on (a second photo, or an edited copy of the first), on "
                              "the models that can (see `i2v models`)")
+    render.add_argument("--keyframes", type=options.keyframes, default=(), metavar="X,Y,W;X,Y,W",
+                        help="the instant engine's camera as framings of the photo: start;[middle;]end, each a "
+                             "centre (0-1) and a width (0.05-1 of the widest crop), e.g. 0.5,0.5,1;0.6,0.4,0.4")
     render.add_argument("--enhance-prompt", action="store_true",
                         help="let the model's prompt enhancer rewrite the prompt and motion for each photo "
                              "(printed), then render with it")
@@ -302,6 +305,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         variants=args.variants, model=model.id, steps=args.steps, guidance=args.guidance, loop=args.loop,
         sound=args.sound, loras=uses, camera_lora=args.camera_lora,
         try_anyway=args.try_anyway, end_image=None if args.end_image is None else str(args.end_image.resolve()),
+        keyframes=args.keyframes,
     )
     requests = [GenerationRequest(image=str(Path(image).resolve()), **base) for image in args.images]
     studio.check(requests[0])  # what the model cannot make at all, before anything loads

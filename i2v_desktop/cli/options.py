@@ -114,3 +114,21 @@ def camera_strength(text: str) -> float:
 
 
 camera_strength.__name__ = "camera LoRA strength"
+
+
+def keyframes(text: str) -> list[dict[str, float]]:
+    """The instant engine's framings, "X,Y,W;X,Y,W[;X,Y,W]": each crop's centre (0..1 of the photo's
+    width and height) and width (0.05..1 of the widest crop of the clip's shape)."""
+    framings = []
+    for part in text.split(";"):
+        values = [v.strip() for v in part.split(",")]
+        try:
+            x, y, w = (float(v) for v in values)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"each framing is X,Y,WIDTH (three numbers), got {part.strip()!r}") from None
+        if not all(math.isfinite(v) for v in (x, y, w)) or not (0 <= x <= 1 and 0 <= y <= 1 and 0.05 <= w <= 1):
+            raise argparse.ArgumentTypeError(f"a framing's X and Y must be 0..1 and its WIDTH 0.05..1, got {part.strip()!r}")
+        framings.append({"x": x, "y": y, "width": w})
+    if len(framings) not in (2, 3):
+        raise argparse.ArgumentTypeError(f"give a start and an end framing, and at most one between (got {len(framings)})")
+    return framings

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 import cv2
@@ -28,6 +28,7 @@ from ..core.presets import PresetLibrary, load_presets
 from ..core.request import GenerationRequest
 from .base import Engine
 from .camera import FrameMotion, Layers, is_layered, layer_transforms, motion_path, reach, required_zoom, take_for
+from .keyframed import KeyframedScene
 from .plan import check_request, plan_fps, plan_frames, plan_sound
 from .registry import ModelEntry, built_in_entries
 from .wind import WindField
@@ -36,6 +37,7 @@ from .wind import WindField
 # (resources/models.json, engine "instant"), planned by the same code as a diffusion model's.
 # The photo around the framed view that the camera may reveal, as a share of the view's size.
 CONTEXT = 0.25
+KEYFRAMES_NOTE = "keyframes: the camera follows your framings (the preset's own camera move is not used)"
 PREVIEW_WIDTH = 320
 PREVIEW_INTERVAL_S = 0.25
 # Luminance → how much a specular highlight shows there: nothing on dark parts, most on bright ones.
@@ -327,7 +329,7 @@ class InstantEngine(Engine):
         self.entry = entry or instant_entry()
 
     def prepare(self, request: GenerationRequest,
-                on_plan: Callable[[InstantPlan], object] | None = None) -> tuple[InstantPlan, Scene]:
+                on_plan: Callable[[InstantPlan], object] | None = None) -> tuple[InstantPlan, Scene | KeyframedScene]:
         """Everything before the first frame: the photo, the plan and the layered scene.
         `on_plan` hears the plan as soon as it is known, before the scene is built."""
         entry = self.entry
@@ -340,6 +342,12 @@ class InstantEngine(Engine):
         check_request(entry, request)  # before the photo is decoded
         source = load_image(request.image, max_pixels=max(4 * entry.area(request.quality), 16_000_000))
         plan = plan_instant(entry, request, source.size, controls)
+        if request.keyframes:  # the user's own framings make the move: one crop of the photo per frame
+            plan = replace(plan, notes=(*plan.notes, KEYFRAMES_NOTE))
+            if on_plan is not None:
+                on_plan(plan)
+            return plan, KeyframedScene(source, (plan.width, plan.height), plan.num_frames, request.keyframes,
+                                        plan.loop)
         if on_plan is not None:
             on_plan(plan)
         scene = Scene(source, plan, request.crop_center, seed)

@@ -96,6 +96,9 @@ def check_request(entry: ModelEntry, request: GenerationRequest) -> None:
         if not low <= request.duration <= high:
             raise RequestError(f"{entry.name} makes clips of {low:g} to {high:g} s, not {request.duration:g} s")
     entry.tier(request.quality)  # one line naming the model if it lacks this tier
+    if request.keyframes and entry.engine != "instant":
+        instead = "end on a chosen frame instead" if entry.loops else "choose the instant engine for them"
+        raise RequestError(f"{entry.name} cannot follow keyframed framings (the instant engine's): {instead}")
     if entry.needs_end_frame and request.end_image is None and not request.loop:
         raise RequestError(f"{entry.name} makes the motion between two frames: give it an end frame "
                            f"(or ask for a loop)")
