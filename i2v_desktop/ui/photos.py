@@ -183,7 +183,8 @@ class PhotosPanel(Panel):
         if Path(request.image).is_file():
             self.add_paths([Path(request.image)])
             self.state.select(str(Path(request.image).resolve()))
-            self.state.update_photo(self.state.selected, crop_center=request.crop_center)
+            self.state.update_photo(self.state.selected, crop_center=request.crop_center,
+                                    end_image=request.end_image, keyframes=request.keyframes)
         else:
             self.say(f"{Path(clip).name}: settings restored, but its photo {request.image} "
                      "is gone; add the photo again to render", "warning")

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QImage
 
 from ..core.framing import Box
+from ..core.keyframes import Framing
 from ..core.settings import DEFAULTS
 from ..core.request import MAX_LORAS, GenerationRequest, LoraUse, random_seed
 from ..core.studio import CameraLora, LoraChoice
@@ -63,6 +64,10 @@ class Photo:
     size: tuple[int, int] = (0, 0)  # the photo's own size in pixels
     subject: Box | None = None
     crop_center: tuple[float, float] | None = None  # None: framed on the subject
+    # The photo this photo's clip ends on (models that can condition a last frame), or None.
+    end_image: str | None = None
+    # The instant engine's camera as framings of this photo: start, optional middle, end; () : the preset's.
+    keyframes: tuple[Framing, ...] = ()
 
     @property
     def name(self) -> str:
@@ -105,7 +110,7 @@ class Choices:
             motion_prompt=self.motion_prompt, duration=self.duration, fps=self.fps, aspect=self.aspect,
             quality=self.quality, seed=seed, variants=self.variants, model=self.model, loop=self.loop,
             crop_center=photo.crop_center, sound=self.sound, try_anyway=self.try_anyway,
-            loras=self.loras, camera_lora=self.camera_lora,
+            loras=self.loras, camera_lora=self.camera_lora, end_image=photo.end_image, keyframes=photo.keyframes,
         )
 
     @staticmethod
