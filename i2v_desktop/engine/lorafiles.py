@@ -193,7 +193,9 @@ def mismatch(lora: LoraFile, entry: ModelEntry, shape: Shape | None) -> str:
         return f"{name}: {entry.name} takes no LoRAs (diffusers has no LoRA loader for its family)"
     fits_family = lora.family == entry.family or (lora.family == "ltx" and entry.family == "ltx2")
     if not fits_family:
-        return f"{name}: made for {lora.base}; {entry.name} is a {FAMILY_WORDS[entry.family]} model"
+        word = FAMILY_WORDS[entry.family]
+        article = "an" if word.startswith("LTX") else "a"  # "an L-T-X": said letter by letter
+        return f"{name}: made for {lora.base}; {entry.name} is {article} {word} model"
     if shape is None:
         return ""
     if lora.width and lora.width != shape.width or lora.blocks > shape.blocks:

@@ -136,3 +136,9 @@ def test_the_hash_is_the_files_sha256_and_follows_a_change(tmp_path):
     assert file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
     write(path, wan_keys("diffusers", 16, 1))
     assert file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_mismatch_line_reads_well_for_an_ltx_model(tmp_path):
+    lora = read_lora(write(tmp_path / "grain.safetensors", wan_keys("diffusers", 8, 1)))
+    entry = load_registry().get("ltx-2-19b")
+    assert mismatch(lora, entry, None).endswith("is an LTX-2 model")
