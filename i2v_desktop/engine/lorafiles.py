@@ -57,7 +57,7 @@ class LoraFile:
     def base(self) -> str:
         """What it was made for, in words: "Wan, 5120-wide, 40 blocks"."""
         size = f", {self.width}-wide" if self.width else ""
-        return f"{FAMILY_WORDS.get(self.family, self.family)}{size}, {self.blocks} blocks"
+        return f"{FAMILY_WORDS.get(self.family, self.family)}{size}, {self.blocks} block{'' if self.blocks == 1 else 's'}"
 
 
 @dataclass(frozen=True)

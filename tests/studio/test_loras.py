@@ -117,7 +117,7 @@ def test_each_file_is_read_hashed_and_checked_against_the_model_with_one_line_wh
     assert reasons == {
         "c-wide.safetensors": "c-wide.safetensors: made for Wan, 16-wide, 2 blocks; tiny-wan (local WAN model) is "
                               "8-wide with 2 blocks",
-        "d-dolly.safetensors": "d-dolly.safetensors: made for LTX-2, 8-wide, 1 blocks; tiny-wan (local WAN model) is a "
+        "d-dolly.safetensors": "d-dolly.safetensors: made for LTX-2, 8-wide, 1 block; tiny-wan (local WAN model) is a "
                                "Wan model",
         "e-broken.safetensors": "e-broken.safetensors: not a .safetensors file (too short)",
         "gone.safetensors": "gone.safetensors: no such file",
