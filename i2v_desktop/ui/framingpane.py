@@ -34,6 +34,7 @@ class FramingPane(QWidget):
         for widget in (self.toggle, self.middle, self.clear):
             bar.addWidget(widget)
         bar.addWidget(self.reason, 1)
+        self.reason.setMinimumWidth(1)  # a narrow window cuts the line rather than widening the column
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -71,7 +72,7 @@ class FramingPane(QWidget):
         self.middle.setToolTip("Remove the middle framing (M)" if len(keys) == 3
                                else "Add a middle framing (M) for the camera to pass through")
         if not allowed:
-            kept = " (yours are kept for it)" if keys else ""
+            kept = " (yours stay with the photo)" if keys else ""
             self.reason.setText(self._why + kept)
             self.toggle.setToolTip(self._why)
         elif keys:
@@ -80,6 +81,7 @@ class FramingPane(QWidget):
         else:
             self.reason.setText("")
             self.toggle.setToolTip(OFF_TIP)
+        self.reason.setToolTip(self.reason.text())  # the whole line, where the window cuts it
 
     def _on_toggle(self, on: bool) -> None:
         if on:

@@ -20,12 +20,11 @@ from .framing import ARROWS, CropView
 
 LABELS = ("A", "M", "B")  # start, middle, end, in the order a path of three holds them
 COLOURS = {"A": QColor(255, 255, 255), "M": QColor(255, 196, 64), "B": QColor(96, 200, 255)}
-PATH_STEPS = 7  # intermediate outlines drawn between the framings: enough to read the move, few enough to stay faint
+PATH_STEPS = 4  # intermediate outlines drawn between the framings: enough to read the move, few enough to stay faint
 HANDLE_PX = 12.0  # how near a corner a press grabs it, in widget pixels
 WHEEL_STEP = 1.1  # one notch of the wheel widens or narrows a framing by 10 %
 END_WIDTH = 0.6  # the end framing first offered: a push in to 60 % on the subject
-KEY_HINT = ("Drag A or B to move it, a corner or the mouse wheel to resize it; "
-            "the faint outlines are the camera's path")
+KEY_HINT = "Drag a framing to move it, a corner or the wheel to resize it; faint: the camera's path"
 
 
 def names(count: int) -> tuple[str, ...]:
@@ -322,9 +321,8 @@ class KeyframeView(CropView):
             painter.fillRect(photo, QColor(0, 0, 0, 90))  # dimmed: the outlines are what matter here
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            faint = QPen(QColor(255, 255, 255, 70), 1)
+            faint = QPen(QColor(255, 255, 255, 80), 1)
             faint.setCosmetic(True)
-            faint.setStyle(Qt.PenStyle.DashLine)
             painter.setPen(faint)
             for box in self.path_boxes():
                 painter.drawRect(self._rect(box))

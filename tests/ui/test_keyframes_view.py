@@ -65,7 +65,7 @@ def test_keyframes_start_at_the_crop_and_end_pushed_in_on_the_subject(view):
     assert view.box_of(0) == pytest.approx(crop)  # A is the crop as it was
     assert end.width == pytest.approx(0.6 * start.width)
     assert view.box_of(1).center == pytest.approx(SUBJECT.center)
-    assert len(view.path_boxes()) == 7 and all(inside(b) for b in view.path_boxes())
+    assert len(view.path_boxes()) == 4 and all(inside(b) for b in view.path_boxes())
 
 
 def test_dragging_b_moves_it_and_never_past_the_photo(qtbot, view):
