@@ -188,3 +188,26 @@ def test_in_the_window_keyframes_are_dragged_kept_per_photo_undone_and_rendered(
     (clip,) = window.studio.clips(first)
     recorded = tuple(Framing(**k) for k in clip.record.data["request"]["keyframes"])
     assert recorded == keys
+
+    # Keyframes cleared, then the clip's settings used again: they come back and are shown.
+    window.state.update_photo(first, keyframes=())
+    assert view.keyframes == () and not pane.toggle.isChecked()
+    window.variants.select(clip.id)
+    window.viewer.restore_button.click()
+    assert window.state.photo(first).keyframes == keys
+    window.viewer.show_framing_view()
+    assert view.keyframes == keys and pane.toggle.isChecked() and view.editing()
+
+
+def test_arrows_nudge_the_selected_framing_and_number_keys_select(qtbot, view):
+    view.keyframesChanged.connect(lambda keys, continuous: view.set_keyframes(keys))
+    view.start_keyframes()
+    view.setFocus()
+    a, b = view.keyframes
+    qtbot.keyClick(view, Qt.Key.Key_Left)  # B, the one just made, is selected
+    assert view.keyframes[0] == a and view.keyframes[1].x == pytest.approx(b.x - 0.01)
+    qtbot.keyClick(view, Qt.Key.Key_1)
+    qtbot.keyClick(view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    moved = view.keyframes[0]
+    assert moved.x == pytest.approx(min(a.x + 0.1, 1 - view.box_of(0).w / SOURCE[0] / 2))
+    assert inside(view.box_of(0))
