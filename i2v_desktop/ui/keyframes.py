@@ -68,7 +68,7 @@ class KeyframeView(CropView):
         self._keys: tuple[Framing, ...] = ()
         self._allowed = True  # the chosen model follows keyframes (the instant engine)
         self._loop = False
-        self._active = len(LABELS) - 1  # index into _keys of the framing the keys and wheel act on
+        self._active = 0  # index into _keys of the framing the arrows and the wheel act on (the selected one)
         self._grab: tuple[int, str, QPointF, Framing] | None = None  # (index, "move" | corner, press, framing then)
 
     # -- state ---------------------------------------------------------------------------------
@@ -79,8 +79,9 @@ class KeyframeView(CropView):
         if tuple(keys) == self._keys:
             self._refresh()
             return
+        if len(keys) != len(self._keys):  # another photo's, or a framing added or taken back: B is selected
+            self._active = max(0, len(keys) - 1)
         self._keys = tuple(keys)
-        self._active = min(self._active, len(self._keys) - 1) if self._keys else 0
         self._grab = None
         self._refresh()
 
