@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
+from ..core.errors import I2VError
 from ..core.keyframes import Framing
+from ..core.studio import Studio
 from .keyframes import KEY_HINT, KeyframeView
 
 OFF_TIP = "Set a start (A) and an end (B) framing: the camera moves from one to the other"
@@ -45,7 +47,23 @@ class FramingPane(QWidget):
         self.clear.clicked.connect(self.view.clear_keyframes)
         self.view.keyframesChanged.connect(lambda *_: self.show_state())
         self._why = ""
+        self._engines: dict[str, tuple[str, str]] = {}  # model -> (its name, its engine), read once
         self.show_state()
+
+    def show_model(self, studio: Studio, model: str, loop: bool) -> bool:
+        """The chosen model and whether the clip loops; returns whether the model follows keyframes
+        (only the instant engine does)."""
+        if model not in self._engines:
+            try:
+                choice = studio.model(model)
+                self._engines[model] = (choice.name, choice.engine)
+            except I2VError:
+                self._engines[model] = (model, "")  # a folder that cannot be read: Generate names the problem
+        name, engine = self._engines[model]
+        follows = engine == "instant"
+        self.view.set_loop(loop)
+        self.set_allowed(follows, f"{name} cannot follow keyframes: only the Instant engine can")
+        return follows
 
     def set_keyframes(self, keys: tuple[Framing, ...]) -> None:
         """The selected photo's framings (after its photo is set on the view). Does not emit."""

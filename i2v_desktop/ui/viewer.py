@@ -56,7 +56,6 @@ class ViewerPanel(Panel):
         self._live = False  # the player shows the running job's preview
         self._job_saved: dict[int, list[Any]] = {}
         self._compared: list[ClipEntry] = []  # the clips the compare view holds, in its order
-        self._engines: dict[str, tuple[str, str]] = {}  # model -> (its name, its engine), read once
         self._build()
         self._bind()
 
@@ -227,17 +226,7 @@ class ViewerPanel(Panel):
         """Only the instant engine follows keyframes: on another model the control is greyed with the
         reason, and the photos' keyframes stay with them but are not sent."""
         model = choices.model or self.studio.fallback_model
-        if model not in self._engines:
-            try:
-                choice = self.studio.model(model)
-                self._engines[model] = (choice.name, choice.engine)
-            except I2VError:
-                self._engines[model] = (model, "")  # a folder that cannot be read: Generate names the problem
-        name, engine = self._engines[model]
-        follows = engine == "instant"
-        self.state.follows_keyframes = follows
-        self.crop.set_loop(choices.loop)
-        self.framing_pane.set_allowed(follows, f"{name} cannot follow keyframes: only the Instant engine can")
+        self.state.follows_keyframes = self.framing_pane.show_model(self.studio, model, choices.loop)
 
     def _on_keyframes_changed(self, keys: tuple, continuous: bool) -> None:
         photo = self.state.selected_photo()
