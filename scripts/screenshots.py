@@ -3,11 +3,13 @@ preview, and with variants (light and dark); then the variants on the screens of
 1280×720 and 1366×768 (light and dark), as the window fits itself into them (less a title bar);
 then the Models page and Help > This machine, light and dark; then Render > Batch… on a manifest
 with a bad row, mid-run and after it (light and dark); then the LoRA section at 1280×720 and
-1920×1080. Written to docs/screenshots/.
+1920×1080; then keyframes in the framing view at 1280×720 and 1920×1080, and greyed on a diffusion
+model. Written to docs/screenshots/.
 
     .venv/bin/python scripts/screenshots.py          # all of them
     .venv/bin/python scripts/screenshots.py batch    # the batch dialog only
     .venv/bin/python scripts/screenshots.py loras    # the LoRA section only
+    .venv/bin/python scripts/screenshots.py keyframes  # the keyframes in the framing view only
 """
 
 from __future__ import annotations
@@ -160,6 +162,42 @@ def shoot_loras(app: QApplication, window: MainWindow) -> None:
         shoot(window, f"loras-{width}x{height}")
 
 
+def shoot_keyframes(app: QApplication, window: MainWindow) -> None:
+    """The framing view with keyframes on the coffee photo: at 1280×720 a 16:9 move from the whole
+    frame (A) through a middle framing (M) to a push in on the cup (B); at 1920×1080 a 9:16 pan with
+    the loop's way back drawn; then greyed, with its reason, on Wan2.2 TI2V-5B."""
+    from i2v_desktop.core.keyframes import Framing
+
+    window.add_paths([SAMPLES / "coffee.jpg"])
+    photo = str(SAMPLES / "coffee.jpg")
+    wait(app, lambda: window.state.photo(photo) is not None and window.state.photo(photo).status.value == "ready")
+    window.state.select(photo)
+    pane = window.viewer.framing_pane
+    shots = (((1280, 720), "16:9", False, "instant", "keyframes-1280x720"),
+             ((1920, 1080), "9:16", True, "instant", "keyframes-1920x1080"),
+             ((1280, 720), "16:9", False, "wan2.2-ti2v-5b", "keyframes-greyed-1280x720"))
+    for (width, height), aspect, loop, model, name in shots:
+        window.state.choose(model="instant", aspect=aspect, loop=loop, variants=1)
+        window.viewer.show_framing_view()
+        settle(app)
+        window.state.update_photo(photo, keyframes=())
+        pane.toggle.click()  # A: the crop as it is; B: a push in on the subject
+        if aspect == "16:9":
+            start, end = window.state.photo(photo).keyframes
+            pane.middle.click()
+            middle = Framing(min(1.0, start.x + 0.12), max(0.0, start.y - 0.08), (start.width + end.width) / 2 + 0.1)
+            window.state.update_photo(photo, keyframes=(start, middle, end))
+        else:
+            start, end = window.state.photo(photo).keyframes
+            window.state.update_photo(photo, keyframes=(Framing(0.2, start.y, 0.8), end))
+        window.state.choose(model=model)
+        screen = QRect(0, 0, width, height)
+        window.setGeometry(screen)
+        window.fit_to(screen)
+        settle(app, 0.8)
+        shoot(window, name)
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     keep_singletons_alive()  # PySide6 6.12 on Python < 3.12: see app.py
@@ -172,8 +210,9 @@ def main() -> int:
     settle(app)
     window.setGeometry(0, 0, 1280, 800)  # after the fit to the (offscreen) screen that follows the show
     settle(app)
-    if sys.argv[1:] in (["batch"], ["loras"]):
-        (shoot_batch_dialog if sys.argv[1] == "batch" else shoot_loras)(app, window)
+    if sys.argv[1:] in (["batch"], ["loras"], ["keyframes"]):
+        only = {"batch": shoot_batch_dialog, "loras": shoot_loras, "keyframes": shoot_keyframes}
+        only[sys.argv[1]](app, window)
         window.close()
         return 0
     shoot(window, "empty")
@@ -221,6 +260,7 @@ def main() -> int:
     shoot_model_pages(app, window)
     shoot_batch_dialog(app, window)
     shoot_loras(app, window)
+    shoot_keyframes(app, window)
     window.close()
     return 0
 

@@ -26,7 +26,7 @@ from ..core.framing import Box, crop_box
 HINT = "Drag to reframe; double-click to re-centre on the subject"
 _KEY_HINT = "Arrow keys nudge the crop (Shift: ten times further)."
 _FIXED_HINT = "The whole photo is used at this aspect, so there is nothing to reframe."
-_ARROWS = {
+ARROWS = {
     Qt.Key.Key_Left: (-1, 0),
     Qt.Key.Key_Right: (1, 0),
     Qt.Key.Key_Up: (0, -1),
@@ -210,7 +210,7 @@ class CropView(QWidget):
         super().mouseDoubleClickEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        step = _ARROWS.get(event.key())  # Qt.Key is an IntEnum: the int looks it up
+        step = ARROWS.get(event.key())  # Qt.Key is an IntEnum: the int looks it up
         box = self.crop_box()
         if step is None or box is None or self._source_size is None or not self.is_movable():
             super().keyPressEvent(event)

@@ -104,13 +104,16 @@ class Choices:
     loras: tuple[LoraUse, ...] = ()
     camera_lora: float | None = None  # None: the preset's camera LoRA at its own strength; 0: off
 
-    def request_for(self, photo: Photo, seed: int) -> GenerationRequest:
+    def request_for(self, photo: Photo, seed: int, keyframes: bool = True) -> GenerationRequest:
+        """`keyframes` False: the chosen model cannot follow the photo's keyframes; they stay with
+        the photo and are not sent (the model would refuse the whole request)."""
         return GenerationRequest(
             image=photo.path, preset=self.preset, intensity=self.intensity, prompt=self.prompt,
             motion_prompt=self.motion_prompt, duration=self.duration, fps=self.fps, aspect=self.aspect,
             quality=self.quality, seed=seed, variants=self.variants, model=self.model, loop=self.loop,
             crop_center=photo.crop_center, sound=self.sound, try_anyway=self.try_anyway,
-            loras=self.loras, camera_lora=self.camera_lora, end_image=photo.end_image, keyframes=photo.keyframes,
+            loras=self.loras, camera_lora=self.camera_lora, end_image=photo.end_image,
+            keyframes=photo.keyframes if keyframes else (),
         )
 
     @staticmethod
@@ -169,6 +172,7 @@ class AppState(QObject):
         self.lora_strengths: dict[str, float] = {}
         self.camera: CameraLora | None = None
         self.camera_error = ""  # why the camera LoRA could not be read
+        self.follows_keyframes = True  # the chosen model follows keyframed framings (the instant engine)
 
     # -- photos -------------------------------------------------------------------------------
 
@@ -251,7 +255,7 @@ class AppState(QObject):
     def requests(self, photos: list[Photo]) -> list[GenerationRequest]:
         """One request per photo, all with the same seed (fixed, or drawn now)."""
         seed = random_seed() if self.choices.seed is None else self.choices.seed
-        return [self.choices.request_for(photo, seed) for photo in photos]
+        return [self.choices.request_for(photo, seed, self.follows_keyframes) for photo in photos]
 
     # -- LoRAs ---------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Undo and redo for what a creator may regret: a delete, a star, a crop.
+"""Undo and redo for what a creator may regret: a delete, a star, a crop, keyframes.
 
 A deleted clip's files go to the system's trash (QFile.moveToTrash) and the history forgets it;
 Undo moves the files back and the history takes the same entry back, so it returns to the strip
@@ -216,6 +216,41 @@ class CropChange(QUndoCommand):
 
     def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, CropChange) or other.photo != self.photo or other.at - self.at > CROP_MERGE_S:
+            return False
+        self.after, self.at = other.after, other.at
+        return True
+
+    def redo(self) -> None:
+        self.apply(self.photo, self.after)
+
+    def undo(self) -> None:
+        self.apply(self.photo, self.before)
+
+
+class KeyframesChange(QUndoCommand):
+    """A photo's keyframed framings changed; `apply(photo, keys)` sets them (() : the preset's move).
+
+    The steps of one drag, wheel turn or burst of nudges (`continuous`) merge into one undo step, as a
+    crop move's do; adding or removing a framing, turning keyframes on or clearing them is a step
+    of its own."""
+
+    ID = 1202
+
+    def __init__(self, apply: Callable[[str, Any], Any], photo: str, before: Any, after: Any,
+                 continuous: bool) -> None:
+        what = "Change the keyframes" if before and after else "Set keyframes" if after else "Clear the keyframes"
+        super().__init__(f"{what} of {Path(photo).name}")
+        self.apply, self.photo, self.before, self.after = apply, photo, before, after
+        self.continuous = continuous
+        self.at = time.monotonic()
+
+    def id(self) -> int:
+        return self.ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if (not isinstance(other, KeyframesChange) or not (self.continuous and other.continuous)
+                or other.photo != self.photo or other.at - self.at > CROP_MERGE_S
+                or len(other.before) != len(self.after)):
             return False
         self.after, self.at = other.after, other.at
         return True

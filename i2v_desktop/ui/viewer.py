@@ -28,7 +28,7 @@ from ..core.studio import Studio
 from .clips import ClipCache
 from .drag import DragOut
 from .drop import DropHint
-from .framing import CropView
+from .framingpane import FramingPane
 from .panel import Panel, tool
 from .phone import PhoneView
 from .player import MAX_COMPARED, ComparePlayer, FramePlayer
@@ -36,7 +36,7 @@ from .progress import RenderProgress
 from .shelf import Shelf
 from .state import AppState, Choices
 from .background import Background
-from .undo import CropChange, StarChange, Undo
+from .undo import CropChange, KeyframesChange, StarChange, Undo
 from .wipe import Wipe
 from .worker import Job, JobQueue
 
@@ -60,11 +60,12 @@ class ViewerPanel(Panel):
         self._bind()
 
     def _build(self) -> None:
-        self.crop = CropView()
+        self.framing_pane = FramingPane()
+        self.crop = self.framing_pane.view
         self.drop_hint = DropHint()
         self.framing = QStackedWidget()
         self.framing.addWidget(self.drop_hint)
-        self.framing.addWidget(self.crop)
+        self.framing.addWidget(self.framing_pane)
         self.player = FramePlayer()
         self.player.clear("Drop photos here, pick a motion, press Generate")
         self.compare = ComparePlayer()
@@ -128,6 +129,8 @@ class ViewerPanel(Panel):
         state.selectionChanged.connect(self._on_selection_changed)
         state.choicesChanged.connect(self._on_choices_changed)
         self.crop.cropChanged.connect(self._on_crop_changed)
+        self.crop.keyframesChanged.connect(self._on_keyframes_changed)
+        self._show_keyframes_allowed(self.state.choices)
         self.clips.clipLoaded.connect(self._on_clip_loaded)
         self.clips.thumbsLoaded.connect(self._on_thumbs_loaded)
         self.clips.failed.connect(self.say)
@@ -195,16 +198,19 @@ class ViewerPanel(Panel):
     @Slot(object)
     def _on_choices_changed(self, choices: Choices) -> None:
         self.crop.set_aspect(ASPECTS[choices.aspect])
+        self._show_keyframes_allowed(choices)
 
     def _show_framing(self) -> None:
         photo = self.state.selected_photo()
-        self.framing.setCurrentWidget(self.crop if self.state.photos else self.drop_hint)
+        self.framing.setCurrentWidget(self.framing_pane if self.state.photos else self.drop_hint)
         if photo is None or photo.preview is None:
             self.crop.clear()
+            self.framing_pane.set_keyframes(())
             return
         self.crop.set_photo(photo.preview, photo.size, photo.subject)
         self.crop.set_aspect(ASPECTS[self.state.choices.aspect])
         self.crop.set_crop_center(photo.crop_center)
+        self.framing_pane.set_keyframes(photo.keyframes)
 
     def _on_crop_changed(self, center: tuple[float, float] | None) -> None:
         photo = self.state.selected_photo()
@@ -215,6 +221,22 @@ class ViewerPanel(Panel):
         if path != self.state.selected:  # an undo brings the photo it changes into view
             self.state.select(path)
         self.state.update_photo(path, crop_center=center)
+
+    def _show_keyframes_allowed(self, choices: Choices) -> None:
+        """Only the instant engine follows keyframes: on another model the control is greyed with the
+        reason, and the photos' keyframes stay with them but are not sent."""
+        model = choices.model or self.studio.fallback_model
+        self.state.follows_keyframes = self.framing_pane.show_model(self.studio, model, choices.loop)
+
+    def _on_keyframes_changed(self, keys: tuple, continuous: bool) -> None:
+        photo = self.state.selected_photo()
+        if photo is not None:
+            self.undo.push(KeyframesChange(self._apply_keyframes, photo.path, photo.keyframes, keys, continuous))
+
+    def _apply_keyframes(self, path: str, keys: tuple) -> None:
+        if path != self.state.selected:  # an undo brings the photo it changes into view
+            self.state.select(path)
+        self.state.update_photo(path, keyframes=tuple(keys))
 
     # -- the running render -------------------------------------------------------------------
 
