@@ -65,7 +65,7 @@ def test_an_end_photo_goes_into_the_selected_photos_render_and_the_clip_records_
     row = window.settings_panel.end_row
     assert row.choose.isEnabled() and not row.clear.isEnabled()
     assert "needs an end photo" in row.note.text()  # FLF2V renders only towards one
-    assert not row.experimental.isHidden() and "experimental" in row.experimental.toolTip()
+    assert row.experimental.isHidden()  # its published use
     end = str((samples / "rocket.jpg").resolve())
     window.state.select(astronaut)
     drop_on(row, end)
@@ -130,3 +130,13 @@ def test_a_model_that_cannot_end_on_a_chosen_frame_greys_the_row_with_the_reason
     assert "cannot end on a chosen frame" in window.banner.text.text() and len(window.queue) == 0
     row.clear.click()
     assert window.state.photo(path).end_image is None
+
+
+def test_a_model_where_ending_on_a_photo_is_experimental_says_so_beside_the_row(qtbot, make_window, samples):
+    window = make_window()
+    add(qtbot, window, samples, ["coffee.jpg"])
+    window.state.choose(model="wan2.2-i2v-a14b")
+    row = window.settings_panel.end_row
+    assert row.choose.isEnabled() and not row.experimental.isHidden()
+    assert "is experimental: it was published for a first frame only" in row.experimental.toolTip()
+    assert "experimental" in row.note.text()
