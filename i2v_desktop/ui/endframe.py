@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from ..core.image import SUPPORTED_EXTENSIONS
 from ..core.studio import ModelChoice
@@ -23,13 +23,14 @@ LOOP_EXCLUDES = "A looping clip ends where it began: turn Seamless loop off to e
 END_EXCLUDES = "This photo's clip ends on another photo: clear the end photo (✕) to loop it"
 
 
-def end_note(model: ModelChoice) -> str:
+def end_note(model: ModelChoice, chosen: bool = False) -> str:
     """What the row says of a model: why it cannot end on a chosen frame, or that doing so is
-    experimental on it, or that it needs an end photo; "" where ending on one is its published use."""
+    experimental on it, or that it needs an end photo (while none is `chosen`); "" where ending on
+    one is its published use."""
     if not model.end_frame:
         why = f": {model.end_frame_note}" if model.end_frame_note else ""
         return f"{model.name} cannot end on a chosen frame{why}"
-    if model.needs_end_frame:
+    if model.needs_end_frame and not chosen:
         needs = f"{model.name} needs an end photo (or Seamless loop)"
         return f"{needs}; {model.end_frame_note}" if model.end_frame_note else needs
     return model.end_frame_note
@@ -59,7 +60,9 @@ class EndFrameRow(QWidget):
         self.thumb.setFixedSize(THUMB, THUMB)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.name = QLabel()
-        self.name.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        # A long file name must not widen the settings column (it would no longer fit a small screen).
+        self.name.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.name.setMinimumWidth(1)
         self.experimental = QLabel("experimental")
         self.experimental.setProperty("note", True)
         self.clear = QToolButton()
@@ -141,7 +144,7 @@ class EndFrameRow(QWidget):
         experimental = can and "experimental" in model.end_frame_note
         self.experimental.setVisible(experimental)
         self.experimental.setToolTip(model.end_frame_note if experimental else "")
-        lines = [note] if (note := end_note(model)) else []
+        lines = [note] if (note := end_note(model, end is not None)) else []
         if can and choices.loop:
             lines.append(LOOP_EXCLUDES)
         elif photo is None and can:
@@ -160,8 +163,8 @@ class EndFrameRow(QWidget):
         self._shown_path = path
         if path is None:
             self.thumb.clear()
-            self.name.setText("None: the model takes the clip where it goes")
-            self.name.setToolTip("")
+            self.name.setText("None")
+            self.name.setToolTip("No end photo: the model takes the clip where it goes")
             return
         image = QImage(path)
         if image.isNull():
