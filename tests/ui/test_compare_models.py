@@ -77,3 +77,15 @@ def test_a_compare_with_one_take_left_says_so_in_one_line(qtbot, make_window, sa
     line = window.banner.text.text()
     assert "Nothing to compare: 1 take of 2 made" in line and "\n" not in line
     assert window.views.currentWidget() is not window.compare
+
+
+def test_a_compare_with_a_take_gone_compares_the_two_left_and_says_so(qtbot, make_window, samples):
+    window = make_window()
+    window.state.choose(**{**QUICK, "variants": 1})
+    add(qtbot, window, samples, "coffee.jpg")
+    jobs = window.comparing.start("preset", ["push-in", "orbit", "pan-left"])
+    window.queue.remove(jobs[2].id)  # taken off the queue before it ran
+    qtbot.waitUntil(lambda: window.views.currentWidget() is window.compare and window.compare.shown == 2,
+                    timeout=120_000)
+    assert "Comparing 2 of 3 takes: the others failed or were cancelled" in window.banner.text.text()
+    assert [e.preset for e in window.viewer._compared] == ["push-in", "orbit"]
