@@ -4,12 +4,14 @@ preview, and with variants (light and dark); then the variants on the screens of
 then the Models page and Help > This machine, light and dark; then Render > Batch… on a manifest
 with a bad row, mid-run and after it (light and dark); then the LoRA section at 1280×720 and
 1920×1080; then keyframes in the framing view at 1280×720 and 1920×1080, and greyed on a diffusion
-model. Written to docs/screenshots/.
+model; then Compare… with four presets (the dialog, and the compare grid) and the clip settings'
+End on row, each at 1280×720 and 1920×1080. Written to docs/screenshots/.
 
     .venv/bin/python scripts/screenshots.py          # all of them
     .venv/bin/python scripts/screenshots.py batch    # the batch dialog only
     .venv/bin/python scripts/screenshots.py loras    # the LoRA section only
     .venv/bin/python scripts/screenshots.py keyframes  # the keyframes in the framing view only
+    .venv/bin/python scripts/screenshots.py compare  # Compare… and the End on row only
 """
 
 from __future__ import annotations
@@ -198,6 +200,46 @@ def shoot_keyframes(app: QApplication, window: MainWindow) -> None:
         shoot(window, name)
 
 
+def shoot_compare(app: QApplication, window: MainWindow) -> None:
+    """Compare… on the instant engine: the dialog with four presets checked, then the four takes in
+    the compare grid, labelled; then the End on row of Wan2.1 FLF2V with an end photo chosen."""
+    coffee = str((SAMPLES / "coffee.jpg").resolve())
+    window.add_paths([Path(coffee)])
+    wait(app, lambda: (photo := window.state.photo(coffee)) is not None and photo.status.value == "ready")
+    window.state.select(coffee)
+    window.state.choose(preset="push-in", intensity=0.6, aspect="16:9", duration=2.0, fps=None, variants=1,
+                        model="instant", quality="draft", seed=7, loop=False)
+    window.compare_action.trigger()
+    dialog = window.comparing.dialog
+    dialog.set_kind("preset")
+    dialog.check(["push-in", "orbit", "pan-left", "pull-out"])
+    settle(app)
+    shoot(dialog, "compare-dialog")
+    dialog.accept()
+    print(f"{len(window.queue)} takes queued", flush=True)
+    wait(app, lambda: window.views.currentWidget() is window.compare and window.compare.shown == 4, timeout=300.0)
+    for width, height in ((1280, 720), (1920, 1080)):
+        screen = QRect(0, 0, width, height)
+        window.setGeometry(screen)
+        window.fit_to(screen)
+        settle(app)
+        window.compare.pause()
+        window.compare.seek(36)
+        settle(app, 0.8)
+        shoot(window, f"compare-{width}x{height}")
+    window.state.choose(model="wan2.1-flf2v-14b-720p")
+    window.state.update_photo(coffee, end_image=str((SAMPLES / "rocket.jpg").resolve()))
+    window.viewer.show_framing_view()
+    for width, height in ((1280, 720), (1920, 1080)):
+        screen = QRect(0, 0, width, height)
+        window.setGeometry(screen)
+        window.fit_to(screen)
+        settle(app)
+        window.settings_panel.scroll.ensureWidgetVisible(window.settings_panel.end_row, 0, 40)
+        settle(app)
+        shoot(window, f"end-frame-{width}x{height}")
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     keep_singletons_alive()  # PySide6 6.12 on Python < 3.12: see app.py
@@ -210,9 +252,9 @@ def main() -> int:
     settle(app)
     window.setGeometry(0, 0, 1280, 800)  # after the fit to the (offscreen) screen that follows the show
     settle(app)
-    if sys.argv[1:] in (["batch"], ["loras"], ["keyframes"]):
-        only = {"batch": shoot_batch_dialog, "loras": shoot_loras, "keyframes": shoot_keyframes}
-        only[sys.argv[1]](app, window)
+    modes = {"batch": shoot_batch_dialog, "loras": shoot_loras, "keyframes": shoot_keyframes, "compare": shoot_compare}
+    if len(sys.argv) == 2 and sys.argv[1] in modes:
+        modes[sys.argv[1]](app, window)
         window.close()
         return 0
     shoot(window, "empty")
@@ -261,6 +303,7 @@ def main() -> int:
     shoot_batch_dialog(app, window)
     shoot_loras(app, window)
     shoot_keyframes(app, window)
+    shoot_compare(app, window)
     window.close()
     return 0
 

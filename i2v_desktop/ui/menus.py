@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from .about import show_about
+from .comparing import Comparing
 
 if TYPE_CHECKING:
     from .window import MainWindow
@@ -51,6 +52,11 @@ def build_menus(window: MainWindow) -> None:
     # A folder or a manifest rendered into a folder, as `i2v batch` does.
     window.batch_action = action(render_menu, "&Batch…", window.open_batch)
     window.settings_panel.generate_all_button.clicked.connect(photos.generate_all)
+    # The same photo through 2-4 models, presets or tiers, then side by side (the button beside Generate too).
+    window.comparing = Comparing(window)
+    window.compare_action = action(render_menu, "Co&mpare models, presets or tiers…", window.comparing.open,
+                                   "Ctrl+Shift+M")
+    window.settings_panel.compareRequested.connect(window.comparing.open)
     window.cancel_action = action(render_menu, "&Cancel render", window.cancel_key, "Esc")
     window.stop_action = action(render_menu, "&Stop the queue (hold waiting jobs)", window.stop_queue, "Shift+Esc")
     action(render_menu, "Clear &queue", photos.queue_panel.clear)

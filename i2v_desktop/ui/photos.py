@@ -273,18 +273,37 @@ class PhotosPanel(Panel):
                 message = f"{which} is queued, rendering or held already"
             self.say(message, "info")
             return
-        if not self.may_render():
-            return
-        try:
+        try:  # a request the model cannot make is refused before a download is offered for it
             requests = self.state.requests(photos)
+            self._check_end_frames(requests)
         except I2VError as exc:
             self.say(str(exc))
+            return
+        if not self.may_render():
             return
         self.state.update_photos([photo.path for photo in photos], status=Status.QUEUED, reason="", note="")
         self.queue.add_many([(photo.path, request) for photo, request in zip(photos, requests)])
         # What the framing will do badly (an enlargement past 4x, a crop that drops most of the
         # photo), read from the photos' headers off the GUI thread while the renders start.
         self.background.submit(lambda: self._framing_notes(requests), self._say_framing, name="framing")
+
+    def _check_end_frames(self, requests: list[GenerationRequest]) -> None:
+        """Refuse, in the studio's one line, an end photo the model cannot use, an end photo with a
+        loop, or a model that renders only towards an end photo (Wan2.1 FLF2V) given none: before
+        queuing, not as a failed job. Other refusals stay each job's own line, as before."""
+        needs = {choice.id for choice in self.studio.models(look=False) if choice.needs_end_frame}
+        for request in requests:
+            if request.end_image or request.model in needs:
+                self.studio.check(request)
+
+    def queue_takes(self, photo: Photo, requests: list[GenerationRequest]) -> list[Job]:
+        """Takes of one photo to compare (one per model, preset or tier), queued together; [] when
+        this window may not render, said in the banner."""
+        if self.read_only:
+            self.say(self.read_only, "warning")
+            return []
+        self.state.update_photo(photo.path, status=Status.QUEUED, reason="", note="")
+        return self.queue.add_many([(photo.path, request) for request in requests])
 
     def _framing_notes(self, requests: list[GenerationRequest]) -> list[str]:
         notes = []

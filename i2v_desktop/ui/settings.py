@@ -24,6 +24,7 @@ from ..core.studio import Machine, ModelChoice, Studio
 from . import modeltext
 from .background import Background
 from .controls import ClipControls
+from .endframe import EndFrameRow
 from .enhance import PromptImprover
 from .generate import GenerateButtons
 from .loras import LoraPanel
@@ -38,6 +39,7 @@ class SettingsPanel(Panel):
     on show."""
 
     generateRequested = Signal()
+    compareRequested = Signal()  # "Compare…": the same photo through several models, presets or tiers
     manageRequested = Signal()  # the models page, asked for from beside the picker
 
     def __init__(self, state: AppState, studio: Studio, queue: JobQueue, background: Background,
@@ -80,11 +82,19 @@ class SettingsPanel(Panel):
         improve_row.addWidget(self.improve_prompt)
         self.controls = ClipControls(self.studio.presets())
         self.controls.manageRequested.connect(self.manageRequested)
+        self.end_row = EndFrameRow(state, self.chosen_model, self.controls.loop, settings)
+        self.end_row.refused.connect(self.say)
         self.loras = LoraPanel(state, studio, background, self.chosen_model, settings)
         self.loras.message.connect(self.message)
         self.generate_bar = GenerateButtons(state)
         self.generate_button, self.generate_all_button = self.generate_bar.generate, self.generate_bar.generate_all
         self.generate_button.clicked.connect(self.generateRequested)
+        self.compare_button = tool("Compare…", "Render the selected photo with 2-4 models, presets or quality "
+                                   "tiers, one seed, and compare the takes side by side")
+        self.compare_button.clicked.connect(self.compareRequested)
+        compare_row = QHBoxLayout()
+        compare_row.addStretch(1)
+        compare_row.addWidget(self.compare_button)
         inner = QWidget()
         column = QVBoxLayout(inner)
         column.setContentsMargins(0, 0, 6, 0)  # room between the fields and the scroll bar
@@ -97,6 +107,8 @@ class SettingsPanel(Panel):
         column.addLayout(prompt_row)
         column.addWidget(heading("Clip"))
         column.addWidget(self.controls)
+        column.addWidget(heading("End on"))
+        column.addWidget(self.end_row)
         column.addWidget(heading("LoRAs"))
         column.addWidget(self.loras)
         column.addStretch(1)
@@ -108,6 +120,7 @@ class SettingsPanel(Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 0, 0, 0)
         layout.addWidget(self.scroll, 1)
+        layout.addLayout(compare_row)
         layout.addWidget(self.generate_bar)
         # The scroll area does not pass on what its contents need: ask for it here, so that two
         # columns of motion cards always fit beside the scroll bar.
@@ -172,6 +185,7 @@ class SettingsPanel(Panel):
         self.motion.setPlaceholderText(words or "This model takes no motion words")
         self.motion.setEnabled(bool(words) or choices.motion_prompt is not None)
         self.controls.show_choices(choices, self.chosen_model(choices.model))
+        self.end_row.refresh()  # after the controls: the loop checkbox says what an end photo excludes
 
     def _on_controls_changed(self, changes: dict[str, Any]) -> None:
         model = changes.get("model")

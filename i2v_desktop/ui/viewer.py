@@ -149,7 +149,7 @@ class ViewerPanel(Panel):
             strip.starToggled.connect(self._on_star_toggled)
         self.strips.currentChanged.connect(self._on_strip_changed)
         self.star_button.clicked.connect(self.toggle_star)
-        self.compare_button.clicked.connect(self.compare_selected)
+        self.compare_button.clicked.connect(lambda: self.compare_selected())
         self.compare.picked.connect(self._pick_compared)
         self.finalize_button.clicked.connect(self.finalize)
         self.delete_button.clicked.connect(self.delete_selected)
@@ -366,7 +366,7 @@ class ViewerPanel(Panel):
             self.player.set_frames(frames, fps)
             self.player.play()
         if self.views.currentWidget() is self.compare:
-            self.compare_selected()
+            self.compare_selected(self._compared or None)
 
     def _find_entry(self, entry_id: str) -> ClipEntry | None:
         try:
@@ -393,8 +393,17 @@ class ViewerPanel(Panel):
         for entry in strip.selected_entries():
             self._on_star_toggled(entry.id, not strip.is_starred(entry.id))
 
-    def compare_selected(self) -> None:
-        entries = self.strips.current().selected_entries()
+    def compare_clips(self, entries: list[ClipEntry]) -> None:
+        """Select `entries` (takes just rendered) in the strip on show and compare them."""
+        strip = self.strips.current()
+        shown = [entry for entry in entries if strip.entry(entry.id) is not None]
+        for n, entry in enumerate(shown):
+            strip.select(entry.id, extend=n > 0)
+        self.compare_selected(entries)
+
+    def compare_selected(self, entries: list[ClipEntry] | None = None) -> None:
+        """Play the selected clips (or `entries`) side by side, labelled with what differs."""
+        entries = self.strips.current().selected_entries() if entries is None else entries
         if not 2 <= len(entries) <= MAX_COMPARED:
             return
         missing = [e for e in entries if e.id not in self.clips.full]
