@@ -212,13 +212,15 @@ class ClipEntry:
 def compare_labels(entries: Sequence[ClipEntry], names: Mapping[str, str] | None = None) -> list[str]:
     """A caption per clip for comparing them: what differs between them (model, preset, quality,
     seed: by name, "Wan2.2 TI2V-5B · push-in"), then how long each took to render, its score and
-    how well it made its move. `names`: model names by id (an id is shown where none is given)."""
+    how well it made its move. `names`: model and preset names by id (an id is shown where none is
+    given)."""
     names = names or {}
 
     def differing(entry: ClipEntry) -> dict[str, str]:
         request = section(entry.record.data, "request")
         model = entry.record.model or "?"
-        return {"model": names.get(model, model), "preset": entry.preset or "?",
+        preset = entry.preset or "?"
+        return {"model": names.get(model, model), "preset": names.get(preset, preset),
                 "quality": str(request.get("quality", "?")), "seed": f"seed {entry.seed}"}
 
     shown = [differing(entry) for entry in entries]

@@ -415,6 +415,7 @@ class ViewerPanel(Panel):
         if not missing:
             full = self.clips.full
             names = {choice.id: choice.name for choice in self.studio.models(look=False)}
+            names.update({preset.id: preset.name for preset in self.studio.presets()})
             labels = compare_labels(entries, names)
             self.compare.set_clips(*[(*full[e.id], label) for e, label in zip(entries, labels)])
             self.compare.play()

@@ -56,7 +56,8 @@ def test_compare_two_presets_renders_two_takes_with_one_seed_and_compares_them(q
     qtbot.waitUntil(lambda: window.views.currentWidget() is window.compare and window.compare.shown == 2,
                     timeout=120_000)
     labels = [label.text() for label in window.compare.labels[:2]]
-    assert labels[0].startswith(f"{presets[0]} · ") and labels[1].startswith(f"{presets[1]} · ")
+    names = {preset.id: preset.name for preset in window.studio.presets()}  # "Push in", as the presets say
+    assert labels[0].startswith(f"{names[presets[0]]} · ") and labels[1].startswith(f"{names[presets[1]]} · ")
     assert all("score" in label for label in labels)
     compared = [entry.id for entry in window.viewer._compared]
     assert window.viewer.strips.current().selection == compared  # the takes are the selection
