@@ -93,7 +93,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         display = _Progress(Path(image).name, len(planned.takes), sys.stderr)
         try:
-            results = run_comparison(planned.takes, {m.id: m.name for m in models}, args.out, render, display, cancel)
+            names = {m.id: m.name for m in models} | {p.id: p.name for p in studio.presets()}
+            results = run_comparison(planned.takes, names, args.out, render, display, cancel)
         except KeyboardInterrupt:
             cancel.cancel()
             raise
@@ -107,7 +108,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _table([columns, *[tuple(row[c] or "-" for c in columns) for row in rows]])
         best = max(results, key=lambda r: r.score.overall if r.score is not None else -1.0)
         if best.score is not None:
-            print(f"  best: {best.model_name}, {best.request.preset}, {best.request.quality} "
+            print(f"  best: {best.model_name}, {best.preset_name}, {best.request.quality} "
                   f"(overall {best.score.overall:.2f})")
         print(f"  → {mp4}\n  → {png}\n  → {table}")
     return 1 if failed else 0

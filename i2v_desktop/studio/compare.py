@@ -44,6 +44,7 @@ class Result:
 
     request: GenerationRequest
     model_name: str
+    preset_name: str
     seconds: float  # the engine's time for the clip (loading included the first time a model runs)
     clip: Path
     score: Scorecard | None
@@ -52,7 +53,7 @@ class Result:
 
     def label(self, axes: Sequence[str]) -> tuple[str, str]:
         """Two lines for the grid: what differs between the takes first, then time and score."""
-        words = {"model": self.model_name, "preset": self.request.preset, "quality": self.request.quality}
+        words = {"model": self.model_name, "preset": self.preset_name, "quality": self.request.quality}
         head = " | ".join(words[a] for a in axes) or self.model_name
         score = f" | score {self.score.overall:.2f}" if self.score is not None else " | no score"
         return head, f"{self.seconds:.1f} s{score}"
@@ -102,12 +103,14 @@ def axes(takes: Sequence[GenerationRequest]) -> tuple[str, ...]:
 def run_comparison(takes: Sequence[GenerationRequest], names: dict[str, str], out: Path,
                    render: Callable[[GenerationRequest, EventSink], list[Output]], on_event: EventSink,
                    cancel: CancelToken) -> list[Result]:
-    """Render each take in order (`render` writes its clip into `out`); the results, in take order."""
+    """Render each take in order (`render` writes its clip into `out`); the results, in take order.
+    `names`: model and preset names by id, for the labels."""
     results = []
     for request in takes:
         cancel.raise_if_cancelled()
         [output] = render(request, on_event)
-        results.append(Result(request, names.get(request.model, request.model), output.clip.info.elapsed_s,
+        results.append(Result(request, names.get(request.model, request.model),
+                              names.get(request.preset, request.preset), output.clip.info.elapsed_s,
                               output.mp4, output.score, output.clip.frames, output.clip.fps))
     return results
 
