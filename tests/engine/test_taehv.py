@@ -207,7 +207,7 @@ def test_time_decoders_reports_both_decoders_on_the_same_clip(tmp_path):
 def test_registry_tiny_decoders_fit_their_models():
     registry = load_registry()
     with_tiny = {e.id: e.tiny_decoder for e in registry.entries.values() if e.tiny_decoder is not None}
-    wan = {"wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "wan2.1-i2v-14b-720p", "wan2.2-i2v-a14b"}
+    wan = {"wan2.2-ti2v-5b", "wan2.1-i2v-14b-480p", "wan2.1-i2v-14b-720p", "wan2.1-flf2v-14b-720p", "wan2.2-i2v-a14b"}
     assert set(with_tiny) == wan
     for model_id, tiny in with_tiny.items():
         entry = registry.get(model_id)
