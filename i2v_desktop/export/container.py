@@ -61,7 +61,9 @@ def read_video(path: Path) -> DecodedVideo:
         raise InputError(f"{path}: no such file" if not path.is_dir() else f"{path}: is a folder, not a video file")
     command = [
         ffmpeg_exe(path), "-hide_banner", "-nostdin", "-i", ffmpeg_url(path),
-        "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+        # Each decoded frame once: without passthrough, ffmpeg's rawvideo output evens the frames
+        # out to a constant rate and repeats one where two timestamps sit closer than a frame apart.
+        "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
     ]  # fmt: skip
     result = read_with_ffmpeg(command, path)
     header = result.stderr.decode("utf-8", errors="replace").splitlines()

@@ -414,3 +414,14 @@ def test_fast_presets_still_give_high_profile(tmp_path: Path, clip: np.ndarray, 
     path = write_mp4(clip, 24, tmp_path / "fast.mp4", encoder_preset=preset)
     with av.open(str(path)) as container:
         assert container.streams.video[0].codec_context.profile == "High"
+
+
+def test_a_clip_whose_timestamps_are_uneven_reads_back_every_frame_once():
+    """A take whose muxed timestamps came out uneven (one frame 1/12288 s long, the next 1023/12288 s):
+    reading it must give its 9 frames, not a constant-rate copy with a frame repeated."""
+    from i2v_desktop.export.container import video_frames
+    from i2v_desktop.export.mp4 import read_frames
+
+    path = Path(__file__).parent / "data" / "uneven-timestamps.mp4"
+    frames, fps = read_frames(path)
+    assert len(frames) == video_frames(path).declared == 9 and fps == 24.0
