@@ -85,7 +85,8 @@ def test_timing_agrees_with_the_engines_planner_for_every_model(studio, duration
         choice = studio.model(entry.id)
         low, high = choice.limits.min_duration, choice.limits.max_duration
         request = GenerationRequest(image="photo.jpg", model=entry.id, duration=min(max(duration, low), high),
-                                    fps=fps, aspect=entry.aspects[0], quality=entry.qualities[0])
+                                    fps=fps, aspect=entry.aspects[0], quality=entry.qualities[0],
+                                    end_image="end.jpg" if entry.needs_end_frame else None)
         plan = plan_render(entry, request, (1280, 720), presets.get("orbit"))
         assert choice.timing(request.duration, fps) == (plan.num_frames, plan.fps), (entry.id, duration, fps)
 
