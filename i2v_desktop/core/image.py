@@ -229,7 +229,9 @@ def _to_rgb(image: Image.Image, name: str) -> Image.Image:
         if converted is not None:
             return converted
     try:
-        image = image.convert("RGBA" if has_alpha else "RGB")
+        wanted = "RGBA" if has_alpha else "RGB"
+        # (convert copies even when the mode is already right: 36 MB and 50 ms for a 12 MP photo.)
+        image = image if image.mode == wanted else image.convert(wanted)
     except ValueError:
         raise InputError(f"{name}: unsupported colour mode {mode}") from None
     if icc and mode not in ("L", "LA", "La", "1"):
