@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from .image import SourceImage
-from .subject import saliency
+from .subject import area_shrink, saliency
 from .request import ASPECTS
 
 
@@ -105,7 +105,7 @@ def subject_box(image: SourceImage) -> Box:
         scale = 1.0
     else:
         scale = min(1.0, 160.0 / max(w, h))
-        small = cv2.resize(image.rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        small = area_shrink(image.rgb, (max(1, round(w * scale)), max(1, round(h * scale))))
         weight = saliency(small)
         weight = np.clip(weight - np.percentile(weight, 60), 0, None)
     total = float(weight.sum())
