@@ -124,6 +124,8 @@ class Scene:
         x0, y0 = cx - extents[0] / k, cy - extents[1] / k
         x1, y1 = cx + extents[2] / k, cy + extents[3] / k
         cw, ch = max(width, math.ceil((x1 - x0) * k)), max(height, math.ceil((y1 - y0) * k))
+        if k < 1:  # shrinking, the canvas starts on a whole photo pixel (see _resample)
+            x0, y0 = round(x0), round(y0)
         rgb = _resample(flatten(source), k, x0, y0, (cw, ch))
         alpha = None if source.alpha is None else _resample(source.alpha, k, x0, y0, (cw, ch))
         # Rest view → canvas: the view's centre sits at the canvas point of the view's centre.
@@ -304,18 +306,24 @@ def _reach(matrix: np.ndarray, bounds: tuple[int, int, int, int], width: int, he
 
 
 def _resample(image: np.ndarray, k: float, x0: float, y0: float, size: tuple[int, int]) -> np.ndarray:
-    """The photo from (x0, y0) on, scaled by k, as an image of `size`: area-averaged when
-    shrinking (no aliasing), Lanczos when enlarging, sub-pixel exact either way."""
-    if k < 1:
-        height, width = image.shape[:2]
-        image = cv2.resize(image, (max(1, round(width * k)), max(1, round(height * k))), interpolation=cv2.INTER_AREA)
-        sx, sy = image.shape[1] / width, image.shape[0] / height  # the scale resize really applied
-        matrix = np.array([[k / sx, 0, -x0 * k], [0, k / sy, -y0 * k]], dtype=np.float64)
-        flags = cv2.INTER_LINEAR
-    else:
+    """The photo from (x0, y0) on, scaled by k, as an image of `size` (outside the photo, its
+    reflection). Shrinking, it is area-averaged (no aliasing) from the photo pixel nearest
+    (x0, y0), so no second resampling softens it; the scale is then k to within half a photo pixel
+    over the whole width. Enlarging, Lanczos, sub-pixel exact."""
+    if k >= 1:
         matrix = np.array([[k, 0, -x0 * k], [0, k, -y0 * k]], dtype=np.float64)
-        flags = cv2.INTER_LANCZOS4
-    return cv2.warpAffine(image, matrix, size, flags=flags, borderMode=cv2.BORDER_REFLECT)
+        return cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT)
+    # Only the part of the photo the result shows is averaged (a 9:16 view of a 4:3 photo needs
+    # under two thirds of it); where that part reaches past the photo, the photo is reflected.
+    height, width = image.shape[:2]
+    left, top = round(x0), round(y0)
+    right, bottom = left + max(1, round(size[0] / k)), top + max(1, round(size[1] / k))
+    x_in, y_in = min(max(left, 0), width - 1), min(max(top, 0), height - 1)
+    part = image[y_in:max(y_in + 1, min(bottom, height)), x_in:max(x_in + 1, min(right, width))]
+    pad = (y_in - top, bottom - y_in - part.shape[0], x_in - left, right - x_in - part.shape[1])
+    if any(pad):
+        part = cv2.copyMakeBorder(np.ascontiguousarray(part), *(max(0, p) for p in pad), cv2.BORDER_REFLECT)
+    return cv2.resize(part, size, interpolation=cv2.INTER_AREA)
 
 
 class InstantEngine(Engine):
@@ -361,20 +369,23 @@ class InstantEngine(Engine):
                       sink: FrameSink | None) -> Clip:
         started = time.perf_counter()
         on_event(StageChanged(Stage.LOADING, "analysing the photo"))
-        # The clip's memory (hundreds of MB, which the kernel must clear) is claimed on another
-        # thread while this one builds the scene.
+        # As soon as the clip's size is known, while this thread builds the scene: the sink begins
+        # (the scorer frames the photo on its own thread; the encoder starts with the first frame),
+        # and the clip's memory (hundreds of MB, which the kernel must clear) is claimed on
+        # another thread. The other core has nothing else to do before the first frame.
         claimed: list[Future[np.ndarray]] = []
+
+        def planned(plan: InstantPlan) -> None:
+            if sink is not None:
+                sink.begin(plan.width, plan.height, plan.fps, plan.num_frames)
+            claimed.append(claiming.submit(frame_buffer, plan.num_frames, plan.height, plan.width))
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="frame-buffer") as claiming:
-            plan, scene = self.prepare(request, lambda p: claimed.append(
-                claiming.submit(frame_buffer, p.num_frames, p.height, p.width)))
-            frames = claimed[0].result() if claimed else None
+            plan, scene = self.prepare(request, planned)
+            frames = claimed[0].result()
         cancel.raise_if_cancelled()
-        if frames is None or frames.shape[:3] != (plan.num_frames, plan.height, plan.width):
-            frames = frame_buffer(plan.num_frames, plan.height, plan.width)
 
         on_event(StageChanged(Stage.RENDERING, f"{plan.num_frames} frames, {plan.width}×{plan.height}"))
-        if sink is not None:
-            sink.begin(plan.width, plan.height, plan.fps, plan.num_frames)
         # Each preview is the frames so far, a read-only view of one buffer: the engine never
         # writes a frame twice, so nothing the view shows changes, and nothing is copied per step.
         preview_size = (PREVIEW_WIDTH, max(2, round(PREVIEW_WIDTH * plan.height / plan.width)))
