@@ -22,6 +22,7 @@ from .container import read_video
 from .ffmpeg import ffmpeg_exe, ffmpeg_url, known_cause, read_with_ffmpeg, run_ffmpeg
 from ..core.durable import hold, release
 from .files import check_destination, commit, create_temp, remove, write_sidecar
+from .yuv import I420
 
 # The rest of the app finds ffmpeg and the atomic files here, as before they had modules of their own.
 __all__ = ["COLOUR_TAGS", "MOV_MUXER", "check_encoder", "checked_tags", "encode_command", "ffmpeg_exe",
@@ -56,23 +57,14 @@ MAX_FPS = 240
 # use_metadata_tags stores each tag under its own name (mdta keys), so custom keys survive.
 MOV_MUXER = ("-use_editlist", "0", "-movflags", "+faststart+use_metadata_tags+negative_cts_offsets")
 
-# RGB -> YUV with the BT.709 matrix into limited ("tv") range: the same matrix the file is tagged
-# with, so players convert back exactly. setparams tags the frames themselves: recent ffmpeg takes
-# the stream's colour tags from the frames and ignores -color_primaries/-color_trc otherwise. The
-# explicit format= makes this scale filter do the conversion, not an auto-inserted BT.601 one.
+# The frames come converted with the BT.709 matrix into limited ("tv") range (export/yuv.py): the
+# same matrix the file is tagged with, so players convert back exactly. setparams tags the frames
+# themselves: recent ffmpeg takes the stream's colour tags from the frames and ignores
+# -color_primaries/-color_trc otherwise.
 _COLOUR_TAGGING = "format=yuv420p,setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
 # The encoder preset for an engine that must keep up with the clip's own length (the instant
 # engine's takes, which an export for a platform re-encodes anyway).
 REALTIME_PRESET = "ultrafast"
-
-
-def _video_filter(encoder_preset: str) -> str:
-    """The conversion to YUV: exact rounding, except at REALTIME_PRESET, where swscale's SIMD
-    rounding (within one level) saves a third of the conversion (0.6 against 0.9 processor seconds
-    for 72 frames of 1080×1920), far below what x264 quantises away at any CRF."""
-    rounding = "full_chroma_int" if encoder_preset == REALTIME_PRESET else "accurate_rnd+full_chroma_int"
-    return f"scale=out_color_matrix=bt709:out_range=tv:flags={rounding},{_COLOUR_TAGGING}"
-
 
 
 def write_mp4(
@@ -149,8 +141,8 @@ def encode_command(
     target: Path,
     sound: SoundInput | None = None,
 ) -> list[str]:
-    """The ffmpeg command line that reads raw RGB frames on stdin (and `sound` from its file) and
-    writes `target`."""
+    """The ffmpeg command line that reads raw frames on stdin, already in the encoder's pixel
+    format (export/yuv.py), and `sound` from its file, and writes `target`."""
     command = [
         ffmpeg,
         "-hide_banner",
@@ -158,13 +150,13 @@ def encode_command(
         "-loglevel", "error",
         "-y",  # the (empty) temporary file already exists: it is created first to claim its name
         "-f", "rawvideo",
-        "-pix_fmt", "rgb24",
+        "-pix_fmt", "yuv420p",  # BT.709, limited range: the frames are converted here (export/yuv.py)
         "-video_size", f"{width}x{height}",
         "-framerate", f"{rate.numerator}/{rate.denominator}",
         "-i", "pipe:0",
         *(["-an"] if sound is None else [*sound.input_args(), "-map", "0:v", "-map", "1:a"]),
         "-sn", "-dn",
-        "-vf", _video_filter(encoder_preset),
+        "-vf", _COLOUR_TAGGING,
         "-c:v", "libx264",
         "-preset", encoder_preset,
         "-crf", str(crf),
@@ -231,7 +223,7 @@ def _encode(
     sound: SoundInput | None = None,
 ) -> None:
     command = encode_command(ffmpeg_exe(path), width, height, rate, crf, encoder_preset, tags, tmp, sound)
-    run_ffmpeg(command, stream, path)
+    run_ffmpeg(command, map(I420(width, height), stream), path)
 
 
 def _frame_stream(frames: Frames, path: Path) -> tuple[tuple[int, int], Iterator[np.ndarray]]:

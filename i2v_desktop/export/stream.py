@@ -3,7 +3,7 @@
 A render used to make every frame, then score the clip, then encode it: on two cores the encoder
 waited for the engine and the engine for nothing. Here ffmpeg encodes each frame as soon as the
 engine hands it over, on the other core, through a writer thread (a full pipe blocks the writer,
-never the engine). The picture goes to a hidden temporary file; `finish` then writes the file the
+never the engine), which converts it to the encoder's YUV 4:2:0 first (export/yuv.py). The picture goes to a hidden temporary file; `finish` then writes the file the
 user gets by copying that stream (no second encode) with what is known only at the end: the clip's
 record and score as container tags, and its sound.
 """
@@ -25,6 +25,7 @@ from .ffmpeg import ffmpeg_exe, ffmpeg_url, run_ffmpeg
 from ..core.durable import hold, release
 from .files import check_destination, commit, create_temp, remove
 from .mp4 import MOV_MUXER, check_encoder, checked_tags, encode_command, frame_rate
+from .yuv import I420
 
 _END = None  # the frame queue's last item
 # Frames waiting for the encoder: enough to ride out a slow frame, few enough that a stalled
@@ -70,7 +71,8 @@ class Mp4Stream:
         self._held = hold(self._video)
         # The picture only, no tags and no index in front: the final write puts those in.
         command = encode_command(ffmpeg_exe(self.path), width, height, rate, self._crf, self._preset, {}, self._video)
-        self._thread = threading.Thread(target=self._encode, args=(command,), name="mp4-stream", daemon=True)
+        self._thread = threading.Thread(target=self._encode, args=(command, I420(width, height)), name="mp4-stream",
+                                        daemon=True)
         self._thread.start()
 
     def frame(self, index: int, frame: np.ndarray) -> None:
@@ -140,15 +142,22 @@ class Mp4Stream:
             except queue.Full:
                 continue
 
-    def _encode(self, command: list[str]) -> None:
+    def _encode(self, command: list[str], convert: I420) -> None:
+        # ffmpeg starts with the first frame, not at `begin`: an engine may begin as soon as it
+        # knows the clip's size and then build its scene, and starting ffmpeg forks this process,
+        # which would make every page the scene then writes fault once more (see core.clip).
+        first = self._frames.get()
+        if first is _END or isinstance(first, _Stop):
+            return
         try:
-            run_ffmpeg(command, self._stream(), self.path)
+            run_ffmpeg(command, map(convert, self._stream(first)), self.path)
         except _Stop:
             pass
         except BaseException as exc:  # handed to the engine's thread at its next frame, or to finish
             self._error = exc
 
-    def _stream(self) -> Iterator[np.ndarray]:
+    def _stream(self, first: np.ndarray) -> Iterator[np.ndarray]:
+        yield first
         while True:
             item = self._frames.get()
             if item is _END:

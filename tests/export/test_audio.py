@@ -291,9 +291,10 @@ COMMANDS_BEFORE = {
               "-pix_fmt yuv422p10le -color_primaries bt709 -color_trc bt709 -colorspace bt709 -color_range tv "
               "-use_editlist 0 -movflags +faststart+use_metadata_tags+negative_cts_offsets -metadata k=v -f mov "
               "file:/tmp/out.mp4",
-    "clip": "ffmpeg -hide_banner -nostdin -loglevel error -y -f rawvideo -pix_fmt rgb24 -video_size 64x48 "
-            "-framerate 24/1 -i pipe:0 -an -sn -dn -vf scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd"
-            "+full_chroma_int,format=yuv420p,setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709 "
+    # (The clip's frames come already in YUV 4:2:0 since the conversion moved out of ffmpeg, export/yuv.py.)
+    "clip": "ffmpeg -hide_banner -nostdin -loglevel error -y -f rawvideo -pix_fmt yuv420p -video_size 64x48 "
+            "-framerate 24/1 -i pipe:0 -an -sn -dn -vf "
+            "format=yuv420p,setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709 "
             "-c:v libx264 -preset medium -crf 18 -profile:v high -x264-params cabac=1:8x8dct=1 -pix_fmt yuv420p "
             "-color_primaries bt709 -color_trc bt709 -colorspace bt709 -color_range tv -use_editlist 0 "
             "-movflags +faststart+use_metadata_tags+negative_cts_offsets -metadata k=v -f mp4 file:/tmp/x.mp4",

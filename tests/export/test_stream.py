@@ -190,3 +190,39 @@ def test_bad_settings_are_refused_before_anything_starts(tmp_path: Path) -> None
     with pytest.raises(ExportError, match="must be even"):
         stream.begin(361, 202, 24, 10)
     assert folder_names(tmp_path) == []
+
+
+def test_the_encoder_starts_with_the_first_frame_not_at_begin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An engine begins the sink as soon as it knows the clip's size, then builds its scene:
+    # starting ffmpeg then would fork the process while the scene is being written.
+    from i2v_desktop.export import stream as stream_module
+
+    started = threading.Event()
+    real = stream_module.run_ffmpeg
+
+    def spy(command, frames, path):
+        started.set()
+        return real(command, frames, path)
+
+    monkeypatch.setattr(stream_module, "run_ffmpeg", spy)
+    frames = moving_clip(3)
+    stream = Mp4Stream(tmp_path / "clip.mp4", 18, "ultrafast")
+    try:
+        stream.begin(frames.shape[2], frames.shape[1], 24, 3)
+        assert not started.wait(0.3)
+        stream.frame(0, frames[0])
+        assert started.wait(10)
+        for index in (1, 2):
+            stream.frame(index, frames[index])
+        assert stream.finish(METADATA) == tmp_path / "clip.mp4"
+    finally:
+        stream.close()
+    assert len(read_frames(tmp_path / "clip.mp4")[0]) == 3
+
+    # A render that ends before its first frame (a photo that cannot be used) never starts one.
+    started.clear()
+    stream = Mp4Stream(tmp_path / "never.mp4", 18, "ultrafast")
+    stream.begin(frames.shape[2], frames.shape[1], 24, 3)
+    stream.close()
+    assert not started.is_set()
+    assert folder_names(tmp_path) == ["clip.mp4"]  # nothing of the second one, not even its part
