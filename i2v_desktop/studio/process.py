@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..core.cancel import CancelToken
-from ..core.clip import POPULATE, Audio, Clip
+from ..core.clip import Audio, Clip, populate
 from ..core.errors import Cancelled as CancelledError
 from ..core.errors import I2VError, first_line
 from ..core.events import Event, Finished, Preview, StepProgress
@@ -496,9 +496,10 @@ class _Child:
         fd = os.open(SHM_FOLDER / name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.ftruncate(fd, size)
-            memory = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | POPULATE)
+            memory = mmap.mmap(fd, size, flags=mmap.MAP_SHARED)
         finally:
             os.close(fd)
+        populate(memory)
         # Registered as a SharedMemory block would be: the window's `take` unregisters it.
         resource_tracker.register(f"/{name}", "shared_memory")
         frames = np.frombuffer(memory, np.uint8).reshape(shape)
