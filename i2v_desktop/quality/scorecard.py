@@ -295,6 +295,7 @@ class ClipScorer:
             raise ValueError(f"fps must be a positive number, got {fps!r}")
         self._fps = float(fps)
         self._work = _Work.empty(width, height, count)
+        self._consecutive = _Consecutive(self._work, self._fps)
         self._frame_hw = (height, width)
         self._added = 0
         self._reference: _Reference | None = None
@@ -319,10 +320,16 @@ class ClipScorer:
                              f"got {frame.dtype} {frame.shape}")
         if self._added == 0 and self._reference is None:
             self._first = frame.copy()  # the reference unless a photo is set
-        self._work.put(self._added, frame)
+        # The subject's finer copy only for a frame that will be compared with it (all of them
+        # while the reference is not known yet).
+        follower = self._follower
+        self._work.put(self._added, frame, mid=follower is None or follower.compares_on_mid(self._added))
         self._added += 1
-        if self._follower is not None:  # the comparison with the photo keeps up with the frames
-            self._follower.advance(self._added)
+        # Both passes keep up with the frames: the comparison with the photo, and the flow from
+        # each frame to the next.
+        if follower is not None:
+            follower.advance(self._added)
+        self._consecutive.advance(self._added)
 
     def scorecard(self, loop: bool = False, move: str | None = None) -> Scorecard:
         if self._added != self._work.count:
@@ -330,19 +337,20 @@ class ClipScorer:
         if self._follower is None:
             self.set_reference(self._first)
         assert self._follower is not None
-        return _scorecard(self._work, self._follower, self._fps, loop, move)
+        return _scorecard(self._work, self._follower, self._consecutive, self._fps, loop, move)
 
 
-def _scorecard(work: _Work, follower: _Follower, fps: float, loop: bool, move: str | None = None) -> Scorecard:
-    # The two passes over the clip share nothing but the read-only working copy, and OpenCV lets
-    # go of the GIL inside each call: run side by side, they take about as long as the longer one.
-    # (The comparison with the photo is done already where the frames were fed as they rendered.)
-    # The camera's move (for motion adherence) reads a few of the small copies: beside them too.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        consecutive = pool.submit(_motion_and_residual, work, fps)
+def _scorecard(work: _Work, follower: _Follower, consecutive: _Consecutive, fps: float, loop: bool,
+               move: str | None = None) -> Scorecard:
+    # The passes over the clip share nothing but the read-only working copy, and OpenCV lets go of
+    # the GIL inside each call: the camera's move (for motion adherence), which reads a few of the
+    # small copies, is found beside them. (Where the frames were fed as they rendered, both passes
+    # are done already.)
+    with ThreadPoolExecutor(max_workers=1) as pool:
         adhered = None if move is None else pool.submit(_adherence_score, work, move)
         follower.advance(work.count)
         followed = follower.result()
+        consecutive.advance(work.count)
         motion_value, residual = consecutive.result()
     contrast = max(float(np.median(followed.contrast_l)), MIN_CONTRAST_L)
     pumping = _pumping(followed.frame_lab_means, fps) / contrast
@@ -401,13 +409,22 @@ def _factor(long_side: int, target: int) -> int:
     return max(1, int(long_side / target + 0.5))
 
 
-def _shrink(image: np.ndarray, k: int) -> np.ndarray:
-    """Area-average by an integer factor; the frame is trimmed to a multiple of k first, so OpenCV
-    takes its fast integer path (seven times faster than 2.5×, say)."""
-    if k == 1:
-        return np.ascontiguousarray(image)
+def _shrink(image: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Area-average by an integer factor (into `out` when given); the frame is trimmed to a
+    multiple of k first, so OpenCV takes its fast integer path (seven times faster than 2.5×)."""
     h, w = image.shape[0] // k * k, image.shape[1] // k * k
-    return cv2.resize(image[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA)
+    if k == 1:
+        if out is None:
+            return np.ascontiguousarray(image)
+        out[...] = image[:h, :w]
+        return out
+    return cv2.resize(image[:h, :w], (w // k, h // k), dst=out, interpolation=cv2.INTER_AREA)
+
+
+def build_colour_tables() -> None:
+    """Have OpenCV build its L*a*b* conversion tables, which it does on a process's first such
+    conversion (0.12 s here) and shares with every later one, 8-bit or float, on any thread."""
+    cv2.cvtColor(np.zeros((1, 1, 3), np.float32), cv2.COLOR_RGB2Lab)
 
 
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -442,12 +459,25 @@ class _Work:
             work.put(index, frame)
         return work
 
-    def put(self, index: int, frame: np.ndarray) -> None:
-        """Frame `index` at the two working sizes."""
-        mid = _shrink(frame, self.k_mid)
-        cv2.cvtColor(mid, cv2.COLOR_RGB2GRAY, dst=self.mid_grey[index])
-        self.small[index] = _shrink(mid, self.k_small)
+    def put(self, index: int, frame: np.ndarray, mid: bool = True) -> None:
+        """Frame `index` at the two working sizes (`mid`: the grey one at mid size too; only a
+        frame compared with the photo's subject needs it).
+
+        Each is the box average of the frame over whole blocks (its last rows and columns that
+        do not fill one dropped), made the cheapest way: halving first where the factor is even
+        (OpenCV's fast path), and greying before shrinking (one channel instead of three). A
+        1080×1920 frame costs about 3 ms instead of 6."""
+        k = self.k_mid * self.k_small
+        height, width = self.small.shape[1] * k, self.small.shape[2] * k
+        whole = frame[:height, :width]
+        if k % 2 == 0:
+            whole = cv2.resize(whole, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+        _shrink(whole, k // 2 if k % 2 == 0 else k, out=self.small[index])
         cv2.cvtColor(self.small[index], cv2.COLOR_RGB2GRAY, dst=self.small_grey[index])
+        if mid:
+            mid_h, mid_w = self.mid_grey.shape[1:]
+            grey = cv2.cvtColor(frame[: mid_h * self.k_mid, : mid_w * self.k_mid], cv2.COLOR_RGB2GRAY)
+            _shrink(grey, self.k_mid, out=self.mid_grey[index])
 
     @property
     def count(self) -> int:
@@ -585,39 +615,55 @@ def _dis() -> cv2.DISOpticalFlow:
 # -- motion and flow residual ------------------------------------------------------------------------
 
 
-def _motion_and_residual(work: _Work, fps: float) -> tuple[float, float]:
-    """(median speed in % of the diagonal per second, mean flow-compensated residual / contrast).
+class _Consecutive:
+    """The consecutive-frame pass, as far as the frames go: the flow from each frame to the next
+    gives both the motion (median speed in % of the diagonal per second) and the residual (what
+    the motion does not explain, once each next frame is warped back onto the current one).
+    A scorer fed while the clip renders advances it as each frame comes."""
 
-    One pass of consecutive-frame flow serves both: the residual warps each next frame back onto
-    the current one with the flow and keeps what the motion does not explain.
-    """
-    count = work.count
-    if count < 2:
-        return 0.0, 0.0
-    width, height = work.small_size
-    diagonal = math.hypot(width, height)
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    span = int(np.clip(round(fps * MOTION_WINDOW_S), 1, count - 1))
-    window: deque[tuple[np.ndarray, np.ndarray]] = deque()
-    total = np.zeros((height, width, 2), np.float32)
-    speeds: list[float] = []
-    residuals: list[float] = []
-    sampled = work.small_grey[:: max(1, count // 8)]
-    contrast = max(float(np.median([cv2.meanStdDev(g)[1][0, 0] for g in sampled])), MIN_CONTRAST_GREY)
-    dis = _dis()
-    for i in range(count - 1):
-        flow = dis.calc(work.small_grey[i], work.small_grey[i + 1], None)
-        window.append((flow, _gradient(work.small_grey[i])))
-        total += flow
-        if len(window) > span:
-            total -= window.popleft()[0]
-        if len(window) == span:
-            length = _normal_flow(total, window[0][1])
-            moving = np.maximum(length - MOTION_NOISE_PX, 0.0) if length.size else np.zeros(1, np.float32)
-            speeds.append(float(np.percentile(moving, MOTION_PERCENTILE)) * fps / span / diagonal * 100.0)
-        residual = _residual(work.small_grey[i], work.small_grey[i + 1], flow, grid_x, grid_y)
-        residuals.append(residual / contrast)
-    return float(np.median(speeds)), float(np.mean(residuals))
+    def __init__(self, work: _Work, fps: float) -> None:
+        self.work, self.fps = work, fps
+        width, height = work.small_size
+        self.diagonal = math.hypot(width, height)
+        self.grid_x, self.grid_y = np.meshgrid(np.arange(width, dtype=np.float32),
+                                               np.arange(height, dtype=np.float32))
+        self.span = int(np.clip(round(fps * MOTION_WINDOW_S), 1, max(1, work.count - 1)))
+        self.window: deque[tuple[np.ndarray, np.ndarray]] = deque()
+        self.total = np.zeros((height, width, 2), np.float32)
+        self.speeds: list[float] = []
+        self.residuals: list[float] = []
+        self.dis = _dis()
+        self.done = 0  # pairs (i, i + 1) measured
+
+    def advance(self, ready: int) -> None:
+        """Measure every pair of frames before `ready` not measured yet."""
+        grey = self.work.small_grey
+        while self.done + 1 < ready:
+            i = self.done
+            flow = self.dis.calc(grey[i], grey[i + 1], None)
+            self.window.append((flow, _gradient(grey[i])))
+            self.total += flow
+            if len(self.window) > self.span:
+                self.total -= self.window.popleft()[0]
+            if len(self.window) == self.span:
+                length = _normal_flow(self.total, self.window[0][1])
+                moving = np.maximum(length - MOTION_NOISE_PX, 0.0) if length.size else np.zeros(1, np.float32)
+                speed = float(np.percentile(moving, MOTION_PERCENTILE)) * self.fps / self.span / self.diagonal
+                self.speeds.append(speed * 100.0)
+            self.residuals.append(_residual(grey[i], grey[i + 1], flow, self.grid_x, self.grid_y))
+            self.done += 1
+
+    def result(self) -> tuple[float, float]:
+        """(median speed in % of the diagonal per second, mean residual / contrast), once every
+        frame is in."""
+        count = self.work.count
+        if count < 2:
+            return 0.0, 0.0
+        if self.done != count - 1:
+            raise ValueError(f"{self.done + 1} of {count} frames measured")
+        sampled = self.work.small_grey[:: max(1, count // 8)]
+        contrast = max(float(np.median([cv2.meanStdDev(g)[1][0, 0] for g in sampled])), MIN_CONTRAST_GREY)
+        return float(np.median(self.speeds)), float(np.mean(self.residuals)) / contrast
 
 
 def _gradient(grey: np.ndarray) -> np.ndarray:
@@ -734,6 +780,10 @@ class _Follower:
         self.from_level = np.linalg.inv(self.to_level)
         self.levels = work.small_grey if reference.subject_on_small else work.mid_grey
         self.done = 0
+
+    def compares_on_mid(self, t: int) -> bool:
+        """Whether frame t's subject is compared at mid size (else its mid copy is never read)."""
+        return self.levels is self.work.mid_grey and t % self.stride == 0
 
     def advance(self, ready: int) -> None:
         """Compare every frame before `ready` not compared yet (frames are compared in order)."""

@@ -30,7 +30,7 @@ from ..core.durable import clear_stale_parts
 from ..export.files import remove
 from ..export.mp4 import write_mp4, write_sidecar
 from ..export.stream import Mp4Stream
-from ..quality.scorecard import ClipScorer, Scorecard, score_clip, working_size
+from ..quality.scorecard import ClipScorer, Scorecard, build_colour_tables, score_clip, working_size
 from .records import METADATA_KEY, make_record, read_record, record_text
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,9 @@ class TakeSink:
         self.video = Mp4Stream(path, crf, encoder_preset)
         self._request = request
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="take-score")
-        self._jobs: list[Future[None]] = []
+        # The engine's first steps (decoding the photo) leave the other core free: the colour
+        # tables the scorer and the engine's subject finder both need are built there meanwhile.
+        self._jobs: list[Future[None]] = [self._worker.submit(build_colour_tables)]
         self._scorer: ClipScorer | None = None
 
     def begin(self, width: int, height: int, fps: float, count: int) -> None:
