@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from .image import SourceImage
-from .subject import area_shrink, saliency
+from .subject import saliency
 from .request import ASPECTS
 
 
@@ -105,7 +105,10 @@ def subject_box(image: SourceImage) -> Box:
         scale = 1.0
     else:
         scale = min(1.0, 160.0 / max(w, h))
-        small = area_shrink(image.rgb, (max(1, round(w * scale)), max(1, round(h * scale))))
+        # One exact area resize (20 ms for 12 MP), not core.subject.area_shrink's halvings: the
+        # saliency's border clusters are that sensitive, and a level's rounding moved the coffee
+        # sample's subject box by a fifth of the photo (the framing of a request must not change).
+        small = cv2.resize(image.rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
         weight = saliency(small)
         weight = np.clip(weight - np.percentile(weight, 60), 0, None)
     total = float(weight.sum())
