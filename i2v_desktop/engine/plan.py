@@ -103,7 +103,7 @@ def check_request(entry: ModelEntry, request: GenerationRequest) -> None:
         raise RequestError(f"{entry.name} makes the motion between two frames: give it an end frame "
                            f"(or ask for a loop)")
     if request.end_image is not None:
-        if entry.engine != "diffusion" or not entry.loops:
+        if not entry.ends_on_frame:
             raise RequestError(f"{entry.name} cannot end on a chosen frame: {end_frame_note(entry)}")
         if request.loop:
             raise RequestError("a clip cannot both loop and end on another photo: choose one")
@@ -227,8 +227,9 @@ def plan_render(
         notes.append(f"fast: {steps} steps at guidance {guidance:g} with the {lora.name} LoRA")
     if request.loop and entry.loop_note():
         notes.append(entry.loop_note())
-    if request.end_image is not None and end_frame_note(entry):
-        notes.append(end_frame_note(entry))
+    end_note = end_frame_note(entry) if request.end_image is not None else ""
+    if end_note:
+        notes.append(end_note)
     sound, sound_note = plan_sound(entry, request)
     if sound_note is not None:
         notes.append(sound_note)

@@ -172,6 +172,12 @@ class ModelEntry:
     # Made to render between two given frames (Wan2.1 FLF2V): a clip needs an end frame, or a loop.
     needs_end_frame: bool = False
 
+    @property
+    def ends_on_frame(self) -> bool:
+        """Can end on a chosen frame (a request's end_image): a diffusion pipeline that conditions
+        its last frame."""
+        return self.engine == "diffusion" and self.loops
+
     def tier(self, quality: str) -> Tier:
         try:
             return self.tiers[quality]

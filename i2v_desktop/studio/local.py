@@ -249,7 +249,7 @@ class LocalStudio:
             limits=limits(entry) if entry.tiers else Limits(0.0, 0.0, (0.0, 0.0), 0.0),
             qualities=entry.qualities, loop_note=entry.loop_note(), frame_rule=entry.frame_rule,
             max_frames=entry.max_frames, fit=fit, sound=entry.sound, enhancer=entry.enhancer,
-            end_frame=entry.engine == "diffusion" and entry.loops, end_frame_note=end_frame_note(entry),
+            end_frame=entry.ends_on_frame, end_frame_note=end_frame_note(entry),
             needs_end_frame=entry.needs_end_frame,
         )
 
