@@ -201,13 +201,15 @@ class StarChange(QUndoCommand):
         self.apply(self.entry_id, not self.starred)
 
 
-class CropChange(QUndoCommand):
-    """A photo's framing moved; `apply(photo, centre)` sets it (None: automatic, on the subject)."""
+class _PhotoChange(QUndoCommand):
+    """One setting of a photo changed; `apply(photo, value)` sets it. The steps of one drag, wheel
+    turn or burst of nudges merge into one undo step (those of the same photo, under CROP_MERGE_S
+    apart, that `_continues` accepts)."""
 
-    ID = 1201
+    ID = -1  # each kind its own, so that only changes of one kind merge
 
-    def __init__(self, apply: Callable[[str, Any], Any], photo: str, before: Any, after: Any) -> None:
-        super().__init__(f"Move the framing of {Path(photo).name}")
+    def __init__(self, text: str, apply: Callable[[str, Any], Any], photo: str, before: Any, after: Any) -> None:
+        super().__init__(text)
         self.apply, self.photo, self.before, self.after = apply, photo, before, after
         self.at = time.monotonic()
 
@@ -215,9 +217,13 @@ class CropChange(QUndoCommand):
         return self.ID
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, CropChange) or other.photo != self.photo or other.at - self.at > CROP_MERGE_S:
+        if (type(other) is not type(self) or other.photo != self.photo or other.at - self.at > CROP_MERGE_S
+                or not self._continues(other)):
             return False
         self.after, self.at = other.after, other.at
+        return True
+
+    def _continues(self, other: _PhotoChange) -> bool:
         return True
 
     def redo(self) -> None:
@@ -227,7 +233,16 @@ class CropChange(QUndoCommand):
         self.apply(self.photo, self.before)
 
 
-class KeyframesChange(QUndoCommand):
+class CropChange(_PhotoChange):
+    """A photo's framing moved; `apply(photo, centre)` sets it (None: automatic, on the subject)."""
+
+    ID = 1201
+
+    def __init__(self, apply: Callable[[str, Any], Any], photo: str, before: Any, after: Any) -> None:
+        super().__init__(f"Move the framing of {Path(photo).name}", apply, photo, before, after)
+
+
+class KeyframesChange(_PhotoChange):
     """A photo's keyframed framings changed; `apply(photo, keys)` sets them (() : the preset's move).
 
     The steps of one drag, wheel turn or burst of nudges (`continuous`) merge into one undo step, as a
@@ -239,24 +254,9 @@ class KeyframesChange(QUndoCommand):
     def __init__(self, apply: Callable[[str, Any], Any], photo: str, before: Any, after: Any,
                  continuous: bool) -> None:
         what = "Change the keyframes" if before and after else "Set keyframes" if after else "Clear the keyframes"
-        super().__init__(f"{what} of {Path(photo).name}")
-        self.apply, self.photo, self.before, self.after = apply, photo, before, after
+        super().__init__(f"{what} of {Path(photo).name}", apply, photo, before, after)
         self.continuous = continuous
-        self.at = time.monotonic()
 
-    def id(self) -> int:
-        return self.ID
-
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if (not isinstance(other, KeyframesChange) or not (self.continuous and other.continuous)
-                or other.photo != self.photo or other.at - self.at > CROP_MERGE_S
-                or len(other.before) != len(self.after)):
-            return False
-        self.after, self.at = other.after, other.at
-        return True
-
-    def redo(self) -> None:
-        self.apply(self.photo, self.after)
-
-    def undo(self) -> None:
-        self.apply(self.photo, self.before)
+    def _continues(self, other: _PhotoChange) -> bool:
+        assert isinstance(other, KeyframesChange)
+        return self.continuous and other.continuous and len(other.before) == len(self.after)
