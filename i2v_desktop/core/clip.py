@@ -43,8 +43,6 @@ def _libc_madvise() -> Any:
 
 
 _MADVISE = _libc_madvise()
-
-
 POPULATE_STEP = 8 << 20
 
 
@@ -63,6 +61,8 @@ def populate(memory: mmap.mmap) -> None:
     for offset in range(0, len(memory), POPULATE_STEP):
         if _MADVISE(address + offset, min(POPULATE_STEP, len(memory) - offset), MADV_POPULATE_WRITE) != 0:
             return  # not known to this kernel
+
+
 FrameAllocator = Callable[[tuple[int, int, int, int]], "np.ndarray | None"]
 _allocator: FrameAllocator | None = None
 

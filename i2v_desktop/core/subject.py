@@ -29,7 +29,7 @@ def _small(image: np.ndarray, long_side: int = WORK_SIZE, exact: bool = False) -
     h, w = image.shape[:2]
     scale = min(1.0, long_side / max(h, w))
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA) if exact else area_shrink(image, size)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA) if exact else _area_shrink(image, size)
 
 
 def _halved(image: np.ndarray, long_side: int) -> np.ndarray:
@@ -41,7 +41,7 @@ def _halved(image: np.ndarray, long_side: int) -> np.ndarray:
     return image
 
 
-def area_shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def _area_shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """`image` area-averaged to `size` (width, height): halved exactly (OpenCV's fast path) while
     it is still at least twice as large and its sides are even, then averaged the rest of the way.
     The same box average as one area resize, ten times faster for a large photo to a few hundred
