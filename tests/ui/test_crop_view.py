@@ -16,11 +16,10 @@ TALL = 9 / 16
 GREY = 128
 
 
-@pytest.fixture
-def view(qtbot) -> CropView:
+def shown(qtbot, widget: CropView) -> CropView:
+    """`widget` showing a grey photo of SOURCE's size with SUBJECT, at the TALL aspect."""
     preview = QImage(400, 300, QImage.Format.Format_RGB32)  # a downscaled preview of a 4000 x 3000 photo
     preview.fill(QColor(GREY, GREY, GREY))
-    widget = CropView()
     qtbot.addWidget(widget)
     widget.resize(600, 400)
     widget.set_photo(preview, SOURCE, SUBJECT)
@@ -28,6 +27,11 @@ def view(qtbot) -> CropView:
     widget.show()
     qtbot.waitExposed(widget)
     return widget
+
+
+@pytest.fixture
+def view(qtbot) -> CropView:
+    return shown(qtbot, CropView())
 
 
 def emitted(view: CropView) -> list:

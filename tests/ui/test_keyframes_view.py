@@ -5,33 +5,21 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QImage, QWheelEvent
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from i2v_desktop.core.framing import Box
 from i2v_desktop.core.keyframes import MIN_WIDTH, Framing
 from i2v_desktop.ui.keyframes import KeyframeView, framing_box, full_width
 
+from test_crop_view import SOURCE, SUBJECT, TALL, shown
 from test_undo import undo_keys
 from test_window import QUICK, add_ready, generate
-
-SOURCE = (4000, 3000)
-SUBJECT = Box(2400.0, 900.0, 600.0, 1200.0)
-TALL = 9 / 16
 
 
 @pytest.fixture
 def view(qtbot) -> KeyframeView:
-    preview = QImage(400, 300, QImage.Format.Format_RGB32)
-    preview.fill(QColor(128, 128, 128))
-    widget = KeyframeView()
-    qtbot.addWidget(widget)
-    widget.resize(600, 400)
-    widget.set_photo(preview, SOURCE, SUBJECT)
-    widget.set_aspect(TALL)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return shown(qtbot, KeyframeView())
 
 
 def seen(view: KeyframeView) -> list:
