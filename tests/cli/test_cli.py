@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -169,6 +170,29 @@ def test_the_installed_entry_points_run():
     assert result.returncode == 0 and "i2v_desktop" in result.stdout
     result = subprocess.run([str(bindir / "i2v-desktop"), "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "i2v_desktop" in result.stdout
+
+
+# How many threads numpy's BLAS (OpenBLAS, as numpy's wheels ship it) runs, asked of the library.
+_BLAS_THREADS = """
+import ctypes, glob, os, sys
+import i2v_desktop, numpy
+found = glob.glob(os.path.join(os.path.dirname(numpy.__file__) + ".libs", "libscipy_openblas*.so"))
+if not found:
+    sys.exit(3)
+print(ctypes.CDLL(found[0]).scipy_openblas_get_num_threads64_())
+"""
+
+
+@pytest.mark.parametrize("given, expected", [(None, 1), ("2", 2)])
+def test_numpys_blas_runs_on_one_thread_unless_the_user_says_otherwise(given, expected):
+    env = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    result = subprocess.run([sys.executable, "-c", _BLAS_THREADS], capture_output=True, text=True, env=env, timeout=60)
+    if result.returncode == 3:
+        pytest.skip("this numpy ships no OpenBLAS of its own")
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) == expected
 
 
 def test_without_gpu_or_weights_the_default_is_the_instant_engine(samples, tmp_path, capsys):
