@@ -349,7 +349,9 @@ def cmd_render(args: argparse.Namespace) -> int:
                     print(f"i2v: ⚠ {note}", file=sys.stderr)
                 if args.enhance_prompt:
                     request = _enhanced(studio, request)
-                outputs = render_to_files(engine, request, out, display, cancel, crf=args.crf)
+                # Only the files are wanted: the frames are not kept once written (less memory).
+                outputs = render_to_files(engine, request, out, display, cancel, crf=args.crf,
+                                          keep_frames=False)
             except (I2VError, OSError) as exc:
                 line = str(exc) if isinstance(exc, I2VError) else f"{request.image}: {_os_line(exc)}"
                 display(Failed(line))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Protocol
 
@@ -79,7 +80,12 @@ def frame_buffer(count: int, height: int, width: int) -> np.ndarray:
     shape = (count, height, width, 3)
     if _allocator is not None and (frames := _allocator(shape)) is not None:
         return frames
-    size = count * height * width * 3
+    return _fresh_frames(shape)
+
+
+def _fresh_frames(shape: tuple[int, int, int, int]) -> np.ndarray:
+    """Anonymous, populated memory for frames of `shape`, not inherited by a fork (frame_buffer)."""
+    size = shape[0] * shape[1] * shape[2] * shape[3]
     if size == 0 or not hasattr(mmap, "MAP_ANONYMOUS"):  # Windows: numpy's own allocator
         return np.empty(shape, np.uint8)
     memory = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
@@ -101,14 +107,66 @@ def use_frame_allocator(allocator: FrameAllocator | None) -> None:
     _allocator = allocator
 
 
+class FrameLender(Protocol):
+    """Memory a sink lends an engine to render a clip's frames into, when the caller does not keep
+    the clip (a command-line render, a batch): a few frames' worth, used in turn, instead of the
+    whole clip's (450 MB for 3 s of 1080×1920, which the kernel would clear first)."""
+
+    def lend(self, index: int) -> np.ndarray:
+        """(height, width, 3) uint8 memory for frame `index`; the engine may wait here until the
+        sink is done with the frame this memory held before."""
+
+
 class FrameSink(Protocol):
     """Where an engine hands the frames of a clip as it makes them (an encoder that works while
     the engine renders). `begin` comes first, then every frame once, in order."""
 
-    def begin(self, width: int, height: int, fps: float, count: int) -> None: ...
+    def begin(self, width: int, height: int, fps: float, count: int) -> FrameLender | None:
+        """None, or memory to render the frames into: then the clip comes back without its frames
+        (an engine that already has them all, a diffusion model's, hands them over as they are)."""
 
     def frame(self, index: int, frame: np.ndarray) -> None:
         """`frame` is (height, width, 3) uint8 and final: the engine never writes it again."""
+
+
+class FrameRing:
+    """A few frames' memory, lent in turn: frame i gets slot i mod `slots`. Each lent frame is read
+    by `readers` (an encoder, a scorer), each of which calls `release(i)` once done with it; a slot
+    is lent again only when every reader has released the frame it held."""
+
+    def __init__(self, slots: int, height: int, width: int, readers: int) -> None:
+        if slots < 1 or readers < 1:
+            raise ValueError(f"a ring needs at least one slot and one reader, got {slots} and {readers}")
+        self.frames = _fresh_frames((slots, height, width, 3))
+        self._readers = readers
+        self._unread = [0] * slots  # readers that still hold each slot's frame
+        self._lent = -1  # the last frame lent: frames are lent in order
+        self._released = threading.Condition()
+
+    def lend(self, index: int, check: Callable[[], None] = lambda: None) -> np.ndarray:
+        """Slot for frame `index` (frames come in order), once its readers are done with the frame
+        it held. `check` is called while waiting, and may raise to stop the wait (a reader that
+        died will never release)."""
+        if index != self._lent + 1:
+            raise ValueError(f"frame {index} was asked for when frame {self._lent + 1} was due")
+        slot = index % len(self._unread)
+        with self._released:
+            while self._unread[slot]:
+                check()
+                self._released.wait(0.2)
+            self._unread[slot] = self._readers
+        self._lent = index
+        return self.frames[slot]
+
+    def release(self, index: int) -> None:
+        """One reader is done with frame `index`."""
+        slot = index % len(self._unread)
+        with self._released:
+            if self._unread[slot] == 0:
+                raise ValueError(f"frame {index} released more often than it has readers")
+            self._unread[slot] -= 1
+            if self._unread[slot] == 0:
+                self._released.notify_all()
 
 
 @dataclass(frozen=True)
@@ -177,22 +235,27 @@ class Audio:
 
 @dataclass(frozen=True)
 class Clip:
-    frames: np.ndarray  # (T, H, W, 3) uint8, read-only
+    # (T, H, W, 3) uint8, read-only; None for a render whose frames went to its file as they were
+    # made and were not kept (a sink lent the memory, see FrameLender): its size is in `info`.
+    frames: np.ndarray | None
     fps: float
     request: GenerationRequest
     info: RenderInfo
     audio: Audio | None = None  # the model's sound for the clip, when the request asked for it
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "frames", frozen_frames(self.frames))
+        if self.frames is not None:
+            object.__setattr__(self, "frames", frozen_frames(self.frames))
 
     @property
     def num_frames(self) -> int:
-        return int(self.frames.shape[0])
+        return self.info.num_frames if self.frames is None else int(self.frames.shape[0])
 
     @property
     def size(self) -> tuple[int, int]:
         """(width, height) in pixels."""
+        if self.frames is None:
+            return self.info.width, self.info.height
         return int(self.frames.shape[2]), int(self.frames.shape[1])
 
     @property

@@ -36,8 +36,10 @@ class Engine(ABC):
                       sink: FrameSink) -> Clip:
         """`generate`, handing each frame to `sink` as soon as it is final, so that the encoder
         works while the engine does. An engine that makes every frame at once (a diffusion model
-        decodes the clip in one go) hands them over at the end: this default."""
+        decodes the clip in one go) hands them over at the end: this default. Its clip keeps its
+        frames, which exist already: memory the sink would lend is not used."""
         clip = self.generate(request, on_event, cancel)
+        assert clip.frames is not None
         sink.begin(clip.size[0], clip.size[1], clip.fps, clip.num_frames)
         for index, frame in enumerate(clip.frames):
             sink.frame(index, frame)

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ..core.cancel import CancelToken
-from ..core.clip import Clip, FrameSink, RenderInfo, frame_buffer
+from ..core.clip import Clip, FrameLender, FrameSink, RenderInfo, frame_buffer
 from ..core.events import EventSink, Preview, Stage, StageChanged, StepProgress
 from ..core.framing import Box, crop_box, flatten, output_size, subject_box
 from ..core.image import SourceImage, load_image
@@ -373,16 +373,20 @@ class InstantEngine(Engine):
         # (the scorer frames the photo on its own thread; the encoder starts with the first frame),
         # and the clip's memory (hundreds of MB, which the kernel must clear) is claimed on
         # another thread. The other core has nothing else to do before the first frame.
+        # A sink may lend the memory instead (a render whose frames are not kept after writing).
         claimed: list[Future[np.ndarray]] = []
+        lender: FrameLender | None = None
 
         def planned(plan: InstantPlan) -> None:
+            nonlocal lender
             if sink is not None:
-                sink.begin(plan.width, plan.height, plan.fps, plan.num_frames)
-            claimed.append(claiming.submit(frame_buffer, plan.num_frames, plan.height, plan.width))
+                lender = sink.begin(plan.width, plan.height, plan.fps, plan.num_frames)
+            if lender is None:
+                claimed.append(claiming.submit(frame_buffer, plan.num_frames, plan.height, plan.width))
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="frame-buffer") as claiming:
             plan, scene = self.prepare(request, planned)
-            frames = claimed[0].result()
+            frames = claimed[0].result() if claimed else None
         cancel.raise_if_cancelled()
 
         on_event(StageChanged(Stage.RENDERING, f"{plan.num_frames} frames, {plan.width}×{plan.height}"))
@@ -393,10 +397,11 @@ class InstantEngine(Engine):
         start = last_preview = time.perf_counter()
         for i in range(plan.num_frames):
             cancel.raise_if_cancelled()
-            scene.render(i, frames[i])
+            frame = frames[i] if lender is None else lender.lend(i)
+            scene.render(i, frame)
             if sink is not None:
-                sink.frame(i, frames[i])
-            cv2.resize(frames[i], preview_size, dst=previews[i], interpolation=cv2.INTER_LINEAR)
+                sink.frame(i, frame)
+            cv2.resize(frame, preview_size, dst=previews[i], interpolation=cv2.INTER_LINEAR)
             now = time.perf_counter()
             preview = None
             if now - last_preview >= PREVIEW_INTERVAL_S or i + 1 == plan.num_frames:

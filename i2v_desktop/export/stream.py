@@ -13,7 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 from fractions import Fraction
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,8 @@ from .yuv import I420
 
 _END = None  # the frame queue's last item
 # Frames waiting for the encoder: enough to ride out a slow frame, few enough that a stalled
-# encoder stops the engine soon (they are views of the clip, so waiting costs no memory).
+# encoder stops the engine soon (they are views of the memory the engine renders into, the clip's
+# or a ring's, so waiting costs no memory).
 _BACKLOG = 8
 
 
@@ -44,10 +45,14 @@ class Mp4Stream:
     `close` to throw everything away. `close` is always safe to call, also after `finish`.
     """
 
-    def __init__(self, path: Path, crf: int = 18, encoder_preset: str = "medium") -> None:
+    def __init__(self, path: Path, crf: int = 18, encoder_preset: str = "medium",
+                 on_read: Callable[[int], object] | None = None) -> None:
+        """`on_read(index)`: called on the writer's thread once frame `index` has been read (the
+        memory it was in may then be used again)."""
         check_encoder(crf, encoder_preset, path)
         self.path = Path(path)
         self._crf, self._preset = crf, encoder_preset
+        self._on_read = on_read
         self._frames: queue.Queue[np.ndarray | None | _Stop] = queue.Queue(_BACKLOG)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -76,8 +81,7 @@ class Mp4Stream:
         self._thread.start()
 
     def frame(self, index: int, frame: np.ndarray) -> None:
-        if self._error is not None:  # the encoder failed (a full disk): stop the render now
-            raise self._error
+        self.check()
         if index != self._count:
             raise ValueError(f"{self.path}: frame {index} came when frame {self._count} was due")
         if frame.dtype != np.uint8 or frame.shape != (self._size[1], self._size[0], 3):
@@ -85,6 +89,13 @@ class Mp4Stream:
                              f"got {frame.dtype} {frame.shape}")
         self._put(np.ascontiguousarray(frame))
         self._count += 1
+
+    def check(self) -> None:
+        """Raise what stopped the encoder (a full disk), if it stopped: the render stops now."""
+        if self._error is not None:
+            raise self._error
+        if self._thread is not None and not self._thread.is_alive():
+            raise ExportError(f"{self.path}: the encoder stopped")
 
     # -- the end --------------------------------------------------------------------------------
 
@@ -150,11 +161,18 @@ class Mp4Stream:
         if first is _END or isinstance(first, _Stop):
             return
         try:
-            run_ffmpeg(command, map(convert, self._stream(first)), self.path)
+            run_ffmpeg(command, self._converted(self._stream(first), convert), self.path)
         except _Stop:
             pass
         except BaseException as exc:  # handed to the engine's thread at its next frame, or to finish
             self._error = exc
+
+    def _converted(self, frames: Iterator[np.ndarray], convert: I420) -> Iterator[np.ndarray]:
+        for index, frame in enumerate(frames):
+            converted = convert(frame)
+            if self._on_read is not None:
+                self._on_read(index)
+            yield converted
 
     def _stream(self, first: np.ndarray) -> Iterator[np.ndarray]:
         yield first

@@ -189,7 +189,7 @@ class BatchWorker:
 
             engine = self._engine_for(request.model)
             outputs = render_to_files(engine, request, staging, on_event, CancelToken(), crf=row.crf,
-                                      name=row.name, photo=row.photo)
+                                      name=row.name, photo=row.photo, keep_frames=False)
             if failures or len(outputs) < request.variants:
                 raise I2VError(failures[0] if failures else f"{len(outputs)} of {request.variants} clips were made")
             notes = sorted({note for output in outputs for note in output.clip.info.notes})

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import __version__
 from ..core.cancel import CancelToken
-from ..core.clip import Clip, RenderInfo
+from ..core.clip import Clip, FrameLender, FrameRing, RenderInfo
 from ..core.durable import MAX_STEM_BYTES, fit_stem, numbered
 from ..core.errors import ExportError, I2VError, InputError, ModelError, first_line
 from ..core.events import EventSink, Stage, StageChanged
@@ -98,31 +98,65 @@ def as_still(score: Scorecard, still: bool) -> Scorecard:
     return score
 
 
+# Frames in flight in a render whose frames are not kept: the encoder's backlog (export/stream.py)
+# and the frame it converts, and as many again for the scorer to fall behind by on a busy core.
+RING_SLOTS = 12
+
+
 class TakeSink:
     """Where a render's frames go as the engine makes them: to the encoder, and to the
     scorecard's working copies on a thread of their own, while the photo it is compared with is
     decoded and framed on that thread too. Once the clip is complete, what is left is the
-    scorecard's passes over the small copies and the final write of the file."""
+    scorecard's passes over the small copies and the final write of the file.
 
-    def __init__(self, path: Path, crf: int, encoder_preset: str, request: GenerationRequest) -> None:
-        self.video = Mp4Stream(path, crf, encoder_preset)
+    `keep_frames` False: the caller needs only the file, so the engine renders into a ring of a
+    few frames that this sink lends it (core.clip.FrameRing) instead of the whole clip's memory,
+    and a frame's slot is used again once the encoder and the scorer have both read it."""
+
+    def __init__(self, path: Path, crf: int, encoder_preset: str, request: GenerationRequest,
+                 keep_frames: bool = True) -> None:
+        self._keep = keep_frames
+        self._ring: FrameRing | None = None
+        self.video = Mp4Stream(path, crf, encoder_preset, on_read=self._read)
         self._request = request
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="take-score")
         # The engine's first steps (decoding the photo) leave the other core free: the colour
         # tables the scorer and the engine's subject finder both need are built there meanwhile.
         self._jobs: list[Future[None]] = [self._worker.submit(build_colour_tables)]
         self._scorer: ClipScorer | None = None
+        self._shape = (0, 0, 0)  # the ring's slots, height and width
 
-    def begin(self, width: int, height: int, fps: float, count: int) -> None:
+    def begin(self, width: int, height: int, fps: float, count: int) -> FrameLender | None:
         self.video.begin(width, height, fps, count)
         scorer = self._scorer = ClipScorer(width, height, count, fps)
         self._jobs.append(self._worker.submit(lambda: scorer.set_reference(*photo_reference(self._request,
                                                                                            (width, height)))))
+        self._shape = (min(RING_SLOTS, count), height, width)
+        return None if self._keep else self
+
+    def lend(self, index: int) -> np.ndarray:
+        # The ring is made when the engine first asks: an engine that has every frame already (a
+        # diffusion model's) borrows nothing, and its frames are not the ring's to release.
+        if self._ring is None:
+            self._ring = FrameRing(*self._shape, readers=2)
+        # An encoder that stopped (a full disk) will never read the frame a slot holds: its error
+        # ends the wait. A scorer that failed still lets go of every frame (see _add).
+        return self._ring.lend(index, self.video.check)
 
     def frame(self, index: int, frame: np.ndarray) -> None:
         self.video.frame(index, frame)
+        self._jobs.append(self._worker.submit(self._add, index, frame))
+
+    def _add(self, index: int, frame: np.ndarray) -> None:
         assert self._scorer is not None
-        self._jobs.append(self._worker.submit(self._scorer.add, frame))
+        try:
+            self._scorer.add(frame)
+        finally:
+            self._read(index)
+
+    def _read(self, index: int) -> None:
+        if self._ring is not None:
+            self._ring.release(index)
 
     def score(self, clip: Clip, still: bool, move: str | None = None) -> Scorecard | None:
         """The clip's scorecard (None, logged, where scoring failed: the clip still goes out)."""
@@ -236,6 +270,7 @@ def save_clip(
     )
     metadata = {METADATA_KEY: record_text(record), "comment": summary}
     if encoded is None:
+        assert clip.frames is not None, "a clip without its frames was encoded as it was rendered"
         saved = write_mp4(clip.frames, clip.fps, path, crf=crf, encoder_preset=encoder_preset, metadata=metadata,
                           audio=clip.audio)
     else:
@@ -261,6 +296,7 @@ def render_to_files(
     name: str | None = None,
     photo: str | None = None,
     private: bool = False,
+    keep_frames: bool = True,
 ) -> list[Output]:
     """Render every variant of `request` into out_dir, best-scoring first. Each variant ends with
     one terminal event; `on_saved` hears of each file as soon as it is written (under the name it
@@ -269,7 +305,9 @@ def render_to_files(
     `name`: the clips' file stem (default: the photo's). `photo`: where the clips' records say the
     photo is, when the engine reads a local copy of it (a batch's photo on object storage).
     `private`: out_dir is the history's, so the files may name the photo by its full path; files
-    for the user's own folder name it by its file name only."""
+    for the user's own folder name it by its file name only. `keep_frames` False: the outputs'
+    clips come without their frames where the engine makes them one by one (a caller that needs
+    only the files saves the memory of the whole clip; see TakeSink)."""
     clear_stale_parts(out_dir)  # what a render killed here earlier left behind
     outputs: list[Output] = []
     preset = engine.presets.get(request.preset)
@@ -278,7 +316,7 @@ def render_to_files(
             break
         path = free_path(out_dir, output_stem(name or request.image, index, request.variants, named=name is not None))
         # Encoded and scored while the engine renders (for an engine that makes frames one by one).
-        take = TakeSink(path, crf, engine.encoder_preset, single)
+        take = TakeSink(path, crf, engine.encoder_preset, single, keep_frames)
 
         def deliver(clip: Clip, path: Path = path, take: TakeSink = take) -> None:
             score = take.score(clip, preset.still, preset.move)
