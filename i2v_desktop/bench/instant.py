@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import compileall
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,6 @@ from ..core.request import GenerationRequest
 from ..core.resources import resource_path
 from ..engine.instant import InstantEngine
 from ..studio.render import save_clip, score_against_photo
-from .measure import PeakMemory
 
 SAMPLES = resource_path("samples")
 DURATION, FPS, WIDTH, HEIGHT = 3.0, 24, 1080, 1920
@@ -70,41 +68,41 @@ def render_command(photo: Path, preset: str, out: Path) -> list[str]:
     ]
 
 
-def run_end_to_end(photo: Path, preset: str, out: Path) -> tuple[float, float]:
-    """Wall-clock seconds of the whole `i2v render` command, start-up included, and the processor
+def run_end_to_end(photo: Path, preset: str, out: Path) -> tuple[float, float, int]:
+    """Wall-clock seconds of the whole `i2v render` command, start-up included, the processor
     seconds it and its ffmpeg used (on a busy machine the wall clock grows with the neighbours'
-    load; the processor time much less: it says what the command costs)."""
+    load; the processor time much less: it says what the command costs), and the peak resident
+    memory of its largest process, in bytes."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
-    before = _children_cpu()
-    start = time.perf_counter()
-    result = subprocess.run(render_command(photo, preset, out), env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if result.returncode != 0:
-        raise RuntimeError(f"i2v render --preset {preset} failed: {result.stderr.strip().splitlines()[-1:]}")
-    return seconds, _children_cpu() - before
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(render_command(photo, preset, out), env=env, stdout=subprocess.DEVNULL,
+                                   stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)  # the command's own usage, its ffmpeg's included
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            last = errors.read().decode(errors="replace").strip().splitlines()[-1:]
+            raise RuntimeError(f"i2v render --preset {preset} failed: {last}")
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024  # Linux counts KiB
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # waited-for children and theirs
-    return usage.ru_utime + usage.ru_stime
-
-
-def run_stages(photo: Path, preset: str, out: Path) -> tuple[float, float, float, int]:
-    """(render, score, encode) seconds in this process, and the render's peak resident memory."""
+def run_stages(photo: Path, preset: str, out: Path) -> tuple[float, float, float]:
+    """(render, score, encode) seconds in this process, one after the other."""
     engine = InstantEngine()
     request = GenerationRequest(image=str(photo), preset=preset, aspect="9:16", duration=DURATION, fps=FPS, seed=1)
-    with PeakMemory("cpu") as memory:
-        start = time.perf_counter()
-        clip = engine.generate(request, lambda event: None, CancelToken())
-        rendered = time.perf_counter()
+    start = time.perf_counter()
+    clip = engine.generate(request, lambda event: None, CancelToken())
+    rendered = time.perf_counter()
     assert clip.size == (WIDTH, HEIGHT) and clip.num_frames == round(DURATION * FPS)
     motion = engine.presets.get(preset)
     score = score_against_photo(clip, still=motion.still, move=motion.move)
     scored = time.perf_counter()
     save_clip(clip, out, encoder_preset=engine.encoder_preset, score=score)
     saved = time.perf_counter()
-    return rendered - start, scored - rendered, saved - scored, memory.peak
+    return rendered - start, scored - rendered, saved - scored
 
 
 def zoompan_command(photo: Path, out: Path, encoder_preset: str) -> list[str]:
@@ -168,10 +166,11 @@ def median_of(runs: int, measure: Callable[[int], float]) -> float:
     return statistics.median(measure(i) for i in range(runs))
 
 
-def run_end_to_end_median(photo: Path, preset: str, folder: Path, runs: int) -> tuple[float, float]:
-    """Median wall and processor seconds of `runs` whole commands."""
+def run_end_to_end_median(photo: Path, preset: str, folder: Path, runs: int) -> tuple[float, float, int]:
+    """Median wall and processor seconds of `runs` whole commands, and their highest peak memory."""
     results = [run_end_to_end(photo, preset, folder / f"{preset}-cli{i}") for i in range(runs)]
-    return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
+    return (statistics.median(r[0] for r in results), statistics.median(r[1] for r in results),
+            max(r[2] for r in results))
 
 
 def compiled() -> None:
@@ -196,18 +195,19 @@ def run_benchmark(presets: Sequence[str] = PRESETS, runs: int = RUNS) -> int:
         print(f"{'ffmpeg zoompan':18} {baseline:10.2f} {baseline / DURATION:7.2f} {1.0:9.2f}")
         firsts = []
         for preset in presets:
-            whole, cpu = run_end_to_end_median(photo, preset, folder, runs)
+            whole, cpu, peak = run_end_to_end_median(photo, preset, folder, runs)
             first, window = run_window(photo, preset, runs)
             firsts.append(first)
             stages = [run_stages(photo, preset, folder / f"{preset}{i}.mp4") for i in range(runs)]
             render, score, encode = (statistics.median(s[k] for s in stages) for k in range(3))
-            peak = max(s[3] for s in stages)
             print(f"{'instant ' + preset:18} {whole:10.2f} {whole / DURATION:7.2f} {whole / baseline:9.2f} "
                   f"{window:7.2f} {cpu:6.2f} {render:7.2f} {score:6.2f} {encode:7.2f} {peak / 2**20:8.0f}")
         print(f"Seconds. End to end: the whole `i2v render` command, start-up included ('× clip' under 1 is "
               f"faster than real time), and the processor time it used (with ffmpeg's). Window: its render "
               f"call to the clip in its history, worker process warm (the first render of a session, which "
               f"starts the worker, took {statistics.median(firsts):.2f} s). Render, score, encode: each "
-              f"alone, one after the other (a render overlaps them). Load average {load_before:.1f} before, "
+              f"alone, one after the other (a render overlaps them). Peak MB: the command's largest "
+              f"process at its fullest (the window keeps the clip's frames, which the command does "
+              f"not: {round(DURATION * FPS) * WIDTH * HEIGHT * 3 / 2**20:.0f} MB more). Load average {load_before:.1f} before, "
               f"{os.getloadavg()[0]:.1f} after.")
     return 0
