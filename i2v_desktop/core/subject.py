@@ -13,6 +13,8 @@ import math
 import cv2
 import numpy as np
 
+from .shrink import area_shrink, halved
+
 WORK_SIZE = 320  # long side for inpainting
 SEGMENT_SIZE = 200  # long side for GrabCut, whose cost grows fast with size
 # A fill pixel keeps its own pyramid level's average once 1/PUSH_PULL_GAIN of its neighbourhood
@@ -29,34 +31,7 @@ def _small(image: np.ndarray, long_side: int = WORK_SIZE, exact: bool = False) -
     h, w = image.shape[:2]
     scale = min(1.0, long_side / max(h, w))
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA) if exact else _area_shrink(image, size)
-
-
-def _halved(image: np.ndarray, long_side: int) -> np.ndarray:
-    """`image` area-halved while its long side is at least twice `long_side` and its sides are
-    even, and no further (a refinement at 962 pixels is as good as at 960, and the last, uneven
-    resize would cost more than all the halvings)."""
-    while max(image.shape[:2]) >= 2 * long_side and _halvable(image):
-        image = _halve(image)
-    return image
-
-
-def _area_shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`image` area-averaged to `size` (width, height): halved exactly (OpenCV's fast path) while
-    it is still at least twice as large and its sides are even, then averaged the rest of the way.
-    The same box average as one area resize, ten times faster for a large photo to a few hundred
-    pixels."""
-    while image.shape[1] >= 2 * size[0] and image.shape[0] >= 2 * size[1] and _halvable(image):
-        image = _halve(image)
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
-def _halvable(image: np.ndarray) -> bool:
-    return image.shape[0] % 2 == 0 and image.shape[1] % 2 == 0
-
-
-def _halve(image: np.ndarray) -> np.ndarray:
-    return cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA) if exact else area_shrink(image, size)
 
 
 def saliency(rgb: np.ndarray) -> np.ndarray:
@@ -176,7 +151,7 @@ def subject_matte(rgb: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarra
     if not hard.any() or not _one_subject(hard) or not _follows_edges(small, hard):
         return np.zeros((h, w), np.float32)
     # Refine at a middle size (cheap), where a hair is still a few pixels wide, then upsample.
-    mid = _halved(rgb, 960)
+    mid = halved(rgb, 960)
     guide = cv2.cvtColor(mid, cv2.COLOR_RGB2GRAY).astype(np.float32) * np.float32(1 / 255)
     coarse = cv2.resize(hard.astype(np.float32), guide.shape[::-1], interpolation=cv2.INTER_LINEAR)
     radius = max(2, round(max(guide.shape) / 120))
