@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -71,22 +72,44 @@ def render_command(photo: Path, preset: str, out: Path) -> list[str]:
 def run_end_to_end(photo: Path, preset: str, out: Path) -> tuple[float, float, int]:
     """Wall-clock seconds of the whole `i2v render` command, start-up included, the processor
     seconds it and its ffmpeg used (on a busy machine the wall clock grows with the neighbours'
-    load; the processor time much less: it says what the command costs), and the peak resident
-    memory of its largest process, in bytes."""
+    load; the processor time much less: it says what the command costs), and its peak resident
+    memory in bytes (0 where the system does not say)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
         process = subprocess.Popen(render_command(photo, preset, out), env=env, stdout=subprocess.DEVNULL,
                                    stderr=errors)
-        _, status, usage = os.wait4(process.pid, 0)  # the command's own usage, its ffmpeg's included
+        done, peak = threading.Event(), [0]
+        watcher = threading.Thread(target=_watch_peak, args=(process.pid, done, peak))
+        watcher.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)  # the command's own usage, its ffmpeg's included
+        finally:
+            done.set()
+            watcher.join()
         seconds = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
             errors.seek(0)
             last = errors.read().decode(errors="replace").strip().splitlines()[-1:]
             raise RuntimeError(f"i2v render --preset {preset} failed: {last}")
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024  # Linux counts KiB
+    return seconds, usage.ru_utime + usage.ru_stime, peak[0]
+
+
+def _watch_peak(pid: int, done: threading.Event, peak: list[int]) -> None:
+    """The process's high-water resident memory, read until it ends (the kernel's own figure for
+    that process alone: the rusage of a child started from this large process would count this
+    one's memory too)."""
+    status = Path(f"/proc/{pid}/status")
+    while not done.wait(0.02):
+        try:
+            text = status.read_text()
+        except OSError:
+            return  # gone, or no /proc here
+        for line in text.splitlines():
+            if line.startswith("VmHWM:"):
+                peak[0] = max(peak[0], int(line.split()[1]) * 1024)
 
 
 def run_stages(photo: Path, preset: str, out: Path) -> tuple[float, float, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from i2v_desktop.bench.instant import DURATION, FPS, PRESETS, render_command, zoompan_command
@@ -32,8 +33,9 @@ def test_the_end_to_end_row_times_a_real_command_that_keeps_no_clip_in_memory(tm
     seconds, cpu, peak = run_end_to_end(resource_path("samples") / "coffee.jpg", "push-in", tmp_path / "out")
     assert len(list((tmp_path / "out").glob("coffee*.mp4"))) == 1
     assert seconds > 0 and cpu > 0
-    clip_bytes = round(DURATION * FPS) * WIDTH * HEIGHT * 3  # 450 MB: what a kept clip would add
-    assert 50 << 20 < peak < clip_bytes
+    if sys.platform.startswith("linux"):  # the peak is read from /proc
+        clip_bytes = round(DURATION * FPS) * WIDTH * HEIGHT * 3  # 450 MB: what a kept clip would add
+        assert 50 << 20 < peak < clip_bytes
 
 
 def test_a_failed_command_is_one_line_naming_the_preset(tmp_path: Path) -> None:
