@@ -31,9 +31,16 @@ class Preview:
 
     frames: np.ndarray  # (T, h, w, 3) uint8, read-only
     fps: float
+    # How many first frames are the previous preview's, unchanged: an engine whose previews grow
+    # frame by frame (the instant engine) says so, and only the frames after them need to travel
+    # to a window in another process. 0: a new look at the whole clip (a model's, each step).
+    extends: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "frames", frozen_frames(self.frames))
+        if isinstance(self.extends, bool) or not isinstance(self.extends, int) or \
+                not 0 <= self.extends <= len(self.frames):
+            raise ValueError(f"a preview of {len(self.frames)} frames cannot extend {self.extends!r} earlier ones")
 
 
 @dataclass(frozen=True)

@@ -395,6 +395,7 @@ class InstantEngine(Engine):
         preview_size = (PREVIEW_WIDTH, max(2, round(PREVIEW_WIDTH * plan.height / plan.width)))
         previews = np.empty((plan.num_frames, preview_size[1], preview_size[0], 3), np.uint8)
         start = last_preview = time.perf_counter()
+        shown = 0  # frames in the last preview: each one extends it
         for i in range(plan.num_frames):
             cancel.raise_if_cancelled()
             frame = frames[i] if lender is None else lender.lend(i)
@@ -405,8 +406,8 @@ class InstantEngine(Engine):
             now = time.perf_counter()
             preview = None
             if now - last_preview >= PREVIEW_INTERVAL_S or i + 1 == plan.num_frames:
-                preview = Preview(previews[: i + 1], plan.fps)
-                last_preview = now
+                preview = Preview(previews[: i + 1], plan.fps, extends=shown)
+                last_preview, shown = now, i + 1
             elapsed = now - start
             on_event(StepProgress(i + 1, plan.num_frames, elapsed, elapsed / (i + 1) * (plan.num_frames - i - 1), preview))
         info = RenderInfo(

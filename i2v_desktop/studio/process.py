@@ -181,16 +181,20 @@ def discard(name: str) -> bool:
     return True
 
 
-def encode(event: Event, park_array: Callable[[np.ndarray], Block | None], saved: np.ndarray | None) -> tuple:
+def encode(event: Event, park_array: Callable[[np.ndarray], Block | None], saved: np.ndarray | None,
+           previewed: int = 0) -> tuple:
     """An event as it crosses the pipe: its arrays parked, the rest pickled as it is.
 
     A Finished clip whose frames were just sent with its saved files refers to them (None) rather
     than crossing twice; a preview with no room in shared memory is dropped (the step is kept).
-    The clip's sound crosses as (samples, rate) and is made an Audio again on the other side (an
-    unpickled array is writable: the Audio makes it read-only)."""
+    Of a preview that extends the last one, only the frames after the first `previewed` (those the
+    other side has: see PreviewFrames) cross. The clip's sound crosses as (samples, rate) and is
+    made an Audio again on the other side (an unpickled array is writable: the Audio makes it
+    read-only)."""
     match event:
-        case StepProgress(preview=Preview(frames=frames, fps=fps)):
-            return ("step", replace(event, preview=None), park_array(frames), fps)
+        case StepProgress(preview=Preview(frames=frames, fps=fps, extends=extends)):
+            start = min(extends, previewed)
+            return ("step", replace(event, preview=None), park_array(frames[start:]), fps, start)
         case Finished(clip=clip):
             block = None if clip.frames is saved else park_array(clip.frames)
             sound = None if clip.audio is None else (clip.audio.samples, clip.audio.rate)
@@ -198,17 +202,53 @@ def encode(event: Event, park_array: Callable[[np.ndarray], Block | None], saved
     return ("plain", event)
 
 
-def decode(message: tuple, take_array: Callable[[Block], np.ndarray], saved: np.ndarray | None) -> Event:
-    """The event `encode` made `message` from; every block it names is read and freed."""
+def decode(message: tuple, take_array: Callable[[Block], np.ndarray], saved: np.ndarray | None,
+           previews: PreviewFrames | None = None) -> Event:
+    """The event `encode` made `message` from; every block it names is read and freed. A preview
+    that extends the last one is put together in `previews`."""
     match message:
-        case ("step", event, block, fps):
-            return event if block is None else replace(event, preview=Preview(take_array(block), fps))
+        case ("step", event, block, fps, start):
+            if block is None:
+                return event
+            frames = take_array(block)
+            if previews is not None:
+                frames = previews.add(start, frames)
+            elif start:
+                raise ValueError("a preview that extends the last one needs the frames before it")
+            return replace(event, preview=Preview(frames, fps))
         case ("finished", block, fps, request, info, sound):
             audio = None if sound is None else Audio(np.array(sound[0], np.float32), sound[1])
             return Finished(Clip(saved if block is None else take_array(block), fps, request, info, audio))
         case ("plain", event):
             return event
     raise ValueError(f"not an encoded event: {message[0]!r}")
+
+
+class PreviewFrames:
+    """A render's preview frames as they arrive: each message brings the frames after the first
+    `start` of the last preview. The preview shown is a read-only view of the first frames of one
+    buffer that grows only at its end (doubling when full), so a view handed out never changes."""
+
+    def __init__(self) -> None:
+        self._buffer: np.ndarray | None = None
+        self._count = 0
+
+    def add(self, start: int, frames: np.ndarray) -> np.ndarray:
+        if start == 0:
+            self._buffer, self._count = None, 0
+        elif self._buffer is None or start > self._count or self._buffer.shape[1:] != frames.shape[1:]:
+            raise ValueError(f"a preview extends {start} frames, {self._count} of that size are here")
+        count = start + len(frames)
+        if self._buffer is None or count > len(self._buffer):
+            grown = np.empty((max(count, 2 * start), *frames.shape[1:]), frames.dtype)
+            if self._buffer is not None:
+                grown[:start] = self._buffer[:start]
+            self._buffer = grown
+        self._buffer[start:count] = frames
+        self._count = count
+        view = self._buffer[:count]
+        view.setflags(write=False)
+        return view
 
 
 def _blocks(message: object) -> list[Block]:
@@ -237,6 +277,7 @@ class RenderProcess:
         self._flag: Any = None  # the child's cancel flag (a multiprocessing.Event)
         self._next_block = 0  # the first block number not yet read from this child
         self._saved: np.ndarray | None = None  # frames of the clip last saved in this job
+        self._previews = PreviewFrames()  # the job's preview frames so far
         self._enhanced: str | None = None  # the text of the last prompt enhancement
 
     @property
@@ -255,6 +296,7 @@ class RenderProcess:
                 self._start()
             self._flag.clear()
             self._saved = None
+            self._previews = PreviewFrames()
             try:
                 self._conn.send((request, Path(out_dir), os.environ.get(CRASH_VARIABLE)))
             except OSError:
@@ -348,7 +390,7 @@ class RenderProcess:
                 continue
             match message:
                 case ("event", encoded):
-                    on_event(decode(encoded, self._take, self._saved))
+                    on_event(decode(encoded, self._take, self._saved, self._previews))
                 case ("output", mp4, sidecar, record, block, fps):
                     if block is None:  # no room in shared memory: the saved file has the frames
                         from ..export.mp4 import read_frames
@@ -463,6 +505,7 @@ class _Child:
         self.engines: Any = None
         self.seq = 0
         self.saved: np.ndarray | None = None
+        self.previewed = 0  # preview frames the window has from this job (see encode)
         self.clips: dict[str, np.ndarray] = {}  # clips of this job rendered into shared memory, not yet sent
         self.made = 0
 
@@ -471,6 +514,7 @@ class _Child:
         from .render import render_to_files
 
         self.saved = None
+        self.previewed = 0
 
         def work() -> None:
             sink = self.send_event if not crash else self.crashing(crash)
@@ -546,7 +590,12 @@ class _Child:
         return block
 
     def send_event(self, event: Event) -> None:
-        self.conn.send(("event", encode(event, self.park, self.saved)))
+        message = encode(event, self.park, self.saved, self.previewed)
+        if isinstance(event, StepProgress) and event.preview is not None:
+            _, _, block, _, start = message
+            # The window now has the whole preview or, dropped for want of room, its first frames.
+            self.previewed = len(event.preview.frames) if block is not None else start
+        self.conn.send(("event", message))
 
     def send_output(self, output: Output) -> None:
         from .records import make_record

@@ -27,7 +27,8 @@ from i2v_desktop.core.resources import resource_path
 from i2v_desktop.engine.registry import load_registry
 from i2v_desktop.studio.render import Engines, render_to_files
 from i2v_desktop.studio.process import (
-    CRASH_VARIABLE, SHM_FOLDER, EngineSettings, RenderProcess, RenderProcessDied, decode, encode, park, take,
+    CRASH_VARIABLE, SHM_FOLDER, EngineSettings, PreviewFrames, RenderProcess, RenderProcessDied, decode, encode, park,
+    take,
 )
 
 SAMPLES = resource_path("samples")
@@ -199,6 +200,35 @@ def test_events_with_arrays_cross_through_shared_memory_and_back():
     same = decode(encode(Finished(clip), park_array, clip.frames), take, frames)
     assert same.clip.frames is frames and len(parked) == 2  # the saved clip's frames do not cross twice
     assert decode(encode(Cancelled(), park_array, None), take, None) == Cancelled()
+    assert blocks_left() == []
+
+
+def test_a_preview_that_grows_sends_only_its_new_frames_and_earlier_views_stay_as_they_were():
+    clip = np.arange(9 * 4 * 6 * 3, dtype=np.uint8).reshape(9, 4, 6, 3) % 251
+    sent = []
+
+    def park_array(array):
+        sent.append(len(array))
+        return park(array, os.getpid(), len(sent))
+
+    previews, previewed, shown = PreviewFrames(), 0, []
+    for count, extends in ((2, 0), (5, 2), (9, 5)):  # as the instant engine makes them
+        step = StepProgress(count, 9, 0.1, 0.1, Preview(clip[:count], 12.0, extends=extends))
+        message = encode(step, park_array, None, previewed)
+        back = decode(message, take, None, previews)
+        previewed = count
+        shown.append(back.preview.frames)
+    assert sent == [2, 3, 4]  # each frame crossed once
+    for count, frames in zip((2, 5, 9), shown):
+        assert np.array_equal(frames, clip[:count]) and not frames.flags.writeable
+    # Where the other side has none of it (a preview dropped for want of room), all of it crosses.
+    message = encode(StepProgress(9, 9, 0.1, 0.1, Preview(clip, 12.0, extends=9)), park_array, None, 0)
+    assert message[4] == 0 and sent[-1] == 9
+    assert np.array_equal(decode(message, take, None, previews).preview.frames, clip)
+    with pytest.raises(ValueError, match="extends 4 frames"):
+        PreviewFrames().add(4, clip[:2])
+    with pytest.raises(ValueError, match="cannot extend"):
+        Preview(clip[:2], 12.0, extends=3)
     assert blocks_left() == []
 
 
