@@ -225,24 +225,25 @@ def decode(message: tuple, take_array: Callable[[Block], np.ndarray], saved: np.
 
 
 class PreviewFrames:
-    """A render's preview frames as they arrive: each message brings the frames after the first
-    `start` of the last preview. The preview shown is a read-only view of the first frames of one
-    buffer that grows only at its end (doubling when full), so a view handed out never changes."""
+    """A render's preview frames as they arrive. A message brings a whole preview (start 0: a
+    model's new look at the clip, shown as it came), or the frames after the `start` the window
+    has already (the instant engine's growing preview). Those are put together in one buffer that
+    grows only at its end (doubling when full), so a view handed out never changes."""
 
     def __init__(self) -> None:
-        self._buffer: np.ndarray | None = None
+        self._buffer: np.ndarray | None = None  # the taken array itself until a preview extends it
         self._count = 0
 
     def add(self, start: int, frames: np.ndarray) -> np.ndarray:
         if start == 0:
-            self._buffer, self._count = None, 0
-        elif self._buffer is None or start > self._count or self._buffer.shape[1:] != frames.shape[1:]:
+            self._buffer, self._count = frames, len(frames)
+            return frames
+        if self._buffer is None or start != self._count or self._buffer.shape[1:] != frames.shape[1:]:
             raise ValueError(f"a preview extends {start} frames, {self._count} of that size are here")
         count = start + len(frames)
-        if self._buffer is None or count > len(self._buffer):
+        if count > len(self._buffer) or not self._buffer.flags.writeable:
             grown = np.empty((max(count, 2 * start), *frames.shape[1:]), frames.dtype)
-            if self._buffer is not None:
-                grown[:start] = self._buffer[:start]
+            grown[:start] = self._buffer[:start]
             self._buffer = grown
         self._buffer[start:count] = frames
         self._count = count

@@ -224,7 +224,13 @@ def test_a_preview_that_grows_sends_only_its_new_frames_and_earlier_views_stay_a
     # Where the other side has none of it (a preview dropped for want of room), all of it crosses.
     message = encode(StepProgress(9, 9, 0.1, 0.1, Preview(clip, 12.0, extends=9)), park_array, None, 0)
     assert message[4] == 0 and sent[-1] == 9
-    assert np.array_equal(decode(message, take, None, previews).preview.frames, clip)
+    whole = decode(message, take, None, previews).preview.frames
+    assert np.array_equal(whole, clip)
+    # ... and is shown as it came, not copied (a model's preview is whole at every step), until a
+    # later preview extends it.
+    assert np.shares_memory(whole, previews.add(0, whole))
+    extended = previews.add(9, clip[:2])
+    assert np.array_equal(extended, np.concatenate([clip, clip[:2]])) and np.array_equal(whole, clip)
     with pytest.raises(ValueError, match="extends 4 frames"):
         PreviewFrames().add(4, clip[:2])
     with pytest.raises(ValueError, match="cannot extend"):
