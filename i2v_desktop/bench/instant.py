@@ -231,6 +231,6 @@ def run_benchmark(presets: Sequence[str] = PRESETS, runs: int = RUNS) -> int:
               f"starts the worker, took {statistics.median(firsts):.2f} s). Render, score, encode: each "
               f"alone, one after the other (a render overlaps them). Peak MB: the command's largest "
               f"process at its fullest (the window keeps the clip's frames, which the command does "
-              f"not: {round(DURATION * FPS) * WIDTH * HEIGHT * 3 / 2**20:.0f} MB more). Load average {load_before:.1f} before, "
-              f"{os.getloadavg()[0]:.1f} after.")
+              f"not: {round(DURATION * FPS) * WIDTH * HEIGHT * 3 / 2**20:.0f} MB more). Load average "
+              f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after.")
     return 0

@@ -38,9 +38,9 @@ class Preview:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "frames", frozen_frames(self.frames))
-        if isinstance(self.extends, bool) or not isinstance(self.extends, int) or \
-                not 0 <= self.extends <= len(self.frames):
-            raise ValueError(f"a preview of {len(self.frames)} frames cannot extend {self.extends!r} earlier ones")
+        extends = self.extends
+        if isinstance(extends, bool) or not isinstance(extends, int) or not 0 <= extends <= len(self.frames):
+            raise ValueError(f"a preview of {len(self.frames)} frames cannot extend {extends!r} earlier ones")
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ def thumbnail_frames(frames: np.ndarray, fps: float, width: int = 192, max_frame
     frame showing at the middle of its share of time, so the strip loops like the clip), area-
     averaged to `width` with the aspect kept and an even height (by exact halvings first: 24
     thumbnails of a 1080×1920 clip in 35 ms instead of 190, which the window waits for after
-    every render). Played back over the
-    clip's duration (T / fps seconds) it moves at the clip's pace.
+    every render). Played back over the clip's duration (T / fps seconds) it moves at the clip's
+    pace.
     """
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:

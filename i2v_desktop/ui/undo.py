@@ -208,7 +208,8 @@ class _PhotoChange(QUndoCommand):
 
     ID = -1  # each kind its own, so that only changes of one kind merge
 
-    def __init__(self, text: str, apply: Callable[[str, Any], Any], photo: str, before: Any, after: Any) -> None:
+    def __init__(self, text: str, apply: Callable[[str, Any], Any], photo: str, before: Any,
+                 after: Any) -> None:
         super().__init__(text)
         self.apply, self.photo, self.before, self.after = apply, photo, before, after
         self.at = time.monotonic()
